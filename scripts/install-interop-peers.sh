@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the real BitTorrent implementations the interop tests drive (all Debian packages).
+# Quick when they are already present: apt-get runs only for what is missing.
+set -euo pipefail
+
+packages=(opentracker python3-libtorrent transmission-cli transmission-daemon aria2 mktorrent)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "interop peers: all present (${packages[*]})"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+
+echo "interop peers: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# Debian's transmission-daemon package enables a system service; we start our own instances per test.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  $sudo systemctl disable --now transmission-daemon >/dev/null 2>&1 || true
+fi
+echo "interop peers: ready"
