@@ -1,0 +1,40 @@
+import { Command, ValidationError } from "@effect/cli"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
+import { Cause, Console, Effect, Layer, Option } from "effect"
+import * as Metainfo from "../metainfo/index.js"
+import { info } from "./commands/info.js"
+
+const bt = Command.make("bt").pipe(
+  Command.withDescription("A BitTorrent client."),
+  Command.withSubcommands([info])
+)
+
+const cli = Command.run(bt, { name: "bt", version: "0.1.0" })
+
+const NodeLayer = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)
+const MainLayer = Metainfo.layer.pipe(Layer.provideMerge(NodeLayer))
+
+/**
+ * What the user sees when a command fails: one line for an expected error (every service error carries a
+ * sentence for that), nothing more for a usage error (@effect/cli has printed it with help), and the full cause
+ * only for a defect, which is a bug in bt.
+ */
+const report = (cause: Cause.Cause<unknown>): Effect.Effect<void> => {
+  if (Cause.isInterruptedOnly(cause)) return Effect.void
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const error = failure.value
+    if (ValidationError.isValidationError(error)) return Effect.void
+    return Console.error(`bt: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  return Console.error(`bt: internal error, please report it:\n${Cause.pretty(cause)}`)
+}
+
+cli(process.argv).pipe(
+  Effect.tapErrorCause(report),
+  Effect.provide(MainLayer),
+  NodeRuntime.runMain({ disableErrorReporting: true })
+)

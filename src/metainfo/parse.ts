@@ -1,0 +1,182 @@
+import { Either } from "effect"
+import { createHash } from "node:crypto"
+import { type BDict, type BValue, decodeWithSpans, isBytes, isDict, isInteger, isList } from "../bencode/index.js"
+import { MetainfoError, type MetainfoErrorReason } from "./MetainfoError.js"
+import { findCollision, unsafeComponent } from "./paths.js"
+import type { TorrentFile, TorrentInfo, TrackerTier } from "./TorrentInfo.js"
+
+/** Pieces above this size are not something any client makes; refusing them bounds per-piece memory. */
+export const MAX_PIECE_LENGTH = 256 * 1024 * 1024
+/** 1 PiB: far above any real torrent, far below where offsets lose precision. */
+export const MAX_TOTAL_LENGTH = 2 ** 50
+/** A torrent listing more files than this is hostile, not large. */
+export const MAX_FILES = 1_000_000
+
+class Invalid {
+  constructor(readonly reason: MetainfoErrorReason, readonly detail: string) {}
+}
+
+const invalid = (reason: MetainfoErrorReason, detail: string): never => {
+  throw new Invalid(reason, detail)
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: false })
+const text = (bytes: Uint8Array): string => utf8.decode(bytes)
+
+const field = (dict: BDict, key: string, where: string): BValue =>
+  dict.get(key) ?? invalid("InvalidField", `${where} has no "${key}"`)
+
+const bytesField = (dict: BDict, key: string, where: string): Uint8Array => {
+  const value = field(dict, key, where)
+  return isBytes(value) ? value : invalid("InvalidField", `${where} "${key}" is not a string`)
+}
+
+const integerField = (dict: BDict, key: string, where: string): number => {
+  const value = field(dict, key, where)
+  return isInteger(value) ? value : invalid("InvalidField", `${where} "${key}" is not an integer`)
+}
+
+/** Optional text: absent, or of the wrong type, reads as undefined (these fields are informational). */
+const optionalText = (dict: BDict, key: string): string | undefined => {
+  const value = dict.get(key)
+  return isBytes(value) ? text(value) : undefined
+}
+
+/** Prefers the `KEY.utf-8` variant that some encoders add alongside a legacy-encoded `KEY`. */
+const preferUtf8 = (dict: BDict, key: string, where: string): BValue =>
+  dict.get(`${key}.utf-8`) ?? field(dict, key, where)
+
+const safeName = (value: BValue, where: string): string => {
+  if (!isBytes(value)) return invalid("InvalidField", `${where} is not a string`)
+  const name = text(value)
+  const problem = unsafeComponent(name)
+  return problem === undefined ? name : invalid("UnsafePath", `${where} contains ${problem}`)
+}
+
+const fileLength = (dict: BDict, where: string): number => {
+  const length = integerField(dict, "length", where)
+  if (length < 0) invalid("InvalidLength", `${where} has a negative length (${length})`)
+  if (length > MAX_TOTAL_LENGTH) invalid("InvalidLength", `${where} has an absurd length (${length} bytes)`)
+  return length
+}
+
+const parseFiles = (info: BDict, name: string): { layout: "single" | "multi"; files: Array<TorrentFile> } => {
+  const list = info.get("files")
+  if (list === undefined) {
+    const length = fileLength(info, "info")
+    return { layout: "single", files: [{ path: [name], length, offset: 0, padding: false }] }
+  }
+  if (info.has("length")) invalid("InvalidField", `info has both "length" and "files"`)
+  if (!isList(list)) return invalid("InvalidField", `info "files" is not a list`)
+  if (list.length === 0) invalid("InvalidField", `info "files" is empty`)
+  if (list.length > MAX_FILES) invalid("InvalidField", `info "files" lists ${list.length} files`)
+  const files: Array<TorrentFile> = []
+  let offset = 0
+  for (const [index, entry] of list.entries()) {
+    const where = `file ${index + 1}`
+    if (!isDict(entry)) return invalid("InvalidField", `${where} is not a dictionary`)
+    const length = fileLength(entry, where)
+    const components = preferUtf8(entry, "path", where)
+    if (!isList(components)) return invalid("InvalidField", `${where} "path" is not a list`)
+    if (components.length === 0) invalid("UnsafePath", `${where} has an empty path`)
+    const path = components.map((component) => safeName(component, `${where} path`))
+    const attr = entry.get("attr")
+    const padding = isBytes(attr) && text(attr).includes("p")
+    files.push({ path, length, offset, padding })
+    offset += length
+    if (offset > MAX_TOTAL_LENGTH) invalid("InvalidLength", `the files add up to an absurd size (over 1 PiB)`)
+  }
+  const collision = findCollision(files.filter((file) => !file.padding).map((file) => file.path))
+  if (collision !== undefined) invalid("UnsafePath", `two files collide at "${collision}"`)
+  return { layout: "multi", files }
+}
+
+const parseTiers = (root: BDict): Array<TrackerTier> => {
+  const list = root.get("announce-list")
+  if (!isList(list)) return []
+  const tiers: Array<TrackerTier> = []
+  for (const tier of list) {
+    if (!isList(tier)) continue
+    const urls = tier.filter(isBytes).map((url) => text(url).trim()).filter((url) => url.length > 0)
+    if (urls.length > 0) tiers.push(urls)
+  }
+  return tiers
+}
+
+const parseUrlList = (root: BDict): Array<string> => {
+  const value = root.get("url-list")
+  const urls = isBytes(value) ? [value] : isList(value) ? value.filter(isBytes) : []
+  return urls.map(text).filter((url) => url.length > 0)
+}
+
+const parseRoot = (bytes: Uint8Array): TorrentInfo => {
+  const decoded = decodeWithSpans(bytes)
+  if (Either.isLeft(decoded)) return invalid("InvalidBencode", `not a torrent file (${decoded.left.message})`)
+  const root = decoded.right.value
+  if (!isDict(root)) return invalid("InvalidField", "not a torrent file (the top level is not a dictionary)")
+  const info = field(root, "info", "the torrent")
+  if (!isDict(info)) return invalid("InvalidField", `the torrent's "info" is not a dictionary`)
+  const span = decoded.right.spanOf(info)
+  if (span === undefined) return invalid("InvalidField", `the torrent's "info" has no byte span`)
+  const infoBytes = bytes.subarray(span.start, span.end)
+
+  if (!info.has("pieces") && info.has("meta version")) {
+    invalid("Unsupported", "BitTorrent v2-only torrents are not supported yet")
+  }
+  const name = safeName(preferUtf8(info, "name", "info"), `info "name"`)
+  const pieceLength = integerField(info, "piece length", "info")
+  if (pieceLength <= 0 || pieceLength > MAX_PIECE_LENGTH) {
+    invalid("InvalidPieces", `piece length ${pieceLength} is out of range (1 byte to 256 MiB)`)
+  }
+  const pieceHashes = bytesField(info, "pieces", "info")
+  if (pieceHashes.length % 20 !== 0) {
+    invalid("InvalidPieces", `"pieces" is ${pieceHashes.length} bytes, not a multiple of 20`)
+  }
+  const { files, layout } = parseFiles(info, name)
+  const totalLength = files.reduce((sum, file) => sum + file.length, 0)
+  if (totalLength === 0) invalid("InvalidLength", "the torrent holds no data (total length 0)")
+  const pieceCount = pieceHashes.length / 20
+  const expectedPieces = Math.ceil(totalLength / pieceLength)
+  if (pieceCount !== expectedPieces) {
+    invalid(
+      "InvalidPieces",
+      `${pieceCount} piece hashes for ${totalLength} bytes in ${pieceLength}-byte pieces (expected ${expectedPieces})`
+    )
+  }
+
+  const infoHash = createHash("sha1").update(infoBytes).digest()
+  const announce = optionalText(root, "announce")?.trim()
+  const creationDate = root.get("creation date")
+  return {
+    infoHash,
+    infoHashHex: infoHash.toString("hex"),
+    infoBytes,
+    name,
+    pieceLength,
+    pieceCount,
+    pieceHashes,
+    totalLength,
+    layout,
+    files,
+    announce: announce === "" ? undefined : announce,
+    announceList: parseTiers(root),
+    private: info.get("private") === 1,
+    urlList: parseUrlList(root),
+    comment: optionalText(root, "comment"),
+    createdBy: optionalText(root, "created by"),
+    creationDate: isInteger(creationDate) ? creationDate : undefined
+  }
+}
+
+/**
+ * Parses and validates `.torrent` bytes. Pure; `source` (a path, say) only goes into error messages.
+ * Byte strings in the result are views into `bytes`.
+ */
+export const parseTorrent = (bytes: Uint8Array, source?: string): Either.Either<TorrentInfo, MetainfoError> => {
+  try {
+    return Either.right(parseRoot(bytes))
+  } catch (e) {
+    if (e instanceof Invalid) return Either.left(new MetainfoError({ reason: e.reason, source, detail: e.detail }))
+    throw e
+  }
+}
