@@ -7,12 +7,15 @@ export const COMPACT_IPV6 = 18
 const ipv6 = (bytes: Uint8Array, at: number): string => {
   const groups: Array<string> = []
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[at + i]! << 8) | bytes[at + i + 1]!).toString(16))
-  // Shorten the longest run of zero groups (RFC 5952), so equal addresses print equally.
-  const text = groups.join(":")
-  const runs = text.match(/(?:^|:)0(?::0)+(?::|$)/g)
-  if (runs === null) return text
-  const longest = runs.reduce((a, b) => (b.length > a.length ? b : a))
-  return text.replace(longest, "::")
+  // Shorten the first longest run of two or more zero groups (RFC 5952), so equal addresses print equally.
+  let start = 0
+  let length = 0
+  for (let i = 0, run = 0; i < 8; i++) {
+    run = groups[i] === "0" ? run + 1 : 0
+    if (run > length) [start, length] = [i - run + 1, run]
+  }
+  if (length < 2) return groups.join(":")
+  return `${groups.slice(0, start).join(":")}::${groups.slice(start + length).join(":")}`
 }
 
 /**

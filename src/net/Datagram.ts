@@ -1,0 +1,42 @@
+import { Context, Data, type Effect, type Scope } from "effect"
+
+export class DatagramError extends Data.TaggedError("DatagramError")<{
+  readonly reason: "Bind" | "Send"
+  readonly detail: string
+  readonly cause?: unknown
+}> {
+  override get message(): string {
+    return this.detail
+  }
+}
+
+/** Where a datagram came from or goes to. */
+export interface Endpoint {
+  readonly host: string
+  readonly port: number
+}
+
+export interface DatagramSocket {
+  /** The address the socket is bound to. */
+  readonly local: Endpoint
+  readonly send: (bytes: Uint8Array, to: Endpoint) => Effect.Effect<void, DatagramError>
+}
+
+export interface BindOptions {
+  readonly family: "ipv4" | "ipv6"
+  /** Defaults to every interface. */
+  readonly host?: string
+  /** Defaults to 0: any free port. */
+  readonly port?: number
+}
+
+/**
+ * UDP sockets, for the UDP tracker protocol and the DHT. Received datagrams go to a plain synchronous handler: it
+ * runs per packet, so it should only decode and hand off. The socket closes when the scope does.
+ */
+export class Datagram extends Context.Tag("bt/Datagram")<Datagram, {
+  readonly bind: (
+    options: BindOptions,
+    onMessage: (bytes: Uint8Array, from: Endpoint) => void
+  ) => Effect.Effect<DatagramSocket, DatagramError, Scope.Scope>
+}>() {}

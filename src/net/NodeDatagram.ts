@@ -1,0 +1,45 @@
+import { Effect, Layer } from "effect"
+import * as dgram from "node:dgram"
+import { Datagram, DatagramError, type DatagramSocket } from "./Datagram.js"
+
+/** `Datagram` on `node:dgram`. */
+export const layer: Layer.Layer<Datagram> = Layer.succeed(
+  Datagram,
+  Datagram.of({
+    bind: (options, onMessage) =>
+      Effect.acquireRelease(
+        Effect.async<dgram.Socket, DatagramError>((resume) => {
+          const socket = dgram.createSocket({ type: options.family === "ipv4" ? "udp4" : "udp6" })
+          const onError = (cause: Error) => {
+            socket.close()
+            resume(Effect.fail(new DatagramError({ reason: "Bind", detail: `cannot open a UDP socket: ${cause.message}`, cause })))
+          }
+          socket.once("error", onError)
+          socket.bind(options.port ?? 0, options.host, () => {
+            socket.off("error", onError)
+            // Errors after binding surface on sends; an unhandled 'error' event must not crash the process.
+            socket.on("error", () => {})
+            resume(Effect.succeed(socket))
+          })
+        }),
+        (socket) => Effect.sync(() => socket.close())
+      ).pipe(
+        Effect.map((socket): DatagramSocket => {
+          socket.on("message", (message, from) => onMessage(message, { host: from.address, port: from.port }))
+          const address = socket.address()
+          return {
+            local: { host: address.address, port: address.port },
+            send: (bytes, to) =>
+              Effect.async<void, DatagramError>((resume) => {
+                socket.send(bytes, to.port, to.host, (cause) =>
+                  resume(
+                    cause
+                      ? Effect.fail(new DatagramError({ reason: "Send", detail: `cannot send to ${to.host}:${to.port}: ${cause.message}`, cause }))
+                      : Effect.void
+                  ))
+              })
+          }
+        })
+      )
+  })
+)

@@ -1,0 +1,116 @@
+import { Duration, Effect, Option, Ref, Schedule, type Scope } from "effect"
+import type { TrackerTier } from "../metainfo/index.js"
+import { firstAnswer, shuffleTiers } from "./tiers.js"
+import { Tracker } from "./Tracker.js"
+import type { TrackerError } from "./TrackerError.js"
+import type { AnnounceEvent, AnnounceResponse, PeerAddress } from "./types.js"
+
+/** What we have transferred, read fresh for every announce. */
+export interface TransferStats {
+  readonly uploaded: number
+  readonly downloaded: number
+  readonly left: number
+}
+
+/** The announce loop's timing, in one place. */
+export interface AnnounceTiming {
+  /** After a round in which every tracker failed: when to try again. */
+  readonly retry: Schedule.Schedule<unknown, TrackerError>
+  /** The shortest wait between regular announces, whatever a tracker's `interval` says. */
+  readonly minimumInterval: Duration.DurationInput
+  /** How long the `stopped` announce may take at shutdown. */
+  readonly stopTimeout: Duration.DurationInput
+}
+
+export const defaultAnnounceTiming: AnnounceTiming = {
+  // 15 s, 30 s, 1 min, … capped at 30 min: exponential backoff, then a steady retry.
+  retry: Schedule.exponential(Duration.seconds(15)).pipe(Schedule.union(Schedule.spaced(Duration.minutes(30)))),
+  minimumInterval: Duration.seconds(30),
+  stopTimeout: Duration.seconds(5)
+}
+
+export interface AnnouncerOptions {
+  readonly tiers: ReadonlyArray<TrackerTier>
+  readonly infoHash: Uint8Array
+  readonly peerId: Uint8Array
+  readonly port: number
+  readonly key: number
+  readonly numWant?: number
+  readonly stats: Effect.Effect<TransferStats>
+  /** Receives the peers of every successful announce, with the tracker that sent them. */
+  readonly onPeers: (peers: ReadonlyArray<PeerAddress>, tracker: string) => Effect.Effect<void>
+  readonly timing?: Partial<AnnounceTiming>
+}
+
+/** The wait before the next regular announce: the tracker's interval, no less than its `min interval` or our floor. */
+export const nextAnnounceDelay = (response: AnnounceResponse, minimum: Duration.DurationInput): Duration.Duration =>
+  Duration.max(
+    Duration.seconds(Math.max(response.interval, response.minInterval ?? 0)),
+    Duration.decode(minimum)
+  )
+
+/**
+ * Starts a torrent's announce loop in the current scope: `started`, then regular announces on the tracker's
+ * interval, backing off when every tracker fails, and `stopped` to the last tracker that answered when the scope
+ * closes. A torrent without trackers starts nothing.
+ */
+export const startAnnouncing = (options: AnnouncerOptions): Effect.Effect<void, never, Tracker | Scope.Scope> =>
+  Effect.gen(function*() {
+    if (options.tiers.every((tier) => tier.length === 0)) return
+    const tracker = yield* Tracker
+    const timing = { ...defaultAnnounceTiming, ...options.timing }
+    const tiers = yield* Ref.make(yield* shuffleTiers(options.tiers))
+    const lastAnswered = yield* Ref.make(Option.none<string>())
+
+    const request = (event: AnnounceEvent | undefined) =>
+      Effect.map(options.stats, (stats) => ({
+        ...stats,
+        infoHash: options.infoHash,
+        peerId: options.peerId,
+        port: options.port,
+        key: options.key,
+        numWant: event === "stopped" ? 0 : options.numWant ?? 50,
+        event
+      }))
+
+    const announceRound = (event: AnnounceEvent | undefined) =>
+      Effect.gen(function*() {
+        const req = yield* request(event)
+        const { answer, url } = yield* firstAnswer(
+          tiers,
+          (url) => tracker.announce(url, req),
+          (error) => Effect.logDebug(`announce failed: ${error.message}`)
+        )
+        yield* Ref.set(lastAnswered, Option.some(url))
+        if (answer.warning !== undefined) yield* Effect.logWarning(`${url}: tracker warning: ${answer.warning}`)
+        yield* Effect.logDebug(`${url}: ${answer.peers.length} peers, next announce in ${answer.interval} s`)
+        yield* options.onPeers(answer.peers, url)
+        return answer
+      }).pipe(
+        Effect.tapError((error) => Effect.logWarning(`no tracker answered; last error: ${error.message}`)),
+        Effect.retry(timing.retry)
+      )
+
+    const loop = Effect.gen(function*() {
+      let answer = yield* announceRound("started")
+      for (;;) {
+        yield* Effect.sleep(nextAnnounceDelay(answer, timing.minimumInterval))
+        answer = yield* announceRound(undefined)
+      }
+    })
+
+    const stopped = Effect.gen(function*() {
+      const url = yield* Ref.get(lastAnswered)
+      if (Option.isNone(url)) return
+      const req = yield* request("stopped")
+      yield* tracker.announce(url.value, req).pipe(
+        Effect.timeout(timing.stopTimeout),
+        Effect.tapError((error) => Effect.logDebug(`stopped announce failed: ${error.message}`)),
+        Effect.ignore
+      )
+    })
+
+    // Finalizers run last-in first-out: the loop is interrupted first, then `stopped` is sent.
+    yield* Effect.addFinalizer(() => stopped)
+    yield* Effect.forkScoped(loop)
+  }).pipe(Effect.annotateLogs("module", "announce"))

@@ -1,0 +1,42 @@
+import { Effect, Random, Ref } from "effect"
+import type { TrackerTier } from "../metainfo/index.js"
+import type { TrackerError } from "./TrackerError.js"
+
+/**
+ * BEP 12 multitracker order. Tiers are tried in order; within a tier the URLs are shuffled once, and a tracker that
+ * answers moves to the front of its tier so it is tried first next time.
+ */
+export type Tiers = ReadonlyArray<TrackerTier>
+
+/** Shuffles the URLs within each tier (once, when a torrent starts); the tier order is kept. */
+export const shuffleTiers = (tiers: Tiers): Effect.Effect<Tiers> =>
+  Effect.forEach(tiers, (tier) => Effect.map(Random.shuffle(tier), (chunk) => Array.from(chunk)))
+
+/** Moves `url` to the front of its tier. */
+export const promote = (tiers: Tiers, url: string): Tiers =>
+  tiers.map((tier) => (tier.includes(url) ? [url, ...tier.filter((other) => other !== url)] : tier))
+
+/**
+ * Tries each tracker in tier order until one answers, promoting it within its tier. Fails with the last error
+ * when every tracker failed, after reporting each failure to `onFailure`. `tiers` must hold at least one URL.
+ */
+export const firstAnswer = <A>(
+  tiers: Ref.Ref<Tiers>,
+  attempt: (url: string) => Effect.Effect<A, TrackerError>,
+  onFailure: (error: TrackerError) => Effect.Effect<void> = () => Effect.void
+): Effect.Effect<{ readonly url: string; readonly answer: A }, TrackerError> =>
+  Effect.gen(function*() {
+    const urls = (yield* Ref.get(tiers)).flat()
+    if (urls.length === 0) return yield* Effect.dieMessage("firstAnswer needs at least one tracker")
+    let last: TrackerError | undefined
+    for (const url of urls) {
+      const result = yield* Effect.either(attempt(url))
+      if (result._tag === "Right") {
+        yield* Ref.update(tiers, (current) => promote(current, url))
+        return { url, answer: result.right }
+      }
+      last = result.left
+      yield* onFailure(result.left)
+    }
+    return yield* Effect.fail(last!)
+  })
