@@ -1,0 +1,128 @@
+import { Args, Command, Options } from "@effect/cli"
+import { Console, Duration, Effect, Either, Layer } from "effect"
+import { Metainfo, trackerTiers } from "../../metainfo/index.js"
+import { makeAnnounceKey, makePeerId } from "../../peer/peerId.js"
+import * as NodeDatagram from "../../net/NodeDatagram.js"
+import {
+  type AnnounceRequest,
+  type AnnounceResponse,
+  layerConfig as trackerLayer,
+  Tracker,
+  TrackerError
+} from "../../tracker/index.js"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { table } from "../format.js"
+import { UsageError } from "../UsageError.js"
+
+interface TrackerResult {
+  readonly url: string
+  readonly tier: number
+  readonly result: Either.Either<AnnounceResponse, TrackerError>
+}
+
+const resultJson = ({ result, tier, url }: TrackerResult) =>
+  Either.match(result, {
+    onLeft: (error) => ({ url, tier, error: error.detail, reason: error.reason }),
+    onRight: (answer) => ({
+      url,
+      tier,
+      peers: answer.peers,
+      interval: answer.interval,
+      minInterval: answer.minInterval,
+      complete: answer.complete,
+      incomplete: answer.incomplete,
+      warning: answer.warning
+    })
+  })
+
+const resultText = ({ result, url }: TrackerResult): string =>
+  Either.match(result, {
+    onLeft: (error) => `${url}: error: ${error.detail}`,
+    onRight: (answer) => {
+      const counts = answer.complete === undefined && answer.incomplete === undefined
+        ? ""
+        : ` (${answer.complete ?? "?"} seeders, ${answer.incomplete ?? "?"} leechers)`
+      const head = `${url}: ${answer.peers.length} peer${answer.peers.length === 1 ? "" : "s"}${counts}, interval ${answer.interval} s`
+      const warning = answer.warning === undefined ? [] : [`  warning: ${answer.warning}`]
+      const peers = answer.peers.map((peer) => `  ${peer.host.includes(":") ? `[${peer.host}]` : peer.host}:${peer.port}`)
+      return [head, ...warning, ...peers].join("\n")
+    }
+  })
+
+/**
+ * A one-shot diagnostic must not take BEP 15's hour to give up on a silent UDP tracker: retransmit after 2, 4 and
+ * 8 s instead; `--timeout` bounds each tracker anyway.
+ */
+const PeersTrackerLayer = trackerLayer({ udpTimeout: Duration.seconds(2), udpRetransmits: 3 }).pipe(
+  Layer.provide(Layer.merge(NodeHttpClient.layer, NodeDatagram.layer))
+)
+
+export const peers = Command.make(
+  "peers",
+  {
+    torrent: Args.text({ name: "file.torrent" }).pipe(Args.withDescription("the torrent whose trackers to ask")),
+    json: Options.boolean("json").pipe(Options.withDescription("print one JSON object instead of text")),
+    port: Options.integer("port").pipe(
+      Options.withDefault(6881),
+      Options.withDescription("the port to announce (we do not listen on it for this command)")
+    ),
+    timeout: Options.integer("timeout").pipe(
+      Options.withDefault(15),
+      Options.withDescription("seconds to wait for each tracker")
+    )
+  },
+  ({ json, port, timeout, torrent }) =>
+    Effect.gen(function*() {
+      const metainfo = yield* Metainfo
+      const tracker = yield* Tracker
+      const parsed = yield* metainfo.load(torrent)
+      if (port < 1 || port > 65535) return yield* new UsageError({ message: `--port ${port} is not a TCP port (1-65535)` })
+      if (timeout < 1) return yield* new UsageError({ message: "--timeout must be at least 1 second" })
+      const tiers = trackerTiers(parsed)
+      if (tiers.length === 0) return yield* new UsageError({ message: `${torrent}: the torrent lists no trackers` })
+
+      const request: AnnounceRequest = {
+        infoHash: parsed.infoHash,
+        peerId: makePeerId(),
+        port,
+        uploaded: 0,
+        downloaded: 0,
+        left: parsed.totalLength,
+        event: "started",
+        numWant: 200,
+        key: makeAnnounceKey()
+      }
+      const ask = (url: string) =>
+        tracker.announce(url, request).pipe(
+          Effect.timeoutFail({
+            duration: Duration.seconds(timeout),
+            onTimeout: () => new TrackerError({ reason: "Timeout", url, detail: `no answer within ${timeout} s` })
+          }),
+          Effect.either
+        )
+      // A diagnostic asks every tracker at once, rather than walking the tiers as a download does.
+      const results: ReadonlyArray<TrackerResult> = yield* Effect.forEach(
+        tiers.flatMap((tier, i) => tier.map((url) => ({ url, tier: i + 1 }))),
+        ({ tier, url }) => Effect.map(ask(url), (result) => ({ url, tier, result })),
+        { concurrency: "unbounded" }
+      )
+      // We only asked; take ourselves off the trackers that listed us.
+      yield* Effect.forEach(
+        results.filter(({ result }) => Either.isRight(result)),
+        ({ url }) => tracker.announce(url, { ...request, event: "stopped", numWant: 0 }).pipe(Effect.timeout("3 seconds"), Effect.ignore),
+        { concurrency: "unbounded", discard: true }
+      )
+
+      if (json) {
+        yield* Console.log(JSON.stringify({ infoHash: parsed.infoHashHex, trackers: results.map(resultJson) }))
+      } else {
+        yield* Console.log(table([["info-hash", parsed.infoHashHex]]))
+        yield* Console.log(results.map(resultText).join("\n"))
+      }
+      if (results.every(({ result }) => Either.isLeft(result))) {
+        return yield* new UsageError({ message: "no tracker answered" })
+      }
+    }).pipe(Effect.provide(PeersTrackerLayer))
+).pipe(Command.withDescription(
+  "Announce once to every tracker of a torrent and print the peers each returns, with per-tracker errors."
+))
