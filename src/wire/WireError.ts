@@ -1,0 +1,23 @@
+import { Data } from "effect"
+
+export type WireErrorReason =
+  /** The first 68 bytes are not a BitTorrent handshake. */
+  | "BadHandshake"
+  /** A length prefix beyond what any message of that kind may have. */
+  | "TooLong"
+  /** A message whose length does not fit its kind (a 3-byte `have`, say). */
+  | "BadLength"
+  /** A bitfield of the wrong size, or with spare bits set. */
+  | "BadBitfield"
+  /** A piece index past the end of the torrent. */
+  | "BadIndex"
+
+/** A peer broke the wire protocol; the connection is dropped. */
+export class WireError extends Data.TaggedError("WireError")<{
+  readonly reason: WireErrorReason
+  readonly detail: string
+}> {
+  override get message(): string {
+    return this.detail
+  }
+}

@@ -1,0 +1,64 @@
+/** The BitTorrent handshake (BEP 3): `<19>"BitTorrent protocol"<8 reserved><20 info-hash><20 peer id>`. */
+
+export const PROTOCOL = "BitTorrent protocol"
+export const HANDSHAKE_LENGTH = 68
+
+export interface Handshake {
+  /** 8 bytes of capability bits. */
+  readonly reserved: Uint8Array
+  readonly infoHash: Uint8Array
+  readonly peerId: Uint8Array
+}
+
+/** Capability bits in the reserved bytes: `[byte index, mask]`. */
+export const Capability = {
+  /** BEP 10 extension protocol. */
+  extensions: [5, 0x10],
+  /** BEP 6 Fast extension. */
+  fast: [7, 0x04],
+  /** BEP 5 DHT (`port` message). */
+  dht: [7, 0x01]
+} as const satisfies Record<string, readonly [number, number]>
+
+export type CapabilityName = keyof typeof Capability
+
+export const reservedBytes = (capabilities: ReadonlyArray<CapabilityName>): Uint8Array => {
+  const reserved = new Uint8Array(8)
+  for (const name of capabilities) {
+    const [byte, mask] = Capability[name]
+    reserved[byte]! |= mask
+  }
+  return reserved
+}
+
+export const supports = (reserved: Uint8Array, name: CapabilityName): boolean => {
+  const [byte, mask] = Capability[name]
+  return ((reserved[byte] ?? 0) & mask) !== 0
+}
+
+/** What we announce today: the extension protocol (its messages come with magnet support). */
+export const OUR_RESERVED = reservedBytes(["extensions"])
+
+export const encodeHandshake = (handshake: Handshake): Uint8Array => {
+  const out = Buffer.alloc(HANDSHAKE_LENGTH)
+  out[0] = PROTOCOL.length
+  out.write(PROTOCOL, 1, "latin1")
+  out.set(handshake.reserved.subarray(0, 8), 20)
+  out.set(handshake.infoHash.subarray(0, 20), 28)
+  out.set(handshake.peerId.subarray(0, 20), 48)
+  return out
+}
+
+/** Checks the protocol string of a complete 68-byte handshake and splits it, or says what is wrong. */
+export const decodeHandshake = (bytes: Uint8Array): Handshake | string => {
+  if (bytes.length < HANDSHAKE_LENGTH) return "handshake too short"
+  if (bytes[0] !== PROTOCOL.length) return `not a BitTorrent handshake (protocol length ${bytes[0]})`
+  for (let i = 0; i < PROTOCOL.length; i++) {
+    if (bytes[1 + i] !== PROTOCOL.charCodeAt(i)) return "not a BitTorrent handshake (wrong protocol string)"
+  }
+  return {
+    reserved: bytes.slice(20, 28),
+    infoHash: bytes.slice(28, 48),
+    peerId: bytes.slice(48, 68)
+  }
+}
