@@ -103,7 +103,9 @@ export const startAnnouncing = (options: AnnouncerOptions): Effect.Effect<void, 
       const url = yield* Ref.get(lastAnswered)
       if (Option.isNone(url)) return
       const req = yield* request("stopped")
+      // Finalizers run uninterruptibly; without `interruptible` the timeout could not cancel a hanging request.
       yield* tracker.announce(url.value, req).pipe(
+        Effect.interruptible,
         Effect.timeout(timing.stopTimeout),
         Effect.tapError((error) => Effect.logDebug(`stopped announce failed: ${error.message}`)),
         Effect.ignore

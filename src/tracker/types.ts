@@ -1,4 +1,7 @@
-/** A peer's address as trackers report it: an IPv4 or IPv6 literal and a TCP port (1-65535). */
+/**
+ * A peer's address as trackers report it: an IPv4 or IPv6 literal (compact formats), or whatever host the
+ * dictionary format names (BEP 3 allows a DNS name), and a TCP port (1-65535).
+ */
 export interface PeerAddress {
   readonly host: string
   readonly port: number
@@ -39,7 +42,7 @@ export interface AnnounceResponse {
   readonly incomplete: number | undefined
   /** A `warning message`: the announce worked, but the tracker has something to say. */
   readonly warning: string | undefined
-  /** A `tracker id` to echo back in later announces (HTTP only). */
+  /** A `tracker id` to echo back in later announces (HTTP only): a binary string, one character per byte. */
   readonly trackerId: string | undefined
 }
 

@@ -1,17 +1,19 @@
-import { HttpClient, type HttpClientError } from "@effect/platform"
-import { Chunk, Duration, Effect, Either, Stream } from "effect"
+import { HttpClient, type HttpClientError, type HttpClientResponse } from "@effect/platform"
+import { Chunk, Duration, Effect, Either, type Scope, Stream } from "effect"
 import type { TrackerConfig } from "../TrackerConfig.js"
 import { TrackerError } from "../TrackerError.js"
 import type { AnnounceRequest, AnnounceResponse, ScrapeEntry } from "../types.js"
 import { announceUrl, scrapeUrl, scrapeUrlFor } from "./request.js"
-import { decodeAnnounceResponse, decodeScrapeResponse, type ResponseProblem } from "./response.js"
+import { decodeAnnounceResponse, decodeScrapeResponse, type ResponseProblem, trackerText } from "./response.js"
 
 const causeText = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 
 /** HTTP(S) trackers (BEP 3, BEP 23) over the platform's HttpClient. */
 export const makeHttpTrackers = (config: TrackerConfig) =>
   Effect.gen(function*() {
-    const client = HttpClient.followRedirects(yield* HttpClient.HttpClient, config.maxRedirects)
+    // Every request is aborted when the scope of the `get` that made it closes: an answer we do not read (an error
+    // status, a redirect, an oversized body) must not hold its connection open until garbage collection.
+    const client = HttpClient.withScope(yield* HttpClient.HttpClient)
     const timeout = Duration.decode(config.httpTimeout)
 
     const fromHttpError = (tracker: string) => (error: HttpClientError.HttpClientError): TrackerError =>
@@ -24,16 +26,44 @@ export const makeHttpTrackers = (config: TrackerConfig) =>
           cause: error
         })
 
+    const badStatus = (tracker: string, status: number, why = "") =>
+      new TrackerError({ reason: "HttpStatus", url: tracker, detail: `HTTP status ${status}${why}` })
+
     const tooLarge = (tracker: string) =>
       new TrackerError({ reason: "Decode", url: tracker, detail: `the answer is larger than ${config.maxBodyBytes} bytes` })
 
-    /** GETs `url` and returns the body of a 200 answer, reading at most `maxBodyBytes`. */
-    const get = (tracker: string, url: string): Effect.Effect<Uint8Array, TrackerError> =>
+    /**
+     * GETs `url`, following up to `maxRedirects` redirects to http(s) URLs. Redirects are followed here rather than
+     * with `HttpClient.followRedirects`, which re-encodes the query of the new URL as UTF-8 text (mangling a binary
+     * `info_hash`) and lets a redirect to another protocol throw inside the Node client.
+     */
+    const follow = (
+      tracker: string,
+      url: string,
+      redirects: number
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, TrackerError, Scope.Scope> =>
       client.get(url).pipe(
         Effect.mapError(fromHttpError(tracker)),
+        Effect.flatMap((response) => {
+          const location = response.headers.location
+          if (response.status < 300 || response.status >= 400 || location === undefined) return Effect.succeed(response)
+          if (redirects >= config.maxRedirects) {
+            return Effect.fail(badStatus(tracker, response.status, ` (more than ${config.maxRedirects} redirects)`))
+          }
+          const next = URL.canParse(location, url) ? new URL(location, url) : undefined
+          if (next === undefined || (next.protocol !== "http:" && next.protocol !== "https:")) {
+            return Effect.fail(badStatus(tracker, response.status, ` (redirect to ${trackerText(Buffer.from(location))} not followed)`))
+          }
+          return follow(tracker, next.href, redirects + 1)
+        })
+      )
+
+    /** GETs `url` and returns the body of a 200 answer, reading at most `maxBodyBytes`. */
+    const get = (tracker: string, url: string): Effect.Effect<Uint8Array, TrackerError> =>
+      follow(tracker, url, 0).pipe(
         Effect.flatMap((response) =>
           response.status !== 200
-            ? Effect.fail(new TrackerError({ reason: "HttpStatus", url: tracker, detail: `HTTP status ${response.status}` }))
+            ? Effect.fail(badStatus(tracker, response.status))
             : response.stream.pipe(
               Stream.mapError(fromHttpError(tracker)),
               Stream.runFoldEffect(
@@ -46,6 +76,7 @@ export const makeHttpTrackers = (config: TrackerConfig) =>
               Effect.map(({ chunks }) => Buffer.concat(Chunk.toReadonlyArray(chunks)))
             )
         ),
+        Effect.scoped,
         Effect.timeoutFail({
           duration: timeout,
           onTimeout: () =>

@@ -36,7 +36,7 @@ export const announceUrl = (announce: string, request: AnnounceRequest, trackerI
     ["key", (request.key >>> 0).toString(16).padStart(8, "0")]
   ]
   if (request.event !== undefined) params.push(["event", request.event])
-  if (trackerId !== undefined) params.push(["trackerid", encodeURIComponent(trackerId)])
+  if (trackerId !== undefined) params.push(["trackerid", percentEncodeBytes(Buffer.from(trackerId, "latin1"))])
   return appendQuery(announce, params.map(([k, v]) => `${k}=${v}`).join("&"))
 }
 
@@ -48,7 +48,10 @@ export const scrapeUrlFor = (announce: string): string | undefined => {
   const query = announce.search(/[?#]/)
   const path = query === -1 ? announce : announce.slice(0, query)
   const slash = path.lastIndexOf("/")
-  if (slash === -1 || !path.startsWith("announce", slash + 1)) return undefined
+  // The slash must start a path segment, not be one of the `//` before the host (`http://announce.example`).
+  const authority = path.indexOf("://")
+  if (slash === -1 || (authority !== -1 && slash <= authority + 2)) return undefined
+  if (!path.startsWith("announce", slash + 1)) return undefined
   return `${path.slice(0, slash + 1)}scrape${announce.slice(slash + 1 + "announce".length)}`
 }
 

@@ -13,9 +13,9 @@ export interface ResponseProblem {
 export const DEFAULT_INTERVAL = 1800
 
 const utf8 = new TextDecoder()
-/** Tracker text shown to users: decoded, single-line, bounded. */
+/** Tracker text shown to users: decoded, single-line, bounded, without C0 or C1 control characters. */
 export const trackerText = (bytes: Uint8Array): string =>
-  utf8.decode(bytes).replace(/[\u0000-\u001f\u007f]+/g, " ").trim().slice(0, 300)
+  utf8.decode(bytes).replace(/[\u0000-\u001f\u007f-\u009f]+/g, " ").trim().slice(0, 300)
 
 const decodeDict = (body: Uint8Array): Either.Either<BDict, ResponseProblem> => {
   const decoded = decode(body)
@@ -88,7 +88,7 @@ export const decodeAnnounceResponse = (body: Uint8Array): Either.Either<Announce
       complete: count(dict.get("complete")),
       incomplete: count(dict.get("incomplete")),
       warning: isBytes(warning) ? trackerText(warning) : undefined,
-      trackerId: isBytes(trackerId) ? utf8.decode(trackerId) : undefined
+      trackerId: isBytes(trackerId) ? Buffer.from(trackerId).toString("latin1") : undefined
     })
   })
 

@@ -1,0 +1,104 @@
+import { Effect, Layer } from "effect"
+import * as net from "node:net"
+import type { Endpoint } from "../../net/Datagram.js"
+import { type Connection, type ConnectionHandlers, Transport, TransportError } from "./Transport.js"
+
+/**
+ * Bytes queued for sending before `write` asks the caller to wait. Node's own mark (16 KiB) is one block: far
+ * too little to keep a fast peer busy, so we keep a deeper queue and still stop before memory grows.
+ */
+const HIGH_WATER_MARK = 1024 * 1024
+
+const wrap = (socket: net.Socket, remote: Endpoint): Connection => {
+  let closed = false
+  let failure: TransportError | undefined
+  let handlers: ConnectionHandlers | undefined
+  socket.setNoDelay(true)
+  socket.pause()
+  // Listen for errors from the start: an 'error' event without a listener would crash the process.
+  socket.on("error", (cause) => {
+    failure ??= new TransportError({
+      reason: "Closed",
+      detail: `connection to ${remote.host}:${remote.port} failed: ${cause.message}`,
+      cause
+    })
+  })
+  socket.on("close", () => {
+    closed = true
+    handlers?.onClose(failure)
+  })
+  return {
+    remote,
+    write: (bytes) => {
+      if (closed) return false
+      socket.write(bytes)
+      return socket.writableLength < HIGH_WATER_MARK
+    },
+    start: (given) => {
+      handlers = given
+      socket.on("data", given.onData)
+      socket.on("drain", given.onDrain)
+      if (closed) given.onClose(failure)
+      else socket.resume()
+    },
+    pause: () => socket.pause(),
+    resume: () => socket.resume(),
+    destroy: () => {
+      closed = true
+      socket.destroy()
+    }
+  }
+}
+
+const remoteOf = (socket: net.Socket): Endpoint => ({
+  host: socket.remoteAddress?.replace(/^::ffff:/, "") ?? "unknown",
+  port: socket.remotePort ?? 0
+})
+
+/** `Transport` over `node:net` TCP. */
+export const layer: Layer.Layer<Transport> = Layer.succeed(
+  Transport,
+  Transport.of({
+    connect: (to) =>
+      Effect.acquireRelease(
+        Effect.async<net.Socket, TransportError>((resume) => {
+          const socket = net.connect({ host: to.host, port: to.port })
+          const onError = (cause: Error) => {
+            socket.destroy()
+            resume(Effect.fail(new TransportError({ reason: "Connect", detail: `cannot connect to ${to.host}:${to.port}: ${cause.message}`, cause })))
+          }
+          socket.once("error", onError)
+          socket.once("connect", () => {
+            socket.off("error", onError)
+            resume(Effect.succeed(socket))
+          })
+          // Interrupted while connecting: abandon the attempt.
+          return Effect.sync(() => socket.destroy())
+        }),
+        (socket) => Effect.sync(() => socket.destroy())
+      ).pipe(Effect.map((socket) => wrap(socket, to))),
+    listen: (at, onConnection) =>
+      Effect.acquireRelease(
+        Effect.async<net.Server, TransportError>((resume) => {
+          const server = net.createServer({ pauseOnConnect: true }, (socket) =>
+            onConnection(wrap(socket, remoteOf(socket))))
+          const onError = (cause: Error) =>
+            resume(Effect.fail(new TransportError({ reason: "Listen", detail: `cannot listen on ${at.host}:${at.port}: ${cause.message}`, cause })))
+          server.once("error", onError)
+          server.listen(at.port, at.host, () => {
+            server.off("error", onError)
+            resume(Effect.succeed(server))
+          })
+        }),
+        (server) =>
+          Effect.async<void>((resume) => {
+            server.close(() => resume(Effect.void))
+          })
+      ).pipe(
+        Effect.map((server) => {
+          const address = server.address() as net.AddressInfo
+          return { local: { host: address.address, port: address.port } }
+        })
+      )
+  })
+)

@@ -1,0 +1,54 @@
+import { Context, Data, type Effect, type Scope } from "effect"
+import type { Endpoint } from "../../net/Datagram.js"
+
+export class TransportError extends Data.TaggedError("TransportError")<{
+  readonly reason: "Connect" | "Listen" | "Closed"
+  readonly detail: string
+  readonly cause?: unknown
+}> {
+  override get message(): string {
+    return this.detail
+  }
+}
+
+/**
+ * A byte stream to a peer. Deliberately callback-shaped: it sits on the hot path, where every received chunk is
+ * handled synchronously in plain code and only events that matter cross into Effect.
+ */
+export interface Connection {
+  readonly remote: Endpoint
+  /**
+   * Queues bytes for sending. Returns `false` when the send buffer is past its high-water mark: stop producing
+   * (and stop reading, so the peer slows down too) until `onDrain` fires.
+   */
+  readonly write: (bytes: Uint8Array) => boolean
+  /** Sets the handlers: data arrives only once this is called. `onClose` fires once, with an error if it failed. */
+  readonly start: (handlers: ConnectionHandlers) => void
+  readonly pause: () => void
+  readonly resume: () => void
+  /** Closes the connection now, discarding unsent bytes. Idempotent. */
+  readonly destroy: () => void
+}
+
+export interface ConnectionHandlers {
+  readonly onData: (chunk: Uint8Array) => void
+  readonly onDrain: () => void
+  readonly onClose: (error: TransportError | undefined) => void
+}
+
+/** A listening socket; closes with its scope. */
+export interface Listener {
+  readonly local: Endpoint
+}
+
+/**
+ * How peers are reached: TCP in production, an in-memory network in tests (whole swarms in one process).
+ * Connections are destroyed when the scope they were opened in closes.
+ */
+export class Transport extends Context.Tag("bt/Transport")<Transport, {
+  readonly connect: (to: Endpoint) => Effect.Effect<Connection, TransportError, Scope.Scope>
+  readonly listen: (
+    at: Endpoint,
+    onConnection: (connection: Connection) => void
+  ) => Effect.Effect<Listener, TransportError, Scope.Scope>
+}>() {}
