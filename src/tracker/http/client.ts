@@ -52,7 +52,8 @@ export const makeHttpTrackers = (config: TrackerConfig) =>
           }
           const next = URL.canParse(location, url) ? new URL(location, url) : undefined
           if (next === undefined || (next.protocol !== "http:" && next.protocol !== "https:")) {
-            return Effect.fail(badStatus(tracker, response.status, ` (redirect to ${trackerText(Buffer.from(location))} not followed)`))
+            const shown = trackerText(Buffer.from(location))
+            return Effect.fail(badStatus(tracker, response.status, ` (redirect to ${shown} not followed)`))
           }
           return follow(tracker, next.href, redirects + 1)
         })

@@ -1,0 +1,134 @@
+/**
+ * Storage in memory, for tests and in-process swarms: one byte array per torrent (by info-hash), kept across opens
+ * like a disk, with the same observable behaviour as the file-system layer (padding never stored, missing data reads
+ * as zeros, empty files exist once opened, the same range and path checks).
+ */
+import { Clock, Context, Effect, Layer } from "effect"
+import { pieceSize, type TorrentInfo } from "../metainfo/TorrentInfo.js"
+import { blockOffset, filePaths, pieceOffset, segments } from "./layout.js"
+import { type ExistingFile, Storage, type TorrentStorage } from "./Storage.js"
+import { StorageError } from "./StorageError.js"
+
+/** What tests can see of the memory storage. */
+export class MemoryStorage extends Context.Tag("bt/MemoryStorage")<MemoryStorage, {
+  /** A copy of a torrent's byte space as stored (padding reads as zeros), or `undefined` if never opened or seeded. */
+  readonly contents: (infoHashHex: string) => Uint8Array | undefined
+}>() {}
+
+interface Disk {
+  readonly bytes: Uint8Array
+  /** Per file: its size and modification time once it exists. */
+  readonly files: Array<{ size: number; mtimeMs: number } | undefined>
+}
+
+const zeroPadding = (torrent: TorrentInfo, bytes: Uint8Array) => {
+  for (const file of torrent.files) if (file.padding) bytes.fill(0, file.offset, file.offset + file.length)
+}
+
+/**
+ * A memory storage. `initial` pre-seeds torrents' contents by info-hash (hex): each must be exactly the torrent's
+ * length, and every file of a seeded torrent exists, complete.
+ */
+export const makeMemory = (
+  initial?: ReadonlyMap<string, Uint8Array>
+): Effect.Effect<Storage["Type"] & MemoryStorage["Type"]> =>
+  Effect.sync(() => {
+    const disks = new Map<string, Disk>()
+
+    const diskFor = (torrent: TorrentInfo, now: number): Effect.Effect<Disk> => {
+      const found = disks.get(torrent.infoHashHex)
+      if (found !== undefined) return Effect.succeed(found)
+      const seed = initial?.get(torrent.infoHashHex)
+      if (seed !== undefined && seed.length !== torrent.totalLength) {
+        return Effect.dieMessage(
+          `memory storage seed for ${torrent.infoHashHex} is ${seed.length} bytes, not ${torrent.totalLength}`
+        )
+      }
+      const bytes = seed === undefined ? new Uint8Array(torrent.totalLength) : Uint8Array.from(seed)
+      zeroPadding(torrent, bytes)
+      const files = torrent.files.map((file) =>
+        seed !== undefined && !file.padding ? { size: file.length, mtimeMs: now } : undefined
+      )
+      const disk: Disk = { bytes, files }
+      disks.set(torrent.infoHashHex, disk)
+      return Effect.succeed(disk)
+    }
+
+    const open = (torrent: TorrentInfo, directory: string) =>
+      Effect.gen(function*() {
+        yield* filePaths(directory, torrent)
+        const now = yield* Clock.currentTimeMillis
+        const disk = yield* diskFor(torrent, now)
+        for (const [index, file] of torrent.files.entries()) {
+          if (file.length === 0 && !file.padding && disk.files[index] === undefined) {
+            disk.files[index] = { size: 0, mtimeMs: now }
+          }
+        }
+        const state = yield* Effect.acquireRelease(
+          Effect.sync(() => ({ closed: false })),
+          (state) => Effect.sync(() => (state.closed = true))
+        )
+        const ifOpen = <A>(effect: Effect.Effect<A, StorageError>): Effect.Effect<A, StorageError> =>
+          Effect.suspend(() =>
+            state.closed
+              ? new StorageError({
+                reason: "Closed",
+                detail: `the storage of ${torrent.name} in ${directory} is already closed`
+              })
+              : effect
+          )
+
+        const readAt = (offset: number, length: number) =>
+          Effect.sync(() => {
+            const out = new Uint8Array(length)
+            for (const segment of segments(torrent.files, offset, length)) {
+              const size = disk.files[segment.fileIndex]?.size ?? 0
+              const available = Math.min(segment.length, size - segment.fileOffset)
+              if (available <= 0) continue
+              const start = torrent.files[segment.fileIndex]!.offset + segment.fileOffset
+              out.set(disk.bytes.subarray(start, start + available), segment.bufferOffset)
+            }
+            return out
+          })
+
+        const storage: TorrentStorage = {
+          writePiece: (index, data) =>
+            ifOpen(Effect.flatMap(pieceOffset(torrent, index, data.length), (offset) =>
+              Effect.map(Clock.currentTimeMillis, (mtimeMs) => {
+                for (const segment of segments(torrent.files, offset, data.length)) {
+                  disk.bytes.set(
+                    data.subarray(segment.bufferOffset, segment.bufferOffset + segment.length),
+                    offset + segment.bufferOffset
+                  )
+                  const end = segment.fileOffset + segment.length
+                  const before = disk.files[segment.fileIndex]
+                  disk.files[segment.fileIndex] = { size: Math.max(before?.size ?? 0, end), mtimeMs }
+                }
+              }))),
+          read: (index, begin, length) =>
+            ifOpen(Effect.flatMap(blockOffset(torrent, index, begin, length), (offset) => readAt(offset, length))),
+          readPiece: (index) => storage.read(index, 0, pieceSize(torrent, index)),
+          existing: ifOpen(Effect.sync(() =>
+            disk.files.map((file, fileIndex): ExistingFile | undefined =>
+              file === undefined ? undefined : { fileIndex, size: file.size, mtimeMs: file.mtimeMs }
+            )
+          )),
+          flush: ifOpen(Effect.void)
+        }
+        return storage
+      })
+
+    const contents = (infoHashHex: string) => {
+      const disk = disks.get(infoHashHex)
+      return disk === undefined ? undefined : Uint8Array.from(disk.bytes)
+    }
+
+    return { open, contents }
+  })
+
+/** Memory storage, optionally pre-seeded (see `makeMemory`); provides `MemoryStorage` too, to read back contents. */
+export const layerMemory = (initial?: ReadonlyMap<string, Uint8Array>): Layer.Layer<Storage | MemoryStorage> =>
+  Layer.effectContext(
+    Effect.map(makeMemory(initial), ({ contents, open }) =>
+      Context.make(Storage, Storage.of({ open })).pipe(Context.add(MemoryStorage, MemoryStorage.of({ contents }))))
+  )

@@ -1,0 +1,43 @@
+import { Context, type Effect, type Scope } from "effect"
+import type { TorrentInfo } from "../metainfo/TorrentInfo.js"
+import type { StorageError } from "./StorageError.js"
+
+/** A file of the torrent found in storage. */
+export interface ExistingFile {
+  readonly fileIndex: number
+  readonly size: number
+  readonly mtimeMs: number
+}
+
+/**
+ * One torrent's data, opened in a download folder. Each method is one Effect per piece (or block); inside it the I/O
+ * is plain positional reads and writes.
+ */
+export interface TorrentStorage {
+  /** Writes a whole piece. `data` must be exactly the piece's size; it is not kept after the Effect completes. */
+  readonly writePiece: (index: number, data: Uint8Array) => Effect.Effect<void, StorageError>
+  /**
+   * Reads `length` bytes at `begin` in piece `index`. Data that was never written (a file that does not exist yet,
+   * or is shorter) and padding reads as zeros, so a recheck simply hashes such a piece and finds it wrong.
+   */
+  readonly read: (index: number, begin: number, length: number) => Effect.Effect<Uint8Array, StorageError>
+  /** Reads a whole piece, as `read`. */
+  readonly readPiece: (index: number) => Effect.Effect<Uint8Array, StorageError>
+  /**
+   * For each file of the torrent (by index), its size and modification time if it exists as a regular file,
+   * else `undefined`; padding files are always `undefined`. For resume and recheck decisions.
+   */
+  readonly existing: Effect.Effect<ReadonlyArray<ExistingFile | undefined>, StorageError>
+  /** Makes everything written so far durable (fdatasync on each open file). */
+  readonly flush: Effect.Effect<void, StorageError>
+}
+
+/** Where torrents' data is kept: files on disk (`layer`), or memory (`layerMemory`). */
+export class Storage extends Context.Tag("bt/Storage")<Storage, {
+  /**
+   * Opens `torrent`'s data in the download folder `directory` (created if missing). Files are opened as they are
+   * first used and all closed when the scope closes; empty files of the torrent are created now, so a complete
+   * download has every file. Fails with "Unsafe" if any file would lie outside `directory`.
+   */
+  readonly open: (torrent: TorrentInfo, directory: string) => Effect.Effect<TorrentStorage, StorageError, Scope.Scope>
+}>() {}

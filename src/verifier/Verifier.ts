@@ -1,0 +1,17 @@
+import { Context, Effect, Layer } from "effect"
+import { createHash } from "node:crypto"
+
+/** Checks piece data against the torrent's hashes. SHA-1 for BitTorrent v1; v2's SHA-256 trees come later. */
+export class Verifier extends Context.Tag("bt/Verifier")<Verifier, {
+  /** Whether `data` hashes to `expected` (20 bytes of SHA-1). */
+  readonly verify: (data: Uint8Array, expected: Uint8Array) => Effect.Effect<boolean>
+}>() {}
+
+const sha1Matches = (data: Uint8Array, expected: Uint8Array): boolean =>
+  createHash("sha1").update(data).digest().equals(expected)
+
+/** SHA-1 with node:crypto on the calling thread (~1.5 GB/s here: cheaper than a hop to a worker for one piece). */
+export const layer: Layer.Layer<Verifier> = Layer.succeed(
+  Verifier,
+  Verifier.of({ verify: (data, expected) => Effect.sync(() => sha1Matches(data, expected)) })
+)
