@@ -5,12 +5,13 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import { Cause, Console, Effect, Layer, Option } from "effect"
 import * as Metainfo from "../metainfo/index.js"
+import { download } from "./commands/download.js"
 import { info } from "./commands/info.js"
 import { peers } from "./commands/peers.js"
 
 const bt = Command.make("bt").pipe(
   Command.withDescription("A BitTorrent client."),
-  Command.withSubcommands([info, peers])
+  Command.withSubcommands([info, peers, download])
 )
 
 const cli = Command.run(bt, { name: "bt", version: "0.1.0" })

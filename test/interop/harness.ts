@@ -3,8 +3,10 @@
  * ended (by PID, only the ones we started) and always waited on for a bounded time.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { createSocket } from "node:dgram"
 import { accessSync, constants } from "node:fs"
-import { mkdir, mkdtemp, open, rm } from "node:fs/promises"
+import { chmod, mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises"
+import { type AddressInfo, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { delimiter, dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -294,4 +296,176 @@ export interface LtInfo {
 export const lt = async (args: ReadonlyArray<string>): Promise<unknown> => {
   const result = check("lt.py", await run(debianPython, [join(repoRoot, "test", "interop", "lt.py"), ...args], { timeoutMs: 60_000 }))
   return JSON.parse(result.stdout)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Ports, trackers and seeders
+
+/**
+ * A port on 127.0.0.1 that is free for both TCP and UDP right now: the OS picks it for TCP, we check UDP, then let
+ * both go. Another process could still take it before the caller binds it, so callers that can retry should.
+ */
+export const freePort = async (): Promise<number> => {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const server = createServer()
+    const port = await new Promise<number>((resolve, reject) => {
+      server.once("error", reject)
+      server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port))
+    })
+    const udp = createSocket("udp4")
+    const udpFree = await new Promise<boolean>((resolve) => {
+      udp.once("error", () => resolve(false))
+      udp.bind(port, "127.0.0.1", () => resolve(true))
+    })
+    await new Promise<void>((resolve) => udp.close(() => resolve()))
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    if (udpFree) return port
+  }
+  throw new Error("no port free for both TCP and UDP on 127.0.0.1 after 20 tries")
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Percent-encodes every byte of a hex string, for an info_hash query parameter. */
+const percentHex = (hex: string): string => hex.replace(/../g, (byte) => `%${byte}`)
+
+export interface Opentracker {
+  readonly port: number
+  /** `http://127.0.0.1:PORT/announce` */
+  readonly httpUrl: string
+  /** `udp://127.0.0.1:PORT/announce` */
+  readonly udpUrl: string
+  readonly proc: Tracked
+  /** Adds info-hashes (hex) to the whitelist and waits, bounded, until opentracker has re-read it (SIGHUP). */
+  readonly allow: (infoHashesHex: ReadonlyArray<string>) => Promise<void>
+}
+
+/**
+ * Asks opentracker over HTTP until it answers, and until it accepts `infoHashHex` when one is given. It reads its
+ * whitelist in a thread of its own after it starts serving (and again after SIGHUP), so an answering tracker may
+ * still refuse a listed hash for a moment. The probe announces a peer on port 1 and takes it off again at once.
+ */
+const untilTracking = async (tracker: Opentracker, infoHashHex: string | undefined, ms: number): Promise<void> => {
+  const hash = percentHex(infoHashHex ?? "00".repeat(20))
+  const announce = (event: string) =>
+    `${tracker.httpUrl}?info_hash=${hash}&peer_id=-BTPROBE-01234567890&port=1&uploaded=0&downloaded=0&left=0&compact=1${event}`
+  const deadline = Date.now() + ms
+  let last = "no answer"
+  while (Date.now() < deadline) {
+    if (tracker.proc.child.exitCode !== null || tracker.proc.child.signalCode !== null) {
+      throw new Error(`opentracker exited (${tracker.proc.child.exitCode ?? tracker.proc.child.signalCode}): ${tracker.proc.stderr()}`)
+    }
+    try {
+      const body = await (await fetch(announce(""), { signal: AbortSignal.timeout(1_000) })).text()
+      if (infoHashHex === undefined || !body.includes("failure reason")) {
+        if (infoHashHex !== undefined) await fetch(announce("&event=stopped"), { signal: AbortSignal.timeout(1_000) })
+        return
+      }
+      last = body
+    } catch (error) {
+      last = String(error)
+    }
+    await sleep(100)
+  }
+  throw new Error(`opentracker on port ${tracker.port} not tracking ${infoHashHex ?? "anything"} within ${ms} ms: ${last}`)
+}
+
+/**
+ * Starts opentracker on a fresh port of 127.0.0.1 (HTTP and UDP on the same port), tracking only the given
+ * info-hashes (hex). `dir` becomes its chroot and holds the whitelist; opentracker drops to `nobody` before it reads
+ * the list, so both are made world-readable. Resolves once it answers and accepts the first hash (bounded).
+ */
+export const startOpentracker = async (
+  dir: string,
+  infoHashesHex: ReadonlyArray<string>,
+  opts: { readonly scope?: Scope } = {}
+): Promise<Opentracker> => {
+  const whitelist = join(dir, "whitelist")
+  const listed = new Set(infoHashesHex.map((hash) => hash.toLowerCase()))
+  const writeWhitelist = async () => {
+    await writeFile(whitelist, [...listed].map((hash) => `${hash}\n`).join(""))
+    await chmod(whitelist, 0o644)
+  }
+  await mkdir(dir, { recursive: true })
+  await chmod(dir, 0o755)
+  await writeWhitelist()
+  let failure: unknown
+  // A port picked by freePort can be taken before opentracker binds it: then it exits, and we try another.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort()
+    const proc = spawnTracked(
+      "opentracker",
+      ["-i", "127.0.0.1", "-p", String(port), "-P", String(port), "-d", dir, "-w", "/whitelist"],
+      { scope: opts.scope ?? "test" }
+    )
+    const tracker: Opentracker = {
+      port,
+      httpUrl: `http://127.0.0.1:${port}/announce`,
+      udpUrl: `udp://127.0.0.1:${port}/announce`,
+      proc,
+      allow: async (hashes) => {
+        for (const hash of hashes) listed.add(hash.toLowerCase())
+        await writeWhitelist()
+        proc.child.kill("SIGHUP")
+        for (const hash of hashes) await untilTracking(tracker, hash.toLowerCase(), 10_000)
+      }
+    }
+    try {
+      await untilTracking(tracker, infoHashesHex[0]?.toLowerCase(), 10_000)
+      return tracker
+    } catch (error) {
+      failure = error
+      await stop(proc.child)
+    }
+  }
+  throw failure
+}
+
+/** Waits, bounded, for a line of the process's stdout that `match` accepts; rejects if it exits first. */
+export const waitForLine = async (proc: Tracked, match: (line: string) => boolean, ms: number): Promise<string> => {
+  const deadline = Date.now() + ms
+  const find = () => proc.stdout().split("\n").slice(0, -1).find(match)
+  for (;;) {
+    const line = find()
+    if (line !== undefined) return line
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null || proc.child.pid === undefined) {
+      const { code, stderr } = await proc.exited // all of its output is in once it has closed
+      const last = find()
+      if (last !== undefined) return last
+      throw new Error(`process exited (${code}) before printing the line we wait for\n${stderr}`)
+    }
+    if (Date.now() > deadline) throw new Error(`no such line within ${ms} ms\nstdout: ${proc.stdout()}\nstderr: ${proc.stderr()}`)
+    await sleep(50)
+  }
+}
+
+export interface LtSeeder {
+  readonly port: number
+  readonly infoHash: string
+  readonly proc: Tracked
+}
+
+/**
+ * `lt.py seed`: libtorrent seeding `torrent` from `save` on 127.0.0.1 (a fresh port unless given), after checking
+ * the data. With `trackerAnnounce` it announces to the torrent's trackers; otherwise it keeps away from them.
+ */
+export const startLtSeeder = async (o: {
+  readonly torrent: string
+  readonly save: string
+  readonly port?: number
+  readonly trackerAnnounce?: boolean
+  readonly scope?: Scope
+}): Promise<LtSeeder> => {
+  const port = o.port ?? (await freePort())
+  const proc = spawnTracked(
+    debianPython,
+    [
+      join(repoRoot, "test", "interop", "lt.py"), "seed", o.torrent, "--save", o.save, "--port", String(port),
+      ...(o.trackerAnnounce ? ["--tracker-announce"] : [])
+    ],
+    { scope: o.scope ?? "test" }
+  )
+  const line = await waitForLine(proc, (l) => l.startsWith("{"), 60_000)
+  const ready = JSON.parse(line) as { readonly ready: boolean; readonly port: number; readonly info_hash: string }
+  return { port: ready.port, infoHash: ready.info_hash, proc }
 }

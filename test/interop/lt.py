@@ -2,12 +2,17 @@
 
 Run with Debian's interpreter: /usr/bin/python3 test/interop/lt.py SUBCOMMAND ...
 Each subcommand prints one JSON object on stdout; failures exit non-zero with a message on stderr.
+`seed` prints its line once it is ready and keeps running until SIGTERM (or its stdin pipe closes).
 """
 
 import argparse
 import json
 import os
+import select
+import signal
+import stat
 import sys
+import time
 
 import libtorrent as lt
 
@@ -68,6 +73,126 @@ def info(args):
     }))
 
 
+def loopback_settings(port):
+    """Session settings for a peer that only talks to 127.0.0.1 (see /work/shared/INTEROP.md)."""
+    return {
+        "listen_interfaces": f"127.0.0.1:{port}",
+        "enable_dht": False,
+        "enable_lsd": False,
+        "enable_upnp": False,
+        "enable_natpmp": False,
+        "dht_bootstrap_nodes": "",
+        "enable_outgoing_utp": False,
+        "enable_incoming_utp": False,
+        "out_enc_policy": lt.enc_policy.disabled,
+        "in_enc_policy": lt.enc_policy.disabled,
+        "allow_multiple_connections_per_ip": True,
+        "upload_rate_limit": 0,
+        "download_rate_limit": 0,
+        "min_reconnect_time": 1,
+        "max_failcount": 100,
+        # Leave within the harness's grace period (2 s) after sending `stopped`.
+        "stop_tracker_timeout": 1,
+        # By default libtorrent announces to one tracker only and, of an http:// and a udp:// tracker on the same
+        # host, picks the udp:// one (prefer_udp_trackers) in whatever tier: the http:// one would never list us.
+        "announce_to_all_tiers": True,
+        "announce_to_all_trackers": True,
+        "alert_mask": lt.alert.category_t.error_notification
+        | lt.alert.category_t.status_notification
+        | lt.alert.category_t.tracker_notification,
+    }
+
+
+def log(message):
+    print(f"lt.py: {message}", file=sys.stderr, flush=True)
+
+
+def wait_for(session, deadline, done):
+    """Pops alerts until done(alert) is true; raises RuntimeError at the deadline. Logs errors on the way."""
+    while time.monotonic() < deadline:
+        session.wait_for_alert(200)
+        for a in session.pop_alerts():
+            if isinstance(a, (lt.listen_failed_alert, lt.tracker_error_alert, lt.torrent_error_alert)):
+                log(a.message())
+            if done(a):
+                return a
+    raise RuntimeError("no awaited alert before the deadline")
+
+
+def stdin_is_pipe():
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+def seed(args):
+    """Seed TORRENT from --save on 127.0.0.1:--port until SIGTERM, SIGINT, stdin closing or the parent exiting."""
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    parent = os.getppid()
+
+    session = lt.session(loopback_settings(args.port))
+    listened = wait_for(
+        session,
+        time.monotonic() + 10,
+        lambda a: isinstance(a, lt.listen_failed_alert)
+        or (isinstance(a, lt.listen_succeeded_alert) and a.socket_type == lt.socket_type_t.tcp),
+    )
+    if isinstance(listened, lt.listen_failed_alert):
+        raise RuntimeError(f"cannot listen on 127.0.0.1:{args.port}: {listened.message()}")
+
+    ti = lt.torrent_info(args.torrent)
+    params = lt.add_torrent_params()
+    params.ti = ti
+    params.save_path = os.path.abspath(args.save)
+    if not args.tracker_announce:
+        # Keep away from the torrent's trackers: the test connects peers itself.
+        params.trackers = []
+        params.flags |= lt.torrent_flags.override_trackers
+    handle = session.add_torrent(params)
+
+    # Wait for the hash check to find every piece. Once it is over (torrent_checked_alert), a torrent that is not
+    # seeding within a moment lacks data: fail then rather than at the deadline.
+    deadline = time.monotonic() + args.check_timeout
+    while (st := handle.status()).state != lt.torrent_status.seeding:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"not seeding after the check: state {st.state}, progress {st.progress:.3f}")
+        if st.errc.value() != 0:
+            raise RuntimeError(f"torrent error: {st.errc.message()}")
+        session.wait_for_alert(200)
+        for a in session.pop_alerts():
+            if isinstance(a, (lt.torrent_error_alert, lt.file_error_alert)):
+                log(a.message())
+            elif isinstance(a, lt.torrent_checked_alert):
+                deadline = min(deadline, time.monotonic() + 2)
+
+    if args.tracker_announce:
+        # Announce now, to every tracker (announce_to_all_*), rather than after libtorrent's own delay.
+        handle.force_reannounce(0, -1)
+
+    print(json.dumps({"ready": True, "port": session.listen_port(), "info_hash": str(ti.info_hashes().v1)}), flush=True)
+
+    watch_stdin = stdin_is_pipe()
+    while not stopping and os.getppid() == parent:
+        if watch_stdin:
+            readable, _, _ = select.select([sys.stdin], [], [], 0)
+            if readable and not os.read(sys.stdin.fileno(), 4096):
+                break
+        session.wait_for_alert(500)
+        for a in session.pop_alerts():
+            if isinstance(a, (lt.tracker_error_alert, lt.tracker_warning_alert, lt.torrent_error_alert)):
+                log(a.message())
+            elif isinstance(a, lt.tracker_reply_alert) and args.verbose:
+                log(a.message())
+
+    # Send `stopped` to the trackers on the way out; the session's destructor waits up to stop_tracker_timeout.
+    session.remove_torrent(handle)
+    del handle, session
+
+
 def main():
     parser = argparse.ArgumentParser(prog="lt.py")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -85,6 +210,16 @@ def main():
     p = commands.add_parser("info", help="describe a .torrent as libtorrent reads it")
     p.add_argument("file")
     p.set_defaults(run=info)
+
+    p = commands.add_parser("seed", help="seed a torrent on 127.0.0.1 until SIGTERM or stdin closes")
+    p.add_argument("torrent")
+    p.add_argument("--save", required=True, help="folder holding the torrent's content (the torrent's name inside it)")
+    p.add_argument("--port", type=int, required=True,
+                   help="TCP port to listen on, on 127.0.0.1 (libtorrent moves up if it is taken: see the port printed)")
+    p.add_argument("--tracker-announce", action="store_true", help="announce to the torrent's trackers at once")
+    p.add_argument("--check-timeout", type=float, default=60, help="seconds to wait for the hash check")
+    p.add_argument("--verbose", action="store_true", help="log tracker replies on stderr")
+    p.set_defaults(run=seed)
 
     args = parser.parse_args()
     try:

@@ -1,0 +1,35 @@
+import type { TorrentProgress } from "../session/index.js"
+import { formatBytes } from "./format.js"
+
+const clock = (seconds: number): string => {
+  if (!Number.isFinite(seconds)) return "--:--"
+  const s = Math.round(seconds)
+  const h = Math.floor(s / 3600)
+  const m = Math.floor((s % 3600) / 60)
+  const rest = String(s % 60).padStart(2, "0")
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`
+}
+
+const percent = (part: number, whole: number): string => `${(whole === 0 ? 100 : (100 * part) / whole).toFixed(1)}%`
+
+/** One line of progress, for a terminal or a log. */
+export const progressLine = (p: TorrentProgress): string => {
+  if (p.state === "checking") {
+    return `checking ${percent(p.checkedPieces, p.pieceCount)} (${p.checkedPieces}/${p.pieceCount} pieces)`
+  }
+  const left = p.totalLength - p.bytesVerified
+  const eta = p.rate > 0 ? left / p.rate : Infinity
+  return [
+    `${percent(p.bytesVerified, p.totalLength).padStart(6)}`,
+    `${formatBytes(p.bytesVerified)} of ${formatBytes(p.totalLength)}`,
+    `${formatBytes(p.rate)}/s`,
+    `${p.peers} peer${p.peers === 1 ? "" : "s"}`,
+    p.state === "complete" ? "done" : `ETA ${clock(eta)}`
+  ].join("  ")
+}
+
+/** The closing summary of a finished download. */
+export const summaryLine = (name: string, totalLength: number, downloaded: number, seconds: number): string =>
+  `${name}: complete, ${formatBytes(totalLength)} verified; downloaded ${formatBytes(downloaded)} in ${
+    clock(seconds)
+  } (${formatBytes(seconds > 0 ? downloaded / seconds : 0)}/s)`

@@ -1,0 +1,141 @@
+import type { TorrentInfo } from "../metainfo/index.js"
+import { Bitfield, PiecePicker } from "../piece/index.js"
+import type { Handshake } from "../wire/index.js"
+import { PeerError } from "./PeerError.js"
+import type { PeerLink } from "./PeerLink.js"
+
+/** A piece whose blocks have all arrived, waiting to be hashed and written. */
+export interface CompletedPiece {
+  readonly index: number
+  readonly data: Uint8Array
+}
+
+export interface SwarmOptions {
+  readonly torrent: TorrentInfo
+  readonly peerId: Uint8Array
+  /** Pieces verified before we start. */
+  readonly have: Bitfield
+  readonly now: () => number
+  readonly random: () => number
+  readonly banAfterStrikes: number
+  /** Called synchronously when the last block of a piece arrives; the piece is then the callee's. */
+  readonly onPieceComplete: (piece: CompletedPiece) => void
+}
+
+const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(b)
+
+/**
+ * A torrent's shared download state, in plain code driven by its peer links: the piece picker, the pieces being
+ * assembled, the connected peers, the byte counters. Only whole pieces leave it (to be verified and written).
+ */
+export class Swarm {
+  readonly picker: PiecePicker<PeerLink>
+  readonly infoHash: Uint8Array
+  readonly peerId: Uint8Array
+  readonly pieceCount: number
+  readonly now: () => number
+  readonly links = new Set<PeerLink>()
+  /**
+   * Peers banned for sending bad data, by address (`host:port`). By address rather than by host: behind one IP
+   * (a NAT, or loopback in tests) there can be honest peers too.
+   */
+  readonly banned = new Set<string>()
+  /** Payload bytes accepted from peers, and bytes received that we could not use. */
+  downloaded = 0
+  wasted = 0
+
+  /** Pieces being assembled, by index: allocated at their first block. */
+  private readonly assembling = new Map<number, Uint8Array>()
+  private readonly peerIds = new Set<string>()
+
+  constructor(private readonly options: SwarmOptions) {
+    this.infoHash = options.torrent.infoHash
+    this.peerId = options.peerId
+    this.pieceCount = options.torrent.pieceCount
+    this.now = options.now
+    this.picker = new PiecePicker<PeerLink>({
+      pieceCount: options.torrent.pieceCount,
+      pieceLength: options.torrent.pieceLength,
+      totalLength: options.torrent.totalLength,
+      random: options.random,
+      have: options.have
+    })
+  }
+
+  /** Checks a peer's handshake and, if it is welcome, adds it to the swarm. Returns why not, otherwise. */
+  admit(link: PeerLink, handshake: Handshake): string | undefined {
+    if (!equalBytes(handshake.infoHash, this.infoHash)) return "handshake for another torrent"
+    if (equalBytes(handshake.peerId, this.peerId)) return "connected to ourselves"
+    const id = Buffer.from(handshake.peerId).toString("hex")
+    if (this.peerIds.has(id)) return "already connected to this peer"
+    if (this.banned.has(link.key)) return "banned"
+    this.peerIds.add(id)
+    this.links.add(link)
+    this.picker.addPeer(link, link.bits)
+    return undefined
+  }
+
+  /** A peer left: its requests go back to the pool and its pieces are no longer counted. */
+  detach(link: PeerLink): void {
+    if (!this.links.delete(link)) return
+    if (link.peerId !== undefined) this.peerIds.delete(Buffer.from(link.peerId).toString("hex"))
+    this.picker.removePeer(link)
+    for (const other of this.links) other.fillRequests()
+  }
+
+  /** A `piece` message: keep the block if we asked for it, and hand the piece on when it is whole. */
+  blockReceived(link: PeerLink, index: number, begin: number, block: Uint8Array): void {
+    const result = this.picker.blockReceived(link, index, begin, block.length, this.now())
+    if (!result.accepted) {
+      this.wasted += block.length
+      return
+    }
+    this.downloaded += block.length
+    link.delivered(block.length)
+    let data = this.assembling.get(index)
+    if (data === undefined) {
+      data = new Uint8Array(this.picker.pieceSize(index))
+      this.assembling.set(index, data)
+    }
+    data.set(block, begin)
+    for (const duplicate of result.cancel) duplicate.peer.cancel(duplicate.index, duplicate.begin, duplicate.length)
+    if (result.pieceComplete) {
+      this.assembling.delete(index)
+      this.options.onPieceComplete({ index, data })
+    }
+  }
+
+  /** The piece hashed right and is on disk: announce it and stop wanting it. */
+  pieceVerified(index: number): void {
+    for (const stale of this.picker.pieceVerified(index)) stale.peer.cancel(stale.index, stale.begin, stale.length)
+    for (const link of this.links) link.weHave(index)
+  }
+
+  /** The piece hashed wrong: fetch it again, and ban peers whose data keeps failing. */
+  pieceFailed(index: number): ReadonlyArray<PeerLink> {
+    const banned: Array<PeerLink> = []
+    for (const link of this.picker.pieceFailed(index)) {
+      if (++link.strikes < this.options.banAfterStrikes) continue
+      this.banned.add(link.key)
+      banned.push(link)
+      link.fail(new PeerError({ reason: "Banned", peer: link.key, detail: `sent data that failed ${link.strikes} hash checks` }))
+    }
+    for (const link of this.links) link.fillRequests()
+    return banned
+  }
+
+  /** Download rate over all peers, bytes per second. */
+  get rate(): number {
+    let total = 0
+    for (const link of this.links) total += link.rate
+    return total
+  }
+
+  /** Periodic upkeep: re-assign timed-out requests, update rates, drop stalled peers, refill pipelines. */
+  tick(limits: { readonly requestMs: number; readonly idleMs: number; readonly snubMs: number; readonly chokedMs: number }): void {
+    const now = this.now()
+    for (const late of this.picker.timedOut(now, limits.requestMs)) late.peer.cancel(late.index, late.begin, late.length)
+    for (const link of this.links) link.tick(now, limits)
+    for (const link of this.links) link.fillRequests()
+  }
+}

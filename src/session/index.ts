@@ -1,0 +1,6 @@
+/** The torrent session: peers, pieces, verification and storage working together. */
+export { isFinal, PeerError, type PeerErrorReason } from "./PeerError.js"
+export { type AddOptions, layer, layerConfig, make, Session } from "./Session.js"
+export { defaultSessionConfig, type SessionConfig } from "./SessionConfig.js"
+export type { TorrentHandle, TorrentOptions, TorrentProgress } from "./Torrent.js"
+export { TorrentError } from "./TorrentError.js"
