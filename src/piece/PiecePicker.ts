@@ -1,0 +1,496 @@
+import { Availability } from "./Availability.js"
+import { Bitfield } from "./Bitfield.js"
+import { BLOCK_SIZE, blockCount, blockLength, type Geometry, pieceSize, validateGeometry } from "./geometry.js"
+
+export { BLOCK_SIZE } from "./geometry.js"
+
+/** A block request as sent on the wire (REQUEST / CANCEL payload). */
+export interface BlockRequest {
+  readonly index: number
+  readonly begin: number
+  readonly length: number
+}
+
+/** A block request outstanding with a particular peer. */
+export interface PeerRequest<Peer> extends BlockRequest {
+  readonly peer: Peer
+}
+
+export interface BlockReceived<Peer> {
+  /** False for a block nobody asked for, one we already have, or one that does not fit the piece geometry. */
+  readonly accepted: boolean
+  /** The last block of the piece has arrived: hash it, then call `pieceVerified` or `pieceFailed`. */
+  readonly pieceComplete: boolean
+  /** Other peers that had this block outstanding (endgame duplicates): send them CANCEL. */
+  readonly cancel: Array<PeerRequest<Peer>>
+}
+
+export interface PiecePickerOptions extends Geometry {
+  /** Uniform in [0, 1); injected so picking is deterministic under test. */
+  readonly random: () => number
+  /** Pick pieces at random (not rarest first) until this many are verified. Default 4. */
+  readonly randomFirstPieces?: number
+  /** Pieces already verified (resumed from disk): never requested. */
+  readonly have?: Bitfield
+}
+
+/** In endgame a block may be outstanding with at most this many peers: the first request plus two duplicates. */
+export const ENDGAME_MAX_HOLDERS = 3
+
+/**
+ * A started piece: per-block state. A block is exactly one of received (`received[b] === 1`, no holders),
+ * outstanding (`holders[b]` non-empty, not received) or free (neither).
+ */
+class Piece<Peer> {
+  readonly received: Uint8Array
+  /** Peers each block is outstanding with: one normally, up to ENDGAME_MAX_HOLDERS in endgame, no repeats. */
+  readonly holders: Array<Array<Peer>>
+  receivedCount = 0
+  /** Number of free blocks. */
+  free: number
+  /** Every free block is at an index >= cursor, so handing blocks out in order is amortised O(1). */
+  cursor = 0
+  /** Peers whose data was accepted into this piece since it was last reset (for blame when the hash fails). */
+  contributors = new Set<Peer>()
+
+  constructor(readonly index: number, readonly blocks: number) {
+    this.received = new Uint8Array(blocks)
+    this.holders = Array.from({ length: blocks }, () => [])
+    this.free = blocks
+  }
+}
+
+interface Outstanding {
+  readonly index: number
+  readonly block: number
+  readonly at: number
+}
+
+interface PeerState {
+  /** The pieces counted into availability for this peer (our own copy). */
+  readonly bits: Bitfield
+  /** Outstanding requests by block key, in the order they were sent (Map insertion order). */
+  readonly requests: Map<number, Outstanding>
+  /** When this peer last delivered a block we had asked it for. */
+  lastReceived: number
+}
+
+const NO_CONTRIBUTORS: ReadonlySet<never> = new Set()
+
+/**
+ * Block bookkeeping and piece selection for one torrent. Pure and synchronous: called per block on the hot path.
+ *
+ * Every piece we do not have is in exactly one of two places:
+ * - a *candidate* (in `availability`'s buckets): nothing requested or received yet;
+ * - *started* (in `started`): per-block state in a `Piece`, kept until the piece is verified (a failed piece is
+ *   reset in place). `open` holds the started pieces with at least one free block, in the order they opened.
+ *
+ * Further invariants (checked by `checkInvariants`):
+ * - `unrequested` = candidate blocks + free blocks of started pieces; endgame is exactly `unrequested === 0`;
+ * - block (i, b) is in `peers.get(p).requests` iff p is in `started.get(i).holders[b]`;
+ * - outside endgame nextRequests only hands out free blocks, so no block has two holders unless, when the
+ *   duplicate was handed out, every missing block was already outstanding.
+ *
+ * Costs: continuing partial pieces is O(open pieces the peer lacks + blocks handed out); starting a piece is one
+ * bucket scan (see `Availability.pickRarest`), amortised over its blocks; blockReceived, requestRejected and a HAVE
+ * are O(1) (plus the holders of that block); endgame scans the started pieces, which by then are few.
+ */
+export class PiecePicker<Peer> {
+  readonly pieceCount: number
+  readonly pieceLength: number
+  readonly totalLength: number
+  private readonly random: () => number
+  private readonly randomFirstPieces: number
+  private readonly blocksPerPiece: number
+  private readonly have: Bitfield
+  private readonly availability: Availability
+  private readonly started = new Map<number, Piece<Peer>>()
+  private readonly open = new Set<number>()
+  private readonly peers = new Map<Peer, PeerState>()
+  private unrequested = 0
+  private verifiedBytes = 0
+
+  constructor(options: PiecePickerOptions) {
+    validateGeometry(options)
+    this.pieceCount = options.pieceCount
+    this.pieceLength = options.pieceLength
+    this.totalLength = options.totalLength
+    this.random = options.random
+    this.randomFirstPieces = options.randomFirstPieces ?? 4
+    this.blocksPerPiece = Math.ceil(options.pieceLength / BLOCK_SIZE)
+    this.have = this.sized(options.have ?? new Bitfield(options.pieceCount)).copy()
+    this.availability = new Availability(options.pieceCount)
+    for (let index = 0; index < this.pieceCount; index++) {
+      if (this.have.has(index)) {
+        this.verifiedBytes += pieceSize(this, index)
+      } else {
+        this.availability.insert(index)
+        this.unrequested += blockCount(this, index)
+      }
+    }
+  }
+
+  // Geometry
+
+  pieceSize(index: number): number {
+    return pieceSize(this, this.inRange(index))
+  }
+
+  blockCount(index: number): number {
+    return blockCount(this, this.inRange(index))
+  }
+
+  // Progress
+
+  get verifiedCount(): number {
+    return this.have.count
+  }
+
+  get bytesVerified(): number {
+    return this.verifiedBytes
+  }
+
+  /** Bytes not yet verified: the tracker's `left`. */
+  get missingBytes(): number {
+    return this.totalLength - this.verifiedBytes
+  }
+
+  isComplete(): boolean {
+    return this.have.isComplete()
+  }
+
+  hasPiece(index: number): boolean {
+    return this.have.has(index)
+  }
+
+  /** A copy of the verified pieces, for the BITFIELD message. */
+  bitfield(): Bitfield {
+    return this.have.copy()
+  }
+
+  /** Every missing block is outstanding or received, so idle peers may duplicate requests. */
+  inEndgame(): boolean {
+    return this.unrequested === 0 && !this.isComplete()
+  }
+
+  /** Number of requests outstanding with `peer`. */
+  outstanding(peer: Peer): number {
+    return this.peers.get(peer)?.requests.size ?? 0
+  }
+
+  // Availability
+
+  /** Counts `bits` (BITFIELD, or all pieces for HAVE_ALL). Replaces what was counted for `peer` before. */
+  addPeer(peer: Peer, bits: Bitfield): void {
+    const known = this.peers.get(peer)
+    if (known !== undefined) known.bits.forEachSet((index) => this.availability.decrement(index))
+    const counted = this.sized(bits).copy()
+    counted.forEachSet((index) => this.availability.increment(index))
+    this.peers.set(peer, {
+      bits: counted,
+      requests: known?.requests ?? new Map(),
+      lastReceived: known?.lastReceived ?? -Infinity
+    })
+  }
+
+  /** HAVE: `peer` now has piece `index` (in range; repeats are ignored). */
+  peerHave(peer: Peer, index: number): void {
+    const state = this.peer(peer)
+    if (state.bits.has(index)) return
+    state.bits.set(this.inRange(index))
+    this.availability.increment(index)
+  }
+
+  /** The peer is gone: uncount its pieces and release its requests so others can take them. */
+  removePeer(peer: Peer): void {
+    const state = this.peers.get(peer)
+    if (state === undefined) return
+    this.releaseAll(peer, state)
+    state.bits.forEachSet((index) => this.availability.decrement(index))
+    this.peers.delete(peer)
+  }
+
+  // Requests
+
+  /**
+   * Up to `max` new requests for `peer`, among the pieces in `bits` we lack: blocks of partial pieces first, then
+   * new pieces (random until `randomFirstPieces` are verified, then rarest first), then in endgame blocks that are
+   * outstanding with other peers (never with this one), each with at most ENDGAME_MAX_HOLDERS peers.
+   */
+  nextRequests(peer: Peer, bits: Bitfield, max: number, now: number): Array<BlockRequest> {
+    const out: Array<BlockRequest> = []
+    if (max <= 0) return out
+    const state = this.peer(peer)
+    for (const index of this.open) {
+      if (out.length >= max) return out
+      if (bits.has(index)) this.fill(this.started.get(index)!, peer, state, max, now, out)
+    }
+    while (out.length < max && this.availability.size > 0) {
+      const index = this.have.count < this.randomFirstPieces
+        ? this.availability.pickRandom(bits, this.random)
+        : this.availability.pickRarest(bits, this.random)
+      if (index < 0) break
+      this.availability.remove(index)
+      const piece = new Piece<Peer>(index, blockCount(this, index))
+      this.started.set(index, piece)
+      this.open.add(index)
+      this.fill(piece, peer, state, max, now, out)
+    }
+    if (out.length < max && this.unrequested === 0) this.endgame(peer, state, bits, max, now, out)
+    return out
+  }
+
+  /**
+   * A PIECE message arrived. Accepted when the block fits the geometry, is not yet received, and is outstanding
+   * with someone: usually `peer`, but a late answer for a block since re-assigned to another peer counts too (a
+   * released block that nobody holds is refused). Every holder's request is settled; `now` marks `peer` as
+   * delivering (see `timedOut`) when it was one of them.
+   */
+  blockReceived(peer: Peer, index: number, begin: number, length: number, now: number): BlockReceived<Peer> {
+    const piece = this.started.get(index)
+    const block = begin / BLOCK_SIZE
+    if (
+      piece === undefined || !Number.isInteger(block) || block < 0 || block >= piece.blocks ||
+      length !== blockLength(this, index, block) || piece.received[block] === 1 || piece.holders[block]!.length === 0
+    ) return { accepted: false, pieceComplete: false, cancel: [] }
+    const cancel: Array<PeerRequest<Peer>> = []
+    const key = this.key(index, block)
+    for (const holder of piece.holders[block]!) {
+      const state = this.peers.get(holder)!
+      state.requests.delete(key)
+      if (holder === peer) state.lastReceived = now
+      else cancel.push({ peer: holder, index, begin, length })
+    }
+    piece.holders[block]!.length = 0
+    piece.received[block] = 1
+    piece.receivedCount++
+    piece.contributors.add(peer)
+    return { accepted: true, pieceComplete: piece.receivedCount === piece.blocks, cancel }
+  }
+
+  /** REJECT_REQUEST (BEP 6): the peer will not send this block; it becomes free for anyone. */
+  requestRejected(peer: Peer, index: number, begin: number): void {
+    const state = this.peers.get(peer)
+    const block = begin / BLOCK_SIZE
+    if (state === undefined || !Number.isInteger(block) || block < 0 || block >= this.blocksPerPiece) return
+    const key = this.key(index, block)
+    const request = state.requests.get(key)
+    if (request !== undefined && request.index === index) this.release(peer, state, key, request)
+  }
+
+  /** CHOKE: BEP 3 says the peer discards our pending requests, so release them all. */
+  peerChoked(peer: Peer): void {
+    const state = this.peers.get(peer)
+    if (state !== undefined) this.releaseAll(peer, state)
+  }
+
+  /**
+   * Releases requests that have waited more than `timeoutMs`, returned so the caller can CANCEL them. A request's
+   * age counts from the later of when it was sent and when its peer last delivered a block: a peer working through
+   * a deep pipeline is slow, not stuck, and a single dropped request is recovered by endgame duplication. Within a
+   * peer, requests are visited in send order and the scan stops at the first young one (`now` never decreases).
+   */
+  timedOut(now: number, timeoutMs: number): Array<PeerRequest<Peer>> {
+    const out: Array<PeerRequest<Peer>> = []
+    for (const [peer, state] of this.peers) {
+      if (now - state.lastReceived <= timeoutMs) continue
+      for (const [key, request] of state.requests) {
+        if (now - request.at <= timeoutMs) break
+        this.release(peer, state, key, request)
+        const begin = request.block * BLOCK_SIZE
+        out.push({ peer, index: request.index, begin, length: blockLength(this, request.index, request.block) })
+      }
+    }
+    return out
+  }
+
+  // Verification
+
+  /**
+   * The piece's hash matched (or it was found on disk): we have it. Returns any requests still outstanding for it,
+   * now dropped, for the caller to CANCEL (normally none: a complete piece has no outstanding blocks).
+   */
+  pieceVerified(index: number): Array<PeerRequest<Peer>> {
+    const dropped: Array<PeerRequest<Peer>> = []
+    if (this.have.has(this.inRange(index))) return dropped
+    const piece = this.started.get(index)
+    if (piece !== undefined) {
+      for (let block = 0; block < piece.blocks; block++) {
+        const key = this.key(index, block)
+        const length = blockLength(this, index, block)
+        for (const holder of piece.holders[block]!) {
+          this.peers.get(holder)!.requests.delete(key)
+          dropped.push({ peer: holder, index, begin: block * BLOCK_SIZE, length })
+        }
+      }
+      this.unrequested -= piece.free
+      this.started.delete(index)
+      this.open.delete(index)
+    } else {
+      this.availability.remove(index)
+      this.unrequested -= blockCount(this, index)
+    }
+    this.have.set(index)
+    this.verifiedBytes += pieceSize(this, index)
+    return dropped
+  }
+
+  /**
+   * The piece's hash did not match: every received block becomes free again, to be re-requested (blocks still
+   * outstanding stay so). Returns the peers that contributed data, for blame.
+   */
+  pieceFailed(index: number): ReadonlySet<Peer> {
+    const piece = this.started.get(index)
+    if (piece === undefined) return NO_CONTRIBUTORS
+    const blamed = piece.contributors
+    for (let block = 0; block < piece.blocks; block++) {
+      if (piece.received[block] === 0) continue
+      piece.received[block] = 0
+      piece.free++
+      this.unrequested++
+    }
+    piece.receivedCount = 0
+    piece.cursor = 0
+    piece.contributors = new Set()
+    if (piece.free > 0) this.open.add(index)
+    return blamed
+  }
+
+  /** Peers whose blocks were accepted into piece `index` since it was started or last failed. */
+  contributors(index: number): ReadonlySet<Peer> {
+    return this.started.get(index)?.contributors ?? NO_CONTRIBUTORS
+  }
+
+  /** Recounts everything and throws if a documented invariant is broken. O(pieces + requests): for tests only. */
+  checkInvariants(): void {
+    const fail = (message: string): never => {
+      throw new Error(`PiecePicker invariant: ${message}`)
+    }
+    let unrequested = 0
+    let bytes = 0
+    const counts = new Int32Array(this.pieceCount)
+    for (const state of this.peers.values()) state.bits.forEachSet((index) => counts[index]!++)
+    for (let index = 0; index < this.pieceCount; index++) {
+      if (counts[index] !== this.availability.counts[index]) fail(`availability of ${index}`)
+      const piece = this.started.get(index)
+      const candidate = this.availability.isCandidate(index)
+      if (this.have.has(index)) {
+        bytes += pieceSize(this, index)
+        if (piece !== undefined || candidate) fail(`verified piece ${index} is still wanted`)
+        continue
+      }
+      if ((piece !== undefined) === candidate) fail(`piece ${index} must be either started or a candidate`)
+      if (piece === undefined) {
+        unrequested += blockCount(this, index)
+        continue
+      }
+      let free = 0
+      let received = 0
+      for (let block = 0; block < piece.blocks; block++) {
+        const holders = piece.holders[block]!
+        if (piece.received[block] === 1) {
+          received++
+          if (holders.length > 0) fail(`received block ${index}/${block} is outstanding`)
+        } else if (holders.length === 0) {
+          free++
+          if (block < piece.cursor) fail(`free block ${index}/${block} below the cursor`)
+        }
+        if (holders.length > ENDGAME_MAX_HOLDERS) fail(`block ${index}/${block} has ${holders.length} holders`)
+        if (new Set(holders).size !== holders.length) fail(`block ${index}/${block} held twice by one peer`)
+        for (const holder of holders) {
+          const request = this.peers.get(holder)?.requests.get(this.key(index, block))
+          if (request?.index !== index || request.block !== block) fail(`holder of ${index}/${block} lost it`)
+        }
+      }
+      if (free !== piece.free || received !== piece.receivedCount) fail(`counts of piece ${index}`)
+      if (this.open.has(index) !== free > 0) fail(`open set disagrees on piece ${index}`)
+      unrequested += free
+    }
+    if (unrequested !== this.unrequested) fail(`unrequested ${this.unrequested}, recounted ${unrequested}`)
+    if (bytes !== this.verifiedBytes) fail(`verified bytes`)
+    for (const [peer, state] of this.peers) {
+      for (const request of state.requests.values()) {
+        if (!this.started.get(request.index)?.holders[request.block]!.includes(peer)) fail(`stray request`)
+      }
+    }
+  }
+
+  // Internals
+
+  private fill(piece: Piece<Peer>, peer: Peer, state: PeerState, max: number, now: number, out: Array<BlockRequest>) {
+    let block = piece.cursor
+    while (out.length < max && piece.free > 0) {
+      while (piece.received[block] === 1 || piece.holders[block]!.length > 0) block++
+      this.take(piece, block, peer, state, now, out)
+      block++
+    }
+    piece.cursor = block
+  }
+
+  private endgame(peer: Peer, state: PeerState, bits: Bitfield, max: number, now: number, out: Array<BlockRequest>) {
+    // Least-duplicated blocks first: every outstanding block gets a second holder before any gets a third.
+    for (let holders = 1; holders < ENDGAME_MAX_HOLDERS; holders++) {
+      for (const piece of this.started.values()) {
+        if (!bits.has(piece.index) || piece.receivedCount === piece.blocks) continue
+        for (let block = 0; block < piece.blocks; block++) {
+          if (out.length >= max) return
+          const held = piece.holders[block]!
+          if (held.length === holders && !held.includes(peer)) this.take(piece, block, peer, state, now, out)
+        }
+      }
+    }
+  }
+
+  private take(piece: Piece<Peer>, block: number, peer: Peer, state: PeerState, now: number, out: Array<BlockRequest>) {
+    const holders = piece.holders[block]!
+    holders.push(peer)
+    if (holders.length === 1) {
+      piece.free--
+      this.unrequested--
+      if (piece.free === 0) this.open.delete(piece.index)
+    }
+    state.requests.set(this.key(piece.index, block), { index: piece.index, block, at: now })
+    out.push({ index: piece.index, begin: block * BLOCK_SIZE, length: blockLength(this, piece.index, block) })
+  }
+
+  private release(peer: Peer, state: PeerState, key: number, request: Outstanding): void {
+    state.requests.delete(key)
+    const piece = this.started.get(request.index)!
+    const holders = piece.holders[request.block]!
+    holders.splice(holders.indexOf(peer), 1)
+    if (holders.length > 0) return
+    piece.free++
+    this.unrequested++
+    if (request.block < piece.cursor) piece.cursor = request.block
+    this.open.add(piece.index)
+  }
+
+  private releaseAll(peer: Peer, state: PeerState): void {
+    for (const [key, request] of state.requests) this.release(peer, state, key, request)
+  }
+
+  private peer(peer: Peer): PeerState {
+    let state = this.peers.get(peer)
+    if (state === undefined) {
+      state = { bits: new Bitfield(this.pieceCount), requests: new Map(), lastReceived: -Infinity }
+      this.peers.set(peer, state)
+    }
+    return state
+  }
+
+  private key(index: number, block: number): number {
+    return index * this.blocksPerPiece + block
+  }
+
+  private inRange(index: number): number {
+    if (!(Number.isInteger(index) && index >= 0 && index < this.pieceCount)) {
+      throw new RangeError(`piece index ${index} outside 0..${this.pieceCount - 1}`)
+    }
+    return index
+  }
+
+  private sized(bits: Bitfield): Bitfield {
+    if (bits.size !== this.pieceCount) throw new RangeError(`bitfield of ${bits.size} for ${this.pieceCount} pieces`)
+    return bits
+  }
+}

@@ -1,0 +1,13 @@
+/** Pure piece and block bookkeeping and the piece picker. No services, no I/O; used per block on the hot path. */
+export { Bitfield } from "./Bitfield.js"
+export { blockCount, blockLength, type Geometry, pieceSize, validateGeometry } from "./geometry.js"
+export {
+  BLOCK_SIZE,
+  type BlockReceived,
+  type BlockRequest,
+  ENDGAME_MAX_HOLDERS,
+  type PeerRequest,
+  PiecePicker,
+  type PiecePickerOptions
+} from "./PiecePicker.js"
+export { MAX_REQUEST_DEPTH, MIN_REQUEST_DEPTH, REQUEST_QUEUE_SECONDS, requestDepth } from "./pipeline.js"
