@@ -43,7 +43,8 @@ export class PeerLink {
   /** Pieces the peer has that we have not verified: we are interested while this is above 0. */
   private wanted = 0
   private handshaken = false
-  private messages = 0
+  /** A bitfield or have arrived: a bitfield now would be out of order (BEP 3: it comes first, if at all). */
+  private heardPieces = false
   private closed = false
   private error: PeerError | undefined
   private readPaused = false
@@ -138,7 +139,6 @@ export class PeerLink {
   }
 
   private gotMessage(message: Message): void {
-    const first = this.messages++ === 0
     switch (message.type) {
       case "keepAlive":
         return
@@ -159,10 +159,13 @@ export class PeerLink {
         this.peerInterested = false
         return
       case "have":
+        this.heardPieces = true
         this.gotHave(message.index)
         return
       case "bitfield":
-        if (!first) return this.fail(this.problem("Protocol", "bitfield after other messages"))
+        // Extension handshakes (BEP 10) may come before it, as libtorrent sends them; a have may not.
+        if (this.heardPieces) return this.fail(this.problem("Protocol", "bitfield after have or bitfield"))
+        this.heardPieces = true
         this.gotBitfield(message.bits)
         return
       case "piece":
