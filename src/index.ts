@@ -1,8 +1,21 @@
 /**
  * `bt` as a library: the protocol stages as Effect services, and the pure codecs under them.
  *
- * Layers here leave platform needs open (`FileSystem`, later `HttpClient` and the peer transport): provide Node's
- * from `@effect/platform-node`, or your own, at your program's edge.
+ * Layers leave platform needs open: provide Node's (or your own) at your program's edge. For a download that is a
+ * `Transport` (`NodeTransport.layer`), `Storage` (`Storage.layer` on node:fs), a `Verifier`, and a `Tracker` that
+ * itself needs an `HttpClient` (from `@effect/platform-node/NodeHttpClient`) and a `Datagram` (`NodeDatagram.layer`).
+ * `examples/download.ts` shows the whole graph.
  */
 export * as Bencode from "./bencode/index.js"
+export * as Datagram from "./net/Datagram.js"
+export * as NodeDatagram from "./net/NodeDatagram.js"
 export * as Metainfo from "./metainfo/index.js"
+export * as MemoryTransport from "./peer/transport/MemoryTransport.js"
+export * as NodeTransport from "./peer/transport/NodeTransport.js"
+export * as Transport from "./peer/transport/Transport.js"
+export * as Piece from "./piece/index.js"
+export * as Session from "./session/index.js"
+export * as Storage from "./storage/index.js"
+export * as Tracker from "./tracker/index.js"
+export * as Verifier from "./verifier/index.js"
+export * as Wire from "./wire/index.js"
