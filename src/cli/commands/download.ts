@@ -1,13 +1,11 @@
 import { Args, Command, Options } from "@effect/cli"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Clock, Console, Effect, Either, Layer, Schedule } from "effect"
 import { Metainfo } from "../../metainfo/index.js"
-import * as NodeDatagram from "../../net/NodeDatagram.js"
 import * as NodeTransport from "../../peer/transport/NodeTransport.js"
 import * as Session from "../../session/index.js"
 import * as Storage from "../../storage/index.js"
-import * as Tracker from "../../tracker/index.js"
 import * as Verifier from "../../verifier/index.js"
+import { nodeTrackerLayer } from "../layers.js"
 import { parsePeerAddress } from "../peerAddress.js"
 import { progressLine, summaryLine } from "../progress.js"
 import { UsageError } from "../UsageError.js"
@@ -16,7 +14,7 @@ const PlatformLayer = Layer.mergeAll(
   NodeTransport.layer,
   Storage.layer,
   Verifier.layer,
-  Tracker.layer.pipe(Layer.provide(Layer.merge(NodeHttpClient.layer, NodeDatagram.layer)))
+  nodeTrackerLayer()
 )
 
 export const download = Command.make(

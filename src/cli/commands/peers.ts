@@ -1,17 +1,10 @@
 import { Args, Command, Options } from "@effect/cli"
-import { Console, Duration, Effect, Either, Layer } from "effect"
+import { Console, Duration, Effect, Either } from "effect"
 import { Metainfo, trackerTiers } from "../../metainfo/index.js"
 import { makeAnnounceKey, makePeerId } from "../../peer/peerId.js"
-import * as NodeDatagram from "../../net/NodeDatagram.js"
-import {
-  type AnnounceRequest,
-  type AnnounceResponse,
-  layerConfig as trackerLayer,
-  Tracker,
-  TrackerError
-} from "../../tracker/index.js"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { type AnnounceRequest, type AnnounceResponse, Tracker, TrackerError } from "../../tracker/index.js"
 import { table } from "../format.js"
+import { nodeTrackerLayer } from "../layers.js"
 import { UsageError } from "../UsageError.js"
 
 interface TrackerResult {
@@ -53,9 +46,7 @@ const resultText = ({ result, url }: TrackerResult): string =>
  * A one-shot diagnostic must not take BEP 15's hour to give up on a silent UDP tracker: retransmit after 2, 4 and
  * 8 s instead; `--timeout` bounds each tracker anyway.
  */
-const PeersTrackerLayer = trackerLayer({ udpTimeout: Duration.seconds(2), udpRetransmits: 3 }).pipe(
-  Layer.provide(Layer.merge(NodeHttpClient.layer, NodeDatagram.layer))
-)
+const PeersTrackerLayer = nodeTrackerLayer({ udpTimeout: Duration.seconds(2), udpRetransmits: 3 })
 
 export const peers = Command.make(
   "peers",
