@@ -39,6 +39,11 @@ export interface AnnouncerOptions {
   readonly stats: Effect.Effect<TransferStats>
   /** Receives the peers of every successful announce, with the tracker that sent them. */
   readonly onPeers: (peers: ReadonlyArray<PeerAddress>, tracker: string) => Effect.Effect<void>
+  /**
+   * Completes when the download does: a `completed` announce then goes out at once (BEP 3), once. Leave it out
+   * for a torrent that was complete from the start (it announces `started` with `left` 0 and never `completed`).
+   */
+  readonly completed?: Effect.Effect<void>
   readonly timing?: Partial<AnnounceTiming>
 }
 
@@ -92,10 +97,15 @@ export const startAnnouncing = (options: AnnouncerOptions): Effect.Effect<void, 
       )
 
     const loop = Effect.gen(function*() {
+      let completion = options.completed ?? Effect.never
       let answer = yield* announceRound("started")
       for (;;) {
-        yield* Effect.sleep(nextAnnounceDelay(answer, timing.minimumInterval))
-        answer = yield* announceRound(undefined)
+        const completedNow = yield* Effect.raceFirst(
+          Effect.as(Effect.sleep(nextAnnounceDelay(answer, timing.minimumInterval)), false),
+          Effect.as(completion, true)
+        )
+        if (completedNow) completion = Effect.never
+        answer = yield* announceRound(completedNow ? "completed" : undefined)
       }
     })
 

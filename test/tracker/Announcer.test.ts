@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Exit, Fiber, Ref, Schedule, Scope, TestClock } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Fiber, Ref, Schedule, Scope, TestClock } from "effect"
 import {
   type AnnounceEvent,
   type AnnounceRequest,
@@ -76,6 +76,33 @@ const harness = (script: Script) =>
 /** Lets forked fibers run what is due without moving the clock. */
 const settle = TestClock.adjust(Duration.zero)
 const advance = (seconds: number) => TestClock.adjust(Duration.seconds(seconds))
+
+describe("startAnnouncing: completed", () => {
+  it.scoped("announces completed at once when the download completes, exactly once, then keeps the interval", () =>
+    Effect.gen(function*() {
+      const { log, start } = yield* harness(() => Effect.succeed(response({ interval: 120 })))
+      const completed = yield* Deferred.make<void>()
+      yield* start({ completed: Deferred.await(completed) })
+      yield* settle
+      yield* advance(50)
+      yield* Deferred.succeed(completed, undefined)
+      yield* settle
+      expect((yield* log).map(([event, , at]) => [event, at])).toEqual([["started", 0], ["completed", 50]])
+      yield* advance(120)
+      expect((yield* log).map(([event, , at]) => [event, at])).toEqual([["started", 0], ["completed", 50], [
+        undefined,
+        170
+      ]])
+    }))
+
+  it.scoped("sends completed right after started when the download completed during the first announce", () =>
+    Effect.gen(function*() {
+      const { log, start } = yield* harness(() => Effect.succeed(response({ interval: 120 })))
+      yield* start({ completed: Effect.void })
+      yield* settle
+      expect((yield* log).map(([event, , at]) => [event, at])).toEqual([["started", 0], ["completed", 0]])
+    }))
+})
 
 describe("startAnnouncing: regular announces", () => {
   it.scoped("announces started first and hands the peers to onPeers", () =>

@@ -35,6 +35,7 @@ class End implements Connection {
     else this.schedule()
   }
 
+
   pause = (): void => {
     this.paused = true
   }

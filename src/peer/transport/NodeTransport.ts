@@ -27,6 +27,8 @@ const wrap = (socket: net.Socket, remote: Endpoint): Connection => {
     closed = true
     handlers?.onClose(failure)
   })
+  socket.on("data", (chunk: Buffer) => handlers?.onData(chunk))
+  socket.on("drain", () => handlers?.onDrain())
   return {
     remote,
     write: (bytes) => {
@@ -36,8 +38,6 @@ const wrap = (socket: net.Socket, remote: Endpoint): Connection => {
     },
     start: (given) => {
       handlers = given
-      socket.on("data", given.onData)
-      socket.on("drain", given.onDrain)
       if (closed) given.onClose(failure)
       else socket.resume()
     },

@@ -22,7 +22,11 @@ export interface Connection {
    * (and stop reading, so the peer slows down too) until `onDrain` fires.
    */
   readonly write: (bytes: Uint8Array) => boolean
-  /** Sets the handlers: data arrives only once this is called. `onClose` fires once, with an error if it failed. */
+  /**
+   * Sets the handlers and starts reading: no data arrives before the first call. A later call replaces them (an
+   * accepted connection is read by a handshake reader first, then handed to its torrent). `onClose` fires once,
+   * with an error if the connection failed.
+   */
   readonly start: (handlers: ConnectionHandlers) => void
   readonly pause: () => void
   readonly resume: () => void
