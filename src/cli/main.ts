@@ -5,13 +5,15 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import { Cause, Console, Effect, Layer, Option } from "effect"
 import * as Metainfo from "../metainfo/index.js"
+import { create } from "./commands/create.js"
 import { download } from "./commands/download.js"
 import { info } from "./commands/info.js"
 import { peers } from "./commands/peers.js"
+import { seed } from "./commands/seed.js"
 
 const bt = Command.make("bt").pipe(
   Command.withDescription("A BitTorrent client."),
-  Command.withSubcommands([info, peers, download])
+  Command.withSubcommands([info, create, peers, download, seed])
 )
 
 const cli = Command.run(bt, { name: "bt", version: "0.1.0" })

@@ -17,14 +17,19 @@ export const progressLine = (p: TorrentProgress): string => {
   if (p.state === "checking") {
     return `checking ${percent(p.checkedPieces, p.pieceCount)} (${p.checkedPieces}/${p.pieceCount} pieces)`
   }
+  const peers = `${p.peers} peer${p.peers === 1 ? "" : "s"}`
+  if (p.state === "seeding") {
+    return `seeding  ${formatBytes(p.totalLength)}  up ${formatBytes(p.uploadRate)}/s  uploaded ${formatBytes(p.uploaded)}  ${peers}`
+  }
   const left = p.totalLength - p.bytesVerified
-  const eta = p.rate > 0 ? left / p.rate : Infinity
+  const eta = p.downloadRate > 0 ? left / p.downloadRate : Infinity
   return [
     `${percent(p.bytesVerified, p.totalLength).padStart(6)}`,
     `${formatBytes(p.bytesVerified)} of ${formatBytes(p.totalLength)}`,
-    `${formatBytes(p.rate)}/s`,
-    `${p.peers} peer${p.peers === 1 ? "" : "s"}`,
-    p.state === "complete" ? "done" : `ETA ${clock(eta)}`
+    `down ${formatBytes(p.downloadRate)}/s`,
+    `up ${formatBytes(p.uploadRate)}/s`,
+    peers,
+    `ETA ${clock(eta)}`
   ].join("  ")
 }
 

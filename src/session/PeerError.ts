@@ -11,6 +11,8 @@ export type PeerErrorReason =
   | "Timeout"
   /** The peer sent data that failed hash checks too often. */
   | "Banned"
+  /** Both sides have every piece: nothing to exchange. */
+  | "NotNeeded"
 
 /** Why a peer connection ended. Expected in a swarm: logged at debug level, then maybe retried. */
 export class PeerError extends Data.TaggedError("PeerError")<{
@@ -26,4 +28,5 @@ export class PeerError extends Data.TaggedError("PeerError")<{
 
 /** Errors after which trying the same address again is pointless. */
 export const isFinal = (error: PeerError): boolean =>
-  error.reason === "Handshake" || error.reason === "Protocol" || error.reason === "Banned"
+  error.reason === "Handshake" || error.reason === "Protocol" || error.reason === "Banned" ||
+  error.reason === "NotNeeded"

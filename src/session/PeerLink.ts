@@ -1,21 +1,40 @@
 import { Bitfield, requestDepth } from "../piece/index.js"
 import type { Connection, TransportError } from "../peer/transport/Transport.js"
 import {
+  CHOKE,
   encodeBitfield,
   encodeCancel,
   encodeHandshake,
   encodeHave,
+  encodePieceHeader,
   encodeRequest,
   type Handshake,
   INTERESTED,
   KEEP_ALIVE,
+  MAX_BLOCK,
   type Message,
   NOT_INTERESTED,
   OUR_RESERVED,
+  UNCHOKE,
   WireDecoder
 } from "../wire/index.js"
 import { PeerError } from "./PeerError.js"
+import { RateMeter } from "./RateMeter.js"
 import type { Swarm } from "./Swarm.js"
+
+/**
+ * Requests from one peer we queue at most; more are ignored. 500, as libtorrent allows: comfortably above the
+ * deepest pipeline we keep ourselves (MAX_REQUEST_DEPTH), so two bt peers never lose requests to each other.
+ */
+export const MAX_QUEUED_REQUESTS = 500
+/** Out-of-place requests (while choked, for pieces we lack) tolerated before the peer is dropped. */
+export const MAX_BAD_REQUESTS = 64
+
+interface Queued {
+  readonly index: number
+  readonly begin: number
+  readonly length: number
+}
 
 /** What a link tells the Effect side: the handshake is done, the connection is over. */
 export interface LinkEvents {
@@ -25,9 +44,10 @@ export interface LinkEvents {
 
 /**
  * One connected peer, in plain synchronous code: it decodes each received chunk in place, keeps the BEP 3 state
- * (choked / interested both ways, the peer's pieces), keeps our request pipeline full, and hands blocks to the
- * swarm. Nothing here allocates per block beyond the decoder's message object. Timers and the connection's
- * lifetime belong to the Effect fiber that owns the link (`runPeer`).
+ * (choked / interested both ways, the peer's pieces), keeps our request pipeline full, hands blocks to the swarm,
+ * and serves the peer's requests from the swarm's piece cache while its socket keeps up. Nothing here allocates
+ * per block beyond the decoder's message object and a 13-byte header. Timers and the connection's lifetime belong
+ * to the Effect fiber that owns the link (`runLink`).
  */
 export class PeerLink {
   readonly key: string
@@ -35,6 +55,7 @@ export class PeerLink {
   /** Pieces the peer has. */
   bits: Bitfield
   amInterested = false
+  amChoking = true
   peerChoking = true
   peerInterested = false
   /** Hash failures this peer's data took part in. */
@@ -56,10 +77,16 @@ export class PeerLink {
   /** When the current stretch of being choked while interested began. */
   private chokedSince: number
 
-  /** Download rate, bytes per second, smoothed over ticks. */
-  rate = 0
-  private windowBytes = 0
-  private windowStart: number
+  readonly download: RateMeter
+  readonly upload: RateMeter
+  /** Payload bytes we sent this peer. */
+  uploaded = 0
+
+  /** The peer's requests, in order, waiting for their piece to be read or for the socket to drain. */
+  private readonly queue: Array<Queued> = []
+  private badRequests = 0
+  /** The socket's send buffer is full: serve nothing more until it drains. */
+  private writeBlocked = false
 
   private readonly decoder: WireDecoder
   private readonly sink = {
@@ -70,27 +97,45 @@ export class PeerLink {
   constructor(
     readonly connection: Connection,
     private readonly swarm: Swarm,
-    private readonly events: LinkEvents
+    private readonly events: LinkEvents,
+    /** `outgoing`: we dialled and the peer's handshake is still to come; `incoming`: it was read already. */
+    readonly direction: "outgoing" | "incoming"
   ) {
     this.key = `${connection.remote.host}:${connection.remote.port}`
     this.bits = new Bitfield(swarm.pieceCount)
-    this.decoder = new WireDecoder({ pieceCount: swarm.pieceCount, expectHandshake: true })
+    this.decoder = new WireDecoder({ pieceCount: swarm.pieceCount, expectHandshake: direction === "outgoing" })
     const now = swarm.now()
     this.connectedAt = now
     this.lastReceivedAt = now
     this.lastProgressAt = now
     this.chokedSince = now
-    this.windowStart = now
+    this.download = new RateMeter(now)
+    this.upload = new RateMeter(now)
   }
 
-  /** Sends our handshake and starts reading. */
-  start(): void {
-    this.connection.start({
-      onData: this.onData,
-      onDrain: this.onDrain,
-      onClose: this.onClose
-    })
+  private readonly handlers = { onData: (chunk: Uint8Array) => this.onData(chunk), onDrain: () => this.onDrain(), onClose: (error: TransportError | undefined) => this.onClose(error) }
+
+  private sendHandshake(): void {
     this.send(encodeHandshake({ reserved: OUR_RESERVED, infoHash: this.swarm.infoHash, peerId: this.swarm.peerId }))
+  }
+
+  /** A connection we dialled: send our handshake and read theirs. */
+  start(): void {
+    this.connection.start(this.handlers)
+    this.sendHandshake()
+  }
+
+  /** A connection we accepted, whose handshake was read already (with `rest`, the bytes that followed it). */
+  accept(handshake: Handshake, rest: Uint8Array): void {
+    this.connection.start(this.handlers)
+    this.sendHandshake()
+    this.gotHandshake(handshake)
+    if (rest.length > 0) this.onData(rest)
+  }
+
+  /** Download rate from this peer, bytes per second. */
+  get rate(): number {
+    return this.download.rate
   }
 
   /** Ends the connection with `error` (the first reason given wins). */
@@ -105,21 +150,23 @@ export class PeerLink {
 
   // Receiving
 
-  private readonly onData = (chunk: Uint8Array): void => {
+  private onData(chunk: Uint8Array): void {
     if (this.closed) return
     this.lastReceivedAt = this.swarm.now()
     const error = this.decoder.push(chunk, this.sink)
     if (error !== undefined) this.fail(this.problem("Protocol", error.message))
   }
 
-  private readonly onDrain = (): void => {
+  private onDrain(): void {
+    this.writeBlocked = false
     if (this.readPaused) {
       this.readPaused = false
       this.connection.resume()
     }
+    this.serve()
   }
 
-  private readonly onClose = (error: TransportError | undefined): void => {
+  private onClose(error: TransportError | undefined): void {
     if (this.closed) return
     this.closed = true
     if (this.handshaken) this.swarm.detach(this)
@@ -154,6 +201,7 @@ export class PeerLink {
         return
       case "interested":
         this.peerInterested = true
+        this.swarm.offerSlot(this)
         return
       case "notInterested":
         this.peerInterested = false
@@ -172,9 +220,13 @@ export class PeerLink {
         this.swarm.blockReceived(this, message.index, message.begin, message.block)
         this.fillRequests()
         return
-      // We do not serve data yet (every peer stays choked), and neither DHT nor extensions are spoken yet.
       case "request":
+        this.gotRequest(message.index, message.begin, message.length)
+        return
       case "cancel":
+        this.gotCancel(message.index, message.begin, message.length)
+        return
+      // Neither DHT nor extensions are spoken yet.
       case "port":
       case "extended":
         return
@@ -190,6 +242,7 @@ export class PeerLink {
     })
     this.wanted = wanted
     this.updateInterest()
+    this.dropIfBothComplete()
   }
 
   private gotHave(index: number): void {
@@ -200,12 +253,84 @@ export class PeerLink {
       this.wanted++
       this.updateInterest()
     }
+    this.dropIfBothComplete()
+  }
+
+  /** Two seeds have nothing to say to each other. */
+  private dropIfBothComplete(): void {
+    if (this.bits.isComplete() && this.swarm.picker.isComplete()) {
+      this.fail(this.problem("NotNeeded", "both sides have every piece"))
+    }
   }
 
   /** Accounts a block we accepted from this peer. */
   delivered(bytes: number): void {
-    this.windowBytes += bytes
+    this.download.add(bytes)
     this.lastProgressAt = this.swarm.now()
+  }
+
+  // Serving
+
+  /**
+   * A request: queued if it is one we can honour. Requests while the peer is choked arrive normally for a moment
+   * after a choke; requests for pieces we lack or past a piece's end do not. Either kind, repeated, drops the peer.
+   */
+  private gotRequest(index: number, begin: number, length: number): void {
+    const picker = this.swarm.picker
+    if (length === 0 || length > MAX_BLOCK || begin + length > picker.pieceSize(index)) {
+      return this.fail(this.problem("Protocol", `bad request: piece ${index}, ${length} bytes at ${begin}`))
+    }
+    if (this.amChoking || !picker.hasPiece(index)) {
+      if (++this.badRequests > MAX_BAD_REQUESTS) {
+        this.fail(this.problem("Protocol", this.amChoking ? "kept requesting while choked" : "kept requesting pieces we do not have"))
+      }
+      return
+    }
+    if (this.queue.length >= MAX_QUEUED_REQUESTS) return
+    this.queue.push({ index, begin, length })
+    this.serve()
+  }
+
+  private gotCancel(index: number, begin: number, length: number): void {
+    const at = this.queue.findIndex((q) => q.index === index && q.begin === begin && q.length === length)
+    if (at !== -1) this.queue.splice(at, 1)
+  }
+
+  /**
+   * Sends queued blocks while the socket keeps up. A block whose piece is not in memory yet asks the swarm to read
+   * it; the swarm calls `serve` again when it is there.
+   */
+  serve(): void {
+    while (this.queue.length > 0 && !this.writeBlocked && !this.closed && !this.amChoking) {
+      const next = this.queue[0]!
+      const piece = this.swarm.cachedPiece(next.index, this)
+      if (piece === undefined) return
+      this.queue.shift()
+      this.send(encodePieceHeader(next.index, next.begin, next.length))
+      this.send(piece.subarray(next.begin, next.begin + next.length))
+      this.uploaded += next.length
+      this.upload.add(next.length)
+      this.swarm.uploaded += next.length
+    }
+  }
+
+  /** Chokes the peer: BEP 3 says its pending requests are then discarded. */
+  choke(): void {
+    if (this.amChoking) return
+    this.amChoking = true
+    this.queue.length = 0
+    this.send(CHOKE)
+  }
+
+  unchoke(): void {
+    if (!this.amChoking) return
+    this.amChoking = false
+    this.send(UNCHOKE)
+  }
+
+  /** We want blocks from this peer but it sent none for `snubMs`: it loses its upload slot (BEP 3 anti-snubbing). */
+  snubbed(now: number, snubMs: number): boolean {
+    return this.amInterested && now - this.lastProgressAt > snubMs
   }
 
   // Our side
@@ -215,6 +340,7 @@ export class PeerLink {
     if (this.bits.has(index)) {
       this.wanted--
       this.updateInterest()
+      this.dropIfBothComplete()
     } else {
       this.send(encodeHave(index))
     }
@@ -252,8 +378,11 @@ export class PeerLink {
 
   private send(bytes: Uint8Array): void {
     if (this.closed) return
-    // Past the send buffer's mark, stop reading too: the peer then slows down instead of our memory growing.
-    if (!this.connection.write(bytes) && !this.readPaused) {
+    if (this.connection.write(bytes)) return
+    // Past the send buffer's mark: serve nothing more, and stop reading too, so the peer slows down instead of our
+    // memory growing, until the buffer drains.
+    this.writeBlocked = true
+    if (!this.readPaused) {
       this.readPaused = true
       this.connection.pause()
     }
@@ -265,13 +394,8 @@ export class PeerLink {
    */
   tick(now: number, limits: { readonly idleMs: number; readonly snubMs: number; readonly chokedMs: number }): void {
     if (this.closed) return
-    const elapsed = now - this.windowStart
-    if (elapsed > 0) {
-      const sample = (this.windowBytes * 1000) / elapsed
-      this.rate = this.rate === 0 ? sample : 0.6 * this.rate + 0.4 * sample
-      this.windowBytes = 0
-      this.windowStart = now
-    }
+    this.download.tick(now)
+    this.upload.tick(now)
     if (now - this.lastReceivedAt > limits.idleMs) {
       return this.fail(this.problem("Timeout", `sent nothing for ${Math.round(limits.idleMs / 1000)} s`))
     }

@@ -1,11 +1,13 @@
-import { Context, Effect, Layer, type Scope } from "effect"
+import { Context, Effect, FiberSet, Layer, type Scope } from "effect"
 import type { TorrentInfo } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
 import { makeAnnounceKey, makePeerId } from "../peer/peerId.js"
-import type { Transport } from "../peer/transport/Transport.js"
+import { type Connection, Transport, type TransportError } from "../peer/transport/Transport.js"
 import type { Storage } from "../storage/index.js"
 import type { Tracker } from "../tracker/index.js"
 import type { Verifier } from "../verifier/index.js"
+import type { Handshake } from "../wire/index.js"
+import { readHandshake } from "./handshakeReader.js"
 import { defaultSessionConfig, type SessionConfig } from "./SessionConfig.js"
 import { startTorrent, type TorrentHandle } from "./Torrent.js"
 import type { TorrentError } from "./TorrentError.js"
@@ -20,22 +22,75 @@ export interface AddOptions {
 }
 
 /**
- * The client: one peer id and configuration shared by every torrent it runs. Each torrent runs in the scope it
- * was added in, and stops (announcing `stopped`, closing connections and files) when that scope closes.
+ * The client: one peer id, one listening port and one configuration shared by every torrent it runs. Each torrent
+ * runs in the scope it was added in, and stops (announcing `stopped`, closing connections and files) when that
+ * scope closes.
  */
 export class Session extends Context.Tag("bt/Session")<Session, {
   readonly peerId: Uint8Array
+  /** The TCP port peers reach us on. */
+  readonly port: number
   readonly add: (torrent: TorrentInfo, options: AddOptions) => Effect.Effect<TorrentHandle, TorrentError, Scope.Scope>
 }>() {}
 
+/** Ports tried after the configured one is taken, as other clients do. */
+const PORT_ATTEMPTS = 10
+
 export const make = (
   config: Partial<SessionConfig> = {}
-): Effect.Effect<Session["Type"], never, Transport | Storage | Verifier | Tracker> =>
+): Effect.Effect<Session["Type"], TransportError, Transport | Storage | Verifier | Tracker | Scope.Scope> =>
   Effect.gen(function*() {
     const settings = { ...defaultSessionConfig, ...config }
     const context = yield* Effect.context<Transport | Storage | Verifier | Tracker>()
+    const transport = yield* Transport
     const peerId = makePeerId()
     const key = makeAnnounceKey()
+    /** Running torrents by info-hash (hex), for accepted connections to find theirs. */
+    const torrents = new Map<string, TorrentHandle>()
+    let handshaking = 0
+
+    const connections = () => {
+      let total = handshaking
+      for (const torrent of torrents.values()) total += torrent.connections()
+      return total
+    }
+    const connectionAllowed = () => connections() < settings.maxConnections
+
+    /** An accepted connection: read its handshake (bounded in time), then hand it to its torrent. */
+    const incoming = (connection: Connection): Effect.Effect<void> =>
+      Effect.async<{ readonly handshake: Handshake; readonly rest: Uint8Array }, string>((resume) =>
+        readHandshake(
+          connection,
+          (handshake, rest) => resume(Effect.succeed({ handshake, rest })),
+          (detail) => resume(Effect.fail(detail))
+        )
+      ).pipe(
+        Effect.timeoutFail({ duration: settings.handshakeTimeout, onTimeout: () => "no handshake in time" }),
+        Effect.flatMap(({ handshake, rest }) => {
+          const torrent = torrents.get(Buffer.from(handshake.infoHash).toString("hex"))
+          return torrent === undefined ? Effect.fail("handshake for a torrent we do not have") : torrent.accept(connection, handshake, rest)
+        }),
+        Effect.catchAll((detail) =>
+          Effect.zipRight(
+            Effect.sync(() => connection.destroy()),
+            Effect.logDebug(`${connection.remote.host}:${connection.remote.port}: refused: ${detail}`)
+          )
+        ),
+        Effect.ensuring(Effect.sync(() => handshaking--))
+      )
+
+    const runIncoming = yield* FiberSet.makeRuntime<never>()
+    const onConnection = (connection: Connection) => {
+      if (!connectionAllowed()) return connection.destroy()
+      handshaking++
+      runIncoming(incoming(connection))
+    }
+    const candidatePorts = settings.port === 0
+      ? [0]
+      : Array.from({ length: PORT_ATTEMPTS }, (_, i) => settings.port + i).filter((port) => port <= 65535)
+    const listener = yield* Effect.firstSuccessOf(
+      candidatePorts.map((port) => transport.listen({ host: settings.listenHost, port }, onConnection))
+    )
 
     const add = (torrent: TorrentInfo, options: AddOptions) =>
       Effect.gen(function*() {
@@ -45,18 +100,28 @@ export const make = (
           peerId,
           key,
           config: settings,
-          useTrackers: options.trackers ?? true
+          port: listener.local.port,
+          useTrackers: options.trackers ?? true,
+          connectionAllowed
         })
+        torrents.set(torrent.infoHashHex, handle)
+        yield* Effect.addFinalizer(() => Effect.sync(() => torrents.delete(torrent.infoHashHex)))
         if (options.peers !== undefined && options.peers.length > 0) yield* handle.addPeers(options.peers)
         return handle
       }).pipe(Effect.provide(context))
 
-    return Session.of({ peerId, add })
+    return Session.of({ peerId, port: listener.local.port, add })
   })
 
-/** The session with default configuration; needs a Transport, Storage, Verifier and Tracker. */
-export const layer: Layer.Layer<Session, never, Transport | Storage | Verifier | Tracker> = Layer.effect(Session, make())
+/**
+ * The session with default configuration, listening on port 6881 (or the next free one of the ten after it).
+ * Needs a Transport, Storage, Verifier and Tracker.
+ */
+export const layer: Layer.Layer<Session, TransportError, Transport | Storage | Verifier | Tracker> = Layer.scoped(
+  Session,
+  make()
+)
 
 export const layerConfig = (
   config: Partial<SessionConfig>
-): Layer.Layer<Session, never, Transport | Storage | Verifier | Tracker> => Layer.effect(Session, make(config))
+): Layer.Layer<Session, TransportError, Transport | Storage | Verifier | Tracker> => Layer.scoped(Session, make(config))

@@ -1,11 +1,16 @@
 import { Duration, Schedule } from "effect"
+import { type ChokeConfig, defaultChokeConfig } from "./choker.js"
 
 /** How a torrent session treats its peers. Every field has a default; override what you need. */
 export interface SessionConfig {
-  /** Peer connections per torrent. */
+  /** Peer connections per torrent, dialled and accepted together. */
   readonly maxPeers: number
-  /** The TCP port we tell trackers (and, once we listen, accept peers on). */
+  /** Peer connections over all torrents. */
+  readonly maxConnections: number
+  /** The TCP port we accept peers on and tell trackers; 0 picks any free port. */
   readonly port: number
+  /** The address we listen on: every IPv4 interface by default. */
+  readonly listenHost: string
   /** Connecting, and then the handshake, must each finish within this. */
   readonly connectTimeout: Duration.DurationInput
   readonly handshakeTimeout: Duration.DurationInput
@@ -25,11 +30,19 @@ export interface SessionConfig {
   readonly tick: Duration.DurationInput
   /** Pieces failing their hash with a peer's data before that peer is banned. */
   readonly banAfterStrikes: number
+  /** When to re-decide who may download from us (BEP 3: every 10 s). */
+  readonly rechoke: Schedule.Schedule<unknown>
+  /** Upload slots and optimistic unchoke rotation, in rechoke rounds. */
+  readonly choke: ChokeConfig
+  /** Bytes of pieces kept in memory for serving. */
+  readonly cacheBytes: number
 }
 
 export const defaultSessionConfig: SessionConfig = {
   maxPeers: 50,
+  maxConnections: 200,
   port: 6881,
+  listenHost: "0.0.0.0",
   connectTimeout: Duration.seconds(10),
   handshakeTimeout: Duration.seconds(10),
   keepAlive: Schedule.spaced(Duration.minutes(2)),
@@ -40,5 +53,9 @@ export const defaultSessionConfig: SessionConfig = {
   // 5 s, 10 s, 20 s, 40 s, 80 s, then give the address up (a tracker may hand it out again later).
   reconnect: Schedule.exponential(Duration.seconds(5)).pipe(Schedule.intersect(Schedule.recurs(5))),
   tick: Duration.seconds(1),
-  banAfterStrikes: 3
+  banAfterStrikes: 3,
+  rechoke: Schedule.spaced(Duration.seconds(10)),
+  // 4 regular slots; the optimistic unchoke moves every 3 rechokes (30 s).
+  choke: defaultChokeConfig,
+  cacheBytes: 32 * 1024 * 1024
 }

@@ -1,8 +1,10 @@
 import type { TorrentInfo } from "../metainfo/index.js"
 import { Bitfield, PiecePicker } from "../piece/index.js"
 import type { Handshake } from "../wire/index.js"
+import { type ChokeConfig, type ChokerState, initialChokerState, rechoke } from "./choker.js"
 import { PeerError } from "./PeerError.js"
 import type { PeerLink } from "./PeerLink.js"
+import { PieceCache } from "./PieceCache.js"
 
 /** A piece whose blocks have all arrived, waiting to be hashed and written. */
 export interface CompletedPiece {
@@ -18,15 +20,21 @@ export interface SwarmOptions {
   readonly now: () => number
   readonly random: () => number
   readonly banAfterStrikes: number
+  /** Bytes of pieces kept in memory for serving. */
+  readonly cacheBytes: number
+  readonly choke: ChokeConfig
   /** Called synchronously when the last block of a piece arrives; the piece is then the callee's. */
   readonly onPieceComplete: (piece: CompletedPiece) => void
+  /** Called when a peer wants a piece that is not in memory: read it, then call `pieceLoaded`. Once per piece. */
+  readonly onLoadPiece: (index: number) => void
 }
 
 const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(b)
 
 /**
- * A torrent's shared download state, in plain code driven by its peer links: the piece picker, the pieces being
- * assembled, the connected peers, the byte counters. Only whole pieces leave it (to be verified and written).
+ * A torrent's shared state, in plain code driven by its peer links: the piece picker, the pieces being assembled,
+ * the pieces cached for serving, the connected peers, who is unchoked, the byte counters. Only whole pieces cross
+ * into Effect: completed ones to be verified and written, missing ones to be read for serving.
  */
 export class Swarm {
   readonly picker: PiecePicker<PeerLink>
@@ -43,10 +51,16 @@ export class Swarm {
   /** Payload bytes accepted from peers, and bytes received that we could not use. */
   downloaded = 0
   wasted = 0
+  /** Payload bytes sent to peers. */
+  uploaded = 0
 
   /** Pieces being assembled, by index: allocated at their first block. */
   private readonly assembling = new Map<number, Uint8Array>()
   private readonly peerIds = new Set<string>()
+  private readonly cache: PieceCache
+  /** Pieces being read for serving, with the links waiting for each. */
+  private readonly loading = new Map<number, Set<PeerLink>>()
+  private choker: ChokerState<PeerLink> = initialChokerState
 
   constructor(private readonly options: SwarmOptions) {
     this.infoHash = options.torrent.infoHash
@@ -60,6 +74,7 @@ export class Swarm {
       random: options.random,
       have: options.have
     })
+    this.cache = new PieceCache(options.cacheBytes)
   }
 
   /** Checks a peer's handshake and, if it is welcome, adds it to the swarm. Returns why not, otherwise. */
@@ -79,6 +94,8 @@ export class Swarm {
   detach(link: PeerLink): void {
     if (!this.links.delete(link)) return
     if (link.peerId !== undefined) this.peerIds.delete(Buffer.from(link.peerId).toString("hex"))
+    for (const waiting of this.loading.values()) waiting.delete(link)
+    if (this.choker.optimistic === link) this.choker = { ...this.choker, optimistic: undefined }
     this.picker.removePeer(link)
     for (const other of this.links) other.fillRequests()
   }
@@ -105,10 +122,74 @@ export class Swarm {
     }
   }
 
-  /** The piece hashed right and is on disk: announce it and stop wanting it. */
-  pieceVerified(index: number): void {
+  /** The piece hashed right and is on disk: announce it and stop wanting it. It is fresh: keep it for serving. */
+  pieceVerified(index: number, data: Uint8Array): void {
     for (const stale of this.picker.pieceVerified(index)) stale.peer.cancel(stale.index, stale.begin, stale.length)
+    this.cache.set(index, data)
     for (const link of this.links) link.weHave(index)
+  }
+
+  // Serving
+
+  /** Piece `index` if it is in memory; otherwise `undefined`, and `link` is served once it has been read. */
+  cachedPiece(index: number, link: PeerLink): Uint8Array | undefined {
+    const data = this.cache.get(index)
+    if (data !== undefined) return data
+    const waiting = this.loading.get(index)
+    if (waiting !== undefined) {
+      waiting.add(link)
+    } else {
+      this.loading.set(index, new Set([link]))
+      this.options.onLoadPiece(index)
+    }
+    return undefined
+  }
+
+  /** A piece read for serving: cache it and serve the peers that waited for it. */
+  pieceLoaded(index: number, data: Uint8Array): void {
+    this.cache.set(index, data)
+    const waiting = this.loading.get(index)
+    this.loading.delete(index)
+    if (waiting !== undefined) for (const link of waiting) link.serve()
+  }
+
+  /**
+   * Decides who may download from us (BEP 3 choking): the best reciprocating interested peers and one optimistic
+   * unchoke. While leeching, peers are ranked by what they give us; while seeding, by how fast they take.
+   */
+  rechoke(snubMs: number): void {
+    const now = this.now()
+    const mode = this.picker.isComplete() ? "seeding" : "leeching"
+    const views = [...this.links].map((link) => ({
+      peer: link,
+      interested: link.peerInterested,
+      downloadRate: link.download.rate,
+      uploadRate: link.upload.rate,
+      connectedAt: link.connectedAt,
+      snubbed: link.snubbed(now, snubMs),
+      unchoked: !link.amChoking
+    }))
+    const result = rechoke(views, this.choker, mode, now, this.options.choke, this.options.random)
+    this.choker = result.state
+    for (const link of this.links) {
+      if (result.unchoke.has(link)) link.unchoke()
+      else link.choke()
+    }
+  }
+
+  /** A peer became interested: with a regular upload slot free, unchoke it now rather than at the next rechoke. */
+  offerSlot(link: PeerLink): void {
+    if (!link.amChoking) return
+    let taken = 0
+    for (const other of this.links) if (!other.amChoking && other.peerInterested) taken++
+    if (taken < this.options.choke.uploadSlots) link.unchoke()
+  }
+
+  /** Upload rate over all peers, bytes per second. */
+  get uploadRate(): number {
+    let total = 0
+    for (const link of this.links) total += link.upload.rate
+    return total
   }
 
   /** The piece hashed wrong: fetch it again, and ban peers whose data keeps failing. */

@@ -1,10 +1,11 @@
 import { Deferred, Duration, Effect, Exit, FiberMap, Queue, Random, Schedule, type Scope } from "effect"
-import { type TorrentInfo, pieceHash, trackerTiers } from "../metainfo/index.js"
+import { pieceHash, type TorrentInfo, trackerTiers } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
-import { Transport } from "../peer/transport/Transport.js"
+import { type Connection, Transport } from "../peer/transport/Transport.js"
 import { Bitfield } from "../piece/index.js"
 import { Storage, type TorrentStorage } from "../storage/index.js"
 import { startAnnouncing, type Tracker } from "../tracker/index.js"
+import type { Handshake } from "../wire/index.js"
 import { Verifier } from "../verifier/index.js"
 import { isFinal, PeerError } from "./PeerError.js"
 import { PeerLink } from "./PeerLink.js"
@@ -13,7 +14,8 @@ import { type CompletedPiece, Swarm } from "./Swarm.js"
 import { TorrentError } from "./TorrentError.js"
 
 export interface TorrentProgress {
-  readonly state: "checking" | "downloading" | "complete"
+  /** `checking` existing data, `downloading`, or `seeding` once every piece is verified on disk. */
+  readonly state: "checking" | "downloading" | "seeding"
   readonly pieceCount: number
   readonly verifiedPieces: number
   /** While checking: pieces checked so far. */
@@ -23,8 +25,11 @@ export interface TorrentProgress {
   /** Payload bytes received and kept, and received but not needed. */
   readonly downloaded: number
   readonly wasted: number
+  /** Payload bytes sent. */
+  readonly uploaded: number
   /** Bytes per second over all peers. */
-  readonly rate: number
+  readonly downloadRate: number
+  readonly uploadRate: number
   readonly peers: number
 }
 
@@ -34,8 +39,14 @@ export interface TorrentHandle {
   readonly progress: Effect.Effect<TorrentProgress>
   /** Succeeds when every piece is verified and on disk; fails if the torrent had to stop. */
   readonly done: Effect.Effect<void, TorrentError>
+  /** The pieces found valid on disk at start, once checking is over. */
+  readonly checked: Effect.Effect<Bitfield, TorrentError>
   /** Adds peer addresses to try (duplicates and banned peers are ignored). */
   readonly addPeers: (peers: ReadonlyArray<Endpoint>) => Effect.Effect<void>
+  /** Takes a connection accepted for this torrent, whose handshake was read already. */
+  readonly accept: (connection: Connection, handshake: Handshake, rest: Uint8Array) => Effect.Effect<void>
+  /** Peer connections open (or being opened) right now. */
+  readonly connections: () => number
 }
 
 export interface TorrentOptions {
@@ -44,8 +55,12 @@ export interface TorrentOptions {
   readonly peerId: Uint8Array
   readonly key: number
   readonly config: SessionConfig
+  /** The port we listen on, told to trackers. */
+  readonly port: number
   /** Announce to the torrent's trackers for peers. */
   readonly useTrackers: boolean
+  /** Whether another connection may be opened, over all torrents of the session. */
+  readonly connectionAllowed: () => boolean
 }
 
 const storageError = (cause: { readonly message: string }) =>
@@ -70,9 +85,13 @@ const checkExisting = (
     return have
   })
 
+const keyOf = (address: Endpoint) => `${address.host}:${address.port}`
+
 /**
- * Starts downloading a torrent in the current scope: checks existing data, then connects to peers from the
- * trackers and from `addPeers`, one supervised fiber per peer, and verifies and writes pieces as they complete.
+ * Starts a torrent in the current scope: checks existing data, then exchanges pieces with peers from the trackers,
+ * from `addPeers` and from accepted connections, one supervised fiber per peer. Completed pieces are verified and
+ * written; requested pieces are read and served to the peers we unchoke. After the last piece it keeps seeding
+ * until the scope closes.
  */
 export const startTorrent = (
   options: TorrentOptions
@@ -88,16 +107,18 @@ export const startTorrent = (
       Effect.mapError(storageError)
     )
     const done = yield* Deferred.make<void, TorrentError>()
+    const checkedPieces = yield* Deferred.make<Bitfield, TorrentError>()
     const completed = yield* Queue.unbounded<CompletedPiece>()
+    const toRead = yield* Queue.unbounded<number>()
     /** Pieces checked so far while checking existing data: written per piece by plain code, read by `progress`. */
     let checked = 0
     let swarm: Swarm | undefined
 
     // Seeded from Effect's Random, so a test can make piece choice repeatable.
-    const seed = yield* Random.nextIntBetween(1, 2 ** 31)
-    const pickRandom = lcg(seed)
+    const pickRandom = lcg(yield* Random.nextIntBetween(1, 2 ** 31))
 
     const peers = yield* FiberMap.make<string>()
+    /** Addresses with a running peer fiber (the FiberMap's keys, countable without an Effect). */
     const active = new Set<string>()
     const candidates = new Map<string, Endpoint>()
     const limits = {
@@ -106,25 +127,22 @@ export const startTorrent = (
       snubMs: Duration.toMillis(config.snubTimeout),
       chokedMs: Duration.toMillis(config.chokedTimeout)
     }
-
-    /** One connection to one peer, from dial to close. Fails with why it ended (a close is a failure too). */
-    const runPeer = (address: Endpoint, swarm: Swarm): Effect.Effect<never, PeerError, Scope.Scope> =>
+    /** Runs a link until its connection closes; fails with why it ended (a close is a failure too). */
+    const runLink = (
+      swarm: Swarm,
+      connection: Connection,
+      direction: PeerLink["direction"],
+      start: (link: PeerLink) => void
+    ): Effect.Effect<never, PeerError, Scope.Scope> =>
       Effect.gen(function*() {
-        const key = `${address.host}:${address.port}`
-        const connection = yield* transport.connect(address).pipe(
-          Effect.mapError((cause) => new PeerError({ reason: "Connection", peer: key, detail: cause.message, cause })),
-          Effect.timeoutFail({
-            duration: config.connectTimeout,
-            onTimeout: () => new PeerError({ reason: "Connection", peer: key, detail: "connection timed out" })
-          })
-        )
+        const key = keyOf(connection.remote)
         const handshaken = yield* Deferred.make<void>()
         const closed = yield* Deferred.make<never, PeerError>()
         const link = new PeerLink(connection, swarm, {
           onHandshake: () => Deferred.unsafeDone(handshaken, Exit.void),
           onClose: (error) => Deferred.unsafeDone(closed, Exit.fail(error))
-        })
-        link.start()
+        }, direction)
+        start(link)
         yield* Effect.raceFirst(Deferred.await(handshaken), Deferred.await(closed)).pipe(
           Effect.timeoutFail({
             duration: config.handshakeTimeout,
@@ -134,30 +152,53 @@ export const startTorrent = (
         )
         yield* Effect.sync(() => link.sendKeepAlive()).pipe(Effect.schedule(config.keepAlive), Effect.forkScoped)
         return yield* Deferred.await(closed)
-      }).pipe(Effect.annotateLogs("peer", `${address.host}:${address.port}`))
+      }).pipe(Effect.annotateLogs("peer", keyOf(connection.remote)))
 
+    /** Dials a peer and runs the link. */
+    const dial = (swarm: Swarm, address: Endpoint): Effect.Effect<never, PeerError, Scope.Scope> =>
+      transport.connect(address).pipe(
+        Effect.mapError((cause) =>
+          new PeerError({ reason: "Connection", peer: keyOf(address), detail: cause.message, cause })
+        ),
+        Effect.timeoutFail({
+          duration: config.connectTimeout,
+          onTimeout: () => new PeerError({ reason: "Connection", peer: keyOf(address), detail: "connection timed out" })
+        }),
+        Effect.flatMap((connection) => runLink(swarm, connection, "outgoing", (link) => link.start()))
+      )
+
+    const roomForPeer = (): boolean => active.size < config.maxPeers && options.connectionAllowed()
+
+    /** Runs a peer's fiber in the map under `key`, counted while it runs; a free slot is offered to a candidate. */
+    const supervise = (key: string, fiber: Effect.Effect<void>): Effect.Effect<void> => {
+      active.add(key)
+      return FiberMap.run(
+        peers,
+        key,
+        fiber.pipe(Effect.ensuring(Effect.suspend(() => {
+          active.delete(key)
+          return connectMore
+        })))
+      ).pipe(Effect.asVoid)
+    }
+
+    /** Dials candidates while there is room. A peer that fails or closes is redialled on the reconnect schedule. */
     const connectMore: Effect.Effect<void> = Effect.suspend(() => {
       const current = swarm
       if (current === undefined) return Effect.void
       const starts: Array<Effect.Effect<void>> = []
       for (const [key, address] of candidates) {
-        if (active.size >= config.maxPeers || current.picker.isComplete()) break
+        if (!roomForPeer()) break
         candidates.delete(key)
-        if (current.banned.has(key)) continue
-        active.add(key)
-        const supervised = Effect.scoped(runPeer(address, current)).pipe(
-          Effect.tapError((error) => Effect.logDebug(error.message)),
-          Effect.retry({
-            schedule: config.reconnect,
-            while: (error) => !isFinal(error) && !current.picker.isComplete()
-          }),
-          Effect.catchTag("PeerError", (error) => Effect.logDebug(`giving up: ${error.message}`)),
-          Effect.ensuring(Effect.suspend(() => {
-            active.delete(key)
-            return connectMore
-          }))
-        )
-        starts.push(FiberMap.run(peers, key, supervised, { onlyIfMissing: true }).pipe(Effect.asVoid))
+        if (current.banned.has(key) || active.has(key)) continue
+        starts.push(supervise(
+          key,
+          Effect.scoped(dial(current, address)).pipe(
+            Effect.tapError((error) => Effect.logDebug(error.message)),
+            Effect.retry({ schedule: config.reconnect, while: (error) => !isFinal(error) }),
+            Effect.catchTag("PeerError", (error) => Effect.logDebug(`giving up: ${error.message}`))
+          )
+        ))
       }
       return Effect.all(starts, { discard: true })
     })
@@ -165,10 +206,29 @@ export const startTorrent = (
     const addPeers = (addresses: ReadonlyArray<Endpoint>): Effect.Effect<void> =>
       Effect.suspend(() => {
         for (const address of addresses) {
-          const key = `${address.host}:${address.port}`
+          const key = keyOf(address)
           if (!active.has(key)) candidates.set(key, address)
         }
         return connectMore
+      })
+
+    const accept = (connection: Connection, handshake: Handshake, rest: Uint8Array): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const current = swarm
+        const key = keyOf(connection.remote)
+        if (current === undefined || !roomForPeer() || current.banned.has(key) || active.has(key)) {
+          connection.destroy()
+          return Effect.void
+        }
+        return supervise(
+          key,
+          Effect.scoped(
+            Effect.zipRight(
+              Effect.addFinalizer(() => Effect.sync(() => connection.destroy())),
+              runLink(current, connection, "incoming", (link) => link.accept(handshake, rest))
+            )
+          ).pipe(Effect.catchTag("PeerError", (error) => Effect.logDebug(error.message)))
+        )
       })
 
     /** Verifies and writes completed pieces, one at a time, in the order they completed. */
@@ -178,7 +238,7 @@ export const startTorrent = (
           const piece = yield* Queue.take(completed)
           if (yield* verifier.verify(piece.data, pieceHash(torrent, piece.index))) {
             yield* storage.writePiece(piece.index, piece.data)
-            swarm.pieceVerified(piece.index)
+            swarm.pieceVerified(piece.index, piece.data)
             if (swarm.picker.isComplete()) {
               yield* storage.flush
               yield* Deferred.succeed(done, undefined)
@@ -191,15 +251,22 @@ export const startTorrent = (
             )
           }
         }
-      }).pipe(
-        Effect.mapError(storageError),
-        Effect.catchAll((error) => Deferred.fail(done, error))
-      )
+      }).pipe(Effect.mapError(storageError))
+
+    /** Reads pieces that peers asked for and that are not in memory. */
+    const reader = (swarm: Swarm) =>
+      Effect.gen(function*() {
+        for (;;) {
+          const index = yield* Queue.take(toRead)
+          swarm.pieceLoaded(index, yield* storage.readPiece(index))
+        }
+      }).pipe(Effect.mapError(storageError))
 
     const run = Effect.gen(function*() {
       const have = yield* checkExisting(torrent, storage, (n) => {
         checked = n
-      })
+      }).pipe(Effect.tapError((error) => Deferred.fail(checkedPieces, error)))
+      yield* Deferred.succeed(checkedPieces, have.copy())
       const started = new Swarm({
         torrent,
         peerId: options.peerId,
@@ -207,21 +274,35 @@ export const startTorrent = (
         now,
         random: pickRandom,
         banAfterStrikes: config.banAfterStrikes,
-        onPieceComplete: (piece) => Queue.unsafeOffer(completed, piece)
+        cacheBytes: config.cacheBytes,
+        choke: config.choke,
+        onPieceComplete: (piece) => Queue.unsafeOffer(completed, piece),
+        onLoadPiece: (index) => Queue.unsafeOffer(toRead, index)
       })
       swarm = started
-      if (started.picker.isComplete()) return yield* Deferred.succeed(done, undefined)
-      yield* Effect.forkScoped(writer(started))
+      const completeAtStart = started.picker.isComplete()
+      if (completeAtStart) yield* Deferred.succeed(done, undefined)
+      // A storage failure in either worker stops the torrent: `done` fails with it.
+      const stopOnError = (effect: Effect.Effect<never, TorrentError>) =>
+        Effect.forkScoped(Effect.catchAll(effect, (error) => Deferred.fail(done, error)))
+      yield* stopOnError(writer(started))
+      yield* stopOnError(reader(started))
       yield* Effect.sync(() => started.tick(limits)).pipe(Effect.schedule(Schedule.spaced(config.tick)), Effect.forkScoped)
+      yield* Effect.sync(() => started.rechoke(limits.snubMs)).pipe(Effect.schedule(config.rechoke), Effect.forkScoped)
       if (options.useTrackers) {
         yield* startAnnouncing({
           tiers: trackerTiers(torrent),
           infoHash: torrent.infoHash,
           peerId: options.peerId,
-          port: config.port,
+          port: options.port,
           key: options.key,
-          stats: Effect.sync(() => ({ uploaded: 0, downloaded: started.downloaded, left: started.picker.missingBytes })),
-          onPeers: (found) => addPeers(found)
+          stats: Effect.sync(() => ({
+            uploaded: started.uploaded,
+            downloaded: started.downloaded,
+            left: started.picker.missingBytes
+          })),
+          onPeers: (found) => addPeers(found),
+          ...(completeAtStart ? {} : { completed: Deferred.await(done).pipe(Effect.orElse(() => Effect.never)) })
         })
       }
       yield* connectMore
@@ -229,27 +310,46 @@ export const startTorrent = (
 
     yield* Effect.forkScoped(run)
 
-    const progress = Effect.gen(function*() {
+    const progress = Effect.sync((): TorrentProgress => {
       const current = swarm
-      const checkedPieces = checked
-      const complete = yield* Deferred.isDone(done)
-      const base = { pieceCount: torrent.pieceCount, totalLength: torrent.totalLength, checkedPieces }
+      const base = { pieceCount: torrent.pieceCount, totalLength: torrent.totalLength, checkedPieces: checked }
       if (current === undefined) {
-        return { ...base, state: "checking", verifiedPieces: 0, bytesVerified: 0, downloaded: 0, wasted: 0, rate: 0, peers: 0 } as const
+        return {
+          ...base,
+          state: "checking",
+          verifiedPieces: 0,
+          bytesVerified: 0,
+          downloaded: 0,
+          wasted: 0,
+          uploaded: 0,
+          downloadRate: 0,
+          uploadRate: 0,
+          peers: 0
+        }
       }
       return {
         ...base,
-        state: complete && current.picker.isComplete() ? "complete" : "downloading",
+        state: current.picker.isComplete() ? "seeding" : "downloading",
         verifiedPieces: current.picker.verifiedCount,
         bytesVerified: current.picker.bytesVerified,
         downloaded: current.downloaded,
         wasted: current.wasted,
-        rate: current.rate,
+        uploaded: current.uploaded,
+        downloadRate: current.rate,
+        uploadRate: current.uploadRate,
         peers: current.links.size
-      } as const
+      }
     })
 
-    return { torrent, progress, done: Deferred.await(done), addPeers } satisfies TorrentHandle
+    return {
+      torrent,
+      progress,
+      done: Deferred.await(done),
+      checked: Deferred.await(checkedPieces),
+      addPeers,
+      accept,
+      connections: () => active.size
+    } satisfies TorrentHandle
   }).pipe(Effect.annotateLogs("torrent", options.torrent.name))
 
 /** A small seeded generator for piece choice (uniform in [0, 1)); plain code, as the picker runs per block. */

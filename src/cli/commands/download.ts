@@ -1,21 +1,13 @@
 import { Args, Command, Options } from "@effect/cli"
-import { Clock, Console, Effect, Either, Layer, Schedule } from "effect"
+import { Clock, Console, Effect, Option, Schedule } from "effect"
 import { Metainfo } from "../../metainfo/index.js"
-import * as NodeTransport from "../../peer/transport/NodeTransport.js"
 import * as Session from "../../session/index.js"
-import * as Storage from "../../storage/index.js"
-import * as Verifier from "../../verifier/index.js"
-import { nodeTrackerLayer } from "../layers.js"
-import { parsePeerAddress } from "../peerAddress.js"
-import { progressLine, summaryLine } from "../progress.js"
+import { nodeSessionLayer } from "../layers.js"
+import { checkSwarmArgs, swarmOptions } from "../options.js"
+import { formatBytes } from "../format.js"
+import { summaryLine } from "../progress.js"
+import { parseDuration, reportMode, reportProgress } from "../report.js"
 import { UsageError } from "../UsageError.js"
-
-const PlatformLayer = Layer.mergeAll(
-  NodeTransport.layer,
-  Storage.layer,
-  Verifier.layer,
-  nodeTrackerLayer()
-)
 
 export const download = Command.make(
   "download",
@@ -26,30 +18,32 @@ export const download = Command.make(
       Options.withDefault("."),
       Options.withDescription("the folder to download into (default: the current folder)")
     ),
-    peer: Options.text("peer").pipe(
-      Options.repeated,
-      Options.withDescription("a peer to connect to, HOST:PORT or [IPV6]:PORT (repeatable)")
+    ...swarmOptions,
+    seed: Options.boolean("seed").pipe(
+      Options.withDescription("keep seeding after the download completes (until --seed-ratio / --seed-time, or Ctrl-C)")
     ),
-    port: Options.integer("port").pipe(
-      Options.withDefault(6881),
-      Options.withDescription("the TCP port announced to trackers")
+    seedRatio: Options.float("seed-ratio").pipe(
+      Options.optional,
+      Options.withDescription("with --seed: stop once uploaded / size reaches this ratio")
     ),
-    maxPeers: Options.integer("max-peers").pipe(
-      Options.withDefault(50),
-      Options.withDescription("the most peers to be connected to at once")
-    ),
-    noTrackers: Options.boolean("no-trackers").pipe(
-      Options.withDescription("do not ask the torrent's trackers for peers (use --peer)")
-    ),
-    json: Options.boolean("json").pipe(Options.withDescription("print progress and the result as JSON lines"))
+    seedTime: Options.text("seed-time").pipe(
+      Options.optional,
+      Options.withDescription("with --seed: stop after seeding this long (e.g. 90s, 30m, 2h)")
+    )
   },
   (args) =>
     Effect.gen(function*() {
-      const peers = args.peer.map(parsePeerAddress)
-      const badPeer = peers.find(Either.isLeft)
-      if (badPeer !== undefined) return yield* new UsageError({ message: badPeer.left })
-      if (args.port < 1 || args.port > 65535) return yield* new UsageError({ message: `--port ${args.port} is not a TCP port (1-65535)` })
-      if (args.maxPeers < 1) return yield* new UsageError({ message: "--max-peers must be at least 1" })
+      const peers = yield* checkSwarmArgs(args)
+      const seedTime = Option.map(args.seedTime, parseDuration)
+      if (Option.isSome(seedTime) && seedTime.value === undefined) {
+        return yield* new UsageError({ message: `--seed-time ${Option.getOrThrow(args.seedTime)}: expected a duration such as 90s, 30m or 2h` })
+      }
+      if (Option.isSome(args.seedRatio) && !(args.seedRatio.value > 0)) {
+        return yield* new UsageError({ message: "--seed-ratio must be above 0" })
+      }
+      if (!args.seed && (Option.isSome(args.seedRatio) || Option.isSome(args.seedTime))) {
+        return yield* new UsageError({ message: "--seed-ratio and --seed-time go with --seed" })
+      }
 
       const torrent = yield* Effect.flatMap(Metainfo, (m) => m.load(args.torrent))
       if (args.noTrackers && peers.length === 0) {
@@ -59,27 +53,16 @@ export const download = Command.make(
       const started = yield* Clock.currentTimeMillis
       const handle = yield* session.add(torrent, {
         directory: args.output,
-        peers: peers.flatMap((p) => (Either.isRight(p) ? [p.right] : [])),
+        peers,
         trackers: !args.noTrackers
       })
 
-      const tty = process.stdout.isTTY === true && !args.json
-      const report = Effect.flatMap(handle.progress, (progress) =>
-        args.json
-          ? Console.log(JSON.stringify({ event: "progress", ...progress }))
-          : tty
-          ? Effect.sync(() => process.stdout.write(`\r\x1b[K${progressLine(progress)}`))
-          : Console.log(progressLine(progress)))
-      yield* report.pipe(
-        Effect.schedule(Schedule.spaced(tty ? "500 millis" : args.json ? "1 second" : "5 seconds")),
-        Effect.forkScoped
-      )
-
+      const mode = reportMode(args.json)
+      yield* reportProgress(handle, mode)
       yield* handle.done
       const final = yield* handle.progress
       const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
-      if (tty) yield* Effect.sync(() => process.stdout.write(`\r\x1b[K`))
-      yield* args.json
+      yield* mode === "json"
         ? Console.log(JSON.stringify({
           event: "done",
           name: torrent.name,
@@ -89,11 +72,30 @@ export const download = Command.make(
           wasted: final.wasted,
           seconds
         }))
-        : Console.log(summaryLine(torrent.name, torrent.totalLength, final.downloaded, seconds))
+        : Console.log(`${mode === "tty" ? "\r\x1b[K" : ""}${summaryLine(torrent.name, torrent.totalLength, final.downloaded, seconds)}`)
+
+      if (args.seed) {
+        const ratioReached = Option.match(args.seedRatio, {
+          onNone: () => Effect.never,
+          onSome: (ratio) =>
+            handle.progress.pipe(
+              Effect.repeat({ schedule: Schedule.spaced("1 second"), until: (p) => p.uploaded >= ratio * torrent.totalLength })
+            )
+        })
+        const timeUp = Option.match(Option.flatMap(seedTime, Option.fromNullable), {
+          onNone: () => Effect.never,
+          onSome: (duration) => Effect.sleep(duration)
+        })
+        yield* Effect.raceFirst(ratioReached, timeUp)
+        const seeded = yield* handle.progress
+        yield* mode === "json"
+          ? Console.log(JSON.stringify({ event: "seeded", uploaded: seeded.uploaded }))
+          : Console.log(`${mode === "tty" ? "\r\x1b[K" : ""}${torrent.name}: seeded, uploaded ${formatBytes(seeded.uploaded)}`)
+      }
     }).pipe(
       Effect.scoped,
       Effect.provide(
-        Session.layerConfig({ port: args.port, maxPeers: args.maxPeers }).pipe(Layer.provide(PlatformLayer))
+        nodeSessionLayer({ port: args.port, maxPeers: args.maxPeers })
       )
     )
 ).pipe(Command.withDescription(

@@ -1,0 +1,63 @@
+import { Args, Command, Options } from "@effect/cli"
+import { Console, Effect } from "effect"
+import { Metainfo, type TorrentInfo } from "../../metainfo/index.js"
+import type { Bitfield } from "../../piece/index.js"
+import * as Session from "../../session/index.js"
+import { formatBytes } from "../format.js"
+import { nodeSessionLayer } from "../layers.js"
+import { checkSwarmArgs, swarmOptions } from "../options.js"
+import { reportMode, reportProgress } from "../report.js"
+import { UsageError } from "../UsageError.js"
+
+/** The first file (path below the download folder) holding a piece that failed the check. */
+const firstBadFile = (torrent: TorrentInfo, have: Bitfield): { readonly path: string; readonly piece: number } | undefined => {
+  for (let piece = 0; piece < torrent.pieceCount; piece++) {
+    if (have.has(piece)) continue
+    const offset = piece * torrent.pieceLength
+    const file = torrent.files.find((f) => !f.padding && f.length > 0 && offset < f.offset + f.length) ?? torrent.files[0]!
+    const inside = torrent.layout === "multi" ? [torrent.name, ...file.path] : file.path
+    return { path: inside.join("/"), piece }
+  }
+  return undefined
+}
+
+export const seed = Command.make(
+  "seed",
+  {
+    torrent: Args.text({ name: "file.torrent" }).pipe(Args.withDescription("the torrent to seed")),
+    directory: Options.directory("directory").pipe(
+      Options.withAlias("d"),
+      Options.withDefault("."),
+      Options.withDescription("the folder holding the torrent's data (default: the current folder)")
+    ),
+    ...swarmOptions
+  },
+  (args) =>
+    Effect.gen(function*() {
+      const peers = yield* checkSwarmArgs(args)
+      const torrent = yield* Effect.flatMap(Metainfo, (m) => m.load(args.torrent))
+      const session = yield* Session.Session
+      const handle = yield* session.add(torrent, { directory: args.directory, peers, trackers: !args.noTrackers })
+      const mode = reportMode(args.json)
+      if (mode !== "json") yield* Console.error(`checking ${torrent.name} in ${args.directory}…`)
+      const have = yield* handle.checked
+      const bad = firstBadFile(torrent, have)
+      if (bad !== undefined) {
+        return yield* new UsageError({
+          message: `${args.directory}/${bad.path}: data does not match the torrent (piece ${bad.piece}, ${have.count} of ${torrent.pieceCount} pieces good); is -d the folder that holds ${torrent.name}?`
+        })
+      }
+      if (mode !== "json") {
+        yield* Console.error(`seeding ${torrent.name} (${formatBytes(torrent.totalLength)}) on port ${session.port}; Ctrl-C to stop`)
+      } else {
+        yield* Console.log(JSON.stringify({ event: "seeding", infoHash: torrent.infoHashHex, port: session.port }))
+      }
+      yield* reportProgress(handle, mode)
+      return yield* Effect.never
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(nodeSessionLayer({ port: args.port, maxPeers: args.maxPeers }))
+    )
+).pipe(Command.withDescription(
+  "Check the data in a folder against a torrent, then seed it to peers until interrupted."
+))

@@ -1,0 +1,47 @@
+import { Options } from "@effect/cli"
+import { Effect, Either } from "effect"
+import type { Endpoint } from "../net/Datagram.js"
+import { parsePeerAddress } from "./peerAddress.js"
+import { UsageError } from "./UsageError.js"
+
+/** Options shared by the commands that run a torrent (`download`, `seed`). */
+export const swarmOptions = {
+  peer: Options.text("peer").pipe(
+    Options.repeated,
+    Options.withDescription("a peer to connect to, HOST:PORT or [IPV6]:PORT (repeatable)")
+  ),
+  port: Options.integer("port").pipe(
+    Options.withDefault(6881),
+    Options.withDescription("the TCP port to accept peers on (the next free one of the ten after it if taken; 0: any)")
+  ),
+  maxPeers: Options.integer("max-peers").pipe(
+    Options.withDefault(50),
+    Options.withDescription("the most peers to be connected to at once")
+  ),
+  noTrackers: Options.boolean("no-trackers").pipe(
+    Options.withDescription("do not ask the torrent's trackers for peers (use --peer)")
+  ),
+  json: Options.boolean("json").pipe(Options.withDescription("print progress and the result as JSON lines"))
+}
+
+export interface SwarmArgs {
+  readonly peer: ReadonlyArray<string>
+  readonly port: number
+  readonly maxPeers: number
+}
+
+/** Checks the shared options, returning the parsed peer addresses. */
+export const checkSwarmArgs = (args: SwarmArgs): Effect.Effect<ReadonlyArray<Endpoint>, UsageError> =>
+  Effect.gen(function*() {
+    const peers: Array<Endpoint> = []
+    for (const text of args.peer) {
+      const parsed = parsePeerAddress(text)
+      if (Either.isLeft(parsed)) return yield* new UsageError({ message: parsed.left })
+      peers.push(parsed.right)
+    }
+    if (args.port < 0 || args.port > 65535) {
+      return yield* new UsageError({ message: `--port ${args.port} is not a TCP port (0-65535)` })
+    }
+    if (args.maxPeers < 1) return yield* new UsageError({ message: "--max-peers must be at least 1" })
+    return peers
+  })
