@@ -3,7 +3,7 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
-import { Cause, Console, Effect, Layer, Option } from "effect"
+import { Cause, Console, Effect, Layer, Logger, Option } from "effect"
 import * as Metainfo from "../metainfo/index.js"
 import { create } from "./commands/create.js"
 import { download } from "./commands/download.js"
@@ -18,7 +18,10 @@ const bt = Command.make("bt").pipe(
 
 const cli = Command.run(bt, { name: "bt", version: "0.1.0" })
 
-const NodeLayer = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)
+/** Logs go to stderr, so that stdout carries only results and progress (and stays valid JSON with --json). */
+const LoggerLayer = Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true }))
+
+const NodeLayer = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer, LoggerLayer)
 const MainLayer = Metainfo.layer.pipe(Layer.provideMerge(NodeLayer))
 
 /**
@@ -40,5 +43,5 @@ const report = (cause: Cause.Cause<unknown>): Effect.Effect<void> => {
 cli(process.argv).pipe(
   Effect.tapErrorCause(report),
   Effect.provide(MainLayer),
-  NodeRuntime.runMain({ disableErrorReporting: true })
+  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
 )

@@ -237,7 +237,9 @@ export const run = async (cmd: string, args: ReadonlyArray<string>, opts: RunOpt
   clearTimeout(timer)
   if (result !== undefined) return result
   await stop(proc.child)
-  throw new Error(`${cmd} ${args.join(" ")}: no exit within ${timeoutMs} ms\nstderr: ${proc.stderr()}`)
+  throw new Error(
+    `${cmd} ${args.join(" ")}: no exit within ${timeoutMs} ms\nstdout (last 4000 chars): ${proc.stdout().slice(-4000)}\nstderr: ${proc.stderr()}`
+  )
 }
 
 const check = (what: string, result: RunResult): RunResult => {
@@ -454,6 +456,8 @@ export const startLtSeeder = async (o: {
   readonly save: string
   readonly port?: number
   readonly trackerAnnounce?: boolean
+  /** Bytes per second this torrent may upload; unlimited when absent. */
+  readonly uploadLimit?: number
   readonly scope?: Scope
 }): Promise<LtSeeder> => {
   const port = o.port ?? (await freePort())
@@ -461,7 +465,8 @@ export const startLtSeeder = async (o: {
     debianPython,
     [
       join(repoRoot, "test", "interop", "lt.py"), "seed", o.torrent, "--save", o.save, "--port", String(port),
-      ...(o.trackerAnnounce ? ["--tracker-announce"] : [])
+      ...(o.trackerAnnounce ? ["--tracker-announce"] : []),
+      ...(o.uploadLimit === undefined ? [] : ["--upload-limit", String(o.uploadLimit)])
     ],
     { scope: o.scope ?? "test" }
   )

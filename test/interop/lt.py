@@ -153,6 +153,9 @@ def seed(args):
         params.trackers = []
         params.flags |= lt.torrent_flags.override_trackers
     handle = session.add_torrent(params)
+    if args.upload_limit > 0:
+        # A per-torrent limit: unlike the session's, it also holds for peers on the local network.
+        handle.set_upload_limit(args.upload_limit)
 
     # Wait for the hash check to find every piece. Once it is over (torrent_checked_alert), a torrent that is not
     # seeding within a moment lacks data: fail then rather than at the deadline.
@@ -218,6 +221,7 @@ def main():
                    help="TCP port to listen on, on 127.0.0.1 (libtorrent moves up if it is taken: see the port printed)")
     p.add_argument("--tracker-announce", action="store_true", help="announce to the torrent's trackers at once")
     p.add_argument("--check-timeout", type=float, default=60, help="seconds to wait for the hash check")
+    p.add_argument("--upload-limit", type=int, default=0, help="bytes per second for this torrent; 0: no limit")
     p.add_argument("--verbose", action="store_true", help="log tracker replies on stderr")
     p.set_defaults(run=seed)
 
