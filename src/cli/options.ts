@@ -21,6 +21,12 @@ export const swarmOptions = {
   noTrackers: Options.boolean("no-trackers").pipe(
     Options.withDescription("do not ask the torrent's trackers for peers (use --peer)")
   ),
+  stateDir: Options.directory("state-dir").pipe(
+    Options.optional,
+    Options.withDescription(
+      "where resume files are kept (default: $BT_STATE_DIR, $XDG_STATE_HOME/bt or ~/.local/state/bt)"
+    )
+  ),
   json: Options.boolean("json").pipe(Options.withDescription("print progress and the result as JSON lines"))
 }
 

@@ -52,6 +52,13 @@ class Piece<Peer> {
   cursor = 0
   /** Peers whose data was accepted into this piece since it was last reset (for blame when the hash fails). */
   contributors = new Set<Peer>()
+  /**
+   * Set once the piece has failed its hash check: from then on each attempt comes from one peer, the `owner` (the
+   * first to take a block of it), so a failure convicts that peer and a pass clears it. Without this a liar and
+   * honest peers keep sharing the piece, every attempt fails, and no one can be told apart.
+   */
+  single = false
+  owner: Peer | undefined = undefined
 
   constructor(readonly index: number, readonly blocks: number) {
     this.received = new Uint8Array(blocks)
@@ -206,6 +213,7 @@ export class PiecePicker<Peer> {
     const state = this.peers.get(peer)
     if (state === undefined) return
     this.releaseAll(peer, state)
+    for (const piece of this.started.values()) if (piece.owner === peer) piece.owner = undefined
     state.bits.forEachSet((index) => this.availability.decrement(index))
     this.peers.delete(peer)
   }
@@ -215,7 +223,8 @@ export class PiecePicker<Peer> {
   /**
    * Up to `max` new requests for `peer`, among the pieces in `bits` we lack: blocks of partial pieces first, then
    * new pieces (random until `randomFirstPieces` are verified, then rarest first), then in endgame blocks that are
-   * outstanding with other peers (never with this one), each with at most ENDGAME_MAX_HOLDERS peers.
+   * outstanding with other peers (never with this one), each with at most ENDGAME_MAX_HOLDERS peers. A piece that
+   * failed its hash check is only shared with its current owner (see `pieceFailed`).
    */
   nextRequests(peer: Peer, bits: Bitfield, max: number, now: number): Array<BlockRequest> {
     const out: Array<BlockRequest> = []
@@ -223,7 +232,8 @@ export class PiecePicker<Peer> {
     const state = this.peer(peer)
     for (const index of this.open) {
       if (out.length >= max) return out
-      if (bits.has(index)) this.fill(this.started.get(index)!, peer, state, max, now, out)
+      const piece = this.started.get(index)!
+      if (bits.has(index) && this.mayTake(piece, peer)) this.fill(piece, peer, state, max, now, out)
     }
     while (out.length < max && this.availability.size > 0) {
       const index = this.have.count < this.randomFirstPieces
@@ -337,7 +347,8 @@ export class PiecePicker<Peer> {
 
   /**
    * The piece's hash did not match: every received block becomes free again, to be re-requested (blocks still
-   * outstanding stay so). Returns the peers that contributed data, for blame.
+   * outstanding stay so). From now on each attempt at it goes to a single peer, so that the next result tells who
+   * sent bad data. Returns the peers that contributed data, for blame.
    */
   pieceFailed(index: number): ReadonlySet<Peer> {
     const piece = this.started.get(index)
@@ -352,6 +363,8 @@ export class PiecePicker<Peer> {
     piece.receivedCount = 0
     piece.cursor = 0
     piece.contributors = new Set()
+    piece.single = true
+    piece.owner = undefined
     if (piece.free > 0) this.open.add(index)
     return blamed
   }
@@ -396,6 +409,9 @@ export class PiecePicker<Peer> {
           if (block < piece.cursor) fail(`free block ${index}/${block} below the cursor`)
         }
         if (holders.length > ENDGAME_MAX_HOLDERS) fail(`block ${index}/${block} has ${holders.length} holders`)
+        if (piece.owner !== undefined && holders.some((holder) => holder !== piece.owner)) {
+          fail(`block ${index}/${block} is held by a peer other than the owner`)
+        }
         if (new Set(holders).size !== holders.length) fail(`block ${index}/${block} held twice by one peer`)
         for (const holder of holders) {
           const request = this.peers.get(holder)?.requests.get(this.key(index, block))
@@ -403,6 +419,7 @@ export class PiecePicker<Peer> {
         }
       }
       if (free !== piece.free || received !== piece.receivedCount) fail(`counts of piece ${index}`)
+      if (piece.owner !== undefined && !piece.single) fail(`piece ${index} has an owner but is shared`)
       if (this.open.has(index) !== free > 0) fail(`open set disagrees on piece ${index}`)
       unrequested += free
     }
@@ -431,7 +448,7 @@ export class PiecePicker<Peer> {
     // Least-duplicated blocks first: every outstanding block gets a second holder before any gets a third.
     for (let holders = 1; holders < ENDGAME_MAX_HOLDERS; holders++) {
       for (const piece of this.started.values()) {
-        if (!bits.has(piece.index) || piece.receivedCount === piece.blocks) continue
+        if (!bits.has(piece.index) || piece.receivedCount === piece.blocks || !this.mayTake(piece, peer)) continue
         for (let block = 0; block < piece.blocks; block++) {
           if (out.length >= max) return
           const held = piece.holders[block]!
@@ -441,7 +458,13 @@ export class PiecePicker<Peer> {
     }
   }
 
+  /** Whether `peer` may be given blocks of `piece`: any peer, unless it is kept to one owner (see `pieceFailed`). */
+  private mayTake(piece: Piece<Peer>, peer: Peer): boolean {
+    return !piece.single || piece.owner === undefined || piece.owner === peer
+  }
+
   private take(piece: Piece<Peer>, block: number, peer: Peer, state: PeerState, now: number, out: Array<BlockRequest>) {
+    if (piece.single) piece.owner ??= peer
     const holders = piece.holders[block]!
     holders.push(peer)
     if (holders.length === 1) {
@@ -463,6 +486,8 @@ export class PiecePicker<Peer> {
     this.unrequested++
     if (request.block < piece.cursor) piece.cursor = request.block
     this.open.add(piece.index)
+    // The owner gave the piece back untouched (choked, timed out): anyone may own the next attempt.
+    if (piece.receivedCount === 0 && piece.free === piece.blocks) piece.owner = undefined
   }
 
   private releaseAll(peer: Peer, state: PeerState): void {

@@ -58,7 +58,7 @@ export class PeerLink {
   amChoking = true
   peerChoking = true
   peerInterested = false
-  /** Hash failures this peer's data took part in. */
+  /** Hash failures this peer's address is convicted of (kept by the swarm across connections; see `Blame`). */
   strikes = 0
 
   /** Pieces the peer has that we have not verified: we are interested while this is above 0. */

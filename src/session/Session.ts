@@ -2,6 +2,7 @@ import { Context, Effect, FiberSet, Layer, type Scope } from "effect"
 import type { TorrentInfo } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
 import { makeAnnounceKey, makePeerId } from "../peer/peerId.js"
+import { ResumeStore } from "../resume/index.js"
 import { type Connection, Transport, type TransportError } from "../peer/transport/Transport.js"
 import type { Storage } from "../storage/index.js"
 import type { Tracker } from "../tracker/index.js"
@@ -42,6 +43,8 @@ export const make = (
   Effect.gen(function*() {
     const settings = { ...defaultSessionConfig, ...config }
     const context = yield* Effect.context<Transport | Storage | Verifier | Tracker>()
+    // Optional: an embedding program that provides no ResumeStore gets a full check of the data at every start.
+    const resume = yield* Effect.serviceOption(ResumeStore)
     const transport = yield* Transport
     const peerId = makePeerId()
     const key = makeAnnounceKey()
@@ -102,7 +105,8 @@ export const make = (
           config: settings,
           port: listener.local.port,
           useTrackers: options.trackers ?? true,
-          connectionAllowed
+          connectionAllowed,
+          resume
         })
         torrents.set(torrent.infoHashHex, handle)
         yield* Effect.addFinalizer(() => Effect.sync(() => torrents.delete(torrent.infoHashHex)))

@@ -36,6 +36,8 @@ export interface SessionConfig {
   readonly choke: ChokeConfig
   /** Bytes of pieces kept in memory for serving. */
   readonly cacheBytes: number
+  /** When to save the resume state while pieces verify (and it is saved once more when the torrent stops). */
+  readonly resumeSave: Schedule.Schedule<unknown>
 }
 
 export const defaultSessionConfig: SessionConfig = {
@@ -57,5 +59,6 @@ export const defaultSessionConfig: SessionConfig = {
   rechoke: Schedule.spaced(Duration.seconds(10)),
   // 4 regular slots; the optimistic unchoke moves every 3 rechokes (30 s).
   choke: defaultChokeConfig,
-  cacheBytes: 32 * 1024 * 1024
+  cacheBytes: 32 * 1024 * 1024,
+  resumeSave: Schedule.spaced(Duration.seconds(5))
 }

@@ -1,6 +1,7 @@
 import type { TorrentInfo } from "../metainfo/index.js"
 import { Bitfield, PiecePicker } from "../piece/index.js"
 import type { Handshake } from "../wire/index.js"
+import { Blame } from "./Blame.js"
 import { type ChokeConfig, type ChokerState, initialChokerState, rechoke } from "./choker.js"
 import { PeerError } from "./PeerError.js"
 import type { PeerLink } from "./PeerLink.js"
@@ -57,6 +58,9 @@ export class Swarm {
   /** Pieces being assembled, by index: allocated at their first block. */
   private readonly assembling = new Map<number, Uint8Array>()
   private readonly peerIds = new Set<string>()
+  private readonly blame = new Blame<PeerLink>()
+  /** Strikes by address, so they outlive a connection: a conviction can come after the peer left or came back. */
+  private readonly strikes = new Map<string, number>()
   private readonly cache: PieceCache
   /** Pieces being read for serving, with the links waiting for each. */
   private readonly loading = new Map<number, Set<PeerLink>>()
@@ -115,18 +119,24 @@ export class Swarm {
       this.assembling.set(index, data)
     }
     data.set(block, begin)
+    this.blame.received(link, index, begin)
     for (const duplicate of result.cancel) duplicate.peer.cancel(duplicate.index, duplicate.begin, duplicate.length)
     if (result.pieceComplete) {
       this.assembling.delete(index)
+      this.blame.completed(index, data)
       this.options.onPieceComplete({ index, data })
     }
   }
 
-  /** The piece hashed right and is on disk: announce it and stop wanting it. It is fresh: keep it for serving. */
-  pieceVerified(index: number, data: Uint8Array): void {
+  /**
+   * The piece hashed right and is on disk: announce it and stop wanting it. It is fresh: keep it for serving.
+   * Returns the peers banned because the good data proves they spoiled an earlier attempt at it.
+   */
+  pieceVerified(index: number, data: Uint8Array): ReadonlyArray<PeerLink> {
     for (const stale of this.picker.pieceVerified(index)) stale.peer.cancel(stale.index, stale.begin, stale.length)
     this.cache.set(index, data)
     for (const link of this.links) link.weHave(index)
+    return this.strike(this.blame.verified(index, data))
   }
 
   // Serving
@@ -192,16 +202,35 @@ export class Swarm {
     return total
   }
 
-  /** The piece hashed wrong: fetch it again, and ban peers whose data keeps failing. */
+  /**
+   * The piece hashed wrong: fetch it again, and ban peers whose data keeps failing. Only a piece from a single
+   * peer convicts at once; a mixed one is judged when it verifies (see `Blame`). Returns the peers banned now.
+   */
   pieceFailed(index: number): ReadonlyArray<PeerLink> {
+    this.picker.pieceFailed(index)
+    const banned = this.strike(this.blame.failed(index))
+    for (const link of this.links) link.fillRequests()
+    return banned
+  }
+
+  /**
+   * One strike for each peer proven to have sent bad data (a peer twice for two bad pieces). At the limit its
+   * address is banned and its connections, this one or a newer one, are closed.
+   */
+  private strike(culprits: ReadonlyArray<PeerLink>): ReadonlyArray<PeerLink> {
     const banned: Array<PeerLink> = []
-    for (const link of this.picker.pieceFailed(index)) {
-      if (++link.strikes < this.options.banAfterStrikes) continue
+    for (const link of culprits) {
+      // Banned already, its connection closing: no second ban.
+      if (this.banned.has(link.key)) continue
+      link.strikes = (this.strikes.get(link.key) ?? 0) + 1
+      this.strikes.set(link.key, link.strikes)
+      if (link.strikes < this.options.banAfterStrikes) continue
       this.banned.add(link.key)
       banned.push(link)
-      link.fail(new PeerError({ reason: "Banned", peer: link.key, detail: `sent data that failed ${link.strikes} hash checks` }))
+      const error = new PeerError({ reason: "Banned", peer: link.key, detail: `sent data that failed ${link.strikes} hash checks` })
+      link.fail(error)
+      for (const other of this.links) if (other.key === link.key) other.fail(error)
     }
-    for (const link of this.links) link.fillRequests()
     return banned
   }
 

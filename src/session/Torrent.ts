@@ -1,13 +1,15 @@
-import { Deferred, Duration, Effect, Exit, FiberMap, Queue, Random, Schedule, type Scope } from "effect"
+import { Deferred, Duration, Effect, Exit, FiberMap, Option, Queue, Random, Schedule, type Scope } from "effect"
 import { pieceHash, type TorrentInfo, trackerTiers } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
 import { type Connection, Transport } from "../peer/transport/Transport.js"
 import { Bitfield } from "../piece/index.js"
-import { Storage, type TorrentStorage } from "../storage/index.js"
+import type { ResumeStore } from "../resume/index.js"
+import { Storage } from "../storage/index.js"
 import { startAnnouncing, type Tracker } from "../tracker/index.js"
 import type { Handshake } from "../wire/index.js"
 import { Verifier } from "../verifier/index.js"
 import { isFinal, PeerError } from "./PeerError.js"
+import { restorePieces, saveResume } from "./restore.js"
 import { PeerLink } from "./PeerLink.js"
 import type { SessionConfig } from "./SessionConfig.js"
 import { type CompletedPiece, Swarm } from "./Swarm.js"
@@ -61,29 +63,12 @@ export interface TorrentOptions {
   readonly useTrackers: boolean
   /** Whether another connection may be opened, over all torrents of the session. */
   readonly connectionAllowed: () => boolean
+  /** Where verified pieces are recorded between runs; none: every start hashes the data on disk. */
+  readonly resume: Option.Option<ResumeStore["Type"]>
 }
 
 const storageError = (cause: { readonly message: string }) =>
   new TorrentError({ reason: "Storage", detail: cause.message, cause })
-
-/** Hashes what is already on disk, so only missing pieces are downloaded. Skipped when no file has data yet. */
-const checkExisting = (
-  torrent: TorrentInfo,
-  storage: TorrentStorage,
-  onChecked: (checked: number) => void
-): Effect.Effect<Bitfield, TorrentError, Verifier> =>
-  Effect.gen(function*() {
-    const verifier = yield* Verifier
-    const have = new Bitfield(torrent.pieceCount)
-    const existing = yield* Effect.mapError(storage.existing, storageError)
-    if (!existing.some((file) => file !== undefined && file.size > 0)) return have
-    for (let index = 0; index < torrent.pieceCount; index++) {
-      const data = yield* Effect.mapError(storage.readPiece(index), storageError)
-      if (yield* verifier.verify(data, pieceHash(torrent, index))) have.set(index)
-      onChecked(index + 1)
-    }
-    return have
-  })
 
 const keyOf = (address: Endpoint) => `${address.host}:${address.port}`
 
@@ -103,6 +88,7 @@ export const startTorrent = (
     const clock = yield* Effect.clock
     const now = () => clock.unsafeCurrentTimeMillis()
 
+    const resume = options.resume
     const storage = yield* Effect.flatMap(Storage, (s) => s.open(torrent, options.directory)).pipe(
       Effect.mapError(storageError)
     )
@@ -191,9 +177,15 @@ export const startTorrent = (
         if (!roomForPeer()) break
         candidates.delete(key)
         if (current.banned.has(key) || active.has(key)) continue
+        // Checked at every attempt: a peer may be banned while we wait to redial it (convicted by a later piece).
+        const attempt = Effect.suspend(() =>
+          current.banned.has(key)
+            ? Effect.fail(new PeerError({ reason: "Banned", peer: key, detail: "banned for sending bad data" }))
+            : Effect.scoped(dial(current, address))
+        )
         starts.push(supervise(
           key,
-          Effect.scoped(dial(current, address)).pipe(
+          attempt.pipe(
             Effect.tapError((error) => Effect.logDebug(error.message)),
             Effect.retry({ schedule: config.reconnect, while: (error) => !isFinal(error) }),
             Effect.catchTag("PeerError", (error) => Effect.logDebug(`giving up: ${error.message}`))
@@ -238,7 +230,12 @@ export const startTorrent = (
           const piece = yield* Queue.take(completed)
           if (yield* verifier.verify(piece.data, pieceHash(torrent, piece.index))) {
             yield* storage.writePiece(piece.index, piece.data)
-            swarm.pieceVerified(piece.index, piece.data)
+            const banned = swarm.pieceVerified(piece.index, piece.data)
+            if (banned.length > 0) {
+              yield* Effect.logWarning(
+                `banned ${banned.map((link) => link.key).join(", ")}: piece ${piece.index} proved their data of it bad`
+              )
+            }
             if (swarm.picker.isComplete()) {
               yield* storage.flush
               yield* Deferred.succeed(done, undefined)
@@ -263,7 +260,7 @@ export const startTorrent = (
       }).pipe(Effect.mapError(storageError))
 
     const run = Effect.gen(function*() {
-      const have = yield* checkExisting(torrent, storage, (n) => {
+      const { have, peers: known } = yield* restorePieces(torrent, storage, resume, (n) => {
         checked = n
       }).pipe(Effect.tapError((error) => Deferred.fail(checkedPieces, error)))
       yield* Deferred.succeed(checkedPieces, have.copy())
@@ -305,8 +302,34 @@ export const startTorrent = (
           ...(completeAtStart ? {} : { completed: Deferred.await(done).pipe(Effect.orElse(() => Effect.never)) })
         })
       }
-      yield* connectMore
+      if (Option.isSome(resume)) yield* keepResumeState(started, resume.value)
+      yield* addPeers(known.flatMap((text) => {
+        const at = text.lastIndexOf(":")
+        const port = Number(text.slice(at + 1))
+        return at > 0 && Number.isInteger(port) && port > 0 && port < 65536 ? [{ host: text.slice(0, at), port }] : []
+      }))
     }).pipe(Effect.catchAll((error) => Deferred.fail(done, error)))
+
+    /**
+     * Saves the resume state on a schedule while pieces keep verifying, and once more when the torrent stops, so
+     * a restart trusts what is on disk instead of hashing it again.
+     */
+    const keepResumeState = (swarm: Swarm, store: ResumeStore["Type"]) =>
+      Effect.gen(function*() {
+        let saved = -1
+        const save = Effect.suspend(() => {
+          const verified = swarm.picker.bitfield()
+          if (verified.count === saved) return Effect.void
+          return saveResume(torrent, storage, store, verified, [...swarm.links].map((link) => link.key)).pipe(
+            Effect.tap(() => Effect.sync(() => {
+              saved = verified.count
+            })),
+            Effect.catchAll((error) => Effect.logWarning(error.message))
+          )
+        })
+        yield* Effect.addFinalizer(() => save.pipe(Effect.interruptible, Effect.timeout("10 seconds"), Effect.ignore))
+        yield* save.pipe(Effect.schedule(config.resumeSave), Effect.forkScoped)
+      })
 
     yield* Effect.forkScoped(run)
 

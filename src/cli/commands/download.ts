@@ -95,7 +95,7 @@ export const download = Command.make(
     }).pipe(
       Effect.scoped,
       Effect.provide(
-        nodeSessionLayer({ port: args.port, maxPeers: args.maxPeers })
+        nodeSessionLayer({ port: args.port, maxPeers: args.maxPeers }, args.stateDir)
       )
     )
 ).pipe(Command.withDescription(

@@ -56,7 +56,7 @@ export const seed = Command.make(
       return yield* Effect.never
     }).pipe(
       Effect.scoped,
-      Effect.provide(nodeSessionLayer({ port: args.port, maxPeers: args.maxPeers }))
+      Effect.provide(nodeSessionLayer({ port: args.port, maxPeers: args.maxPeers }, args.stateDir))
     )
 ).pipe(Command.withDescription(
   "Check the data in a folder against a torrent, then seed it to peers until interrupted."

@@ -1,0 +1,78 @@
+import { FileSystem, Path } from "@effect/platform"
+import { Context, Data, Effect, Either, Layer, Option, Ref } from "effect"
+import { decodeResume, encodeResume, type ResumeState } from "./ResumeState.js"
+
+export class ResumeError extends Data.TaggedError("ResumeError")<{
+  readonly path: string
+  readonly detail: string
+  readonly cause?: unknown
+}> {
+  override get message(): string {
+    return `cannot save resume state to ${this.path}: ${this.detail}`
+  }
+}
+
+/**
+ * Where torrents' resume states are kept, one per info-hash. Saving is atomic: a crash leaves the old state or
+ * the new one, never a torn file. A state that cannot be read is no state (the data gets rechecked).
+ */
+export class ResumeStore extends Context.Tag("bt/ResumeStore")<ResumeStore, {
+  readonly load: (infoHashHex: string) => Effect.Effect<Option.Option<ResumeState>>
+  readonly save: (state: ResumeState) => Effect.Effect<void, ResumeError>
+}>() {}
+
+/** Resume files in `directory` (created when first needed): `<info-hash>.resume`. */
+export const makeFiles = (directory: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const fileFor = (infoHashHex: string) => path.join(directory, `${infoHashHex}.resume`)
+
+    const load = (infoHashHex: string) =>
+      fs.readFile(fileFor(infoHashHex)).pipe(
+        Effect.map((bytes) => Either.getRight(decodeResume(bytes))),
+        Effect.tap((state) =>
+          Option.isNone(state) ? Effect.logWarning(`ignoring an unreadable resume file for ${infoHashHex}`) : Effect.void
+        ),
+        Effect.catchAll(() => Effect.succeedNone)
+      )
+
+    const save = (state: ResumeState) => {
+      const target = fileFor(Buffer.from(state.infoHash).toString("hex"))
+      const temporary = `${target}.tmp`
+      return Effect.gen(function*() {
+        yield* fs.makeDirectory(directory, { recursive: true })
+        // Write the new state beside the old, make it durable, then swap it in with one rename.
+        yield* Effect.scoped(Effect.gen(function*() {
+          const file = yield* fs.open(temporary, { flag: "w" })
+          yield* file.writeAll(encodeResume(state))
+          yield* file.sync
+        }))
+        yield* fs.rename(temporary, target)
+      }).pipe(
+        Effect.mapError((cause) => new ResumeError({ path: target, detail: cause.message, cause }))
+      )
+    }
+
+    return ResumeStore.of({ load, save })
+  })
+
+/** Resume files on the platform's FileSystem, in `directory`. */
+export const layerFiles = (directory: string): Layer.Layer<ResumeStore, never, FileSystem.FileSystem | Path.Path> =>
+  Layer.effect(ResumeStore, makeFiles(directory))
+
+/** Resume states in memory, for tests: they survive a torrent's restart within one process. */
+export const layerMemory: Layer.Layer<ResumeStore> = Layer.effect(
+  ResumeStore,
+  Effect.map(Ref.make(new Map<string, ResumeState>()), (states) =>
+    ResumeStore.of({
+      load: (infoHashHex) => Effect.map(Ref.get(states), (map) => Option.fromNullable(map.get(infoHashHex))),
+      save: (state) => Ref.update(states, (map) => new Map(map).set(Buffer.from(state.infoHash).toString("hex"), state))
+    }))
+)
+
+/** No resume states: every start checks the data on disk. */
+export const layerNone: Layer.Layer<ResumeStore> = Layer.succeed(
+  ResumeStore,
+  ResumeStore.of({ load: () => Effect.succeedNone, save: () => Effect.void })
+)

@@ -1,0 +1,79 @@
+import { Effect, Option } from "effect"
+import { pieceHash, pieceSize, type TorrentInfo } from "../metainfo/index.js"
+import { Bitfield } from "../piece/index.js"
+import type { ResumeState, ResumeStore } from "../resume/index.js"
+import { type ExistingFile, segments, type TorrentStorage } from "../storage/index.js"
+import { Verifier } from "../verifier/index.js"
+import { TorrentError } from "./TorrentError.js"
+
+const storageError = (cause: { readonly message: string }) =>
+  new TorrentError({ reason: "Storage", detail: cause.message, cause })
+
+const sameFile = (saved: ResumeState["files"][number], now: ExistingFile | undefined): boolean =>
+  saved === undefined ? now === undefined : now !== undefined && now.size === saved.size &&
+    Math.floor(now.mtimeMs) === saved.mtimeMs
+
+/**
+ * Which pieces are verified on disk at start, hashing as little as possible:
+ * - a piece lying only in files unchanged since the resume state was saved (same size and mtime) is as the state
+ *   says, verified or missing, without reading it;
+ * - a piece touching a changed file, or any piece when there is no usable state, is hashed, unless every file it
+ *   touches is absent or empty (then it is simply missing).
+ * A piece is never marked verified unless it was hashed now or recorded as hashed and flushed before.
+ */
+export const restorePieces = (
+  torrent: TorrentInfo,
+  storage: TorrentStorage,
+  store: Option.Option<ResumeStore["Type"]>,
+  onChecked: (checked: number) => void
+): Effect.Effect<{ readonly have: Bitfield; readonly peers: ReadonlyArray<string> }, TorrentError, Verifier> =>
+  Effect.gen(function*() {
+    const verifier = yield* Verifier
+    const have = new Bitfield(torrent.pieceCount)
+    const existing = yield* Effect.mapError(storage.existing, storageError)
+    const saved = Option.isSome(store) ? yield* store.value.load(torrent.infoHashHex) : Option.none()
+    const usable = Option.filter(saved, (state) =>
+      state.pieceCount === torrent.pieceCount && state.files.length === torrent.files.length &&
+      Buffer.from(state.infoHash).equals(torrent.infoHash))
+    const recorded = Option.map(usable, (state) => Bitfield.fromBytes(state.bitfield, torrent.pieceCount))
+    const unchanged = torrent.files.map((_, i) =>
+      Option.isSome(usable) && sameFile(usable.value.files[i], existing[i])
+    )
+    const hasData = (i: number) => (existing[i]?.size ?? 0) > 0
+
+    for (let index = 0; index < torrent.pieceCount; index++) {
+      const files = segments(torrent.files, index * torrent.pieceLength, pieceSize(torrent, index))
+        .map((segment) => segment.fileIndex)
+      if (Option.isSome(recorded) && files.every((i) => unchanged[i])) {
+        if (recorded.value.has(index)) have.set(index)
+      } else if (files.some(hasData)) {
+        const data = yield* Effect.mapError(storage.readPiece(index), storageError)
+        if (yield* verifier.verify(data, pieceHash(torrent, index))) have.set(index)
+      }
+      onChecked(index + 1)
+    }
+    return { have, peers: Option.match(usable, { onNone: () => [], onSome: (state) => state.peers }) }
+  })
+
+/**
+ * Records the verified pieces: `verified` is taken before the flush, so every piece in it is durable once the
+ * flush returns; file sizes and mtimes are read after it, so a later write shows as a change at the next start.
+ */
+export const saveResume = (
+  torrent: TorrentInfo,
+  storage: TorrentStorage,
+  store: ResumeStore["Type"],
+  verified: Bitfield,
+  peers: ReadonlyArray<string>
+): Effect.Effect<void, TorrentError> =>
+  Effect.gen(function*() {
+    yield* Effect.mapError(storage.flush, storageError)
+    const existing = yield* Effect.mapError(storage.existing, storageError)
+    yield* store.save({
+      infoHash: torrent.infoHash,
+      pieceCount: torrent.pieceCount,
+      bitfield: verified.toBytes(),
+      files: existing.map((file) => (file === undefined ? undefined : { size: file.size, mtimeMs: Math.floor(file.mtimeMs) })),
+      peers
+    }).pipe(Effect.mapError((cause) => new TorrentError({ reason: "Storage", detail: cause.message, cause })))
+  })
