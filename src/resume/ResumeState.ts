@@ -57,10 +57,11 @@ export const decodeResume = (bytes: Uint8Array): Either.Either<ResumeState, stri
     if (!isInteger(size) || size < 0 || !isInteger(mtimeMs)) return Either.left("bad file entry")
     fileStates.push({ size, mtimeMs })
   }
+  // Copies, so the state does not keep the whole file's buffer alive.
   return Either.right({
-    infoHash,
+    infoHash: Uint8Array.from(infoHash),
     pieceCount,
-    bitfield,
+    bitfield: Uint8Array.from(bitfield),
     files: fileStates,
     peers: peers.filter(isBytes).map((peer) => Buffer.from(peer).toString("latin1"))
   })
