@@ -4,7 +4,8 @@ import { decodeHandshake, HANDSHAKE_LENGTH, type Handshake } from "../wire/index
 /**
  * Reads the 68-byte handshake that opens an accepted connection, before we know which torrent it is for.
  * Calls `onHandshake` with it and whatever bytes followed in the same chunk, or `onFailure` with a reason
- * (a wrong protocol string, or the connection closing first). Plain code on the connection's handlers.
+ * (a wrong protocol string, or the connection closing first). Plain code on the connection's handlers. Reading
+ * pauses after the handshake; the next `start` on the connection resumes it.
  */
 export const readHandshake = (
   connection: Connection,
@@ -22,6 +23,9 @@ export const readHandshake = (
       filled += take
       if (filled < HANDSHAKE_LENGTH) return
       done = true
+      // Hold back what follows (a bitfield, say) until the torrent's link takes the connection over: its `start`
+      // resumes reading. Otherwise chunks arriving in between would reach these handlers and be lost.
+      connection.pause()
       const handshake = decodeHandshake(buffer)
       if (typeof handshake === "string") onFailure(handshake)
       else onHandshake(handshake, chunk.subarray(take))

@@ -9,6 +9,9 @@ import { TorrentError } from "./TorrentError.js"
 const storageError = (cause: { readonly message: string }) =>
   new TorrentError({ reason: "Storage", detail: cause.message, cause })
 
+/** Pieces read and hashed at once during a check. */
+const HASH_AHEAD = 16
+
 const sameFile = (saved: ResumeState["files"][number], now: ExistingFile | undefined): boolean =>
   saved === undefined ? now === undefined : now !== undefined && now.size === saved.size &&
     Math.floor(now.mtimeMs) === saved.mtimeMs
@@ -41,17 +44,26 @@ export const restorePieces = (
     )
     const hasData = (i: number) => (existing[i]?.size ?? 0) > 0
 
+    const toHash: Array<number> = []
     for (let index = 0; index < torrent.pieceCount; index++) {
       const files = segments(torrent.files, index * torrent.pieceLength, pieceSize(torrent, index))
         .map((segment) => segment.fileIndex)
       if (Option.isSome(recorded) && files.every((i) => unchanged[i])) {
         if (recorded.value.has(index)) have.set(index)
       } else if (files.some(hasData)) {
+        toHash.push(index)
+      }
+    }
+    let checked = torrent.pieceCount - toHash.length
+    onChecked(checked)
+    // Reads go out in piece order, a few ahead of the hashing, so a threaded Verifier keeps every core busy
+    // while the disk streams; at most HASH_AHEAD pieces are in memory.
+    yield* Effect.forEach(toHash, (index) =>
+      Effect.gen(function*() {
         const data = yield* Effect.mapError(storage.readPiece(index), storageError)
         if (yield* verifier.verify(data, pieceHash(torrent, index))) have.set(index)
-      }
-      onChecked(index + 1)
-    }
+        onChecked(++checked)
+      }), { concurrency: HASH_AHEAD, discard: true })
     return { have, peers: Option.match(usable, { onNone: () => [], onSome: (state) => state.peers }) }
   })
 

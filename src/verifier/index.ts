@@ -1,1 +1,2 @@
+export { layerThreads } from "./NodeThreads.js"
 export { layer, Verifier } from "./Verifier.js"

@@ -9,12 +9,23 @@ import { checkSwarmArgs, swarmOptions } from "../options.js"
 import { reportMode, reportProgress } from "../report.js"
 import { UsageError } from "../UsageError.js"
 
-/** The first file (path below the download folder) holding a piece that failed the check. */
+/**
+ * The file to name for the first piece that failed the check. A piece can span files, and its hash cannot tell which
+ * of them is wrong: prefer one whose every piece failed (missing, truncated, or another file under that name), else
+ * the file holding the piece's first byte.
+ */
 const firstBadFile = (torrent: TorrentInfo, have: Bitfield): { readonly path: string; readonly piece: number } | undefined => {
+  const pieceOf = (offset: number) => Math.floor(offset / torrent.pieceLength)
   for (let piece = 0; piece < torrent.pieceCount; piece++) {
     if (have.has(piece)) continue
-    const offset = piece * torrent.pieceLength
-    const file = torrent.files.find((f) => !f.padding && f.length > 0 && offset < f.offset + f.length) ?? torrent.files[0]!
+    const start = piece * torrent.pieceLength
+    const end = Math.min(start + torrent.pieceLength, torrent.totalLength)
+    const spanned = torrent.files.filter((f) => !f.padding && f.length > 0 && f.offset < end && start < f.offset + f.length)
+    const allBad = (f: (typeof spanned)[number]) => {
+      for (let p = pieceOf(f.offset); p <= pieceOf(f.offset + f.length - 1); p++) if (have.has(p)) return false
+      return true
+    }
+    const file = spanned.find(allBad) ?? spanned[0] ?? torrent.files[0]!
     const inside = torrent.layout === "multi" ? [torrent.name, ...file.path] : file.path
     return { path: inside.join("/"), piece }
   }
