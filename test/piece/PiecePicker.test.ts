@@ -307,6 +307,50 @@ describe("PiecePicker blocks", () => {
   })
 })
 
+describe("PiecePicker after a hash failure", () => {
+  const failMixed = () => {
+    const p = picker(2 * BLOCK_SIZE, 4 * BLOCK_SIZE)
+    const seeder = Bitfield.full(2)
+    for (const peer of ["a", "b"]) p.addPeer(peer, seeder)
+    const [first] = p.nextRequests("a", seeder, 1, 0)
+    const [second] = p.nextRequests("b", seeder, 1, 0)
+    expect(second!.index).toBe(first!.index)
+    deliver(p, "a", [first!])
+    p.blockReceived("b", second!.index, second!.begin, second!.length, 0)
+    expect(p.pieceFailed(first!.index)).toEqual(new Set(["a", "b"]))
+    return { p, seeder, index: first!.index }
+  }
+
+  it("gives the next attempt at a failed piece to one peer only, even in endgame", () => {
+    const { index, p, seeder } = failMixed()
+    const a = p.nextRequests("a", seeder, 1, 0)
+    expect(a).toEqual([{ index, begin: 0, length: BLOCK_SIZE }])
+    // b gets the other piece, but no block of a's, though one is free and later all are outstanding.
+    const b = p.nextRequests("b", seeder, 10, 0)
+    expect(b.every((r) => r.index !== index)).toBe(true)
+    expect(p.nextRequests("a", seeder, 1, 0)).toEqual([{ index, begin: BLOCK_SIZE, length: BLOCK_SIZE }])
+    expect(p.inEndgame()).toBe(true)
+    expect(p.nextRequests("b", seeder, 10, 0).every((r) => r.index !== index)).toBe(true)
+    deliver(p, "a", [{ index, begin: 0, length: BLOCK_SIZE }, { index, begin: BLOCK_SIZE, length: BLOCK_SIZE }])
+    expect(p.contributors(index).size).toBe(0)
+    expect(p.hasPiece(index)).toBe(true)
+    p.checkInvariants()
+  })
+
+  it("lets another peer own it once the owner gives it back untouched or leaves", () => {
+    const { index, p, seeder } = failMixed()
+    expect(p.nextRequests("a", seeder, 2, 0).map((r) => r.index)).toEqual([index, index])
+    p.peerChoked("a")
+    expect(p.nextRequests("b", seeder, 2, 0).map((r) => r.index)).toEqual([index, index])
+    // b delivers one block and leaves: its block stays, and a may finish the piece.
+    p.blockReceived("b", index, 0, BLOCK_SIZE, 0)
+    expect(p.nextRequests("a", seeder, 2, 0).every((r) => r.index !== index)).toBe(true)
+    p.removePeer("b")
+    expect(p.nextRequests("a", seeder, 2, 0)).toContainEqual({ index, begin: BLOCK_SIZE, length: BLOCK_SIZE })
+    p.checkInvariants()
+  })
+})
+
 describe("PiecePicker endgame", () => {
   it("duplicates outstanding blocks to a bounded number of other peers and cancels the rest", () => {
     const p = picker(2 * BLOCK_SIZE, 2 * BLOCK_SIZE)
@@ -452,6 +496,9 @@ describe("PiecePicker properties", () => {
           const verified = new Set(range(0, pieceCount).filter((i) => have.has(i)))
           const contributors = new Map<number, Set<string>>()
           const lastReceived = new Map<string, number>()
+          // Pieces that failed once go to one peer per attempt: the first to take a block of it.
+          const single = new Set<number>()
+          const owners = new Map<number, string>()
           let now = 0
 
           const holdersOf = (key: string) => holders.get(key) ?? new Map<string, number>()
@@ -500,11 +547,14 @@ describe("PiecePicker properties", () => {
             if (!complete) return
             for (let b = 0; b < p.blockCount(index); b++) received.delete(blockKey(index, b))
             contributors.delete(index)
+            owners.delete(index)
             if (verify) {
               expect(p.pieceVerified(index)).toEqual([])
               verified.add(index)
+              single.delete(index)
             } else {
               expect(p.pieceFailed(index)).toEqual(byPiece)
+              single.add(index)
             }
           }
 
@@ -573,6 +623,10 @@ describe("PiecePicker properties", () => {
                   expect(peerBits!.has(r.index) && !verified.has(r.index) && !received.has(key)).toBe(true)
                   const held = holdersOf(key)
                   expect(held.has(peer)).toBe(false)
+                  if (single.has(r.index)) {
+                    expect(owners.get(r.index) ?? peer).toBe(peer)
+                    owners.set(r.index, peer)
+                  }
                   // The property: a block already outstanding elsewhere only in endgame, to a bounded number.
                   if (held.size > 0) {
                     expect(freeCount()).toBe(0)
@@ -584,7 +638,7 @@ describe("PiecePicker properties", () => {
                 if (requests.length < op.max) {
                   const endgame = freeCount() === 0
                   for (const { index, key } of missingBlocks()) {
-                    if (!peerBits!.has(index)) continue
+                    if (!peerBits!.has(index) || (owners.get(index) ?? peer) !== peer) continue
                     const held = holdersOf(key)
                     expect(held.size).toBeGreaterThan(0)
                     if (endgame) expect(held.has(peer) || held.size >= ENDGAME_MAX_HOLDERS).toBe(true)
@@ -592,6 +646,12 @@ describe("PiecePicker properties", () => {
                 }
                 break
               }
+            }
+            // An owner that left, or that holds and has delivered nothing of its piece, owns it no more.
+            for (const [index, owner] of owners) {
+              const blocks = range(0, p.blockCount(index)).map((block) => blockKey(index, block))
+              const untouched = blocks.every((key) => !received.has(key) && holdersOf(key).size === 0)
+              if ((op.op === "remove" && owner === peer) || untouched) owners.delete(index)
             }
             p.checkInvariants()
             for (const each of PEERS) expect(p.outstanding(each)).toBe(heldBy(each).length)
@@ -603,7 +663,7 @@ describe("PiecePicker properties", () => {
       ),
       { numRuns: 200 }
     )
-  })
+  }, 60_000)
 
   it("always completes with honest peers that come, go, choke, drop requests and sometimes corrupt a piece", () => {
     fc.assert(
@@ -670,5 +730,5 @@ describe("PiecePicker properties", () => {
       ),
       { numRuns: 200 }
     )
-  })
+  }, 60_000)
 })
