@@ -205,6 +205,9 @@ export class PeerLink {
         return
       case "notInterested":
         this.peerInterested = false
+        // It wants nothing from us: it gives up its upload slot (as libtorrent does). Left unchoked, it could come
+        // back interested on top of the peers holding the slots until the next rechoke.
+        this.choke()
         return
       case "have":
         this.heardPieces = true
