@@ -1,4 +1,4 @@
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { BencodeError, type BencodeErrorReason } from "./BencodeError.js"
 import type { BDict, BList, BValue, Span } from "./value.js"
 

@@ -1,5 +1,6 @@
-import { Options } from "@effect/cli"
-import { Effect, Either } from "effect"
+import * as Options from "@effect/cli/Options"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type { Endpoint } from "../net/Datagram.js"
 import { parsePeerAddress } from "./peerAddress.js"
 import { UsageError } from "./UsageError.js"

@@ -1,4 +1,4 @@
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { isIP } from "node:net"
 import type { Endpoint } from "../net/Datagram.js"
 

@@ -1,4 +1,8 @@
-import { Console, Duration, Effect, Schedule, type Scope } from "effect"
+import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import type { TorrentHandle } from "../session/index.js"
 import { progressLine } from "./progress.js"
 

@@ -1,5 +1,4 @@
-import { Data } from "effect"
-
+import * as Data from "effect/Data"
 export type MetainfoErrorReason =
   /** The .torrent file could not be found or read. */
   | "Unreadable"

@@ -11,9 +11,12 @@
  *   link may point outside the folder or at data listed twice, and a FIFO would hang the hash. The path given
  *   itself may be a link; it is followed, and the torrent named after the link.
  */
-import { FileSystem, Path } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
 import type { PlatformError } from "@effect/platform/Error"
-import { Clock, Effect, Either } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { createHash, type Hash } from "node:crypto"
 import { type Bencodable, encode } from "../bencode/index.js"
 import { MetainfoError, type MetainfoErrorReason } from "./MetainfoError.js"

@@ -1,4 +1,4 @@
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { createHash } from "node:crypto"
 import { type BDict, type BValue, decodeWithSpans, isBytes, isDict, isInteger, isList } from "../bencode/index.js"
 import { MetainfoError, type MetainfoErrorReason } from "./MetainfoError.js"

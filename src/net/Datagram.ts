@@ -1,5 +1,7 @@
-import { Context, Data, type Effect, type Scope } from "effect"
-
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 export class DatagramError extends Data.TaggedError("DatagramError")<{
   readonly reason: "Bind" | "Send"
   readonly detail: string

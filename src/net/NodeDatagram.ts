@@ -1,4 +1,5 @@
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as dgram from "node:dgram"
 import { Datagram, DatagramError, type DatagramSocket } from "./Datagram.js"
 

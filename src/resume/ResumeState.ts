@@ -1,4 +1,4 @@
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { decode, encode, isBytes, isDict, isInteger, isList } from "../bencode/index.js"
 
 /** What a torrent's resume file records: enough to trust verified pieces at the next start without hashing. */

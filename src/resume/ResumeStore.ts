@@ -1,5 +1,12 @@
-import { FileSystem, Path } from "@effect/platform"
-import { Context, Data, Effect, Either, Layer, Option, Ref } from "effect"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import { decodeResume, encodeResume, type ResumeState } from "./ResumeState.js"
 
 export class ResumeError extends Data.TaggedError("ResumeError")<{

@@ -1,5 +1,4 @@
-import { Data } from "effect"
-
+import * as Data from "effect/Data"
 export type PeerErrorReason =
   /** Could not connect, or the connection broke. */
   | "Connection"

@@ -360,7 +360,7 @@ export class PeerLink {
 
   /** Tops up the request pipeline to the depth the peer's rate calls for. */
   fillRequests(): void {
-    if (this.closed || this.peerChoking || !this.amInterested) return
+    if (this.closed || this.peerChoking || !this.amInterested || this.swarm.backlogged()) return
     const picker = this.swarm.picker
     const room = requestDepth(this.rate) - picker.outstanding(this)
     if (room <= 0) return

@@ -1,4 +1,5 @@
-import { Duration, Schedule } from "effect"
+import * as Duration from "effect/Duration"
+import * as Schedule from "effect/Schedule"
 import { type ChokeConfig, defaultChokeConfig } from "./choker.js"
 
 /** How a torrent session treats its peers. Every field has a default; override what you need. */
@@ -36,6 +37,10 @@ export interface SessionConfig {
   readonly choke: ChokeConfig
   /** Bytes of pieces kept in memory for serving. */
   readonly cacheBytes: number
+  /** Bytes of downloaded pieces allowed to wait for the disk before we stop requesting more. */
+  readonly backlogBytes: number
+  /** Pieces verified and written at once. */
+  readonly writers: number
   /** When to save the resume state while pieces verify (and it is saved once more when the torrent stops). */
   readonly resumeSave: Schedule.Schedule<unknown>
 }
@@ -59,6 +64,8 @@ export const defaultSessionConfig: SessionConfig = {
   rechoke: Schedule.spaced(Duration.seconds(10)),
   // 4 regular slots; the optimistic unchoke moves every 3 rechokes (30 s).
   choke: defaultChokeConfig,
-  cacheBytes: 32 * 1024 * 1024,
+  cacheBytes: 16 * 1024 * 1024,
+  backlogBytes: 16 * 1024 * 1024,
+  writers: 4,
   resumeSave: Schedule.spaced(Duration.seconds(5))
 }

@@ -23,6 +23,8 @@ export interface SwarmOptions {
   readonly banAfterStrikes: number
   /** Bytes of pieces kept in memory for serving. */
   readonly cacheBytes: number
+  /** Bytes of complete pieces waiting to be verified and written past which no new blocks are requested. */
+  readonly backlogBytes: number
   readonly choke: ChokeConfig
   /** Called synchronously when the last block of a piece arrives; the piece is then the callee's. */
   readonly onPieceComplete: (piece: CompletedPiece) => void
@@ -54,6 +56,8 @@ export class Swarm {
   wasted = 0
   /** Payload bytes sent to peers. */
   uploaded = 0
+  /** Bytes of complete pieces handed on and not yet verified and written. */
+  private backlog = 0
 
   /** Pieces being assembled, by index: allocated at their first block. */
   private readonly assembling = new Map<number, Uint8Array>()
@@ -123,9 +127,25 @@ export class Swarm {
     for (const duplicate of result.cancel) duplicate.peer.cancel(duplicate.index, duplicate.begin, duplicate.length)
     if (result.pieceComplete) {
       this.assembling.delete(index)
+      this.backlog += data.length
       this.blame.completed(index, data)
       this.options.onPieceComplete({ index, data })
     }
+  }
+
+  /**
+   * Whether the disk is behind: complete pieces waiting past `backlogBytes`. Requests stop until it catches up,
+   * so a download faster than the disk slows down instead of filling memory.
+   */
+  backlogged(): boolean {
+    return this.backlog >= this.options.backlogBytes
+  }
+
+  /** A complete piece left the backlog (written, or failed its check): resume requesting if we had stopped. */
+  settled(bytes: number): void {
+    const was = this.backlogged()
+    this.backlog -= bytes
+    if (was && !this.backlogged()) for (const link of this.links) link.fillRequests()
   }
 
   /**

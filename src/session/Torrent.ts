@@ -1,4 +1,13 @@
-import { Deferred, Duration, Effect, Exit, FiberMap, Option, Queue, Random, Schedule, type Scope } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberMap from "effect/FiberMap"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import { pieceHash, type TorrentInfo, trackerTiers } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
 import { type Connection, Transport } from "../peer/transport/Transport.js"
@@ -223,13 +232,18 @@ export const startTorrent = (
         )
       })
 
-    /** Verifies and writes completed pieces, one at a time, in the order they completed. */
+    /**
+     * Verifies and writes completed pieces. Several run at once (`config.writers`), so hashing on one overlaps
+     * the disk writes of others.
+     */
     const writer = (swarm: Swarm) =>
       Effect.gen(function*() {
         for (;;) {
           const piece = yield* Queue.take(completed)
-          if (yield* verifier.verify(piece.data, pieceHash(torrent, piece.index))) {
-            yield* storage.writePiece(piece.index, piece.data)
+          const good = yield* verifier.verify(piece.data, pieceHash(torrent, piece.index))
+          if (good) yield* storage.writePiece(piece.index, piece.data)
+          swarm.settled(piece.data.length)
+          if (good) {
             const banned = swarm.pieceVerified(piece.index, piece.data)
             if (banned.length > 0) {
               yield* Effect.logWarning(
@@ -272,6 +286,7 @@ export const startTorrent = (
         random: pickRandom,
         banAfterStrikes: config.banAfterStrikes,
         cacheBytes: config.cacheBytes,
+        backlogBytes: config.backlogBytes,
         choke: config.choke,
         onPieceComplete: (piece) => Queue.unsafeOffer(completed, piece),
         onLoadPiece: (index) => Queue.unsafeOffer(toRead, index)
@@ -282,7 +297,7 @@ export const startTorrent = (
       // A storage failure in either worker stops the torrent: `done` fails with it.
       const stopOnError = (effect: Effect.Effect<never, TorrentError>) =>
         Effect.forkScoped(Effect.catchAll(effect, (error) => Deferred.fail(done, error)))
-      yield* stopOnError(writer(started))
+      for (let i = 0; i < config.writers; i++) yield* stopOnError(writer(started))
       yield* stopOnError(reader(started))
       yield* Effect.sync(() => started.tick(limits)).pipe(Effect.schedule(Schedule.spaced(config.tick)), Effect.forkScoped)
       yield* Effect.sync(() => started.rechoke(limits.snubMs)).pipe(Effect.schedule(config.rechoke), Effect.forkScoped)

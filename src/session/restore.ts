@@ -1,4 +1,5 @@
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { pieceHash, pieceSize, type TorrentInfo } from "../metainfo/index.js"
 import { Bitfield } from "../piece/index.js"
 import type { ResumeState, ResumeStore } from "../resume/index.js"

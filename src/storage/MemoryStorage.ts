@@ -3,7 +3,10 @@
  * like a disk, with the same observable behaviour as the file-system layer (padding never stored, missing data reads
  * as zeros, empty files exist once opened, the same range and path checks).
  */
-import { Clock, Context, Effect, Layer } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { pieceSize, type TorrentInfo } from "../metainfo/TorrentInfo.js"
 import { blockOffset, filePaths, pieceOffset, segments } from "./layout.js"
 import { type ExistingFile, Storage, type TorrentStorage } from "./Storage.js"

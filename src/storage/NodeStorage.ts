@@ -6,7 +6,9 @@
  * never truncated. Two files of the torrent that turn out to be one file on disk (a case-folding file system, a hard
  * link) are refused as "Unsafe" when the second is opened.
  */
-import { Effect, Either, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import { constants } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as Path from "node:path"

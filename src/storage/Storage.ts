@@ -1,4 +1,6 @@
-import { Context, type Effect, type Scope } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import type { TorrentInfo } from "../metainfo/TorrentInfo.js"
 import type { StorageError } from "./StorageError.js"
 

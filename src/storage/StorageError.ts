@@ -1,5 +1,4 @@
-import { Data } from "effect"
-
+import * as Data from "effect/Data"
 export type StorageErrorReason =
   /** A file or one of its folders could not be created or opened. */
   | "Open"

@@ -4,7 +4,7 @@
  * A torrent is one contiguous byte space; its files lie end to end in it (`TorrentFile.offset`). A piece, or a block
  * of one, is a range of that space and may cross any number of files.
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import * as Path from "node:path"
 import { unsafeComponent } from "../metainfo/paths.js"
 import { pieceSize, type TorrentFile, type TorrentInfo } from "../metainfo/TorrentInfo.js"

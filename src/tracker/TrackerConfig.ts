@@ -1,5 +1,5 @@
-import { Duration, Schedule } from "effect"
-
+import * as Duration from "effect/Duration"
+import * as Schedule from "effect/Schedule"
 /** Timeouts and limits of the Tracker service. Every field has a default; override what you need. */
 export interface TrackerConfig {
   /** Longest wait for an HTTP tracker's complete answer. */

@@ -1,5 +1,4 @@
-import { Data } from "effect"
-
+import * as Data from "effect/Data"
 export type TrackerErrorReason =
   /** The tracker did not answer in time (after every retransmission, for UDP). */
   | "Timeout"

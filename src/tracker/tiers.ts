@@ -1,4 +1,6 @@
-import { Effect, Random, Ref } from "effect"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
+import * as Ref from "effect/Ref"
 import type { TrackerTier } from "../metainfo/index.js"
 import type { TrackerError } from "./TrackerError.js"
 

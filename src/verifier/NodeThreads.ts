@@ -1,4 +1,5 @@
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { availableParallelism } from "node:os"
 import { Worker } from "node:worker_threads"
 import { Verifier } from "./Verifier.js"

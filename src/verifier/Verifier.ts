@@ -1,4 +1,6 @@
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { createHash } from "node:crypto"
 
 /** Checks piece data against the torrent's hashes. SHA-1 for BitTorrent v1; v2's SHA-256 trees come later. */

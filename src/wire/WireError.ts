@@ -1,5 +1,4 @@
-import { Data } from "effect"
-
+import * as Data from "effect/Data"
 export type WireErrorReason =
   /** The first 68 bytes are not a BitTorrent handshake. */
   | "BadHandshake"

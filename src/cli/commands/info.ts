@@ -1,5 +1,8 @@
-import { Args, Command, Options } from "@effect/cli"
-import { Console, Effect } from "effect"
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
 import { Metainfo, type TorrentInfo, trackerTiers } from "../../metainfo/index.js"
 import { formatBytes, formatCount, table } from "../format.js"
 

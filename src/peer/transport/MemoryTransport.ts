@@ -1,4 +1,5 @@
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { Endpoint } from "../../net/Datagram.js"
 import { type Connection, type ConnectionHandlers, Transport, TransportError } from "./Transport.js"
 

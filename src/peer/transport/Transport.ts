@@ -1,4 +1,7 @@
-import { Context, Data, type Effect, type Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import type { Endpoint } from "../../net/Datagram.js"
 
 export class TransportError extends Data.TaggedError("TransportError")<{

@@ -1,4 +1,4 @@
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { type BDict, type BValue, decode, isBytes, isDict, isInteger, isList } from "../../bencode/index.js"
 import { decodeCompactPeers } from "../compactPeers.js"
 import type { AnnounceResponse, PeerAddress, ScrapeEntry } from "../types.js"

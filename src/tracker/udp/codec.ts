@@ -2,7 +2,7 @@
  * The UDP tracker protocol (BEP 15): request encoders and a response decoder. Pure: no I/O, no services.
  * All integers are big-endian.
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { randomBytes } from "node:crypto"
 import { decodeCompactPeers } from "../compactPeers.js"
 import type { AnnounceEvent, AnnounceRequest, PeerAddress, ScrapeEntry } from "../types.js"
