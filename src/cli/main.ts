@@ -7,6 +7,7 @@ import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
@@ -47,8 +48,19 @@ const report = (cause: Cause.Cause<unknown>): Effect.Effect<void> => {
   return Console.error(`bt: internal error, please report it:\n${Cause.pretty(cause)}`)
 }
 
+/**
+ * The exit code: 0 on success, 130 when stopped by SIGINT or SIGTERM (as shells expect for Ctrl-C; a download
+ * stopped early is incomplete), 1 for any failure.
+ */
+const exitCode = (exit: Exit.Exit<unknown, unknown>): number =>
+  Exit.isSuccess(exit) ? 0 : Cause.isInterruptedOnly(exit.cause) ? 130 : 1
+
 cli(process.argv).pipe(
   Effect.tapErrorCause(report),
   Effect.provide(MainLayer),
-  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
+  NodeRuntime.runMain({
+    disableErrorReporting: true,
+    disablePrettyLogger: true,
+    teardown: (exit, onExit) => onExit(exitCode(exit))
+  })
 )
