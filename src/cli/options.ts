@@ -5,6 +5,13 @@ import type { Endpoint } from "../net/Datagram.js"
 import { parsePeerAddress } from "./peerAddress.js"
 import { UsageError } from "./UsageError.js"
 
+/** `-d DIR`: where a torrent's data is (`seed`, `verify`). */
+export const dataDirectory = Options.directory("directory").pipe(
+  Options.withAlias("d"),
+  Options.withDefault("."),
+  Options.withDescription("the folder holding the torrent's data (default: the current folder)")
+)
+
 /** Options shared by the commands that run a torrent (`download`, `seed`). */
 export const swarmOptions = {
   peer: Options.text("peer").pipe(

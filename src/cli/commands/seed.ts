@@ -1,6 +1,5 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { Metainfo, type TorrentInfo } from "../../metainfo/index.js"
@@ -8,7 +7,7 @@ import type { Bitfield } from "../../piece/index.js"
 import * as Session from "../../session/index.js"
 import { formatBytes } from "../format.js"
 import { nodeSessionLayer } from "../layers.js"
-import { checkSwarmArgs, swarmOptions } from "../options.js"
+import { checkSwarmArgs, dataDirectory, swarmOptions } from "../options.js"
 import { reportMode, reportProgress } from "../report.js"
 import { UsageError } from "../UsageError.js"
 
@@ -39,11 +38,7 @@ export const seed = Command.make(
   "seed",
   {
     torrent: Args.text({ name: "file.torrent" }).pipe(Args.withDescription("the torrent to seed")),
-    directory: Options.directory("directory").pipe(
-      Options.withAlias("d"),
-      Options.withDefault("."),
-      Options.withDescription("the folder holding the torrent's data (default: the current folder)")
-    ),
+    directory: dataDirectory,
     ...swarmOptions
   },
   (args) =>

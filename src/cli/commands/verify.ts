@@ -13,6 +13,7 @@ import { restorePieces } from "../../session/restore.js"
 import { layer as storageLayer, segments, Storage } from "../../storage/index.js"
 import { layerThreads } from "../../verifier/index.js"
 import { formatBytes, formatCount } from "../format.js"
+import { dataDirectory } from "../options.js"
 import { UsageError } from "../UsageError.js"
 
 /** Files holding pieces that are missing or bad, in torrent order, with how many such pieces touch each. */
@@ -34,11 +35,7 @@ export const verify = Command.make(
   "verify",
   {
     torrent: Args.text({ name: "file.torrent" }).pipe(Args.withDescription("the torrent to check the data against")),
-    directory: Options.directory("directory").pipe(
-      Options.withAlias("d"),
-      Options.withDefault("."),
-      Options.withDescription("the folder holding the torrent's data (default: the current folder)")
-    ),
+    directory: dataDirectory,
     json: Options.boolean("json").pipe(Options.withDescription("print progress and the result as JSON lines"))
   },
   ({ directory, json, torrent: path }) =>
