@@ -1,0 +1,445 @@
+/**
+ * The benchmarks. Each starts the seeders it needs, runs bt interleaved with its anchors (./measure.ts), stops what
+ * it started and deletes what the runs wrote. Targets are the ones the benchmark issue sets; they are reported,
+ * never asserted.
+ */
+import { mkdir, writeFile } from "node:fs/promises"
+import { join } from "node:path"
+import {
+  type BenchResult,
+  type Comparison,
+  interleave,
+  type Progress,
+  ratio,
+  statusOf,
+  type Subject,
+  type SubjectResult
+} from "./measure.js"
+import { type Proc, runBounded, stop } from "./proc.js"
+import {
+  aria2Download,
+  btBin,
+  btCreate,
+  btDownload,
+  btVerify,
+  ddWrite,
+  hasLibtorrent,
+  ltCheck,
+  ltDownload,
+  onPath,
+  removeDir,
+  sameBytes,
+  type Seeder,
+  startBtSeeder,
+  startLtSeeder,
+  startOpentracker,
+  type Torrent,
+  withAnnounce,
+  writePayload
+} from "./swarm.js"
+
+export interface Context {
+  /** The run's temp dir; everything below it is deleted at the end. */
+  readonly work: string
+  /** The payload file (inside `seedDir`) and its torrent, made once per run. */
+  readonly payload: () => Promise<{ readonly file: string; readonly seedDir: string; readonly torrent: Torrent }>
+  readonly rounds: number
+  /** Bound on one run, and on a seeder's start (its hash check). */
+  readonly timeoutMs: number
+  readonly progress: Progress
+}
+
+export interface Benchmark {
+  readonly name: string
+  readonly title: string
+  readonly run: (ctx: Context) => Promise<BenchResult>
+}
+
+const byId = (subjects: ReadonlyArray<SubjectResult>, id: string): SubjectResult | undefined =>
+  subjects.find((s) => s.id === id)
+
+/** Stops the processes a benchmark started (those still running). */
+const stopAllOf = async (procs: ReadonlyArray<Proc | undefined>): Promise<void> => {
+  await Promise.all(procs.filter((p): p is Proc => p !== undefined).map(stop))
+}
+
+const WARM_CACHE =
+  "page cache warm for every client: the payload was just written and hashed, nothing is dropped between runs; only the downloaded copy (and bt's resume state) is deleted after each run"
+
+// ---------------------------------------------------------------------------------------------------------------
+// download
+
+const download: Benchmark = {
+  name: "download",
+  title: "Download from one libtorrent seeder: bt vs libtorrent vs aria2c",
+  run: async (ctx) => {
+    const notes: Array<string> = [WARM_CACHE]
+    if (!hasLibtorrent()) return skipped("download", "python3-libtorrent is not installed (scripts/install-interop-peers.sh)")
+    const { file, seedDir, torrent } = await ctx.payload()
+    const procs: Array<Proc | undefined> = []
+    try {
+      // aria2 cannot be handed a peer: it finds the seeder through an http:// tracker that the seeder announces to.
+      let trackerTorrent: string | undefined
+      if (!onPath("aria2c")) notes.push("aria2c not installed: skipped")
+      else if (!onPath("opentracker")) notes.push("opentracker not installed, and aria2c needs an http:// tracker: aria2c skipped")
+      else {
+        const tracker = await startOpentracker(join(ctx.work, "tracker"), torrent.infoHash)
+        procs.push(tracker.proc)
+        trackerTorrent = join(ctx.work, "payload-tracker.torrent")
+        await withAnnounce(torrent.path, tracker.url, trackerTorrent)
+      }
+      ctx.progress.log("  starting the libtorrent seeder (hash check)…")
+      const seeder = await startLtSeeder({
+        torrent: trackerTorrent ?? torrent.path,
+        save: seedDir,
+        trackerAnnounce: trackerTorrent !== undefined,
+        readyMs: ctx.timeoutMs
+      })
+      procs.push(seeder.proc)
+
+      const out = (id: string, round: number): string => join(ctx.work, `dl-${id}-${round}`)
+      const name = file.slice(seedDir.length + 1)
+      const transfer = (id: string, label: string, role: Subject["role"], measured: string, run: Subject["run"], note?: string): Subject => ({
+        id,
+        label,
+        role,
+        measured,
+        bytes: torrent.size,
+        run,
+        // Compare the bytes once per client (the first round); every client also checks piece hashes itself.
+        verify: async (round) => (round === 0 ? sameBytes(file, join(out(id, round), name), ctx.timeoutMs) : undefined),
+        cleanup: async (round) => {
+          await removeDir(out(id, round))
+          await removeDir(join(ctx.work, `state-${id}-${round}`))
+        },
+        ...(note === undefined ? {} : { note })
+      })
+      const subjects: Array<Subject> = [
+        transfer("bt", "bt download", "bt", "bt download", (round) =>
+          btDownload({
+            torrent: torrent.path,
+            out: out("bt", round),
+            stateDir: join(ctx.work, `state-bt-${round}`),
+            peerPort: seeder.port,
+            timeoutMs: ctx.timeoutMs
+          })),
+        transfer("libtorrent", "libtorrent (lt.py leech)", "anchor", "lt.py leech", (round) =>
+          ltDownload({ torrent: torrent.path, out: out("libtorrent", round), peerPort: seeder.port, timeoutMs: ctx.timeoutMs }))
+      ]
+      if (trackerTorrent !== undefined) {
+        const tt = trackerTorrent
+        subjects.push(
+          transfer(
+            "aria2",
+            "aria2c",
+            "anchor",
+            "aria2c",
+            (round) => aria2Download({ torrent: tt, out: out("aria2", round), timeoutMs: ctx.timeoutMs }),
+            "finds the seeder through opentracker (http://); its time includes that announce"
+          )
+        )
+      }
+      const results = await interleave(subjects, ctx.rounds, ctx.progress)
+      const bt = byId(results, "bt")
+      const comparisons: Array<Comparison> = [
+        ratio("bt / libtorrent (MiB/s)", bt, byId(results, "libtorrent"), 1.25),
+        ...(trackerTorrent === undefined ? [] : [ratio("bt / aria2c (MiB/s)", bt, byId(results, "aria2"))]),
+        rssAtMost("bt download peak RSS, max over runs", bt?.maxPeakRssMB, 160)
+      ]
+      notes.push(
+        "MiB/s = payload size / wall time from spawn to exit of the downloading process (start-up included for every client)",
+        "libtorrent's RSS counts the payload pages it maps (it writes through mmap): not comparable with bt's"
+      )
+      return { name: "download", title: download.title, status: statusOf(results), metric: "mibps", subjects: results, comparisons, notes }
+    } finally {
+      await stopAllOf(procs)
+    }
+  }
+}
+
+const rssAtMost = (what: string, value: number | undefined, target: number): Comparison => ({
+  what,
+  unit: "MB",
+  ...(value === undefined ? {} : { value: Math.round(value), met: value <= target }),
+  target: { op: "<=", value: target }
+})
+
+const skipped = (name: string, why: string): BenchResult => ({
+  name,
+  title: name,
+  status: "skipped",
+  subjects: [],
+  comparisons: [],
+  notes: [why]
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// upload
+
+const upload: Benchmark = {
+  name: "upload",
+  title: "Upload: libtorrent leeching from bt seed vs from a libtorrent seeder",
+  run: async (ctx) => {
+    if (!hasLibtorrent()) return skipped("upload", "python3-libtorrent is not installed (scripts/install-interop-peers.sh)")
+    const { file, seedDir, torrent } = await ctx.payload()
+    const procs: Array<Proc | undefined> = []
+    let btSeeder: Seeder | undefined
+    try {
+      ctx.progress.log("  starting bt seed and the libtorrent seeder (hash checks)…")
+      btSeeder = await startBtSeeder({ torrent: torrent.path, dir: seedDir, stateDir: join(ctx.work, "state-btseed-up"), readyMs: ctx.timeoutMs })
+      procs.push(btSeeder.proc)
+      const ltSeeder = await startLtSeeder({ torrent: torrent.path, save: seedDir, readyMs: ctx.timeoutMs })
+      procs.push(ltSeeder.proc)
+      const name = file.slice(seedDir.length + 1)
+      const leechFrom = (id: string, label: string, role: Subject["role"], port: number): Subject => {
+        const out = (round: number): string => join(ctx.work, `up-${id}-${round}`)
+        return {
+          id,
+          label,
+          role,
+          measured: "lt.py leech",
+          bytes: torrent.size,
+          run: (round) => ltDownload({ torrent: torrent.path, out: out(round), peerPort: port, timeoutMs: ctx.timeoutMs }),
+          verify: async (round) => (round === 0 ? sameBytes(file, join(out(round), name), ctx.timeoutMs) : undefined),
+          cleanup: (round) => removeDir(out(round))
+        }
+      }
+      const results = await interleave(
+        [
+          leechFrom("bt-seed", "libtorrent ← bt seed", "bt", btSeeder.port),
+          leechFrom("lt-seed", "libtorrent ← libtorrent seed", "anchor", ltSeeder.port)
+        ],
+        ctx.rounds,
+        ctx.progress
+      )
+      await stop(btSeeder.proc)
+      const seedExit = await btSeeder.proc.exited
+      const seedRss = seedExit.peakRss === undefined ? undefined : Math.round(seedExit.peakRss / 1e6)
+      const comparisons: Array<Comparison> = [
+        ratio("from bt / from libtorrent (MiB/s)", byId(results, "bt-seed"), byId(results, "lt-seed"), 1.0),
+        {
+          what: "bt seed peak RSS over the whole benchmark (data check included)",
+          unit: "MB",
+          ...(seedRss === undefined ? {} : { value: seedRss })
+        }
+      ]
+      return {
+        name: "upload",
+        title: upload.title,
+        status: statusOf(results),
+        metric: "mibps",
+        subjects: results,
+        comparisons,
+        notes: [
+          WARM_CACHE,
+          "both seeders run for the whole benchmark; the leecher is libtorrent (lt.py leech) each time",
+          "MiB/s = payload size / wall time of the libtorrent leecher, spawn to exit"
+        ]
+      }
+    } finally {
+      await stopAllOf(procs)
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// bt-to-bt
+
+const btToBt: Benchmark = {
+  name: "bt-to-bt",
+  title: "bt seed → bt download vs the disk's write speed (dd, fdatasync)",
+  run: async (ctx) => {
+    if (!onPath("dd")) return skipped("bt-to-bt", "dd not found")
+    const { file, seedDir, torrent } = await ctx.payload()
+    const procs: Array<Proc | undefined> = []
+    try {
+      ctx.progress.log("  starting bt seed (data check)…")
+      const seeder = await startBtSeeder({ torrent: torrent.path, dir: seedDir, stateDir: join(ctx.work, "state-btseed-b2b"), readyMs: ctx.timeoutMs })
+      procs.push(seeder.proc)
+      const name = file.slice(seedDir.length + 1)
+      const out = (round: number): string => join(ctx.work, `b2b-${round}`)
+      const ddFile = (round: number): string => join(ctx.work, `dd-${round}.bin`)
+      const results = await interleave(
+        [
+          {
+            id: "bt",
+            label: "bt download ← bt seed",
+            role: "bt",
+            measured: "bt download",
+            bytes: torrent.size,
+            run: (round) =>
+              btDownload({ torrent: torrent.path, out: out(round), stateDir: join(ctx.work, `state-b2b-${round}`), peerPort: seeder.port, timeoutMs: ctx.timeoutMs }),
+            verify: async (round) => (round === 0 ? sameBytes(file, join(out(round), name), ctx.timeoutMs) : undefined),
+            cleanup: async (round) => {
+              await removeDir(out(round))
+              await removeDir(join(ctx.work, `state-b2b-${round}`))
+            }
+          },
+          {
+            id: "dd",
+            label: "dd (zeros, bs=1M, conv=fdatasync)",
+            role: "anchor",
+            measured: "dd",
+            bytes: Math.ceil(torrent.size / (1 << 20)) * (1 << 20),
+            run: (round) => ddWrite({ file: ddFile(round), size: torrent.size, timeoutMs: ctx.timeoutMs }),
+            cleanup: (round) => removeDir(ddFile(round))
+          }
+        ],
+        ctx.rounds,
+        ctx.progress
+      )
+      return {
+        name: "bt-to-bt",
+        title: btToBt.title,
+        status: statusOf(results),
+        metric: "mibps",
+        subjects: results,
+        comparisons: [
+          ratio("bt→bt / dd write (MiB/s)", byId(results, "bt"), byId(results, "dd"), 0.6),
+          rssAtMost("bt download peak RSS, max over runs", byId(results, "bt")?.maxPeakRssMB, 160)
+        ],
+        notes: [
+          WARM_CACHE,
+          "dd waits for the data to reach the disk (fdatasync); bt, like the other clients, leaves it in the page cache, so the ratio flatters bt",
+          "seeder and downloader are both bt, on the same 2 cores"
+        ]
+      }
+    } finally {
+      await stopAllOf(procs)
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// startup
+
+const startup: Benchmark = {
+  name: "startup",
+  title: "Start-up: bt info and bt --help vs transmission-show",
+  run: async (ctx) => {
+    const dir = join(ctx.work, "startup")
+    await mkdir(join(dir, "small"), { recursive: true })
+    await writeFile(join(dir, "small", "a.txt"), "a small torrent for timing start-up\n".repeat(1000))
+    await writePayload(join(dir, "small", "b.bin"), 3 << 20)
+    const torrent = await btCreate(join(dir, "small"), join(dir, "small.torrent"), 1 << 18, ctx.timeoutMs)
+    const node = process.execPath
+    const timed = (args: ReadonlyArray<string>, what: string, cmd = node): Subject["run"] =>
+      async () => ({ exit: await runBounded(cmd, args, ctx.timeoutMs, what) })
+    const subjects: Array<Subject> = [
+      { id: "bt-info", label: "bt info --json", role: "bt", measured: "bt info", run: timed([btBin, "info", torrent.path, "--json"], "bt info") },
+      { id: "bt-help", label: "bt --help", role: "bt", measured: "bt --help", run: timed([btBin, "--help"], "bt --help") },
+      {
+        id: "node",
+        label: "node -e 0 (Node's own start)",
+        role: "anchor",
+        measured: "node",
+        run: timed(["-e", "0"], "node -e 0"),
+        note: "the floor any Node CLI starts from"
+      }
+    ]
+    const notes = ["wall time from spawn to exit, median over the rounds; the torrent is small (2 files, 3 MiB, 256 KiB pieces)"]
+    if (onPath("transmission-show")) {
+      subjects.push({
+        id: "transmission-show",
+        label: "transmission-show",
+        role: "anchor",
+        measured: "transmission-show",
+        run: timed([torrent.path], "transmission-show", "transmission-show")
+      })
+    } else notes.push("transmission-show not installed: no anchor")
+    const rounds = Math.max(ctx.rounds, 5)
+    const results = await interleave(subjects, rounds, ctx.progress)
+    const ms = (id: string): number | undefined => {
+      const s = byId(results, id)?.median?.seconds
+      return s === undefined ? undefined : Math.round(s * 1000)
+    }
+    const info = ms("bt-info")
+    const show = ms("transmission-show")
+    const comparisons: Array<Comparison> = [
+      { what: "bt info, median", unit: "ms", ...(info === undefined ? {} : { value: info }) },
+      { what: "bt --help, median", unit: "ms", ...(ms("bt-help") === undefined ? {} : { value: ms("bt-help")! }) },
+      ...(show === undefined ? [] : [{ what: "transmission-show, median", unit: "ms", value: show }]),
+      ...(ms("node") === undefined ? [] : [{ what: "node -e 0, median", unit: "ms", value: ms("node")! }]),
+      ...(info === undefined || show === undefined
+        ? []
+        : [{ what: "bt info time / transmission-show time", unit: "×", value: Math.round((info / show) * 100) / 100 }])
+    ]
+    await removeDir(dir)
+    return { name: "startup", title: startup.title, status: statusOf(results), metric: "ms", subjects: results, comparisons, notes }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// recheck
+
+const recheck: Benchmark = {
+  name: "recheck",
+  title: "Full recheck: bt verify vs libtorrent's check",
+  run: async (ctx) => {
+    if (!hasLibtorrent()) return skipped("recheck", "python3-libtorrent is not installed (scripts/install-interop-peers.sh)")
+    const { seedDir, torrent } = await ctx.payload()
+    const results = await interleave(
+      [
+        {
+          id: "bt",
+          label: "bt verify",
+          role: "bt",
+          measured: "bt verify",
+          bytes: torrent.size,
+          run: () => btVerify({ torrent: torrent.path, dir: seedDir, timeoutMs: ctx.timeoutMs })
+        },
+        {
+          id: "libtorrent",
+          label: "libtorrent check (lt.py seed)",
+          role: "anchor",
+          measured: "lt.py seed, spawn to ready",
+          bytes: torrent.size,
+          run: () => ltCheck({ torrent: torrent.path, save: seedDir, timeoutMs: ctx.timeoutMs })
+        }
+      ],
+      ctx.rounds,
+      ctx.progress
+    )
+    return {
+      name: "recheck",
+      title: recheck.title,
+      status: statusOf(results),
+      metric: "mibps",
+      subjects: results,
+      comparisons: [
+        ratio("bt verify / libtorrent check (MiB/s)", byId(results, "bt"), byId(results, "libtorrent")),
+        {
+          what: "bt verify peak RSS, max over runs",
+          unit: "MB",
+          ...(byId(results, "bt")?.maxPeakRssMB === undefined ? {} : { value: Math.round(byId(results, "bt")!.maxPeakRssMB!) })
+        }
+      ],
+      notes: [
+        "the payload is in the page cache (just written): this measures hashing and reading from memory, not the disk",
+        "MiB/s = payload size / wall time from spawn to exit (bt) or to the seeder's ready line (libtorrent, which hashes every piece of a torrent added without resume data); both include their start-up",
+        "no target in the issue: reported only"
+      ]
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Not measurable yet
+
+const notYet = (name: string, title: string, why: string): Benchmark => ({
+  name,
+  title,
+  run: async () => ({ name, title, status: "not measured", subjects: [], comparisons: [], notes: [why] })
+})
+
+export const benchmarks: ReadonlyArray<Benchmark> = [
+  download,
+  upload,
+  btToBt,
+  startup,
+  recheck,
+  notYet("many-peers", "Download from 200 peers", "not yet measured: no 200-peer loopback harness yet")
+]
+
+/** Benchmarks that need the shared payload. */
+export const needsPayload = new Set(["download", "upload", "bt-to-bt", "recheck"])
