@@ -69,6 +69,8 @@ export class PeerLink {
   private closed = false
   private error: PeerError | undefined
   private readPaused = false
+  /** Blocks received in the chunk being decoded: the pipeline is refilled once the chunk is done. */
+  private blocksSinceRefill = 0
 
   readonly connectedAt: number
   private lastReceivedAt: number
@@ -150,11 +152,22 @@ export class PeerLink {
 
   // Receiving
 
+  /**
+   * A received chunk: decode every message in it, then top up our requests once, with everything we send in
+   * answer going out together. A 64 KiB chunk holds about four blocks; refilling after each would cost a system
+   * call per block.
+   */
   private onData(chunk: Uint8Array): void {
     if (this.closed) return
     this.lastReceivedAt = this.swarm.now()
+    this.connection.cork()
     const error = this.decoder.push(chunk, this.sink)
     if (error !== undefined) this.fail(this.problem("Protocol", error.message))
+    else if (this.blocksSinceRefill > 0) {
+      this.blocksSinceRefill = 0
+      this.fillRequests()
+    }
+    this.connection.uncork()
   }
 
   private onDrain(): void {
@@ -214,14 +227,15 @@ export class PeerLink {
         this.gotHave(message.index)
         return
       case "bitfield":
-        // Extension handshakes (BEP 10) may come before it, as libtorrent sends them; a have may not.
-        if (this.heardPieces) return this.fail(this.problem("Protocol", "bitfield after have or bitfield"))
+        // BEP 3 wants it first (extension handshakes, BEP 10, may precede it, as libtorrent sends them). aria2 1.36,
+        // leeching, sends one after its `have`s, mid-download: take a late one as more haves, as libtorrent does.
+        if (this.heardPieces) return this.gotLateBitfield(message.bits)
         this.heardPieces = true
         this.gotBitfield(message.bits)
         return
       case "piece":
         this.swarm.blockReceived(this, message.index, message.begin, message.block)
-        this.fillRequests()
+        this.blocksSinceRefill++
         return
       case "request":
         this.gotRequest(message.index, message.begin, message.length)
@@ -246,6 +260,13 @@ export class PeerLink {
     this.wanted = wanted
     this.updateInterest()
     this.dropIfBothComplete()
+  }
+
+  /** A bitfield after haves or another bitfield: the pieces it adds count as haves; none is taken back. */
+  private gotLateBitfield(bytes: Uint8Array): void {
+    Bitfield.fromBytes(bytes, this.swarm.pieceCount).forEachSet((index) => {
+      if (!this.closed) this.gotHave(index)
+    })
   }
 
   private gotHave(index: number): void {
@@ -304,6 +325,12 @@ export class PeerLink {
    * it; the swarm calls `serve` again when it is there.
    */
   serve(): void {
+    this.connection.cork()
+    this.serveQueued()
+    this.connection.uncork()
+  }
+
+  private serveQueued(): void {
     while (this.queue.length > 0 && !this.writeBlocked && !this.closed && !this.amChoking) {
       const next = this.queue[0]!
       const piece = this.swarm.cachedPiece(next.index, this)

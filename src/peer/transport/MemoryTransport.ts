@@ -37,6 +37,10 @@ class End implements Connection {
   }
 
 
+  // Writes already travel in order on the next turn; nothing to batch.
+  cork = (): void => {}
+  uncork = (): void => {}
+
   pause = (): void => {
     this.paused = true
   }

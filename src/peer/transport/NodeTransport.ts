@@ -42,6 +42,8 @@ const wrap = (socket: net.Socket, remote: Endpoint): Connection => {
       if (closed) given.onClose(failure)
       else socket.resume()
     },
+    cork: () => socket.cork(),
+    uncork: () => socket.uncork(),
     pause: () => socket.pause(),
     resume: () => socket.resume(),
     destroy: () => {

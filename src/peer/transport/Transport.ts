@@ -31,6 +31,9 @@ export interface Connection {
    * with an error if the connection failed.
    */
   readonly start: (handlers: ConnectionHandlers) => void
+  /** Holds writes until `uncork`, then sends them together (one system call for many small messages). Nests. */
+  readonly cork: () => void
+  readonly uncork: () => void
   readonly pause: () => void
   readonly resume: () => void
   /** Closes the connection now, discarding unsent bytes. Idempotent. */
