@@ -196,6 +196,109 @@ def seed(args):
     del handle, session
 
 
+def leech(args):
+    """Download TORRENT into --save from the given --peer addresses (and the torrent's trackers with
+    --tracker-announce); print one JSON line once every piece is verified and the torrent seeds. With --stay, seed
+    on until SIGTERM, SIGINT, stdin closing or the parent exiting."""
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    parent = os.getppid()
+    started = time.monotonic()
+    deadline = started + args.timeout
+
+    settings = loopback_settings(args.port)
+    # Keep connections to seeds once complete, so we can still count what each peer sent when we get there.
+    settings["close_redundant_connections"] = False
+    session = lt.session(settings)
+    listened = wait_for(
+        session,
+        time.monotonic() + 10,
+        lambda a: isinstance(a, lt.listen_failed_alert)
+        or (isinstance(a, lt.listen_succeeded_alert) and a.socket_type == lt.socket_type_t.tcp),
+    )
+    if isinstance(listened, lt.listen_failed_alert):
+        raise RuntimeError(f"cannot listen on 127.0.0.1:{args.port}: {listened.message()}")
+
+    ti = lt.torrent_info(args.torrent)
+    params = lt.add_torrent_params()
+    params.ti = ti
+    params.save_path = os.path.abspath(args.save)
+    if not args.tracker_announce:
+        params.trackers = []
+        params.flags |= lt.torrent_flags.override_trackers
+    handle = session.add_torrent(params)
+    peers = []
+    for peer in args.peer:
+        host, _, port = peer.rpartition(":")
+        peers.append((host, int(port)))
+    if args.tracker_announce:
+        handle.force_reannounce(0, -1)
+
+    # connect_peer puts the address in libtorrent's peer list, which it retries on its own (min_reconnect_time,
+    # max_failcount); adding them again every few seconds covers a peer that was not listening yet.
+    next_connect = 0.0
+    # Payload received from each peer, by the address we see it at (its listening port when we dialled it): sampled
+    # as we go and once more at the end, so a peer that left early still counts.
+    received = {}
+
+    def sample():
+        for p in handle.get_peer_info():
+            address = f"{p.ip[0]}:{p.ip[1]}"
+            received[address] = max(received.get(address, 0), p.total_download)
+
+    while (st := handle.status()).state != lt.torrent_status.seeding:
+        sample()
+        now = time.monotonic()
+        if now > deadline:
+            raise RuntimeError(
+                f"not complete within {args.timeout} s: state {st.state}, progress {st.progress:.3f}, "
+                f"{st.num_peers} peers, {st.total_payload_download} bytes downloaded"
+            )
+        if stopping or os.getppid() != parent:
+            raise RuntimeError("stopped before the download completed")
+        if st.errc.value() != 0:
+            raise RuntimeError(f"torrent error: {st.errc.message()}")
+        if now >= next_connect:
+            for peer in peers:
+                handle.connect_peer(peer)
+            next_connect = now + 3
+        session.wait_for_alert(200)
+        for a in session.pop_alerts():
+            if isinstance(a, (lt.torrent_error_alert, lt.file_error_alert, lt.hash_failed_alert)):
+                log(a.message())
+            elif isinstance(a, lt.tracker_reply_alert) and args.verbose:
+                log(a.message())
+
+    # Make sure every piece is on disk before saying so (libtorrent 2.0 writes through memory-mapped files).
+    handle.flush_cache()
+    sample()
+    print(json.dumps({
+        "done": True,
+        "seconds": round(time.monotonic() - started, 3),
+        "info_hash": str(ti.info_hashes().v1),
+        "port": session.listen_port(),
+        "downloaded": st.total_payload_download,
+        "uploaded": st.total_payload_upload,
+        "from": received,
+    }), flush=True)
+
+    if args.stay:
+        watch_stdin = stdin_is_pipe()
+        while not stopping and os.getppid() == parent:
+            if watch_stdin:
+                readable, _, _ = select.select([sys.stdin], [], [], 0)
+                if readable and not os.read(sys.stdin.fileno(), 4096):
+                    break
+            session.wait_for_alert(500)
+            for a in session.pop_alerts():
+                if isinstance(a, (lt.tracker_error_alert, lt.torrent_error_alert)):
+                    log(a.message())
+
+    session.remove_torrent(handle)
+    del handle, session
+
+
 def main():
     parser = argparse.ArgumentParser(prog="lt.py")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -224,6 +327,17 @@ def main():
     p.add_argument("--upload-limit", type=int, default=0, help="bytes per second for this torrent; 0: no limit")
     p.add_argument("--verbose", action="store_true", help="log tracker replies on stderr")
     p.set_defaults(run=seed)
+
+    p = commands.add_parser("leech", help="download a torrent on 127.0.0.1 from given peers; print a line when done")
+    p.add_argument("torrent")
+    p.add_argument("--save", required=True, help="folder to download into (the torrent's name is made inside it)")
+    p.add_argument("--port", type=int, required=True, help="TCP port to listen on, on 127.0.0.1")
+    p.add_argument("--peer", action="append", default=[], metavar="HOST:PORT", help="a peer to connect to (repeatable)")
+    p.add_argument("--tracker-announce", action="store_true", help="announce to the torrent's trackers at once")
+    p.add_argument("--timeout", type=float, default=60, help="seconds to wait for the download to complete")
+    p.add_argument("--stay", action="store_true", help="after completing, seed until SIGTERM or stdin closes")
+    p.add_argument("--verbose", action="store_true", help="log tracker replies on stderr")
+    p.set_defaults(run=leech)
 
     args = parser.parse_args()
     try:
