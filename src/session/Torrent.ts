@@ -81,6 +81,9 @@ const storageError = (cause: { readonly message: string }) =>
 
 const keyOf = (address: Endpoint) => `${address.host}:${address.port}`
 
+const isLocalHost = (host: string): boolean =>
+  host === "localhost" || host === "::1" || host === "0.0.0.0" || host === "::" || host.startsWith("127.")
+
 /**
  * Starts a torrent in the current scope: checks existing data, then exchanges pieces with peers from the trackers,
  * from `addPeers` and from accepted connections, one supervised fiber per peer. Completed pieces are verified and
@@ -208,6 +211,9 @@ export const startTorrent = (
       Effect.suspend(() => {
         for (const address of addresses) {
           const key = keyOf(address)
+          // Trackers list us too; on this machine's own addresses our port is us (the handshake would tell, at
+          // the cost of a connection).
+          if (address.port === options.port && isLocalHost(address.host)) continue
           if (!active.has(key)) candidates.set(key, address)
         }
         return connectMore
