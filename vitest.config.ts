@@ -1,3 +1,5 @@
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { defineConfig } from "vitest/config"
 
 export default defineConfig({
@@ -6,7 +8,8 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["test/**/*.test.ts"],
+          // The fuzz targets run here in a small slice; `npm run fuzz` runs them big (see test/fuzz/fuzz.ts).
+          include: ["test/**/*.test.ts", "test/fuzz/**/*.fuzz.ts"],
           exclude: ["test/interop/**"]
         }
       },
@@ -18,7 +21,9 @@ export default defineConfig({
           hookTimeout: 60_000,
           // Real clients each take a core; running suites one at a time keeps them from starving each other.
           pool: "forks",
-          poolOptions: { forks: { singleFork: true } }
+          poolOptions: { forks: { singleFork: true } },
+          // bt processes started by a test keep resume files here, not in the user's ~/.local/state/bt.
+          env: { BT_STATE_DIR: join(tmpdir(), `bt-interop-state-${process.pid}`) }
         }
       }
     ]

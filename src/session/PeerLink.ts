@@ -73,6 +73,10 @@ export class PeerLink {
   private blocksSinceRefill = 0
 
   readonly connectedAt: number
+  /**
+   * When the peer's last whole message (or handshake) arrived. Bytes that make no message do not count: a peer
+   * dripping a byte every few seconds would otherwise hold its connection slot forever.
+   */
   private lastReceivedAt: number
   /** When the peer last gave us a reason to expect blocks (unchoke, or a block): the start of a stall. */
   private lastProgressAt: number
@@ -92,8 +96,14 @@ export class PeerLink {
 
   private readonly decoder: WireDecoder
   private readonly sink = {
-    onHandshake: (handshake: Handshake) => this.gotHandshake(handshake),
-    onMessage: (message: Message) => this.gotMessage(message)
+    onHandshake: (handshake: Handshake) => {
+      this.lastReceivedAt = this.swarm.now()
+      this.gotHandshake(handshake)
+    },
+    onMessage: (message: Message) => {
+      this.lastReceivedAt = this.swarm.now()
+      this.gotMessage(message)
+    }
   }
 
   constructor(
@@ -159,7 +169,6 @@ export class PeerLink {
    */
   private onData(chunk: Uint8Array): void {
     if (this.closed) return
-    this.lastReceivedAt = this.swarm.now()
     this.connection.cork()
     const error = this.decoder.push(chunk, this.sink)
     if (error !== undefined) this.fail(this.problem("Protocol", error.message))
@@ -427,7 +436,7 @@ export class PeerLink {
     this.download.tick(now)
     this.upload.tick(now)
     if (now - this.lastReceivedAt > limits.idleMs) {
-      return this.fail(this.problem("Timeout", `sent nothing for ${Math.round(limits.idleMs / 1000)} s`))
+      return this.fail(this.problem("Timeout", `sent no message for ${Math.round(limits.idleMs / 1000)} s`))
     }
     if (!this.peerChoking && this.swarm.picker.outstanding(this) > 0 && now - this.lastProgressAt > limits.snubMs) {
       return this.fail(this.problem("Timeout", `sent no block for ${Math.round(limits.snubMs / 1000)} s`))

@@ -17,7 +17,7 @@ export interface SessionConfig {
   readonly handshakeTimeout: Duration.DurationInput
   /** Sends a keep-alive when we have sent nothing for this long (BEP 3: peers drop us after ~2 minutes). */
   readonly keepAlive: Schedule.Schedule<unknown>
-  /** A peer that sends nothing at all (not even keep-alives) for this long is dropped. */
+  /** A peer that sends no whole message (not even a keep-alive) for this long is dropped. */
   readonly idleTimeout: Duration.DurationInput
   /** A request unanswered this long (with nothing else from that peer) goes to another peer. */
   readonly requestTimeout: Duration.DurationInput

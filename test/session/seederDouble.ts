@@ -41,6 +41,11 @@ export interface SeederOptions {
   readonly chokeForever?: boolean
   /** Answer the handshake with this info-hash instead of the torrent's. */
   readonly handshakeInfoHash?: Uint8Array
+  /**
+   * Raw bytes sent after the bitfield and after every block served: messages with ids the client does not know,
+   * say, which it must skip.
+   */
+  readonly chatter?: Uint8Array
 }
 
 /** A block-sized event, stamped with the connection (numbered from 1) and the wall-clock time. */
@@ -178,6 +183,7 @@ export const startSeeder = (
         log.served.push({ connection: number, at: Date.now(), ...request, corrupted })
         connection.write(encodePieceHeader(request.index, request.begin, request.length))
         connection.write(block)
+        if (options.chatter !== undefined) connection.write(options.chatter)
       }
 
       if (options.delayMs !== undefined) {
@@ -204,6 +210,7 @@ export const startSeeder = (
           peerId
         }))
         if (have.count > 0) connection.write(encodeBitfield(have.toBytes()))
+        if (options.chatter !== undefined) connection.write(options.chatter)
       }
 
       const onMessage = (message: Message) => {

@@ -1,0 +1,83 @@
+/** Fuzzing `parseTorrent`: random bytes and mutated valid .torrent files. */
+import * as Either from "effect/Either"
+import fc from "fast-check"
+import { createHash } from "node:crypto"
+import { describe } from "vitest"
+import { type Bencodable, decode, encode, isDict } from "../../src/bencode/index.js"
+import { MAX_PIECE_LENGTH, MetainfoError, parseTorrent } from "../../src/metainfo/index.js"
+import { ensure, fuzzInputs, fuzzTarget } from "./fuzz.js"
+
+const component = fc.oneof(
+  fc.constantFrom("a", "b", "album", "x.bin", "docs", "..", ".", "", "C:x", "a/b", "é"),
+  fc.string({ minLength: 1, maxLength: 6 })
+)
+const pieceLength = fc.constantFrom(1, 7, 16, 1024, 16384, 32768, 262144)
+
+/** Valid-looking torrents (most parse; some collide or hold nothing, which is fine): at most 16 pieces. */
+const validTorrents: fc.Arbitrary<Uint8Array> = pieceLength.chain((length) => {
+  const fileLength = fc.integer({ min: 0, max: length * 6 })
+  const single = fileLength.map((size) => ({ length: Math.max(1, size) }))
+  const multi = fc.array(fc.record({ length: fileLength, path: fc.array(component, { minLength: 1, maxLength: 3 }) }), {
+    minLength: 1,
+    maxLength: 3
+  }).map((files) => ({ files: files.map((file, i) => (i === 1 ? { ...file, attr: "p" } : file)) }))
+  return fc.record({
+    name: component,
+    layout: fc.oneof(single, multi),
+    announce: fc.option(fc.constantFrom("http://t.example/announce", "udp://t.example:80", " "), { nil: undefined }),
+    tiers: fc.option(
+      fc.array(fc.array(fc.constantFrom("http://a/announce", "udp://b:1", ""), { maxLength: 3 }), { maxLength: 3 }),
+      { nil: undefined }
+    ),
+    extra: fc.record({
+      comment: fc.option(fc.string({ maxLength: 10 }), { nil: undefined }),
+      "created by": fc.option(fc.string({ maxLength: 10 }), { nil: undefined }),
+      "creation date": fc.option(fc.integer(), { nil: undefined }),
+      "url-list": fc.option(fc.constantFrom("http://w/", ["http://w/", "x"]), { nil: undefined })
+    }),
+    isPrivate: fc.boolean()
+  }).map(({ announce, extra, isPrivate, layout, name, tiers }) => {
+    const total = "length" in layout ? layout.length : layout.files.reduce((sum, file) => sum + file.length, 0)
+    const pieces = new Uint8Array(20 * Math.ceil(total / length)).fill(0xab)
+    const info: Record<string, Bencodable | undefined> = {
+      name,
+      "piece length": length,
+      pieces,
+      private: isPrivate ? 1 : undefined,
+      ...layout
+    }
+    return encode({ info, announce, "announce-list": tiers, ...extra })
+  })
+}).filter((bytes) => bytes.length <= 4096)
+
+describe("fuzz: metainfo", () => {
+  fuzzTarget("metainfo parseTorrent", fuzzInputs(validTorrents), (bytes) => {
+    const result = parseTorrent(bytes, "fuzz.torrent")
+    if (Either.isLeft(result)) {
+      ensure(result.left instanceof MetainfoError, "the error is a MetainfoError")
+      ensure(result.left.message.startsWith("fuzz.torrent: "), "the error names the file")
+      return false
+    }
+    const torrent = result.right
+    // What a valid torrent promises the rest of the client.
+    ensure(torrent.totalLength > 0, "it holds data")
+    ensure(torrent.pieceLength > 0 && torrent.pieceLength <= MAX_PIECE_LENGTH, "its piece length is in range")
+    ensure(torrent.pieceCount === Math.ceil(torrent.totalLength / torrent.pieceLength), "the piece count fits the length")
+    ensure(torrent.pieceHashes.length === 20 * torrent.pieceCount, "a hash per piece")
+    let offset = 0
+    for (const file of torrent.files) {
+      ensure(file.offset === offset && file.length >= 0, "files lie end to end")
+      ensure(file.path.length > 0, "every file has a path")
+      for (const part of file.path) {
+        ensure(!(part === "" || part === "." || part === ".." || /[/\\\0]/.test(part)), `a safe path component: ${part}`)
+      }
+      offset += file.length
+    }
+    ensure(offset === torrent.totalLength, "the files add up to the total")
+    const infoHash = createHash("sha1").update(torrent.infoBytes).digest("hex")
+    ensure(torrent.infoHashHex === infoHash, "the info-hash is of the info bytes")
+    const info = decode(torrent.infoBytes)
+    ensure(Either.isRight(info) && isDict(info.right), "the info bytes are a dictionary")
+    return true
+  })
+})
