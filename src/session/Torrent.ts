@@ -258,6 +258,7 @@ export const startTorrent = (
             }
             if (swarm.picker.isComplete()) {
               yield* storage.flush
+              yield* ensureFilesPresent
               yield* Deferred.succeed(done, undefined)
             }
           } else {
@@ -269,6 +270,21 @@ export const startTorrent = (
           }
         }
       }).pipe(Effect.mapError(storageError))
+
+    /**
+     * Every file is where it should be, at its full size: a file deleted or truncated under us while we wrote
+     * (our handle kept writing to the deleted file) fails the torrent rather than letting it claim completion.
+     */
+    const ensureFilesPresent = Effect.flatMap(storage.existing, (existing) => {
+      const missing = torrent.files.findIndex((file, i) =>
+        !file.padding && file.length > 0 && (existing[i] === undefined || existing[i]!.size < file.length)
+      )
+      if (missing === -1) return Effect.void
+      const path = [...(torrent.layout === "multi" ? [torrent.name] : []), ...torrent.files[missing]!.path].join("/")
+      return Effect.fail(
+        new TorrentError({ reason: "Storage", detail: `${path} disappeared or shrank during the download; run again to fetch it` })
+      )
+    })
 
     /** Reads pieces that peers asked for and that are not in memory. */
     const reader = (swarm: Swarm) =>

@@ -159,3 +159,35 @@ describe("a disk that fills up during a download", () => {
       expect(hashed).toBe(missing.length)
     }).pipe(Effect.scoped))
 })
+
+describe("a file deleted during a download", () => {
+  it.live("fails the torrent, naming the file, instead of claiming a complete download", () =>
+    Effect.gen(function*() {
+      const network = yield* MemoryTransport.makeMemory
+      const memory = yield* makeMemory()
+      // The disk as seen after someone deleted sub/two.bin: our writes went to the deleted file.
+      const storage = Storage.of({
+        open: (info, directory) =>
+          Effect.map(memory.open(info, directory), (opened): TorrentStorage => ({
+            ...opened,
+            existing: Effect.map(opened.existing, (files) => files.map((file, i) => (i === 1 ? undefined : file)))
+          }))
+      })
+      const seeder = yield* startSeeder(fixture).pipe(Effect.provide(Layer.succeed(Transport, network)))
+      const services = Layer.mergeAll(
+        Layer.succeed(Transport, network),
+        Layer.succeed(Storage, storage),
+        Verifier.layer,
+        trackerTest({})
+      )
+      const error = yield* Effect.gen(function*() {
+        const handle = yield* (yield* Session).add(torrent, { directory: "/downloads", peers: [seeder.address], trackers: false })
+        return yield* handle.done.pipe(
+          Effect.timeoutFail({ duration: Duration.seconds(5), onTimeout: () => new Error("the torrent did not stop") }),
+          Effect.flip
+        )
+      }).pipe(Effect.scoped, Effect.provide(layerConfig(config).pipe(Layer.provide(services))))
+      expect(error).toBeInstanceOf(TorrentError)
+      expect(error.message).toBe("album/sub/two.bin disappeared or shrank during the download; run again to fetch it")
+    }).pipe(Effect.scoped))
+})
