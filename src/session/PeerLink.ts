@@ -1,4 +1,4 @@
-import { Bitfield, requestDepth } from "../piece/index.js"
+import { Bitfield, MAX_REQUEST_DEPTH, MIN_REQUEST_DEPTH, requestDepth } from "../piece/index.js"
 import type { Connection, TransportError } from "../peer/transport/Transport.js"
 import {
   CHOKE,
@@ -69,6 +69,11 @@ export class PeerLink {
   private closed = false
   private error: PeerError | undefined
   private readPaused = false
+  /**
+   * Pipeline depth before the rate is known: one more per block delivered (it doubles every round trip, like TCP's
+   * slow start), so a fast peer is not held to MIN_REQUEST_DEPTH until the first rate tick a second later.
+   */
+  private slowStart = MIN_REQUEST_DEPTH
   /** Blocks received in the chunk being decoded: the pipeline is refilled once the chunk is done. */
   private blocksSinceRefill = 0
 
@@ -298,6 +303,7 @@ export class PeerLink {
 
   /** Accounts a block we accepted from this peer. */
   delivered(bytes: number): void {
+    if (this.slowStart < MAX_REQUEST_DEPTH) this.slowStart++
     this.download.add(bytes)
     this.lastProgressAt = this.swarm.now()
   }
@@ -398,7 +404,7 @@ export class PeerLink {
   fillRequests(): void {
     if (this.closed || this.peerChoking || !this.amInterested || this.swarm.backlogged()) return
     const picker = this.swarm.picker
-    const room = requestDepth(this.rate) - picker.outstanding(this)
+    const room = Math.max(requestDepth(this.rate), this.slowStart) - picker.outstanding(this)
     if (room <= 0) return
     const requests = picker.nextRequests(this, this.bits, room, this.swarm.now())
     if (requests.length === 0) return
@@ -434,6 +440,8 @@ export class PeerLink {
   tick(now: number, limits: { readonly idleMs: number; readonly snubMs: number; readonly chokedMs: number }): void {
     if (this.closed) return
     this.download.tick(now)
+    // Once the rate is measured it governs; slow start only covers the first ticks.
+    this.slowStart = Math.min(this.slowStart, 2 * requestDepth(this.rate))
     this.upload.tick(now)
     if (now - this.lastReceivedAt > limits.idleMs) {
       return this.fail(this.problem("Timeout", `sent no message for ${Math.round(limits.idleMs / 1000)} s`))
