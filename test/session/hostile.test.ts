@@ -22,6 +22,7 @@ import {
   KEEP_ALIVE,
   MAX_BLOCK,
   OUR_RESERVED,
+  UNCHOKE,
   WireDecoder
 } from "../../src/wire/index.js"
 import { makeSwarmTorrent, randomBytes } from "./fixtures.js"
@@ -557,4 +558,32 @@ describe("the wire decoder under hostile input", () => {
     expect(messages).toBe(200_000)
     expect(decoder.buffered).toBe(0)
   })
+})
+
+describe("lenient where real clients differ from BEP 3", () => {
+  it.live("takes a bitfield sent after haves (as aria2 does) as more haves, and keeps the peer", () =>
+    inSwarm((logs) =>
+      Effect.gen(function*() {
+        const late = yield* listenRaw({
+          torrent,
+          script: {
+            onHandshake: (side) => {
+              side.handshake()
+              // Piece 0 by `have`, then a bitfield naming piece 1 only, then an unchoke: BEP 3 wants the bitfield
+              // first; aria2 1.36 sends one like this while it leeches.
+              side.write(encodeHave(0))
+              side.bitfield([1])
+              side.write(UNCHOKE)
+            }
+          }
+        })
+        yield* add([late.address])
+        // Our handshake, `interested`, and requests for the blocks of both pieces (two each at 32 KiB): the
+        // pieces of the late bitfield were counted. Dropping it for the late bitfield would close the connection.
+        const expected = HANDSHAKE_LENGTH + INTERESTED.length + 4 * 17
+        yield* waitUntil("requests for pieces 0 and 1 arrive", () => late.log.received >= expected)
+        expect(late.log.closes).toEqual([])
+        expect(logs.some((line) => line.includes("bitfield after"))).toBe(false)
+      })
+    ))
 })
