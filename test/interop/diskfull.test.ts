@@ -148,4 +148,27 @@ interopSuite("bt download onto a full disk", ["libtorrent"], () => {
     expect(await sha1(join(folder, "big.bin"))).toBe(await sha1(join(work, "src", "big.bin")))
     expect(await readdir(cwd)).toEqual([])
   }, 120_000)
+
+  test("a read-only download folder: one error line naming it, exit 1, nothing written", async (ctx) => {
+    const work = await tempDir()
+    await writeFiles(join(work, "src"), [{ path: "small.bin", size: 300_000 }], 78)
+    const torrent = join(work, "t.torrent")
+    await lt(["create", join(work, "src", "small.bin"), "--out", torrent, "--piece-length", "32768"])
+    const seeder = await startLtSeeder({ torrent, save: join(work, "src") })
+    const folder = join(work, "ro")
+    await mkdir(folder)
+    mountTmpfs(ctx, folder, "1m")
+    expect(sh("mount", ["-o", "remount,ro", folder]).ok).toBe(true)
+
+    const result = await runBt([
+      "download", torrent, "-o", folder, "--peer", `127.0.0.1:${seeder.port}`, "--no-trackers",
+      "--state-dir", join(work, "state"), "--port", String(await freePort())
+    ], { timeoutMs: 60_000 })
+    const context = describeRun(result)
+    expect(result.code, context).toBe(1)
+    const lines = result.stderr.split("\n").filter((line) => line.trim() !== "")
+    expect(lines.length, context).toBe(1)
+    expect(lines[0], context).toMatch(/^bt: cannot \w+ .*small\.bin: .*read-only/)
+    expect(await readdir(folder)).toEqual([])
+  }, 120_000)
 })
