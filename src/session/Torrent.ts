@@ -1,7 +1,6 @@
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as FiberMap from "effect/FiberMap"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
@@ -19,7 +18,7 @@ import type { Handshake } from "../wire/index.js"
 import { Verifier } from "../verifier/index.js"
 import { isFinal, PeerError } from "./PeerError.js"
 import { restorePieces, saveResume } from "./restore.js"
-import { PeerLink } from "./PeerLink.js"
+import { dial, keyOf, runLink } from "./runLink.js"
 import type { SessionConfig } from "./SessionConfig.js"
 import { type CompletedPiece, Swarm } from "./Swarm.js"
 import { TorrentError } from "./TorrentError.js"
@@ -79,8 +78,6 @@ export interface TorrentOptions {
 const storageError = (cause: { readonly message: string }) =>
   new TorrentError({ reason: "Storage", detail: cause.message, cause })
 
-const keyOf = (address: Endpoint) => `${address.host}:${address.port}`
-
 const isLocalHost = (host: string): boolean =>
   host === "localhost" || host === "::1" || host === "0.0.0.0" || host === "::" || host.startsWith("127.")
 
@@ -125,46 +122,6 @@ export const startTorrent = (
       snubMs: Duration.toMillis(config.snubTimeout),
       chokedMs: Duration.toMillis(config.chokedTimeout)
     }
-    /** Runs a link until its connection closes; fails with why it ended (a close is a failure too). */
-    const runLink = (
-      swarm: Swarm,
-      connection: Connection,
-      direction: PeerLink["direction"],
-      start: (link: PeerLink) => void
-    ): Effect.Effect<never, PeerError, Scope.Scope> =>
-      Effect.gen(function*() {
-        const key = keyOf(connection.remote)
-        const handshaken = yield* Deferred.make<void>()
-        const closed = yield* Deferred.make<never, PeerError>()
-        const link = new PeerLink(connection, swarm, {
-          onHandshake: () => Deferred.unsafeDone(handshaken, Exit.void),
-          onClose: (error) => Deferred.unsafeDone(closed, Exit.fail(error))
-        }, direction)
-        start(link)
-        yield* Effect.raceFirst(Deferred.await(handshaken), Deferred.await(closed)).pipe(
-          Effect.timeoutFail({
-            duration: config.handshakeTimeout,
-            onTimeout: () => new PeerError({ reason: "Handshake", peer: key, detail: "no handshake in time" })
-          }),
-          Effect.tapError((error) => Effect.sync(() => link.fail(error)))
-        )
-        yield* Effect.sync(() => link.sendKeepAlive()).pipe(Effect.schedule(config.keepAlive), Effect.forkScoped)
-        return yield* Deferred.await(closed)
-      }).pipe(Effect.annotateLogs("peer", keyOf(connection.remote)))
-
-    /** Dials a peer and runs the link. */
-    const dial = (swarm: Swarm, address: Endpoint): Effect.Effect<never, PeerError, Scope.Scope> =>
-      transport.connect(address).pipe(
-        Effect.mapError((cause) =>
-          new PeerError({ reason: "Connection", peer: keyOf(address), detail: cause.message, cause })
-        ),
-        Effect.timeoutFail({
-          duration: config.connectTimeout,
-          onTimeout: () => new PeerError({ reason: "Connection", peer: keyOf(address), detail: "connection timed out" })
-        }),
-        Effect.flatMap((connection) => runLink(swarm, connection, "outgoing", (link) => link.start()))
-      )
-
     const roomForPeer = (): boolean => active.size < config.maxPeers && options.connectionAllowed()
 
     /** Runs a peer's fiber in the map under `key`, counted while it runs; a free slot is offered to a candidate. */
@@ -193,7 +150,7 @@ export const startTorrent = (
         const attempt = Effect.suspend(() =>
           current.banned.has(key)
             ? Effect.fail(new PeerError({ reason: "Banned", peer: key, detail: "banned for sending bad data" }))
-            : Effect.scoped(dial(current, address))
+            : Effect.scoped(dial(transport, config, current, address))
         )
         starts.push(supervise(
           key,
@@ -232,7 +189,7 @@ export const startTorrent = (
           Effect.scoped(
             Effect.zipRight(
               Effect.addFinalizer(() => Effect.sync(() => connection.destroy())),
-              runLink(current, connection, "incoming", (link) => link.accept(handshake, rest))
+              runLink(config, current, connection, "incoming", (link) => link.accept(handshake, rest))
             )
           ).pipe(Effect.catchTag("PeerError", (error) => Effect.logDebug(error.message)))
         )
