@@ -100,13 +100,15 @@ export class PeerLink {
   private writeBlocked = false
 
   private readonly decoder: WireDecoder
+  /** A whole message (or the handshake) came out of the chunk being decoded: the idle clock restarts. */
+  private heardMessage = false
   private readonly sink = {
     onHandshake: (handshake: Handshake) => {
-      this.lastReceivedAt = this.swarm.now()
+      this.heardMessage = true
       this.gotHandshake(handshake)
     },
     onMessage: (message: Message) => {
-      this.lastReceivedAt = this.swarm.now()
+      this.heardMessage = true
       this.gotMessage(message)
     }
   }
@@ -176,6 +178,11 @@ export class PeerLink {
     if (this.closed) return
     this.connection.cork()
     const error = this.decoder.push(chunk, this.sink)
+    if (this.heardMessage) {
+      // One clock read per chunk, not per block.
+      this.heardMessage = false
+      this.lastReceivedAt = this.swarm.now()
+    }
     if (error !== undefined) this.fail(this.problem("Protocol", error.message))
     else if (this.blocksSinceRefill > 0) {
       this.blocksSinceRefill = 0
