@@ -10,7 +10,7 @@
 import { spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import { mkdir, readdir, readFile, stat } from "node:fs/promises"
-import { join, relative } from "node:path"
+import { join } from "node:path"
 import { afterEach, expect, test, type TestContext } from "vitest"
 import {
   freePort,
@@ -23,6 +23,7 @@ import {
   tempDir,
   writeFiles
 } from "./harness.js"
+import { listFiles } from "./leechers.js"
 
 const MiB = 1024 * 1024
 
@@ -63,17 +64,6 @@ const unmountAll = (): void => {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-
-/** Every file under `root` with its size, as "relative/path" -> size. */
-const listFiles = async (root: string): Promise<Record<string, number>> => {
-  const found: Record<string, number> = {}
-  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue
-    const path = join(entry.parentPath, entry.name)
-    found[relative(root, path)] = (await stat(path)).size
-  }
-  return found
-}
 
 const sha1 = async (path: string): Promise<string> => createHash("sha1").update(await readFile(path)).digest("hex")
 

@@ -3,9 +3,8 @@
  * and aria2 at once; then the errors a user sees, and a second run into a folder that already holds the data.
  * Every test compares the SHA-1 of each downloaded file with that of the original, taken before any seeder ran.
  */
-import { createHash } from "node:crypto"
-import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises"
-import { join, relative } from "node:path"
+import { rm } from "node:fs/promises"
+import { join } from "node:path"
 import { expect, test } from "vitest"
 import {
   type FileSpec,
@@ -23,6 +22,7 @@ import {
   waitForLine,
   writeFiles
 } from "./harness.js"
+import { hashFiles, listFiles, startTransmission, type TransmissionDaemon } from "./leechers.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Data and checks
@@ -37,23 +37,6 @@ const unevenSpec: ReadonlyArray<FileSpec> = [
 
 const totalOf = (spec: ReadonlyArray<FileSpec>): number => spec.reduce((sum, file) => sum + file.size, 0)
 
-const sha1 = async (path: string): Promise<string> => createHash("sha1").update(await readFile(path)).digest("hex")
-
-/** SHA-1 of every file of `spec` under `root`. */
-const hashes = async (root: string, spec: ReadonlyArray<FileSpec>): Promise<Record<string, string>> =>
-  Object.fromEntries(await Promise.all(spec.map(async (file) => [file.path, await sha1(join(root, file.path))] as const)))
-
-/** Every file under `root`, as "relative/path" -> size. */
-const listFiles = async (root: string): Promise<Record<string, number>> => {
-  const found: Record<string, number> = {}
-  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue
-    const path = join(entry.parentPath, entry.name)
-    found[relative(root, path).split("\\").join("/")] = (await stat(path)).size
-  }
-  return found
-}
-
 /** The downloaded folder holds exactly the torrent's files, each with the original's bytes. */
 const expectSameFiles = async (
   root: string,
@@ -62,13 +45,13 @@ const expectSameFiles = async (
   context: string
 ): Promise<void> => {
   expect(await listFiles(root), context).toEqual(Object.fromEntries(spec.map((file) => [file.path, file.size])))
-  expect(await hashes(root, spec), context).toEqual(expected)
+  expect(await hashFiles(root, spec), context).toEqual(expected)
 }
 
 /** Writes the content of a multi-file torrent into `dir/name`, and returns the SHA-1s of its files. */
 const makeContent = async (dir: string, name: string, spec: ReadonlyArray<FileSpec>, seed: number) => {
   await writeFiles(join(dir, name), spec, seed)
-  return hashes(join(dir, name), spec)
+  return hashFiles(join(dir, name), spec)
 }
 
 /** `lt.py create`: a v1 torrent of `target` (a folder gives a multi-file torrent named after it). */
@@ -160,92 +143,6 @@ const untilSeeding = async (announceUrl: string, infoHashHex: string, seeders: n
 
 // ---------------------------------------------------------------------------------------------------------------
 // Transmission 3.00 as a seeder: transmission-daemon, driven over its RPC
-
-interface TransmissionDaemon {
-  readonly peerPort: number
-  readonly proc: Tracked
-  /** One RPC call; throws on an HTTP or RPC failure. */
-  readonly rpc: (method: string, args: Record<string, unknown>) => Promise<Record<string, unknown>>
-}
-
-/**
- * transmission-daemon in the foreground on 127.0.0.1, config in `configDir`: no DHT, LPD, PEX, uTP or port
- * mapping; plaintext preferred (encryption 0: we have no MSE yet); RPC without auth on a fresh port. Resolves once
- * the RPC answers (bounded).
- */
-const startTransmission = async (configDir: string): Promise<TransmissionDaemon> => {
-  const rpcPort = await freePort()
-  const peerPort = await freePort()
-  const settings = {
-    "dht-enabled": false,
-    "lpd-enabled": false,
-    "pex-enabled": false,
-    "utp-enabled": false,
-    "port-forwarding-enabled": false,
-    "blocklist-enabled": false,
-    encryption: 0,
-    "bind-address-ipv4": "127.0.0.1",
-    "bind-address-ipv6": "::1",
-    "peer-port": peerPort,
-    "peer-port-random-on-start": false,
-    "rpc-enabled": true,
-    "rpc-bind-address": "127.0.0.1",
-    "rpc-port": rpcPort,
-    "rpc-authentication-required": false,
-    "rpc-whitelist-enabled": true,
-    "rpc-whitelist": "127.0.0.1",
-    "rpc-host-whitelist-enabled": false,
-    "download-dir": configDir,
-    "incomplete-dir-enabled": false,
-    "watch-dir-enabled": false,
-    "start-added-torrents": true,
-    "ratio-limit-enabled": false,
-    "idle-seeding-limit-enabled": false,
-    "speed-limit-up-enabled": false,
-    "alt-speed-enabled": false,
-    "message-level": 2
-  }
-  await mkdir(configDir, { recursive: true })
-  await writeFile(join(configDir, "settings.json"), JSON.stringify(settings, null, 2))
-  const proc = spawnTracked("transmission-daemon", ["--foreground", "--config-dir", configDir])
-
-  const endpoint = `http://127.0.0.1:${rpcPort}/transmission/rpc`
-  let sessionId = ""
-  const rpc = async (method: string, args: Record<string, unknown>): Promise<Record<string, unknown>> => {
-    // The first call is answered 409 with the session id to send from then on (CSRF protection).
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const response = await fetch(endpoint, {
-        method: "POST",
-        headers: { "X-Transmission-Session-Id": sessionId, "Content-Type": "application/json" },
-        body: JSON.stringify({ method, arguments: args }),
-        signal: AbortSignal.timeout(5_000)
-      })
-      if (response.status === 409) {
-        sessionId = response.headers.get("X-Transmission-Session-Id") ?? ""
-        continue
-      }
-      const body = (await response.json()) as { result: string; arguments: Record<string, unknown> }
-      if (body.result !== "success") throw new Error(`transmission ${method}: ${body.result}`)
-      return body.arguments
-    }
-    throw new Error(`transmission ${method}: no session id`)
-  }
-
-  const deadline = Date.now() + 15_000
-  for (;;) {
-    if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
-      const { code, stderr } = await proc.exited
-      throw new Error(`transmission-daemon exited (${code}): ${stderr}`)
-    }
-    try {
-      await rpc("session-get", {})
-      return { peerPort, proc, rpc }
-    } catch (error) {
-      if (Date.now() > deadline) throw new Error(`transmission-daemon RPC not answering within 15 s: ${String(error)}\n${proc.stderr()}`)
-    }
-    await sleep(200)
-  }
-}
 
 /** Transmission's torrent status codes (libtransmission tr_torrent_activity). */
 const TR_STATUS_SEED = 6
@@ -354,7 +251,7 @@ interopSuite("bt download from libtorrent, Transmission and aria2 seeders", ["li
     const torrent = join(work, "t.torrent")
     await createTorrent(join(work, "src", "fromtr"), torrent, 64 * 1024)
 
-    const daemon = await startTransmission(join(work, "transmission"))
+    const daemon = await startTransmission(join(work, "transmission"), join(work, "src"))
     await transmissionSeed(daemon, torrent, join(work, "src"))
 
     const out = join(work, "out")

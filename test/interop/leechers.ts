@@ -218,7 +218,8 @@ export const startAria2Leecher = async (o: {
 // ---------------------------------------------------------------------------------------------------------------
 // Transmission 3.00
 
-export interface TransmissionLeecher {
+/** A transmission-daemon we drive over its RPC: a leecher we dial, or a seeder (then `downloadDir` holds the data). */
+export interface TransmissionDaemon {
   /** The port it accepts peers on: dial it (it never dials 127.0.0.1 itself). */
   readonly peerPort: number
   readonly downloadDir: string
@@ -233,7 +234,7 @@ export interface TransmissionLeecher {
  * without auth on a fresh port. Resolves once the RPC answers (bounded); a daemon that could not bind its ports is
  * started again on others.
  */
-export const startTransmission = async (configDir: string, downloadDir: string): Promise<TransmissionLeecher> => {
+export const startTransmission = async (configDir: string, downloadDir: string): Promise<TransmissionDaemon> => {
   let failure: unknown
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -245,7 +246,7 @@ export const startTransmission = async (configDir: string, downloadDir: string):
   throw failure
 }
 
-const startTransmissionOnce = async (configDir: string, downloadDir: string): Promise<TransmissionLeecher> => {
+const startTransmissionOnce = async (configDir: string, downloadDir: string): Promise<TransmissionDaemon> => {
   const rpcPort = await freePort()
   const peerPort = await freePort()
   const settings = {
@@ -356,7 +357,7 @@ const waitFor = async (check: () => Promise<boolean>, ms: number): Promise<boole
 }
 
 /** Adds a torrent to Transmission (it starts at once, with nobody to download from until we dial it); its id. */
-export const transmissionAdd = async (t: TransmissionLeecher, torrent: string): Promise<number> => {
+export const transmissionAdd = async (t: TransmissionDaemon, torrent: string): Promise<number> => {
   const added = await t.rpc("torrent-add", { filename: torrent, "download-dir": t.downloadDir, paused: false })
   const entry = (added["torrent-added"] ?? added["torrent-duplicate"]) as { readonly id: number } | undefined
   if (entry === undefined) throw new Error(`transmission torrent-add: unexpected answer ${JSON.stringify(added)}`)
@@ -380,7 +381,7 @@ export interface TransmissionStatus {
  * Polls Transmission until the torrent is complete, every piece checked, and it seeds (bounded). Transmission
  * checks each piece as it arrives, so `haveValid == sizeWhenDone` means every byte matched the torrent's hashes.
  */
-export const transmissionComplete = async (t: TransmissionLeecher, id: number, ms: number): Promise<TransmissionStatus> => {
+export const transmissionComplete = async (t: TransmissionDaemon, id: number, ms: number): Promise<TransmissionStatus> => {
   const deadline = Date.now() + ms
   let last: TransmissionStatus | undefined
   while (Date.now() < deadline) {

@@ -103,6 +103,27 @@ def loopback_settings(port):
     }
 
 
+def start_torrent(args, settings):
+    """A session listening on 127.0.0.1:--port (checked), with TORRENT added from --save. Unless
+    --tracker-announce, the torrent's trackers are dropped: the test connects peers itself."""
+    session = lt.session(settings)
+    listened = wait_for(
+        session,
+        time.monotonic() + 10,
+        lambda a: isinstance(a, lt.listen_failed_alert)
+        or (isinstance(a, lt.listen_succeeded_alert) and a.socket_type == lt.socket_type_t.tcp),
+    )
+    if isinstance(listened, lt.listen_failed_alert):
+        raise RuntimeError(f"cannot listen on 127.0.0.1:{args.port}: {listened.message()}")
+    params = lt.add_torrent_params()
+    params.ti = lt.torrent_info(args.torrent)
+    params.save_path = os.path.abspath(args.save)
+    if not args.tracker_announce:
+        params.trackers = []
+        params.flags |= lt.torrent_flags.override_trackers
+    return session, session.add_torrent(params)
+
+
 def log(message):
     print(f"lt.py: {message}", file=sys.stderr, flush=True)
 
@@ -134,25 +155,7 @@ def seed(args):
     signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
     parent = os.getppid()
 
-    session = lt.session(loopback_settings(args.port))
-    listened = wait_for(
-        session,
-        time.monotonic() + 10,
-        lambda a: isinstance(a, lt.listen_failed_alert)
-        or (isinstance(a, lt.listen_succeeded_alert) and a.socket_type == lt.socket_type_t.tcp),
-    )
-    if isinstance(listened, lt.listen_failed_alert):
-        raise RuntimeError(f"cannot listen on 127.0.0.1:{args.port}: {listened.message()}")
-
-    ti = lt.torrent_info(args.torrent)
-    params = lt.add_torrent_params()
-    params.ti = ti
-    params.save_path = os.path.abspath(args.save)
-    if not args.tracker_announce:
-        # Keep away from the torrent's trackers: the test connects peers itself.
-        params.trackers = []
-        params.flags |= lt.torrent_flags.override_trackers
-    handle = session.add_torrent(params)
+    session, handle = start_torrent(args, loopback_settings(args.port))
     if args.upload_limit > 0:
         # A per-torrent limit: unlike the session's, it also holds for peers on the local network.
         handle.set_upload_limit(args.upload_limit)
@@ -176,7 +179,7 @@ def seed(args):
         # Announce now, to every tracker (announce_to_all_*), rather than after libtorrent's own delay.
         handle.force_reannounce(0, -1)
 
-    print(json.dumps({"ready": True, "port": session.listen_port(), "info_hash": str(ti.info_hashes().v1)}), flush=True)
+    print(json.dumps({"ready": True, "port": session.listen_port(), "info_hash": str(handle.torrent_file().info_hashes().v1)}), flush=True)
 
     watch_stdin = stdin_is_pipe()
     while not stopping and os.getppid() == parent:
@@ -210,24 +213,7 @@ def leech(args):
     settings = loopback_settings(args.port)
     # Keep connections to seeds once complete, so we can still count what each peer sent when we get there.
     settings["close_redundant_connections"] = False
-    session = lt.session(settings)
-    listened = wait_for(
-        session,
-        time.monotonic() + 10,
-        lambda a: isinstance(a, lt.listen_failed_alert)
-        or (isinstance(a, lt.listen_succeeded_alert) and a.socket_type == lt.socket_type_t.tcp),
-    )
-    if isinstance(listened, lt.listen_failed_alert):
-        raise RuntimeError(f"cannot listen on 127.0.0.1:{args.port}: {listened.message()}")
-
-    ti = lt.torrent_info(args.torrent)
-    params = lt.add_torrent_params()
-    params.ti = ti
-    params.save_path = os.path.abspath(args.save)
-    if not args.tracker_announce:
-        params.trackers = []
-        params.flags |= lt.torrent_flags.override_trackers
-    handle = session.add_torrent(params)
+    session, handle = start_torrent(args, settings)
     peers = []
     for peer in args.peer:
         host, _, port = peer.rpartition(":")
@@ -276,7 +262,7 @@ def leech(args):
     print(json.dumps({
         "done": True,
         "seconds": round(time.monotonic() - started, 3),
-        "info_hash": str(ti.info_hashes().v1),
+        "info_hash": str(handle.torrent_file().info_hashes().v1),
         "port": session.listen_port(),
         "downloaded": st.total_payload_download,
         "uploaded": st.total_payload_upload,
