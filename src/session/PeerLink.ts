@@ -20,6 +20,7 @@ import {
 } from "../wire/index.js"
 import { PeerError } from "./PeerError.js"
 import { RateMeter } from "./RateMeter.js"
+import type { Link, LinkEvents } from "./runLink.js"
 import type { Swarm } from "./Swarm.js"
 
 /**
@@ -36,12 +37,6 @@ interface Queued {
   readonly length: number
 }
 
-/** What a link tells the Effect side: the handshake is done, the connection is over. */
-export interface LinkEvents {
-  readonly onHandshake: () => void
-  readonly onClose: (error: PeerError) => void
-}
-
 /**
  * One connected peer, in plain synchronous code: it decodes each received chunk in place, keeps the BEP 3 state
  * (choked / interested both ways, the peer's pieces), keeps our request pipeline full, hands blocks to the swarm,
@@ -49,7 +44,7 @@ export interface LinkEvents {
  * per block beyond the decoder's message object and a 13-byte header. Timers and the connection's lifetime belong
  * to the Effect fiber that owns the link (`runLink`).
  */
-export class PeerLink {
+export class PeerLink implements Link {
   readonly key: string
   peerId: Uint8Array | undefined
   /** Pieces the peer has. */

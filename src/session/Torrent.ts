@@ -1,7 +1,6 @@
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as FiberMap from "effect/FiberMap"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
@@ -16,8 +15,9 @@ import { Storage } from "../storage/index.js"
 import { startAnnouncing, type Tracker } from "../tracker/index.js"
 import type { Handshake } from "../wire/index.js"
 import { Verifier } from "../verifier/index.js"
-import { isFinal, PeerError } from "./PeerError.js"
+import { makeDialer } from "./Dialer.js"
 import { restorePieces, saveResume } from "./restore.js"
+import { PeerLink } from "./PeerLink.js"
 import { dial, keyOf, runLink } from "./runLink.js"
 import type { SessionConfig } from "./SessionConfig.js"
 import { type CompletedPiece, Swarm } from "./Swarm.js"
@@ -78,9 +78,6 @@ export interface TorrentOptions {
 const storageError = (cause: { readonly message: string }) =>
   new TorrentError({ reason: "Storage", detail: cause.message, cause })
 
-const isLocalHost = (host: string): boolean =>
-  host === "localhost" || host === "::1" || host === "0.0.0.0" || host === "::" || host.startsWith("127.")
-
 /**
  * Starts a torrent in the current scope: checks existing data, then exchanges pieces with peers from the trackers,
  * from `addPeers` and from accepted connections, one supervised fiber per peer. Completed pieces are verified and
@@ -112,84 +109,40 @@ export const startTorrent = (
     // Seeded from Effect's Random, so a test can make piece choice repeatable.
     const pickRandom = lcg(yield* Random.nextIntBetween(1, 2 ** 31))
 
-    const peers = yield* FiberMap.make<string>()
-    /** Addresses with a running peer fiber (the FiberMap's keys, countable without an Effect). */
-    const active = new Set<string>()
-    const candidates = new Map<string, Endpoint>()
     const limits = {
       requestMs: Duration.toMillis(config.requestTimeout),
       idleMs: Duration.toMillis(config.idleTimeout),
       snubMs: Duration.toMillis(config.snubTimeout),
       chokedMs: Duration.toMillis(config.chokedTimeout)
     }
-    const roomForPeer = (): boolean => active.size < config.maxPeers && options.connectionAllowed()
-
-    /** Runs a peer's fiber in the map under `key`, counted while it runs; a free slot is offered to a candidate. */
-    const supervise = (key: string, fiber: Effect.Effect<void>): Effect.Effect<void> => {
-      active.add(key)
-      return FiberMap.run(
-        peers,
-        key,
-        fiber.pipe(Effect.ensuring(Effect.suspend(() => {
-          active.delete(key)
-          return connectMore
-        })))
-      ).pipe(Effect.asVoid)
-    }
-
-    /** Dials candidates while there is room. A peer that fails or closes is redialled on the reconnect schedule. */
-    const connectMore: Effect.Effect<void> = Effect.suspend(() => {
-      const current = swarm
-      if (current === undefined) return Effect.void
-      const starts: Array<Effect.Effect<void>> = []
-      for (const [key, address] of candidates) {
-        if (!roomForPeer()) break
-        candidates.delete(key)
-        if (current.banned.has(key) || active.has(key)) continue
-        // Checked at every attempt: a peer may be banned while we wait to redial it (convicted by a later piece).
-        const attempt = Effect.suspend(() =>
-          current.banned.has(key)
-            ? Effect.fail(new PeerError({ reason: "Banned", peer: key, detail: "banned for sending bad data" }))
-            : Effect.scoped(dial(transport, config, current, address))
-        )
-        starts.push(supervise(
-          key,
-          attempt.pipe(
-            Effect.tapError((error) => Effect.logDebug(error.message)),
-            Effect.retry({ schedule: config.reconnect, while: (error) => !isFinal(error) }),
-            Effect.catchTag("PeerError", (error) => Effect.logDebug(`giving up: ${error.message}`))
-          )
-        ))
-      }
-      return Effect.all(starts, { discard: true })
+    const dialer = yield* makeDialer({
+      ownPort: options.port,
+      // Nothing is dialled before the data is checked and the swarm exists.
+      roomForPeer: () => swarm !== undefined && roomForPeer(),
+      banned: (key) => swarm?.banned.has(key) ?? false,
+      connect: (address) => dial(transport, config, address, (connection) => runPeerLink(connection, "outgoing", (link) => link.start())),
+      reconnect: config.reconnect
     })
-
-    const addPeers = (addresses: ReadonlyArray<Endpoint>): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        for (const address of addresses) {
-          const key = keyOf(address)
-          // Trackers list us too; on this machine's own addresses our port is us (the handshake would tell, at
-          // the cost of a connection).
-          if (address.port === options.port && isLocalHost(address.host)) continue
-          if (!active.has(key)) candidates.set(key, address)
-        }
-        return connectMore
-      })
+    /** Runs a connection as a link of the swarm (which exists by the time anything connects). */
+    const runPeerLink = (connection: Connection, direction: PeerLink["direction"], start: (link: PeerLink) => void) =>
+      runLink(config, connection, (events) => new PeerLink(connection, swarm!, events, direction), start)
+    const roomForPeer = (): boolean => dialer.active.size < config.maxPeers && options.connectionAllowed()
+    const addPeers = dialer.add
 
     const accept = (connection: Connection, handshake: Handshake, rest: Uint8Array): Effect.Effect<void> =>
       Effect.suspend(() => {
         const current = swarm
         const key = keyOf(connection.remote)
-        if (current === undefined || !roomForPeer() || current.banned.has(key) || active.has(key)) {
+        if (current === undefined || !roomForPeer() || current.banned.has(key) || dialer.active.has(key)) {
           connection.destroy()
           return Effect.void
         }
-        return supervise(
+        return dialer.supervise(
           key,
           Effect.scoped(
             Effect.zipRight(
               Effect.addFinalizer(() => Effect.sync(() => connection.destroy())),
-              runLink(config, current, connection, "incoming", (link) => link.accept(handshake, rest))
+              runPeerLink(connection, "incoming", (link) => link.accept(handshake, rest))
             )
           ).pipe(Effect.catchTag("PeerError", (error) => Effect.logDebug(error.message)))
         )
@@ -365,7 +318,7 @@ export const startTorrent = (
       checked: Deferred.await(checkedPieces),
       addPeers,
       accept,
-      connections: () => active.size
+      connections: () => dialer.active.size
     } satisfies TorrentHandle
   }).pipe(Effect.annotateLogs("torrent", options.torrent.name))
 

@@ -5,33 +5,43 @@ import type * as Scope from "effect/Scope"
 import type { Endpoint } from "../net/Datagram.js"
 import type { Connection, Transport } from "../peer/transport/Transport.js"
 import { PeerError } from "./PeerError.js"
-import { PeerLink } from "./PeerLink.js"
 import type { SessionConfig } from "./SessionConfig.js"
-import type { Swarm } from "./Swarm.js"
 
 /** A peer's address as a map key. */
 export const keyOf = (address: Endpoint): string => `${address.host}:${address.port}`
 
+/** What a link tells the Effect side: the handshake is done, the connection is over. */
+export interface LinkEvents {
+  readonly onHandshake: () => void
+  readonly onClose: (error: PeerError) => void
+}
+
+/** The plain-code side of a connection, as its fiber drives it. */
+export interface Link {
+  /** Ends the connection with `error` (the first reason given wins). */
+  readonly fail: (error: PeerError) => void
+  readonly sendKeepAlive: () => void
+}
+
 /**
- * The Effect side of one peer connection: starts its `PeerLink`, bounds the handshake in time, sends keep-alives on
- * their Schedule, and waits for the connection to end. Fails with why it ended (a close is a failure too); the
- * connection is the caller's to close with its scope.
+ * The Effect side of one peer connection: makes its link, starts it, bounds the handshake in time, sends
+ * keep-alives on their Schedule, and waits for the connection to end. Fails with why it ended (a close is a
+ * failure too); the connection is the caller's to close with its scope.
  */
-export const runLink = (
+export const runLink = <L extends Link>(
   config: SessionConfig,
-  swarm: Swarm,
   connection: Connection,
-  direction: PeerLink["direction"],
-  start: (link: PeerLink) => void
+  make: (events: LinkEvents) => L,
+  start: (link: L) => void
 ): Effect.Effect<never, PeerError, Scope.Scope> =>
   Effect.gen(function*() {
     const key = keyOf(connection.remote)
     const handshaken = yield* Deferred.make<void>()
     const closed = yield* Deferred.make<never, PeerError>()
-    const link = new PeerLink(connection, swarm, {
+    const link = make({
       onHandshake: () => Deferred.unsafeDone(handshaken, Exit.void),
       onClose: (error) => Deferred.unsafeDone(closed, Exit.fail(error))
-    }, direction)
+    })
     start(link)
     yield* Effect.raceFirst(Deferred.await(handshaken), Deferred.await(closed)).pipe(
       Effect.timeoutFail({
@@ -44,12 +54,12 @@ export const runLink = (
     return yield* Deferred.await(closed)
   }).pipe(Effect.annotateLogs("peer", keyOf(connection.remote)))
 
-/** Dials a peer (bounded by the connect timeout) and runs the link. */
+/** Dials a peer (bounded by the connect timeout) and runs `run` on the connection. */
 export const dial = (
   transport: Transport["Type"],
   config: SessionConfig,
-  swarm: Swarm,
-  address: Endpoint
+  address: Endpoint,
+  run: (connection: Connection) => Effect.Effect<never, PeerError, Scope.Scope>
 ): Effect.Effect<never, PeerError, Scope.Scope> =>
   transport.connect(address).pipe(
     Effect.mapError((cause) => new PeerError({ reason: "Connection", peer: keyOf(address), detail: cause.message, cause })),
@@ -57,5 +67,5 @@ export const dial = (
       duration: config.connectTimeout,
       onTimeout: () => new PeerError({ reason: "Connection", peer: keyOf(address), detail: "connection timed out" })
     }),
-    Effect.flatMap((connection) => runLink(config, swarm, connection, "outgoing", (link) => link.start()))
+    Effect.flatMap(run)
   )
