@@ -18,6 +18,12 @@ export interface Decoded {
   readonly spanOf: (container: BList | BDict) => Span | undefined
 }
 
+/** A value decoded from the start of an input, and the offset just past it. */
+export interface Prefix {
+  readonly value: BValue
+  readonly end: number
+}
+
 const DEFAULT_MAX_DEPTH = 64
 
 const I = 0x69 // i
@@ -51,6 +57,12 @@ class Parser {
       this.fail("TrailingBytes", `${this.bytes.length - this.pos} byte(s) after the end of the value`)
     }
     return value
+  }
+
+  /** One value at the start of the input; what follows it is left to the caller. */
+  parsePrefix(): Prefix {
+    const value = this.parseValue()
+    return { value, end: this.pos }
   }
 
   private fail(reason: BencodeErrorReason, detail: string, offset = this.pos): never {
@@ -177,16 +189,19 @@ const run = <A>(thunk: () => A): Either.Either<A, BencodeError> => {
   }
 }
 
+const parser = (bytes: Uint8Array, options: DecodeOptions | undefined, spans: WeakMap<object, Span> | undefined) =>
+  new Parser(bytes, options?.maxDepth ?? DEFAULT_MAX_DEPTH, options?.requireSortedKeys ?? false, spans)
+
 /** Decodes exactly one bencoded value filling the whole input. Byte strings in the result are views into it. */
 export const decode = (bytes: Uint8Array, options?: DecodeOptions): Either.Either<BValue, BencodeError> =>
-  run(() =>
-    new Parser(
-      bytes,
-      options?.maxDepth ?? DEFAULT_MAX_DEPTH,
-      options?.requireSortedKeys ?? false,
-      undefined
-    ).parseDocument()
-  )
+  run(() => parser(bytes, options, undefined).parseDocument())
+
+/**
+ * Decodes the one bencoded value at the start of `bytes` and says where it ends, for formats that append raw bytes
+ * after a bencoded header (BEP 9's metadata `data` message). Byte strings in the result are views into the input.
+ */
+export const decodePrefix = (bytes: Uint8Array, options?: DecodeOptions): Either.Either<Prefix, BencodeError> =>
+  run(() => parser(bytes, options, undefined).parsePrefix())
 
 /**
  * Like `decode`, and also records where each list and dictionary lay in the input, so that a caller can hash the
@@ -195,11 +210,6 @@ export const decode = (bytes: Uint8Array, options?: DecodeOptions): Either.Eithe
 export const decodeWithSpans = (bytes: Uint8Array, options?: DecodeOptions): Either.Either<Decoded, BencodeError> =>
   run(() => {
     const spans = new WeakMap<object, Span>()
-    const value = new Parser(
-      bytes,
-      options?.maxDepth ?? DEFAULT_MAX_DEPTH,
-      options?.requireSortedKeys ?? false,
-      spans
-    ).parseDocument()
+    const value = parser(bytes, options, spans).parseDocument()
     return { value, spanOf: (container: BList | BDict) => spans.get(container) }
   })

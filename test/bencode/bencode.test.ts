@@ -6,6 +6,7 @@ import {
   type BencodeErrorReason,
   type BValue,
   decode,
+  decodePrefix,
   decodeWithSpans,
   encode,
   isDict
@@ -140,6 +141,23 @@ describe("bencode spans", () => {
         createHash("sha1").update(bytes(info)).digest("hex")
       )
       expect(decoded.spanOf(root)).toEqual({ start: 0, end: input.length })
+    }
+  })
+})
+
+describe("bencode prefix", () => {
+  it("decodes the value at the start and says where it ends, leaving the rest", () => {
+    const header = "d8:msg_typei1e5:piecei0ee"
+    const input = bytes(`${header}RAW BYTES`)
+    const { end, value } = Either.getOrThrow(decodePrefix(input))
+    expect(end).toBe(header.length)
+    expect(isDict(value) && value.get("msg_type")).toBe(1)
+    expect(Either.getOrThrow(decodePrefix(bytes("i7e"))).end).toBe(3)
+  })
+
+  it("refuses what is not a value at the start, and a value cut short", () => {
+    for (const input of ["", "x", "d8:msg_type", "i12"]) {
+      expect(Either.isLeft(decodePrefix(bytes(input)))).toBe(true)
     }
   })
 })
