@@ -1,4 +1,14 @@
 /** The peer-wire protocol (BEP 3): handshake, messages, an incremental decoder. Pure: no I/O, no services. */
+export {
+  COMPACT_IPV4_LENGTH,
+  COMPACT_IPV6_LENGTH,
+  decodeCompactPeer,
+  decodeCompactPeers,
+  decodeIp,
+  encodeCompactPeer,
+  encodeIp,
+  type PeerAddress
+} from "./compactPeer.js"
 export { type DecoderOptions, WireDecoder, type WireSink } from "./decoder.js"
 export {
   Capability,
