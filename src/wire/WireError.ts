@@ -10,6 +10,8 @@ export type WireErrorReason =
   | "BadBitfield"
   /** A piece index past the end of the torrent. */
   | "BadIndex"
+  /** A malformed BEP 10 extension message: an extended handshake, ut_metadata (BEP 9) or ut_pex (BEP 11). */
+  | "BadExtension"
 
 /** A peer broke the wire protocol; the connection is dropped. */
 export class WireError extends Data.TaggedError("WireError")<{

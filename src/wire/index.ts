@@ -1,4 +1,7 @@
-/** The peer-wire protocol (BEP 3): handshake, messages, an incremental decoder. Pure: no I/O, no services. */
+/**
+ * The peer-wire protocol (BEP 3): handshake, messages, an incremental decoder; and the BEP 10 extension protocol
+ * with ut_metadata (BEP 9) and ut_pex (BEP 11). Pure: no I/O, no services.
+ */
 export {
   COMPACT_IPV4_LENGTH,
   COMPACT_IPV6_LENGTH,
@@ -10,6 +13,15 @@ export {
   type PeerAddress
 } from "./compactPeer.js"
 export { type DecoderOptions, WireDecoder, type WireSink } from "./decoder.js"
+export {
+  decodeExtendedHandshake,
+  encodeExtendedHandshake,
+  type ExtendedHandshake,
+  type ExtensionName,
+  MAX_METADATA_SIZE,
+  METADATA_PIECE_SIZE,
+  OUR_EXTENSIONS
+} from "./extensions.js"
 export {
   Capability,
   type CapabilityName,
@@ -40,4 +52,6 @@ export {
   NOT_INTERESTED,
   UNCHOKE
 } from "./messages.js"
+export { decodeMetadataMessage, encodeMetadataMessage, type MetadataMessage } from "./metadata.js"
+export { decodePexMessage, encodePexMessage, PexFlag, type PexMessage, type PexPeer } from "./pex.js"
 export { WireError, type WireErrorReason } from "./WireError.js"
