@@ -2,9 +2,19 @@ import { decodeHandshake, HANDSHAKE_LENGTH, type Handshake } from "./handshake.j
 import { MAX_BLOCK, type Message, MessageId } from "./messages.js"
 import { WireError } from "./WireError.js"
 
+/**
+ * The largest bitfield accepted before the piece count is known: 2^22 pieces, beyond any real torrent (BEP 9 caps
+ * what we fetch at MAX_METADATA_SIZE, 16 MiB of info dictionary, about 800,000 piece hashes).
+ */
+export const MAX_UNKNOWN_BITFIELD = 2 ** 22 / 8
+
 export interface DecoderOptions {
-  /** Pieces in the torrent: bounds `have` indexes and fixes the bitfield's size. */
-  readonly pieceCount: number
+  /**
+   * Pieces in the torrent: bounds piece indexes and fixes the bitfield's size. `undefined` while it is not known
+   * (a magnet link before its metadata arrives): then a bitfield of up to MAX_UNKNOWN_BITFIELD bytes is taken as it
+   * is, without the spare-bit check, and piece indexes are not bounded; the caller checks them once it knows.
+   */
+  readonly pieceCount: number | undefined
   /** Whether the stream starts with a handshake (it does on a fresh connection). */
   readonly expectHandshake: boolean
   /** Largest BEP 10 extended message payload accepted. Default 1 MiB. */
@@ -32,7 +42,7 @@ const NOT_INTERESTED: Message = { type: "notInterested" }
  * After an error the decoder refuses further input: the caller drops the peer.
  */
 export class WireDecoder {
-  private pieceCount: number
+  private pieceCount: number | undefined
   private readonly maxExtended: number
   private maxLength: number
   /** Bytes of the handshake or a message still being assembled; `undefined` between messages. */
@@ -67,11 +77,9 @@ export class WireDecoder {
 
   /** Refuses a message longer than its kind allows, before any of it is buffered. */
   private checkLength(id: number, length: number): WireError | undefined {
-    if (id === MessageId.bitfield && length !== 1 + Math.ceil(this.pieceCount / 8)) {
-      return new WireError({
-        reason: "BadBitfield",
-        detail: `bitfield of ${length - 1} bytes for ${this.pieceCount} pieces (expected ${Math.ceil(this.pieceCount / 8)})`
-      })
+    if (id === MessageId.bitfield) {
+      const error = this.checkBitfieldSize(length - 1)
+      if (error !== undefined) return error
     }
     const limit = id === MessageId.piece
       ? 9 + MAX_BLOCK
@@ -83,8 +91,24 @@ export class WireDecoder {
       : new WireError({ reason: "TooLong", detail: `message ${id} of ${length} bytes is too long` })
   }
 
+  /** A bitfield has a bit per piece, rounded up to bytes; before the count is known, MAX_UNKNOWN_BITFIELD at most. */
+  private checkBitfieldSize(size: number): WireError | undefined {
+    if (this.pieceCount === undefined) {
+      return size <= MAX_UNKNOWN_BITFIELD ? undefined : new WireError({
+        reason: "BadBitfield",
+        detail: `bitfield of ${size} bytes, over the ${MAX_UNKNOWN_BITFIELD} allowed before the piece count is known`
+      })
+    }
+    const expected = Math.ceil(this.pieceCount / 8)
+    return size === expected ? undefined : new WireError({
+      reason: "BadBitfield",
+      detail: `bitfield of ${size} bytes for ${this.pieceCount} pieces (expected ${expected})`
+    })
+  }
+
   private computeMaxLength(): number {
-    return Math.max(9 + MAX_BLOCK, 1 + Math.ceil(this.pieceCount / 8), 2 + this.maxExtended)
+    const bitfield = this.pieceCount === undefined ? MAX_UNKNOWN_BITFIELD : Math.ceil(this.pieceCount / 8)
+    return Math.max(9 + MAX_BLOCK, 1 + bitfield, 2 + this.maxExtended)
   }
 
   /** Decodes what `chunk` completes. Returns the protocol violation that ends the connection, if any. */
@@ -183,7 +207,7 @@ export class WireDecoder {
       return undefined
     }
     const checkIndex = (index: number) =>
-      index < this.pieceCount
+      this.pieceCount === undefined || index < this.pieceCount
         ? undefined
         : new WireError({ reason: "BadIndex", detail: `piece ${index} is past the end (${this.pieceCount} pieces)` })
 
@@ -203,9 +227,9 @@ export class WireDecoder {
         return checkIndex(index) ?? emit({ type: "have", index })
       }
       case MessageId.bitfield: {
-        // Its size was checked with the length prefix.
+        // Its size was checked with the length prefix; its spare bits can be checked only against a piece count.
         const size = length - 1
-        const spare = size * 8 - this.pieceCount
+        const spare = this.pieceCount === undefined ? 0 : size * 8 - this.pieceCount
         if (spare > 0 && (bytes[start + length - 1]! & ((1 << spare) - 1)) !== 0) {
           return new WireError({ reason: "BadBitfield", detail: "bitfield has spare bits set" })
         }

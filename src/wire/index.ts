@@ -12,7 +12,7 @@ export {
   encodeIp,
   type PeerAddress
 } from "./compactPeer.js"
-export { type DecoderOptions, WireDecoder, type WireSink } from "./decoder.js"
+export { type DecoderOptions, MAX_UNKNOWN_BITFIELD, WireDecoder, type WireSink } from "./decoder.js"
 export {
   decodeExtendedHandshake,
   encodeExtendedHandshake,

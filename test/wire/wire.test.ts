@@ -4,6 +4,7 @@ import {
   encodeHandshake,
   encodeMessage,
   type Handshake,
+  MAX_UNKNOWN_BITFIELD,
   type Message,
   OUR_RESERVED,
   reservedBytes,
@@ -21,12 +22,18 @@ interface Decoded {
   readonly error: WireError | undefined
 }
 
-/** Feeds `chunks` to a fresh decoder, copying piece blocks (they are views valid only during the call). */
+/**
+ * Feeds `chunks` to a fresh decoder (100 pieces unless told; `pieceCount: undefined` for an unknown count), copying
+ * piece blocks (they are views valid only during the call).
+ */
 const decodeChunks = (
   chunks: ReadonlyArray<Uint8Array>,
-  options: { pieceCount?: number; expectHandshake?: boolean } = {}
+  options: { pieceCount?: number | undefined; expectHandshake?: boolean } = {}
 ): Decoded => {
-  const decoder = new WireDecoder({ pieceCount: options.pieceCount ?? 100, expectHandshake: options.expectHandshake ?? false })
+  const decoder = new WireDecoder({
+    pieceCount: "pieceCount" in options ? options.pieceCount : 100,
+    expectHandshake: options.expectHandshake ?? false
+  })
   const handshakes: Array<Handshake> = []
   const messages: Array<Message> = []
   let error: WireError | undefined
@@ -142,6 +149,82 @@ describe("wire decoder limits", () => {
     bytes[5] = 0x20
     expect(decodeChunks([bytes], { expectHandshake: true }).error?.reason).toBe("BadHandshake")
     expect(decodeChunks([fromHex("00".repeat(68))], { expectHandshake: true }).error?.reason).toBe("BadHandshake")
+  })
+})
+
+describe("wire decoder before the piece count is known", () => {
+  const unknown = { pieceCount: undefined }
+  const sink = { onHandshake: () => {}, onMessage: () => {} }
+
+  it("takes a bitfield of any size, spare bits and all", () => {
+    for (const bits of [new Uint8Array(0), fromHex("ff"), new Uint8Array(1000).fill(0xa5)]) {
+      const decoded = decodeChunks([encodeMessage({ type: "bitfield", bits })], unknown)
+      expect(decoded.error).toBeUndefined()
+      expect(decoded.messages).toEqual([{ type: "bitfield", bits }])
+    }
+  })
+
+  it("takes a bitfield of MAX_UNKNOWN_BITFIELD bytes, and refuses a longer one before buffering it", () => {
+    const largest = new Uint8Array(MAX_UNKNOWN_BITFIELD).fill(0xff)
+    const decoded = decodeChunks([encodeMessage({ type: "bitfield", bits: largest })], unknown)
+    expect(decoded.error).toBeUndefined()
+    expect(decoded.messages).toHaveLength(1)
+
+    const decoder = new WireDecoder({ pieceCount: undefined, expectHandshake: false })
+    const prefix = Buffer.alloc(5)
+    prefix.writeUInt32BE(2 + MAX_UNKNOWN_BITFIELD, 0)
+    prefix[4] = 5
+    expect(decoder.push(prefix, sink)?.reason).toBe("BadBitfield")
+    expect(decoder.buffered).toBe(0)
+  })
+
+  it("does not bound piece indexes", () => {
+    const messages: ReadonlyArray<Message> = [
+      { type: "have", index: 0xffffffff },
+      { type: "request", index: 1_000_000, begin: 0, length: 16384 },
+      { type: "cancel", index: 1_000_000, begin: 0, length: 16384 },
+      { type: "piece", index: 0xfffffffe, begin: 0, block: fromHex("01") }
+    ]
+    const decoded = decodeChunks([Buffer.concat(messages.map(encodeMessage))], unknown)
+    expect(decoded.error).toBeUndefined()
+    expect(decoded.messages).toEqual(messages)
+  })
+
+  it("checks sizes and indexes once setPieceCount has told it the count", () => {
+    const decoder = new WireDecoder({ pieceCount: undefined, expectHandshake: false })
+    expect(decoder.push(encodeMessage({ type: "have", index: 500 }), sink)).toBeUndefined()
+    decoder.setPieceCount(9)
+    expect(decoder.push(encodeMessage({ type: "have", index: 8 }), sink)).toBeUndefined()
+    expect(decoder.push(encodeMessage({ type: "have", index: 9 }), sink)?.reason).toBe("BadIndex")
+
+    const bitfields = new WireDecoder({ pieceCount: undefined, expectHandshake: false })
+    bitfields.setPieceCount(9)
+    expect(bitfields.push(encodeMessage({ type: "bitfield", bits: fromHex("ff") }), sink)?.reason).toBe("BadBitfield")
+    const spare = new WireDecoder({ pieceCount: undefined, expectHandshake: false })
+    spare.setPieceCount(9)
+    expect(spare.push(encodeMessage({ type: "bitfield", bits: fromHex("ff81") }), sink)?.reason).toBe("BadBitfield")
+  })
+
+  it("still bounds lengths and other kinds", () => {
+    expect(decodeChunks([fromHex("4000000007")], unknown).error?.reason).toBe("TooLong")
+    expect(decodeChunks([fromHex("0000400a 07 00000000 00000000")], unknown).error?.reason).toBe("TooLong")
+    expect(decodeChunks([fromHex("0000000404000000")], unknown).error?.reason).toBe("BadLength")
+  })
+
+  it("gives the same messages at every split point", () => {
+    const stream = Buffer.concat([
+      encodeHandshake({ reserved: OUR_RESERVED, infoHash, peerId }),
+      encodeMessage({ type: "bitfield", bits: new Uint8Array(37).fill(0xff) }),
+      encodeMessage({ type: "have", index: 123456 }),
+      encodeMessage({ type: "extended", id: 1, payload: fromHex("6465") })
+    ])
+    const options = { pieceCount: undefined, expectHandshake: true }
+    const whole = decodeChunks([stream], options)
+    expect(whole.error).toBeUndefined()
+    expect(whole.messages.map((m) => m.type)).toEqual(["bitfield", "have", "extended"])
+    for (let cut = 0; cut <= stream.length; cut++) {
+      expect(decodeChunks([stream.subarray(0, cut), stream.subarray(cut)], options)).toEqual(whole)
+    }
   })
 })
 
