@@ -1,12 +1,28 @@
-/** Fuzzing the peer-wire decoder: message streams (random, valid and mutated) cut into random chunks. */
+/**
+ * Fuzzing the peer-wire decoder (message streams, random, valid and mutated, cut into random chunks) and the BEP 10
+ * extension codecs (extended handshake, ut_metadata, ut_pex).
+ */
 import fc from "fast-check"
+import { isIP } from "node:net"
 import { describe } from "vitest"
 import {
+  decodeExtendedHandshake,
+  decodeMetadataMessage,
+  decodePexMessage,
+  encodeExtendedHandshake,
   encodeHandshake,
   encodeMessage,
+  encodeMetadataMessage,
+  encodePexMessage,
+  type ExtendedHandshake,
   MAX_BLOCK,
+  MAX_METADATA_SIZE,
+  MAX_UNKNOWN_BITFIELD,
   type Message,
+  METADATA_PIECE_SIZE,
+  type MetadataMessage,
   OUR_RESERVED,
+  type PexMessage,
   WireDecoder,
   WireError
 } from "../../src/wire/index.js"
@@ -63,7 +79,7 @@ const validStreams: fc.Arbitrary<Uint8Array> = fc.tuple(
 const cases = fc.record({
   stream: fuzzInputs(validStreams),
   cuts: fc.array(fc.nat({ max: 4096 }), { maxLength: 8 }),
-  pieceCount: fc.oneof(fc.constant(PIECES), fc.integer({ min: 1, max: 2000 })),
+  pieceCount: fc.oneof(fc.constant(PIECES), fc.integer({ min: 1, max: 2000 }), fc.constant(undefined)),
   expectHandshake: fc.boolean(),
   maxExtendedLength: fc.option(fc.integer({ min: 0, max: 4096 }), { nil: undefined })
 })
@@ -81,6 +97,45 @@ const chunksOf = (stream: Uint8Array, cuts: ReadonlyArray<number>): Array<Uint8A
 }
 
 
+/** A decoder's answer is its value or a BadExtension WireError. */
+const isError = (result: unknown): result is WireError => {
+  if (!(result instanceof WireError)) return false
+  ensure(result.reason === "BadExtension", "a malformed extension message is BadExtension")
+  return true
+}
+
+const port = fc.integer({ min: 0, max: 65535 })
+const host = fc.oneof(fc.ipV4(), fc.ipV6(), fc.constantFrom("example.com", "::ffff:1.2.3.4", "fe80::1%eth0"))
+
+const validHandshakes: fc.Arbitrary<Uint8Array> = fc.record(
+  {
+    m: fc.array(fc.tuple(fc.constantFrom("ut_metadata", "ut_pex", "lt_donthave", "x"), fc.integer({ max: 255 })))
+      .map((entries) => new Map(entries)),
+    v: fc.string({ maxLength: 16 }),
+    p: port,
+    reqq: fc.integer({ min: 1, max: 1000 }),
+    yourip: fc.uint8Array({ minLength: 4, maxLength: 4 }),
+    metadataSize: fc.integer({ min: 1, max: MAX_METADATA_SIZE })
+  },
+  { requiredKeys: ["m"] }
+).map((handshake: ExtendedHandshake) => encodeExtendedHandshake(handshake))
+
+/** Metadata messages, data pieces kept small (a metadata of at most 3 pieces, the last one short). */
+const validMetadata: fc.Arbitrary<Uint8Array> = fc.oneof(
+  fc.tuple(fc.constantFrom("request" as const, "reject" as const), fc.integer({ min: 0, max: 1100 })).map((
+    [type, piece]
+  ): MetadataMessage => ({ type, piece })),
+  fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 1, max: 600 })).map(([piece, last]): MetadataMessage => {
+    const totalSize = piece * METADATA_PIECE_SIZE + last
+    return { type: "data", piece, totalSize, data: new Uint8Array(last) }
+  })
+).map(encodeMetadataMessage)
+
+const validPex: fc.Arbitrary<Uint8Array> = fc.record({
+  added: fc.array(fc.record({ host, port, flags: fc.integer({ min: 0, max: 255 }) }), { maxLength: 12 }),
+  dropped: fc.array(fc.record({ host, port }), { maxLength: 12 })
+}).map((message: PexMessage) => encodePexMessage(message))
+
 describe("fuzz: wire", () => {
   fuzzTarget("wire decoder (random chunks)", cases, ({ cuts, expectHandshake, maxExtendedLength, pieceCount, stream }) => {
     const decoder = new WireDecoder({
@@ -89,7 +144,9 @@ describe("fuzz: wire", () => {
       ...(maxExtendedLength === undefined ? {} : { maxExtendedLength })
     })
     // The most a decoder may hold for one message: a block, a bitfield, an extended message (plus a prefix).
-    const limit = Math.max(9 + MAX_BLOCK, 1 + Math.ceil(pieceCount / 8), 2 + (maxExtendedLength ?? 1024 * 1024))
+    const bitfield = pieceCount === undefined ? MAX_UNKNOWN_BITFIELD : Math.ceil(pieceCount / 8)
+    const limit = Math.max(9 + MAX_BLOCK, 1 + bitfield, 2 + (maxExtendedLength ?? 1024 * 1024))
+    const inRange = (index: number) => pieceCount === undefined || index < pieceCount
     let handshakes = 0
     const sink = {
       onHandshake: () => {
@@ -99,14 +156,17 @@ describe("fuzz: wire", () => {
         // Only what the rest of the client may rely on gets out.
         switch (m.type) {
           case "have":
-            return ensure(m.index < pieceCount, "no have past the end")
+            return ensure(inRange(m.index), "no have past the end")
           case "bitfield":
-            return ensure(m.bits.length === Math.ceil(pieceCount / 8), "no bitfield of the wrong size")
+            return ensure(
+              pieceCount === undefined ? m.bits.length <= bitfield : m.bits.length === bitfield,
+              "no bitfield of the wrong size"
+            )
           case "request":
           case "cancel":
-            return ensure(m.index < pieceCount, "no request past the end")
+            return ensure(inRange(m.index), "no request past the end")
           case "piece":
-            return ensure(m.index < pieceCount && m.block.length <= MAX_BLOCK, "no block past the end or too long")
+            return ensure(inRange(m.index) && m.block.length <= MAX_BLOCK, "no block past the end or too long")
           case "extended":
             return ensure(m.payload.length <= (maxExtendedLength ?? 1024 * 1024), "no extended message too long")
           default:
@@ -131,6 +191,42 @@ describe("fuzz: wire", () => {
       ensure(decoder.buffered === 0, "it holds nothing after an error")
       return false
     }
+    return true
+  })
+
+  fuzzTarget("extended handshake", fuzzInputs(validHandshakes), (payload) => {
+    const result = decodeExtendedHandshake(payload)
+    if (isError(result)) return false
+    ensure([...result.m.values()].every((id) => Number.isInteger(id) && id >= 0 && id <= 255), "m ids in 0..255")
+    ensure(result.p === undefined || (result.p >= 1 && result.p <= 65535), "p is a port")
+    ensure(result.reqq === undefined || result.reqq >= 1, "reqq is positive")
+    ensure(result.yourip === undefined || [4, 16].includes(result.yourip.length), "yourip is an address")
+    ensure(
+      result.metadataSize === undefined || (result.metadataSize >= 1 && result.metadataSize <= MAX_METADATA_SIZE),
+      "metadata_size in range"
+    )
+    return true
+  })
+
+  fuzzTarget("ut_metadata message", fuzzInputs(validMetadata, 1024), (payload) => {
+    const result = decodeMetadataMessage(payload)
+    if (isError(result)) return false
+    if (result.type === "data") {
+      const expected = Math.min(METADATA_PIECE_SIZE, result.totalSize - result.piece * METADATA_PIECE_SIZE)
+      ensure(result.totalSize >= 1 && result.totalSize <= MAX_METADATA_SIZE, "total_size in range")
+      ensure(expected >= 1 && result.data.length === expected, "data of its piece's length")
+    }
+    return true
+  })
+
+  fuzzTarget("ut_pex message", fc.tuple(fuzzInputs(validPex), fc.integer({ min: 0, max: 60 })), ([payload, max]) => {
+    const result = decodePexMessage(payload, max)
+    if (isError(result)) return false
+    ensure(result.added.length <= max && result.dropped.length <= max, "at most maxPeers")
+    for (const peer of [...result.added, ...result.dropped]) {
+      ensure(isIP(peer.host) !== 0 && peer.port >= 1 && peer.port <= 65535, "an address and a port")
+    }
+    ensure(result.added.every((peer) => peer.flags >= 0 && peer.flags <= 255), "flags are a byte")
     return true
   })
 })
