@@ -2,6 +2,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { type MagnetLink, parseMagnet } from "./magnet.js"
 import { MetainfoError } from "./MetainfoError.js"
 import { parseTorrent } from "./parse.js"
 import type { TorrentInfo } from "./TorrentInfo.js"
@@ -9,12 +10,14 @@ import type { TorrentInfo } from "./TorrentInfo.js"
 /** The largest .torrent read from disk. Real ones with millions of pieces stay well below it. */
 export const MAX_TORRENT_FILE_BYTES = 64 * 1024 * 1024
 
-/** Turns `.torrent` files and bytes into validated `TorrentInfo`. (Magnet links come later.) */
+/** Turns `.torrent` files and bytes into validated `TorrentInfo`, and magnet links into `MagnetLink`. */
 export class Metainfo extends Context.Tag("bt/Metainfo")<Metainfo, {
   /** Parses `.torrent` bytes; `source` names them in errors. */
   readonly parse: (bytes: Uint8Array, source?: string) => Effect.Effect<TorrentInfo, MetainfoError>
   /** Reads and parses a `.torrent` file. */
   readonly load: (path: string) => Effect.Effect<TorrentInfo, MetainfoError>
+  /** Parses a magnet link (BEP 9; `so` from BEP 53). */
+  readonly parseMagnet: (uri: string) => Effect.Effect<MagnetLink, MetainfoError>
 }>() {}
 
 export const make: Effect.Effect<Metainfo["Type"], never, FileSystem.FileSystem> = Effect.gen(function*() {
@@ -47,7 +50,7 @@ export const make: Effect.Effect<Metainfo["Type"], never, FileSystem.FileSystem>
       return yield* parse(bytes, path)
     })
 
-  return Metainfo.of({ parse, load })
+  return Metainfo.of({ parse, load, parseMagnet: (uri) => Effect.suspend(() => parseMagnet(uri)) })
 })
 
 /** The Metainfo service; needs a `FileSystem` from the platform (Node's, or a test double). */

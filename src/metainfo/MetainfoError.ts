@@ -14,13 +14,15 @@ export type MetainfoErrorReason =
   | "InvalidLength"
   /** A file name could escape the download folder or collide with another file. */
   | "UnsafePath"
-  /** Valid, but a kind of torrent we do not handle (BitTorrent v2-only). */
+  /** Valid, but a kind of torrent we do not handle (BitTorrent v2-only, as a .torrent or a magnet link). */
   | "Unsupported"
+  /** A magnet link that is malformed: no BitTorrent info-hash, a bad escape, a bad peer address, and so on. */
+  | "InvalidMagnet"
 
-/** Why a torrent could not be loaded. `message` is one sentence fit to show a user. */
+/** Why a torrent or a magnet link could not be loaded. `message` is one sentence fit to show a user. */
 export class MetainfoError extends Data.TaggedError("MetainfoError")<{
   readonly reason: MetainfoErrorReason
-  /** Where the torrent came from (a path), when known. */
+  /** Where the torrent came from (a path), when known; magnet links have none (the detail says "magnet link"). */
   readonly source?: string | undefined
   readonly detail: string
   readonly cause?: unknown

@@ -1,4 +1,7 @@
-/** The Metainfo service: `.torrent` files to validated `TorrentInfo`; and `createTorrent`, files to `.torrent`. */
+/**
+ * The Metainfo service: `.torrent` files to validated `TorrentInfo`, magnet links to `MagnetLink`; and
+ * `createTorrent`, files to `.torrent`.
+ */
 export {
   autoPieceLength,
   createTorrent,
@@ -8,7 +11,27 @@ export {
   MIN_PIECE_LENGTH,
   pieceLengthProblem
 } from "./create.js"
+export {
+  type FileRange,
+  formatEndpoint,
+  formatMagnet,
+  isMagnet,
+  type MagnetLink,
+  MAX_MAGNET_LENGTH,
+  MAX_MAGNET_PEERS,
+  MAX_MAGNET_TRACKERS,
+  MAX_MAGNET_WEB_SEEDS,
+  parseMagnet
+} from "./magnet.js"
 export { layer, make, MAX_TORRENT_FILE_BYTES, Metainfo } from "./Metainfo.js"
 export { MetainfoError, type MetainfoErrorReason } from "./MetainfoError.js"
-export { MAX_FILES, MAX_PIECE_LENGTH, MAX_TOTAL_LENGTH, parseTorrent } from "./parse.js"
+export {
+  MAX_FILES,
+  MAX_PIECE_LENGTH,
+  MAX_TOTAL_LENGTH,
+  type MetadataExtras,
+  parseMetadata,
+  parseTorrent,
+  torrentFileBytes
+} from "./parse.js"
 export { pieceHash, pieceSize, type TorrentFile, type TorrentInfo, trackerTiers, type TrackerTier } from "./TorrentInfo.js"

@@ -1,9 +1,20 @@
 import * as Either from "effect/Either"
 import { createHash } from "node:crypto"
-import { type BDict, type BValue, decodeWithSpans, isBytes, isDict, isInteger, isList } from "../bencode/index.js"
-import { MetainfoError, type MetainfoErrorReason } from "./MetainfoError.js"
+import {
+  type BDict,
+  type BValue,
+  decode,
+  decodeWithSpans,
+  encode,
+  isBytes,
+  isDict,
+  isInteger,
+  isList
+} from "../bencode/index.js"
+import { invalid, validate } from "./invalid.js"
+import type { MetainfoError } from "./MetainfoError.js"
 import { findCollision, unsafeComponent } from "./paths.js"
-import type { TorrentFile, TorrentInfo, TrackerTier } from "./TorrentInfo.js"
+import { type TorrentFile, type TorrentInfo, trackerTiers, type TrackerTier } from "./TorrentInfo.js"
 
 /** Pieces above this size are not something any client makes; refusing them bounds per-piece memory. */
 export const MAX_PIECE_LENGTH = 256 * 1024 * 1024
@@ -11,14 +22,6 @@ export const MAX_PIECE_LENGTH = 256 * 1024 * 1024
 export const MAX_TOTAL_LENGTH = 2 ** 50
 /** A torrent listing more files than this is hostile, not large. */
 export const MAX_FILES = 1_000_000
-
-class Invalid {
-  constructor(readonly reason: MetainfoErrorReason, readonly detail: string) {}
-}
-
-const invalid = (reason: MetainfoErrorReason, detail: string): never => {
-  throw new Invalid(reason, detail)
-}
 
 const utf8 = new TextDecoder("utf-8", { fatal: false })
 const text = (bytes: Uint8Array): string => utf8.decode(bytes)
@@ -109,17 +112,24 @@ const parseUrlList = (root: BDict): Array<string> => {
   return urls.map(text).filter((url) => url.length > 0)
 }
 
-const parseRoot = (bytes: Uint8Array): TorrentInfo => {
-  const decoded = decodeWithSpans(bytes)
-  if (Either.isLeft(decoded)) return invalid("InvalidBencode", `not a torrent file (${decoded.left.message})`)
-  const root = decoded.right.value
-  if (!isDict(root)) return invalid("InvalidField", "not a torrent file (the top level is not a dictionary)")
-  const info = field(root, "info", "the torrent")
-  if (!isDict(info)) return invalid("InvalidField", `the torrent's "info" is not a dictionary`)
-  const span = decoded.right.spanOf(info)
-  if (span === undefined) return invalid("InvalidField", `the torrent's "info" has no byte span`)
-  const infoBytes = bytes.subarray(span.start, span.end)
+/** The fields of a `TorrentInfo` that come from the info dictionary alone. */
+type InfoFields = Pick<
+  TorrentInfo,
+  | "infoHash"
+  | "infoHashHex"
+  | "infoBytes"
+  | "name"
+  | "pieceLength"
+  | "pieceCount"
+  | "pieceHashes"
+  | "totalLength"
+  | "layout"
+  | "files"
+  | "private"
+>
 
+/** Validates an info dictionary; `infoBytes` are its original bytes, whose SHA-1 is the info-hash. */
+const parseInfo = (info: BDict, infoBytes: Uint8Array): InfoFields => {
   if (!info.has("pieces") && info.has("meta version")) {
     invalid("Unsupported", "BitTorrent v2-only torrents are not supported yet")
   }
@@ -145,8 +155,6 @@ const parseRoot = (bytes: Uint8Array): TorrentInfo => {
   }
 
   const infoHash = createHash("sha1").update(infoBytes).digest()
-  const announce = optionalText(root, "announce")?.trim()
-  const creationDate = root.get("creation date")
   return {
     infoHash,
     infoHashHex: infoHash.toString("hex"),
@@ -158,9 +166,27 @@ const parseRoot = (bytes: Uint8Array): TorrentInfo => {
     totalLength,
     layout,
     files,
+    private: info.get("private") === 1
+  }
+}
+
+const parseRoot = (bytes: Uint8Array): TorrentInfo => {
+  const decoded = decodeWithSpans(bytes)
+  if (Either.isLeft(decoded)) return invalid("InvalidBencode", `not a torrent file (${decoded.left.message})`)
+  const root = decoded.right.value
+  if (!isDict(root)) return invalid("InvalidField", "not a torrent file (the top level is not a dictionary)")
+  const info = field(root, "info", "the torrent")
+  if (!isDict(info)) return invalid("InvalidField", `the torrent's "info" is not a dictionary`)
+  const span = decoded.right.spanOf(info)
+  if (span === undefined) return invalid("InvalidField", `the torrent's "info" has no byte span`)
+  const infoFields = parseInfo(info, bytes.subarray(span.start, span.end))
+
+  const announce = optionalText(root, "announce")?.trim()
+  const creationDate = root.get("creation date")
+  return {
+    ...infoFields,
     announce: announce === "" ? undefined : announce,
     announceList: parseTiers(root),
-    private: info.get("private") === 1,
     urlList: parseUrlList(root),
     comment: optionalText(root, "comment"),
     createdBy: optionalText(root, "created by"),
@@ -172,11 +198,65 @@ const parseRoot = (bytes: Uint8Array): TorrentInfo => {
  * Parses and validates `.torrent` bytes. Pure; `source` (a path, say) only goes into error messages.
  * Byte strings in the result are views into `bytes`.
  */
-export const parseTorrent = (bytes: Uint8Array, source?: string): Either.Either<TorrentInfo, MetainfoError> => {
-  try {
-    return Either.right(parseRoot(bytes))
-  } catch (e) {
-    if (e instanceof Invalid) return Either.left(new MetainfoError({ reason: e.reason, source, detail: e.detail }))
-    throw e
-  }
+export const parseTorrent = (bytes: Uint8Array, source?: string): Either.Either<TorrentInfo, MetainfoError> =>
+  validate(source, () => parseRoot(bytes))
+
+/** What a torrent known only by its info dictionary (fetched from peers for a magnet link) is given besides. */
+export interface MetadataExtras {
+  /** Tracker tiers, as a magnet link's `tr` parameters give them. */
+  readonly trackers: ReadonlyArray<TrackerTier>
+  /** Names the torrent in error messages (the magnet link, say). */
+  readonly source?: string
+}
+
+/**
+ * Validates a bencoded info dictionary on its own, as BEP 9 metadata exchange delivers it, into a `TorrentInfo`
+ * with the given trackers. Its info-hash is the SHA-1 of `infoBytes`: checking that against the hash asked for is
+ * the caller's business. The fields only a `.torrent` file has (comment, creation date, web seeds) are empty.
+ */
+export const parseMetadata = (
+  infoBytes: Uint8Array,
+  extras: MetadataExtras
+): Either.Either<TorrentInfo, MetainfoError> =>
+  validate(extras.source, () => {
+    const decoded = decode(infoBytes)
+    if (Either.isLeft(decoded)) {
+      return invalid("InvalidBencode", `the metadata is not bencode (${decoded.left.message})`)
+    }
+    const info = decoded.right
+    if (!isDict(info)) return invalid("InvalidField", "the metadata is not a dictionary")
+    const tiers = extras.trackers.map((tier) => [...tier]).filter((tier) => tier.length > 0)
+    const trackerCount = tiers.reduce((sum, tier) => sum + tier.length, 0)
+    return {
+      ...parseInfo(info, infoBytes),
+      announce: tiers[0]?.[0],
+      announceList: trackerCount > 1 ? tiers : [],
+      urlList: [],
+      comment: undefined,
+      createdBy: undefined,
+      creationDate: undefined
+    }
+  })
+
+/**
+ * A `.torrent` file for `torrent`: its trackers, comment, creator, creation date and web seeds, with the info
+ * dictionary's original bytes spliced in unchanged so that the info-hash is the same. Keys in sorted order.
+ */
+export const torrentFileBytes = (torrent: TorrentInfo): Uint8Array => {
+  const tiers = trackerTiers(torrent)
+  const before = encode({
+    announce: torrent.announce ?? tiers[0]?.[0],
+    "announce-list": tiers.length > 0 ? tiers : undefined,
+    comment: torrent.comment,
+    "created by": torrent.createdBy,
+    "creation date": torrent.creationDate
+  })
+  const after = encode({ "url-list": torrent.urlList.length > 0 ? torrent.urlList : undefined })
+  // Every key in `before` sorts ahead of "info", and "url-list" after it: splice the info in between.
+  return Buffer.concat([
+    before.subarray(0, before.length - 1),
+    Buffer.from("4:info", "latin1"),
+    torrent.infoBytes,
+    after.subarray(1)
+  ])
 }

@@ -54,6 +54,15 @@ layer(TestLayer)("Metainfo service", (it) => {
       const torrent = yield* (yield* Metainfo.Metainfo).parse(torrentBytes(singleFileInfo(5)))
       expect(torrent.pieceCount).toBe(1)
     }))
+
+  it.effect("parses a magnet link, and fails with a MetainfoError for a bad one", () =>
+    Effect.gen(function*() {
+      const metainfo = yield* Metainfo.Metainfo
+      const magnet = yield* metainfo.parseMagnet(`magnet:?xt=urn:btih:${"ab".repeat(20)}&dn=x&tr=udp%3A%2F%2Ft%3A1`)
+      expect([magnet.infoHashHex, magnet.name, magnet.trackers]).toEqual(["ab".repeat(20), "x", [["udp://t:1"]]])
+      const error = yield* Effect.flip(metainfo.parseMagnet("magnet:?dn=x"))
+      expect(error.reason).toBe("InvalidMagnet")
+    }))
 })
 
 describe("Metainfo service with a test filesystem", () => {
