@@ -1,10 +1,18 @@
-/** Fuzzing `parseTorrent`: random bytes and mutated valid .torrent files. */
+/** Fuzzing `parseTorrent` and `parseMagnet`: random input and mutated valid .torrent files and magnet links. */
 import * as Either from "effect/Either"
 import fc from "fast-check"
 import { createHash } from "node:crypto"
 import { describe } from "vitest"
 import { type Bencodable, decode, encode, isDict } from "../../src/bencode/index.js"
-import { MAX_PIECE_LENGTH, MetainfoError, parseTorrent } from "../../src/metainfo/index.js"
+import {
+  MAX_MAGNET_PEERS,
+  MAX_MAGNET_TRACKERS,
+  MAX_MAGNET_WEB_SEEDS,
+  MAX_PIECE_LENGTH,
+  MetainfoError,
+  parseMagnet,
+  parseTorrent
+} from "../../src/metainfo/index.js"
 import { ensure, fuzzInputs, fuzzTarget } from "./fuzz.js"
 
 const component = fc.oneof(
@@ -50,7 +58,55 @@ const validTorrents: fc.Arbitrary<Uint8Array> = pieceLength.chain((length) => {
   })
 }).filter((bytes) => bytes.length <= 4096)
 
+const hashes = fc.oneof(
+  fc.uint8Array({ minLength: 20, maxLength: 20 }).map((bytes) => Buffer.from(bytes).toString("hex")),
+  fc.constantFrom("YEX6DQDLXISUVHOJ6UM3GNNKPQJWPKEK", "yex6dqdlxisuvhoj6um3gnnkpqjwpkek")
+)
+const escaped = fc.string({ maxLength: 12 }).map(encodeURIComponent)
+const magnetParameter = fc.oneof(
+  hashes.map((hash) => `xt=urn:btih:${hash}`),
+  fc.constantFrom(`xt=urn:btmh:1220${"ab".repeat(32)}`, "xt=urn:sha1:X", "kt=a+b", "xl=10", "x.pe=[::1]:6881"),
+  escaped.map((name) => `dn=${name}`),
+  fc.constantFrom("http://t/announce", "udp://t:1", "").map((url) => `tr=${encodeURIComponent(url)}`),
+  fc.tuple(fc.ipV4(), fc.oneof({ arbitrary: fc.integer({ min: 1, max: 65535 }), weight: 9 }, fc.constantFrom(0, 65536)))
+    .map(([host, port]) => `x.pe=${host}:${port}`),
+  escaped.map((url) => `ws=${url}`),
+  fc.array(fc.nat({ max: 20 }), { minLength: 1, maxLength: 4 }).map((ns) => `so=${ns.join(",")}`)
+)
+/** Valid-looking magnet links (most parse) as UTF-8 bytes, so that the byte mutators apply. */
+const validMagnets: fc.Arbitrary<Uint8Array> = fc.tuple(hashes, fc.array(magnetParameter, { maxLength: 8 })).map(
+  ([hash, parameters]) => Buffer.from(["magnet:?xt=urn:btih:" + hash, ...parameters].join("&"))
+)
+/** Strings from the characters that matter to a magnet link, behind its prefix. */
+const magnetish = fc.string({ unit: fc.constantFrom(..."xtrnbihdpeswo.:=&%+[]-,0123456789abcfABCF7 "), maxLength: 80 })
+  .map((rest) => Buffer.from(`magnet:?${rest}`))
+const utf8 = new TextDecoder()
+const magnetInputs = fc.oneof({ arbitrary: fuzzInputs(validMagnets), weight: 3 }, { arbitrary: magnetish, weight: 1 })
+
 describe("fuzz: metainfo", () => {
+  fuzzTarget("metainfo parseMagnet", magnetInputs, (bytes) => {
+    const result = parseMagnet(utf8.decode(bytes))
+    ensure(Either.isEither(result), "the answer is an Either")
+    if (Either.isLeft(result)) {
+      ensure(result.left instanceof MetainfoError, "the error is a MetainfoError")
+      ensure(result.left.reason === "InvalidMagnet" || result.left.reason === "Unsupported", "a magnet reason")
+      ensure(result.left.message.length > 0 && !result.left.message.includes("\n"), "one line")
+      return false
+    }
+    const magnet = result.right
+    ensure(magnet.infoHash.length === 20, "a 20-byte info-hash")
+    ensure(Buffer.from(magnet.infoHash).toString("hex") === magnet.infoHashHex, "the hex is of the hash")
+    ensure(magnet.trackers.length <= MAX_MAGNET_TRACKERS, "trackers bounded")
+    ensure(magnet.trackers.every((tier) => tier.length === 1 && tier[0] !== ""), "one tracker a tier")
+    ensure(new Set(magnet.trackers.flat()).size === magnet.trackers.length, "no duplicate trackers")
+    ensure(magnet.peers.length <= MAX_MAGNET_PEERS, "peers bounded")
+    ensure(magnet.peers.every((peer) => peer.port >= 1 && peer.port <= 65535 && peer.host !== ""), "peers valid")
+    ensure(magnet.webSeeds.length <= MAX_MAGNET_WEB_SEEDS, "web seeds bounded")
+    ensure(magnet.selectOnly?.every((range) => 0 <= range.from && range.from <= range.to) ?? true, "ranges valid")
+    return true
+  })
+
+
   fuzzTarget("metainfo parseTorrent", fuzzInputs(validTorrents), (bytes) => {
     const result = parseTorrent(bytes, "fuzz.torrent")
     if (Either.isLeft(result)) {
