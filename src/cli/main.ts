@@ -15,13 +15,14 @@ import * as Metainfo from "../metainfo/index.js"
 import { create } from "./commands/create.js"
 import { download } from "./commands/download.js"
 import { info } from "./commands/info.js"
+import { magnet } from "./commands/magnet.js"
 import { peers } from "./commands/peers.js"
 import { seed } from "./commands/seed.js"
 import { verify } from "./commands/verify.js"
 
 const bt = Command.make("bt").pipe(
   Command.withDescription("A BitTorrent client."),
-  Command.withSubcommands([info, create, peers, download, seed, verify])
+  Command.withSubcommands([info, magnet, create, peers, download, seed, verify])
 )
 
 const cli = Command.run(bt, { name: "bt", version: "0.1.0" })

@@ -3,7 +3,16 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import { Metainfo, type TorrentInfo, trackerTiers } from "../../metainfo/index.js"
+import {
+  type FileRange,
+  formatEndpoint,
+  isMagnet,
+  type MagnetLink,
+  Metainfo,
+  type TorrentInfo,
+  trackerTiers,
+  type TrackerTier
+} from "../../metainfo/index.js"
 import { formatBytes, formatCount, table } from "../format.js"
 
 /** The `--json` shape of `bt info`: stable, documented in the README. */
@@ -27,6 +36,15 @@ export const infoJson = (torrent: TorrentInfo) => ({
   creationDate: torrent.creationDate
 })
 
+const trackersText = (tiers: ReadonlyArray<TrackerTier>): string =>
+  tiers.length === 0
+    ? "trackers: none"
+    : `trackers:\n${table(tiers.flatMap((tier, i) => tier.map((url) => [`tier ${i + 1}`, url] as const)), "  ")}`
+
+/** A titled, indented list; nothing when the list is empty. */
+const listText = (title: string, items: ReadonlyArray<string>): Array<string> =>
+  items.length === 0 ? [] : [`${title}:\n${items.map((item) => `  ${item}`).join("\n")}`]
+
 export const infoText = (torrent: TorrentInfo): string => {
   const created = [
     torrent.creationDate === undefined ? undefined : new Date(torrent.creationDate * 1000).toISOString(),
@@ -41,28 +59,61 @@ export const infoText = (torrent: TorrentInfo): string => {
     ...(created === "" ? [] : [["created", created] as const]),
     ...(torrent.comment === undefined ? [] : [["comment", torrent.comment] as const])
   ])
-  const tiers = trackerTiers(torrent)
-  const trackers = tiers.length === 0
-    ? "trackers: none"
-    : `trackers:\n${table(tiers.flatMap((tier, i) => tier.map((url) => [`tier ${i + 1}`, url] as const)), "  ")}`
-  const webSeeds = torrent.urlList.length === 0 ? [] : [`web seeds:\n${torrent.urlList.map((u) => `  ${u}`).join("\n")}`]
   const files = torrent.files.filter((file) => !file.padding)
   const fileList = `files (${formatCount(files.length)}):\n${
     table(files.map((file) => [formatBytes(file.length), file.path.join("/")] as const), "  ")
   }`
-  return [summary, trackers, ...webSeeds, fileList].join("\n")
+  return [summary, trackersText(trackerTiers(torrent)), ...listText("web seeds", torrent.urlList), fileList].join("\n")
+}
+
+const rangeText = ({ from, to }: FileRange): string => (from === to ? `${from}` : `${from}-${to}`)
+
+/** The `--json` shape of `bt info MAGNET`: stable, documented in the README. */
+export const magnetJson = (magnet: MagnetLink) => ({
+  infoHash: magnet.infoHashHex,
+  name: magnet.name,
+  trackers: magnet.trackers,
+  peers: magnet.peers.map(formatEndpoint),
+  webSeeds: magnet.webSeeds,
+  selectOnly: magnet.selectOnly
+})
+
+export const magnetText = (magnet: MagnetLink): string => {
+  const summary = table([
+    ["name", magnet.name ?? "(none given)"],
+    ["info-hash", magnet.infoHashHex],
+    ...(magnet.selectOnly === undefined ? [] : [["only files", magnet.selectOnly.map(rangeText).join(", ")] as const])
+  ])
+  return [
+    summary,
+    trackersText(magnet.trackers),
+    ...listText("peers", magnet.peers.map(formatEndpoint)),
+    ...listText("web seeds", magnet.webSeeds)
+  ].join("\n")
 }
 
 export const info = Command.make(
   "info",
   {
-    torrent: Args.text({ name: "file.torrent" }).pipe(Args.withDescription("the .torrent file to describe")),
+    torrent: Args.text({ name: "torrent" }).pipe(
+      Args.withDescription("the .torrent file or magnet link to describe (quote a magnet link for the shell)")
+    ),
     json: Options.boolean("json").pipe(Options.withDescription("print one JSON object instead of text"))
   },
   ({ json, torrent }) =>
     Effect.gen(function*() {
       const metainfo = yield* Metainfo
+      if (isMagnet(torrent)) {
+        const magnet = yield* metainfo.parseMagnet(torrent)
+        return yield* Console.log(json ? JSON.stringify(magnetJson(magnet)) : magnetText(magnet))
+      }
       const parsed = yield* metainfo.load(torrent)
       yield* Console.log(json ? JSON.stringify(infoJson(parsed)) : infoText(parsed))
     })
-).pipe(Command.withDescription("Show what a .torrent file holds: name, info-hash, size, pieces, trackers, files."))
+).pipe(
+  Command.withDescription(
+    "Show what a .torrent file holds: name, info-hash, size, pieces, trackers, files. " +
+      "For a magnet link, what the link holds: info-hash, name, trackers, peers, web seeds and selected files " +
+      "(the rest comes from peers)."
+  )
+)
