@@ -73,6 +73,25 @@ def info(args):
     }))
 
 
+def magnet(args):
+    """The magnet link libtorrent makes for a .torrent."""
+    print(json.dumps({"magnet": lt.make_magnet_uri(lt.torrent_info(args.file))}))
+
+
+def parse_magnet(args):
+    """A magnet link as libtorrent reads it (no session, no network)."""
+    params = lt.parse_magnet_uri(args.uri)
+    print(json.dumps({
+        "info_hash": str(params.info_hashes.v1),
+        "name": params.name,
+        "trackers": [{"url": url, "tier": tier} for url, tier in zip(params.trackers, params.tracker_tiers)],
+        "peers": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in params.peers],
+        "url_seeds": list(params.url_seeds),
+        # From `so` (BEP 53): 0 for a file left out; empty when the link has no `so`.
+        "file_priorities": [int(p) for p in params.file_priorities],
+    }))
+
+
 def loopback_settings(port):
     """Session settings for a peer that only talks to 127.0.0.1 (see /work/shared/INTEROP.md)."""
     return {
@@ -302,6 +321,14 @@ def main():
     p = commands.add_parser("info", help="describe a .torrent as libtorrent reads it")
     p.add_argument("file")
     p.set_defaults(run=info)
+
+    p = commands.add_parser("magnet", help="print the magnet link libtorrent makes for a .torrent")
+    p.add_argument("file")
+    p.set_defaults(run=magnet)
+
+    p = commands.add_parser("parse-magnet", help="describe a magnet link as libtorrent reads it")
+    p.add_argument("uri")
+    p.set_defaults(run=parse_magnet)
 
     p = commands.add_parser("seed", help="seed a torrent on 127.0.0.1 until SIGTERM or stdin closes")
     p.add_argument("torrent")
