@@ -1,4 +1,4 @@
-import type { TorrentProgress } from "../session/index.js"
+import type { MetadataProgress, TorrentProgress } from "../session/index.js"
 import { formatBytes } from "./format.js"
 
 const clock = (seconds: number): string => {
@@ -38,3 +38,11 @@ export const summaryLine = (name: string, totalLength: number, downloaded: numbe
   `${name}: complete, ${formatBytes(totalLength)} verified; downloaded ${formatBytes(downloaded)} in ${
     clock(seconds)
   } (${formatBytes(seconds > 0 ? downloaded / seconds : 0)}/s)`
+
+/** One line of a magnet link's metadata fetch. */
+export const metadataLine = (p: MetadataProgress): string => {
+  const peers = `${p.peers} peer${p.peers === 1 ? "" : "s"}`
+  return p.size === undefined
+    ? `fetching metadata from ${peers}`
+    : `fetching metadata from ${peers}: ${p.piecesReceived}/${p.pieceCount} pieces of ${formatBytes(p.size)}`
+}

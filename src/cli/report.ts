@@ -3,8 +3,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import type { TorrentHandle } from "../session/index.js"
-import { progressLine } from "./progress.js"
+import type { MagnetHandle, TorrentHandle } from "../session/index.js"
+import { metadataLine, progressLine } from "./progress.js"
 
 export type ReportMode = "tty" | "plain" | "json"
 
@@ -29,6 +29,22 @@ export const printProgress = (handle: TorrentHandle, mode: ReportMode): Effect.E
 /** Prints progress on the mode's interval, in the background, until the scope closes. */
 export const reportProgress = (handle: TorrentHandle, mode: ReportMode): Effect.Effect<void, never, Scope.Scope> =>
   printProgress(handle, mode).pipe(
+    Effect.schedule(Schedule.spaced(every[mode])),
+    Effect.ensuring(mode === "tty" ? Effect.sync(() => process.stdout.write("\r\x1b[K")) : Effect.void),
+    Effect.forkScoped,
+    Effect.asVoid
+  )
+
+/** Prints how the metadata fetch of a magnet link goes, on the mode's interval, until the scope closes. */
+export const reportMetadata = (handle: MagnetHandle, mode: ReportMode): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.suspend(() => {
+    const progress = handle.metadataProgress()
+    return mode === "json"
+      ? Console.log(JSON.stringify({ event: "metadata", ...progress }))
+      : mode === "tty"
+      ? Effect.sync(() => process.stdout.write(`\r\x1b[K${metadataLine(progress)}`))
+      : Console.log(metadataLine(progress))
+  }).pipe(
     Effect.schedule(Schedule.spaced(every[mode])),
     Effect.ensuring(mode === "tty" ? Effect.sync(() => process.stdout.write("\r\x1b[K")) : Effect.void),
     Effect.forkScoped,

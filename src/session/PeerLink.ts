@@ -2,10 +2,13 @@ import { Bitfield, MAX_REQUEST_DEPTH, MIN_REQUEST_DEPTH, requestDepth } from "..
 import type { Connection, TransportError } from "../peer/transport/Transport.js"
 import {
   CHOKE,
+  decodeMetadataMessage,
   encodeBitfield,
   encodeCancel,
+  encodeExtended,
   encodeHandshake,
   encodeHave,
+  encodeMetadataMessage,
   encodePieceHeader,
   encodeRequest,
   type Handshake,
@@ -13,14 +16,20 @@ import {
   KEEP_ALIVE,
   MAX_BLOCK,
   type Message,
+  METADATA_PIECE_SIZE,
   NOT_INTERESTED,
+  OUR_EXTENSIONS,
   OUR_RESERVED,
+  type PexPeer,
+  supports,
   UNCHOKE,
-  WireDecoder
+  WireDecoder,
+  WireError
 } from "../wire/index.js"
+import { ourExtendedHandshake, PeerExtensions, PexSender } from "./extensions.js"
 import { PeerError } from "./PeerError.js"
 import { RateMeter } from "./RateMeter.js"
-import type { Link, LinkEvents } from "./runLink.js"
+import { closedBy, type Link, type LinkEvents } from "./runLink.js"
 import type { Swarm } from "./Swarm.js"
 
 /**
@@ -30,6 +39,8 @@ import type { Swarm } from "./Swarm.js"
 export const MAX_QUEUED_REQUESTS = 500
 /** Out-of-place requests (while choked, for pieces we lack) tolerated before the peer is dropped. */
 export const MAX_BAD_REQUESTS = 64
+/** Metadata pieces served to one connection, beyond twice the whole: the rest are rejected (BEP 9 rate limit). */
+export const METADATA_SERVE_SLACK = 8
 
 interface Queued {
   readonly index: number
@@ -55,6 +66,12 @@ export class PeerLink implements Link {
   peerInterested = false
   /** Hash failures this peer's address is convicted of (kept by the swarm across connections; see `Blame`). */
   strikes = 0
+
+  /** What the peer said of BEP 10 extensions, and the PEX it sent. */
+  readonly extensions = new PeerExtensions()
+  /** What we told the peer through PEX; made when it turns out to speak it. */
+  private pex: PexSender | undefined
+  private metadataServed = 0
 
   /** Pieces the peer has that we have not verified: we are interested while this is above 0. */
   private wanted = 0
@@ -199,9 +216,7 @@ export class PeerLink implements Link {
     if (this.closed) return
     this.closed = true
     if (this.handshaken) this.swarm.detach(this)
-    this.events.onClose(
-      this.error ?? this.problem("Connection", error === undefined ? "the peer closed the connection" : error.message)
-    )
+    this.events.onClose(this.error ?? closedBy(this.key, error))
   }
 
   private gotHandshake(handshake: Handshake): void {
@@ -211,6 +226,14 @@ export class PeerLink implements Link {
     this.handshaken = true
     const ours = this.swarm.picker.bitfield()
     if (ours.count > 0) this.send(encodeBitfield(ours.toBytes()))
+    if (supports(handshake.reserved, "extensions")) {
+      this.send(ourExtendedHandshake({
+        port: this.swarm.port,
+        metadataSize: this.swarm.metadata.length,
+        pex: !this.swarm.isPrivate,
+        remoteHost: this.connection.remote.host
+      }))
+    }
     this.events.onHandshake()
   }
 
@@ -259,11 +282,69 @@ export class PeerLink implements Link {
       case "cancel":
         this.gotCancel(message.index, message.begin, message.length)
         return
-      // Neither DHT nor extensions are spoken yet.
-      case "port":
       case "extended":
+        return this.gotExtended(message.id, message.payload)
+      // The DHT is not spoken yet.
+      case "port":
         return
     }
+  }
+
+  /** A BEP 10 message, under the ids we gave in our extended handshake. Unknown ids are ignored. */
+  private gotExtended(id: number, payload: Uint8Array): void {
+    switch (id) {
+      case 0: {
+        const error = this.extensions.gotHandshake(payload)
+        if (error !== undefined) this.fail(this.problem("Protocol", error.message))
+        return
+      }
+      case OUR_EXTENSIONS.ut_metadata:
+        return this.gotMetadataMessage(payload)
+      case OUR_EXTENSIONS.ut_pex: {
+        if (this.swarm.isPrivate) return
+        const peers = this.extensions.gotPex(payload, this.swarm.now())
+        if (peers.length > 0) this.swarm.peersLearned(peers)
+        return
+      }
+    }
+  }
+
+  /**
+   * BEP 9: a request for a piece of our info dictionary is answered with it, or rejected past the end or once the
+   * peer has asked for it twice over. Data and rejects we did not ask for are ignored.
+   */
+  private gotMetadataMessage(payload: Uint8Array): void {
+    const message = decodeMetadataMessage(payload)
+    // Malformed, or a kind BEP 9 may add later: skipped, as the BEP asks of unknown kinds.
+    if (message instanceof WireError) return
+    const id = this.extensions.idFor("ut_metadata")
+    if (message.type !== "request" || id === undefined) return
+    const metadata = this.swarm.metadata
+    const pieces = Math.ceil(metadata.length / METADATA_PIECE_SIZE)
+    const { piece } = message
+    if (piece >= pieces || this.metadataServed >= 2 * pieces + METADATA_SERVE_SLACK) {
+      return this.send(encodeExtended(id, encodeMetadataMessage({ type: "reject", piece })))
+    }
+    this.metadataServed++
+    const data = metadata.subarray(piece * METADATA_PIECE_SIZE, (piece + 1) * METADATA_PIECE_SIZE)
+    this.send(encodeExtended(id, encodeMetadataMessage({ type: "data", piece, totalSize: metadata.length, data })))
+  }
+
+  /** The address the peer accepts connections on, for PEX: the one we dialled, or the port it told us. */
+  get listenAddress(): { readonly host: string; readonly port: number } | undefined {
+    if (this.direction === "outgoing") return this.connection.remote
+    const port = this.extensions.listenPort
+    return port === undefined ? undefined : { host: this.connection.remote.host, port }
+  }
+
+  /** Tells the peer, through PEX when it speaks it, of the swarm's peers it has not heard of from us. */
+  sendPex(now: number, peers: ReadonlyMap<string, PexPeer>): void {
+    const id = this.extensions.idFor("ut_pex")
+    if (id === undefined || this.closed) return
+    this.pex ??= new PexSender()
+    const self = this.listenAddress
+    const payload = this.pex.next(now, peers, self === undefined ? "" : `${self.host}:${self.port}`)
+    if (payload !== undefined) this.send(encodeExtended(id, payload))
   }
 
   private gotBitfield(bytes: Uint8Array): void {

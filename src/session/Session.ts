@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import type { TorrentInfo } from "../metainfo/index.js"
+import type { MagnetLink, TorrentInfo } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
 import { makeAnnounceKey, makePeerId } from "../peer/peerId.js"
 import { ResumeStore } from "../resume/index.js"
@@ -13,6 +13,7 @@ import type { Tracker } from "../tracker/index.js"
 import type { Verifier } from "../verifier/index.js"
 import type { Handshake } from "../wire/index.js"
 import { readHandshake } from "./handshakeReader.js"
+import { type MagnetHandle, startMagnet } from "./magnet.js"
 import { defaultSessionConfig, type SessionConfig } from "./SessionConfig.js"
 import { startTorrent, type TorrentHandle } from "./Torrent.js"
 import type { TorrentError } from "./TorrentError.js"
@@ -36,6 +37,8 @@ export class Session extends Context.Tag("bt/Session")<Session, {
   /** The TCP port peers reach us on. */
   readonly port: number
   readonly add: (torrent: TorrentInfo, options: AddOptions) => Effect.Effect<TorrentHandle, TorrentError, Scope.Scope>
+  /** Adds a magnet link: its metadata is fetched from peers (BEP 9), then it runs as `add` would run it. */
+  readonly addMagnet: (magnet: MagnetLink, options: AddOptions) => Effect.Effect<MagnetHandle, never, Scope.Scope>
 }>() {}
 
 /** Ports tried after the configured one is taken, as other clients do. */
@@ -118,7 +121,22 @@ export const make = (
         return handle
       }).pipe(Effect.provide(context))
 
-    return Session.of({ peerId, port: listener.local.port, add })
+    const addMagnet = (magnet: MagnetLink, options: AddOptions) =>
+      startMagnet({
+        magnet,
+        peerId,
+        key,
+        port: listener.local.port,
+        config: settings,
+        useTrackers: options.trackers ?? true,
+        peers: options.peers ?? [],
+        connectionAllowed,
+        start: (torrent, peers) =>
+          // The magnet's announce loop goes on serving the torrent: it runs none of its own.
+          add(torrent, { directory: options.directory, peers, trackers: false })
+      }).pipe(Effect.provide(context))
+
+    return Session.of({ peerId, port: listener.local.port, add, addMagnet })
   })
 
 /**

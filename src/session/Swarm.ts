@@ -1,6 +1,7 @@
 import type { TorrentInfo } from "../metainfo/index.js"
 import { Bitfield, PiecePicker } from "../piece/index.js"
-import type { Handshake } from "../wire/index.js"
+import type { Endpoint } from "../net/Datagram.js"
+import { type Handshake, PexFlag, type PexPeer } from "../wire/index.js"
 import { Blame } from "./Blame.js"
 import { type ChokeConfig, type ChokerState, initialChokerState, rechoke } from "./choker.js"
 import { PeerError } from "./PeerError.js"
@@ -16,6 +17,8 @@ export interface CompletedPiece {
 export interface SwarmOptions {
   readonly torrent: TorrentInfo
   readonly peerId: Uint8Array
+  /** The TCP port we listen on, told to peers in the extended handshake. */
+  readonly port: number
   /** Pieces verified before we start. */
   readonly have: Bitfield
   readonly now: () => number
@@ -30,6 +33,8 @@ export interface SwarmOptions {
   readonly onPieceComplete: (piece: CompletedPiece) => void
   /** Called when a peer wants a piece that is not in memory: read it, then call `pieceLoaded`. Once per piece. */
   readonly onLoadPiece: (index: number) => void
+  /** Peer addresses learned through PEX. */
+  readonly onPeers: (peers: ReadonlyArray<Endpoint>) => void
 }
 
 const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(b)
@@ -44,6 +49,11 @@ export class Swarm {
   readonly infoHash: Uint8Array
   readonly peerId: Uint8Array
   readonly pieceCount: number
+  readonly port: number
+  /** The info dictionary, served to peers that ask for it (BEP 9). */
+  readonly metadata: Uint8Array
+  /** A private torrent (BEP 27): no PEX. */
+  readonly isPrivate: boolean
   readonly now: () => number
   readonly links = new Set<PeerLink>()
   /**
@@ -74,6 +84,9 @@ export class Swarm {
     this.infoHash = options.torrent.infoHash
     this.peerId = options.peerId
     this.pieceCount = options.torrent.pieceCount
+    this.port = options.port
+    this.metadata = options.torrent.infoBytes
+    this.isPrivate = options.torrent.private
     this.now = options.now
     this.picker = new PiecePicker<PeerLink>({
       pieceCount: options.torrent.pieceCount,
@@ -267,5 +280,26 @@ export class Swarm {
     for (const late of this.picker.timedOut(now, limits.requestMs)) late.peer.cancel(late.index, late.begin, late.length)
     for (const link of this.links) link.tick(now, limits)
     for (const link of this.links) link.fillRequests()
+    if (!this.isPrivate) {
+      const peers = this.pexPeers()
+      for (const link of this.links) link.sendPex(now, peers)
+    }
+  }
+
+  /** Peers a link learned through PEX: handed on to be dialled. */
+  peersLearned(peers: ReadonlyArray<Endpoint>): void {
+    this.options.onPeers(peers)
+  }
+
+  /** The connected peers others may dial, by address, with their BEP 11 flags. */
+  private pexPeers(): Map<string, PexPeer> {
+    const peers = new Map<string, PexPeer>()
+    for (const link of this.links) {
+      const address = link.listenAddress
+      if (address === undefined) continue
+      const flags = (link.direction === "outgoing" ? PexFlag.outgoing : 0) | (link.bits.isComplete() ? PexFlag.seed : 0)
+      peers.set(`${address.host}:${address.port}`, { host: address.host, port: address.port, flags })
+    }
+    return peers
   }
 }

@@ -1,6 +1,7 @@
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
@@ -12,7 +13,7 @@ import { type Connection, Transport } from "../peer/transport/Transport.js"
 import { Bitfield } from "../piece/index.js"
 import type { ResumeStore } from "../resume/index.js"
 import { Storage } from "../storage/index.js"
-import { startAnnouncing, type Tracker } from "../tracker/index.js"
+import { startAnnouncing, type Tracker, type TransferStats } from "../tracker/index.js"
 import type { Handshake } from "../wire/index.js"
 import { Verifier } from "../verifier/index.js"
 import { makeDialer } from "./Dialer.js"
@@ -57,6 +58,13 @@ export interface TorrentHandle {
   readonly accept: (connection: Connection, handshake: Handshake, rest: Uint8Array) => Effect.Effect<void>
   /** Peer connections open (or being opened) right now. */
   readonly connections: () => number
+  /** What to tell trackers we have transferred. */
+  readonly transferStats: Effect.Effect<TransferStats>
+  /**
+   * Completes when a download that was incomplete at the start completes (when trackers hear `completed`);
+   * never, for a torrent complete from the start.
+   */
+  readonly downloadCompleted: Effect.Effect<void>
 }
 
 export interface TorrentOptions {
@@ -126,6 +134,8 @@ export const startTorrent = (
     /** Runs a connection as a link of the swarm (which exists by the time anything connects). */
     const runPeerLink = (connection: Connection, direction: PeerLink["direction"], start: (link: PeerLink) => void) =>
       runLink(config, connection, (events) => new PeerLink(connection, swarm!, events, direction), start)
+    // Peers learned through PEX arrive in plain code; their dialling runs as fibers of this scope.
+    const runFork = yield* FiberSet.makeRuntime<never>()
     const roomForPeer = (): boolean => dialer.active.size < config.maxPeers && options.connectionAllowed()
     const addPeers = dialer.add
 
@@ -205,6 +215,16 @@ export const startTorrent = (
         }
       }).pipe(Effect.mapError(storageError))
 
+    const transferStats = Effect.sync((): TransferStats =>
+      swarm === undefined
+        ? { uploaded: 0, downloaded: 0, left: torrent.totalLength }
+        : { uploaded: swarm.uploaded, downloaded: swarm.downloaded, left: swarm.picker.missingBytes }
+    )
+    const downloadCompleted = Deferred.await(checkedPieces).pipe(
+      Effect.flatMap((have) => have.isComplete() ? Effect.never : Deferred.await(done)),
+      Effect.orElse(() => Effect.never)
+    )
+
     const run = Effect.gen(function*() {
       const { have, peers: known } = yield* restorePieces(torrent, storage, resume, (n) => {
         checked = n
@@ -213,6 +233,7 @@ export const startTorrent = (
       const started = new Swarm({
         torrent,
         peerId: options.peerId,
+        port: options.port,
         have,
         now,
         random: pickRandom,
@@ -221,7 +242,8 @@ export const startTorrent = (
         backlogBytes: config.backlogBytes,
         choke: config.choke,
         onPieceComplete: (piece) => Queue.unsafeOffer(completed, piece),
-        onLoadPiece: (index) => Queue.unsafeOffer(toRead, index)
+        onLoadPiece: (index) => Queue.unsafeOffer(toRead, index),
+        onPeers: (peers) => runFork(addPeers(peers))
       })
       swarm = started
       const completeAtStart = started.picker.isComplete()
@@ -240,13 +262,9 @@ export const startTorrent = (
           peerId: options.peerId,
           port: options.port,
           key: options.key,
-          stats: Effect.sync(() => ({
-            uploaded: started.uploaded,
-            downloaded: started.downloaded,
-            left: started.picker.missingBytes
-          })),
+          stats: transferStats,
           onPeers: (found) => addPeers(found),
-          ...(completeAtStart ? {} : { completed: Deferred.await(done).pipe(Effect.orElse(() => Effect.never)) })
+          ...(completeAtStart ? {} : { completed: downloadCompleted })
         })
       }
       if (Option.isSome(resume)) yield* keepResumeState(started, resume.value)
@@ -318,7 +336,9 @@ export const startTorrent = (
       checked: Deferred.await(checkedPieces),
       addPeers,
       accept,
-      connections: () => dialer.active.size
+      connections: () => dialer.active.size,
+      transferStats,
+      downloadCompleted
     } satisfies TorrentHandle
   }).pipe(Effect.annotateLogs("torrent", options.torrent.name))
 

@@ -1,7 +1,8 @@
 import * as Data from "effect/Data"
 /** Why a torrent stopped. Peer trouble never stops a torrent; only what makes progress impossible does. */
 export class TorrentError extends Data.TaggedError("TorrentError")<{
-  readonly reason: "Storage"
+  /** `Storage`: the disk failed us. `Metadata`: a magnet link's fetched metadata is not a valid torrent. */
+  readonly reason: "Storage" | "Metadata"
   readonly detail: string
   readonly cause?: unknown
 }> {

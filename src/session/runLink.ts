@@ -3,12 +3,20 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Scope from "effect/Scope"
 import type { Endpoint } from "../net/Datagram.js"
-import type { Connection, Transport } from "../peer/transport/Transport.js"
+import type { Connection, Transport, TransportError } from "../peer/transport/Transport.js"
 import { PeerError } from "./PeerError.js"
 import type { SessionConfig } from "./SessionConfig.js"
 
 /** A peer's address as a map key. */
 export const keyOf = (address: Endpoint): string => `${address.host}:${address.port}`
+
+/** Why a connection ended when the link itself gave no reason: the peer or the network closed it. */
+export const closedBy = (peer: string, error: TransportError | undefined): PeerError =>
+  new PeerError({
+    reason: "Connection",
+    peer,
+    detail: error === undefined ? "the peer closed the connection" : error.message
+  })
 
 /** What a link tells the Effect side: the handshake is done, the connection is over. */
 export interface LinkEvents {

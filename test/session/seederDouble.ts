@@ -9,16 +9,26 @@ import type { Endpoint } from "../../src/net/Datagram.js"
 import { type Connection, Transport, type TransportError } from "../../src/peer/transport/Transport.js"
 import { Bitfield } from "../../src/piece/index.js"
 import {
+  decodeExtendedHandshake,
+  decodeMetadataMessage,
   encodeBitfield,
+  encodeExtended,
+  encodeExtendedHandshake,
   encodeHandshake,
+  encodeMetadataMessage,
   encodePieceHeader,
   type Handshake,
   KEEP_ALIVE,
   type Message,
   reservedBytes,
+  METADATA_PIECE_SIZE,
   UNCHOKE,
-  WireDecoder
+  WireDecoder,
+  WireError
 } from "../../src/wire/index.js"
+
+/** The id the double receives `ut_metadata` under (not the client's, to catch a mix-up). */
+const DOUBLE_UT_METADATA = 3
 
 export interface SeederOptions {
   readonly torrent: TorrentInfo
@@ -46,6 +56,11 @@ export interface SeederOptions {
    * say, which it must skip.
    */
   readonly chatter?: Uint8Array
+  /**
+   * Speak BEP 10 and serve the torrent's metadata (BEP 9): `honest`; `corrupt`, one byte flipped; or claim a
+   * `metadata_size` of `statedSize` (serving the real bytes if asked).
+   */
+  readonly metadata?: "honest" | "corrupt" | { readonly statedSize: number }
 }
 
 /** A block-sized event, stamped with the connection (numbered from 1) and the wall-clock time. */
@@ -76,6 +91,8 @@ export interface SeederLog {
   readonly closes: ReadonlyArray<{ readonly connection: number; readonly at: number; readonly by: "client" | "double" }>
   /** Protocol errors in what the client sent. */
   readonly errors: ReadonlyArray<string>
+  /** BEP 9 metadata pieces the client asked for. */
+  readonly metadataRequests: ReadonlyArray<number>
 }
 
 export interface SeederDouble {
@@ -96,6 +113,7 @@ interface MutableLog {
   interest: Array<{ readonly connection: number; readonly at: number; readonly interested: boolean }>
   closes: Array<{ readonly connection: number; readonly at: number; readonly by: "client" | "double" }>
   errors: Array<string>
+  metadataRequests: Array<number>
 }
 
 interface Request {
@@ -136,8 +154,13 @@ export const startSeeder = (
       haves: [],
       interest: [],
       closes: [],
-      errors: []
+      errors: [],
+      metadataRequests: []
     }
+    const metadata = options.metadata === "corrupt"
+      ? Uint8Array.from(torrent.infoBytes, (byte, i) => (i === 20 ? byte ^ 1 : byte))
+      : torrent.infoBytes
+    const statedSize = typeof options.metadata === "object" ? options.metadata.statedSize : metadata.length
     const live = new Set<() => void>()
 
     const onConnection = (connection: Connection): void => {
@@ -149,6 +172,8 @@ export const startSeeder = (
       const queue: Array<Request> = []
       const timers: Array<ReturnType<typeof setInterval>> = []
       const decoder = new WireDecoder({ pieceCount: torrent.pieceCount, expectHandshake: true })
+      /** The id the client wants `ut_metadata` messages under. */
+      let clientMetadataId: number | undefined
 
       const close = (by: "client" | "double") => {
         if (closed) return
@@ -205,11 +230,15 @@ export const startSeeder = (
         if (!sameBytes(handshake.infoHash, torrent.infoHash)) return shutdown()
         log.handshakes++
         connection.write(encodeHandshake({
-          reserved: reservedBytes([]),
+          reserved: reservedBytes(options.metadata === undefined ? [] : ["extensions"]),
           infoHash: options.handshakeInfoHash ?? torrent.infoHash,
           peerId
         }))
         if (have.count > 0) connection.write(encodeBitfield(have.toBytes()))
+        if (options.metadata !== undefined) {
+          const m = new Map([["ut_metadata", DOUBLE_UT_METADATA]])
+          connection.write(encodeExtended(0, encodeExtendedHandshake({ m, metadataSize: statedSize })))
+        }
         if (options.chatter !== undefined) connection.write(options.chatter)
       }
 
@@ -250,9 +279,31 @@ export const startSeeder = (
             if (queued >= 0) queue.splice(queued, 1)
             return
           }
+          case "extended":
+            return gotExtended(message.id, message.payload)
           default:
             return
         }
+      }
+
+      const gotExtended = (id: number, payload: Uint8Array) => {
+        if (id === 0) {
+          const handshake = decodeExtendedHandshake(payload)
+          if (handshake instanceof WireError) return fail(handshake.message)
+          clientMetadataId = handshake.m.get("ut_metadata")
+          return
+        }
+        if (id !== DOUBLE_UT_METADATA || options.metadata === undefined) return fail(`extended message ${id}`)
+        const message = decodeMetadataMessage(payload)
+        if (message instanceof WireError) return fail(message.message)
+        if (message.type !== "request") return fail(`unexpected metadata ${message.type}`)
+        if (clientMetadataId === undefined) return fail("a metadata request before the extended handshake")
+        log.metadataRequests.push(message.piece)
+        const data = metadata.subarray(message.piece * METADATA_PIECE_SIZE, (message.piece + 1) * METADATA_PIECE_SIZE)
+        connection.write(encodeExtended(
+          clientMetadataId,
+          encodeMetadataMessage({ type: "data", piece: message.piece, totalSize: statedSize, data })
+        ))
       }
 
       const sink = { onHandshake, onMessage }

@@ -6,25 +6,61 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
-import { Metainfo } from "../../metainfo/index.js"
+import * as FileSystem from "@effect/platform/FileSystem"
+import { isMagnet, Metainfo, torrentFileBytes } from "../../metainfo/index.js"
 import * as Session from "../../session/index.js"
 import { nodeSessionLayer } from "../layers.js"
 import { checkSwarmArgs, swarmOptions } from "../options.js"
 import { formatBytes } from "../format.js"
 import { summaryLine } from "../progress.js"
-import { parseDuration, reportMode, reportProgress } from "../report.js"
+import { parseDuration, reportMetadata, type ReportMode, reportMode, reportProgress } from "../report.js"
 import { UsageError } from "../UsageError.js"
+
+/**
+ * Waits for a magnet link's metadata, showing how the fetch goes, then says how long it took and writes the
+ * .torrent if asked to.
+ */
+const fromMagnet = (
+  magnet: Session.MagnetHandle,
+  mode: ReportMode,
+  started: number,
+  saveTorrent: Option.Option<string>
+) =>
+  Effect.gen(function*() {
+    const handle = yield* Effect.scoped(Effect.zipRight(reportMetadata(magnet, mode), magnet.torrent))
+    const torrent = handle.torrent
+    const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
+    const { peers } = magnet.metadataProgress()
+    yield* mode === "json"
+      ? Console.log(JSON.stringify({ event: "metadata-done", name: torrent.name, infoHash: torrent.infoHashHex, seconds, peers }))
+      : Console.log(`${torrent.name}: metadata (${formatBytes(torrent.infoBytes.length)}) from ${peers} peer${
+        peers === 1 ? "" : "s"
+      } in ${seconds.toFixed(1)} s`)
+    if (Option.isSome(saveTorrent)) {
+      const fs = yield* FileSystem.FileSystem
+      yield* fs.writeFile(saveTorrent.value, torrentFileBytes(torrent)).pipe(
+        Effect.mapError((cause) => new UsageError({ message: `--save-torrent ${saveTorrent.value}: ${cause.message}` }))
+      )
+    }
+    return handle
+  })
 
 export const download = Command.make(
   "download",
   {
-    torrent: Args.text({ name: "file.torrent" }).pipe(Args.withDescription("the torrent to download")),
+    torrent: Args.text({ name: "torrent" }).pipe(
+      Args.withDescription("the .torrent file or magnet link to download (quote a magnet link for the shell)")
+    ),
     output: Options.directory("output").pipe(
       Options.withAlias("o"),
       Options.withDefault("."),
       Options.withDescription("the folder to download into (default: the current folder)")
     ),
     ...swarmOptions,
+    saveTorrent: Options.file("save-torrent").pipe(
+      Options.optional,
+      Options.withDescription("for a magnet link: write the fetched metadata to this .torrent file")
+    ),
     seed: Options.boolean("seed").pipe(
       Options.withDescription("keep seeding after the download completes (until --seed-ratio / --seed-time, or Ctrl-C)")
     ),
@@ -51,19 +87,23 @@ export const download = Command.make(
         return yield* new UsageError({ message: "--seed-ratio and --seed-time go with --seed" })
       }
 
-      const torrent = yield* Effect.flatMap(Metainfo, (m) => m.load(args.torrent))
-      if (args.noTrackers && peers.length === 0) {
+      const metainfo = yield* Metainfo
+      const magnet = isMagnet(args.torrent) ? yield* metainfo.parseMagnet(args.torrent) : undefined
+      if (magnet === undefined && Option.isSome(args.saveTorrent)) {
+        return yield* new UsageError({ message: "--save-torrent goes with a magnet link" })
+      }
+      if (args.noTrackers && peers.length === 0 && (magnet?.peers.length ?? 0) === 0) {
         return yield* new UsageError({ message: "--no-trackers needs at least one --peer" })
       }
       const session = yield* Session.Session
       const started = yield* Clock.currentTimeMillis
-      const handle = yield* session.add(torrent, {
-        directory: args.output,
-        peers,
-        trackers: !args.noTrackers
-      })
-
+      const addOptions = { directory: args.output, peers, trackers: !args.noTrackers }
       const mode = reportMode(args.json)
+      const handle = magnet === undefined
+        ? yield* session.add(yield* metainfo.load(args.torrent), addOptions)
+        : yield* fromMagnet(yield* session.addMagnet(magnet, addOptions), mode, started, args.saveTorrent)
+      const torrent = handle.torrent
+
       yield* reportProgress(handle, mode)
       yield* handle.done
       const final = yield* handle.progress
@@ -105,6 +145,7 @@ export const download = Command.make(
       )
     )
 ).pipe(Command.withDescription(
-  "Download a torrent into a folder, from its trackers' peers and any --peer given; exits 0 once every piece is verified on disk."
+  "Download a torrent (a .torrent file, or a magnet link whose metadata is fetched from peers first) into a folder, " +
+    "from its trackers' peers and any --peer given; exits 0 once every piece is verified on disk."
 ))
 

@@ -1,0 +1,241 @@
+import type { Endpoint } from "../../net/Datagram.js"
+import type { Connection, TransportError } from "../../peer/transport/Transport.js"
+import {
+  decodeMetadataMessage,
+  encodeExtended,
+  encodeHandshake,
+  encodeMetadataMessage,
+  type Handshake,
+  KEEP_ALIVE,
+  type Message,
+  OUR_EXTENSIONS,
+  OUR_RESERVED,
+  supports,
+  WireDecoder,
+  WireError
+} from "../../wire/index.js"
+import { ourExtendedHandshake, PeerExtensions } from "../extensions.js"
+import { PeerError } from "../PeerError.js"
+import { closedBy, type Link, type LinkEvents } from "../runLink.js"
+import { MetadataAssembler } from "./MetadataAssembler.js"
+
+/** Metadata pieces asked of one peer at a time. */
+export const METADATA_REQUESTS_PER_PEER = 4
+/** Rejects a peer may send us before we stop asking it. */
+const MAX_REJECTS = 8
+
+export interface MetadataSwarmOptions {
+  readonly infoHash: Uint8Array
+  readonly peerId: Uint8Array
+  /** Our listening port, told in the extended handshake. */
+  readonly port: number
+  readonly now: () => number
+  /** Peers learned through PEX while fetching. */
+  readonly onPeers: (peers: ReadonlyArray<Endpoint>) => void
+  /** The verified info dictionary. Called once. */
+  readonly onMetadata: (metadata: Uint8Array) => void
+}
+
+const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(b)
+
+/**
+ * The peers of a magnet link before its metadata is known (BEP 9), in plain code: who is connected, the info
+ * dictionary being assembled from their pieces, and the peers banned for sending metadata that hashed wrong.
+ */
+export class MetadataSwarm {
+  readonly assembler: MetadataAssembler<MetadataLink>
+  readonly links = new Set<MetadataLink>()
+  readonly banned = new Set<string>()
+  metadata: Uint8Array | undefined
+  private readonly peerIds = new Set<string>()
+
+  constructor(readonly options: MetadataSwarmOptions) {
+    this.assembler = new MetadataAssembler(options.infoHash)
+  }
+
+  admit(link: MetadataLink, handshake: Handshake): string | undefined {
+    if (!equalBytes(handshake.infoHash, this.options.infoHash)) return "handshake for another torrent"
+    if (equalBytes(handshake.peerId, this.options.peerId)) return "connected to ourselves"
+    if (!supports(handshake.reserved, "extensions")) return "does not speak the extension protocol (BEP 10)"
+    const id = Buffer.from(handshake.peerId).toString("hex")
+    if (this.peerIds.has(id)) return "already connected to this peer"
+    if (this.banned.has(link.key)) return "banned"
+    this.peerIds.add(id)
+    this.links.add(link)
+    return undefined
+  }
+
+  detach(link: MetadataLink): void {
+    if (!this.links.delete(link)) return
+    if (link.peerId !== undefined) this.peerIds.delete(Buffer.from(link.peerId).toString("hex"))
+    this.assembler.peerGone(link)
+    this.refill()
+  }
+
+  /** A metadata piece from `link`. */
+  received(link: MetadataLink, piece: number, totalSize: number, data: Uint8Array): void {
+    if (this.metadata !== undefined) return
+    const result = this.assembler.receive(link, piece, totalSize, data)
+    switch (result.type) {
+      case "complete":
+        this.metadata = result.metadata
+        this.options.onMetadata(result.metadata)
+        return
+      case "failed":
+        for (const culprit of result.convicted) {
+          this.banned.add(culprit.key)
+          culprit.fail(
+            new PeerError({ reason: "Banned", peer: culprit.key, detail: "sent metadata that does not match the info-hash" })
+          )
+        }
+        return this.refill()
+      case "more":
+        return link.fillRequests()
+      case "unexpected":
+        return
+    }
+  }
+
+  /** Asks every link that has room for more pieces. */
+  refill(): void {
+    for (const link of this.links) link.fillRequests()
+  }
+
+  /** Periodic upkeep: lapsed requests go to other peers. */
+  tick(timeoutMs: number): void {
+    if (this.metadata !== undefined) return
+    if (this.assembler.timedOut(this.options.now(), timeoutMs).size > 0) this.refill()
+  }
+}
+
+/**
+ * One connection of a metadata fetch: the BitTorrent and extended handshakes, then `ut_metadata` requests for the
+ * pieces the assembler hands out. Everything else the peer says is ignored, except the peers it names through PEX;
+ * when the metadata is known, the torrent dials its peers afresh for the download.
+ */
+export class MetadataLink implements Link {
+  readonly key: string
+  peerId: Uint8Array | undefined
+  private readonly extensions = new PeerExtensions()
+  private readonly decoder = new WireDecoder({ pieceCount: undefined, expectHandshake: true })
+  private rejects = 0
+  private closed = false
+  private error: PeerError | undefined
+  private readonly sink = {
+    onHandshake: (handshake: Handshake) => this.gotHandshake(handshake),
+    onMessage: (message: Message) => this.gotMessage(message)
+  }
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly swarm: MetadataSwarm,
+    private readonly events: LinkEvents
+  ) {
+    this.key = `${connection.remote.host}:${connection.remote.port}`
+  }
+
+  /** Sends our handshake and reads the peer's. */
+  start(): void {
+    this.connection.start({
+      onData: (chunk) => this.onData(chunk),
+      onDrain: () => {},
+      onClose: (error) => this.onClose(error)
+    })
+    const { infoHash, peerId } = this.swarm.options
+    this.connection.write(encodeHandshake({ reserved: OUR_RESERVED, infoHash, peerId }))
+  }
+
+  fail(error: PeerError): void {
+    this.error ??= error
+    this.connection.destroy()
+  }
+
+  sendKeepAlive(): void {
+    this.connection.write(KEEP_ALIVE)
+  }
+
+  private problem(reason: PeerError["reason"], detail: string): PeerError {
+    return new PeerError({ reason, peer: this.key, detail })
+  }
+
+  private onData(chunk: Uint8Array): void {
+    if (this.closed) return
+    const error = this.decoder.push(chunk, this.sink)
+    if (error !== undefined) this.fail(this.problem("Protocol", error.message))
+  }
+
+  private onClose(error: TransportError | undefined): void {
+    if (this.closed) return
+    this.closed = true
+    this.swarm.detach(this)
+    this.events.onClose(this.error ?? closedBy(this.key, error))
+  }
+
+  private gotHandshake(handshake: Handshake): void {
+    const refusal = this.swarm.admit(this, handshake)
+    if (refusal !== undefined) return this.fail(this.problem("Handshake", refusal))
+    this.peerId = handshake.peerId
+    this.connection.write(ourExtendedHandshake({
+      port: this.swarm.options.port,
+      metadataSize: undefined,
+      pex: true,
+      remoteHost: this.connection.remote.host
+    }))
+    this.events.onHandshake()
+  }
+
+  private gotMessage(message: Message): void {
+    if (message.type !== "extended") return
+    switch (message.id) {
+      case 0: {
+        const error = this.extensions.gotHandshake(message.payload)
+        if (error !== undefined) return this.fail(this.problem("Protocol", error.message))
+        if (this.extensions.idFor("ut_metadata") === undefined || this.extensions.metadataSize === undefined) {
+          return this.fail(this.problem("NotNeeded", "does not offer the metadata (BEP 9)"))
+        }
+        return this.fillRequests()
+      }
+      case OUR_EXTENSIONS.ut_metadata:
+        return this.gotMetadataMessage(message.payload)
+      case OUR_EXTENSIONS.ut_pex: {
+        const peers = this.extensions.gotPex(message.payload, this.swarm.options.now())
+        if (peers.length > 0) this.swarm.options.onPeers(peers)
+        return
+      }
+    }
+  }
+
+  private gotMetadataMessage(payload: Uint8Array): void {
+    const message = decodeMetadataMessage(payload)
+    // Malformed, or a kind BEP 9 may add later: skipped, as the BEP asks of unknown kinds.
+    if (message instanceof WireError) return
+    switch (message.type) {
+      case "request":
+        // We have no metadata to give yet.
+        return this.sendMetadata({ type: "reject", piece: message.piece })
+      case "reject":
+        this.swarm.assembler.rejected(this, message.piece)
+        if (++this.rejects >= MAX_REJECTS) return this.fail(this.problem("NotNeeded", "rejects our metadata requests"))
+        return this.swarm.refill()
+      case "data":
+        return this.swarm.received(this, message.piece, message.totalSize, message.data)
+    }
+  }
+
+  private sendMetadata(message: Parameters<typeof encodeMetadataMessage>[0]): void {
+    const id = this.extensions.idFor("ut_metadata")
+    if (id !== undefined) this.connection.write(encodeExtended(id, encodeMetadataMessage(message)))
+  }
+
+  /** Asks for metadata pieces while this peer has room and the assembler has pieces to hand out. */
+  fillRequests(): void {
+    const size = this.extensions.metadataSize
+    if (this.closed || size === undefined || this.rejects >= MAX_REJECTS) return
+    const assembler = this.swarm.assembler
+    const room = METADATA_REQUESTS_PER_PEER - assembler.outstandingFor(this)
+    if (room <= 0) return
+    for (const piece of assembler.nextRequests(this, size, room, this.swarm.options.now())) {
+      this.sendMetadata({ type: "request", piece })
+    }
+  }
+}
