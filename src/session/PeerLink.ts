@@ -1,8 +1,11 @@
 import { Bitfield, MAX_REQUEST_DEPTH, MIN_REQUEST_DEPTH, requestDepth } from "../piece/index.js"
 import type { Connection, TransportError } from "../peer/transport/Transport.js"
 import {
+  ALLOWED_FAST_COUNT,
+  allowedFastSet,
   CHOKE,
   decodeMetadataMessage,
+  encodeAllowedFast,
   encodeBitfield,
   encodeCancel,
   encodeExtended,
@@ -10,8 +13,11 @@ import {
   encodeHave,
   encodeMetadataMessage,
   encodePieceHeader,
+  encodeReject,
   encodeRequest,
   type Handshake,
+  HAVE_ALL,
+  HAVE_NONE,
   INTERESTED,
   KEEP_ALIVE,
   MAX_BLOCK,
@@ -39,6 +45,9 @@ import type { Swarm } from "./Swarm.js"
 export const MAX_QUEUED_REQUESTS = 500
 /** Out-of-place requests (while choked, for pieces we lack) tolerated before the peer is dropped. */
 export const MAX_BAD_REQUESTS = 64
+/** Allowed-fast pieces (BEP 6) we take from one peer; more are ignored. */
+export const MAX_ALLOWED_FAST = 32
+
 /** Metadata pieces served to one connection, beyond twice the whole: the rest are rejected (BEP 9 rate limit). */
 export const METADATA_SERVE_SLACK = 8
 
@@ -67,6 +76,12 @@ export class PeerLink implements Link {
   /** Hash failures this peer's address is convicted of (kept by the swarm across connections; see `Blame`). */
   strikes = 0
 
+  /** Both sides speak the Fast extension (BEP 6). */
+  fast = false
+  /** Pieces this peer may request from us while choked (BEP 6 allowed fast). */
+  private allowedOut: ReadonlySet<number> = new Set()
+  /** Pieces the peer lets us request while it chokes us. */
+  private readonly allowedIn = new Set<number>()
   /** What the peer said of BEP 10 extensions, and the PEX it sent. */
   readonly extensions = new PeerExtensions()
   /** What we told the peer through PEX; made when it turns out to speak it. */
@@ -224,8 +239,8 @@ export class PeerLink implements Link {
     if (refusal !== undefined) return this.fail(this.problem("Handshake", refusal))
     this.peerId = handshake.peerId
     this.handshaken = true
-    const ours = this.swarm.picker.bitfield()
-    if (ours.count > 0) this.send(encodeBitfield(ours.toBytes()))
+    this.fast = supports(handshake.reserved, "fast")
+    this.sendPieces()
     if (supports(handshake.reserved, "extensions")) {
       this.send(ourExtendedHandshake({
         port: this.swarm.port,
@@ -235,6 +250,21 @@ export class PeerLink implements Link {
       }))
     }
     this.events.onHandshake()
+  }
+
+  /**
+   * What we have, first thing after the handshake: a bitfield (none when empty, without BEP 6), or `have all` /
+   * `have none`; then, with BEP 6, the pieces of the peer's allowed-fast set that we can serve while it is choked.
+   */
+  private sendPieces(): void {
+    const ours = this.swarm.picker.bitfield()
+    if (this.fast && ours.isComplete()) this.send(HAVE_ALL)
+    else if (this.fast && ours.count === 0) this.send(HAVE_NONE)
+    else if (ours.count > 0) this.send(encodeBitfield(ours.toBytes()))
+    if (!this.fast) return
+    const allowed = allowedFastSet(this.connection.remote.host, this.swarm.infoHash, this.swarm.pieceCount, ALLOWED_FAST_COUNT)
+    this.allowedOut = new Set(allowed)
+    for (const index of allowed) if (ours.has(index)) this.send(encodeAllowedFast(index))
   }
 
   private gotMessage(message: Message): void {
@@ -281,6 +311,28 @@ export class PeerLink implements Link {
         return
       case "cancel":
         this.gotCancel(message.index, message.begin, message.length)
+        return
+      case "haveAll":
+      case "haveNone": {
+        if (!this.fast) return
+        const bits = new Bitfield(this.swarm.pieceCount)
+        if (message.type === "haveAll") for (let i = 0; i < this.swarm.pieceCount; i++) bits.set(i)
+        if (this.heardPieces) return this.gotLateBitfield(bits.toBytes())
+        this.heardPieces = true
+        return this.gotBitfield(bits.toBytes())
+      }
+      case "reject":
+        // Freed for anyone (this peer too, once it unchokes us); refilled with the rest of the chunk.
+        if (this.fast) this.swarm.picker.requestRejected(this, message.index, message.begin)
+        this.blocksSinceRefill++
+        return
+      case "allowedFast":
+        if (!this.fast || this.allowedIn.size >= MAX_ALLOWED_FAST || this.allowedIn.has(message.index)) return
+        this.allowedIn.add(message.index)
+        if (this.peerChoking) this.blocksSinceRefill++
+        return
+      // A hint we do not act on: rarest-first already chooses well.
+      case "suggest":
         return
       case "extended":
         return this.gotExtended(message.id, message.payload)
@@ -402,13 +454,19 @@ export class PeerLink implements Link {
     if (length === 0 || length > MAX_BLOCK || begin + length > picker.pieceSize(index)) {
       return this.fail(this.problem("Protocol", `bad request: piece ${index}, ${length} bytes at ${begin}`))
     }
-    if (this.amChoking || !picker.hasPiece(index)) {
+    const choked = this.amChoking && !this.allowedOut.has(index)
+    if (choked || !picker.hasPiece(index)) {
+      // BEP 6: every request we drop is rejected, so the peer can ask someone else at once.
+      if (this.fast) this.send(encodeReject(index, begin, length))
       if (++this.badRequests > MAX_BAD_REQUESTS) {
-        this.fail(this.problem("Protocol", this.amChoking ? "kept requesting while choked" : "kept requesting pieces we do not have"))
+        this.fail(this.problem("Protocol", choked ? "kept requesting while choked" : "kept requesting pieces we do not have"))
       }
       return
     }
-    if (this.queue.length >= MAX_QUEUED_REQUESTS) return
+    if (this.queue.length >= MAX_QUEUED_REQUESTS) {
+      if (this.fast) this.send(encodeReject(index, begin, length))
+      return
+    }
     this.queue.push({ index, begin, length })
     this.serve()
   }
@@ -429,7 +487,8 @@ export class PeerLink implements Link {
   }
 
   private serveQueued(): void {
-    while (this.queue.length > 0 && !this.writeBlocked && !this.closed && !this.amChoking) {
+    // Choking purged the queue of all but allowed-fast requests: what is queued may be served.
+    while (this.queue.length > 0 && !this.writeBlocked && !this.closed) {
       const next = this.queue[0]!
       const piece = this.swarm.cachedPiece(next.index, this)
       if (piece === undefined) return
@@ -442,12 +501,21 @@ export class PeerLink implements Link {
     }
   }
 
-  /** Chokes the peer: BEP 3 says its pending requests are then discarded. */
+  /**
+   * Chokes the peer: BEP 3 says its pending requests are then discarded. With BEP 6 each is rejected instead,
+   * except those for allowed-fast pieces, which are still served.
+   */
   choke(): void {
     if (this.amChoking) return
     this.amChoking = true
-    this.queue.length = 0
     this.send(CHOKE)
+    if (!this.fast) {
+      this.queue.length = 0
+      return
+    }
+    const kept = this.queue.filter((q) => this.allowedOut.has(q.index))
+    for (const q of this.queue) if (!this.allowedOut.has(q.index)) this.send(encodeReject(q.index, q.begin, q.length))
+    this.queue.splice(0, this.queue.length, ...kept)
   }
 
   unchoke(): void {
@@ -485,15 +553,29 @@ export class PeerLink implements Link {
 
   /** Tops up the request pipeline to the depth the peer's rate calls for. */
   fillRequests(): void {
-    if (this.closed || this.peerChoking || !this.amInterested || this.swarm.backlogged()) return
+    if (this.closed || !this.amInterested || this.swarm.backlogged()) return
+    // Choked: only the pieces the peer allowed us (BEP 6), if any.
+    const bits = this.peerChoking ? this.allowedBits() : this.bits
+    if (bits === undefined) return
     const picker = this.swarm.picker
     const room = Math.max(requestDepth(this.rate), this.slowStart) - picker.outstanding(this)
     if (room <= 0) return
-    const requests = picker.nextRequests(this, this.bits, room, this.swarm.now())
+    const requests = picker.nextRequests(this, bits, room, this.swarm.now())
     if (requests.length === 0) return
     const out = Buffer.allocUnsafe(17 * requests.length)
     requests.forEach((request, i) => out.set(encodeRequest(request.index, request.begin, request.length), i * 17))
     this.send(out)
+  }
+
+  /** The pieces the peer has and allows us while choked, or `undefined` if none. */
+  private allowedBits(): Bitfield | undefined {
+    let bits: Bitfield | undefined
+    for (const index of this.allowedIn) {
+      if (!this.bits.has(index)) continue
+      bits ??= new Bitfield(this.swarm.pieceCount)
+      bits.set(index)
+    }
+    return bits
   }
 
   cancel(index: number, begin: number, length: number): void {

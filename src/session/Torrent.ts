@@ -42,6 +42,23 @@ export interface TorrentProgress {
   readonly downloadRate: number
   readonly uploadRate: number
   readonly peers: number
+  /** Each connected peer: what it speaks and how fast it goes. */
+  readonly peerList: ReadonlyArray<PeerInfo>
+}
+
+export interface PeerInfo {
+  /** `host:port` as we see it. */
+  readonly address: string
+  readonly direction: "outgoing" | "incoming"
+  readonly family: "ipv4" | "ipv6"
+  /** Its BEP 10 `v`, when it sent one. */
+  readonly client: string | undefined
+  /** It speaks the Fast extension (BEP 6), the extension protocol (BEP 10). */
+  readonly fast: boolean
+  readonly extensions: boolean
+  readonly encrypted: boolean
+  readonly downloadRate: number
+  readonly uploadRate: number
 }
 
 /** A running torrent. It stops when the scope it was started in closes. */
@@ -312,7 +329,8 @@ export const startTorrent = (
           uploaded: 0,
           downloadRate: 0,
           uploadRate: 0,
-          peers: 0
+          peers: 0,
+          peerList: []
         }
       }
       return {
@@ -325,7 +343,18 @@ export const startTorrent = (
         uploaded: current.uploaded,
         downloadRate: current.rate,
         uploadRate: current.uploadRate,
-        peers: current.links.size
+        peers: current.links.size,
+        peerList: [...current.links].map((link): PeerInfo => ({
+          address: link.key,
+          direction: link.direction,
+          family: link.connection.remote.host.includes(":") ? "ipv6" : "ipv4",
+          client: link.extensions.handshake?.v,
+          fast: link.fast,
+          extensions: link.extensions.handshake !== undefined,
+          encrypted: false,
+          downloadRate: link.download.rate,
+          uploadRate: link.upload.rate
+        }))
       }
     })
 

@@ -32,6 +32,8 @@ const CHOKE: Message = { type: "choke" }
 const UNCHOKE: Message = { type: "unchoke" }
 const INTERESTED: Message = { type: "interested" }
 const NOT_INTERESTED: Message = { type: "notInterested" }
+const HAVE_ALL: Message = { type: "haveAll" }
+const HAVE_NONE: Message = { type: "haveNone" }
 
 /**
  * Incremental peer-wire decoder: feed it socket chunks as they come, it calls the sink for every complete message.
@@ -235,9 +237,23 @@ export class WireDecoder {
         }
         return emit({ type: "bitfield", bits: bytes.subarray(start + 1, start + length) })
       }
+      case MessageId.haveAll:
+        return expectLength("have all", 1) ?? emit(HAVE_ALL)
+      case MessageId.haveNone:
+        return expectLength("have none", 1) ?? emit(HAVE_NONE)
+      case MessageId.suggest:
+      case MessageId.allowedFast: {
+        const name = id === MessageId.suggest ? "suggest" : "allowedFast"
+        const error = expectLength(name, 5)
+        if (error !== undefined) return error
+        const index = u32(1)
+        // Hints: one past the end is dropped, not worth the connection.
+        return checkIndex(index) === undefined ? emit({ type: name, index }) : undefined
+      }
       case MessageId.request:
-      case MessageId.cancel: {
-        const name = id === MessageId.request ? "request" : "cancel"
+      case MessageId.cancel:
+      case MessageId.reject: {
+        const name = id === MessageId.request ? "request" : id === MessageId.cancel ? "cancel" : "reject"
         const error = expectLength(name, 13)
         if (error !== undefined) return error
         const index = u32(1)

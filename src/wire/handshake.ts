@@ -36,8 +36,8 @@ export const supports = (reserved: Uint8Array, name: CapabilityName): boolean =>
   return ((reserved[byte] ?? 0) & mask) !== 0
 }
 
-/** What we announce today: the extension protocol (its messages come with magnet support). */
-export const OUR_RESERVED = reservedBytes(["extensions"])
+/** What we announce: the extension protocol (BEP 10) and the Fast extension (BEP 6). */
+export const OUR_RESERVED = reservedBytes(["extensions", "fast"])
 
 export const encodeHandshake = (handshake: Handshake): Uint8Array => {
   const out = Buffer.alloc(HANDSHAKE_LENGTH)

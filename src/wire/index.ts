@@ -12,6 +12,7 @@ export {
   encodeIp,
   type PeerAddress
 } from "./compactPeer.js"
+export { ALLOWED_FAST_COUNT, allowedFastSet } from "./fast.js"
 export { type DecoderOptions, MAX_UNKNOWN_BITFIELD, WireDecoder, type WireSink } from "./decoder.js"
 export {
   decodeExtendedHandshake,
@@ -37,9 +38,14 @@ export {
 export {
   CHOKE,
   encodeBitfield,
+  encodeAllowedFast,
   encodeCancel,
   encodeExtended,
   encodeHave,
+  encodeReject,
+  encodeSuggest,
+  HAVE_ALL,
+  HAVE_NONE,
   encodeMessage,
   encodePieceHeader,
   encodePort,

@@ -12,6 +12,12 @@ export const MessageId = {
   cancel: 8,
   /** BEP 5: the sender's DHT port. */
   port: 9,
+  /** BEP 6 Fast extension. */
+  suggest: 13,
+  haveAll: 14,
+  haveNone: 15,
+  reject: 16,
+  allowedFast: 17,
   /** BEP 10 extension protocol. */
   extended: 20
 } as const
@@ -33,6 +39,15 @@ export type Message =
   | { readonly type: "piece"; readonly index: number; readonly begin: number; readonly block: Uint8Array }
   | { readonly type: "cancel"; readonly index: number; readonly begin: number; readonly length: number }
   | { readonly type: "port"; readonly port: number }
+  /** BEP 6: a hint that the piece is worth fetching from this peer. */
+  | { readonly type: "suggest"; readonly index: number }
+  /** BEP 6: instead of a bitfield, every piece or none. */
+  | { readonly type: "haveAll" }
+  | { readonly type: "haveNone" }
+  /** BEP 6: the peer will not answer this request. */
+  | { readonly type: "reject"; readonly index: number; readonly begin: number; readonly length: number }
+  /** BEP 6: we may request this piece even while choked. */
+  | { readonly type: "allowedFast"; readonly index: number }
   | { readonly type: "extended"; readonly id: number; readonly payload: Uint8Array }
 
 const header = (length: number, id: number, extra = 0): Buffer => {
@@ -50,12 +65,18 @@ export const CHOKE = bare(MessageId.choke)
 export const UNCHOKE = bare(MessageId.unchoke)
 export const INTERESTED = bare(MessageId.interested)
 export const NOT_INTERESTED = bare(MessageId.notInterested)
+export const HAVE_ALL = bare(MessageId.haveAll)
+export const HAVE_NONE = bare(MessageId.haveNone)
 
-export const encodeHave = (index: number): Uint8Array => {
-  const out = header(5, MessageId.have, 4)
+const indexMessage = (id: number, index: number): Uint8Array => {
+  const out = header(5, id, 4)
   out.writeUInt32BE(index, 5)
   return out
 }
+
+export const encodeHave = (index: number): Uint8Array => indexMessage(MessageId.have, index)
+export const encodeSuggest = (index: number): Uint8Array => indexMessage(MessageId.suggest, index)
+export const encodeAllowedFast = (index: number): Uint8Array => indexMessage(MessageId.allowedFast, index)
 
 export const encodeBitfield = (bits: Uint8Array): Uint8Array => {
   const out = header(1 + bits.length, MessageId.bitfield, bits.length)
@@ -76,6 +97,9 @@ export const encodeRequest = (index: number, begin: number, length: number): Uin
 
 export const encodeCancel = (index: number, begin: number, length: number): Uint8Array =>
   blockMessage(MessageId.cancel, index, begin, length)
+
+export const encodeReject = (index: number, begin: number, length: number): Uint8Array =>
+  blockMessage(MessageId.reject, index, begin, length)
 
 /** The 13-byte header of a `piece` message; send the block itself after it, uncopied. */
 export const encodePieceHeader = (index: number, begin: number, blockLength: number): Uint8Array => {
@@ -125,5 +149,15 @@ export const encodeMessage = (message: Message): Uint8Array => {
       return encodePort(message.port)
     case "extended":
       return encodeExtended(message.id, message.payload)
+    case "suggest":
+      return encodeSuggest(message.index)
+    case "haveAll":
+      return HAVE_ALL
+    case "haveNone":
+      return HAVE_NONE
+    case "reject":
+      return encodeReject(message.index, message.begin, message.length)
+    case "allowedFast":
+      return encodeAllowedFast(message.index)
   }
 }

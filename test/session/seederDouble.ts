@@ -11,11 +11,14 @@ import { Bitfield } from "../../src/piece/index.js"
 import {
   decodeExtendedHandshake,
   decodeMetadataMessage,
+  encodeAllowedFast,
   encodeBitfield,
   encodeExtended,
   encodeExtendedHandshake,
   encodeHandshake,
   encodeMetadataMessage,
+  encodeReject,
+  HAVE_ALL,
   encodePieceHeader,
   type Handshake,
   KEEP_ALIVE,
@@ -61,6 +64,11 @@ export interface SeederOptions {
    * `metadata_size` of `statedSize` (serving the real bytes if asked).
    */
   readonly metadata?: "honest" | "corrupt" | { readonly statedSize: number }
+  /**
+   * Speak the Fast extension (BEP 6): `have all` for a full seed, a reject for every request it will not answer,
+   * and these pieces allowed fast (served even while choking).
+   */
+  readonly fast?: { readonly allowed?: ReadonlyArray<number> }
 }
 
 /** A block-sized event, stamped with the connection (numbered from 1) and the wall-clock time. */
@@ -93,6 +101,8 @@ export interface SeederLog {
   readonly errors: ReadonlyArray<string>
   /** BEP 9 metadata pieces the client asked for. */
   readonly metadataRequests: ReadonlyArray<number>
+  /** BEP 6 rejects the double sent. */
+  readonly rejects: ReadonlyArray<BlockEvent>
 }
 
 export interface SeederDouble {
@@ -114,6 +124,7 @@ interface MutableLog {
   closes: Array<{ readonly connection: number; readonly at: number; readonly by: "client" | "double" }>
   errors: Array<string>
   metadataRequests: Array<number>
+  rejects: Array<BlockEvent>
 }
 
 interface Request {
@@ -155,8 +166,10 @@ export const startSeeder = (
       interest: [],
       closes: [],
       errors: [],
-      metadataRequests: []
+      metadataRequests: [],
+      rejects: []
     }
+    const allowedFast = new Set(options.fast?.allowed ?? [])
     const metadata = options.metadata === "corrupt"
       ? Uint8Array.from(torrent.infoBytes, (byte, i) => (i === 20 ? byte ^ 1 : byte))
       : torrent.infoBytes
@@ -230,11 +243,16 @@ export const startSeeder = (
         if (!sameBytes(handshake.infoHash, torrent.infoHash)) return shutdown()
         log.handshakes++
         connection.write(encodeHandshake({
-          reserved: reservedBytes(options.metadata === undefined ? [] : ["extensions"]),
+          reserved: reservedBytes([
+            ...(options.metadata === undefined ? [] : ["extensions" as const]),
+            ...(options.fast === undefined ? [] : ["fast" as const])
+          ]),
           infoHash: options.handshakeInfoHash ?? torrent.infoHash,
           peerId
         }))
-        if (have.count > 0) connection.write(encodeBitfield(have.toBytes()))
+        if (options.fast !== undefined && have.isComplete()) connection.write(HAVE_ALL)
+        else if (have.count > 0) connection.write(encodeBitfield(have.toBytes()))
+        for (const index of allowedFast) connection.write(encodeAllowedFast(index))
         if (options.metadata !== undefined) {
           const m = new Map([["ut_metadata", DOUBLE_UT_METADATA]])
           connection.write(encodeExtended(0, encodeExtendedHandshake({ m, metadataSize: statedSize })))
@@ -261,8 +279,12 @@ export const startSeeder = (
           case "request": {
             const { begin, index, length } = message
             log.requests.push({ connection: number, at, index, begin, length })
-            if (choking) {
+            if (choking && !allowedFast.has(index)) {
               log.requestsWhileChoking++
+              if (options.fast !== undefined) {
+                log.rejects.push({ connection: number, at, index, begin, length })
+                connection.write(encodeReject(index, begin, length))
+              }
               return
             }
             if (!have.has(index) || length === 0 || length > 16384 || begin + length > pieceSize(torrent, index)) {

@@ -375,3 +375,29 @@ describe("a swarm of seeder doubles on the memory transport", () => {
       expect(stranger.log.requests).toEqual([])
     })))
 })
+
+describe("the Fast extension (BEP 6) with seeder doubles", () => {
+  it.live("takes a seed's `have all`, and downloads everything", () =>
+    inSwarm(Effect.gen(function*() {
+      const fast = yield* seeder({ fast: {} })
+      yield* finish(yield* add([fast]))
+      yield* expectStoredContent(fixture)
+      expectWellBehaved(fast)
+    })))
+
+  it.live("fetches the allowed-fast pieces from a seeder that never unchokes, and asks it for nothing else", () =>
+    inSwarm(Effect.gen(function*() {
+      const allowed = [0, 12, 35]
+      const choker = yield* seeder({ fast: { allowed }, chokeForever: true })
+      const handle = yield* add([choker])
+      yield* waitUntil("the allowed pieces are verified", () => piecesOf(choker.log.served).size === allowed.length)
+      yield* Effect.flatMap(handle.progress, (p) =>
+        p.verifiedPieces === allowed.length ? Effect.void : Effect.fail("not yet" as const)).pipe(
+          Effect.retry(Schedule.spaced(Duration.millis(20))),
+          Effect.timeout(Duration.seconds(3))
+        )
+      expect([...piecesOf(choker.log.served)].sort((a, b) => a - b)).toEqual(allowed)
+      expect(choker.log.requestsWhileChoking).toBe(0)
+      expect(choker.log.errors).toEqual([])
+    }), { config: { chokedTimeout: Duration.seconds(30) } }))
+})

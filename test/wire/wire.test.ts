@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import {
+  allowedFastSet,
   encodeHandshake,
   encodeMessage,
   type Handshake,
@@ -57,13 +58,14 @@ const infoHash = fromHex("0123456789abcdef0123456789abcdef01234567")
 const peerId = new Uint8Array(Buffer.from("-BT0010-abcdefghijkl", "latin1"))
 
 describe("wire golden bytes", () => {
-  it("encodes the handshake with the extension-protocol bit", () => {
+  it("encodes the handshake with the extension-protocol and Fast extension bits", () => {
     const bytes = encodeHandshake({ reserved: OUR_RESERVED, infoHash, peerId })
     expect(hex(bytes)).toBe(
-      "13" + Buffer.from("BitTorrent protocol").toString("hex") + "0000000000100000" + hex(infoHash) + hex(peerId)
+      "13" + Buffer.from("BitTorrent protocol").toString("hex") + "0000000000100004" + hex(infoHash) + hex(peerId)
     )
     expect(supports(OUR_RESERVED, "extensions")).toBe(true)
-    expect(supports(OUR_RESERVED, "fast")).toBe(false)
+    expect(supports(OUR_RESERVED, "fast")).toBe(true)
+    expect(supports(OUR_RESERVED, "dht")).toBe(false)
     expect(hex(reservedBytes(["fast", "dht"]))).toBe("0000000000000005")
   })
 
@@ -79,7 +81,13 @@ describe("wire golden bytes", () => {
     ["0000000c070000000200000000aabbcc", { type: "piece", index: 2, begin: 0, block: fromHex("aabbcc") }],
     ["0000000d08000000010000400000004000", { type: "cancel", index: 1, begin: 16384, length: 16384 }],
     ["00000003091ae1", { type: "port", port: 6881 }],
-    ["0000000414036465", { type: "extended", id: 3, payload: fromHex("6465") }]
+    ["0000000414036465", { type: "extended", id: 3, payload: fromHex("6465") }],
+    // BEP 6
+    ["000000050d00000007", { type: "suggest", index: 7 }],
+    ["000000010e", { type: "haveAll" }],
+    ["000000010f", { type: "haveNone" }],
+    ["0000000d10000000010000400000004000", { type: "reject", index: 1, begin: 16384, length: 16384 }],
+    ["000000051100000063", { type: "allowedFast", index: 99 }]
   ]
   for (const [bytes, message] of vectors) {
     it(`${message.type}: encodes and decodes ${bytes}`, () => {
@@ -105,6 +113,8 @@ describe("wire decoder limits", () => {
     ["a have of the wrong length", "0000000404000000", 100, "BadLength"],
     ["a have past the end", "000000050400000064", 100, "BadIndex"],
     ["a request past the end", "0000000d06000000640000000000004000", 100, "BadIndex"],
+    ["a reject past the end", "0000000d10000000640000000000004000", 100, "BadIndex"],
+    ["a have all with a payload", "000000020e00", 100, "BadLength"],
     ["a piece past the end", "0000000a0700000064000000000a", 100, "BadIndex"],
     ["a bitfield too short", "000000020500", 100, "BadBitfield"],
     ["a bitfield too long", "00000004050000ff", 9, "BadBitfield"],
@@ -311,5 +321,30 @@ describe("wire properties", () => {
       }),
       { numRuns: 2000 }
     )
+  })
+})
+
+describe("BEP 6 hints past the end", () => {
+  it("drops an allowed fast or a suggest for a piece past the end, keeping the connection", () => {
+    const decoded = decodeChunks([fromHex("000000051100000064 000000050d000000ff 0000000101")])
+    expect(decoded.error).toBeUndefined()
+    expect(decoded.messages).toEqual([{ type: "unchoke" }])
+  })
+})
+
+describe("allowedFastSet (BEP 6)", () => {
+  // The BEP's worked example: 1313 pieces, peer 80.4.4.200, an info-hash of twenty 0xaa bytes.
+  const aa = new Uint8Array(20).fill(0xaa)
+  it("gives the BEP's 7-piece and 9-piece sets", () => {
+    expect(allowedFastSet("80.4.4.200", aa, 1313, 7)).toEqual([1059, 431, 808, 1217, 287, 376, 1188])
+    expect(allowedFastSet("80.4.4.200", aa, 1313, 9)).toEqual([1059, 431, 808, 1217, 287, 376, 1188, 353, 508])
+  })
+  it("depends only on the /24 network, and is empty for IPv6", () => {
+    expect(allowedFastSet("80.4.4.1", aa, 1313, 7)).toEqual(allowedFastSet("80.4.4.200", aa, 1313, 7))
+    expect(allowedFastSet("::1", aa, 1313, 7)).toEqual([])
+  })
+  it("never asks for more pieces than there are, all distinct", () => {
+    const set = allowedFastSet("10.0.0.1", aa, 3, 10)
+    expect([...set].sort()).toEqual([0, 1, 2])
   })
 })

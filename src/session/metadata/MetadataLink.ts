@@ -9,7 +9,7 @@ import {
   KEEP_ALIVE,
   type Message,
   OUR_EXTENSIONS,
-  OUR_RESERVED,
+  reservedBytes,
   supports,
   WireDecoder,
   WireError
@@ -21,6 +21,8 @@ import { MetadataAssembler } from "./MetadataAssembler.js"
 
 /** Metadata pieces asked of one peer at a time. */
 export const METADATA_REQUESTS_PER_PEER = 4
+/** A metadata fetch speaks BEP 10 only: with BEP 6 it would owe the peer a `have none` it has no use for. */
+const RESERVED = reservedBytes(["extensions"])
 /** Rejects a peer may send us before we stop asking it. */
 const MAX_REJECTS = 8
 
@@ -142,7 +144,7 @@ export class MetadataLink implements Link {
       onClose: (error) => this.onClose(error)
     })
     const { infoHash, peerId } = this.swarm.options
-    this.connection.write(encodeHandshake({ reserved: OUR_RESERVED, infoHash, peerId }))
+    this.connection.write(encodeHandshake({ reserved: RESERVED, infoHash, peerId }))
   }
 
   fail(error: PeerError): void {
