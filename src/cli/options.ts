@@ -1,7 +1,9 @@
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { isIP } from "node:net"
 import type { Endpoint } from "../net/Datagram.js"
+import type { SessionConfig } from "../session/index.js"
 import { parsePeerAddress } from "./peerAddress.js"
 import { UsageError } from "./UsageError.js"
 
@@ -22,6 +24,10 @@ export const swarmOptions = {
     Options.withDefault(6881),
     Options.withDescription("the TCP port to accept peers on (the next free one of the ten after it if taken; 0: any)")
   ),
+  bind: Options.text("bind").pipe(
+    Options.repeated,
+    Options.withDescription("an address to listen on, IPv4 or IPv6 (repeatable; default: every interface of both)")
+  ),
   maxPeers: Options.integer("max-peers").pipe(
     Options.withDefault(50),
     Options.withDescription("the most peers to be connected to at once")
@@ -40,9 +46,17 @@ export const swarmOptions = {
 
 export interface SwarmArgs {
   readonly peer: ReadonlyArray<string>
+  readonly bind: ReadonlyArray<string>
   readonly port: number
   readonly maxPeers: number
 }
+
+/** The session settings the shared options give. */
+export const sessionConfigOf = (args: SwarmArgs): Partial<SessionConfig> => ({
+  port: args.port,
+  maxPeers: args.maxPeers,
+  ...(args.bind.length > 0 ? { listenHosts: args.bind } : {})
+})
 
 /** Checks the shared options, returning the parsed peer addresses. */
 export const checkSwarmArgs = (args: SwarmArgs): Effect.Effect<ReadonlyArray<Endpoint>, UsageError> =>
@@ -57,5 +71,9 @@ export const checkSwarmArgs = (args: SwarmArgs): Effect.Effect<ReadonlyArray<End
       return yield* new UsageError({ message: `--port ${args.port} is not a TCP port (0-65535)` })
     }
     if (args.maxPeers < 1) return yield* new UsageError({ message: "--max-peers must be at least 1" })
+    const badBind = args.bind.find((host) => isIP(host) === 0)
+    if (badBind !== undefined) {
+      return yield* new UsageError({ message: `--bind ${badBind}: expected an IPv4 or IPv6 address` })
+    }
     return peers
   })

@@ -2,8 +2,8 @@
  * Magnet links (BEP 9), with BEP 53's `so`: `magnet:?xt=urn:btih:HASH&dn=NAME&tr=TRACKER&x.pe=HOST:PORT...`.
  * Parsing is pure and bounded; every problem is a `MetainfoError`.
  */
+import { formatEndpoint, parseEndpoint } from "../net/endpoint.js"
 import type * as Either from "effect/Either"
-import { isIP } from "node:net"
 import type { Endpoint } from "../net/Datagram.js"
 import { invalid, validate } from "./invalid.js"
 import type { MetainfoError } from "./MetainfoError.js"
@@ -103,19 +103,8 @@ const infoHashOf = (hash: string): Uint8Array => {
 }
 
 const peerOf = (text: string): Endpoint => {
-  const match = /^\[([^\]]*)\]:(\d+)$/.exec(text) ?? /^([^:[\]\s]+):(\d+)$/.exec(text)
-  if (match === null) {
-    return invalid("InvalidMagnet", `the magnet link's peer ${quote(text)} is not HOST:PORT or [IPV6]:PORT`)
-  }
-  const host = match[1]!
-  const port = Number(match[2])
-  if (!(port >= 1 && port <= 65535)) {
-    return invalid("InvalidMagnet", `the magnet link's peer ${quote(text)} has a port outside 1-65535`)
-  }
-  if (text.startsWith("[") && isIP(host) !== 6) {
-    return invalid("InvalidMagnet", `the magnet link's peer ${quote(text)} is not an IPv6 address in brackets`)
-  }
-  return { host, port }
+  const peer = parseEndpoint(text)
+  return typeof peer === "string" ? invalid("InvalidMagnet", `the magnet link's peer ${quote(text)} ${peer}`) : peer
 }
 
 const rangesOf = (text: string): Array<FileRange> =>
@@ -232,9 +221,7 @@ const parse = (uri: string): MagnetLink => {
 export const parseMagnet = (uri: string): Either.Either<MagnetLink, MetainfoError> =>
   validate(undefined, () => parse(uri))
 
-/** `host:port`, or `[host]:port` for an IPv6 address. */
-export const formatEndpoint = (endpoint: Endpoint): string =>
-  endpoint.host.includes(":") ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`
+export { formatEndpoint }
 
 /** Lone surrogates, which `encodeURIComponent` throws on, as U+FFFD. */
 const wellFormed = (text: string): string =>

@@ -1,3 +1,4 @@
+import { formatEndpoint } from "../net/endpoint.js"
 import { Bitfield, MAX_REQUEST_DEPTH, MIN_REQUEST_DEPTH, requestDepth } from "../piece/index.js"
 import type { Connection, TransportError } from "../peer/transport/Transport.js"
 import {
@@ -147,7 +148,7 @@ export class PeerLink implements Link {
     /** `outgoing`: we dialled and the peer's handshake is still to come; `incoming`: it was read already. */
     readonly direction: "outgoing" | "incoming"
   ) {
-    this.key = `${connection.remote.host}:${connection.remote.port}`
+    this.key = formatEndpoint(connection.remote)
     this.bits = new Bitfield(swarm.pieceCount)
     this.decoder = new WireDecoder({ pieceCount: swarm.pieceCount, expectHandshake: direction === "outgoing" })
     const now = swarm.now()
@@ -395,7 +396,7 @@ export class PeerLink implements Link {
     if (id === undefined || this.closed) return
     this.pex ??= new PexSender()
     const self = this.listenAddress
-    const payload = this.pex.next(now, peers, self === undefined ? "" : `${self.host}:${self.port}`)
+    const payload = this.pex.next(now, peers, self === undefined ? "" : formatEndpoint(self))
     if (payload !== undefined) this.send(encodeExtended(id, payload))
   }
 

@@ -98,9 +98,15 @@ export const make = (
     const candidatePorts = settings.port === 0
       ? [0]
       : Array.from({ length: PORT_ATTEMPTS }, (_, i) => settings.port + i).filter((port) => port <= 65535)
+    const [firstHost = "0.0.0.0", ...otherHosts] = settings.listenHosts
     const listener = yield* Effect.firstSuccessOf(
-      candidatePorts.map((port) => transport.listen({ host: settings.listenHost, port }, onConnection))
+      candidatePorts.map((port) => transport.listen({ host: firstHost, port }, onConnection))
     )
+    for (const host of otherHosts) {
+      yield* transport.listen({ host, port: listener.local.port }, onConnection).pipe(
+        Effect.catchAll((error) => Effect.logWarning(`not listening on ${host}: ${error.message}`))
+      )
+    }
 
     const add = (torrent: TorrentInfo, options: AddOptions) =>
       Effect.gen(function*() {

@@ -10,8 +10,12 @@ export interface SessionConfig {
   readonly maxConnections: number
   /** The TCP port we accept peers on and tell trackers; 0 picks any free port. */
   readonly port: number
-  /** The address we listen on: every IPv4 interface by default. */
-  readonly listenHost: string
+  /**
+   * The addresses we listen on, all on one port: every IPv4 and every IPv6 interface by default. The first decides
+   * the port (the next free one of ten if taken); the others are tried on the same port, and skipped with a warning
+   * if they fail (a machine without IPv6, say).
+   */
+  readonly listenHosts: ReadonlyArray<string>
   /** Connecting, and then the handshake, must each finish within this. */
   readonly connectTimeout: Duration.DurationInput
   readonly handshakeTimeout: Duration.DurationInput
@@ -49,7 +53,7 @@ export const defaultSessionConfig: SessionConfig = {
   maxPeers: 50,
   maxConnections: 200,
   port: 6881,
-  listenHost: "0.0.0.0",
+  listenHosts: ["0.0.0.0", "::"],
   connectTimeout: Duration.seconds(10),
   handshakeTimeout: Duration.seconds(10),
   keepAlive: Schedule.spaced(Duration.minutes(2)),

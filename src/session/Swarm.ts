@@ -1,6 +1,7 @@
 import type { TorrentInfo } from "../metainfo/index.js"
-import { Bitfield, PiecePicker } from "../piece/index.js"
 import type { Endpoint } from "../net/Datagram.js"
+import { formatEndpoint } from "../net/endpoint.js"
+import { Bitfield, PiecePicker } from "../piece/index.js"
 import { type Handshake, PexFlag, type PexPeer } from "../wire/index.js"
 import { Blame } from "./Blame.js"
 import { type ChokeConfig, type ChokerState, initialChokerState, rechoke } from "./choker.js"
@@ -298,7 +299,7 @@ export class Swarm {
       const address = link.listenAddress
       if (address === undefined) continue
       const flags = (link.direction === "outgoing" ? PexFlag.outgoing : 0) | (link.bits.isComplete() ? PexFlag.seed : 0)
-      peers.set(`${address.host}:${address.port}`, { host: address.host, port: address.port, flags })
+      peers.set(formatEndpoint(address), { host: address.host, port: address.port, flags })
     }
     return peers
   }

@@ -9,6 +9,7 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { pieceHash, type TorrentInfo, trackerTiers } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
+import { parseEndpoint } from "../net/endpoint.js"
 import { type Connection, Transport } from "../peer/transport/Transport.js"
 import { Bitfield } from "../piece/index.js"
 import type { ResumeStore } from "../resume/index.js"
@@ -286,9 +287,8 @@ export const startTorrent = (
       }
       if (Option.isSome(resume)) yield* keepResumeState(started, resume.value)
       yield* addPeers(known.flatMap((text) => {
-        const at = text.lastIndexOf(":")
-        const port = Number(text.slice(at + 1))
-        return at > 0 && Number.isInteger(port) && port > 0 && port < 65536 ? [{ host: text.slice(0, at), port }] : []
+        const peer = parseEndpoint(text)
+        return typeof peer === "string" ? [] : [peer]
       }))
     }).pipe(Effect.catchAll((error) => Deferred.fail(done, error)))
 

@@ -1,4 +1,5 @@
 import type { Endpoint } from "../net/Datagram.js"
+import { formatEndpoint } from "../net/endpoint.js"
 import { CLIENT_VERSION } from "../peer/peerId.js"
 import {
   decodeExtendedHandshake,
@@ -125,8 +126,8 @@ export class PexSender {
       if (!current.has(key)) dropped.push(peer)
     }
     if (added.length === 0 && dropped.length === 0) return undefined
-    for (const peer of added) this.told.set(`${peer.host}:${peer.port}`, peer)
-    for (const peer of dropped) this.told.delete(`${peer.host}:${peer.port}`)
+    for (const peer of added) this.told.set(formatEndpoint(peer), peer)
+    for (const peer of dropped) this.told.delete(formatEndpoint(peer))
     this.nextAt = now + PEX_INTERVAL_MS
     return encodePexMessage({ added, dropped: dropped.map(({ host, port }) => ({ host, port })) })
   }

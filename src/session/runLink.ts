@@ -3,12 +3,13 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Scope from "effect/Scope"
 import type { Endpoint } from "../net/Datagram.js"
+import { formatEndpoint } from "../net/endpoint.js"
 import type { Connection, Transport, TransportError } from "../peer/transport/Transport.js"
 import { PeerError } from "./PeerError.js"
 import type { SessionConfig } from "./SessionConfig.js"
 
 /** A peer's address as a map key. */
-export const keyOf = (address: Endpoint): string => `${address.host}:${address.port}`
+export const keyOf = (address: Endpoint): string => formatEndpoint(address)
 
 /** Why a connection ended when the link itself gave no reason: the peer or the network closed it. */
 export const closedBy = (peer: string, error: TransportError | undefined): PeerError =>

@@ -71,7 +71,7 @@ const HOUR = Duration.hours(1)
  * timeout out of the way unless a test sets it.
  */
 const baseConfig: Partial<SessionConfig> = {
-  listenHost: LISTEN.host,
+  listenHosts: [LISTEN.host],
   port: LISTEN.port,
   choke: { uploadSlots: 2, optimisticEvery: 3, newPeerMs: 30_000 },
   rechoke: Schedule.spaced("10 seconds"),

@@ -89,7 +89,7 @@ const honestSeeder = () => startSeeder({ ...fixture, delayMs: 5 })
 const add = (peers: ReadonlyArray<Endpoint>) =>
   Effect.flatMap(Session, (session) => session.add(torrent, { directory: "/downloads", peers, trackers: false }))
 
-/** The session's own address on the memory network (it listens on `listenHost`), for doubles that dial it. */
+/** The session's own address on the memory network (it listens on `listenHosts`), for doubles that dial it. */
 const sessionAddress = (host = "0.0.0.0") => Effect.map(Session, (session): Endpoint => ({ host, port: session.port }))
 
 const finish = (handle: TorrentHandle) =>
@@ -462,7 +462,7 @@ describe("hostile peers: identity", () => {
           // Never admitted: at no time was more than the honest seeder connected.
           expect(peersSeen).toBeLessThanOrEqual(1)
         }),
-      { listenHost: "self.test" }
+      { listenHosts: ["self.test"] }
     ))
 
   it.live("does not even dial its own port on a local address", () =>

@@ -10,7 +10,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import { isMagnet, Metainfo, torrentFileBytes } from "../../metainfo/index.js"
 import * as Session from "../../session/index.js"
 import { nodeSessionLayer } from "../layers.js"
-import { checkSwarmArgs, swarmOptions } from "../options.js"
+import { checkSwarmArgs, sessionConfigOf, swarmOptions } from "../options.js"
 import { formatBytes } from "../format.js"
 import { summaryLine } from "../progress.js"
 import { parseDuration, reportMetadata, type ReportMode, reportMode, reportProgress } from "../report.js"
@@ -141,7 +141,7 @@ export const download = Command.make(
     }).pipe(
       Effect.scoped,
       Effect.provide(
-        nodeSessionLayer({ port: args.port, maxPeers: args.maxPeers }, args.stateDir)
+        nodeSessionLayer(sessionConfigOf(args), args.stateDir)
       )
     )
 ).pipe(Command.withDescription(

@@ -7,7 +7,7 @@ import type { Bitfield } from "../../piece/index.js"
 import * as Session from "../../session/index.js"
 import { formatBytes } from "../format.js"
 import { nodeSessionLayer } from "../layers.js"
-import { checkSwarmArgs, dataDirectory, swarmOptions } from "../options.js"
+import { checkSwarmArgs, dataDirectory, sessionConfigOf, swarmOptions } from "../options.js"
 import { reportMode, reportProgress } from "../report.js"
 import { UsageError } from "../UsageError.js"
 
@@ -65,7 +65,7 @@ export const seed = Command.make(
       return yield* Effect.never
     }).pipe(
       Effect.scoped,
-      Effect.provide(nodeSessionLayer({ port: args.port, maxPeers: args.maxPeers }, args.stateDir))
+      Effect.provide(nodeSessionLayer(sessionConfigOf(args), args.stateDir))
     )
 ).pipe(Command.withDescription(
   "Check the data in a folder against a torrent, then seed it to peers until interrupted."

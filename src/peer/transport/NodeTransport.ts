@@ -88,7 +88,8 @@ export const layer: Layer.Layer<Transport> = Layer.succeed(
           const onError = (cause: Error) =>
             resume(Effect.fail(new TransportError({ reason: "Listen", detail: `cannot listen on ${at.host}:${at.port}: ${cause.message}`, cause })))
           server.once("error", onError)
-          server.listen(at.port, at.host, () => {
+          // An IPv6 wildcard takes IPv6 only, leaving IPv4 to its own listener on the same port.
+          server.listen({ port: at.port, host: at.host, ipv6Only: net.isIPv6(at.host) }, () => {
             server.off("error", onError)
             resume(Effect.succeed(server))
           })

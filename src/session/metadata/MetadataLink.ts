@@ -1,4 +1,5 @@
 import type { Endpoint } from "../../net/Datagram.js"
+import { formatEndpoint } from "../../net/endpoint.js"
 import type { Connection, TransportError } from "../../peer/transport/Transport.js"
 import {
   decodeMetadataMessage,
@@ -133,7 +134,7 @@ export class MetadataLink implements Link {
     private readonly swarm: MetadataSwarm,
     private readonly events: LinkEvents
   ) {
-    this.key = `${connection.remote.host}:${connection.remote.port}`
+    this.key = formatEndpoint(connection.remote)
   }
 
   /** Sends our handshake and reads the peer's. */
