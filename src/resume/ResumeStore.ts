@@ -20,12 +20,16 @@ export class ResumeError extends Data.TaggedError("ResumeError")<{
 }
 
 /**
- * Where torrents' resume states are kept, one per info-hash. Saving is atomic: a crash leaves the old state or
- * the new one, never a torn file. A state that cannot be read is no state (the data gets rechecked).
+ * Where torrents' resume states are kept, one per info-hash, with the metadata of torrents added by magnet link
+ * (so a restart need not fetch it again). Saving is atomic: a crash leaves the old state or the new one, never a
+ * torn file. A state that cannot be read is no state (the data gets rechecked; the metadata fetched again).
  */
 export class ResumeStore extends Context.Tag("bt/ResumeStore")<ResumeStore, {
   readonly load: (infoHashHex: string) => Effect.Effect<Option.Option<ResumeState>>
   readonly save: (state: ResumeState) => Effect.Effect<void, ResumeError>
+  /** A magnet link's info dictionary as fetched; the caller checks it against the info-hash. */
+  readonly loadMetadata: (infoHashHex: string) => Effect.Effect<Option.Option<Uint8Array>>
+  readonly saveMetadata: (infoHashHex: string, metadata: Uint8Array) => Effect.Effect<void, ResumeError>
 }>() {}
 
 /** Resume files in `directory` (created when first needed): `<info-hash>.resume`. */
@@ -34,6 +38,23 @@ export const makeFiles = (directory: string) =>
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const fileFor = (infoHashHex: string) => path.join(directory, `${infoHashHex}.resume`)
+    const metadataFileFor = (infoHashHex: string) => path.join(directory, `${infoHashHex}.info`)
+
+    /** Writes `bytes` beside `target`, makes them durable, then swaps them in with one rename. */
+    const writeAtomically = (target: string, bytes: Uint8Array) => {
+      const temporary = `${target}.tmp`
+      return Effect.gen(function*() {
+        yield* fs.makeDirectory(directory, { recursive: true })
+        yield* Effect.scoped(Effect.gen(function*() {
+          const file = yield* fs.open(temporary, { flag: "w" })
+          yield* file.writeAll(bytes)
+          yield* file.sync
+        }))
+        yield* fs.rename(temporary, target)
+      }).pipe(
+        Effect.mapError((cause) => new ResumeError({ path: target, detail: cause.message, cause }))
+      )
+    }
 
     const load = (infoHashHex: string) =>
       fs.readFile(fileFor(infoHashHex)).pipe(
@@ -44,24 +65,16 @@ export const makeFiles = (directory: string) =>
         Effect.catchAll(() => Effect.succeedNone)
       )
 
-    const save = (state: ResumeState) => {
-      const target = fileFor(Buffer.from(state.infoHash).toString("hex"))
-      const temporary = `${target}.tmp`
-      return Effect.gen(function*() {
-        yield* fs.makeDirectory(directory, { recursive: true })
-        // Write the new state beside the old, make it durable, then swap it in with one rename.
-        yield* Effect.scoped(Effect.gen(function*() {
-          const file = yield* fs.open(temporary, { flag: "w" })
-          yield* file.writeAll(encodeResume(state))
-          yield* file.sync
-        }))
-        yield* fs.rename(temporary, target)
-      }).pipe(
-        Effect.mapError((cause) => new ResumeError({ path: target, detail: cause.message, cause }))
-      )
-    }
+    const save = (state: ResumeState) =>
+      writeAtomically(fileFor(Buffer.from(state.infoHash).toString("hex")), encodeResume(state))
 
-    return ResumeStore.of({ load, save })
+    const loadMetadata = (infoHashHex: string) =>
+      fs.readFile(metadataFileFor(infoHashHex)).pipe(Effect.option)
+
+    const saveMetadata = (infoHashHex: string, metadata: Uint8Array) =>
+      writeAtomically(metadataFileFor(infoHashHex), metadata)
+
+    return ResumeStore.of({ load, save, loadMetadata, saveMetadata })
   })
 
 /** Resume files on the platform's FileSystem, in `directory`. */
@@ -71,15 +84,25 @@ export const layerFiles = (directory: string): Layer.Layer<ResumeStore, never, F
 /** Resume states in memory, for tests: they survive a torrent's restart within one process. */
 export const layerMemory: Layer.Layer<ResumeStore> = Layer.effect(
   ResumeStore,
-  Effect.map(Ref.make(new Map<string, ResumeState>()), (states) =>
-    ResumeStore.of({
+  Effect.gen(function*() {
+    const states = yield* Ref.make(new Map<string, ResumeState>())
+    const metadata = yield* Ref.make(new Map<string, Uint8Array>())
+    return ResumeStore.of({
       load: (infoHashHex) => Effect.map(Ref.get(states), (map) => Option.fromNullable(map.get(infoHashHex))),
-      save: (state) => Ref.update(states, (map) => new Map(map).set(Buffer.from(state.infoHash).toString("hex"), state))
-    }))
+      save: (state) => Ref.update(states, (map) => new Map(map).set(Buffer.from(state.infoHash).toString("hex"), state)),
+      loadMetadata: (infoHashHex) => Effect.map(Ref.get(metadata), (map) => Option.fromNullable(map.get(infoHashHex))),
+      saveMetadata: (infoHashHex, bytes) => Ref.update(metadata, (map) => new Map(map).set(infoHashHex, bytes))
+    })
+  })
 )
 
 /** No resume states: every start checks the data on disk. */
 export const layerNone: Layer.Layer<ResumeStore> = Layer.succeed(
   ResumeStore,
-  ResumeStore.of({ load: () => Effect.succeedNone, save: () => Effect.void })
+  ResumeStore.of({
+    load: () => Effect.succeedNone,
+    save: () => Effect.void,
+    loadMetadata: () => Effect.succeedNone,
+    saveMetadata: () => Effect.void
+  })
 )

@@ -137,6 +137,7 @@ export const make = (
         useTrackers: options.trackers ?? true,
         peers: options.peers ?? [],
         connectionAllowed,
+        resume,
         start: (torrent, peers) =>
           // The magnet's announce loop goes on serving the torrent: it runs none of its own.
           add(torrent, { directory: options.directory, peers, trackers: false })

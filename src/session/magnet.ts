@@ -3,10 +3,13 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
+import { createHash } from "node:crypto"
 import { type MagnetLink, parseMetadata, type TorrentInfo } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
 import type { Transport } from "../peer/transport/Transport.js"
+import type { ResumeStore } from "../resume/index.js"
 import { startAnnouncing, type Tracker } from "../tracker/index.js"
 import { type MetadataProgress, startMetadataFetch } from "./metadata/fetchMetadata.js"
 import type { SessionConfig } from "./SessionConfig.js"
@@ -21,6 +24,8 @@ const UNKNOWN_LEFT = 16384
 /** A torrent added by magnet link: its metadata being fetched, then the torrent itself. */
 export interface MagnetHandle {
   readonly magnet: MagnetLink
+  /** The metadata was saved by an earlier run: nothing is fetched. */
+  readonly savedMetadata: boolean
   /** How the metadata fetch goes; frozen once the torrent has started. */
   readonly metadataProgress: () => MetadataProgress
   /** The torrent, once its metadata is fetched, verified and started. */
@@ -37,6 +42,8 @@ export interface MagnetOptions {
   /** Peers to ask besides the link's `x.pe` and the trackers'. */
   readonly peers: ReadonlyArray<Endpoint>
   readonly connectionAllowed: () => boolean
+  /** Where fetched metadata is kept for the next run, if anywhere. */
+  readonly resume: Option.Option<ResumeStore["Type"]>
   /** Starts the torrent once the metadata is known, with the peers heard of so far (trackers are ours to run). */
   readonly start: (
     torrent: TorrentInfo,
@@ -55,15 +62,25 @@ export const startMagnet = (
     const { magnet } = options
     const scope = yield* Effect.scope
     const fetchScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+    // Metadata saved by an earlier run, if it still hashes right, spares fetching it.
+    const saved = Option.isNone(options.resume)
+      ? Option.none<Uint8Array>()
+      : Option.filter(
+        yield* options.resume.value.loadMetadata(magnet.infoHashHex),
+        (bytes) => createHash("sha1").update(bytes).digest().equals(magnet.infoHash)
+      )
     const fetch = yield* startMetadataFetch({
       infoHash: magnet.infoHash,
       peerId: options.peerId,
       config: options.config,
       port: options.port,
-      connectionAllowed: options.connectionAllowed
+      connectionAllowed: options.connectionAllowed,
+      ...(Option.isSome(saved) ? { known: saved.value } : {})
     }).pipe(Scope.extend(fetchScope))
-    const started = yield* Deferred.make<TorrentHandle, TorrentError>()
+    const torrent = yield* Deferred.make<TorrentHandle, TorrentError>()
     let handle: TorrentHandle | undefined
+    /** Peers heard of between the end of the fetch and the torrent's start. */
+    let pending: Array<Endpoint> | undefined
     /** The fetch's progress as it ended (its links close with it). */
     let final: MetadataProgress | undefined
 
@@ -77,8 +94,13 @@ export const startMagnet = (
         stats: Effect.suspend(() =>
           handle === undefined ? Effect.succeed({ uploaded: 0, downloaded: 0, left: UNKNOWN_LEFT }) : handle.transferStats
         ),
-        onPeers: (found) => handle === undefined ? fetch.addPeers(found) : handle.addPeers(found),
-        completed: Deferred.await(started).pipe(
+        onPeers: (found) =>
+          handle !== undefined
+            ? handle.addPeers(found)
+            : pending !== undefined
+            ? Effect.sync(() => pending!.push(...found))
+            : fetch.addPeers(found),
+        completed: Deferred.await(torrent).pipe(
           Effect.flatMap((torrent) => torrent.downloadCompleted),
           Effect.orElse(() => Effect.never)
         )
@@ -92,19 +114,31 @@ export const startMagnet = (
       const known = fetch.known()
       const progress = fetch.progress()
       final = progress
+      pending = []
       yield* Scope.close(fetchScope, Exit.void)
+      if (Option.isNone(saved) && Option.isSome(options.resume)) {
+        yield* options.resume.value.saveMetadata(magnet.infoHashHex, metadata).pipe(
+          Effect.catchAll((error) => Effect.logWarning(error.message))
+        )
+      }
       const parsed = parseMetadata(metadata, { trackers: magnet.trackers, source })
       if (Either.isLeft(parsed)) {
         return yield* new TorrentError({ reason: "Metadata", detail: parsed.left.message, cause: parsed.left })
       }
       yield* Effect.logDebug(`metadata of ${parsed.right.name}: ${metadata.length} bytes from ${progress.peers} peers`)
       // The torrent runs in the scope the magnet was added in, not in this fiber's.
-      handle = yield* options.start(parsed.right, known).pipe(Scope.extend(scope))
-      yield* Deferred.succeed(started, handle)
+      const started = yield* options.start(parsed.right, known).pipe(Scope.extend(scope))
+      handle = started
+      yield* started.addPeers(pending)
+      yield* Deferred.succeed(torrent, started)
     }).pipe(
-      Effect.catchAll((error) => Deferred.fail(started, error)),
+      Effect.catchAll((error) => Deferred.fail(torrent, error)),
       Effect.forkScoped
     )
 
-    return { magnet, metadataProgress: () => final ?? fetch.progress(), torrent: Deferred.await(started) }
+    return {
+      magnet,
+      savedMetadata: Option.isSome(saved),
+      metadataProgress: () => final ?? fetch.progress(), torrent: Deferred.await(torrent)
+    }
   })

@@ -50,6 +50,17 @@ describe("resume files", () => {
       expect(readdirSync(join(dir, "nested"))).toEqual([`${hex}.resume`])
     }).pipe(Effect.provide(FilesLayer(join(dir, "nested")))))
 
+  it.effect("keeps a magnet link's metadata beside the state, atomically", () =>
+    Effect.gen(function*() {
+      const store = yield* ResumeStore
+      const hex = "ab".repeat(20)
+      expect(Option.isNone(yield* store.loadMetadata(hex))).toBe(true)
+      yield* store.saveMetadata(hex, new Uint8Array([1, 2, 3]))
+      const loaded = yield* store.loadMetadata(hex)
+      expect(Option.map(loaded, (bytes) => [...bytes])).toEqual(Option.some([1, 2, 3]))
+      expect(readdirSync(join(dir, "meta"))).toEqual([`${hex}.info`])
+    }).pipe(Effect.provide(FilesLayer(join(dir, "meta")))))
+
   it.effect("treats a damaged file as no state", () =>
     Effect.gen(function*() {
       const hex = "cd".repeat(20)

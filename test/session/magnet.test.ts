@@ -4,6 +4,7 @@ import { type MagnetLink, parseMagnet } from "../../src/metainfo/index.js"
 import * as MemoryTransport from "../../src/peer/transport/MemoryTransport.js"
 import type { Transport } from "../../src/peer/transport/Transport.js"
 import { layerConfig, Session, type SessionConfig } from "../../src/session/index.js"
+import * as ResumeStore from "../../src/resume/index.js"
 import { layerMemory, MemoryStorage } from "../../src/storage/index.js"
 import { layerTest as trackerTest } from "../../src/tracker/index.js"
 import * as Verifier from "../../src/verifier/index.js"
@@ -118,4 +119,34 @@ describe("a magnet link on the memory transport", () => {
       yield* within(handle.done, "the download")
       expect(plain.log.errors).toEqual([])
     })))
+})
+
+describe("a magnet link's metadata across runs", () => {
+  it.live("is saved with the resume state, so the next run needs no peer that has it", () =>
+    Effect.gen(function*() {
+      const session = yield* Session
+      const first = yield* Effect.scoped(Effect.gen(function*() {
+        const honest = yield* seeder({ metadata: "honest" })
+        const added = yield* session.addMagnet(magnet, { directory: "/downloads", peers: [honest.address], trackers: false })
+        yield* within(Effect.flatMap(added.torrent, (handle) => handle.done), "the first run")
+        return added.savedMetadata
+      }))
+      expect(first).toBe(false)
+      yield* Effect.scoped(Effect.gen(function*() {
+        // It speaks no BEP 10: without the saved metadata this run could not start.
+        const plain = yield* seeder({})
+        const added = yield* session.addMagnet(magnet, { directory: "/downloads", peers: [plain.address], trackers: false })
+        expect(added.savedMetadata).toBe(true)
+        const handle = yield* within(added.torrent, "the second run's start")
+        expect(Buffer.from(handle.torrent.infoBytes).equals(torrent.infoBytes)).toBe(true)
+      }))
+    }).pipe(
+      Effect.provide(layerConfig(fastConfig).pipe(Layer.provideMerge(Layer.mergeAll(
+        MemoryTransport.layerMemory,
+        layerMemory(),
+        Verifier.layer,
+        trackerTest({}),
+        ResumeStore.layerMemory
+      ))))
+    ))
 })

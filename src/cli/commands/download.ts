@@ -31,11 +31,19 @@ const fromMagnet = (
     const torrent = handle.torrent
     const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
     const { peers } = magnet.metadataProgress()
+    const source = magnet.savedMetadata ? "an earlier run" : `${peers} peer${peers === 1 ? "" : "s"}`
     yield* mode === "json"
-      ? Console.log(JSON.stringify({ event: "metadata-done", name: torrent.name, infoHash: torrent.infoHashHex, seconds, peers }))
-      : Console.log(`${torrent.name}: metadata (${formatBytes(torrent.infoBytes.length)}) from ${peers} peer${
-        peers === 1 ? "" : "s"
-      } in ${seconds.toFixed(1)} s`)
+      ? Console.log(JSON.stringify({
+        event: "metadata-done",
+        name: torrent.name,
+        infoHash: torrent.infoHashHex,
+        seconds,
+        peers,
+        saved: magnet.savedMetadata
+      }))
+      : Console.log(`${torrent.name}: metadata (${formatBytes(torrent.infoBytes.length)}) from ${source} in ${
+        seconds.toFixed(2)
+      } s`)
     if (Option.isSome(saveTorrent)) {
       const fs = yield* FileSystem.FileSystem
       yield* fs.writeFile(saveTorrent.value, torrentFileBytes(torrent)).pipe(

@@ -39,6 +39,8 @@ export interface MetadataFetchOptions {
   readonly port: number
   /** Whether another connection may be opened, over all torrents of the session. */
   readonly connectionAllowed: () => boolean
+  /** The metadata, known already (saved by an earlier run and checked): nothing is fetched. */
+  readonly known?: Uint8Array
 }
 
 /**
@@ -83,6 +85,10 @@ export const startMetadataFetch = (
       reconnect: config.reconnect
     })
     dialer = started
+    if (options.known !== undefined) {
+      swarm.metadata = options.known
+      yield* Deferred.succeed(result, options.known)
+    }
     const requestMs = Duration.toMillis(config.requestTimeout)
     yield* Effect.sync(() => swarm.tick(requestMs)).pipe(Effect.schedule(Schedule.spaced(config.tick)), Effect.forkScoped)
     return {
