@@ -62,7 +62,8 @@ export const restorePieces = (
     yield* Effect.forEach(toHash, (index) =>
       Effect.gen(function*() {
         const data = yield* Effect.mapError(storage.readPiece(index), storageError)
-        if (yield* verifier.verify(data, pieceHash(torrent, index))) have.set(index)
+        // Read for this check alone: a threaded verifier may move it rather than copy it.
+        if (yield* verifier.verify(data, pieceHash(torrent, index), { handOver: true })) have.set(index)
         onChecked(++checked)
       }), { concurrency: HASH_AHEAD, discard: true })
     return { have, peers: Option.match(usable, { onNone: () => [], onSome: (state) => state.peers }) }

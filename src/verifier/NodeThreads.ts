@@ -2,7 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { availableParallelism } from "node:os"
 import { Worker } from "node:worker_threads"
-import { Verifier } from "./Verifier.js"
+import { Verifier, type VerifyOptions } from "./Verifier.js"
 
 /**
  * The worker's whole program, run with `eval` so it works the same from compiled JavaScript and from TypeScript
@@ -25,7 +25,8 @@ interface Slot {
 /**
  * SHA-1 on a pool of worker threads (one per core by default), so hashing runs beside the main thread's network
  * and disk work, and a recheck uses every core. Each piece is copied to its worker (a memcpy is ~20× cheaper than
- * hashing the same bytes); the caller's buffer is never touched. Workers stop when the layer's scope closes.
+ * hashing the same bytes), unless the caller hands it over; otherwise the caller's buffer is never touched.
+ * Workers stop when the layer's scope closes.
  */
 export const layerThreads = (threads: number = availableParallelism()): Layer.Layer<Verifier> =>
   Layer.scoped(
@@ -48,14 +49,18 @@ export const layerThreads = (threads: number = availableParallelism()): Layer.La
       )
       let nextId = 0
 
-      const verify = (data: Uint8Array, expected: Uint8Array) =>
+      const verify = (data: Uint8Array, expected: Uint8Array, options?: VerifyOptions) =>
         Effect.async<boolean>((resume) => {
           // The least busy worker: pieces complete at different rates, and a queue behind a slow one would idle
           // the others.
           const slot = slots.reduce((best, s) => (s.pending.size < best.pending.size ? s : best))
           const id = nextId++
           slot.pending.set(id, (ok) => resume(Effect.succeed(ok)))
-          slot.worker.postMessage({ id, data, expected })
+          // A buffer handed over whole moves to the worker; anything else (a view into a larger buffer, which may
+          // be a pool shared with others) is copied.
+          const movable = options?.handOver === true && data.byteOffset === 0 &&
+            data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer
+          slot.worker.postMessage({ id, data, expected }, movable ? [data.buffer as ArrayBuffer] : [])
           return Effect.sync(() => slot.pending.delete(id))
         })
 

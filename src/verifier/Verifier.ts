@@ -5,9 +5,16 @@ import { createHash } from "node:crypto"
 
 /** Checks piece data against the torrent's hashes. SHA-1 for BitTorrent v1; v2's SHA-256 trees come later. */
 export class Verifier extends Context.Tag("bt/Verifier")<Verifier, {
-  /** Whether `data` hashes to `expected` (20 bytes of SHA-1). */
-  readonly verify: (data: Uint8Array, expected: Uint8Array) => Effect.Effect<boolean>
+  /**
+   * Whether `data` hashes to `expected` (20 bytes of SHA-1). With `handOver`, the caller gives `data` up: a
+   * verifier on other threads may move it there instead of copying it, and the caller must not touch it after.
+   */
+  readonly verify: (data: Uint8Array, expected: Uint8Array, options?: VerifyOptions) => Effect.Effect<boolean>
 }>() {}
+
+export interface VerifyOptions {
+  readonly handOver?: boolean
+}
 
 const sha1Matches = (data: Uint8Array, expected: Uint8Array): boolean =>
   createHash("sha1").update(data).digest().equals(expected)

@@ -1,2 +1,2 @@
 export { layerThreads } from "./NodeThreads.js"
-export { layer, Verifier } from "./Verifier.js"
+export { layer, Verifier, type VerifyOptions } from "./Verifier.js"

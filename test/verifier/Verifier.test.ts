@@ -33,3 +33,21 @@ const behaves = (name: string, verifierLayer: Layer.Layer<Verifier>) =>
 
 behaves("Verifier.layer (calling thread)", layer)
 behaves("Verifier.layerThreads (worker pool)", layerThreads(2))
+
+describe("Verifier.layerThreads, data handed over", () => {
+  it.scoped("moves a whole buffer to the worker, and copies a view into a larger one", () =>
+    Effect.gen(function*() {
+      const verifier = yield* Verifier
+      const whole = new Uint8Array(randomBytes(64 * 1024))
+      const hash = sha1(whole)
+      expect(yield* verifier.verify(whole, hash, { handOver: true })).toBe(true)
+      // Moved: this thread's view of it is detached.
+      expect(whole.byteLength).toBe(0)
+      const larger = randomBytes(8192)
+      const view = larger.subarray(100, 4100)
+      expect(yield* verifier.verify(view, sha1(view), { handOver: true })).toBe(true)
+      // A view may share its buffer with others (Node's pool): it stays.
+      expect(view.byteLength).toBe(4000)
+      expect(larger.byteLength).toBe(8192)
+    }).pipe(Effect.provide(layerThreads(1))))
+})
