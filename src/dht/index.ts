@@ -49,3 +49,17 @@ export {
   randomNodeId,
   xorDistance
 } from "./NodeId.js"
+export {
+  type BucketView,
+  type Eviction,
+  GOOD_FOR_MS,
+  type Insertion,
+  K,
+  type NodeState,
+  type NodeStatus,
+  type RefusalReason,
+  REFRESH_AFTER_MS,
+  RoutingTable,
+  type RoutingTableOptions
+} from "./RoutingTable.js"
+export { decodeRoutingTable, encodeRoutingTable } from "./tableFile.js"
