@@ -49,6 +49,7 @@ export {
   randomNodeId,
   xorDistance
 } from "./NodeId.js"
+export { PEER_TTL_MS, PeerStore, type PeerStoreOptions } from "./peerStore.js"
 export {
   type BucketView,
   type Eviction,
@@ -63,3 +64,4 @@ export {
   type RoutingTableOptions
 } from "./RoutingTable.js"
 export { decodeRoutingTable, encodeRoutingTable } from "./tableFile.js"
+export { TOKEN_LENGTH, TOKEN_ROTATION_MS, type TokenOptions, Tokens } from "./tokens.js"
