@@ -1,5 +1,7 @@
 /**
- * The DHT (BEP 5, with BEP 32's IPv6 keys): the pure parts. No I/O, no services.
+ * The DHT (BEP 5, with BEP 32's IPv6 keys): the pure parts. KRPC messages, node ids and distances, the routing
+ * table and its file, announce tokens, the iterative lookup and the store of announced peers. No I/O, no services:
+ * times come in as numbers and "ping this node" comes back as an answer for the caller to act on.
  */
 export {
   type AddressFamily,
@@ -31,6 +33,7 @@ export {
   type Want
 } from "./krpc.js"
 export { KrpcDecodeError, type KrpcDecodeErrorReason } from "./KrpcError.js"
+export { Lookup, type LookupOptions, type LookupResult } from "./lookup.js"
 export {
   bitAt,
   bucketIndex,
