@@ -145,5 +145,17 @@ export const fuzzInputs = (valid: fc.Arbitrary<Uint8Array>, maxRandomLength = 51
     { arbitrary: mutated(valid), weight: 2 }
   )
 
+/** The chunks of `stream` between the cut points (taken modulo its length + 1, sorted, repeats dropped). */
+export const chunksOf = (stream: Uint8Array, cuts: ReadonlyArray<number>): Array<Uint8Array> => {
+  const points = [...new Set(cuts.map((cut) => cut % (stream.length + 1)))].sort((a, b) => a - b)
+  const chunks: Array<Uint8Array> = []
+  let from = 0
+  for (const point of [...points, stream.length]) {
+    chunks.push(stream.subarray(from, point))
+    from = point
+  }
+  return chunks
+}
+
 /** Byte strings, mostly short. */
 export const bytesArb = (maxLength = 32): fc.Arbitrary<Uint8Array> => fc.uint8Array({ maxLength })

@@ -26,7 +26,7 @@ import {
   WireDecoder,
   WireError
 } from "../../src/wire/index.js"
-import { ensure, fuzzInputs, fuzzTarget } from "./fuzz.js"
+import { chunksOf, ensure, fuzzInputs, fuzzTarget } from "./fuzz.js"
 
 const PIECES = 77
 
@@ -83,19 +83,6 @@ const cases = fc.record({
   expectHandshake: fc.boolean(),
   maxExtendedLength: fc.option(fc.integer({ min: 0, max: 4096 }), { nil: undefined })
 })
-
-/** The chunks of `stream` between the sorted cut points. */
-const chunksOf = (stream: Uint8Array, cuts: ReadonlyArray<number>): Array<Uint8Array> => {
-  const points = [...new Set(cuts.map((cut) => cut % (stream.length + 1)))].sort((a, b) => a - b)
-  const chunks: Array<Uint8Array> = []
-  let from = 0
-  for (const point of [...points, stream.length]) {
-    chunks.push(stream.subarray(from, point))
-    from = point
-  }
-  return chunks
-}
-
 
 /** A decoder's answer is its value or a BadExtension WireError. */
 const isError = (result: unknown): result is WireError => {
