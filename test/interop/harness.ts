@@ -458,6 +458,10 @@ export const startLtSeeder = async (o: {
   readonly trackerAnnounce?: boolean
   /** Bytes per second this torrent may upload; unlimited when absent. */
   readonly uploadLimit?: number
+  /** Neither send nor take PEX (it still names ut_pex in its extended handshake). */
+  readonly noPex?: boolean
+  /** Log libtorrent's PEX messages, sent and received, on stderr. */
+  readonly logPex?: boolean
   readonly scope?: Scope
 }): Promise<LtSeeder> => {
   const port = o.port ?? (await freePort())
@@ -466,7 +470,9 @@ export const startLtSeeder = async (o: {
     [
       join(repoRoot, "test", "interop", "lt.py"), "seed", o.torrent, "--save", o.save, "--port", String(port),
       ...(o.trackerAnnounce ? ["--tracker-announce"] : []),
-      ...(o.uploadLimit === undefined ? [] : ["--upload-limit", String(o.uploadLimit)])
+      ...(o.uploadLimit === undefined ? [] : ["--upload-limit", String(o.uploadLimit)]),
+      ...(o.noPex ? ["--no-pex"] : []),
+      ...(o.logPex ? ["--log-pex"] : [])
     ],
     { scope: o.scope ?? "test" }
   )

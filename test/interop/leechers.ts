@@ -130,16 +130,36 @@ export const startBtSeed = async (o: {
 // ---------------------------------------------------------------------------------------------------------------
 // libtorrent
 
-/** What `lt.py leech` prints once the download is complete. */
+/** What `lt.py leech` (and `leech-magnet`) prints once the download is complete. */
 export interface LtLeechDone {
   readonly done: true
   readonly seconds: number
   readonly info_hash: string
+  readonly name: string
+  readonly total_size: number
   readonly port: number
   readonly downloaded: number
   readonly uploaded: number
   /** Payload bytes received from each peer, by "host:port" (sampled while downloading: a lower bound). */
   readonly from: Readonly<Record<string, number>>
+  /** `leech-magnet`: seconds from the start until libtorrent had the metadata (metadata_received_alert). */
+  readonly metadata_seconds?: number
+}
+
+/** A line of `lt.py leech --report-peers`: a peer connection, once its handshake is done. */
+export interface LtPeerReport {
+  /** The address libtorrent sees: the peer's listening port when libtorrent dialled it. */
+  readonly peer: string
+  /** The peer id of its handshake, hex. */
+  readonly peer_id: string
+  /** The `v` of its extended handshake, or until that came a name libtorrent made from its peer id (a new line then). */
+  readonly client: string
+  /** Whether libtorrent dialled it. */
+  readonly outgoing: boolean
+  /** How libtorrent heard of it: "tracker", "pex", "incoming", ... (empty for an address added with connect_peer). */
+  readonly source: ReadonlyArray<string>
+  /** Seconds since lt.py started. */
+  readonly seconds: number
 }
 
 export interface LtLeecher {
@@ -147,38 +167,56 @@ export interface LtLeecher {
   readonly proc: Tracked
   /** Settles with the `done` line, or rejects with the leecher's output if it exits or times out first. */
   readonly done: Promise<LtLeechDone>
+  /** The peers reported so far (with `reportPeers`). */
+  readonly peers: () => ReadonlyArray<LtPeerReport>
 }
 
+/** The peers an `lt.py leech --report-peers` printed so far. */
+const peerReports = (stdout: string): ReadonlyArray<LtPeerReport> =>
+  stdout.split("\n").filter((line) => line.startsWith(`{"peer"`)).map((line) => JSON.parse(line) as LtPeerReport)
+
 /**
- * `lt.py leech`: libtorrent downloading `torrent` into `save` on 127.0.0.1, dialling `peers`. It gives up after
- * `timeoutSeconds`; with `stay` it seeds on after completing (until the test ends) rather than exiting.
+ * `lt.py leech`: libtorrent downloading `torrent` (or `lt.py leech-magnet`: a `magnet` link, its metadata first) into
+ * `save` on 127.0.0.1, dialling `peers`. It gives up after `timeoutSeconds`; with `stay` it seeds on after
+ * completing (until the test ends) rather than exiting.
  */
-export const startLtLeecher = async (o: {
-  readonly torrent: string
+export const startLtLeecher = async (o: ({ readonly torrent: string } | { readonly magnet: string }) & {
   readonly save: string
   readonly peers?: ReadonlyArray<string>
   readonly trackerAnnounce?: boolean
   readonly timeoutSeconds?: number
   readonly stay?: boolean
+  /** Bytes per second this torrent may download; unlimited when absent. */
+  readonly downloadLimit?: number
+  /** Print a line for each peer connection (see `peers`). */
+  readonly reportPeers?: boolean
+  /** Neither send nor take PEX (it still names ut_pex in its extended handshake). */
+  readonly noPex?: boolean
+  /** Log libtorrent's PEX messages, sent and received, on stderr. */
+  readonly logPex?: boolean
 }): Promise<LtLeecher> => {
   const port = await freePort()
   const timeoutSeconds = o.timeoutSeconds ?? 60
   const proc = spawnTracked(debianPython, [
-    join(repoRoot, "test", "interop", "lt.py"), "leech", o.torrent, "--save", o.save, "--port", String(port),
-    "--timeout", String(timeoutSeconds),
+    join(repoRoot, "test", "interop", "lt.py"), ...("magnet" in o ? ["leech-magnet", o.magnet] : ["leech", o.torrent]),
+    "--save", o.save, "--port", String(port), "--timeout", String(timeoutSeconds),
     ...(o.peers ?? []).flatMap((peer) => ["--peer", peer]),
     ...(o.trackerAnnounce ? ["--tracker-announce"] : []),
-    ...(o.stay ? ["--stay"] : [])
+    ...(o.stay ? ["--stay"] : []),
+    ...(o.downloadLimit === undefined ? [] : ["--download-limit", String(o.downloadLimit)]),
+    ...(o.reportPeers ? ["--report-peers"] : []),
+    ...(o.noPex ? ["--no-pex"] : []),
+    ...(o.logPex ? ["--log-pex"] : [])
   ])
   // lt.py enforces its own timeout; ours is a backstop a little later.
-  const done = waitForLine(proc, (l) => l.startsWith("{"), (timeoutSeconds + 15) * 1000).then(
+  const done = waitForLine(proc, (l) => l.startsWith(`{"done"`), (timeoutSeconds + 15) * 1000).then(
     (line) => JSON.parse(line) as LtLeechDone,
     (error: unknown) => {
       throw new Error(`lt.py leech did not complete: ${error instanceof Error ? error.message : String(error)}`)
     }
   )
   done.catch(() => {}) // observed by the caller; not an unhandled rejection meanwhile
-  return { port, proc, done }
+  return { port, proc, done, peers: () => peerReports(proc.stdout()) }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

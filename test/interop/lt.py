@@ -1,7 +1,8 @@
 """libtorrent (python3-libtorrent 2.0) driver for the interop tests.
 
 Run with Debian's interpreter: /usr/bin/python3 test/interop/lt.py SUBCOMMAND ...
-Each subcommand prints one JSON object on stdout; failures exit non-zero with a message on stderr.
+Each subcommand prints one JSON object on stdout (`leech --report-peers` adds a line per peer connection); failures
+exit non-zero with a message on stderr.
 `seed` prints its line once it is ready and keeps running until SIGTERM (or its stdin pipe closes).
 """
 
@@ -122,9 +123,8 @@ def loopback_settings(port):
     }
 
 
-def start_torrent(args, settings):
-    """A session listening on 127.0.0.1:--port (checked), with TORRENT added from --save. Unless
-    --tracker-announce, the torrent's trackers are dropped: the test connects peers itself."""
+def start_session(port, settings):
+    """A session listening on 127.0.0.1:PORT; raises if it cannot listen there."""
     session = lt.session(settings)
     listened = wait_for(
         session,
@@ -133,13 +133,28 @@ def start_torrent(args, settings):
         or (isinstance(a, lt.listen_succeeded_alert) and a.socket_type == lt.socket_type_t.tcp),
     )
     if isinstance(listened, lt.listen_failed_alert):
-        raise RuntimeError(f"cannot listen on 127.0.0.1:{args.port}: {listened.message()}")
-    params = lt.add_torrent_params()
-    params.ti = lt.torrent_info(args.torrent)
+        raise RuntimeError(f"cannot listen on 127.0.0.1:{port}: {listened.message()}")
+    return session
+
+
+def start_torrent(args, settings):
+    """A session listening on 127.0.0.1:--port (checked), with TORRENT added from --save: a .torrent file, or with
+    `leech-magnet` a magnet link. Unless --tracker-announce, the torrent's trackers are dropped: the test connects
+    peers itself. With --no-pex the torrent neither sends nor takes PEX (it still names ut_pex in its handshake)."""
+    if args.log_pex:
+        settings["alert_mask"] |= lt.alert.category_t.peer_log_notification
+    session = start_session(args.port, settings)
+    if getattr(args, "magnet", False):
+        params = lt.parse_magnet_uri(args.torrent)
+    else:
+        params = lt.add_torrent_params()
+        params.ti = lt.torrent_info(args.torrent)
     params.save_path = os.path.abspath(args.save)
     if not args.tracker_announce:
         params.trackers = []
         params.flags |= lt.torrent_flags.override_trackers
+    if args.no_pex:
+        params.flags |= lt.torrent_flags.disable_pex
     return session, session.add_torrent(params)
 
 
@@ -159,6 +174,22 @@ def wait_for(session, deadline, done):
     raise RuntimeError("no awaited alert before the deadline")
 
 
+def pop_alerts(session, args, started, wait_ms):
+    """Waits up to wait_ms for alerts and returns them, having logged on stderr the errors among them, tracker
+    replies with --verbose, and with --log-pex libtorrent's own log of PEX messages sent and received."""
+    session.wait_for_alert(wait_ms)
+    alerts = session.pop_alerts()
+    for a in alerts:
+        if isinstance(a, (lt.tracker_error_alert, lt.tracker_warning_alert, lt.torrent_error_alert, lt.file_error_alert,
+                          lt.hash_failed_alert, lt.metadata_failed_alert)):
+            log(a.message())
+        elif isinstance(a, lt.tracker_reply_alert) and args.verbose:
+            log(a.message())
+        elif isinstance(a, lt.peer_log_alert) and args.log_pex and "PEX" in a.message():
+            log(f"{time.monotonic() - started:.3f} s: {a.message()}")
+    return alerts
+
+
 def stdin_is_pipe():
     try:
         mode = os.fstat(sys.stdin.fileno()).st_mode
@@ -167,12 +198,71 @@ def stdin_is_pipe():
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
 
 
-def seed(args):
-    """Seed TORRENT from --save on 127.0.0.1:--port until SIGTERM, SIGINT, stdin closing or the parent exiting."""
+def until_stopped(session, args, started, stopping, parent, each=lambda: None):
+    """Runs until SIGTERM or SIGINT (recorded in `stopping`), stdin closing or the parent exiting; calls each()
+    every half second."""
+    watch_stdin = stdin_is_pipe()
+    while not stopping and os.getppid() == parent:
+        if watch_stdin:
+            readable, _, _ = select.select([sys.stdin], [], [], 0)
+            if readable and not os.read(sys.stdin.fileno(), 4096):
+                break
+        each()
+        pop_alerts(session, args, started, 500)
+
+
+def on_stop_signals():
+    """A list that gets an entry on SIGTERM or SIGINT."""
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    return stopping
+
+
+# Bits of peer_info.source: how libtorrent heard of a peer.
+PEER_SOURCES = ((1, "tracker"), (2, "dht"), (4, "pex"), (8, "lsd"), (16, "resume_data"), (32, "incoming"))
+
+
+class PeerWatch:
+    """The torrent's connected peers, sampled: payload received from each, by the address we see it at (its listening
+    port when we dialled it), kept after it leaves; with `report`, a JSON line on stdout for each new connection once
+    its handshake is done, and again when its client name changes (its extended handshake came):
+    {"peer": "HOST:PORT", "peer_id": hex, "client", "outgoing", "source": [...], "seconds"}."""
+
+    def __init__(self, handle, report, started):
+        self.handle = handle
+        self.report = report
+        self.started = started
+        self.received = {}
+        self.reported = set()
+
+    def sample(self):
+        for p in self.handle.get_peer_info():
+            address = f"{p.ip[0]}:{p.ip[1]}"
+            self.received[address] = max(self.received.get(address, 0), p.total_download)
+            if not self.report or p.flags & (lt.peer_info.connecting | lt.peer_info.handshake):
+                continue
+            peer_id = p.pid.to_bytes().hex()
+            # The `v` of its extended handshake, or until that comes a name made from its peer id (bytes here).
+            client = p.client.decode("utf-8", "replace") if isinstance(p.client, bytes) else p.client
+            if (address, peer_id, client) in self.reported:
+                continue
+            self.reported.add((address, peer_id, client))
+            print(json.dumps({
+                "peer": address,
+                "peer_id": peer_id,
+                "client": client,
+                "outgoing": bool(p.flags & lt.peer_info.local_connection),
+                "source": [name for bit, name in PEER_SOURCES if p.source & bit],
+                "seconds": round(time.monotonic() - self.started, 3),
+            }), flush=True)
+
+
+def seed(args):
+    """Seed TORRENT from --save on 127.0.0.1:--port until SIGTERM, SIGINT, stdin closing or the parent exiting."""
+    stopping = on_stop_signals()
     parent = os.getppid()
+    started = time.monotonic()
 
     session, handle = start_torrent(args, loopback_settings(args.port))
     if args.upload_limit > 0:
@@ -187,12 +277,8 @@ def seed(args):
             raise RuntimeError(f"not seeding after the check: state {st.state}, progress {st.progress:.3f}")
         if st.errc.value() != 0:
             raise RuntimeError(f"torrent error: {st.errc.message()}")
-        session.wait_for_alert(200)
-        for a in session.pop_alerts():
-            if isinstance(a, (lt.torrent_error_alert, lt.file_error_alert)):
-                log(a.message())
-            elif isinstance(a, lt.torrent_checked_alert):
-                deadline = min(deadline, time.monotonic() + 2)
+        if any(isinstance(a, lt.torrent_checked_alert) for a in pop_alerts(session, args, started, 200)):
+            deadline = min(deadline, time.monotonic() + 2)
 
     if args.tracker_announce:
         # Announce now, to every tracker (announce_to_all_*), rather than after libtorrent's own delay.
@@ -200,31 +286,17 @@ def seed(args):
 
     print(json.dumps({"ready": True, "port": session.listen_port(), "info_hash": str(handle.torrent_file().info_hashes().v1)}), flush=True)
 
-    watch_stdin = stdin_is_pipe()
-    while not stopping and os.getppid() == parent:
-        if watch_stdin:
-            readable, _, _ = select.select([sys.stdin], [], [], 0)
-            if readable and not os.read(sys.stdin.fileno(), 4096):
-                break
-        session.wait_for_alert(500)
-        for a in session.pop_alerts():
-            if isinstance(a, (lt.tracker_error_alert, lt.tracker_warning_alert, lt.torrent_error_alert)):
-                log(a.message())
-            elif isinstance(a, lt.tracker_reply_alert) and args.verbose:
-                log(a.message())
-
+    until_stopped(session, args, started, stopping, parent)
     # Send `stopped` to the trackers on the way out; the session's destructor waits up to stop_tracker_timeout.
     session.remove_torrent(handle)
     del handle, session
 
 
 def leech(args):
-    """Download TORRENT into --save from the given --peer addresses (and the torrent's trackers with
-    --tracker-announce); print one JSON line once every piece is verified and the torrent seeds. With --stay, seed
-    on until SIGTERM, SIGINT, stdin closing or the parent exiting."""
-    stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    """Download TORRENT (with `leech-magnet`, a magnet link: its metadata first) into --save from the given --peer
+    addresses (and the trackers with --tracker-announce); print one JSON line once every piece is verified and the
+    torrent seeds. With --stay, seed on until SIGTERM, SIGINT, stdin closing or the parent exiting."""
+    stopping = on_stop_signals()
     parent = os.getppid()
     started = time.monotonic()
     deadline = started + args.timeout
@@ -233,6 +305,8 @@ def leech(args):
     # Keep connections to seeds once complete, so we can still count what each peer sent when we get there.
     settings["close_redundant_connections"] = False
     session, handle = start_torrent(args, settings)
+    if args.download_limit > 0:
+        handle.set_download_limit(args.download_limit)
     peers = []
     for peer in args.peer:
         host, _, port = peer.rpartition(":")
@@ -243,17 +317,11 @@ def leech(args):
     # connect_peer puts the address in libtorrent's peer list, which it retries on its own (min_reconnect_time,
     # max_failcount); adding them again every few seconds covers a peer that was not listening yet.
     next_connect = 0.0
-    # Payload received from each peer, by the address we see it at (its listening port when we dialled it): sampled
-    # as we go and once more at the end, so a peer that left early still counts.
-    received = {}
-
-    def sample():
-        for p in handle.get_peer_info():
-            address = f"{p.ip[0]}:{p.ip[1]}"
-            received[address] = max(received.get(address, 0), p.total_download)
+    watch = PeerWatch(handle, args.report_peers, started)
+    metadata_seconds = None
 
     while (st := handle.status()).state != lt.torrent_status.seeding:
-        sample()
+        watch.sample()
         now = time.monotonic()
         if now > deadline:
             raise RuntimeError(
@@ -268,40 +336,40 @@ def leech(args):
             for peer in peers:
                 handle.connect_peer(peer)
             next_connect = now + 3
-        session.wait_for_alert(200)
-        for a in session.pop_alerts():
-            if isinstance(a, (lt.torrent_error_alert, lt.file_error_alert, lt.hash_failed_alert)):
-                log(a.message())
-            elif isinstance(a, lt.tracker_reply_alert) and args.verbose:
-                log(a.message())
+        for a in pop_alerts(session, args, started, 200):
+            if isinstance(a, lt.metadata_received_alert) and metadata_seconds is None:
+                metadata_seconds = round(time.monotonic() - started, 3)
 
     # Make sure every piece is on disk before saying so (libtorrent 2.0 writes through memory-mapped files).
     handle.flush_cache()
-    sample()
+    watch.sample()
+    ti = handle.torrent_file()
     print(json.dumps({
         "done": True,
         "seconds": round(time.monotonic() - started, 3),
-        "info_hash": str(handle.torrent_file().info_hashes().v1),
+        "info_hash": str(ti.info_hashes().v1),
+        "name": ti.name(),
+        "total_size": ti.total_size(),
         "port": session.listen_port(),
         "downloaded": st.total_payload_download,
         "uploaded": st.total_payload_upload,
-        "from": received,
+        "from": watch.received,
+        # With leech-magnet: when libtorrent had the metadata (metadata_received_alert).
+        **({} if metadata_seconds is None else {"metadata_seconds": metadata_seconds}),
     }), flush=True)
 
     if args.stay:
-        watch_stdin = stdin_is_pipe()
-        while not stopping and os.getppid() == parent:
-            if watch_stdin:
-                readable, _, _ = select.select([sys.stdin], [], [], 0)
-                if readable and not os.read(sys.stdin.fileno(), 4096):
-                    break
-            session.wait_for_alert(500)
-            for a in session.pop_alerts():
-                if isinstance(a, (lt.tracker_error_alert, lt.torrent_error_alert)):
-                    log(a.message())
+        until_stopped(session, args, started, stopping, parent, watch.sample)
 
     session.remove_torrent(handle)
     del handle, session
+
+
+def add_peer_options(p):
+    """Options of every subcommand that runs a torrent."""
+    p.add_argument("--no-pex", action="store_true", help="neither send nor take PEX (ut_pex) for this torrent")
+    p.add_argument("--log-pex", action="store_true", help="log libtorrent's PEX messages, sent and received, on stderr")
+    p.add_argument("--verbose", action="store_true", help="log tracker replies on stderr")
 
 
 def main():
@@ -338,19 +406,23 @@ def main():
     p.add_argument("--tracker-announce", action="store_true", help="announce to the torrent's trackers at once")
     p.add_argument("--check-timeout", type=float, default=60, help="seconds to wait for the hash check")
     p.add_argument("--upload-limit", type=int, default=0, help="bytes per second for this torrent; 0: no limit")
-    p.add_argument("--verbose", action="store_true", help="log tracker replies on stderr")
+    add_peer_options(p)
     p.set_defaults(run=seed)
 
-    p = commands.add_parser("leech", help="download a torrent on 127.0.0.1 from given peers; print a line when done")
-    p.add_argument("torrent")
-    p.add_argument("--save", required=True, help="folder to download into (the torrent's name is made inside it)")
-    p.add_argument("--port", type=int, required=True, help="TCP port to listen on, on 127.0.0.1")
-    p.add_argument("--peer", action="append", default=[], metavar="HOST:PORT", help="a peer to connect to (repeatable)")
-    p.add_argument("--tracker-announce", action="store_true", help="announce to the torrent's trackers at once")
-    p.add_argument("--timeout", type=float, default=60, help="seconds to wait for the download to complete")
-    p.add_argument("--stay", action="store_true", help="after completing, seed until SIGTERM or stdin closes")
-    p.add_argument("--verbose", action="store_true", help="log tracker replies on stderr")
-    p.set_defaults(run=leech)
+    for name, what in (("leech", "a torrent"), ("leech-magnet", "a magnet link (metadata first)")):
+        p = commands.add_parser(name, help=f"download {what} on 127.0.0.1 from given peers; print a line when done")
+        p.add_argument("torrent", metavar="URI" if name == "leech-magnet" else "torrent")
+        p.add_argument("--save", required=True, help="folder to download into (the torrent's name is made inside it)")
+        p.add_argument("--port", type=int, required=True, help="TCP port to listen on, on 127.0.0.1")
+        p.add_argument("--peer", action="append", default=[], metavar="HOST:PORT", help="a peer to connect to (repeatable)")
+        p.add_argument("--tracker-announce", action="store_true", help="announce to the torrent's trackers at once")
+        p.add_argument("--timeout", type=float, default=60, help="seconds to wait for the download to complete")
+        p.add_argument("--stay", action="store_true", help="after completing, seed until SIGTERM or stdin closes")
+        p.add_argument("--download-limit", type=int, default=0, help="bytes per second for this torrent; 0: no limit")
+        p.add_argument("--report-peers", action="store_true",
+                       help="print a JSON line for each peer connection once its handshake is done")
+        add_peer_options(p)
+        p.set_defaults(run=leech, magnet=name == "leech-magnet")
 
     args = parser.parse_args()
     try:
