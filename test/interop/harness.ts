@@ -462,6 +462,8 @@ export const startLtSeeder = async (o: {
   readonly noPex?: boolean
   /** Log libtorrent's PEX messages, sent and received, on stderr. */
   readonly logPex?: boolean
+  /** The loopback address it listens on: 127.0.0.1 (default) or ::1. */
+  readonly listenHost?: string
   readonly scope?: Scope
 }): Promise<LtSeeder> => {
   const port = o.port ?? (await freePort())
@@ -472,7 +474,8 @@ export const startLtSeeder = async (o: {
       ...(o.trackerAnnounce ? ["--tracker-announce"] : []),
       ...(o.uploadLimit === undefined ? [] : ["--upload-limit", String(o.uploadLimit)]),
       ...(o.noPex ? ["--no-pex"] : []),
-      ...(o.logPex ? ["--log-pex"] : [])
+      ...(o.logPex ? ["--log-pex"] : []),
+      ...(o.listenHost === undefined ? [] : ["--listen-host", o.listenHost])
     ],
     { scope: o.scope ?? "test" }
   )

@@ -93,10 +93,11 @@ def parse_magnet(args):
     }))
 
 
-def loopback_settings(port):
-    """Session settings for a peer that only talks to 127.0.0.1 (see /work/shared/INTEROP.md)."""
+def loopback_settings(port, host="127.0.0.1"):
+    """Session settings for a peer that only talks to 127.0.0.1, or to ::1 given host "::1" (see
+    /work/shared/INTEROP.md)."""
     return {
-        "listen_interfaces": f"127.0.0.1:{port}",
+        "listen_interfaces": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "enable_dht": False,
         "enable_lsd": False,
         "enable_upnp": False,
@@ -264,7 +265,7 @@ def seed(args):
     parent = os.getppid()
     started = time.monotonic()
 
-    session, handle = start_torrent(args, loopback_settings(args.port))
+    session, handle = start_torrent(args, loopback_settings(args.port, args.listen_host))
     if args.upload_limit > 0:
         # A per-torrent limit: unlike the session's, it also holds for peers on the local network.
         handle.set_upload_limit(args.upload_limit)
@@ -400,6 +401,7 @@ def main():
 
     p = commands.add_parser("seed", help="seed a torrent on 127.0.0.1 until SIGTERM or stdin closes")
     p.add_argument("torrent")
+    p.add_argument("--listen-host", default="127.0.0.1", help="the loopback address to listen on: 127.0.0.1 or ::1")
     p.add_argument("--save", required=True, help="folder holding the torrent's content (the torrent's name inside it)")
     p.add_argument("--port", type=int, required=True,
                    help="TCP port to listen on, on 127.0.0.1 (libtorrent moves up if it is taken: see the port printed)")
