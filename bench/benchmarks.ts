@@ -157,6 +157,64 @@ const download: Benchmark = {
   }
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// encrypted
+
+const encrypted: Benchmark = {
+  name: "encrypted",
+  title: "Download from one libtorrent seeder: RC4 (MSE/PE) vs plaintext",
+  run: async (ctx) => {
+    if (!hasLibtorrent()) return skipped("encrypted", "python3-libtorrent is not installed (scripts/install-interop-peers.sh)")
+    const { file, seedDir, torrent } = await ctx.payload()
+    const procs: Array<Proc | undefined> = []
+    try {
+      ctx.progress.log("  starting the libtorrent seeder (hash check), encryption allowed…")
+      // One seeder that takes either: bt's policy alone decides what each run speaks.
+      const seeder = await startLtSeeder({ torrent: torrent.path, save: seedDir, encryption: "enabled", readyMs: ctx.timeoutMs })
+      procs.push(seeder.proc)
+      const out = (id: string, round: number): string => join(ctx.work, `enc-${id}-${round}`)
+      const name = file.slice(seedDir.length + 1)
+      const subject = (id: string, label: string, role: Subject["role"], policy: "require" | "disable"): Subject => ({
+        id,
+        label,
+        role,
+        measured: "bt download",
+        bytes: torrent.size,
+        run: (round) =>
+          btDownload({
+            torrent: torrent.path,
+            out: out(id, round),
+            stateDir: join(ctx.work, `state-enc-${id}-${round}`),
+            peerPort: seeder.port,
+            timeoutMs: ctx.timeoutMs,
+            encryption: policy
+          }),
+        verify: async (round) => (round === 0 ? sameBytes(file, join(out(id, round), name), ctx.timeoutMs) : undefined),
+        cleanup: async (round) => {
+          await removeDir(out(id, round))
+          await removeDir(join(ctx.work, `state-enc-${id}-${round}`))
+        }
+      })
+      const results = await interleave(
+        [subject("rc4", "bt --encryption require (RC4)", "bt", "require"), subject("plain", "bt --encryption disable", "anchor", "disable")],
+        ctx.rounds,
+        ctx.progress
+      )
+      return {
+        name: "encrypted",
+        title: encrypted.title,
+        status: statusOf(results),
+        metric: "mibps",
+        subjects: results,
+        comparisons: [ratio("RC4 / plaintext (MiB/s)", byId(results, "rc4"), byId(results, "plain"), 0.8)],
+        notes: [WARM_CACHE, "the same libtorrent seeder (encryption enabled: it takes either) for both"]
+      }
+    } finally {
+      await stopAllOf(procs)
+    }
+  }
+}
+
 const rssAtMost = (what: string, value: number | undefined, target: number): Comparison => ({
   what,
   unit: "MB",
@@ -438,8 +496,9 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   btToBt,
   startup,
   recheck,
+  encrypted,
   notYet("many-peers", "Download from 200 peers", "not yet measured: no 200-peer loopback harness yet")
 ]
 
 /** Benchmarks that need the shared payload. */
-export const needsPayload = new Set(["download", "upload", "bt-to-bt", "recheck"])
+export const needsPayload = new Set(["download", "upload", "bt-to-bt", "recheck", "encrypted"])

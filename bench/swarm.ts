@@ -201,12 +201,15 @@ export const startLtSeeder = async (o: {
   torrent: string
   save: string
   trackerAnnounce?: boolean
+  /** MSE/PE: lt.py's `--encryption` (disabled by default). */
+  encryption?: "disabled" | "enabled" | "forced"
   readyMs: number
 }): Promise<Seeder> => {
   const proc = spawnTracked(debianPython, [
     ltPy, "seed", o.torrent, "--save", o.save, "--port", String(await freePort()),
     "--check-timeout", String(Math.round(o.readyMs / 1000)),
-    ...(o.trackerAnnounce ? ["--tracker-announce"] : [])
+    ...(o.trackerAnnounce ? ["--tracker-announce"] : []),
+    ...(o.encryption === undefined ? [] : ["--encryption", o.encryption])
   ])
   const line = await waitForLine(proc, (l) => l.startsWith("{"), o.readyMs + 15_000, "libtorrent seeder")
   return { port: (JSON.parse(line) as { port: number }).port, proc }
@@ -215,7 +218,7 @@ export const startLtSeeder = async (o: {
 /** `bt seed T -d DIR --port 0 --no-trackers --json`: resolves at its `seeding` line (after its data check). */
 export const startBtSeeder = async (o: { torrent: string; dir: string; stateDir: string; readyMs: number }): Promise<Seeder> => {
   const proc = spawnTracked(process.execPath, [
-    btBin, "seed", o.torrent, "-d", o.dir, "--port", "0", "--no-trackers", "--json", "--state-dir", o.stateDir
+    btBin, "seed", o.torrent, "-d", o.dir, "--port", "0", "--no-trackers", "--no-dht", "--json", "--state-dir", o.stateDir
   ])
   const line = await waitForLine(proc, (l) => l.includes(`"event":"seeding"`), o.readyMs, "bt seed")
   return { port: (JSON.parse(line) as { port: number }).port, proc }
@@ -245,12 +248,20 @@ const jsonLines = (stdout: string): Array<Record<string, unknown>> =>
   })
 
 /** `bt download T -o DIR --peer 127.0.0.1:P --no-trackers --port 0 --json --state-dir S`. */
-export const btDownload = async (o: { torrent: string; out: string; stateDir: string; peerPort: number; timeoutMs: number }): Promise<Downloaded> => {
+export const btDownload = async (o: {
+  torrent: string
+  out: string
+  stateDir: string
+  peerPort: number
+  timeoutMs: number
+  /** bt's `--encryption` (its default, prefer, when absent). */
+  encryption?: "prefer" | "require" | "disable"
+}): Promise<Downloaded> => {
   await mkdir(o.out, { recursive: true })
   await mkdir(o.stateDir, { recursive: true })
   const proc = spawnTracked(process.execPath, [
-    btBin, "download", o.torrent, "-o", o.out, "--peer", `127.0.0.1:${o.peerPort}`, "--no-trackers", "--port", "0",
-    "--json", "--state-dir", o.stateDir
+    btBin, "download", o.torrent, "-o", o.out, "--peer", `127.0.0.1:${o.peerPort}`, "--no-trackers", "--no-dht", "--port", "0",
+    "--json", "--state-dir", o.stateDir, ...(o.encryption === undefined ? [] : ["--encryption", o.encryption])
   ])
   const exit = checkExit(await exitBounded(proc, o.timeoutMs, "bt download"), "bt download")
   const done = jsonLines(exit.stdout).find((e) => e.event === "done")

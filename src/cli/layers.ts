@@ -6,7 +6,10 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { homedir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Dht from "../dht/Dht.js"
+import type { Endpoint } from "../net/Datagram.js"
 import * as NodeDatagram from "../net/NodeDatagram.js"
 import * as NodeTransport from "../peer/transport/NodeTransport.js"
 import * as ResumeStore from "../resume/index.js"
@@ -31,19 +34,65 @@ const defaultStateDir: Config.Config<string> = Config.string("BT_STATE_DIR").pip
 
 const resumeLayer = (stateDir: Option.Option<string>): Layer.Layer<ResumeStore.ResumeStore> =>
   Layer.unwrapEffect(
-    Effect.map(
-      Option.match(stateDir, { onNone: () => defaultStateDir, onSome: Effect.succeed }),
-      ResumeStore.layerFiles
-    ).pipe(Effect.orDie)
+    Effect.map(stateDirOf(stateDir), ResumeStore.layerFiles)
   ).pipe(Layer.provide(Layer.merge(NodeFileSystem.layer, NodePath.layer)))
 
-/** A Session on Node: TCP peers, files on disk, SHA-1, HTTP and UDP trackers, resume files in `stateDir`. */
+/** The state folder given, or the default one. */
+const stateDirOf = (stateDir: Option.Option<string>): Effect.Effect<string> =>
+  Option.match(stateDir, { onNone: () => defaultStateDir.pipe(Effect.orDie), onSome: Effect.succeed })
+
+/** What the DHT node is started with. */
+export interface DhtOptions {
+  /** Nodes to join through; none: those saved last time, and the public routers. */
+  readonly bootstrap: ReadonlyArray<Endpoint>
+}
+
+/**
+ * A DHT node on Node's UDP, on `port` (or any free one if that is taken), its routing table kept in the state
+ * folder between runs.
+ */
+export const nodeDhtLayer = (
+  port: number,
+  options: DhtOptions,
+  stateDir: Option.Option<string>
+): Layer.Layer<Dht.Dht, Dht.DhtError> =>
+  Layer.unwrapEffect(Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const file = join(yield* stateDirOf(stateDir), "dht.table")
+    const table = {
+      load: fs.readFile(file).pipe(Effect.option),
+      save: (bytes: Uint8Array) =>
+        fs.makeDirectory(dirname(file), { recursive: true }).pipe(
+          Effect.zipRight(fs.writeFile(`${file}.tmp`, bytes)),
+          Effect.zipRight(fs.rename(`${file}.tmp`, file)),
+          Effect.catchAll((error) => Effect.logWarning(`cannot save the DHT table: ${error.message}`))
+        )
+    }
+    const config = { bootstrap: options.bootstrap.length > 0 ? options.bootstrap : Dht.DEFAULT_BOOTSTRAP, table }
+    return Dht.layerConfig({ ...config, port }).pipe(Layer.orElse(() => Dht.layerConfig({ ...config, port: 0 })))
+  })).pipe(Layer.provide(Layer.merge(NodeDatagram.layer, NodeFileSystem.layer)))
+
+/**
+ * A Session on Node: TCP peers, files on disk, SHA-1, HTTP and UDP trackers, resume files in `stateDir`, and a DHT
+ * node unless `dht` is none.
+ */
 export const nodeSessionLayer = (
   config: Partial<Session.SessionConfig>,
-  stateDir: Option.Option<string>
-): Layer.Layer<Session.Session, TransportError> =>
+  stateDir: Option.Option<string>,
+  dht: Option.Option<DhtOptions> = Option.none()
+): Layer.Layer<Session.Session, TransportError | Dht.DhtError> =>
   Session.layerConfig(config).pipe(
     Layer.provide(
-      Layer.mergeAll(NodeTransport.layer, Storage.layer, Verifier.layer, nodeTrackerLayer(), resumeLayer(stateDir))
+      Layer.mergeAll(
+        NodeTransport.layer,
+        Storage.layer,
+        Verifier.layer,
+        nodeTrackerLayer(),
+        resumeLayer(stateDir),
+        Option.match(dht, {
+          onNone: () => Layer.empty,
+          onSome: (options) => nodeDhtLayer(config.port ?? Session.defaultSessionConfig.port, options, stateDir)
+        })
+      )
     )
   )

@@ -1,10 +1,12 @@
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { isIP } from "node:net"
 import type { Endpoint } from "../net/Datagram.js"
 import type { SessionConfig } from "../session/index.js"
-import { parsePeerAddress } from "./peerAddress.js"
+import { parseEndpoint } from "../net/endpoint.js"
+import { type DhtOptions, nodeSessionLayer } from "./layers.js"
 import { UsageError } from "./UsageError.js"
 
 /** `-d DIR`: where a torrent's data is (`seed`, `verify`). */
@@ -28,12 +30,28 @@ export const swarmOptions = {
     Options.repeated,
     Options.withDescription("an address to listen on, IPv4 or IPv6 (repeatable; default: every interface of both)")
   ),
+  encryption: Options.choice("encryption", ["prefer", "require", "disable"]).pipe(
+    Options.withDefault("prefer" as const),
+    Options.withDescription(
+      "MSE/PE with peers: prefer (dial encrypted, fall back to plaintext for peers without it; accept both), " +
+        "require (RC4 only, both ways) or disable (plaintext only)"
+    )
+  ),
   maxPeers: Options.integer("max-peers").pipe(
     Options.withDefault(50),
     Options.withDescription("the most peers to be connected to at once")
   ),
   noTrackers: Options.boolean("no-trackers").pipe(
     Options.withDescription("do not ask the torrent's trackers for peers (use --peer)")
+  ),
+  noDht: Options.boolean("no-dht").pipe(
+    Options.withDescription("run no DHT node: find peers through trackers, PEX and --peer only")
+  ),
+  dhtBootstrap: Options.text("dht-bootstrap").pipe(
+    Options.repeated,
+    Options.withDescription(
+      "a DHT node to join through, HOST:PORT (repeatable; default: the nodes saved last time and the public routers)"
+    )
   ),
   stateDir: Options.directory("state-dir").pipe(
     Options.optional,
@@ -46,27 +64,49 @@ export const swarmOptions = {
 
 export interface SwarmArgs {
   readonly peer: ReadonlyArray<string>
+  readonly noDht: boolean
+  readonly dhtBootstrap: ReadonlyArray<string>
   readonly bind: ReadonlyArray<string>
+  readonly encryption: "prefer" | "require" | "disable"
   readonly port: number
   readonly maxPeers: number
 }
+
+/** The Session on Node the shared options ask for: its settings, state folder and DHT node. */
+export const sessionLayerOf = (args: SwarmArgs & { readonly stateDir: Option.Option<string> }) =>
+  Layer.unwrapEffect(
+    Effect.map(dhtOptionsOf(args), (dht) => nodeSessionLayer(sessionConfigOf(args), args.stateDir, dht))
+  )
 
 /** The session settings the shared options give. */
 export const sessionConfigOf = (args: SwarmArgs): Partial<SessionConfig> => ({
   port: args.port,
   maxPeers: args.maxPeers,
+  encryption: args.encryption,
   ...(args.bind.length > 0 ? { listenHosts: args.bind } : {})
 })
+
+/** `HOST:PORT` values of a repeatable option, parsed, or the first bad one as a usage error. */
+const endpointsOf = (option: string, texts: ReadonlyArray<string>): Effect.Effect<Array<Endpoint>, UsageError> =>
+  Effect.forEach(texts, (text) => {
+    const parsed = parseEndpoint(text)
+    return typeof parsed === "string"
+      ? Effect.fail(new UsageError({ message: `${option} ${text} ${parsed}` }))
+      : Effect.succeed(parsed)
+  })
+
+/** The DHT node the options ask for: none with `--no-dht`, else with its bootstrap nodes. */
+export const dhtOptionsOf = (args: SwarmArgs): Effect.Effect<Option.Option<DhtOptions>, UsageError> =>
+  args.noDht
+    ? args.dhtBootstrap.length > 0
+      ? Effect.fail(new UsageError({ message: "--dht-bootstrap goes without --no-dht" }))
+      : Effect.succeedNone
+    : Effect.map(endpointsOf("--dht-bootstrap", args.dhtBootstrap), (bootstrap) => Option.some({ bootstrap }))
 
 /** Checks the shared options, returning the parsed peer addresses. */
 export const checkSwarmArgs = (args: SwarmArgs): Effect.Effect<ReadonlyArray<Endpoint>, UsageError> =>
   Effect.gen(function*() {
-    const peers: Array<Endpoint> = []
-    for (const text of args.peer) {
-      const parsed = parsePeerAddress(text)
-      if (Either.isLeft(parsed)) return yield* new UsageError({ message: parsed.left })
-      peers.push(parsed.right)
-    }
+    const peers = yield* endpointsOf("--peer", args.peer)
     if (args.port < 0 || args.port > 65535) {
       return yield* new UsageError({ message: `--port ${args.port} is not a TCP port (0-65535)` })
     }

@@ -12,6 +12,8 @@ export type PeerErrorReason =
   | "Banned"
   /** Both sides have every piece: nothing to exchange. */
   | "NotNeeded"
+  /** The peer closed on our encryption handshake (MSE/PE): it may speak plaintext only. */
+  | "Encryption"
 
 /** Why a peer connection ended. Expected in a swarm: logged at debug level, then maybe retried. */
 export class PeerError extends Data.TaggedError("PeerError")<{
@@ -28,4 +30,4 @@ export class PeerError extends Data.TaggedError("PeerError")<{
 /** Errors after which trying the same address again is pointless. */
 export const isFinal = (error: PeerError): boolean =>
   error.reason === "Handshake" || error.reason === "Protocol" || error.reason === "Banned" ||
-  error.reason === "NotNeeded"
+  error.reason === "NotNeeded" || error.reason === "Encryption"

@@ -14,6 +14,7 @@ import {
   encodeHave,
   encodeMetadataMessage,
   encodePieceHeader,
+  encodePort,
   encodeReject,
   encodeRequest,
   type Handshake,
@@ -27,6 +28,7 @@ import {
   NOT_INTERESTED,
   OUR_EXTENSIONS,
   OUR_RESERVED,
+  OUR_RESERVED_DHT,
   type PexPeer,
   supports,
   UNCHOKE,
@@ -163,13 +165,17 @@ export class PeerLink implements Link {
   private readonly handlers = { onData: (chunk: Uint8Array) => this.onData(chunk), onDrain: () => this.onDrain(), onClose: (error: TransportError | undefined) => this.onClose(error) }
 
   private sendHandshake(): void {
-    this.send(encodeHandshake({ reserved: OUR_RESERVED, infoHash: this.swarm.infoHash, peerId: this.swarm.peerId }))
+    const reserved = this.swarm.dhtPort === undefined ? OUR_RESERVED : OUR_RESERVED_DHT
+    this.send(encodeHandshake({ reserved, infoHash: this.swarm.infoHash, peerId: this.swarm.peerId }))
   }
 
-  /** A connection we dialled: send our handshake and read theirs. */
+  /**
+   * A connection we dialled: send our handshake and read theirs. Ours goes first: after an encryption handshake
+   * the peer's may have arrived already, and starting delivers it at once.
+   */
   start(): void {
-    this.connection.start(this.handlers)
     this.sendHandshake()
+    this.connection.start(this.handlers)
   }
 
   /** A connection we accepted, whose handshake was read already (with `rest`, the bytes that followed it). */
@@ -242,6 +248,8 @@ export class PeerLink implements Link {
     this.handshaken = true
     this.fast = supports(handshake.reserved, "fast")
     this.sendPieces()
+    const dhtPort = this.swarm.dhtPort
+    if (dhtPort !== undefined && supports(handshake.reserved, "dht")) this.send(encodePort(dhtPort))
     if (supports(handshake.reserved, "extensions")) {
       this.send(ourExtendedHandshake({
         port: this.swarm.port,
@@ -337,8 +345,8 @@ export class PeerLink implements Link {
         return
       case "extended":
         return this.gotExtended(message.id, message.payload)
-      // The DHT is not spoken yet.
       case "port":
+        if (message.port > 0) this.swarm.dhtNodeLearned({ host: this.connection.remote.host, port: message.port })
         return
     }
   }

@@ -2,17 +2,19 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { MagnetLink, TorrentInfo } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
 import { makeAnnounceKey, makePeerId } from "../peer/peerId.js"
 import { ResumeStore } from "../resume/index.js"
+import { Dht } from "../dht/Dht.js"
 import { type Connection, Transport, type TransportError } from "../peer/transport/Transport.js"
 import type { Storage } from "../storage/index.js"
 import type { Tracker } from "../tracker/index.js"
 import type { Verifier } from "../verifier/index.js"
-import type { Handshake } from "../wire/index.js"
-import { readHandshake } from "./handshakeReader.js"
+import { obfuscatedInfoHash } from "../peer/mse/index.js"
+import { acceptHandshake, type Accepted } from "./encryption.js"
 import { type MagnetHandle, startMagnet } from "./magnet.js"
 import { defaultSessionConfig, type SessionConfig } from "./SessionConfig.js"
 import { startTorrent, type TorrentHandle } from "./Torrent.js"
@@ -25,6 +27,8 @@ export interface AddOptions {
   readonly peers?: ReadonlyArray<Endpoint>
   /** Ask the torrent's trackers for peers. Default true. */
   readonly trackers?: boolean
+  /** Look for peers on the session's DHT node, if it runs one (never for private torrents). Default true. */
+  readonly dht?: boolean
 }
 
 /**
@@ -52,11 +56,15 @@ export const make = (
     const context = yield* Effect.context<Transport | Storage | Verifier | Tracker>()
     // Optional: an embedding program that provides no ResumeStore gets a full check of the data at every start.
     const resume = yield* Effect.serviceOption(ResumeStore)
+    // Optional too: without a DHT node, torrents find peers through trackers, PEX and the addresses given.
+    const dht = yield* Effect.serviceOption(Dht)
     const transport = yield* Transport
     const peerId = makePeerId()
     const key = makeAnnounceKey()
     /** Running torrents by info-hash (hex), for accepted connections to find theirs. */
     const torrents = new Map<string, TorrentHandle>()
+    /** Their info-hashes by obfuscated info-hash (hex), for encrypted connections to find theirs (MSE). */
+    const obfuscated = new Map<string, Uint8Array>()
     let handshaking = 0
 
     const connections = () => {
@@ -66,19 +74,28 @@ export const make = (
     }
     const connectionAllowed = () => connections() < settings.maxConnections
 
-    /** An accepted connection: read its handshake (bounded in time), then hand it to its torrent. */
+    /**
+     * An accepted connection: read its handshake, plaintext or after an encryption handshake (bounded in time),
+     * then hand it to its torrent.
+     */
     const incoming = (connection: Connection): Effect.Effect<void> =>
-      Effect.async<{ readonly handshake: Handshake; readonly rest: Uint8Array }, string>((resume) =>
-        readHandshake(
+      Effect.async<Accepted, string>((resume) =>
+        acceptHandshake(
           connection,
-          (handshake, rest) => resume(Effect.succeed({ handshake, rest })),
+          {
+            policy: settings.encryption,
+            findTorrent: (hash) => obfuscated.get(Buffer.from(hash).toString("hex"))
+          },
+          (accepted) => resume(Effect.succeed(accepted)),
           (detail) => resume(Effect.fail(detail))
         )
       ).pipe(
         Effect.timeoutFail({ duration: settings.handshakeTimeout, onTimeout: () => "no handshake in time" }),
-        Effect.flatMap(({ handshake, rest }) => {
-          const torrent = torrents.get(Buffer.from(handshake.infoHash).toString("hex"))
-          return torrent === undefined ? Effect.fail("handshake for a torrent we do not have") : torrent.accept(connection, handshake, rest)
+        Effect.flatMap((accepted) => {
+          const torrent = torrents.get(Buffer.from(accepted.handshake.infoHash).toString("hex"))
+          return torrent === undefined
+            ? Effect.fail("handshake for a torrent we do not have")
+            : torrent.accept(accepted.connection, accepted.handshake, accepted.rest)
         }),
         Effect.catchAll((detail) =>
           Effect.zipRight(
@@ -118,11 +135,20 @@ export const make = (
           config: settings,
           port: listener.local.port,
           useTrackers: options.trackers ?? true,
+          dht,
+          useDht: options.dht ?? true,
           connectionAllowed,
           resume
         })
+        const hidden = Buffer.from(obfuscatedInfoHash(torrent.infoHash)).toString("hex")
         torrents.set(torrent.infoHashHex, handle)
-        yield* Effect.addFinalizer(() => Effect.sync(() => torrents.delete(torrent.infoHashHex)))
+        obfuscated.set(hidden, torrent.infoHash)
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            torrents.delete(torrent.infoHashHex)
+            obfuscated.delete(hidden)
+          })
+        )
         if (options.peers !== undefined && options.peers.length > 0) yield* handle.addPeers(options.peers)
         return handle
       }).pipe(Effect.provide(context))
@@ -135,12 +161,13 @@ export const make = (
         port: listener.local.port,
         config: settings,
         useTrackers: options.trackers ?? true,
+        dht: (options.dht ?? true) ? dht : Option.none(),
         peers: options.peers ?? [],
         connectionAllowed,
         resume,
         start: (torrent, peers) =>
           // The magnet's announce loop goes on serving the torrent: it runs none of its own.
-          add(torrent, { directory: options.directory, peers, trackers: false })
+          add(torrent, { directory: options.directory, peers, trackers: false, dht: false })
       }).pipe(Effect.provide(context))
 
     return Session.of({ peerId, port: listener.local.port, add, addMagnet })

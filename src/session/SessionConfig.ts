@@ -1,6 +1,7 @@
 import * as Duration from "effect/Duration"
 import * as Schedule from "effect/Schedule"
 import { type ChokeConfig, defaultChokeConfig } from "./choker.js"
+import type { EncryptionPolicy } from "./encryption.js"
 
 /** How a torrent session treats its peers. Every field has a default; override what you need. */
 export interface SessionConfig {
@@ -47,6 +48,10 @@ export interface SessionConfig {
   readonly writers: number
   /** When to save the resume state while pieces verify (and it is saved once more when the torrent stops). */
   readonly resumeSave: Schedule.Schedule<unknown>
+  /** Message Stream Encryption with peers (see `EncryptionPolicy`). */
+  readonly encryption: EncryptionPolicy
+  /** With a DHT node: how often a torrent looks for peers there and announces itself (BEP 5), after the first. */
+  readonly dhtAnnounce: Schedule.Schedule<unknown>
 }
 
 export const defaultSessionConfig: SessionConfig = {
@@ -71,5 +76,8 @@ export const defaultSessionConfig: SessionConfig = {
   cacheBytes: 16 * 1024 * 1024,
   backlogBytes: 16 * 1024 * 1024,
   writers: 4,
-  resumeSave: Schedule.spaced(Duration.seconds(5))
+  resumeSave: Schedule.spaced(Duration.seconds(5)),
+  encryption: "prefer",
+  // Stored peers expire after 30 minutes on most nodes: announce well within that.
+  dhtAnnounce: Schedule.spaced(Duration.minutes(15))
 }

@@ -36,6 +36,10 @@ export interface SwarmOptions {
   readonly onLoadPiece: (index: number) => void
   /** Peer addresses learned through PEX. */
   readonly onPeers: (peers: ReadonlyArray<Endpoint>) => void
+  /** Our DHT node's UDP port, when we run one: told to peers that speak BEP 5. */
+  readonly dhtPort: number | undefined
+  /** A DHT node a peer told us of (BEP 5 `port` message). */
+  readonly onDhtNode: (node: Endpoint) => void
 }
 
 const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(b)
@@ -53,8 +57,10 @@ export class Swarm {
   readonly port: number
   /** The info dictionary, served to peers that ask for it (BEP 9). */
   readonly metadata: Uint8Array
-  /** A private torrent (BEP 27): no PEX. */
+  /** A private torrent (BEP 27): no PEX, no DHT. */
   readonly isPrivate: boolean
+  /** Our DHT node's UDP port, when we run one and the torrent is not private. */
+  readonly dhtPort: number | undefined
   readonly now: () => number
   readonly links = new Set<PeerLink>()
   /**
@@ -88,6 +94,7 @@ export class Swarm {
     this.port = options.port
     this.metadata = options.torrent.infoBytes
     this.isPrivate = options.torrent.private
+    this.dhtPort = options.torrent.private ? undefined : options.dhtPort
     this.now = options.now
     this.picker = new PiecePicker<PeerLink>({
       pieceCount: options.torrent.pieceCount,
@@ -285,6 +292,11 @@ export class Swarm {
       const peers = this.pexPeers()
       for (const link of this.links) link.sendPex(now, peers)
     }
+  }
+
+  /** A peer's DHT node (BEP 5 `port`): handed to our DHT node to try. */
+  dhtNodeLearned(node: Endpoint): void {
+    if (this.dhtPort !== undefined) this.options.onDhtNode(node)
   }
 
   /** Peers a link learned through PEX: handed on to be dialled. */

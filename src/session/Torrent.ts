@@ -7,6 +7,7 @@ import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import type { Dht } from "../dht/Dht.js"
 import { pieceHash, type TorrentInfo, trackerTiers } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
 import { parseEndpoint } from "../net/endpoint.js"
@@ -17,10 +18,12 @@ import { Storage } from "../storage/index.js"
 import { startAnnouncing, type Tracker, type TransferStats } from "../tracker/index.js"
 import type { Handshake } from "../wire/index.js"
 import { Verifier } from "../verifier/index.js"
+import { lookForPeers } from "./dhtPeers.js"
 import { makeDialer } from "./Dialer.js"
 import { restorePieces, saveResume } from "./restore.js"
 import { PeerLink } from "./PeerLink.js"
-import { dial, keyOf, runLink } from "./runLink.js"
+import { dialPeer } from "./encryption.js"
+import { keyOf, runLink } from "./runLink.js"
 import type { SessionConfig } from "./SessionConfig.js"
 import { type CompletedPiece, Swarm } from "./Swarm.js"
 import { TorrentError } from "./TorrentError.js"
@@ -95,6 +98,10 @@ export interface TorrentOptions {
   readonly port: number
   /** Announce to the torrent's trackers for peers. */
   readonly useTrackers: boolean
+  /** The session's DHT node, to find peers and announce on (not for private torrents); none: no DHT. */
+  readonly dht: Option.Option<Dht["Type"]>
+  /** Look for peers on the DHT and announce there (a magnet link's torrent leaves it to the magnet's loop). */
+  readonly useDht: boolean
   /** Whether another connection may be opened, over all torrents of the session. */
   readonly connectionAllowed: () => boolean
   /** Where verified pieces are recorded between runs; none: every start hashes the data on disk. */
@@ -141,12 +148,16 @@ export const startTorrent = (
       snubMs: Duration.toMillis(config.snubTimeout),
       chokedMs: Duration.toMillis(config.chokedTimeout)
     }
+    /** Peers that closed on our encryption handshake: dialled in plaintext from then on. */
+    const plaintextPeers = new Set<string>()
     const dialer = yield* makeDialer({
       ownPort: options.port,
       // Nothing is dialled before the data is checked and the swarm exists.
       roomForPeer: () => swarm !== undefined && roomForPeer(),
       banned: (key) => swarm?.banned.has(key) ?? false,
-      connect: (address) => dial(transport, config, address, (connection) => runPeerLink(connection, "outgoing", (link) => link.start())),
+      connect: (address) =>
+        dialPeer(transport, config, address, torrent.infoHash, plaintextPeers, (connection) =>
+          runPeerLink(connection, "outgoing", (link) => link.start())),
       reconnect: config.reconnect
     })
     /** Runs a connection as a link of the swarm (which exists by the time anything connects). */
@@ -261,7 +272,11 @@ export const startTorrent = (
         choke: config.choke,
         onPieceComplete: (piece) => Queue.unsafeOffer(completed, piece),
         onLoadPiece: (index) => Queue.unsafeOffer(toRead, index),
-        onPeers: (peers) => runFork(addPeers(peers))
+        onPeers: (peers) => runFork(addPeers(peers)),
+        dhtPort: Option.getOrUndefined(Option.map(options.dht, (dht) => dht.port)),
+        onDhtNode: (node) => {
+          if (Option.isSome(options.dht)) runFork(options.dht.value.addNode(node))
+        }
       })
       swarm = started
       const completeAtStart = started.picker.isComplete()
@@ -284,6 +299,9 @@ export const startTorrent = (
           onPeers: (found) => addPeers(found),
           ...(completeAtStart ? {} : { completed: downloadCompleted })
         })
+      }
+      if (options.useDht && Option.isSome(options.dht) && !torrent.private) {
+        yield* lookForPeers(options.dht.value, torrent.infoHash, options.port, config, addPeers)
       }
       if (Option.isSome(resume)) yield* keepResumeState(started, resume.value)
       yield* addPeers(known.flatMap((text) => {
@@ -351,7 +369,7 @@ export const startTorrent = (
           client: link.extensions.handshake?.v,
           fast: link.fast,
           extensions: link.extensions.handshake !== undefined,
-          encrypted: false,
+          encrypted: link.connection.encrypted === true,
           downloadRate: link.download.rate,
           uploadRate: link.upload.rate
         }))

@@ -7,11 +7,13 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import { createHash } from "node:crypto"
 import { type MagnetLink, parseMetadata, type TorrentInfo } from "../metainfo/index.js"
+import type { Dht } from "../dht/Dht.js"
 import type { Endpoint } from "../net/Datagram.js"
 import type { Transport } from "../peer/transport/Transport.js"
 import type { ResumeStore } from "../resume/index.js"
 import { startAnnouncing, type Tracker } from "../tracker/index.js"
 import { type MetadataProgress, startMetadataFetch } from "./metadata/fetchMetadata.js"
+import { lookForPeers } from "./dhtPeers.js"
 import type { SessionConfig } from "./SessionConfig.js"
 import type { TorrentHandle } from "./Torrent.js"
 import { TorrentError } from "./TorrentError.js"
@@ -39,6 +41,8 @@ export interface MagnetOptions {
   readonly port: number
   readonly config: SessionConfig
   readonly useTrackers: boolean
+  /** The session's DHT node, to look for the link's peers on. */
+  readonly dht: Option.Option<Dht["Type"]>
   /** Peers to ask besides the link's `x.pe` and the trackers'. */
   readonly peers: ReadonlyArray<Endpoint>
   readonly connectionAllowed: () => boolean
@@ -84,6 +88,14 @@ export const startMagnet = (
     /** The fetch's progress as it ended (its links close with it). */
     let final: MetadataProgress | undefined
 
+    /** Peers from trackers and the DHT: to the fetch, then to the torrent (kept in between). */
+    const routePeers = (found: ReadonlyArray<Endpoint>): Effect.Effect<void> =>
+      handle !== undefined
+        ? handle.addPeers(found)
+        : pending !== undefined
+        ? Effect.sync(() => pending!.push(...found))
+        : fetch.addPeers(found)
+
     if (options.useTrackers) {
       yield* startAnnouncing({
         tiers: magnet.trackers,
@@ -94,17 +106,15 @@ export const startMagnet = (
         stats: Effect.suspend(() =>
           handle === undefined ? Effect.succeed({ uploaded: 0, downloaded: 0, left: UNKNOWN_LEFT }) : handle.transferStats
         ),
-        onPeers: (found) =>
-          handle !== undefined
-            ? handle.addPeers(found)
-            : pending !== undefined
-            ? Effect.sync(() => pending!.push(...found))
-            : fetch.addPeers(found),
+        onPeers: routePeers,
         completed: Deferred.await(torrent).pipe(
           Effect.flatMap((torrent) => torrent.downloadCompleted),
           Effect.orElse(() => Effect.never)
         )
       })
+    }
+    if (Option.isSome(options.dht)) {
+      yield* lookForPeers(options.dht.value, magnet.infoHash, options.port, options.config, routePeers)
     }
     yield* fetch.addPeers([...magnet.peers, ...options.peers])
 

@@ -38,6 +38,8 @@ export const supports = (reserved: Uint8Array, name: CapabilityName): boolean =>
 
 /** What we announce: the extension protocol (BEP 10) and the Fast extension (BEP 6). */
 export const OUR_RESERVED = reservedBytes(["extensions", "fast"])
+/** The same, when we run a DHT node (BEP 5): peers then tell us their DHT port, and we tell them ours. */
+export const OUR_RESERVED_DHT = reservedBytes(["extensions", "fast", "dht"])
 
 export const encodeHandshake = (handshake: Handshake): Uint8Array => {
   const out = Buffer.alloc(HANDSHAKE_LENGTH)

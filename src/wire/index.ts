@@ -31,6 +31,7 @@ export {
   HANDSHAKE_LENGTH,
   type Handshake,
   OUR_RESERVED,
+  OUR_RESERVED_DHT,
   PROTOCOL,
   reservedBytes,
   supports

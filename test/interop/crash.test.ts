@@ -119,7 +119,7 @@ interopSuite("bt download killed with SIGKILL and restarted", ["libtorrent"], ()
 
     const out = join(work, "out")
     const args = [
-      "bin/bt.js", "download", torrent, "-o", out, "--peer", `127.0.0.1:${proxy.port}`, "--no-trackers",
+      "bin/bt.js", "download", torrent, "-o", out, "--peer", `127.0.0.1:${proxy.port}`, "--no-trackers", "--no-dht",
       "--state-dir", join(work, "state"), "--port", String(await freePort()), "--json"
     ]
     const runs: Array<{ readonly afterMs: number; readonly lines: ReadonlyArray<Line>; readonly sent: number }> = []

@@ -5,18 +5,11 @@
  */
 import { join } from "node:path"
 import { expect, test } from "vitest"
-import { interopSuite, lt, runBt, startLtSeeder, tempDir, writeFiles } from "./harness.js"
-import { btEvents, freshStateDir, hashFiles, startBtSeed, startLtLeecher } from "./leechers.js"
+import { interopSuite, runBt, startLtSeeder } from "./harness.js"
+import { btEvents, freshStateDir, hashFiles, makeLtTorrent, startBtSeed, startLtLeecher } from "./leechers.js"
 
 const spec = [{ path: "fast.bin", size: 6 * 1024 * 1024 + 333 }]
-
-const makeTorrent = async () => {
-  const dir = await tempDir()
-  await writeFiles(join(dir, "data"), spec, 61)
-  const torrent = join(dir, "fast.torrent")
-  await lt(["create", join(dir, "data", "fast.bin"), "--out", torrent, "--piece-length", "65536"])
-  return { dir, torrent, hashes: await hashFiles(join(dir, "data"), spec) }
-}
+const makeTorrent = () => makeLtTorrent("fast.bin", spec[0]!.size, 61)
 
 interopSuite("BEP 6 with libtorrent", ["libtorrent"], () => {
   test("a libtorrent seeder is a fast peer, seen in --json progress, and its `have all` counts as every piece", async () => {

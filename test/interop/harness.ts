@@ -251,8 +251,18 @@ const check = (what: string, result: RunResult): RunResult => {
 // Tools
 
 /** `node bin/bt.js ...args` (needs `npm run build`). */
+/**
+ * The arguments for a `bt` process of a test: `download` and `seed` get `--no-dht` unless the test gives DHT
+ * options itself, so no test ever reaches for the public DHT routers.
+ */
+export const btArgs = (args: ReadonlyArray<string>): Array<string> => {
+  const runsSwarm = args[0] === "download" || args[0] === "seed"
+  const choseDht = args.some((arg) => arg === "--no-dht" || arg === "--dht-bootstrap")
+  return [join(repoRoot, "bin", "bt.js"), ...args, ...(runsSwarm && !choseDht ? ["--no-dht"] : [])]
+}
+
 export const runBt = (args: ReadonlyArray<string>, opts: RunOptions = {}): Promise<RunResult> =>
-  run(process.execPath, [join(repoRoot, "bin", "bt.js"), ...args], opts)
+  run(process.execPath, btArgs(args), opts)
 
 export interface MktorrentOptions {
   /** File or folder to hash. */
@@ -441,6 +451,9 @@ export const waitForLine = async (proc: Tracked, match: (line: string) => boolea
   }
 }
 
+/** libtorrent's encryption setting in lt.py: plaintext only, either, or RC4 only. */
+export type LtEncryption = "disabled" | "enabled" | "forced"
+
 export interface LtSeeder {
   readonly port: number
   readonly infoHash: string
@@ -464,6 +477,8 @@ export const startLtSeeder = async (o: {
   readonly logPex?: boolean
   /** The loopback address it listens on: 127.0.0.1 (default) or ::1. */
   readonly listenHost?: string
+  /** MSE/PE: `disabled` (plaintext, the default), `enabled` or `forced` (RC4 only). */
+  readonly encryption?: LtEncryption
   readonly scope?: Scope
 }): Promise<LtSeeder> => {
   const port = o.port ?? (await freePort())
@@ -475,7 +490,8 @@ export const startLtSeeder = async (o: {
       ...(o.uploadLimit === undefined ? [] : ["--upload-limit", String(o.uploadLimit)]),
       ...(o.noPex ? ["--no-pex"] : []),
       ...(o.logPex ? ["--log-pex"] : []),
-      ...(o.listenHost === undefined ? [] : ["--listen-host", o.listenHost])
+      ...(o.listenHost === undefined ? [] : ["--listen-host", o.listenHost]),
+      ...(o.encryption === undefined ? [] : ["--encryption", o.encryption])
     ],
     { scope: o.scope ?? "test" }
   )

@@ -8,14 +8,18 @@ import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises"
 import { connect } from "node:net"
 import { join, relative } from "node:path"
 import {
+  btArgs,
   debianPython,
   type FileSpec,
   freePort,
+  lt,
+  type LtEncryption,
   repoRoot,
   type RunResult,
   spawnTracked,
   type Tracked,
   tempDir,
+  writeFiles,
   waitForLine
 } from "./harness.js"
 
@@ -62,7 +66,6 @@ export const listFiles = async (root: string): Promise<Record<string, number>> =
 // ---------------------------------------------------------------------------------------------------------------
 // bt
 
-const btArgs = (args: ReadonlyArray<string>): Array<string> => [join(repoRoot, "bin", "bt.js"), ...args]
 
 /** `bt ...args` in the background (needs `npm run build`). */
 export const spawnBt = (args: ReadonlyArray<string>): Tracked => spawnTracked(process.execPath, btArgs(args))
@@ -115,12 +118,15 @@ export const startBtSeed = async (o: {
   readonly trackers?: boolean
   readonly port?: number
   readonly logLevel?: string
+  /** More options for `bt seed`. */
+  readonly extraArgs?: ReadonlyArray<string>
 }): Promise<BtSeeder> => {
   const proc = spawnBt([
     "seed", o.torrent, "-d", o.dir, "--json", "--port", String(o.port ?? 0), ...(await freshStateDir()),
     ...(o.trackers ? [] : ["--no-trackers"]),
     ...(o.peers ?? []).flatMap((peer) => ["--peer", peer]),
-    ...(o.logLevel === undefined ? [] : ["--log-level", o.logLevel])
+    ...(o.logLevel === undefined ? [] : ["--log-level", o.logLevel]),
+    ...(o.extraArgs ?? [])
   ])
   const line = await waitForLine(proc, (l) => l.includes(`"event":"seeding"`), 30_000)
   const ready = JSON.parse(line) as { readonly infoHash: string; readonly port: number }
@@ -194,6 +200,8 @@ export const startLtLeecher = async (o: ({ readonly torrent: string } | { readon
   readonly noPex?: boolean
   /** Log libtorrent's PEX messages, sent and received, on stderr. */
   readonly logPex?: boolean
+  /** MSE/PE: `disabled` (plaintext, the default), `enabled` or `forced` (RC4 only). */
+  readonly encryption?: LtEncryption
 }): Promise<LtLeecher> => {
   const port = await freePort()
   const timeoutSeconds = o.timeoutSeconds ?? 60
@@ -206,7 +214,8 @@ export const startLtLeecher = async (o: ({ readonly torrent: string } | { readon
     ...(o.downloadLimit === undefined ? [] : ["--download-limit", String(o.downloadLimit)]),
     ...(o.reportPeers ? ["--report-peers"] : []),
     ...(o.noPex ? ["--no-pex"] : []),
-    ...(o.logPex ? ["--log-pex"] : [])
+    ...(o.logPex ? ["--log-pex"] : []),
+    ...(o.encryption === undefined ? [] : ["--encryption", o.encryption])
   ])
   // lt.py enforces its own timeout; ours is a backstop a little later.
   const done = waitForLine(proc, (l) => l.startsWith(`{"done"`), (timeoutSeconds + 15) * 1000).then(
@@ -456,4 +465,20 @@ export const untilTrackerCounts = async (announceUrl: string, infoHashHex: strin
     await sleep(200)
   }
   throw new Error(`the tracker did not count ${seeders} seeder(s) of ${infoHashHex} within ${ms} ms; last scrape: ${last}`)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Content
+
+/**
+ * A single-file torrent made by libtorrent (`lt.py create`) of `size` pseudo-random bytes in a fresh folder:
+ * the content in `dir/data`, the torrent at `dir/NAME.torrent`, with the content's SHA-1 by path.
+ */
+export const makeLtTorrent = async (name: string, size: number, seed: number, pieceLength = 65536) => {
+  const dir = await tempDir()
+  const spec = [{ path: name, size }]
+  await writeFiles(join(dir, "data"), spec, seed)
+  const torrent = join(dir, `${name}.torrent`)
+  await lt(["create", join(dir, "data", name), "--out", torrent, "--piece-length", String(pieceLength)])
+  return { dir, torrent, spec, hashes: await hashFiles(join(dir, "data"), spec) }
 }

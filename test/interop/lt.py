@@ -265,7 +265,7 @@ def seed(args):
     parent = os.getppid()
     started = time.monotonic()
 
-    session, handle = start_torrent(args, loopback_settings(args.port, args.listen_host))
+    session, handle = start_torrent(args, apply_encryption(loopback_settings(args.port, args.listen_host), args.encryption))
     if args.upload_limit > 0:
         # A per-torrent limit: unlike the session's, it also holds for peers on the local network.
         handle.set_upload_limit(args.upload_limit)
@@ -302,7 +302,7 @@ def leech(args):
     started = time.monotonic()
     deadline = started + args.timeout
 
-    settings = loopback_settings(args.port)
+    settings = apply_encryption(loopback_settings(args.port), args.encryption)
     # Keep connections to seeds once complete, so we can still count what each peer sent when we get there.
     settings["close_redundant_connections"] = False
     session, handle = start_torrent(args, settings)
@@ -371,6 +371,18 @@ def add_peer_options(p):
     p.add_argument("--no-pex", action="store_true", help="neither send nor take PEX (ut_pex) for this torrent")
     p.add_argument("--log-pex", action="store_true", help="log libtorrent's PEX messages, sent and received, on stderr")
     p.add_argument("--verbose", action="store_true", help="log tracker replies on stderr")
+    p.add_argument("--encryption", choices=["disabled", "enabled", "forced"], default="disabled",
+                   help="MSE/PE both ways: disabled (plaintext only, the default), enabled (either), forced (RC4 only)")
+
+
+def apply_encryption(settings, mode):
+    """libtorrent's MSE/PE policy for both directions; `forced` also allows RC4 only (no plaintext after MSE)."""
+    policy = {"disabled": lt.enc_policy.disabled, "enabled": lt.enc_policy.enabled, "forced": lt.enc_policy.forced}[mode]
+    settings["out_enc_policy"] = policy
+    settings["in_enc_policy"] = policy
+    if mode == "forced":
+        settings["allowed_enc_level"] = lt.enc_level.rc4
+    return settings
 
 
 def main():

@@ -71,6 +71,8 @@ const HOUR = Duration.hours(1)
  * timeout out of the way unless a test sets it.
  */
 const baseConfig: Partial<SessionConfig> = {
+  // The doubles speak plaintext only (encrypted dialling and its fallback have tests of their own).
+  encryption: "disable",
   listenHosts: [LISTEN.host],
   port: LISTEN.port,
   choke: { uploadSlots: 2, optimisticEvery: 3, newPeerMs: 30_000 },

@@ -67,6 +67,8 @@ const faultyStorage = (inner: Storage["Type"], fault: { afterWrites: number | un
 }
 
 const config: Partial<SessionConfig> = {
+  // The doubles speak plaintext only (encrypted dialling and its fallback have tests of their own).
+  encryption: "disable",
   handshakeTimeout: Duration.millis(500),
   requestTimeout: Duration.millis(500)
 }

@@ -17,6 +17,8 @@ const fixture = makeSwarmTorrent({ pieceLength: 1024, seed: 7, files: [{ path: [
 const { torrent } = fixture
 
 const fastConfig: Partial<SessionConfig> = {
+  // The doubles speak plaintext only (encrypted dialling and its fallback have tests of their own).
+  encryption: "disable",
   connectTimeout: Duration.seconds(1),
   handshakeTimeout: Duration.millis(500),
   requestTimeout: Duration.millis(300),

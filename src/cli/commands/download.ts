@@ -9,8 +9,7 @@ import * as Schedule from "effect/Schedule"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { isMagnet, Metainfo, torrentFileBytes } from "../../metainfo/index.js"
 import * as Session from "../../session/index.js"
-import { nodeSessionLayer } from "../layers.js"
-import { checkSwarmArgs, sessionConfigOf, swarmOptions } from "../options.js"
+import { checkSwarmArgs, sessionLayerOf, swarmOptions } from "../options.js"
 import { formatBytes } from "../format.js"
 import { summaryLine } from "../progress.js"
 import { parseDuration, reportMetadata, type ReportMode, reportMode, reportProgress } from "../report.js"
@@ -149,7 +148,7 @@ export const download = Command.make(
     }).pipe(
       Effect.scoped,
       Effect.provide(
-        nodeSessionLayer(sessionConfigOf(args), args.stateDir)
+        sessionLayerOf(args)
       )
     )
 ).pipe(Command.withDescription(

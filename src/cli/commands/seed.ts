@@ -6,8 +6,7 @@ import { Metainfo, type TorrentInfo } from "../../metainfo/index.js"
 import type { Bitfield } from "../../piece/index.js"
 import * as Session from "../../session/index.js"
 import { formatBytes } from "../format.js"
-import { nodeSessionLayer } from "../layers.js"
-import { checkSwarmArgs, dataDirectory, sessionConfigOf, swarmOptions } from "../options.js"
+import { checkSwarmArgs, dataDirectory, sessionLayerOf, swarmOptions } from "../options.js"
 import { reportMode, reportProgress } from "../report.js"
 import { UsageError } from "../UsageError.js"
 
@@ -65,7 +64,7 @@ export const seed = Command.make(
       return yield* Effect.never
     }).pipe(
       Effect.scoped,
-      Effect.provide(nodeSessionLayer(sessionConfigOf(args), args.stateDir))
+      Effect.provide(sessionLayerOf(args))
     )
 ).pipe(Command.withDescription(
   "Check the data in a folder against a torrent, then seed it to peers until interrupted."

@@ -20,6 +20,8 @@ export class TransportError extends Data.TaggedError("TransportError")<{
  */
 export interface Connection {
   readonly remote: Endpoint
+  /** The bytes travel RC4-encrypted (MSE/PE), once that was agreed. */
+  readonly encrypted?: boolean
   /**
    * Queues bytes for sending. Returns `false` when the send buffer is past its high-water mark: stop producing
    * (and stop reading, so the peer slows down too) until `onDrain` fires.

@@ -137,15 +137,15 @@ export class MetadataLink implements Link {
     this.key = formatEndpoint(connection.remote)
   }
 
-  /** Sends our handshake and reads the peer's. */
+  /** Sends our handshake, then reads the peer's (which may be waiting already, after an encryption handshake). */
   start(): void {
+    const { infoHash, peerId } = this.swarm.options
+    this.connection.write(encodeHandshake({ reserved: RESERVED, infoHash, peerId }))
     this.connection.start({
       onData: (chunk) => this.onData(chunk),
       onDrain: () => {},
       onClose: (error) => this.onClose(error)
     })
-    const { infoHash, peerId } = this.swarm.options
-    this.connection.write(encodeHandshake({ reserved: RESERVED, infoHash, peerId }))
   }
 
   fail(error: PeerError): void {

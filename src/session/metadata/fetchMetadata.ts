@@ -7,7 +7,8 @@ import type * as Scope from "effect/Scope"
 import type { Endpoint } from "../../net/Datagram.js"
 import { Transport } from "../../peer/transport/Transport.js"
 import { type Dialer, makeDialer } from "../Dialer.js"
-import { dial, runLink } from "../runLink.js"
+import { dialPeer } from "../encryption.js"
+import { runLink } from "../runLink.js"
 import type { SessionConfig } from "../SessionConfig.js"
 import { MetadataLink, MetadataSwarm } from "./MetadataLink.js"
 
@@ -69,13 +70,14 @@ export const startMetadataFetch = (
       },
       onMetadata: (metadata) => Deferred.unsafeDone(result, Effect.succeed(metadata))
     })
+    const plaintextPeers = new Set<string>()
     const started: Dialer = yield* makeDialer({
       ownPort: options.port,
       roomForPeer: (): boolean =>
         swarm.metadata === undefined && started.active.size < config.maxPeers && options.connectionAllowed(),
       banned: (key) => swarm.banned.has(key),
       connect: (address) =>
-        dial(transport, config, address, (connection) =>
+        dialPeer(transport, config, address, options.infoHash, plaintextPeers, (connection) =>
           runLink(
             config,
             connection,

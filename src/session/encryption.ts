@@ -1,0 +1,174 @@
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type { Endpoint } from "../net/Datagram.js"
+import { formatEndpoint } from "../net/endpoint.js"
+import {
+  looksLikePlaintextHandshake,
+  MseInitiator,
+  MseResponder,
+  selectMethod,
+  type SelectMethod
+} from "../peer/mse/index.js"
+import { continuedConnection } from "../peer/mse/stream.js"
+import type { Connection, Transport } from "../peer/transport/Transport.js"
+import type { Handshake } from "../wire/index.js"
+import { readHandshake } from "./handshakeReader.js"
+import { PeerError } from "./PeerError.js"
+import { dial, keyOf } from "./runLink.js"
+import type { SessionConfig } from "./SessionConfig.js"
+
+/**
+ * Message Stream Encryption with peers: `prefer` dials encrypted and falls back to plaintext once for a peer that
+ * does not speak it, and accepts both; `require` speaks RC4 only, both ways; `disable` speaks plaintext only.
+ */
+export type EncryptionPolicy = "prefer" | "require" | "disable"
+
+/** What we pick among the methods an incoming peer provides. */
+const selectFor: Record<Exclude<EncryptionPolicy, "disable">, SelectMethod> = {
+  prefer: selectMethod({ plaintext: true, rc4: true }, "rc4"),
+  require: selectMethod({ plaintext: false, rc4: true }, "rc4")
+}
+
+/**
+ * The MSE handshake as the side that dialled: resolves with the connection to speak the peer wire on (RC4 or
+ * plaintext after the exchange, as the peer selected). A peer that closes on our first bytes fails with reason
+ * `Encryption`: it may speak plaintext only.
+ */
+export const initiateEncryption = (
+  connection: Connection,
+  infoHash: Uint8Array,
+  policy: Exclude<EncryptionPolicy, "disable">
+): Effect.Effect<Connection, PeerError> =>
+  Effect.async<Connection, PeerError>((resume) => {
+    const peer = formatEndpoint(connection.remote)
+    const initiator = new MseInitiator({ infoHash, provide: { plaintext: policy === "prefer", rc4: true } })
+    let settled = false
+    const settle = (result: Effect.Effect<Connection, PeerError>) => {
+      if (settled) return
+      settled = true
+      resume(result)
+    }
+    connection.start({
+      onData: (chunk) => {
+        if (settled) return
+        const step = initiator.receive(chunk)
+        if (step.send !== undefined) connection.write(step.send)
+        if (step.error !== undefined) {
+          settle(Effect.fail(new PeerError({ reason: "Protocol", peer, detail: `encryption handshake: ${step.error}` })))
+        } else if (step.done !== undefined) {
+          // Hold what follows until the peer-wire link takes the connection over.
+          connection.pause()
+          settle(Effect.succeed(continuedConnection(connection, step.done.rest, step.done)))
+        }
+      },
+      onDrain: () => {},
+      onClose: () =>
+        settle(Effect.fail(
+          new PeerError({
+            reason: "Encryption",
+            peer,
+            detail: `closed during the encryption handshake (at ${initiator.stage})`
+          })
+        ))
+    })
+    connection.write(initiator.start())
+  })
+
+/**
+ * Dials a peer and runs `run` on the connection, encrypted as the policy says: with `prefer`, a peer that closes
+ * on our encryption handshake is dialled again at once in plaintext, and remembered in `plaintextPeers` so later
+ * attempts skip the encrypted one.
+ */
+export const dialPeer = (
+  transport: Transport["Type"],
+  config: SessionConfig,
+  address: Endpoint,
+  infoHash: Uint8Array,
+  plaintextPeers: Set<string>,
+  run: (connection: Connection) => Effect.Effect<never, PeerError, Scope.Scope>
+): Effect.Effect<never, PeerError, Scope.Scope> => {
+  const policy = config.encryption
+  const key = keyOf(address)
+  const plaintext = dial(transport, config, address, run)
+  if (policy === "disable" || plaintextPeers.has(key)) return plaintext
+  const encrypted = dial(transport, config, address, (connection) =>
+    initiateEncryption(connection, infoHash, policy).pipe(
+      Effect.timeoutFail({
+        duration: config.handshakeTimeout,
+        onTimeout: () => new PeerError({ reason: "Handshake", peer: key, detail: "no encryption handshake in time" })
+      }),
+      Effect.flatMap(run)
+    ))
+  return policy === "require" ? encrypted : encrypted.pipe(
+    Effect.catchIf((error) => error.reason === "Encryption", () =>
+      Effect.zipRight(Effect.sync(() => plaintextPeers.add(key)), plaintext))
+  )
+}
+
+/** An accepted connection, its handshake read: the connection to go on with (decrypting if it is MSE). */
+export interface Accepted {
+  readonly connection: Connection
+  readonly handshake: Handshake
+  /** Bytes that followed the handshake, decrypted. */
+  readonly rest: Uint8Array
+}
+
+/**
+ * Reads what opens an accepted connection: a plaintext BitTorrent handshake, or an MSE handshake (told apart by
+ * the first bytes), which is answered, the torrent found by its obfuscated info-hash, and the BitTorrent handshake
+ * then read from the decrypted stream. Plain code on the connection's handlers; the caller bounds it in time.
+ */
+export const acceptHandshake = (
+  connection: Connection,
+  options: {
+    readonly policy: EncryptionPolicy
+    /** The info-hash of a torrent we run whose obfuscated hash (MSE's `HASH('req2', SKEY)`) this is. */
+    readonly findTorrent: (obfuscated: Uint8Array) => Uint8Array | undefined
+  },
+  onAccepted: (accepted: Accepted) => void,
+  onFailure: (detail: string) => void
+): void => {
+  const handshakeOn = (stream: Connection, expectedInfoHash?: Uint8Array) =>
+    readHandshake(stream, (handshake, rest) => {
+      if (expectedInfoHash !== undefined && !Buffer.from(handshake.infoHash).equals(expectedInfoHash)) {
+        return onFailure("its handshake names another torrent than its encryption did")
+      }
+      onAccepted({ connection: stream, handshake, rest })
+    }, onFailure)
+
+  let head = new Uint8Array(0)
+  let responder: MseResponder | undefined
+  let failed = false
+  const fail = (detail: string) => {
+    if (failed) return
+    failed = true
+    onFailure(detail)
+  }
+  connection.start({
+    onData: (chunk) => {
+      if (failed) return
+      if (responder === undefined) {
+        head = Buffer.concat([head, chunk])
+        const plaintext = looksLikePlaintextHandshake(head)
+        if (plaintext === undefined) return
+        if (plaintext) {
+          if (options.policy === "require") return fail("plaintext, and we require encryption")
+          connection.pause()
+          return handshakeOn(continuedConnection(connection, head))
+        }
+        if (options.policy === "disable") return fail("encrypted, and we have encryption disabled")
+        responder = new MseResponder({ findTorrent: options.findTorrent, select: selectFor[options.policy] })
+        chunk = head
+      }
+      const step = responder.receive(chunk)
+      if (step.send !== undefined) connection.write(step.send)
+      if (step.error !== undefined) return fail(`encryption handshake: ${step.error}`)
+      if (step.done !== undefined) {
+        connection.pause()
+        handshakeOn(continuedConnection(connection, step.done.rest, step.done), step.done.infoHash)
+      }
+    },
+    onDrain: () => {},
+    onClose: () => fail("closed before its handshake")
+  })
+}

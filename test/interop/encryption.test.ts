@@ -1,0 +1,92 @@
+/**
+ * MSE/PE against libtorrent and Transmission on 127.0.0.1: downloads from seeders that force or require RC4, a
+ * libtorrent leecher that forces RC4 served by `bt seed --encryption require`, and bt's default (prefer) falling
+ * back to plaintext with a libtorrent that has encryption disabled.
+ */
+import { join } from "node:path"
+import { expect, test } from "vitest"
+import { interopSuite, type LtEncryption, runBt, startLtSeeder } from "./harness.js"
+import {
+  btEvents,
+  freshStateDir,
+  hashFiles,
+  makeLtTorrent,
+  startBtSeed,
+  startLtLeecher,
+  startTransmission,
+  transmissionAdd,
+  transmissionComplete
+} from "./leechers.js"
+
+const spec = [{ path: "secret.bin", size: 5 * 1024 * 1024 + 77 }]
+const makeTorrent = () => makeLtTorrent("secret.bin", spec[0]!.size, 71)
+
+/** `bt download` from a libtorrent seeder with `seederEncryption`; the peer as `--json` progress showed it. */
+const downloadFrom = async (seederEncryption: LtEncryption, btEncryption: string) => {
+  const { dir, hashes, torrent } = await makeTorrent()
+  // Slow enough for progress lines to show the peer.
+  const seeder = await startLtSeeder({ torrent, save: join(dir, "data"), encryption: seederEncryption, uploadLimit: 3_000_000 })
+  const out = join(dir, "out")
+  const result = await runBt([
+    "download", torrent, "-o", out, "--peer", `127.0.0.1:${seeder.port}`, "--no-trackers", "--port", "0", "--json",
+    "--encryption", btEncryption, ...(await freshStateDir())
+  ], { timeoutMs: 60_000 })
+  expect(result.code, result.stderr).toBe(0)
+  expect(await hashFiles(out, spec)).toEqual(hashes)
+  const seen = btEvents(result.stdout).flatMap((e) =>
+    e.event === "progress" ? (e.peerList as ReadonlyArray<Record<string, unknown>>) : []
+  ).find((peer) => peer.address === `127.0.0.1:${seeder.port}`)
+  expect(seen, result.stdout.slice(0, 2000)).toBeDefined()
+  return seen!
+}
+
+interopSuite("MSE/PE with libtorrent", ["libtorrent"], () => {
+  test("downloads from a libtorrent seeder that forces RC4 (bt --encryption require)", async () => {
+    expect(await downloadFrom("forced", "require")).toMatchObject({ encrypted: true })
+  }, 90_000)
+
+  test("by default (prefer), downloads over RC4 from a libtorrent seeder that forces it", async () => {
+    expect(await downloadFrom("forced", "prefer")).toMatchObject({ encrypted: true })
+  }, 90_000)
+
+  test("by default (prefer), falls back to plaintext with a libtorrent seeder that has encryption disabled", async () => {
+    expect(await downloadFrom("disabled", "prefer")).toMatchObject({ encrypted: false })
+  }, 90_000)
+
+  test("a libtorrent leecher that forces RC4 downloads from bt seed --encryption require", async () => {
+    const { dir, hashes, torrent } = await makeTorrent()
+    const seed = await startBtSeed({ torrent, dir: join(dir, "data"), extraArgs: ["--encryption", "require"] })
+    const leecher = await startLtLeecher({
+      torrent,
+      save: join(dir, "lt"),
+      peers: [`127.0.0.1:${seed.port}`],
+      encryption: "forced"
+    })
+    const done = await leecher.done
+    expect(done.downloaded).toBeGreaterThanOrEqual(spec[0]!.size)
+    expect(await hashFiles(join(dir, "lt"), spec)).toEqual(hashes)
+  }, 90_000)
+})
+
+interopSuite("MSE/PE with Transmission", ["transmission-daemon"], () => {
+  test("downloads from a Transmission seeder that requires encryption", async () => {
+    const { dir, hashes, torrent } = await makeTorrent()
+    const daemon = await startTransmission(join(dir, "transmission"), join(dir, "data"))
+    await daemon.rpc("session-set", { encryption: "required" })
+    const id = await transmissionAdd(daemon, torrent)
+    await daemon.rpc("torrent-verify", { ids: [id] })
+    await transmissionComplete(daemon, id, 30_000)
+    const out = join(dir, "out")
+    // Transmission unchokes at its rechoke pulse, about 10 s after we connect.
+    const result = await runBt([
+      "download", torrent, "-o", out, "--peer", `127.0.0.1:${daemon.peerPort}`, "--no-trackers", "--port", "0",
+      "--json", ...(await freshStateDir())
+    ], { timeoutMs: 60_000 })
+    expect(result.code, `${result.stderr}\n${daemon.proc.stderr()}`).toBe(0)
+    expect(await hashFiles(out, spec)).toEqual(hashes)
+    const seen = btEvents(result.stdout).flatMap((e) =>
+      e.event === "progress" ? (e.peerList as ReadonlyArray<Record<string, unknown>>) : []
+    ).find((peer) => peer.address === `127.0.0.1:${daemon.peerPort}`)
+    expect(seen).toMatchObject({ encrypted: true })
+  }, 90_000)
+})
