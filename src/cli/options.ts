@@ -96,7 +96,9 @@ const endpointsOf = (option: string, texts: ReadonlyArray<string>): Effect.Effec
   })
 
 /** The DHT node the options ask for: none with `--no-dht`, else with its bootstrap nodes. */
-export const dhtOptionsOf = (args: SwarmArgs): Effect.Effect<Option.Option<DhtOptions>, UsageError> =>
+export const dhtOptionsOf = (
+  args: Pick<SwarmArgs, "noDht" | "dhtBootstrap">
+): Effect.Effect<Option.Option<DhtOptions>, UsageError> =>
   args.noDht
     ? args.dhtBootstrap.length > 0
       ? Effect.fail(new UsageError({ message: "--dht-bootstrap goes without --no-dht" }))
