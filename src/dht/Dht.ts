@@ -183,25 +183,27 @@ export const make = (
         return search(context, method, target, options)
       })
 
-    /** Find our neighbours: ask the bootstrap nodes for them (learning their ids), then look ourselves up. */
+    /**
+     * Find our neighbours: ask the bootstrap nodes for them (learning their ids), then look ourselves up. Those given
+     * by host name (router.bittorrent.com, ...) are entry points rather than nodes: as libtorrent does, we keep them
+     * out of the routing table and out of lookups. Those given by IP are nodes like any other.
+     */
     const bootstrap = Effect.gen(function*() {
+      const findUs = { method: "find_node", target: ownId } as const
       const routers = settings.bootstrap.filter((endpoint) => isIP(endpoint.host) !== 6)
       const replies = yield* Effect.forEach(
         routers,
-        (router) =>
-          ask(router, { method: "find_node", target: ownId }).pipe(
+        (router) => {
+          const named = isIP(router.host) === 0
+          return (named ? rpc.query(router, findUs) : ask(router, findUs)).pipe(
+            Effect.map(({ from, response }) => [...(named ? [] : [{ id: response.id, ...from }]), ...(response.nodes ?? [])]),
             Effect.tapError((error) => Effect.logDebug(`bootstrap: ${error.message}`)),
-            Effect.option
-          ),
+            Effect.orElseSucceed((): ReadonlyArray<DhtNode> => [])
+          )
+        },
         { concurrency: "unbounded" }
       )
-      const seeds = replies.flatMap((reply) =>
-        Option.match(reply, {
-          onNone: () => [],
-          onSome: ({ from, response }) => [{ id: response.id, ...from }, ...(response.nodes ?? [])]
-        })
-      )
-      yield* lookup("find_node", ownId, { seeds })
+      yield* lookup("find_node", ownId, { seeds: replies.flat() })
       yield* Effect.logInfo(`bootstrap done: ${table.size} nodes in the routing table`)
     })
 
