@@ -5,7 +5,7 @@
 import type { Endpoint } from "../net/Datagram.js"
 import type { DhtNode } from "./DhtNode.js"
 import { KrpcErrorCode, type KrpcMessage, type KrpcQuery, type KrpcResponse } from "./krpc.js"
-import type { NodeId } from "./NodeId.js"
+import { equalIds, type NodeId } from "./NodeId.js"
 import type { PeerStore } from "./peerStore.js"
 import type { RateLimit } from "./rateLimit.js"
 import type { Counters, Incoming } from "./rpc.js"
@@ -67,7 +67,9 @@ const reply = (state: NodeState, query: KrpcQuery, from: Endpoint, now: number):
     ip: { host: from.host, port: from.port },
     ...values
   })
-  const closest = (target: NodeId) => table.closest(target, K, { goodAt: now })
+  // The K closest good nodes, less the querier itself (it knows where it is).
+  const closest = (target: NodeId) =>
+    table.closest(target, K + 1, { goodAt: now }).filter((node) => !equalIds(node.id, query.id)).slice(0, K)
   switch (query.method) {
     case "ping":
       return response({})

@@ -120,7 +120,7 @@ describe("Dht", () => {
       // Queries that can be read as far as "t" get an error answer.
       yield* client.sendBytes(Uint8Array.from(Buffer.from("d1:ad2:id3:abce1:q4:ping1:t2:xx1:y1:qe")), to)
       yield* client.sendBytes(Uint8Array.from(Buffer.from("d1:ade1:q5:vote!1:t2:yy1:y1:qe")), to)
-      const errors = (yield* client.drain).map(({ message }) => message)
+      const errors = (yield* client.take(2)).map(({ message }) => message)
       expect(errors).toMatchObject([
         { kind: "error", code: KrpcErrorCode.protocol },
         { kind: "error", code: KrpcErrorCode.methodUnknown }
@@ -149,8 +149,8 @@ describe("Dht", () => {
       const to = at(0)
       const flooder = yield* rawSocket
       for (let i = 0; i < 200; i++) yield* flooder.query(to, { method: "find_node", target: sha1(`${i}`) })
-      const answers = yield* flooder.drain
-      expect(answers).toHaveLength(20)
+      yield* flooder.take(20)
+      expect(yield* flooder.drain).toEqual([])
       expect((yield* dht.stats).dropped).toBe(180)
 
       const bystander = yield* rawSocket
@@ -158,7 +158,8 @@ describe("Dht", () => {
       // A second later the flooder has one second's worth again.
       yield* TestClock.adjust(Duration.seconds(1))
       for (let i = 0; i < 30; i++) yield* flooder.query(to, { method: "ping" })
-      expect(yield* flooder.drain).toHaveLength(20)
+      yield* flooder.take(20)
+      expect(yield* flooder.drain).toEqual([])
     }).pipe(Effect.scoped, Effect.provide(MemoryDatagram.layerMemory)))
 
   it.effect("answers from the wrong address and bogus node lists are not believed; pending queries stay capped", () =>
@@ -227,6 +228,28 @@ describe("Dht", () => {
       yield* turns()
       expect((yield* c.stats).nodes).toBe(1)
       expect((yield* a.stats).nodes).toBe(2)
+    }).pipe(Effect.scoped, Effect.provide(MemoryDatagram.layerMemory)))
+
+  it.effect("find_node answers with the closest good nodes, never the querier itself", () =>
+    Effect.gen(function*() {
+      yield* node(0)
+      const others = yield* Effect.forEach([1, 2, 3], (i) => node(i, { bootstrap: [at(0)] }))
+      yield* Effect.forEach(others, (dht) => dht.getPeers(sha1("after the bootstrap"), {}))
+      // A client that queries (not read-only) is pinged back; once it answers, it is in node 0's table.
+      const client = yield* rawSocket
+      yield* client.ask(at(0), { method: "ping" }, { readOnly: false })
+      const { message: ping } = yield* client.next
+      expect(ping).toMatchObject({ kind: "query", method: "ping" })
+      const t = (ping as { transactionId: Uint8Array }).transactionId
+      yield* client.send({ kind: "response", transactionId: t, id: client.id }, at(0))
+      yield* turns()
+      const answer = asResponse(yield* client.ask(at(0), { method: "find_node", target: client.id }))
+      const ports = (answer.nodes ?? []).map((n) => `${n.host}:${n.port}`).sort()
+      expect(ports).toEqual([1, 2, 3].map((i) => `${hostOf(i)}:6881`))
+      // Another querier does get it.
+      const other = yield* rawSocket
+      const seen = asResponse(yield* other.ask(at(0), { method: "find_node", target: client.id })).nodes ?? []
+      expect(seen[0]).toEqual({ id: client.id, ...client.local })
     }).pipe(Effect.scoped, Effect.provide(MemoryDatagram.layerMemory)))
 
   it.effect("peers announced to a node are part of its own lookups' results", () =>

@@ -62,16 +62,20 @@ export const rawSocket = Effect.gen(function*() {
   /** Sends a query and waits for its answer. */
   const ask = (to: Endpoint, args: QueryArgs, options: { readonly readOnly?: boolean } = {}) =>
     Effect.flatMap(query(to, args, options), answerTo)
-  /** Everything received until the network has been quiet for a few turns. */
+  /** Everything received until the network has been quiet for a few turns (for "nothing more came"). */
   const drain = Effect.gen(function*() {
-    let size = -1
-    for (let i = 0; i < 100 && size !== (yield* Queue.size(inbox)); i++) {
-      size = yield* Queue.size(inbox)
-      yield* turns()
+    let size = yield* Queue.size(inbox)
+    for (let quiet = 0, i = 0; quiet < 3 && i < 100; i++) {
+      yield* turns(10)
+      const now = yield* Queue.size(inbox)
+      quiet = now === size ? quiet + 1 : 0
+      size = now
     }
     return [...(yield* Queue.takeAll(inbox))]
   })
-  return { local: socket.local, id, send, sendBytes, query, next, answerTo, ask, drain }
+  /** The next `n` messages (waits for them). */
+  const take = (n: number) => Queue.takeBetween(inbox, n, n).pipe(Effect.map((chunk) => [...chunk]))
+  return { local: socket.local, id, send, sendBytes, query, next, answerTo, ask, drain, take }
 })
 
 export const asResponse = (message: KrpcMessage): KrpcResponse => {
