@@ -451,6 +451,21 @@ export const waitForLine = async (proc: Tracked, match: (line: string) => boolea
   }
 }
 
+/**
+ * `lt.py dht-node`: a libtorrent DHT node on 127.0.0.1 and nothing else (its DHT runs on its listen port), joined
+ * through `through` (none: it waits to be found). Resolves with its port once it listens.
+ */
+export const startLtDhtNode = async (
+  through: ReadonlyArray<string> = []
+): Promise<{ readonly port: number; readonly proc: Tracked }> => {
+  const proc = spawnTracked(debianPython, [
+    join(repoRoot, "test", "interop", "lt.py"), "dht-node", "--port", String(await freePort()),
+    ...through.flatMap((node) => ["--dht-node", node])
+  ], { scope: "test" })
+  const line = await waitForLine(proc, (l) => l.startsWith("{"), 30_000)
+  return { port: (JSON.parse(line) as { readonly port: number }).port, proc }
+}
+
 /** libtorrent's encryption setting in lt.py: plaintext only, either, or RC4 only. */
 export type LtEncryption = "disabled" | "enabled" | "forced"
 
@@ -479,6 +494,8 @@ export const startLtSeeder = async (o: {
   readonly listenHost?: string
   /** MSE/PE: `disabled` (plaintext, the default), `enabled` or `forced` (RC4 only). */
   readonly encryption?: LtEncryption
+  /** Run the DHT, joined through these nodes (HOST:PORT on 127.0.0.1), and announce there every few seconds. */
+  readonly dhtNodes?: ReadonlyArray<string>
   readonly scope?: Scope
 }): Promise<LtSeeder> => {
   const port = o.port ?? (await freePort())
@@ -491,7 +508,8 @@ export const startLtSeeder = async (o: {
       ...(o.noPex ? ["--no-pex"] : []),
       ...(o.logPex ? ["--log-pex"] : []),
       ...(o.listenHost === undefined ? [] : ["--listen-host", o.listenHost]),
-      ...(o.encryption === undefined ? [] : ["--encryption", o.encryption])
+      ...(o.encryption === undefined ? [] : ["--encryption", o.encryption]),
+      ...(o.dhtNodes ?? []).flatMap((node) => ["--dht-node", node])
     ],
     { scope: o.scope ?? "test" }
   )

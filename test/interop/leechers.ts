@@ -202,6 +202,8 @@ export const startLtLeecher = async (o: ({ readonly torrent: string } | { readon
   readonly logPex?: boolean
   /** MSE/PE: `disabled` (plaintext, the default), `enabled` or `forced` (RC4 only). */
   readonly encryption?: LtEncryption
+  /** Run the DHT, joined through these nodes (HOST:PORT on 127.0.0.1), looking for peers there every few seconds. */
+  readonly dhtNodes?: ReadonlyArray<string>
 }): Promise<LtLeecher> => {
   const port = await freePort()
   const timeoutSeconds = o.timeoutSeconds ?? 60
@@ -215,7 +217,8 @@ export const startLtLeecher = async (o: ({ readonly torrent: string } | { readon
     ...(o.reportPeers ? ["--report-peers"] : []),
     ...(o.noPex ? ["--no-pex"] : []),
     ...(o.logPex ? ["--log-pex"] : []),
-    ...(o.encryption === undefined ? [] : ["--encryption", o.encryption])
+    ...(o.encryption === undefined ? [] : ["--encryption", o.encryption]),
+    ...(o.dhtNodes ?? []).flatMap((node) => ["--dht-node", node])
   ])
   // lt.py enforces its own timeout; ours is a backstop a little later.
   const done = waitForLine(proc, (l) => l.startsWith(`{"done"`), (timeoutSeconds + 15) * 1000).then(

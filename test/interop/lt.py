@@ -144,7 +144,8 @@ def start_torrent(args, settings):
     peers itself. With --no-pex the torrent neither sends nor takes PEX (it still names ut_pex in its handshake)."""
     if args.log_pex:
         settings["alert_mask"] |= lt.alert.category_t.peer_log_notification
-    session = start_session(args.port, settings)
+    session = start_session(args.port, apply_dht(settings, args.dht_node))
+    join_dht(session, args.dht_node)
     if getattr(args, "magnet", False):
         params = lt.parse_magnet_uri(args.torrent)
     else:
@@ -210,6 +211,20 @@ def until_stopped(session, args, started, stopping, parent, each=lambda: None):
                 break
         each()
         pop_alerts(session, args, started, 500)
+
+
+def dht_announcer(handle, args):
+    """With the DHT on: a function that announces the torrent there (and looks for peers) every 3 s, rather than
+    at libtorrent's own interval (15 min), so a test need not wait; a no-op otherwise."""
+    next_at = [0.0]
+
+    def each():
+        now = time.monotonic()
+        if args.dht_node and now >= next_at[0]:
+            handle.force_dht_announce()
+            next_at[0] = now + 3
+
+    return each
 
 
 def on_stop_signals():
@@ -287,7 +302,7 @@ def seed(args):
 
     print(json.dumps({"ready": True, "port": session.listen_port(), "info_hash": str(handle.torrent_file().info_hashes().v1)}), flush=True)
 
-    until_stopped(session, args, started, stopping, parent)
+    until_stopped(session, args, started, stopping, parent, dht_announcer(handle, args))
     # Send `stopped` to the trackers on the way out; the session's destructor waits up to stop_tracker_timeout.
     session.remove_torrent(handle)
     del handle, session
@@ -318,6 +333,7 @@ def leech(args):
     # connect_peer puts the address in libtorrent's peer list, which it retries on its own (min_reconnect_time,
     # max_failcount); adding them again every few seconds covers a peer that was not listening yet.
     next_connect = 0.0
+    announce = dht_announcer(handle, args)
     watch = PeerWatch(handle, args.report_peers, started)
     metadata_seconds = None
 
@@ -337,6 +353,7 @@ def leech(args):
             for peer in peers:
                 handle.connect_peer(peer)
             next_connect = now + 3
+        announce()
         for a in pop_alerts(session, args, started, 200):
             if isinstance(a, lt.metadata_received_alert) and metadata_seconds is None:
                 metadata_seconds = round(time.monotonic() - started, 3)
@@ -371,8 +388,47 @@ def add_peer_options(p):
     p.add_argument("--no-pex", action="store_true", help="neither send nor take PEX (ut_pex) for this torrent")
     p.add_argument("--log-pex", action="store_true", help="log libtorrent's PEX messages, sent and received, on stderr")
     p.add_argument("--verbose", action="store_true", help="log tracker replies on stderr")
+    p.add_argument("--dht-node", action="append", default=[], metavar="HOST:PORT",
+                   help="run the DHT, joined through this node only (repeatable; default: no DHT)")
     p.add_argument("--encryption", choices=["disabled", "enabled", "forced"], default="disabled",
                    help="MSE/PE both ways: disabled (plaintext only, the default), enabled (either), forced (RC4 only)")
+
+
+def apply_dht(settings, nodes):
+    """With DHT nodes given (HOST:PORT, all on 127.0.0.1), the DHT on, joined through them only. Several nodes on
+    one address are kept apart (dht_restrict_routing_ips off), as every node of a loopback test shares 127.0.0.1."""
+    if nodes:
+        settings["enable_dht"] = True
+        settings["dht_restrict_routing_ips"] = False
+        settings["dht_restrict_search_ips"] = False
+    return settings
+
+
+def join_dht(session, nodes):
+    """Adds the nodes to the routing table (a node in dht_bootstrap_nodes would count as a router and stay out)."""
+    for node in nodes:
+        host, _, port = node.rpartition(":")
+        session.add_dht_node((host, int(port)))
+
+
+def dht_node(args):
+    """A DHT node and nothing else, on 127.0.0.1:--port, joined through --dht-node (none: it waits to be found);
+    prints a ready line with its port and runs until SIGTERM, SIGINT, stdin closing or the parent exiting."""
+    stopping = on_stop_signals()
+    parent = os.getppid()
+    settings = apply_dht(loopback_settings(args.port), ["-"])
+    session = start_session(args.port, settings)
+    join_dht(session, args.dht_node)
+    print(json.dumps({"ready": True, "port": session.listen_port()}), flush=True)
+    watch_stdin = stdin_is_pipe()
+    while not stopping and os.getppid() == parent:
+        if watch_stdin:
+            readable, _, _ = select.select([sys.stdin], [], [], 0)
+            if readable and not os.read(sys.stdin.fileno(), 4096):
+                break
+        session.wait_for_alert(500)
+        session.pop_alerts()
+    del session
 
 
 def apply_encryption(settings, mode):
@@ -410,6 +466,11 @@ def main():
     p = commands.add_parser("parse-magnet", help="describe a magnet link as libtorrent reads it")
     p.add_argument("uri")
     p.set_defaults(run=parse_magnet)
+
+    p = commands.add_parser("dht-node", help="a DHT node on 127.0.0.1 and nothing else, until SIGTERM or stdin closes")
+    p.add_argument("--port", type=int, required=True, help="UDP (and TCP) port to listen on, on 127.0.0.1")
+    p.add_argument("--dht-node", action="append", default=[], metavar="HOST:PORT", help="a node to join through")
+    p.set_defaults(run=dht_node)
 
     p = commands.add_parser("seed", help="seed a torrent on 127.0.0.1 until SIGTERM or stdin closes")
     p.add_argument("torrent")

@@ -1,0 +1,46 @@
+/**
+ * The DHT against libtorrent on 127.0.0.1, with no tracker and no peer address anywhere: a libtorrent DHT node is
+ * the meeting point, libtorrent sessions run their DHT joined through it, bt joins through it with
+ * `--dht-bootstrap`. bt downloads a bare magnet link from a libtorrent seeder it can only find through the DHT, and a
+ * libtorrent leecher downloads a bare magnet link from `bt seed`, found the same way.
+ */
+import { join } from "node:path"
+import { expect, test } from "vitest"
+import { interopSuite, runBt, startLtDhtNode, startLtSeeder } from "./harness.js"
+import { btEvents, freshStateDir, hashFiles, makeLtTorrent, startBtSeed, startLtLeecher } from "./leechers.js"
+
+interopSuite("the DHT with libtorrent", ["libtorrent"], () => {
+  test("bt downloads a magnet link without trackers or peers from a libtorrent seeder found through the DHT", async () => {
+    const { dir, hashes, spec, torrent } = await makeLtTorrent("found.bin", 3 * 1024 * 1024 + 5, 81)
+    const meeting = await startLtDhtNode()
+    const node = `127.0.0.1:${meeting.port}`
+    const seeder = await startLtSeeder({ torrent, save: join(dir, "data"), dhtNodes: [node] })
+    const out = join(dir, "out")
+    const result = await runBt([
+      "download", `magnet:?xt=urn:btih:${seeder.infoHash}`, "-o", out, "--dht-bootstrap", node, "--port", "0",
+      "--json", ...(await freshStateDir())
+    ], { timeoutMs: 60_000 })
+    expect(result.code, result.stderr).toBe(0)
+    expect(await hashFiles(out, spec)).toEqual(hashes)
+    const metadata = btEvents(result.stdout).find((e) => e.event === "metadata-done")
+    expect(metadata, result.stdout.slice(0, 2000)).toMatchObject({ infoHash: seeder.infoHash, peers: 1 })
+  }, 90_000)
+
+  test("a libtorrent leecher downloads a bare magnet link from bt seed, found through the DHT", async () => {
+    const { dir, hashes, spec, torrent } = await makeLtTorrent("shared.bin", 2 * 1024 * 1024 + 9, 82)
+    const meeting = await startLtDhtNode()
+    const node = `127.0.0.1:${meeting.port}`
+    const seed = await startBtSeed({ torrent, dir: join(dir, "data"), extraArgs: ["--dht-bootstrap", node] })
+    const leecher = await startLtLeecher({
+      magnet: `magnet:?xt=urn:btih:${seed.infoHash}`,
+      save: join(dir, "lt"),
+      dhtNodes: [node],
+      timeoutSeconds: 60
+    })
+    const done = await leecher.done
+    expect(done.downloaded).toBeGreaterThanOrEqual(spec[0]!.size)
+    expect(await hashFiles(join(dir, "lt"), spec)).toEqual(hashes)
+    // Every byte came from bt: the only peer there was.
+    expect(Object.keys(done.from)).toEqual([`127.0.0.1:${seed.port}`])
+  }, 90_000)
+})
