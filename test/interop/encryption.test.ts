@@ -4,6 +4,7 @@
  * back to plaintext with a libtorrent that has encryption disabled.
  */
 import { join } from "node:path"
+import { formatEndpoint } from "../../src/net/endpoint.js"
 import { expect, test } from "vitest"
 import { interopSuite, type LtEncryption, runBt, startLtSeeder } from "./harness.js"
 import {
@@ -21,21 +22,31 @@ import {
 const spec = [{ path: "secret.bin", size: 5 * 1024 * 1024 + 77 }]
 const makeTorrent = () => makeLtTorrent("secret.bin", spec[0]!.size, 71)
 
-/** `bt download` from a libtorrent seeder with `seederEncryption`; the peer as `--json` progress showed it. */
-const downloadFrom = async (seederEncryption: LtEncryption, btEncryption: string) => {
+/**
+ * `bt download` from a libtorrent seeder with `seederEncryption`, listening on `host`; the peer as `--json`
+ * progress showed it.
+ */
+const downloadFrom = async (seederEncryption: LtEncryption, btEncryption: string, host = "127.0.0.1") => {
   const { dir, hashes, torrent } = await makeTorrent()
   // Slow enough for progress lines to show the peer.
-  const seeder = await startLtSeeder({ torrent, save: join(dir, "data"), encryption: seederEncryption, uploadLimit: 3_000_000 })
+  const seeder = await startLtSeeder({
+    torrent,
+    save: join(dir, "data"),
+    encryption: seederEncryption,
+    uploadLimit: 3_000_000,
+    listenHost: host
+  })
+  const address = formatEndpoint({ host, port: seeder.port })
   const out = join(dir, "out")
   const result = await runBt([
-    "download", torrent, "-o", out, "--peer", `127.0.0.1:${seeder.port}`, "--no-trackers", "--port", "0", "--json",
+    "download", torrent, "-o", out, "--peer", address, "--no-trackers", "--port", "0", "--json",
     "--encryption", btEncryption, ...(await freshStateDir())
   ], { timeoutMs: 60_000 })
   expect(result.code, result.stderr).toBe(0)
   expect(await hashFiles(out, spec)).toEqual(hashes)
   const seen = btEvents(result.stdout).flatMap((e) =>
     e.event === "progress" ? (e.peerList as ReadonlyArray<Record<string, unknown>>) : []
-  ).find((peer) => peer.address === `127.0.0.1:${seeder.port}`)
+  ).find((peer) => peer.address === address)
   expect(seen, result.stdout.slice(0, 2000)).toBeDefined()
   return seen!
 }
@@ -47,6 +58,25 @@ interopSuite("MSE/PE with libtorrent", ["libtorrent"], () => {
 
   test("by default (prefer), downloads over RC4 from a libtorrent seeder that forces it", async () => {
     expect(await downloadFrom("forced", "prefer")).toMatchObject({ encrypted: true })
+  }, 90_000)
+
+  test("over IPv6: downloads from a libtorrent seeder on [::1] that forces RC4", async () => {
+    expect(await downloadFrom("forced", "require", "::1")).toMatchObject({ encrypted: true, family: "ipv6" })
+  }, 90_000)
+
+  test("over IPv6: a libtorrent leecher on [::1] that forces RC4 downloads from bt seed", async () => {
+    const { dir, hashes, torrent } = await makeTorrent()
+    const seed = await startBtSeed({ torrent, dir: join(dir, "data"), extraArgs: ["--encryption", "require"] })
+    const leecher = await startLtLeecher({
+      torrent,
+      save: join(dir, "lt"),
+      peers: [`[::1]:${seed.port}`],
+      encryption: "forced",
+      listenHost: "::1"
+    })
+    const done = await leecher.done
+    expect(Object.keys(done.from)).toContain(`::1:${seed.port}`)
+    expect(await hashFiles(join(dir, "lt"), spec)).toEqual(hashes)
   }, 90_000)
 
   test("by default (prefer), falls back to plaintext with a libtorrent seeder that has encryption disabled", async () => {
@@ -88,5 +118,19 @@ interopSuite("MSE/PE with Transmission", ["transmission-daemon"], () => {
       e.event === "progress" ? (e.peerList as ReadonlyArray<Record<string, unknown>>) : []
     ).find((peer) => peer.address === `127.0.0.1:${daemon.peerPort}`)
     expect(seen).toMatchObject({ encrypted: true })
+  }, 90_000)
+
+  test("a Transmission leecher that requires encryption downloads from bt seed (which dials it)", async () => {
+    const { dir, hashes, torrent } = await makeTorrent()
+    // Transmission never dials 127.0.0.1 but accepts peers there: add the torrent first, then let bt seed dial it.
+    const out = join(dir, "tr-out")
+    const daemon = await startTransmission(join(dir, "transmission"), out)
+    await daemon.rpc("session-set", { encryption: "required" })
+    const id = await transmissionAdd(daemon, torrent)
+    const seed = await startBtSeed({ torrent, dir: join(dir, "data"), peers: [`127.0.0.1:${daemon.peerPort}`] })
+    await transmissionComplete(daemon, id, 60_000).catch((error: unknown) => {
+      throw new Error(`${String(error)}\n${seed.proc.stderr()}\n${daemon.proc.stderr()}`)
+    })
+    expect(await hashFiles(out, spec)).toEqual(hashes)
   }, 90_000)
 })

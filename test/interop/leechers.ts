@@ -204,6 +204,8 @@ export const startLtLeecher = async (o: ({ readonly torrent: string } | { readon
   readonly encryption?: LtEncryption
   /** Run the DHT, joined through these nodes (HOST:PORT on 127.0.0.1), looking for peers there every few seconds. */
   readonly dhtNodes?: ReadonlyArray<string>
+  /** The loopback address it listens on: 127.0.0.1 (default) or ::1. */
+  readonly listenHost?: string
 }): Promise<LtLeecher> => {
   const port = await freePort()
   const timeoutSeconds = o.timeoutSeconds ?? 60
@@ -218,7 +220,8 @@ export const startLtLeecher = async (o: ({ readonly torrent: string } | { readon
     ...(o.noPex ? ["--no-pex"] : []),
     ...(o.logPex ? ["--log-pex"] : []),
     ...(o.encryption === undefined ? [] : ["--encryption", o.encryption]),
-    ...(o.dhtNodes ?? []).flatMap((node) => ["--dht-node", node])
+    ...(o.dhtNodes ?? []).flatMap((node) => ["--dht-node", node]),
+    ...(o.listenHost === undefined ? [] : ["--listen-host", o.listenHost])
   ])
   // lt.py enforces its own timeout; ours is a backstop a little later.
   const done = waitForLine(proc, (l) => l.startsWith(`{"done"`), (timeoutSeconds + 15) * 1000).then(

@@ -317,7 +317,7 @@ def leech(args):
     started = time.monotonic()
     deadline = started + args.timeout
 
-    settings = apply_encryption(loopback_settings(args.port), args.encryption)
+    settings = apply_encryption(loopback_settings(args.port, args.listen_host), args.encryption)
     # Keep connections to seeds once complete, so we can still count what each peer sent when we get there.
     settings["close_redundant_connections"] = False
     session, handle = start_torrent(args, settings)
@@ -326,7 +326,7 @@ def leech(args):
     peers = []
     for peer in args.peer:
         host, _, port = peer.rpartition(":")
-        peers.append((host, int(port)))
+        peers.append((host.strip("[]"), int(port)))
     if args.tracker_announce:
         handle.force_reannounce(0, -1)
 
@@ -489,6 +489,7 @@ def main():
         p.add_argument("torrent", metavar="URI" if name == "leech-magnet" else "torrent")
         p.add_argument("--save", required=True, help="folder to download into (the torrent's name is made inside it)")
         p.add_argument("--port", type=int, required=True, help="TCP port to listen on, on 127.0.0.1")
+        p.add_argument("--listen-host", default="127.0.0.1", help="the loopback address to listen on: 127.0.0.1 or ::1")
         p.add_argument("--peer", action="append", default=[], metavar="HOST:PORT", help="a peer to connect to (repeatable)")
         p.add_argument("--tracker-announce", action="store_true", help="announce to the torrent's trackers at once")
         p.add_argument("--timeout", type=float, default=60, help="seconds to wait for the download to complete")
