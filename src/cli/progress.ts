@@ -17,7 +17,7 @@ export const progressLine = (p: TorrentProgress): string => {
   if (p.state === "checking") {
     return `checking ${percent(p.checkedPieces, p.pieceCount)} (${p.checkedPieces}/${p.pieceCount} pieces)`
   }
-  const peers = `${p.peers} peer${p.peers === 1 ? "" : "s"}`
+  const peers = `${p.peers} peer${p.peers === 1 ? "" : "s"}${p.dht === undefined ? "" : `  DHT ${p.dht.nodes} nodes`}`
   if (p.state === "seeding") {
     return `seeding  ${formatBytes(p.totalLength)}  up ${formatBytes(p.uploadRate)}/s  uploaded ${formatBytes(p.uploaded)}  ${peers}`
   }

@@ -204,7 +204,7 @@ export const make = (
         { concurrency: "unbounded" }
       )
       yield* lookup("find_node", ownId, { seeds: replies.flat() })
-      yield* Effect.logInfo(`bootstrap done: ${table.size} nodes in the routing table`)
+      yield* Effect.logDebug(`bootstrap done: ${table.size} nodes in the routing table`)
     })
 
     /** Bootstrap again if the table emptied; else refresh the buckets that have been quiet (BEP 5). */

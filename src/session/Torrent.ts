@@ -7,7 +7,7 @@ import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import type { Dht } from "../dht/Dht.js"
+import type { Dht, DhtStats } from "../dht/Dht.js"
 import { pieceHash, type TorrentInfo, trackerTiers } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
 import { parseEndpoint } from "../net/endpoint.js"
@@ -48,6 +48,8 @@ export interface TorrentProgress {
   readonly peers: number
   /** Each connected peer: what it speaks and how fast it goes. */
   readonly peerList: ReadonlyArray<PeerInfo>
+  /** The session's DHT node, when it runs one. */
+  readonly dht?: DhtStats
 }
 
 export interface PeerInfo {
@@ -333,7 +335,8 @@ export const startTorrent = (
 
     yield* Effect.forkScoped(run)
 
-    const progress = Effect.sync((): TorrentProgress => {
+    const dhtStats = Option.match(options.dht, { onNone: () => Effect.succeed(undefined), onSome: (dht) => dht.stats })
+    const ownProgress = Effect.sync((): TorrentProgress => {
       const current = swarm
       const base = { pieceCount: torrent.pieceCount, totalLength: torrent.totalLength, checkedPieces: checked }
       if (current === undefined) {
@@ -375,6 +378,9 @@ export const startTorrent = (
         }))
       }
     })
+
+    const progress = Effect.zipWith(ownProgress, dhtStats, (own, dht): TorrentProgress =>
+      dht === undefined ? own : { ...own, dht })
 
     return {
       torrent,
