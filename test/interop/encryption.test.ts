@@ -99,7 +99,8 @@ interopSuite("MSE/PE with libtorrent", ["libtorrent"], () => {
 })
 
 interopSuite("MSE/PE with Transmission", ["transmission-daemon"], () => {
-  test("downloads from a Transmission seeder that requires encryption", async () => {
+  /** A download from a Transmission seeder that requires encryption, reached at `host` (it listens on both). */
+  const fromTransmission = async (host: string) => {
     const { dir, hashes, torrent } = await makeTorrent()
     const daemon = await startTransmission(join(dir, "transmission"), join(dir, "data"))
     await daemon.rpc("session-set", { encryption: "required" })
@@ -107,17 +108,25 @@ interopSuite("MSE/PE with Transmission", ["transmission-daemon"], () => {
     await daemon.rpc("torrent-verify", { ids: [id] })
     await transmissionComplete(daemon, id, 30_000)
     const out = join(dir, "out")
+    const address = formatEndpoint({ host, port: daemon.peerPort })
     // Transmission unchokes at its rechoke pulse, about 10 s after we connect.
     const result = await runBt([
-      "download", torrent, "-o", out, "--peer", `127.0.0.1:${daemon.peerPort}`, "--no-trackers", "--port", "0",
-      "--json", ...(await freshStateDir())
+      "download", torrent, "-o", out, "--peer", address, "--no-trackers", "--port", "0", "--json",
+      ...(await freshStateDir())
     ], { timeoutMs: 60_000 })
     expect(result.code, `${result.stderr}\n${daemon.proc.stderr()}`).toBe(0)
     expect(await hashFiles(out, spec)).toEqual(hashes)
-    const seen = btEvents(result.stdout).flatMap((e) =>
+    return btEvents(result.stdout).flatMap((e) =>
       e.event === "progress" ? (e.peerList as ReadonlyArray<Record<string, unknown>>) : []
-    ).find((peer) => peer.address === `127.0.0.1:${daemon.peerPort}`)
-    expect(seen).toMatchObject({ encrypted: true })
+    ).find((peer) => peer.address === address)
+  }
+
+  test("downloads from a Transmission seeder that requires encryption", async () => {
+    expect(await fromTransmission("127.0.0.1")).toMatchObject({ encrypted: true })
+  }, 90_000)
+
+  test("over IPv6: downloads from a Transmission seeder on [::1] that requires encryption", async () => {
+    expect(await fromTransmission("::1")).toMatchObject({ encrypted: true, family: "ipv6" })
   }, 90_000)
 
   test("a Transmission leecher that requires encryption downloads from bt seed (which dials it)", async () => {
