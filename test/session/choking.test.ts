@@ -151,13 +151,14 @@ const unchokedNames = (doubles: ReadonlyArray<LeecherDouble>): Array<string> =>
 const join = (
   fixture: Fixture,
   name: string,
-  options: { readonly interested?: boolean; readonly pieces?: ReadonlyArray<number> } = {}
+  options: { readonly interested?: boolean; readonly pieces?: ReadonlyArray<number>; readonly fast?: boolean } = {}
 ) =>
   Effect.gen(function*() {
     const double = yield* connectLeecher({
       ...fixture,
       address: LISTEN,
       name,
+      ...(options.fast === undefined ? {} : { fast: options.fast }),
       ...(options.pieces === undefined ? {} : { pieces: options.pieces })
     })
     yield* waitFor(`${name} has the session's handshake`, () => double.handshaken)
@@ -227,6 +228,34 @@ describe("choking, with leecher doubles on the memory transport and the test clo
         yield* second
         expect(c.chokes).toEqual([{ at: 10_000, choked: false }])
         expect(unchokedNames([a, b, c])).toEqual(["a", "b", "c"])
+      })))
+
+  it.effect("BEP 6: a fast double's requests while choked are each rejected; a plain double's go unanswered", () =>
+    withSession(small, small.content, () =>
+      Effect.gen(function*() {
+        const blocks = [{ index: 0, begin: 0, length: 16384 }, { index: 3, begin: 16384, length: 16384 }]
+        const fast = yield* join(small, "fast", { interested: false, fast: true })
+        const plain = yield* join(small, "plain", { interested: false })
+        fast.request(blocks)
+        plain.request(blocks)
+        yield* settle
+        expect(fast.rejects).toEqual(blocks)
+        expect(plain.rejects).toEqual([])
+        expect([...fast.blocks, ...plain.blocks]).toEqual([])
+      })))
+
+  it.effect("BEP 6: choking a fast double rejects the requests it had queued", () =>
+    withSession(small, small.content, () =>
+      Effect.gen(function*() {
+        const blocks = [{ index: 1, begin: 0, length: 16384 }, { index: 2, begin: 0, length: 16384 }]
+        const fast = yield* join(small, "fast", { fast: true })
+        expect(fast.choked).toBe(false)
+        // In one write: the pieces are still being read when the loss of interest makes the session choke it.
+        fast.write(Buffer.concat([...blocks.map((b) => encodeRequest(b.index, b.begin, b.length)), NOT_INTERESTED]))
+        yield* settle
+        expect(fast.choked).toBe(true)
+        expect(fast.rejects).toEqual(blocks)
+        expect(fast.blocks).toEqual([])
       })))
 
   it.effect("a double that loses interest gives up its slot, and cannot come back on top of the slots", () =>

@@ -37,6 +37,8 @@ export interface LeecherOptions {
   readonly name: string
   /** Pieces it has: advertised in a bitfield right after the handshake, and served. Default none (no bitfield). */
   readonly pieces?: ReadonlyArray<number>
+  /** Speak the Fast extension (BEP 6): a choke then discards nothing; each request the session drops is rejected. */
+  readonly fast?: boolean
 }
 
 export interface Block {
@@ -80,6 +82,8 @@ export class LeecherDouble {
   served = 0
   /** Protocol errors in what the session sent. */
   readonly errors: Array<string> = []
+  /** BEP 6 rejects from the session. */
+  readonly rejects: Array<Block> = []
 
   /** Our requests not answered yet, by key, with how many are pending of each. */
   private readonly pending = new Map<string, number>()
@@ -117,7 +121,11 @@ export class LeecherDouble {
       }
     })
     // Each message its own write, as a peer may send them: the session must not lose what follows its handshake.
-    this.write(encodeHandshake({ reserved: reservedBytes([]), infoHash: torrent.infoHash, peerId: this.peerId }))
+    this.write(encodeHandshake({
+      reserved: reservedBytes(options.fast === true ? ["fast"] : []),
+      infoHash: torrent.infoHash,
+      peerId: this.peerId
+    }))
     if (this.have.count > 0) this.write(encodeBitfield(this.have.toBytes()))
   }
 
@@ -159,7 +167,9 @@ export class LeecherDouble {
     const out = Buffer.allocUnsafe(17 * blocks.length)
     blocks.forEach((block, i) => {
       out.set(encodeRequest(block.index, block.begin, block.length), i * 17)
-      if (!this.choked) this.pending.set(keyOf(block), (this.pending.get(keyOf(block)) ?? 0) + 1)
+      if (!this.choked || this.options.fast === true) {
+        this.pending.set(keyOf(block), (this.pending.get(keyOf(block)) ?? 0) + 1)
+      }
     })
     this.write(out)
   }
@@ -227,9 +237,15 @@ export class LeecherDouble {
       case "choke":
         this.choked = true
         this.chokes.push({ at: this.now(), choked: true })
-        // BEP 3: a choke discards every request pending.
-        this.pending.clear()
+        // BEP 3: a choke discards every request pending. With BEP 6 each is rejected instead.
+        if (this.options.fast !== true) this.pending.clear()
         return
+      case "reject": {
+        const block = { index: message.index, begin: message.begin, length: message.length }
+        this.rejects.push(block)
+        this.pending.delete(keyOf(block))
+        return
+      }
       case "unchoke":
         this.choked = false
         this.chokes.push({ at: this.now(), choked: false })
