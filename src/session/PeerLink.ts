@@ -5,14 +5,11 @@ import {
   ALLOWED_FAST_COUNT,
   allowedFastSet,
   CHOKE,
-  decodeMetadataMessage,
   encodeAllowedFast,
   encodeBitfield,
   encodeCancel,
-  encodeExtended,
   encodeHandshake,
   encodeHave,
-  encodeMetadataMessage,
   encodePieceHeader,
   encodePort,
   encodeReject,
@@ -24,18 +21,14 @@ import {
   KEEP_ALIVE,
   MAX_BLOCK,
   type Message,
-  METADATA_PIECE_SIZE,
   NOT_INTERESTED,
-  OUR_EXTENSIONS,
   OUR_RESERVED,
   OUR_RESERVED_DHT,
-  type PexPeer,
   supports,
   UNCHOKE,
-  WireDecoder,
-  WireError
+  WireDecoder
 } from "../wire/index.js"
-import { ourExtendedHandshake, PeerExtensions, PexSender } from "./extensions.js"
+import { LinkExtensions } from "./LinkExtensions.js"
 import { PeerError } from "./PeerError.js"
 import { RateMeter } from "./RateMeter.js"
 import { closedBy, type Link, type LinkEvents } from "./runLink.js"
@@ -51,8 +44,6 @@ export const MAX_BAD_REQUESTS = 64
 /** Allowed-fast pieces (BEP 6) we take from one peer; more are ignored. */
 export const MAX_ALLOWED_FAST = 32
 
-/** Metadata pieces served to one connection, beyond twice the whole: the rest are rejected (BEP 9 rate limit). */
-export const METADATA_SERVE_SLACK = 8
 
 interface Queued {
   readonly index: number
@@ -85,11 +76,8 @@ export class PeerLink implements Link {
   private allowedOut: ReadonlySet<number> = new Set()
   /** Pieces the peer lets us request while it chokes us. */
   private readonly allowedIn = new Set<number>()
-  /** What the peer said of BEP 10 extensions, and the PEX it sent. */
-  readonly extensions = new PeerExtensions()
-  /** What we told the peer through PEX; made when it turns out to speak it. */
-  private pex: PexSender | undefined
-  private metadataServed = 0
+  /** BEP 10 with this peer: metadata served, PEX both ways. */
+  readonly extensions: LinkExtensions
 
   /** Pieces the peer has that we have not verified: we are interested while this is above 0. */
   private wanted = 0
@@ -160,6 +148,17 @@ export class PeerLink implements Link {
     this.chokedSince = now
     this.download = new RateMeter(now)
     this.upload = new RateMeter(now)
+    this.extensions = new LinkExtensions({
+      metadata: swarm.metadata,
+      isPrivate: swarm.isPrivate,
+      port: swarm.port,
+      remote: connection.remote,
+      direction,
+      now: swarm.now,
+      send: (bytes) => this.send(bytes),
+      fail: (detail) => this.fail(this.problem("Protocol", detail)),
+      peersLearned: (peers) => swarm.peersLearned(peers)
+    })
   }
 
   private readonly handlers = { onData: (chunk: Uint8Array) => this.onData(chunk), onDrain: () => this.onDrain(), onClose: (error: TransportError | undefined) => this.onClose(error) }
@@ -250,14 +249,7 @@ export class PeerLink implements Link {
     this.sendPieces()
     const dhtPort = this.swarm.dhtPort
     if (dhtPort !== undefined && supports(handshake.reserved, "dht")) this.send(encodePort(dhtPort))
-    if (supports(handshake.reserved, "extensions")) {
-      this.send(ourExtendedHandshake({
-        port: this.swarm.port,
-        metadataSize: this.swarm.metadata.length,
-        pex: !this.swarm.isPrivate,
-        remoteHost: this.connection.remote.host
-      }))
-    }
+    if (supports(handshake.reserved, "extensions")) this.extensions.sendHandshake()
     this.events.onHandshake()
   }
 
@@ -344,68 +336,11 @@ export class PeerLink implements Link {
       case "suggest":
         return
       case "extended":
-        return this.gotExtended(message.id, message.payload)
+        return this.extensions.received(message.id, message.payload)
       case "port":
         if (message.port > 0) this.swarm.dhtNodeLearned({ host: this.connection.remote.host, port: message.port })
         return
     }
-  }
-
-  /** A BEP 10 message, under the ids we gave in our extended handshake. Unknown ids are ignored. */
-  private gotExtended(id: number, payload: Uint8Array): void {
-    switch (id) {
-      case 0: {
-        const error = this.extensions.gotHandshake(payload)
-        if (error !== undefined) this.fail(this.problem("Protocol", error.message))
-        return
-      }
-      case OUR_EXTENSIONS.ut_metadata:
-        return this.gotMetadataMessage(payload)
-      case OUR_EXTENSIONS.ut_pex: {
-        if (this.swarm.isPrivate) return
-        const peers = this.extensions.gotPex(payload, this.swarm.now())
-        if (peers.length > 0) this.swarm.peersLearned(peers)
-        return
-      }
-    }
-  }
-
-  /**
-   * BEP 9: a request for a piece of our info dictionary is answered with it, or rejected past the end or once the
-   * peer has asked for it twice over. Data and rejects we did not ask for are ignored.
-   */
-  private gotMetadataMessage(payload: Uint8Array): void {
-    const message = decodeMetadataMessage(payload)
-    // Malformed, or a kind BEP 9 may add later: skipped, as the BEP asks of unknown kinds.
-    if (message instanceof WireError) return
-    const id = this.extensions.idFor("ut_metadata")
-    if (message.type !== "request" || id === undefined) return
-    const metadata = this.swarm.metadata
-    const pieces = Math.ceil(metadata.length / METADATA_PIECE_SIZE)
-    const { piece } = message
-    if (piece >= pieces || this.metadataServed >= 2 * pieces + METADATA_SERVE_SLACK) {
-      return this.send(encodeExtended(id, encodeMetadataMessage({ type: "reject", piece })))
-    }
-    this.metadataServed++
-    const data = metadata.subarray(piece * METADATA_PIECE_SIZE, (piece + 1) * METADATA_PIECE_SIZE)
-    this.send(encodeExtended(id, encodeMetadataMessage({ type: "data", piece, totalSize: metadata.length, data })))
-  }
-
-  /** The address the peer accepts connections on, for PEX: the one we dialled, or the port it told us. */
-  get listenAddress(): { readonly host: string; readonly port: number } | undefined {
-    if (this.direction === "outgoing") return this.connection.remote
-    const port = this.extensions.listenPort
-    return port === undefined ? undefined : { host: this.connection.remote.host, port }
-  }
-
-  /** Tells the peer, through PEX when it speaks it, of the swarm's peers it has not heard of from us. */
-  sendPex(now: number, peers: ReadonlyMap<string, PexPeer>): void {
-    const id = this.extensions.idFor("ut_pex")
-    if (id === undefined || this.closed) return
-    this.pex ??= new PexSender()
-    const self = this.listenAddress
-    const payload = this.pex.next(now, peers, self === undefined ? "" : formatEndpoint(self))
-    if (payload !== undefined) this.send(encodeExtended(id, payload))
   }
 
   private gotBitfield(bytes: Uint8Array): void {

@@ -290,7 +290,7 @@ export class Swarm {
     for (const link of this.links) link.fillRequests()
     if (!this.isPrivate) {
       const peers = this.pexPeers()
-      for (const link of this.links) link.sendPex(now, peers)
+      for (const link of this.links) link.extensions.sendPex(now, peers)
     }
   }
 
@@ -308,7 +308,7 @@ export class Swarm {
   private pexPeers(): Map<string, PexPeer> {
     const peers = new Map<string, PexPeer>()
     for (const link of this.links) {
-      const address = link.listenAddress
+      const address = link.extensions.listenAddress
       if (address === undefined) continue
       const flags = (link.direction === "outgoing" ? PexFlag.outgoing : 0) | (link.bits.isComplete() ? PexFlag.seed : 0)
       peers.set(formatEndpoint(address), { host: address.host, port: address.port, flags })

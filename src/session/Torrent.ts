@@ -369,9 +369,9 @@ export const startTorrent = (
           address: link.key,
           direction: link.direction,
           family: link.connection.remote.host.includes(":") ? "ipv6" : "ipv4",
-          client: link.extensions.handshake?.v,
+          client: link.extensions.peer.handshake?.v,
           fast: link.fast,
-          extensions: link.extensions.handshake !== undefined,
+          extensions: link.extensions.peer.handshake !== undefined,
           encrypted: link.connection.encrypted === true,
           downloadRate: link.download.rate,
           uploadRate: link.upload.rate
