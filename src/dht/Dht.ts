@@ -243,11 +243,16 @@ export const make = (
       yield* Effect.schedule(save, settings.saveTable).pipe(annotate, Effect.forkScoped)
     }
 
-    /** Runs `effect` in the service's FiberSet and waits for it; interrupting the caller interrupts it. */
+    /**
+     * Runs `effect` in the service's FiberSet and waits for it; interrupting the caller interrupts it. The fork
+     * happens under the mask (so no interruption falls between it and the join), but the forked fiber itself is
+     * made interruptible again: a fiber forked in an uninterruptible region would otherwise be uninterruptible too,
+     * and a stop would wait for the whole lookup.
+     */
     const supervised = (effect: Effect.Effect<LookupResult>) =>
       Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(
-          FiberSet.run(lookups, effect),
+          FiberSet.run(lookups, restore(effect)),
           (fiber) => restore(Fiber.join(fiber)).pipe(Effect.onInterrupt(() => Fiber.interrupt(fiber)))
         )
       )

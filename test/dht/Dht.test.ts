@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Logger, LogLevel, Option, Ref, Schedule, Scope, TestClock } from "effect"
+import { Duration, Effect, Exit, Fiber, Logger, LogLevel, Option, Ref, Schedule, Scope, TestClock } from "effect"
 import * as Dht from "../../src/dht/Dht.js"
 import {
   addressKey,
@@ -22,6 +22,16 @@ const node = (i: number, config: Partial<Dht.DhtConfig> = {}) =>
   Dht.make({ ...fast, host: hostOf(i), port: 6881, ...config })
 
 describe("Dht", () => {
+  it.live("a getPeers interrupted while the bootstrap still waits for a silent router stops at once", () =>
+    Effect.gen(function*() {
+      // The router never answers: the bootstrap waits out its query timeout (a minute here).
+      const dht = yield* node(0, { bootstrap: [at(99)], queryTimeout: Duration.minutes(1) })
+      const lookup = yield* Effect.fork(dht.getPeers(sha1("interrupted"), { announcePort: 6881 }))
+      yield* turns(20)
+      const interrupted = yield* Fiber.interrupt(lookup).pipe(Effect.timeout(Duration.seconds(2)), Effect.option)
+      expect(Option.isSome(interrupted)).toBe(true)
+    }).pipe(Effect.scoped, Effect.provide(MemoryDatagram.layerMemory)))
+
   it.live("120 nodes, each bootstrapped from node 0 and the one before: a peer announced by one is found by another", () =>
     Effect.gen(function*() {
       const SIZE = 120
