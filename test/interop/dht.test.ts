@@ -6,8 +6,16 @@
  */
 import { join } from "node:path"
 import { expect, test } from "vitest"
-import { interopSuite, runBt, startLtDhtNode, startLtSeeder } from "./harness.js"
-import { btEvents, freshStateDir, hashFiles, makeLtTorrent, startBtSeed, startLtLeecher } from "./leechers.js"
+import { freePort, interopSuite, runBt, startLtDhtNode, startLtSeeder } from "./harness.js"
+import {
+  btEvents,
+  exitWithin,
+  freshStateDir,
+  hashFiles,
+  makeLtTorrent,
+  startBtSeed,
+  startLtLeecher
+} from "./leechers.js"
 
 interopSuite("the DHT with libtorrent", ["libtorrent"], () => {
   test("bt downloads a magnet link without trackers or peers from a libtorrent seeder found through the DHT", async () => {
@@ -43,4 +51,16 @@ interopSuite("the DHT with libtorrent", ["libtorrent"], () => {
     // Every byte came from bt: the only peer there was.
     expect(Object.keys(done.from)).toEqual([`127.0.0.1:${seed.port}`])
   }, 90_000)
+
+  test("SIGTERM stops bt seed at once, even while its DHT bootstrap waits on a node that never answers", async () => {
+    const { dir, torrent } = await makeLtTorrent("quiet.bin", 100_000, 83)
+    const silent = `127.0.0.1:${await freePort()}`
+    const seed = await startBtSeed({ torrent, dir: join(dir, "data"), extraArgs: ["--dht-bootstrap", silent] })
+    const stoppedAt = Date.now()
+    seed.proc.child.kill("SIGTERM")
+    const result = await exitWithin(seed.proc, 5_000, "bt seed after SIGTERM")
+    expect(result.code).toBe(130)
+    // The bootstrap's query would take 5 s to time out: the stop must not wait for it.
+    expect(Date.now() - stoppedAt).toBeLessThan(2_000)
+  }, 30_000)
 })
