@@ -1,0 +1,410 @@
+/**
+ * One uTP connection as a pure state machine (BEP 29): `receive(packet, now)`, `write(bytes, now)`, `close(now)` and
+ * `tick(now)` each answer the packets to send and what happened (bytes delivered in order, connected, end of
+ * stream, closed, reset). No sockets, no timers: the caller owns the clock (milliseconds) and the UDP socket.
+ *
+ * Sending: written bytes queue up and leave in packets of at most MAX_PAYLOAD bytes while the bytes in flight stay
+ * within min(cwnd, the peer's advertised window), one packet always allowed when nothing is in flight. Every sent
+ * packet (SYN, DATA, FIN) keeps its sequence number until acknowledged, cumulatively or by selective ACK. A packet
+ * is taken as lost on the third duplicate ACK (the oldest unacknowledged one) or when 3 packets after it are
+ * selectively acknowledged; it is resent, and the window halves once per window of data. When nothing is
+ * acknowledged for an RTO, every unacknowledged packet is resent and the window drops to one packet.
+ *
+ * Receiving: in-order payloads are delivered at once; packets ahead of a gap wait in a reorder buffer bounded by
+ * the window we advertise (RECEIVE_WINDOW less what waits there). Every DATA or FIN is acknowledged, with a
+ * selective ACK while there is a gap.
+ */
+import { INITIAL_WINDOW, Ledbat } from "./ledbat.js"
+import type { Packet, PacketType } from "./packet.js"
+import { encodeSack, sackedSeqs } from "./sack.js"
+import { seqAdd, seqDiff, seqLess } from "./seq.js"
+
+/** Largest payload we put in one packet. */
+export const MAX_PAYLOAD = 1400
+/** Bytes the reorder buffer may hold: the window we advertise. */
+export const RECEIVE_WINDOW = 1024 * 1024
+/** How far ahead of a gap we buffer, and the most packets we keep unacknowledged. */
+export const MAX_OUTSTANDING = 1000
+/** Timeouts in a row after which the connection is given up. */
+export const MAX_TIMEOUTS = 8
+const HEADER_BYTES = 20
+
+export type UtpState = "synSent" | "synRecv" | "connected" | "closed" | "reset"
+
+export type UtpEvent =
+  | { readonly type: "connected" }
+  | { readonly type: "data"; readonly bytes: Uint8Array }
+  /** The peer's FIN and everything before it arrived: no more data will come. */
+  | { readonly type: "eof" }
+  /** Both directions finished: our FIN acknowledged and the peer's received. */
+  | { readonly type: "closed" }
+  | { readonly type: "reset" }
+  | { readonly type: "timedOut" }
+
+export interface UtpOutput {
+  readonly packets: Array<Packet>
+  readonly events: Array<UtpEvent>
+}
+
+interface Outgoing {
+  readonly seq: number
+  readonly type: PacketType
+  readonly payload: Uint8Array
+  sentAt: number
+  transmissions: number
+  acked: boolean
+  /** Marked for sending again (lost, or timed out). */
+  resend: boolean
+  /** When it was last sent, in sending order: what selective ACKs of later packets are measured against. */
+  sentOrder: number
+}
+
+export interface UtpSocketOptions {
+  /** Our receive connection id (the initiator's random choice). */
+  readonly connectionId: number
+  /** The first sequence number we send (an acceptor's random choice; 1 for an initiator). */
+  readonly seqNr?: number
+}
+
+const sizeOf = (packet: Outgoing) => HEADER_BYTES + packet.payload.length
+
+export class UtpSocket {
+  state: UtpState
+  readonly ledbat = new Ledbat(INITIAL_WINDOW)
+  private seqNr: number
+  /** The last in-order sequence number received. */
+  private ackNr = 0
+  private readonly outstanding: Array<Outgoing> = []
+  private readonly sendQueue: Array<Uint8Array> = []
+  private queuedBytes = 0
+  private readonly reorder = new Map<number, Packet>()
+  private reorderBytes = 0
+  private peerWindow = RECEIVE_WINDOW
+  private replyMicro = 0
+  private lastAckReceived = 0
+  private dupAcks = 0
+  /** Losses of packets before this sequence number belong to a window already halved. */
+  private recoveryPoint: number
+  private timerStart = 0
+  private timeouts = 0
+  private closing = false
+  private finSent = false
+  private finAcked = false
+  private eofPkt: number | undefined
+  private eofDelivered = false
+  private sendCounter = 0
+  private out: UtpOutput = { packets: [], events: [] }
+
+  private constructor(
+    private readonly recvId: number,
+    private readonly sendId: number,
+    seqNr: number,
+    state: UtpState
+  ) {
+    this.seqNr = seqNr
+    this.recoveryPoint = seqNr
+    this.state = state
+  }
+
+  /** Starts a connection: the answer holds the SYN. */
+  static connect(options: UtpSocketOptions, now: number): readonly [UtpSocket, UtpOutput] {
+    const socket = new UtpSocket(options.connectionId & 0xffff, seqAdd(options.connectionId, 1), options.seqNr ?? 1, "synSent")
+    socket.push("syn", new Uint8Array(0), now)
+    socket.flush(now)
+    return [socket, socket.take()]
+  }
+
+  /** Answers a SYN: the answer holds the ST_STATE that acknowledges it. */
+  static accept(syn: Packet, options: { readonly seqNr: number }, now: number): readonly [UtpSocket, UtpOutput] {
+    const socket = new UtpSocket(seqAdd(syn.connectionId, 1), syn.connectionId, options.seqNr, "synRecv")
+    socket.ackNr = syn.seqNr
+    socket.observe(syn, now)
+    socket.out.packets.push(socket.header("state", socket.seqNr, new Uint8Array(0), now))
+    socket.seqNr = seqAdd(socket.seqNr, 1)
+    socket.recoveryPoint = socket.seqNr
+    socket.lastAckReceived = seqAdd(socket.seqNr, -1)
+    return [socket, socket.take()]
+  }
+
+  /** Queues bytes to send. */
+  write(bytes: Uint8Array, now: number): UtpOutput {
+    if (this.closing || this.state === "closed" || this.state === "reset") return this.take()
+    if (bytes.length > 0) {
+      this.sendQueue.push(bytes)
+      this.queuedBytes += bytes.length
+    }
+    this.flush(now)
+    return this.take()
+  }
+
+  /** Ends our direction: a FIN follows the queued bytes. */
+  close(now: number): UtpOutput {
+    this.closing = true
+    this.flush(now)
+    return this.take()
+  }
+
+  /** Fires the retransmission timeout if it is due. */
+  tick(now: number): UtpOutput {
+    const unacked = this.outstanding.some((p) => !p.acked)
+    if (unacked && now - this.timerStart >= this.ledbat.rtt.rto && this.state !== "closed" && this.state !== "reset") {
+      this.timeouts++
+      if (this.timeouts > MAX_TIMEOUTS) {
+        this.state = "closed"
+        this.out.events.push({ type: "timedOut" })
+        return this.take()
+      }
+      this.ledbat.onTimeout()
+      for (const p of this.outstanding) if (!p.acked) p.resend = true
+      this.timerStart = now
+      this.flush(now)
+    }
+    return this.take()
+  }
+
+  /** When `tick` next has something to do (for a caller that sleeps until then), or undefined. */
+  nextTimeout(): number | undefined {
+    return this.outstanding.some((p) => !p.acked) ? this.timerStart + this.ledbat.rtt.rto : undefined
+  }
+
+  receive(packet: Packet, now: number): UtpOutput {
+    if (this.state === "closed" && packet.type === "fin" && packet.connectionId === this.recvId) {
+      // Our ACK of the peer's FIN was lost: acknowledge it again.
+      this.out.packets.push(this.header("state", this.seqNr, new Uint8Array(0), now))
+    }
+    if (this.state === "closed" || this.state === "reset") return this.take()
+    if (packet.type === "syn") {
+      // Our ST_STATE was lost and the initiator sent its SYN again: acknowledge it again.
+      if (this.state === "synRecv" && packet.connectionId === this.sendId) {
+        this.out.packets.push(this.header("state", seqAdd(this.seqNr, -1), new Uint8Array(0), now))
+      }
+      return this.take()
+    }
+    if (packet.connectionId !== this.recvId) return this.take()
+    if (packet.type === "reset") {
+      this.state = "reset"
+      this.out.events.push({ type: "reset" })
+      return this.take()
+    }
+    this.observe(packet, now)
+    if (this.state === "synSent") {
+      if (packet.type !== "state" || packet.ackNr !== seqAdd(this.seqNr, -1)) return this.take()
+      // The acceptor's ST_STATE takes a sequence number: its data follows it.
+      this.ackNr = packet.seqNr
+      this.state = "connected"
+      this.out.events.push({ type: "connected" })
+    } else if (this.state === "synRecv") {
+      this.state = "connected"
+      this.out.events.push({ type: "connected" })
+    }
+    this.onAck(packet, now)
+    let ackNeeded = false
+    if (packet.type === "data" || packet.type === "fin") {
+      this.onData(packet)
+      ackNeeded = true
+    }
+    const sent = this.out.packets.length
+    this.flush(now)
+    if (ackNeeded && this.out.packets.length === sent) {
+      this.out.packets.push(this.header("state", this.seqNr, new Uint8Array(0), now))
+    }
+    this.checkClosed()
+    return this.take()
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+
+  private take(): UtpOutput {
+    const out = this.out
+    this.out = { packets: [], events: [] }
+    return out
+  }
+
+  /** Notes the peer's window and the one-way delay of its packet. */
+  private observe(packet: Packet, now: number): void {
+    this.peerWindow = packet.windowSize
+    this.replyMicro = (Math.floor(now * 1000) - packet.timestamp) >>> 0
+    this.ledbat.rtt.resetBackOff()
+    this.timeouts = 0
+  }
+
+  private header(type: PacketType, seq: number, payload: Uint8Array, now: number): Packet {
+    const selectiveAck = this.reorder.size === 0 ? undefined : encodeSack(this.ackNr, (s) => this.reorder.has(s))
+    return {
+      type,
+      connectionId: type === "syn" ? this.recvId : this.sendId,
+      timestamp: Math.floor(now * 1000) >>> 0,
+      timestampDifference: this.replyMicro,
+      windowSize: Math.max(0, RECEIVE_WINDOW - this.reorderBytes),
+      seqNr: seq,
+      ackNr: this.ackNr,
+      ...(selectiveAck === undefined ? {} : { selectiveAck }),
+      payload
+    }
+  }
+
+  /** Adds a packet that takes a sequence number; `flush` sends it when the window allows. */
+  private push(type: PacketType, payload: Uint8Array, now: number): void {
+    this.outstanding.push({
+      seq: this.seqNr,
+      type,
+      payload,
+      sentAt: now,
+      transmissions: 0,
+      acked: false,
+      resend: true,
+      sentOrder: 0
+    })
+    this.seqNr = seqAdd(this.seqNr, 1)
+  }
+
+  private inFlight(): number {
+    let bytes = 0
+    for (const p of this.outstanding) if (!p.acked && !p.resend) bytes += sizeOf(p)
+    return bytes
+  }
+
+  private fits(inFlight: number, size: number): boolean {
+    return inFlight === 0 || inFlight + size <= Math.min(this.ledbat.cwnd, this.peerWindow)
+  }
+
+  /** Sends what is waiting (resends first, then new data, then our FIN) while the window allows. */
+  private flush(now: number): void {
+    if (this.state === "closed" || this.state === "reset") return
+    let inFlight = this.inFlight()
+    for (const p of this.outstanding) {
+      if (!p.resend || p.acked) continue
+      if (!this.fits(inFlight, sizeOf(p))) return
+      inFlight += this.transmit(p, inFlight, now)
+    }
+    if (this.state !== "connected") return
+    while (this.queuedBytes > 0 && this.outstanding.length < MAX_OUTSTANDING) {
+      const size = Math.min(MAX_PAYLOAD, this.queuedBytes)
+      if (!this.fits(inFlight, HEADER_BYTES + size)) return
+      this.push("data", this.dequeue(size), now)
+      inFlight += this.transmit(this.outstanding.at(-1)!, inFlight, now)
+    }
+    if (this.closing && !this.finSent && this.queuedBytes === 0) {
+      this.finSent = true
+      this.push("fin", new Uint8Array(0), now)
+      if (this.fits(inFlight, HEADER_BYTES)) this.transmit(this.outstanding.at(-1)!, inFlight, now)
+    }
+  }
+
+  private transmit(p: Outgoing, inFlight: number, now: number): number {
+    if (inFlight === 0) this.timerStart = now
+    p.resend = false
+    p.transmissions++
+    p.sentAt = now
+    p.sentOrder = ++this.sendCounter
+    this.out.packets.push(this.header(p.type, p.seq, p.payload, now))
+    return sizeOf(p)
+  }
+
+  private dequeue(size: number): Uint8Array {
+    const payload = new Uint8Array(size)
+    let filled = 0
+    while (filled < size) {
+      const head = this.sendQueue[0]!
+      const take = Math.min(head.length, size - filled)
+      payload.set(head.subarray(0, take), filled)
+      filled += take
+      if (take === head.length) this.sendQueue.shift()
+      else this.sendQueue[0] = head.subarray(take)
+    }
+    this.queuedBytes -= size
+    return payload
+  }
+
+  /** Cumulative and selective ACKs: frees acknowledged packets, feeds the controller, finds losses. */
+  private onAck(packet: Packet, now: number): void {
+    const lastSent = seqAdd(this.seqNr, -1)
+    let ackedBytes = 0
+    const ack = (p: Outgoing) => {
+      if (p.acked) return
+      p.acked = true
+      ackedBytes += sizeOf(p)
+      if (p.transmissions === 1) this.ledbat.rtt.sample(now - p.sentAt)
+    }
+    // An ACK of something never sent is ignored.
+    if (seqDiff(packet.ackNr, lastSent) <= 0) {
+      while (this.outstanding.length > 0 && seqDiff(this.outstanding[0]!.seq, packet.ackNr) <= 0) {
+        const p = this.outstanding.shift()!
+        ack(p)
+        if (p.type === "fin") this.finAcked = true
+      }
+    }
+    const first = this.outstanding[0]
+    if (packet.selectiveAck !== undefined && first !== undefined) {
+      for (const seq of sackedSeqs(packet.ackNr, packet.selectiveAck)) {
+        const i = seqDiff(seq, first.seq)
+        if (i >= 0 && i < this.outstanding.length) ack(this.outstanding[i]!)
+      }
+    }
+    const lost: Array<Outgoing> = []
+    if (packet.type === "state" && ackedBytes === 0 && packet.ackNr === this.lastAckReceived && first !== undefined) {
+      if (++this.dupAcks === 3 && !first.acked && !first.resend) lost.push(first)
+    } else if (packet.ackNr !== this.lastAckReceived) {
+      this.dupAcks = 0
+    }
+    this.lastAckReceived = packet.ackNr
+    if (packet.selectiveAck !== undefined) {
+      // A packet is lost when 3 packets sent after it (this time round) were acknowledged.
+      const ackedOrders = this.outstanding.filter((p) => p.acked).map((p) => p.sentOrder).sort((a, b) => b - a)
+      const third = ackedOrders[2]
+      if (third !== undefined) {
+        for (const p of this.outstanding) {
+          if (!p.acked && !p.resend && p.sentOrder < third && !lost.includes(p)) lost.push(p)
+        }
+      }
+    }
+    for (const p of lost) {
+      p.resend = true
+      if (!seqLess(p.seq, this.recoveryPoint)) {
+        this.ledbat.onLoss()
+        this.recoveryPoint = this.seqNr
+      }
+    }
+    this.ledbat.onAck({ ackedBytes, delayUs: packet.timestampDifference, nowMs: now })
+    if (ackedBytes > 0) this.timerStart = now
+  }
+
+  private onData(packet: Packet): void {
+    if (packet.type === "fin" && this.eofPkt === undefined) this.eofPkt = packet.seqNr
+    const ahead = seqDiff(packet.seqNr, this.ackNr)
+    if (ahead <= 0) return // a duplicate
+    if (ahead > 1) {
+      const fits = this.reorderBytes + packet.payload.length <= RECEIVE_WINDOW && ahead < MAX_OUTSTANDING
+      if (fits && !this.reorder.has(packet.seqNr)) {
+        // A copy: the payload may be a view into a buffer the caller reuses.
+        this.reorder.set(packet.seqNr, { ...packet, payload: packet.payload.slice() })
+        this.reorderBytes += packet.payload.length
+      }
+      return
+    }
+    this.deliver(packet)
+    for (let next = this.reorder.get(seqAdd(this.ackNr, 1)); next !== undefined; next = this.reorder.get(seqAdd(this.ackNr, 1))) {
+      this.reorder.delete(next.seqNr)
+      this.reorderBytes -= next.payload.length
+      this.deliver(next)
+    }
+  }
+
+  private deliver(packet: Packet): void {
+    this.ackNr = packet.seqNr
+    if (packet.payload.length > 0 && packet.type === "data") {
+      this.out.events.push({ type: "data", bytes: packet.payload.slice() })
+    }
+    if (this.eofPkt !== undefined && this.ackNr === this.eofPkt && !this.eofDelivered) {
+      this.eofDelivered = true
+      this.out.events.push({ type: "eof" })
+    }
+  }
+
+  private checkClosed(): void {
+    if (this.finAcked && this.eofDelivered && this.state === "connected") {
+      this.state = "closed"
+      this.out.events.push({ type: "closed" })
+    }
+  }
+}
