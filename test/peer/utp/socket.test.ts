@@ -111,4 +111,28 @@ describe("uTP socket", () => {
     expect(a.events).toContain("closed")
     expect(now).toBeLessThan(600_000)
   }, 60_000)
+
+  it("a RESET ends the connection, and an unanswered SYN times out after MAX_TIMEOUTS", () => {
+    const [a, [syn]] = [UtpSocket.connect({ connectionId: 7 }, 0)].map(([s, out]) => [s, out.packets] as const)[0]!
+    const [b, synAck] = UtpSocket.accept(syn!, { seqNr: 100 }, 5)
+    expect(a.receive(synAck.packets[0]!, 10).events).toEqual([{ type: "connected" }])
+    const reset: Packet = { ...synAck.packets[0]!, type: "reset" }
+    expect(a.receive(reset, 20).events).toEqual([{ type: "reset" }])
+    expect(a.state).toBe("reset")
+    expect(a.write(new Uint8Array(10), 30).packets).toEqual([])
+    expect(b.state).toBe("synRecv")
+
+    const [lonely] = UtpSocket.connect({ connectionId: 9 }, 0)
+    const resent: Array<Packet> = []
+    const events: Array<UtpEvent> = []
+    // Timeouts at 1, 3, 7, 15, 31, 63, 123, 183 s (the RTO doubling to its 60 s cap); the ninth, at 243 s, gives up.
+    for (let now = 0; now < 400_000 && lonely.state !== "closed"; now += 100) {
+      const out = lonely.tick(now)
+      resent.push(...out.packets)
+      events.push(...out.events)
+    }
+    expect(events).toEqual([{ type: "timedOut" }])
+    expect(resent.length).toBe(8)
+    expect(resent.every((p) => p.type === "syn" && p.seqNr === 1 && p.connectionId === 9)).toBe(true)
+  })
 })
