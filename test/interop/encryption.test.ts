@@ -129,17 +129,30 @@ interopSuite("MSE/PE with Transmission", ["transmission-daemon"], () => {
     expect(await fromTransmission("::1")).toMatchObject({ encrypted: true, family: "ipv6" })
   }, 90_000)
 
-  test("a Transmission leecher that requires encryption downloads from bt seed (which dials it)", async () => {
+  /** A Transmission leecher that requires encryption, which `bt seed` dials at `host` (it listens on both). */
+  const toTransmission = async (host: string) => {
     const { dir, hashes, torrent } = await makeTorrent()
-    // Transmission never dials 127.0.0.1 but accepts peers there: add the torrent first, then let bt seed dial it.
+    // Transmission never dials loopback peers but accepts them: add the torrent first, then let bt seed dial it.
     const out = join(dir, "tr-out")
     const daemon = await startTransmission(join(dir, "transmission"), out)
     await daemon.rpc("session-set", { encryption: "required" })
     const id = await transmissionAdd(daemon, torrent)
-    const seed = await startBtSeed({ torrent, dir: join(dir, "data"), peers: [`127.0.0.1:${daemon.peerPort}`] })
+    const seed = await startBtSeed({
+      torrent,
+      dir: join(dir, "data"),
+      peers: [formatEndpoint({ host, port: daemon.peerPort })]
+    })
     await transmissionComplete(daemon, id, 60_000).catch((error: unknown) => {
       throw new Error(`${String(error)}\n${seed.proc.stderr()}\n${daemon.proc.stderr()}`)
     })
     expect(await hashFiles(out, spec)).toEqual(hashes)
+  }
+
+  test("a Transmission leecher that requires encryption downloads from bt seed (which dials it)", async () => {
+    await toTransmission("127.0.0.1")
+  }, 90_000)
+
+  test("over IPv6: a Transmission leecher on [::1] that requires encryption downloads from bt seed", async () => {
+    await toTransmission("::1")
   }, 90_000)
 })
