@@ -4,13 +4,20 @@
  * Layers leave platform needs open: provide Node's (or your own) at your program's edge. For a download that is a
  * `Transport` (`NodeTransport.layer`), `Storage` (`Storage.layer` on node:fs), a `Verifier`, and a `Tracker` that
  * itself needs an `HttpClient` (from `@effect/platform-node/NodeHttpClient`) and a `Datagram` (`NodeDatagram.layer`).
- * `examples/download.ts` shows the whole graph.
+ * Optional: a `ResumeStore` (else every start rechecks the data) and a `Dht` (`Dht.layerConfig`, on a `Datagram`;
+ * else torrents find peers through trackers, PEX and the addresses given). `examples/download.ts` shows the graph.
  */
 export * as Bencode from "./bencode/index.js"
 export * as Datagram from "./net/Datagram.js"
+/** The DHT node service (BEP 5); `DhtProtocol` holds its pure parts (KRPC, routing table, lookups). */
+export * as Dht from "./dht/Dht.js"
+export * as DhtProtocol from "./dht/index.js"
+export * as MemoryDatagram from "./net/MemoryDatagram.js"
 export * as NodeDatagram from "./net/NodeDatagram.js"
 export * as Metainfo from "./metainfo/index.js"
 export * as MemoryTransport from "./peer/transport/MemoryTransport.js"
+/** Message Stream Encryption (MSE/PE), pure: key exchange, RC4, both handshake machines. */
+export * as Mse from "./peer/mse/index.js"
 export * as NodeTransport from "./peer/transport/NodeTransport.js"
 export * as Transport from "./peer/transport/Transport.js"
 export * as Piece from "./piece/index.js"
