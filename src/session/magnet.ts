@@ -113,8 +113,12 @@ export const startMagnet = (
         )
       })
     }
+    // The DHT may be asked before the metadata says whether the torrent is private; a private one stops it then.
+    const dhtScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
     if (Option.isSome(options.dht)) {
-      yield* lookForPeers(options.dht.value, magnet.infoHash, options.port, options.config, routePeers)
+      yield* lookForPeers(options.dht.value, magnet.infoHash, options.port, options.config, routePeers).pipe(
+        Scope.extend(dhtScope)
+      )
     }
     yield* fetch.addPeers([...magnet.peers, ...options.peers])
 
@@ -136,6 +140,8 @@ export const startMagnet = (
         return yield* new TorrentError({ reason: "Metadata", detail: parsed.left.message, cause: parsed.left })
       }
       yield* Effect.logDebug(`metadata of ${parsed.right.name}: ${metadata.length} bytes from ${progress.peers} peers`)
+      // BEP 27: a private torrent's peers come from its trackers only.
+      if (parsed.right.private) yield* Scope.close(dhtScope, Exit.void)
       // The torrent runs in the scope the magnet was added in, not in this fiber's.
       const started = yield* options.start(parsed.right, known).pipe(Scope.extend(scope))
       handle = started

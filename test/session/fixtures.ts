@@ -25,6 +25,8 @@ export const makeSwarmTorrent = (options: {
   readonly files: ReadonlyArray<{ readonly path: ReadonlyArray<string>; readonly length: number }>
   readonly pieceLength: number
   readonly seed: number
+  /** A private torrent (BEP 27). */
+  readonly private?: boolean
 }): SwarmFixture => {
   const total = options.files.reduce((sum, file) => sum + file.length, 0)
   const content = randomBytes(total, options.seed)
@@ -39,7 +41,8 @@ export const makeSwarmTorrent = (options: {
     name: "album",
     "piece length": options.pieceLength,
     pieces,
-    files: options.files.map((file) => ({ length: file.length, path: [...file.path] }))
+    files: options.files.map((file) => ({ length: file.length, path: [...file.path] })),
+    ...(options.private === true ? { private: 1 } : {})
   }
   return { torrent: Either.getOrThrow(parseTorrent(encode({ info }))), content }
 }

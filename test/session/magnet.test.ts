@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Either, Layer, Schedule, type Scope } from "effect"
+import * as Dht from "../../src/dht/Dht.js"
 import { type MagnetLink, parseMagnet } from "../../src/metainfo/index.js"
+import * as MemoryDatagram from "../../src/net/MemoryDatagram.js"
 import * as MemoryTransport from "../../src/peer/transport/MemoryTransport.js"
 import type { Transport } from "../../src/peer/transport/Transport.js"
 import { layerConfig, Session, type SessionConfig } from "../../src/session/index.js"
@@ -151,4 +153,47 @@ describe("a magnet link's metadata across runs", () => {
         ResumeStore.layerMemory
       ))))
     ))
+})
+
+describe("a magnet link and the DHT", () => {
+  /** Lookups the session's DHT node has run, sampled after `ms` of real time. */
+  const lookupsAfter = (dht: Dht.Dht["Type"], ms: number) =>
+    Effect.zipRight(Effect.sleep(Duration.millis(ms)), Effect.map(dht.stats, (stats) => stats.lookups))
+
+  const withDht = (privateTorrent: boolean) =>
+    Effect.gen(function*() {
+      const own = makeSwarmTorrent({
+        pieceLength: 16384,
+        seed: 9,
+        files: [{ path: ["p.bin"], length: 100_000 }],
+        private: privateTorrent
+      })
+      const honest = yield* startSeeder({ ...own, metadata: "honest" })
+      const session = yield* Session
+      const dht = yield* Dht.Dht
+      const link = Either.getOrThrow(parseMagnet(`magnet:?xt=urn:btih:${own.torrent.infoHashHex}`))
+      const added = yield* session.addMagnet(link, { directory: "/downloads", peers: [honest.address], trackers: false })
+      yield* within(added.torrent, "the metadata")
+      const atStart = yield* lookupsAfter(dht, 100)
+      return (yield* lookupsAfter(dht, 400)) - atStart
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(
+        layerConfig({ ...fastConfig, dhtAnnounce: Schedule.spaced(Duration.millis(50)) }).pipe(
+          Layer.provideMerge(Layer.mergeAll(
+            MemoryTransport.layerMemory,
+            layerMemory(),
+            Verifier.layer,
+            trackerTest({}),
+            Dht.layerConfig({ port: 6881 }).pipe(Layer.provide(MemoryDatagram.layerMemory), Layer.orDie)
+          ))
+        )
+      )
+    )
+
+  it.live("goes on looking for a public torrent's peers on the DHT, and stops for a private one (BEP 27)", () =>
+    Effect.gen(function*() {
+      expect(yield* withDht(false)).toBeGreaterThan(0)
+      expect(yield* withDht(true)).toBe(0)
+    }))
 })
