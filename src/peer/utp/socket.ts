@@ -126,6 +126,16 @@ export class UtpSocket {
     return [socket, socket.take()]
   }
 
+  /** The connection id packets to us carry: what a demultiplexer keys this socket by. */
+  get receiveId(): number {
+    return this.recvId
+  }
+
+  /** Bytes written and not yet sent (waiting for the window). */
+  get queued(): number {
+    return this.queuedBytes
+  }
+
   /** Queues bytes to send. */
   write(bytes: Uint8Array, now: number): UtpOutput {
     if (this.closing || this.state === "closed" || this.state === "reset") return this.take()
