@@ -12,7 +12,7 @@ import { isMagnet, parseMagnet } from "../../metainfo/index.js"
 import { formatEndpoint } from "../../net/endpoint.js"
 import { table } from "../format.js"
 import { nodeDhtLayer } from "../layers.js"
-import { dhtOptionsOf } from "../options.js"
+import { dhtOptionsOf, swarmOptions } from "../options.js"
 import { UsageError } from "../UsageError.js"
 
 /** An info-hash in hex (40 characters), or the one a magnet link names. */
@@ -29,10 +29,7 @@ const lookup = Command.make(
     target: Args.text({ name: "info-hash" }).pipe(
       Args.withDescription("the info-hash (40 hex digits) or magnet link to look for peers of")
     ),
-    dhtBootstrap: Options.text("dht-bootstrap").pipe(
-      Options.repeated,
-      Options.withDescription("a DHT node to join through, HOST:PORT (repeatable; default: saved nodes and public routers)")
-    ),
+    dhtBootstrap: swarmOptions.dhtBootstrap,
     port: Options.integer("port").pipe(
       Options.withDefault(0),
       Options.withDescription("the UDP port for our node (default: any free one)")
