@@ -10,8 +10,13 @@ import { dirname, join } from "node:path"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Dht from "../dht/Dht.js"
 import type { Endpoint } from "../net/Datagram.js"
+import type { Datagram } from "../net/Datagram.js"
 import * as NodeDatagram from "../net/NodeDatagram.js"
+import * as SharedDatagram from "../net/SharedDatagram.js"
+import * as Dual from "../peer/transport/Dual.js"
 import * as NodeTransport from "../peer/transport/NodeTransport.js"
+import { Transport } from "../peer/transport/Transport.js"
+import * as UtpTransport from "../peer/utp/UtpTransport.js"
 import * as ResumeStore from "../resume/index.js"
 import type { TransportError } from "../peer/transport/Transport.js"
 import * as Session from "../session/index.js"
@@ -55,7 +60,15 @@ export const nodeDhtLayer = (
   port: number,
   options: DhtOptions,
   stateDir: Option.Option<string>
-): Layer.Layer<Dht.Dht, Dht.DhtError> =>
+): Layer.Layer<Dht.Dht, Dht.DhtError> => dhtLayerOn(port, "0.0.0.0", options, stateDir).pipe(Layer.provide(NodeDatagram.layer))
+
+/** The DHT node of `nodeDhtLayer` on the Datagram given (a shared one, in a session). */
+const dhtLayerOn = (
+  port: number,
+  host: string,
+  options: DhtOptions,
+  stateDir: Option.Option<string>
+): Layer.Layer<Dht.Dht, Dht.DhtError, Datagram> =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const file = join(yield* stateDirOf(stateDir), "dht.table")
@@ -69,30 +82,54 @@ export const nodeDhtLayer = (
         )
     }
     const config = { bootstrap: options.bootstrap.length > 0 ? options.bootstrap : Dht.DEFAULT_BOOTSTRAP, table }
-    return Dht.layerConfig({ ...config, port }).pipe(Layer.orElse(() => Dht.layerConfig({ ...config, port: 0 })))
-  })).pipe(Layer.provide(Layer.merge(NodeDatagram.layer, NodeFileSystem.layer)))
+    const bound = { ...config, host }
+    return Dht.layerConfig({ ...bound, port }).pipe(Layer.orElse(() => Dht.layerConfig({ ...bound, port: 0 })))
+  })).pipe(Layer.provide(NodeFileSystem.layer))
+
+/** Which transports carry peer connections: TCP, uTP (BEP 29), or both (uTP tried first, then TCP). */
+export type TransportMode = "tcp" | "utp" | "both"
+
+/** The Transport a mode asks for; uTP binds on the Datagram given, the TCP listener's port number. */
+export const transportLayer = (mode: TransportMode): Layer.Layer<Transport, never, Datagram> => {
+  switch (mode) {
+    case "tcp":
+      return NodeTransport.layer
+    case "utp":
+      return UtpTransport.layer()
+    case "both":
+      return Layer.scoped(Transport, Effect.map(UtpTransport.make(), (utp) => Dual.make(NodeTransport.transport, utp)))
+  }
+}
 
 /**
- * A Session on Node: TCP peers, files on disk, SHA-1, HTTP and UDP trackers, resume files in `stateDir`, and a DHT
- * node unless `dht` is none.
+ * A Session on Node: peers over `transport` (default both TCP and uTP), files on disk, SHA-1, HTTP and UDP
+ * trackers, resume files in `stateDir`, and a DHT node unless `dht` is none. uTP and the DHT share one UDP socket
+ * on the session's port, told apart by packet shape.
  */
 export const nodeSessionLayer = (
   config: Partial<Session.SessionConfig>,
   stateDir: Option.Option<string>,
-  dht: Option.Option<DhtOptions> = Option.none()
-): Layer.Layer<Session.Session, TransportError | Dht.DhtError> =>
-  Session.layerConfig(config).pipe(
+  dht: Option.Option<DhtOptions> = Option.none(),
+  transport: TransportMode = "both"
+): Layer.Layer<Session.Session, TransportError | Dht.DhtError> => {
+  const udp = SharedDatagram.layer.pipe(Layer.provide(NodeDatagram.layer))
+  // The DHT on the session's first IPv4 address, so that uTP there can share its socket.
+  const dhtHost = (config.listenHosts ?? Session.defaultSessionConfig.listenHosts).find((host) => !host.includes(":"))
+  return Session.layerConfig(config).pipe(
     Layer.provide(
       Layer.mergeAll(
-        NodeTransport.layer,
+        transportLayer(transport),
         Storage.layer,
         Verifier.layer,
         nodeTrackerLayer(),
         resumeLayer(stateDir),
         Option.match(dht, {
           onNone: () => Layer.empty,
-          onSome: (options) => nodeDhtLayer(config.port ?? Session.defaultSessionConfig.port, options, stateDir)
+          onSome: (options) =>
+            dhtLayerOn(config.port ?? Session.defaultSessionConfig.port, dhtHost ?? "0.0.0.0", options, stateDir)
         })
       )
-    )
+    ),
+    Layer.provide(udp)
   )
+}

@@ -6,7 +6,7 @@ import { isIP } from "node:net"
 import type { Endpoint } from "../net/Datagram.js"
 import type { SessionConfig } from "../session/index.js"
 import { parseEndpoint } from "../net/endpoint.js"
-import { type DhtOptions, nodeSessionLayer } from "./layers.js"
+import { type DhtOptions, nodeSessionLayer, type TransportMode } from "./layers.js"
 import { UsageError } from "./UsageError.js"
 
 /** `-d DIR`: where a torrent's data is (`seed`, `verify`). */
@@ -35,6 +35,13 @@ export const swarmOptions = {
     Options.withDescription(
       "MSE/PE with peers: prefer (dial encrypted, fall back to plaintext for peers without it; accept both), " +
         "require (RC4 only, both ways) or disable (plaintext only)"
+    )
+  ),
+  transport: Options.choice("transport", ["both", "tcp", "utp"]).pipe(
+    Options.withDefault("both" as const),
+    Options.withDescription(
+      "how peers are reached: both (uTP first, then TCP; accept both), tcp or utp only. uTP (BEP 29) shares " +
+        "the UDP port with the DHT, on the TCP port's number"
     )
   ),
   maxPeers: Options.integer("max-peers").pipe(
@@ -68,14 +75,15 @@ export interface SwarmArgs {
   readonly dhtBootstrap: ReadonlyArray<string>
   readonly bind: ReadonlyArray<string>
   readonly encryption: "prefer" | "require" | "disable"
+  readonly transport: TransportMode
   readonly port: number
   readonly maxPeers: number
 }
 
-/** The Session on Node the shared options ask for: its settings, state folder and DHT node. */
+/** The Session on Node the shared options ask for: its settings, state folder, DHT node and transports. */
 export const sessionLayerOf = (args: SwarmArgs & { readonly stateDir: Option.Option<string> }) =>
   Layer.unwrapEffect(
-    Effect.map(dhtOptionsOf(args), (dht) => nodeSessionLayer(sessionConfigOf(args), args.stateDir, dht))
+    Effect.map(dhtOptionsOf(args), (dht) => nodeSessionLayer(sessionConfigOf(args), args.stateDir, dht, args.transport))
   )
 
 /** The session settings the shared options give. */

@@ -88,6 +88,9 @@ interface Pending {
 const transactionNumber = (t: Uint8Array | undefined): number | undefined =>
   t !== undefined && t.length === 2 ? (t[0]! << 8) | t[1]! : undefined
 
+/** A KRPC message is a bencoded dictionary: on a UDP port shared with uTP, that tells them apart (BEP 29). */
+export const isKrpcDatagram = (bytes: Uint8Array): boolean => bytes[0] === 0x64 // "d"
+
 const anyHost = (port: number) => `*:${port}`
 
 export const makeRpc = (options: RpcOptions): Effect.Effect<Rpc, DhtError, Datagram | Scope.Scope> =>
@@ -145,7 +148,10 @@ export const makeRpc = (options: RpcOptions): Effect.Effect<Rpc, DhtError, Datag
     }
 
     const datagram = yield* Datagram
-    const socket = yield* datagram.bind({ family: "ipv4", host: options.host, port: options.port }, onMessage).pipe(
+    const socket = yield* datagram.bind(
+      { family: "ipv4", host: options.host, port: options.port, accepts: isKrpcDatagram },
+      onMessage
+    ).pipe(
       Effect.mapError((cause) =>
         new DhtError({
           reason: "Bind",

@@ -30,10 +30,15 @@ export interface BindOptions {
   readonly host?: string
   /** Defaults to 0: any free port. */
   readonly port?: number
+  /**
+   * Which datagrams are this bind's, where one socket serves several protocols (see `SharedDatagram`): the DHT
+   * and uTP share a port and tell their packets apart by shape. Default: all of them. An unshared socket ignores it.
+   */
+  readonly accepts?: (bytes: Uint8Array) => boolean
 }
 
 /**
- * UDP sockets, for the UDP tracker protocol and the DHT. Received datagrams go to a plain synchronous handler: it
+ * UDP sockets, for the UDP tracker protocol, the DHT and uTP. Received datagrams go to a plain synchronous handler: it
  * runs per packet, so it should only decode and hand off. The socket closes when the scope does.
  */
 export class Datagram extends Context.Tag("bt/Datagram")<Datagram, {

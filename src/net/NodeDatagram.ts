@@ -10,7 +10,10 @@ export const layer: Layer.Layer<Datagram> = Layer.succeed(
     bind: (options, onMessage) =>
       Effect.acquireRelease(
         Effect.async<dgram.Socket, DatagramError>((resume) => {
-          const socket = dgram.createSocket({ type: options.family === "ipv4" ? "udp4" : "udp6" })
+          // An IPv6 socket takes IPv6 only, leaving IPv4 to its own socket on the same port.
+          const socket = dgram.createSocket(
+            options.family === "ipv4" ? { type: "udp4" } : { type: "udp6", ipv6Only: true }
+          )
           const onError = (cause: Error) => {
             socket.close()
             resume(Effect.fail(new DatagramError({ reason: "Bind", detail: `cannot open a UDP socket: ${cause.message}`, cause })))

@@ -63,6 +63,8 @@ export interface PeerInfo {
   readonly fast: boolean
   readonly extensions: boolean
   readonly encrypted: boolean
+  /** What carries the connection, where the transport says: TCP or uTP. */
+  readonly transport: "tcp" | "utp" | undefined
   readonly downloadRate: number
   readonly uploadRate: number
 }
@@ -373,6 +375,7 @@ export const startTorrent = (
           fast: link.fast,
           extensions: link.extensions.peer.handshake !== undefined,
           encrypted: link.connection.encrypted === true,
+          transport: link.connection.transport,
           downloadRate: link.download.rate,
           uploadRate: link.upload.rate
         }))

@@ -8,6 +8,7 @@ import { formatEndpoint } from "../../src/net/endpoint.js"
 import { expect, test } from "vitest"
 import { interopSuite, type LtEncryption, runBt, startLtSeeder } from "./harness.js"
 import {
+  btDownloadFrom,
   btEvents,
   freshStateDir,
   hashFiles,
@@ -38,15 +39,9 @@ const downloadFrom = async (seederEncryption: LtEncryption, btEncryption: string
   })
   const address = formatEndpoint({ host, port: seeder.port })
   const out = join(dir, "out")
-  const result = await runBt([
-    "download", torrent, "-o", out, "--peer", address, "--no-trackers", "--port", "0", "--json",
-    "--encryption", btEncryption, ...(await freshStateDir())
-  ], { timeoutMs: 60_000 })
+  const { result, seen } = await btDownloadFrom(torrent, out, address, ["--encryption", btEncryption])
   expect(result.code, result.stderr).toBe(0)
   expect(await hashFiles(out, spec)).toEqual(hashes)
-  const seen = btEvents(result.stdout).flatMap((e) =>
-    e.event === "progress" ? (e.peerList as ReadonlyArray<Record<string, unknown>>) : []
-  ).find((peer) => peer.address === address)
   expect(seen, result.stdout.slice(0, 2000)).toBeDefined()
   return seen!
 }

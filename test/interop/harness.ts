@@ -469,6 +469,9 @@ export const startLtDhtNode = async (
 /** libtorrent's encryption setting in lt.py: plaintext only, either, or RC4 only. */
 export type LtEncryption = "disabled" | "enabled" | "forced"
 
+/** The transports libtorrent speaks in lt.py (BEP 29 uTP, TCP). */
+export type LtTransport = "tcp" | "utp" | "both"
+
 export interface LtSeeder {
   readonly port: number
   readonly infoHash: string
@@ -494,6 +497,8 @@ export const startLtSeeder = async (o: {
   readonly listenHost?: string
   /** MSE/PE: `disabled` (plaintext, the default), `enabled` or `forced` (RC4 only). */
   readonly encryption?: LtEncryption
+  /** Peer connections over `tcp` (the default), `utp` only (TCP off both ways) or `both`. */
+  readonly transport?: LtTransport
   /** Run the DHT, joined through these nodes (HOST:PORT on 127.0.0.1), and announce there every few seconds. */
   readonly dhtNodes?: ReadonlyArray<string>
   readonly scope?: Scope
@@ -509,6 +514,7 @@ export const startLtSeeder = async (o: {
       ...(o.logPex ? ["--log-pex"] : []),
       ...(o.listenHost === undefined ? [] : ["--listen-host", o.listenHost]),
       ...(o.encryption === undefined ? [] : ["--encryption", o.encryption]),
+      ...(o.transport === undefined ? [] : ["--transport", o.transport]),
       ...(o.dhtNodes ?? []).flatMap((node) => ["--dht-node", node])
     ],
     { scope: o.scope ?? "test" }

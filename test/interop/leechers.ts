@@ -14,7 +14,9 @@ import {
   freePort,
   lt,
   type LtEncryption,
+  type LtTransport,
   repoRoot,
+  runBt,
   type RunResult,
   spawnTracked,
   type Tracked,
@@ -76,6 +78,21 @@ export const spawnBt = (args: ReadonlyArray<string>): Tracked => spawnTracked(pr
  * must not write to ~/.local/state.
  */
 export const freshStateDir = async (): Promise<ReadonlyArray<string>> => ["--state-dir", await tempDir()]
+
+/**
+ * `bt download TORRENT -o OUT` from the one peer at `address` (no trackers, any port, `--json`, plus `args`): the
+ * run, and that peer as the last progress line showing it had it (undefined if they never did).
+ */
+export const btDownloadFrom = async (torrent: string, out: string, address: string, args: ReadonlyArray<string> = []) => {
+  const result = await runBt([
+    "download", torrent, "-o", out, "--peer", address, "--no-trackers", "--port", "0", "--json", ...args,
+    ...(await freshStateDir())
+  ], { timeoutMs: 60_000 })
+  const seen = btEvents(result.stdout).flatMap((e) =>
+    e.event === "progress" ? (e.peerList as ReadonlyArray<Record<string, unknown>>) : []
+  ).reverse().find((peer) => peer.address === address)
+  return { result, seen }
+}
 
 export interface BtSeeder {
   /** The port it listens on, from its `seeding` line. */
@@ -162,6 +179,9 @@ export interface LtPeerReport {
   readonly client: string
   /** Whether libtorrent dialled it. */
   readonly outgoing: boolean
+  /** Whether the connection is uTP (else TCP), and RC4-encrypted. */
+  readonly utp: boolean
+  readonly encrypted: boolean
   /** How libtorrent heard of it: "tracker", "pex", "incoming", ... (empty for an address added with connect_peer). */
   readonly source: ReadonlyArray<string>
   /** Seconds since lt.py started. */
@@ -202,6 +222,8 @@ export const startLtLeecher = async (o: ({ readonly torrent: string } | { readon
   readonly logPex?: boolean
   /** MSE/PE: `disabled` (plaintext, the default), `enabled` or `forced` (RC4 only). */
   readonly encryption?: LtEncryption
+  /** Peer connections over `tcp` (the default), `utp` only (TCP off both ways) or `both`. */
+  readonly transport?: LtTransport
   /** Run the DHT, joined through these nodes (HOST:PORT on 127.0.0.1), looking for peers there every few seconds. */
   readonly dhtNodes?: ReadonlyArray<string>
   /** The loopback address it listens on: 127.0.0.1 (default) or ::1. */
@@ -220,6 +242,7 @@ export const startLtLeecher = async (o: ({ readonly torrent: string } | { readon
     ...(o.noPex ? ["--no-pex"] : []),
     ...(o.logPex ? ["--log-pex"] : []),
     ...(o.encryption === undefined ? [] : ["--encryption", o.encryption]),
+    ...(o.transport === undefined ? [] : ["--transport", o.transport]),
     ...(o.dhtNodes ?? []).flatMap((node) => ["--dht-node", node]),
     ...(o.listenHost === undefined ? [] : ["--listen-host", o.listenHost])
   ])

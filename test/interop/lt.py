@@ -239,11 +239,16 @@ def on_stop_signals():
 PEER_SOURCES = ((1, "tracker"), (2, "dht"), (4, "pex"), (8, "lsd"), (16, "resume_data"), (32, "incoming"))
 
 
+# peer_info::utp_socket (bit 17 of the flags, between holepunched and rc4_encrypted): the python bindings do not
+# name it.
+UTP_SOCKET = 1 << 17
+
+
 class PeerWatch:
     """The torrent's connected peers, sampled: payload received from each, by the address we see it at (its listening
     port when we dialled it), kept after it leaves; with `report`, a JSON line on stdout for each new connection once
     its handshake is done, and again when its client name changes (its extended handshake came):
-    {"peer": "HOST:PORT", "peer_id": hex, "client", "outgoing", "source": [...], "seconds"}."""
+    {"peer": "HOST:PORT", "peer_id": hex, "client", "outgoing", "utp", "encrypted", "source": [...], "seconds"}."""
 
     def __init__(self, handle, report, started):
         self.handle = handle
@@ -269,6 +274,8 @@ class PeerWatch:
                 "peer_id": peer_id,
                 "client": client,
                 "outgoing": bool(p.flags & lt.peer_info.local_connection),
+                "utp": bool(p.flags & UTP_SOCKET),
+                "encrypted": bool(p.flags & lt.peer_info.rc4_encrypted),
                 "source": [name for bit, name in PEER_SOURCES if p.source & bit],
                 "seconds": round(time.monotonic() - self.started, 3),
             }), flush=True)
@@ -280,7 +287,8 @@ def seed(args):
     parent = os.getppid()
     started = time.monotonic()
 
-    session, handle = start_torrent(args, apply_encryption(loopback_settings(args.port, args.listen_host), args.encryption))
+    settings = apply_transport(apply_encryption(loopback_settings(args.port, args.listen_host), args.encryption), args.transport)
+    session, handle = start_torrent(args, settings)
     if args.upload_limit > 0:
         # A per-torrent limit: unlike the session's, it also holds for peers on the local network.
         handle.set_upload_limit(args.upload_limit)
@@ -317,7 +325,7 @@ def leech(args):
     started = time.monotonic()
     deadline = started + args.timeout
 
-    settings = apply_encryption(loopback_settings(args.port, args.listen_host), args.encryption)
+    settings = apply_transport(apply_encryption(loopback_settings(args.port, args.listen_host), args.encryption), args.transport)
     # Keep connections to seeds once complete, so we can still count what each peer sent when we get there.
     settings["close_redundant_connections"] = False
     session, handle = start_torrent(args, settings)
@@ -392,6 +400,8 @@ def add_peer_options(p):
                    help="run the DHT, joined through this node only (repeatable; default: no DHT)")
     p.add_argument("--encryption", choices=["disabled", "enabled", "forced"], default="disabled",
                    help="MSE/PE both ways: disabled (plaintext only, the default), enabled (either), forced (RC4 only)")
+    p.add_argument("--transport", choices=["tcp", "utp", "both"], default="tcp",
+                   help="peer connections over tcp (the default), utp only (TCP off both ways) or both")
 
 
 def apply_dht(settings, nodes):
@@ -438,6 +448,16 @@ def apply_encryption(settings, mode):
     settings["in_enc_policy"] = policy
     if mode == "forced":
         settings["allowed_enc_level"] = lt.enc_level.rc4
+    return settings
+
+
+def apply_transport(settings, mode):
+    """Which transports libtorrent speaks, both directions: tcp (the default here), utp (BEP 29 only: TCP off both
+    ways) or both."""
+    settings["enable_outgoing_tcp"] = mode != "utp"
+    settings["enable_incoming_tcp"] = mode != "utp"
+    settings["enable_outgoing_utp"] = mode != "tcp"
+    settings["enable_incoming_utp"] = mode != "tcp"
     return settings
 
 

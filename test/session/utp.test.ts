@@ -18,7 +18,7 @@ describe("two sessions over uTP (an in-memory UDP network)", () => {
       /** A session whose Transport is uTP on its own UDP address. */
       const sessionAt = (host: string, stored?: Uint8Array) =>
         Effect.gen(function*() {
-          const transport = yield* UtpTransport.make({ host, port: 6881 })
+          const transport = yield* UtpTransport.make()
           const storage = layerMemory(stored === undefined ? undefined : new Map([[torrent.infoHashHex, stored]]))
           // Built once, so the session and the test see the same stored bytes.
           const services = yield* Layer.build(

@@ -15,6 +15,7 @@ export const continuedConnection = (
   const encrypted = streams !== undefined && streams.cipher === "rc4"
   return {
     remote: inner.remote,
+    ...(inner.transport === undefined ? {} : { transport: inner.transport }),
     encrypted: encrypted || inner.encrypted === true,
     write: encrypted ? (bytes) => inner.write(streams.encrypt(bytes)) : inner.write,
     start: (handlers: ConnectionHandlers) => {

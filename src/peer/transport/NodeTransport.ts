@@ -32,6 +32,7 @@ const wrap = (socket: net.Socket, remote: Endpoint): Connection => {
   socket.on("drain", () => handlers?.onDrain())
   return {
     remote,
+    transport: "tcp",
     write: (bytes) => {
       if (closed) return false
       socket.write(bytes)
@@ -59,50 +60,49 @@ const remoteOf = (socket: net.Socket): Endpoint => ({
 })
 
 /** `Transport` over `node:net` TCP. */
-export const layer: Layer.Layer<Transport> = Layer.succeed(
-  Transport,
-  Transport.of({
-    connect: (to) =>
-      Effect.acquireRelease(
-        Effect.async<net.Socket, TransportError>((resume) => {
-          const socket = net.connect({ host: to.host, port: to.port })
-          const onError = (cause: Error) => {
-            socket.destroy()
-            resume(Effect.fail(new TransportError({ reason: "Connect", detail: `cannot connect to ${to.host}:${to.port}: ${cause.message}`, cause })))
-          }
-          socket.once("error", onError)
-          socket.once("connect", () => {
-            socket.off("error", onError)
-            resume(Effect.succeed(socket))
-          })
-          // Interrupted while connecting: abandon the attempt.
-          return Effect.sync(() => socket.destroy())
-        }),
-        (socket) => Effect.sync(() => socket.destroy())
-      ).pipe(Effect.map((socket) => wrap(socket, to))),
-    listen: (at, onConnection) =>
-      Effect.acquireRelease(
-        Effect.async<net.Server, TransportError>((resume) => {
-          const server = net.createServer({ pauseOnConnect: true }, (socket) =>
-            onConnection(wrap(socket, remoteOf(socket))))
-          const onError = (cause: Error) =>
-            resume(Effect.fail(new TransportError({ reason: "Listen", detail: `cannot listen on ${at.host}:${at.port}: ${cause.message}`, cause })))
-          server.once("error", onError)
-          // An IPv6 wildcard takes IPv6 only, leaving IPv4 to its own listener on the same port.
-          server.listen({ port: at.port, host: at.host, ipv6Only: net.isIPv6(at.host) }, () => {
-            server.off("error", onError)
-            resume(Effect.succeed(server))
-          })
-        }),
-        (server) =>
-          Effect.async<void>((resume) => {
-            server.close(() => resume(Effect.void))
-          })
-      ).pipe(
-        Effect.map((server) => {
-          const address = server.address() as net.AddressInfo
-          return { local: { host: address.address, port: address.port } }
+export const transport: Transport["Type"] = Transport.of({
+  connect: (to) =>
+    Effect.acquireRelease(
+      Effect.async<net.Socket, TransportError>((resume) => {
+        const socket = net.connect({ host: to.host, port: to.port })
+        const onError = (cause: Error) => {
+          socket.destroy()
+          resume(Effect.fail(new TransportError({ reason: "Connect", detail: `cannot connect to ${to.host}:${to.port}: ${cause.message}`, cause })))
+        }
+        socket.once("error", onError)
+        socket.once("connect", () => {
+          socket.off("error", onError)
+          resume(Effect.succeed(socket))
         })
-      )
-  })
-)
+        // Interrupted while connecting: abandon the attempt.
+        return Effect.sync(() => socket.destroy())
+      }),
+      (socket) => Effect.sync(() => socket.destroy())
+    ).pipe(Effect.map((socket) => wrap(socket, to))),
+  listen: (at, onConnection) =>
+    Effect.acquireRelease(
+      Effect.async<net.Server, TransportError>((resume) => {
+        const server = net.createServer({ pauseOnConnect: true }, (socket) =>
+          onConnection(wrap(socket, remoteOf(socket))))
+        const onError = (cause: Error) =>
+          resume(Effect.fail(new TransportError({ reason: "Listen", detail: `cannot listen on ${at.host}:${at.port}: ${cause.message}`, cause })))
+        server.once("error", onError)
+        // An IPv6 wildcard takes IPv6 only, leaving IPv4 to its own listener on the same port.
+        server.listen({ port: at.port, host: at.host, ipv6Only: net.isIPv6(at.host) }, () => {
+          server.off("error", onError)
+          resume(Effect.succeed(server))
+        })
+      }),
+      (server) =>
+        Effect.async<void>((resume) => {
+          server.close(() => resume(Effect.void))
+        })
+    ).pipe(
+      Effect.map((server) => {
+        const address = server.address() as net.AddressInfo
+        return { local: { host: address.address, port: address.port } }
+      })
+    )
+})
+
+export const layer: Layer.Layer<Transport> = Layer.succeed(Transport, transport)

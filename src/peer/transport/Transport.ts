@@ -20,6 +20,8 @@ export class TransportError extends Data.TaggedError("TransportError")<{
  */
 export interface Connection {
   readonly remote: Endpoint
+  /** What carries it, where that is known: TCP or uTP (BEP 29). */
+  readonly transport?: "tcp" | "utp"
   /** The bytes travel RC4-encrypted (MSE/PE), once that was agreed. */
   readonly encrypted?: boolean
   /**

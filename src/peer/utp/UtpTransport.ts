@@ -1,25 +1,46 @@
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as FiberSet from "effect/FiberSet"
+import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import { randomInt } from "node:crypto"
-import { Datagram, type Endpoint } from "../../net/Datagram.js"
+import { isIPv6 } from "node:net"
+import { Datagram, type DatagramSocket, type Endpoint } from "../../net/Datagram.js"
 import { formatEndpoint } from "../../net/endpoint.js"
 import { type Connection, type ConnectionHandlers, Transport, TransportError } from "../transport/Transport.js"
-import { decodePacket, encodePacket } from "./packet.js"
+import { decodePacket, encodePacket, HEADER_LENGTH, VERSION } from "./packet.js"
+import { seqAdd } from "./seq.js"
 import { type UtpOutput, UtpSocket } from "./socket.js"
 
 /** Bytes queued in a connection past which `write` asks the caller to wait for `onDrain`. */
 const HIGH_WATER_MARK = 1024 * 1024
 /** How often every connection's retransmission timer is checked. */
 const TICK = Schedule.spaced("20 millis")
+/** Connections accepted whose initiator has not sent anything after its SYN yet, at most: a SYN flood's bound. */
+export const MAX_HALF_OPEN = 64
+/** Connections at most, over all addresses: SYNs past it are dropped. */
+export const MAX_CONNECTIONS = 4096
+
+export interface UtpTransportOptions {
+  /** How long a dial waits for the peer's answer to its SYN. Default 3 s (a peer without uTP never answers). */
+  readonly connectTimeout?: Duration.DurationInput
+}
+
+/** A uTP packet: version 1 in the low nibble of the first byte, a known type in the high one (BEP 29). */
+export const isUtpDatagram = (bytes: Uint8Array): boolean =>
+  bytes.length >= HEADER_LENGTH && (bytes[0]! & 0x0f) === VERSION && bytes[0]! >> 4 <= 4
+
+type Family = "ipv4" | "ipv6"
+const familyOf = (host: string): Family => (isIPv6(host) ? "ipv6" : "ipv4")
 
 interface Entry {
   readonly socket: UtpSocket
   readonly remote: Endpoint
+  readonly udp: DatagramSocket
   handlers: ConnectionHandlers | undefined
   /** Data that arrived before `start`, or while paused. */
   readonly held: Array<Uint8Array>
@@ -30,30 +51,42 @@ interface Entry {
 }
 
 /**
- * `Transport` over uTP (BEP 29) on one UDP socket, bound when the transport is made: connections are demultiplexed
- * by remote address and connection id, each driven by a `UtpSocket` state machine. Not wired into the client yet.
+ * `Transport` over uTP (BEP 29). `listen` binds a UDP socket (ask for the TCP listener's port: with
+ * `SharedDatagram` the DHT can share it) and dials go out from the listening socket of their family, so peers see
+ * our listen port; without one, from a socket bound for dialling. Connections are demultiplexed by remote address
+ * and connection id, each driven by a `UtpSocket` state machine on one shared timer.
  */
-export const make = (options: { readonly host?: string; readonly port?: number } = {}) =>
+export const make = (options: UtpTransportOptions = {}) =>
   Effect.gen(function*() {
     const datagram = yield* Datagram
+    const scope = yield* Effect.scope
     const clock = yield* Effect.clock
     const now = () => clock.unsafeCurrentTimeMillis()
     const runFork = yield* FiberSet.makeRuntime<never>()
+    const connectTimeout = options.connectTimeout ?? Duration.seconds(3)
     const entries = new Map<string, Entry>()
+    const halfOpen = new Set<Entry>()
+    /** The listening socket of each family, which dials go out from. */
+    const listening = new Map<Family, DatagramSocket>()
     let accept: ((connection: Connection) => void) | undefined
 
     const keyOf = (remote: Endpoint, id: number) => `${formatEndpoint(remote)}/${id}`
 
-    const udp = yield* datagram.bind(
-      { family: "ipv4", ...(options.host === undefined ? {} : { host: options.host }), port: options.port ?? 0 },
-      (bytes, from) => received(bytes, from)
-    ).pipe(Effect.mapError((cause) => new TransportError({ reason: "Listen", detail: cause.message, cause })))
+    const bind = (host: string, port: number) =>
+      datagram.bind({ family: familyOf(host), host, port, accepts: isUtpDatagram }, received)
+
+    /** For dials when nothing listens on that family: one socket on any port, bound at the first such dial. */
+    const dialling = {
+      ipv4: yield* Effect.cached(Scope.extend(bind("0.0.0.0", 0), scope)),
+      ipv6: yield* Effect.cached(Scope.extend(bind("::", 0), scope))
+    }
 
     const deliver = (entry: Entry, output: UtpOutput): void => {
-      for (const packet of output.packets) runFork(Effect.ignore(udp.send(encodePacket(packet), entry.remote)))
+      for (const packet of output.packets) runFork(Effect.ignore(entry.udp.send(encodePacket(packet), entry.remote)))
       for (const event of output.events) {
         switch (event.type) {
           case "connected":
+            halfOpen.delete(entry)
             Deferred.unsafeDone(entry.connected, Exit.void)
             break
           case "data":
@@ -77,16 +110,26 @@ export const make = (options: { readonly host?: string; readonly port?: number }
     const finish = (entry: Entry, problem: string | undefined): void => {
       if (entry.closed) return
       entry.closed = true
+      halfOpen.delete(entry)
       entries.delete(keyOf(entry.remote, entry.socket.receiveId))
       const error = problem === undefined
         ? undefined
         : new TransportError({ reason: "Closed", detail: `uTP connection to ${formatEndpoint(entry.remote)}: ${problem}` })
-      Deferred.unsafeDone(entry.connected, Exit.fail(error ?? new TransportError({ reason: "Connect", detail: "closed" })))
+      Deferred.unsafeDone(
+        entry.connected,
+        Exit.fail(new TransportError({ reason: "Connect", detail: `uTP connection to ${formatEndpoint(entry.remote)} ${problem ?? "closed"}` }))
+      )
       entry.handlers?.onClose(error)
+    }
+
+    /** Hands held data to the reader while it reads. */
+    const drainHeld = (entry: Entry): void => {
+      while (entry.held.length > 0 && !entry.paused && entry.handlers !== undefined) entry.handlers.onData(entry.held.shift()!)
     }
 
     const connectionOf = (entry: Entry): Connection => ({
       remote: entry.remote,
+      transport: "utp",
       write: (bytes) => {
         if (entry.closed) return false
         deliver(entry, entry.socket.write(bytes, now()))
@@ -98,8 +141,9 @@ export const make = (options: { readonly host?: string; readonly port?: number }
         entry.handlers = handlers
         entry.paused = false
         if (entry.closed) return handlers.onClose(undefined)
-        while (entry.held.length > 0 && !entry.paused) handlers.onData(entry.held.shift()!)
+        drainHeld(entry)
       },
+      // Packets leave as the window allows: there is nothing to hold back.
       cork: () => {},
       uncork: () => {},
       pause: () => {
@@ -107,7 +151,7 @@ export const make = (options: { readonly host?: string; readonly port?: number }
       },
       resume: () => {
         entry.paused = false
-        while (entry.held.length > 0 && !entry.paused && entry.handlers !== undefined) entry.handlers.onData(entry.held.shift()!)
+        drainHeld(entry)
       },
       destroy: () => {
         if (entry.closed) return
@@ -116,10 +160,11 @@ export const make = (options: { readonly host?: string; readonly port?: number }
       }
     })
 
-    const newEntry = (socket: UtpSocket, remote: Endpoint): Entry => {
+    const newEntry = (socket: UtpSocket, remote: Endpoint, udp: DatagramSocket): Entry => {
       const entry: Entry = {
         socket,
         remote,
+        udp,
         handlers: undefined,
         held: [],
         paused: false,
@@ -134,40 +179,76 @@ export const make = (options: { readonly host?: string; readonly port?: number }
     function received(bytes: Uint8Array, from: Endpoint): void {
       const packet = decodePacket(bytes)
       if (typeof packet === "string") return
-      const entry = entries.get(keyOf(from, packet.connectionId))
+      // A SYN names the initiator's receive id; our side of that connection is keyed one above it.
+      const id = packet.type === "syn" ? seqAdd(packet.connectionId, 1) : packet.connectionId
+      const entry = entries.get(keyOf(from, id))
       if (entry !== undefined) return deliver(entry, entry.socket.receive(packet, now()))
       if (packet.type !== "syn" || accept === undefined) return
+      if (halfOpen.size >= MAX_HALF_OPEN || entries.size >= MAX_CONNECTIONS) return
+      const udp = listening.get(familyOf(from.host))
+      if (udp === undefined) return
       const [socket, output] = UtpSocket.accept(packet, { seqNr: randomInt(1, 0xffff) }, now())
-      const created = newEntry(socket, from)
+      const created = newEntry(socket, from, udp)
+      halfOpen.add(created)
       deliver(created, output)
       accept(connectionOf(created))
     }
 
     yield* Effect.sync(() => {
-      for (const entry of [...entries.values()]) deliver(entry, entry.socket.tick(now()))
+      const time = now()
+      for (const entry of [...entries.values()]) deliver(entry, entry.socket.tick(time))
     }).pipe(Effect.schedule(TICK), Effect.forkScoped)
 
     const connect = (to: Endpoint): Effect.Effect<Connection, TransportError, Scope.Scope> =>
-      Effect.acquireRelease(
-        Effect.suspend(() => {
-          const [socket, output] = UtpSocket.connect({ connectionId: randomInt(0, 0xffff) }, now())
-          const entry = newEntry(socket, to)
-          deliver(entry, output)
-          return Effect.as(Deferred.await(entry.connected), connectionOf(entry))
-        }),
-        (connection) => Effect.sync(() => connection.destroy())
-      )
+      Effect.gen(function*() {
+        const family = familyOf(to.host)
+        const udp = listening.get(family) ?? (yield* dialling[family].pipe(
+          Effect.mapError((cause) => new TransportError({ reason: "Connect", detail: `no UDP socket for uTP: ${cause.message}`, cause }))
+        ))
+        const entry = yield* Effect.acquireRelease(
+          Effect.sync(() => {
+            // A free receive id for this peer (the acceptor sends with it, we with the one above).
+            let id = randomInt(0, 0xffff)
+            while (entries.has(keyOf(to, id))) id = randomInt(0, 0xffff)
+            const [socket, output] = UtpSocket.connect({ connectionId: id }, now())
+            const created = newEntry(socket, to, udp)
+            deliver(created, output)
+            return created
+          }),
+          (entry) => Effect.sync(() => connectionOf(entry).destroy())
+        )
+        yield* Deferred.await(entry.connected).pipe(
+          Effect.timeoutFail({
+            duration: connectTimeout,
+            onTimeout: () => new TransportError({ reason: "Connect", detail: `no uTP answer from ${formatEndpoint(to)}` })
+          })
+        )
+        return connectionOf(entry)
+      })
 
-    const listen = (_at: Endpoint, onConnection: (connection: Connection) => void) =>
-      Effect.acquireRelease(
-        Effect.sync(() => {
-          accept = onConnection
-          return { local: udp.local }
-        }),
-        () => Effect.sync(() => {
-          accept = undefined
-        })
-      )
+    const listen = (at: Endpoint, onConnection: (connection: Connection) => void) =>
+      Effect.gen(function*() {
+        const udp = yield* bind(at.host, at.port).pipe(
+          Effect.mapError((cause) => new TransportError({ reason: "Listen", detail: `uTP: ${cause.message}`, cause }))
+        )
+        const family = familyOf(at.host)
+        yield* Effect.acquireRelease(
+          Effect.sync(() => {
+            accept = onConnection
+            listening.set(family, udp)
+          }),
+          () =>
+            Effect.sync(() => {
+              if (listening.get(family) === udp) listening.delete(family)
+              if (listening.size === 0) accept = undefined
+            })
+        )
+        return { local: udp.local }
+      })
 
     return Transport.of({ connect, listen })
   })
+
+/** uTP as the Transport: needs a Datagram (wrap it in `SharedDatagram.layer` to share the port with the DHT). */
+export const layer = (options: UtpTransportOptions = {}): Layer.Layer<Transport, never, Datagram> =>
+  Layer.scoped(Transport, make(options))

@@ -119,8 +119,8 @@ export class UtpSocket {
     const socket = new UtpSocket(seqAdd(syn.connectionId, 1), syn.connectionId, options.seqNr, "synRecv")
     socket.ackNr = syn.seqNr
     socket.observe(syn, now)
+    // The ST_STATE takes no sequence number: our first DATA carries the same one (as libutp and libtorrent do).
     socket.out.packets.push(socket.header("state", socket.seqNr, new Uint8Array(0), now))
-    socket.seqNr = seqAdd(socket.seqNr, 1)
     socket.recoveryPoint = socket.seqNr
     socket.lastAckReceived = seqAdd(socket.seqNr, -1)
     return [socket, socket.take()]
@@ -186,7 +186,7 @@ export class UtpSocket {
     if (packet.type === "syn") {
       // Our ST_STATE was lost and the initiator sent its SYN again: acknowledge it again.
       if (this.state === "synRecv" && packet.connectionId === this.sendId) {
-        this.out.packets.push(this.header("state", seqAdd(this.seqNr, -1), new Uint8Array(0), now))
+        this.out.packets.push(this.header("state", this.seqNr, new Uint8Array(0), now))
       }
       return this.take()
     }
@@ -199,8 +199,8 @@ export class UtpSocket {
     this.observe(packet, now)
     if (this.state === "synSent") {
       if (packet.type !== "state" || packet.ackNr !== seqAdd(this.seqNr, -1)) return this.take()
-      // The acceptor's ST_STATE takes a sequence number: its data follows it.
-      this.ackNr = packet.seqNr
+      // The acceptor's ST_STATE takes no sequence number: its first DATA carries the same one.
+      this.ackNr = seqAdd(packet.seqNr, -1)
       this.state = "connected"
       this.out.events.push({ type: "connected" })
     } else if (this.state === "synRecv") {
