@@ -160,60 +160,106 @@ const download: Benchmark = {
 // ---------------------------------------------------------------------------------------------------------------
 // encrypted
 
-const encrypted: Benchmark = {
-  name: "encrypted",
-  title: "Download from one libtorrent seeder: RC4 (MSE/PE) vs plaintext",
+/** One bt download of the payload from a libtorrent seeder, with some of bt's options set. */
+interface BtVariant {
+  readonly id: string
+  readonly label: string
+  readonly role: Subject["role"]
+  readonly encryption?: "require" | "disable"
+  readonly transport?: "tcp" | "utp"
+}
+
+/**
+ * bt against itself: downloads of the payload from one libtorrent seeder (started with `seeder`), each variant of
+ * bt's options in turn, interleaved; the first variant over the second compared with `target`.
+ */
+const btVariants = (o: {
+  readonly name: string
+  readonly title: string
+  readonly seeder: Pick<Parameters<typeof startLtSeeder>[0], "encryption" | "transport">
+  readonly variants: readonly [BtVariant, BtVariant]
+  readonly comparison: string
+  readonly target: number
+  readonly notes: ReadonlyArray<string>
+}): Benchmark => ({
+  name: o.name,
+  title: o.title,
   run: async (ctx) => {
-    if (!hasLibtorrent()) return skipped("encrypted", "python3-libtorrent is not installed (scripts/install-interop-peers.sh)")
+    if (!hasLibtorrent()) return skipped(o.name, "python3-libtorrent is not installed (scripts/install-interop-peers.sh)")
     const { file, seedDir, torrent } = await ctx.payload()
     const procs: Array<Proc | undefined> = []
     try {
-      ctx.progress.log("  starting the libtorrent seeder (hash check), encryption allowed…")
-      // One seeder that takes either: bt's policy alone decides what each run speaks.
-      const seeder = await startLtSeeder({ torrent: torrent.path, save: seedDir, encryption: "enabled", readyMs: ctx.timeoutMs })
+      ctx.progress.log("  starting the libtorrent seeder (hash check)…")
+      const seeder = await startLtSeeder({ torrent: torrent.path, save: seedDir, ...o.seeder, readyMs: ctx.timeoutMs })
       procs.push(seeder.proc)
-      const out = (id: string, round: number): string => join(ctx.work, `enc-${id}-${round}`)
+      const out = (id: string, round: number): string => join(ctx.work, `${o.name}-${id}-${round}`)
+      const state = (id: string, round: number): string => join(ctx.work, `state-${o.name}-${id}-${round}`)
       const name = file.slice(seedDir.length + 1)
-      const subject = (id: string, label: string, role: Subject["role"], policy: "require" | "disable"): Subject => ({
-        id,
-        label,
-        role,
+      const subject = (variant: BtVariant): Subject => ({
+        id: variant.id,
+        label: variant.label,
+        role: variant.role,
         measured: "bt download",
         bytes: torrent.size,
         run: (round) =>
           btDownload({
             torrent: torrent.path,
-            out: out(id, round),
-            stateDir: join(ctx.work, `state-enc-${id}-${round}`),
+            out: out(variant.id, round),
+            stateDir: state(variant.id, round),
             peerPort: seeder.port,
             timeoutMs: ctx.timeoutMs,
-            encryption: policy
+            ...(variant.encryption === undefined ? {} : { encryption: variant.encryption }),
+            ...(variant.transport === undefined ? {} : { transport: variant.transport })
           }),
-        verify: async (round) => (round === 0 ? sameBytes(file, join(out(id, round), name), ctx.timeoutMs) : undefined),
+        verify: async (round) => (round === 0 ? sameBytes(file, join(out(variant.id, round), name), ctx.timeoutMs) : undefined),
         cleanup: async (round) => {
-          await removeDir(out(id, round))
-          await removeDir(join(ctx.work, `state-enc-${id}-${round}`))
+          await removeDir(out(variant.id, round))
+          await removeDir(state(variant.id, round))
         }
       })
-      const results = await interleave(
-        [subject("rc4", "bt --encryption require (RC4)", "bt", "require"), subject("plain", "bt --encryption disable", "anchor", "disable")],
-        ctx.rounds,
-        ctx.progress
-      )
+      const results = await interleave(o.variants.map(subject), ctx.rounds, ctx.progress)
+      const [first, second] = o.variants
       return {
-        name: "encrypted",
-        title: encrypted.title,
+        name: o.name,
+        title: o.title,
         status: statusOf(results),
         metric: "mibps",
         subjects: results,
-        comparisons: [ratio("RC4 / plaintext (MiB/s)", byId(results, "rc4"), byId(results, "plain"), 0.8)],
-        notes: [WARM_CACHE, "the same libtorrent seeder (encryption enabled: it takes either) for both"]
+        comparisons: [ratio(o.comparison, byId(results, first.id), byId(results, second.id), o.target)],
+        notes: [WARM_CACHE, ...o.notes]
       }
     } finally {
       await stopAllOf(procs)
     }
   }
-}
+})
+
+const encrypted = btVariants({
+  name: "encrypted",
+  title: "Download from one libtorrent seeder: RC4 (MSE/PE) vs plaintext",
+  // One seeder that takes either: bt's policy alone decides what each run speaks.
+  seeder: { encryption: "enabled" },
+  variants: [
+    { id: "rc4", label: "bt --encryption require (RC4)", role: "bt", encryption: "require" },
+    { id: "plain", label: "bt --encryption disable", role: "anchor", encryption: "disable" }
+  ],
+  comparison: "RC4 / plaintext (MiB/s)",
+  target: 0.8,
+  notes: ["the same libtorrent seeder (encryption enabled: it takes either) for both"]
+})
+
+const utp = btVariants({
+  name: "utp",
+  title: "Download from one libtorrent seeder: uTP (BEP 29) vs TCP",
+  seeder: { transport: "both" },
+  variants: [
+    { id: "utp", label: "bt --transport utp", role: "bt", transport: "utp" },
+    { id: "tcp", label: "bt --transport tcp", role: "anchor", transport: "tcp" }
+  ],
+  comparison: "uTP / TCP (MiB/s)",
+  target: 0.7,
+  notes: ["the same libtorrent seeder (uTP and TCP both on) for both; the cpu column is bt's CPU time per run"]
+})
 
 const rssAtMost = (what: string, value: number | undefined, target: number): Comparison => ({
   what,
@@ -497,8 +543,9 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   startup,
   recheck,
   encrypted,
+  utp,
   notYet("many-peers", "Download from 200 peers", "not yet measured: no 200-peer loopback harness yet")
 ]
 
 /** Benchmarks that need the shared payload. */
-export const needsPayload = new Set(["download", "upload", "bt-to-bt", "recheck", "encrypted"])
+export const needsPayload = new Set(["download", "upload", "bt-to-bt", "recheck", "encrypted", "utp"])

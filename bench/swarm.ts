@@ -203,22 +203,26 @@ export const startLtSeeder = async (o: {
   trackerAnnounce?: boolean
   /** MSE/PE: lt.py's `--encryption` (disabled by default). */
   encryption?: "disabled" | "enabled" | "forced"
+  /** lt.py's `--transport`: tcp (its default), utp or both. */
+  transport?: "tcp" | "utp" | "both"
   readyMs: number
 }): Promise<Seeder> => {
   const proc = spawnTracked(debianPython, [
     ltPy, "seed", o.torrent, "--save", o.save, "--port", String(await freePort()),
     "--check-timeout", String(Math.round(o.readyMs / 1000)),
     ...(o.trackerAnnounce ? ["--tracker-announce"] : []),
-    ...(o.encryption === undefined ? [] : ["--encryption", o.encryption])
+    ...(o.encryption === undefined ? [] : ["--encryption", o.encryption]),
+    ...(o.transport === undefined ? [] : ["--transport", o.transport])
   ])
   const line = await waitForLine(proc, (l) => l.startsWith("{"), o.readyMs + 15_000, "libtorrent seeder")
   return { port: (JSON.parse(line) as { port: number }).port, proc }
 }
 
-/** `bt seed T -d DIR --port 0 --no-trackers --json`: resolves at its `seeding` line (after its data check). */
+/** `bt seed T -d DIR --port 0 --no-trackers --no-dht --json --transport tcp`: resolves at its `seeding` line (after its data check). */
 export const startBtSeeder = async (o: { torrent: string; dir: string; stateDir: string; readyMs: number }): Promise<Seeder> => {
   const proc = spawnTracked(process.execPath, [
-    btBin, "seed", o.torrent, "-d", o.dir, "--port", "0", "--no-trackers", "--no-dht", "--json", "--state-dir", o.stateDir
+    btBin, "seed", o.torrent, "-d", o.dir, "--port", "0", "--no-trackers", "--no-dht", "--json", "--state-dir", o.stateDir,
+    "--transport", "tcp"
   ])
   const line = await waitForLine(proc, (l) => l.includes(`"event":"seeding"`), o.readyMs, "bt seed")
   return { port: (JSON.parse(line) as { port: number }).port, proc }
@@ -247,7 +251,7 @@ const jsonLines = (stdout: string): Array<Record<string, unknown>> =>
     }
   })
 
-/** `bt download T -o DIR --peer 127.0.0.1:P --no-trackers --port 0 --json --state-dir S`. */
+/** `bt download T -o DIR --peer 127.0.0.1:P --no-trackers --no-dht --port 0 --json --state-dir S --transport tcp`. */
 export const btDownload = async (o: {
   torrent: string
   out: string
@@ -256,12 +260,15 @@ export const btDownload = async (o: {
   timeoutMs: number
   /** bt's `--encryption` (its default, prefer, when absent). */
   encryption?: "prefer" | "require" | "disable"
+  /** bt's `--transport`: TCP unless asked (the peers benchmarked against speak TCP only, unless told otherwise). */
+  transport?: "tcp" | "utp" | "both"
 }): Promise<Downloaded> => {
   await mkdir(o.out, { recursive: true })
   await mkdir(o.stateDir, { recursive: true })
   const proc = spawnTracked(process.execPath, [
     btBin, "download", o.torrent, "-o", o.out, "--peer", `127.0.0.1:${o.peerPort}`, "--no-trackers", "--no-dht", "--port", "0",
-    "--json", "--state-dir", o.stateDir, ...(o.encryption === undefined ? [] : ["--encryption", o.encryption])
+    "--json", "--state-dir", o.stateDir, "--transport", o.transport ?? "tcp",
+    ...(o.encryption === undefined ? [] : ["--encryption", o.encryption])
   ])
   const exit = checkExit(await exitBounded(proc, o.timeoutMs, "bt download"), "bt download")
   const done = jsonLines(exit.stdout).find((e) => e.event === "done")

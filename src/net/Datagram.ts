@@ -22,6 +22,11 @@ export interface DatagramSocket {
   /** The address the socket is bound to. */
   readonly local: Endpoint
   readonly send: (bytes: Uint8Array, to: Endpoint) => Effect.Effect<void, DatagramError>
+  /**
+   * Sends without waiting, for per-packet hot paths (uTP): a failure is dropped, as a lost datagram would be.
+   * `bytes` must not change afterwards.
+   */
+  readonly post: (bytes: Uint8Array, to: Endpoint) => void
 }
 
 export interface BindOptions {

@@ -73,7 +73,8 @@ export const makeMemory = (options: MemoryDatagramOptions = {}): Effect.Effect<D
               setImmediate(() => sockets.get(target)?.(copy, local))
               return Effect.void
             })
-          return Effect.succeed({ socket: { local, send } satisfies DatagramSocket, key, onMessage })
+          const post = (bytes: Uint8Array, to: Endpoint): void => Effect.runSync(Effect.ignore(send(bytes, to)))
+          return Effect.succeed({ socket: { local, send, post } satisfies DatagramSocket, key, onMessage })
         }),
         ({ key, onMessage }) =>
           Effect.sync(() => {

@@ -41,7 +41,9 @@ export const layer: Layer.Layer<Datagram> = Layer.succeed(
                       ? Effect.fail(new DatagramError({ reason: "Send", detail: `cannot send to ${to.host}:${to.port}: ${cause.message}`, cause }))
                       : Effect.void
                   ))
-              })
+              }),
+            // Without a callback a failed send emits 'error', which the listener above ignores.
+            post: (bytes, to) => socket.send(bytes, to.port, to.host)
           }
         })
       )

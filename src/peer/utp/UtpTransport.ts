@@ -3,7 +3,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
-import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
@@ -28,6 +27,8 @@ export const MAX_CONNECTIONS = 4096
 export interface UtpTransportOptions {
   /** How long a dial waits for the peer's answer to its SYN. Default 3 s (a peer without uTP never answers). */
   readonly connectTimeout?: Duration.DurationInput
+  /** How long an accepted connection may wait for the initiator's first packet after its SYN. Default 10 s. */
+  readonly halfOpenTimeout?: Duration.DurationInput
 }
 
 /** A uTP packet: version 1 in the low nibble of the first byte, a known type in the high one (BEP 29). */
@@ -48,6 +49,8 @@ interface Entry {
   blocked: boolean
   closed: boolean
   readonly connected: Deferred.Deferred<void, TransportError>
+  /** When it was made (ms): a half-open connection expires by it. */
+  readonly openedAt: number
 }
 
 /**
@@ -62,8 +65,8 @@ export const make = (options: UtpTransportOptions = {}) =>
     const scope = yield* Effect.scope
     const clock = yield* Effect.clock
     const now = () => clock.unsafeCurrentTimeMillis()
-    const runFork = yield* FiberSet.makeRuntime<never>()
     const connectTimeout = options.connectTimeout ?? Duration.seconds(3)
+    const halfOpenTimeout = Duration.toMillis(options.halfOpenTimeout ?? Duration.seconds(10))
     const entries = new Map<string, Entry>()
     const halfOpen = new Set<Entry>()
     /** The listening socket of each family, which dials go out from. */
@@ -82,7 +85,7 @@ export const make = (options: UtpTransportOptions = {}) =>
     }
 
     const deliver = (entry: Entry, output: UtpOutput): void => {
-      for (const packet of output.packets) runFork(Effect.ignore(entry.udp.send(encodePacket(packet), entry.remote)))
+      for (const packet of output.packets) entry.udp.post(encodePacket(packet), entry.remote)
       for (const event of output.events) {
         switch (event.type) {
           case "connected":
@@ -170,7 +173,8 @@ export const make = (options: UtpTransportOptions = {}) =>
         paused: false,
         blocked: false,
         closed: false,
-        connected: Deferred.unsafeMake<void, TransportError>(FiberId.none)
+        connected: Deferred.unsafeMake<void, TransportError>(FiberId.none),
+        openedAt: now()
       }
       entries.set(keyOf(remote, socket.receiveId), entry)
       return entry
@@ -197,6 +201,9 @@ export const make = (options: UtpTransportOptions = {}) =>
     yield* Effect.sync(() => {
       const time = now()
       for (const entry of [...entries.values()]) deliver(entry, entry.socket.tick(time))
+      for (const entry of [...halfOpen]) {
+        if (time - entry.openedAt >= halfOpenTimeout) finish(entry, "no packet after the SYN in time")
+      }
     }).pipe(Effect.schedule(TICK), Effect.forkScoped)
 
     const connect = (to: Endpoint): Effect.Effect<Connection, TransportError, Scope.Scope> =>

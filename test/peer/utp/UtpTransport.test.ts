@@ -1,7 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, FiberId } from "effect"
 import { createHash, randomBytes } from "node:crypto"
+import { Datagram } from "../../../src/net/Datagram.js"
 import * as MemoryDatagram from "../../../src/net/MemoryDatagram.js"
+import { encodePacket } from "../../../src/peer/utp/packet.js"
 import * as UtpTransport from "../../../src/peer/utp/UtpTransport.js"
 import type { Connection } from "../../../src/peer/transport/Transport.js"
 
@@ -57,4 +59,44 @@ describe("uTP as a Transport, over an in-memory UDP network", () => {
       expect(sha1(gotUp)).toBe(sha1(up))
       expect(sha1(gotDown)).toBe(sha1(down))
     }).pipe(Effect.scoped, Effect.provide(MemoryDatagram.layerMemory)), 30_000)
+})
+
+describe("uTP transport: hostile input", () => {
+  it.live("a flood of SYNs opens at most MAX_HALF_OPEN connections, which expire; garbage is dropped", () =>
+    Effect.gen(function*() {
+      const datagram = yield* Datagram
+      const transport = yield* UtpTransport.make({ halfOpenTimeout: Duration.millis(300) })
+      let accepted = 0
+      const closed: Array<string | undefined> = []
+      const listener = yield* transport.listen({ host: "10.8.0.1", port: 6881 }, (connection) => {
+        accepted++
+        connection.start({ onData: () => {}, onDrain: () => {}, onClose: (error) => closed.push(error?.message) })
+      })
+      const attacker = yield* datagram.bind({ family: "ipv4", host: "10.8.0.2", port: 1 }, () => {})
+      const syn = (id: number) => ({
+        type: "syn" as const,
+        connectionId: id,
+        timestamp: 0,
+        timestampDifference: 0,
+        windowSize: 65536,
+        seqNr: 1,
+        ackNr: 0,
+        payload: new Uint8Array(0)
+      })
+      for (let id = 0; id < 500; id++) {
+        yield* attacker.send(encodePacket(syn(id * 2)), listener.local)
+        // Garbage, and a packet of an unknown version: neither is a connection.
+        yield* attacker.send(Uint8Array.of(0x41, 1, 2, 3), listener.local)
+        yield* attacker.send(Uint8Array.from({ length: 20 }, (_, i) => (i === 0 ? 0x42 : 0)), listener.local)
+      }
+      yield* Effect.sleep("50 millis")
+      expect(accepted).toBe(UtpTransport.MAX_HALF_OPEN)
+      // Half-open connections expire, which makes room again.
+      yield* Effect.sleep("400 millis")
+      expect(closed).toHaveLength(UtpTransport.MAX_HALF_OPEN)
+      expect(closed[0]).toContain("no packet after the SYN in time")
+      yield* attacker.send(encodePacket(syn(10_000)), listener.local)
+      yield* Effect.sleep("50 millis")
+      expect(accepted).toBe(UtpTransport.MAX_HALF_OPEN + 1)
+    }).pipe(Effect.scoped, Effect.provide(MemoryDatagram.layerMemory)))
 })
