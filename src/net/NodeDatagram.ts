@@ -3,6 +3,13 @@ import * as Layer from "effect/Layer"
 import * as dgram from "node:dgram"
 import { Datagram, DatagramError, type DatagramSocket } from "./Datagram.js"
 
+/**
+ * The socket receive buffer asked for. Linux's default (208 KiB) holds a few hundred datagrams, whatever their
+ * size: a uTP transfer arriving while the event loop is busy (a piece being written) overflows it and loses packets.
+ * The kernel caps the figure at net.core.rmem_max.
+ */
+const RECEIVE_BUFFER = 4 * 1024 * 1024
+
 /** `Datagram` on `node:dgram`. */
 export const layer: Layer.Layer<Datagram> = Layer.succeed(
   Datagram,
@@ -11,9 +18,11 @@ export const layer: Layer.Layer<Datagram> = Layer.succeed(
       Effect.acquireRelease(
         Effect.async<dgram.Socket, DatagramError>((resume) => {
           // An IPv6 socket takes IPv6 only, leaving IPv4 to its own socket on the same port.
-          const socket = dgram.createSocket(
-            options.family === "ipv4" ? { type: "udp4" } : { type: "udp6", ipv6Only: true }
-          )
+          const socket = dgram.createSocket({
+            type: options.family === "ipv4" ? "udp4" : "udp6",
+            ...(options.family === "ipv6" ? { ipv6Only: true } : {}),
+            recvBufferSize: RECEIVE_BUFFER
+          })
           const onError = (cause: Error) => {
             socket.close()
             resume(Effect.fail(new DatagramError({ reason: "Bind", detail: `cannot open a UDP socket: ${cause.message}`, cause })))

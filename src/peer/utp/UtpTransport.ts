@@ -186,16 +186,33 @@ export const make = (options: UtpTransportOptions = {}) =>
       // A SYN names the initiator's receive id; our side of that connection is keyed one above it.
       const id = packet.type === "syn" ? seqAdd(packet.connectionId, 1) : packet.connectionId
       const entry = entries.get(keyOf(from, id))
-      if (entry !== undefined) return deliver(entry, entry.socket.receive(packet, now()))
+      if (entry !== undefined) {
+        deliver(entry, entry.socket.receive(packet, now()))
+        if (entry.socket.owesAck) owing(entry)
+        return
+      }
       if (packet.type !== "syn" || accept === undefined) return
       if (halfOpen.size >= MAX_HALF_OPEN || entries.size >= MAX_CONNECTIONS) return
       const udp = listening.get(familyOf(from.host))
       if (udp === undefined) return
       const [socket, output] = UtpSocket.accept(packet, { seqNr: randomInt(1, 0xffff) }, now())
+      socket.deferAcks = true
       const created = newEntry(socket, from, udp)
       halfOpen.add(created)
       deliver(created, output)
       accept(connectionOf(created))
+    }
+
+    /** Connections owing an ACK: sent once the datagrams that arrived together are all read. */
+    const owingAck = new Set<Entry>()
+    const flushAcks = () => {
+      const time = now()
+      for (const entry of owingAck) if (!entry.closed) deliver(entry, entry.socket.flushAck(time))
+      owingAck.clear()
+    }
+    const owing = (entry: Entry) => {
+      if (owingAck.size === 0) setImmediate(flushAcks)
+      owingAck.add(entry)
     }
 
     yield* Effect.sync(() => {
@@ -218,6 +235,7 @@ export const make = (options: UtpTransportOptions = {}) =>
             let id = randomInt(0, 0xffff)
             while (entries.has(keyOf(to, id))) id = randomInt(0, 0xffff)
             const [socket, output] = UtpSocket.connect({ connectionId: id }, now())
+            socket.deferAcks = true
             const created = newEntry(socket, to, udp)
             deliver(created, output)
             return created

@@ -10,7 +10,7 @@
  *
  * All fields big-endian. Each extension is `<next extension type, 1 byte><len, 1 byte><len bytes>`; the header's
  * `extension` byte names the first, 0 ends the chain. Extension 1 is the selective ACK: a bitmask of at least 4
- * bytes, a multiple of 4, whose bit i (least significant bit of byte 0 first) acknowledges ack_nr + 2 + i.
+ * bytes, a multiple of 4 (we read any length: libtorrent sends others), whose bit i (least significant bit of byte 0 first) acknowledges ack_nr + 2 + i.
  * `decodePacket` answers a packet or a string saying what is wrong; it never throws.
  */
 
@@ -43,7 +43,7 @@ export interface Packet {
   /** 16 bits each. */
   readonly seqNr: number
   readonly ackNr: number
-  /** The selective ACK bitmask, if any: at least 4 bytes, a multiple of 4, at most MAX_SACK_LENGTH. */
+  /** The selective ACK bitmask, if any: we send at least 4 bytes, a multiple of 4; any length is read. */
   readonly selectiveAck?: Uint8Array
   /** Other extensions, in the order they came; encoded after the selective ACK. */
   readonly extensions?: ReadonlyArray<UnknownExtension>
@@ -113,7 +113,8 @@ export const decodePacket = (bytes: Uint8Array): Packet | string => {
     const data = bytes.subarray(at + 2, at + 2 + length)
     if (next === EXTENSION_SELECTIVE_ACK) {
       if (selectiveAck !== undefined) return "uTP packet with two selective ACKs"
-      if (length < 4 || length % 4 !== 0) return `uTP selective ACK of ${length} bytes (must be 4, 8, 12, ...)`
+      // BEP 29 asks for a multiple of 4 bytes; libtorrent sends other lengths too (5 was seen): any length is read.
+      if (length === 0) return "uTP selective ACK of 0 bytes"
       selectiveAck = data
     } else {
       extensions.push({ type: next, data })

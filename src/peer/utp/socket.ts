@@ -94,6 +94,9 @@ export class UtpSocket {
   private eofDelivered = false
   private sendCounter = 0
   private out: UtpOutput = { packets: [], events: [] }
+  /** Leave the ACK of received data for `flushAck` (see there). Off by default: every DATA is acknowledged at once. */
+  deferAcks = false
+  private ackOwed = false
 
   private constructor(
     private readonly recvId: number,
@@ -129,6 +132,23 @@ export class UtpSocket {
   /** The connection id packets to us carry: what a demultiplexer keys this socket by. */
   get receiveId(): number {
     return this.recvId
+  }
+
+  /**
+   * Sends the ACK that `receive` left owing, if no packet since carried it. With `deferAcks`, the caller calls this
+   * once after a burst of datagrams (one event-loop turn), so a burst costs one ACK, not one per packet: a peer's
+   * UDP receive buffer fills with ACKs otherwise (libtorrent's did, dropping our requests with them).
+   */
+  flushAck(now: number): UtpOutput {
+    if (this.ackOwed && this.state !== "closed" && this.state !== "reset") {
+      this.out.packets.push(this.header("state", this.seqNr, new Uint8Array(0), now))
+    }
+    return this.take()
+  }
+
+  /** An ACK is owed: `flushAck` would send one. */
+  get owesAck(): boolean {
+    return this.ackOwed
   }
 
   /** Bytes written and not yet sent (waiting for the window). */
@@ -215,8 +235,10 @@ export class UtpSocket {
     }
     const sent = this.out.packets.length
     this.flush(now)
+    // Every packet carries our ack_nr: only when none left is a bare ST_STATE needed (now, or at `flushAck`).
     if (ackNeeded && this.out.packets.length === sent) {
-      this.out.packets.push(this.header("state", this.seqNr, new Uint8Array(0), now))
+      if (this.deferAcks) this.ackOwed = true
+      else this.out.packets.push(this.header("state", this.seqNr, new Uint8Array(0), now))
     }
     this.checkClosed()
     return this.take()
@@ -239,6 +261,7 @@ export class UtpSocket {
   }
 
   private header(type: PacketType, seq: number, payload: Uint8Array, now: number): Packet {
+    this.ackOwed = false
     const selectiveAck = this.reorder.size === 0 ? undefined : encodeSack(this.ackNr, (s) => this.reorder.has(s))
     return {
       type,
