@@ -330,11 +330,12 @@ export class UtpSocket {
   private onAck(packet: Packet, now: number): void {
     const lastSent = seqAdd(this.seqNr, -1)
     let ackedBytes = 0
+    let newest: Outgoing | undefined
     const ack = (p: Outgoing) => {
       if (p.acked) return
       p.acked = true
       ackedBytes += sizeOf(p)
-      if (p.transmissions === 1) this.ledbat.rtt.sample(now - p.sentAt)
+      if (newest === undefined || p.sentOrder > newest.sentOrder) newest = p
     }
     // An ACK of something never sent is ignored.
     if (seqDiff(packet.ackNr, lastSent) <= 0) {
@@ -375,6 +376,10 @@ export class UtpSocket {
         this.recoveryPoint = this.seqNr
       }
     }
+    // One round-trip sample per ACK, from the last packet sent among those it acknowledges: the one that most likely
+    // prompted it. An older packet acknowledged only now sat behind a hole (the ACK for it was cumulative and waited
+    // for a resend), and a packet sent more than once cannot say which copy arrived (Karn); neither is a round trip.
+    if (newest !== undefined && newest.transmissions === 1) this.ledbat.rtt.sample(now - newest.sentAt)
     this.ledbat.onAck({ ackedBytes, delayUs: packet.timestampDifference, nowMs: now })
     if (ackedBytes > 0) this.timerStart = now
   }
