@@ -8,11 +8,14 @@
  * packet (SYN, DATA, FIN) keeps its sequence number until acknowledged, cumulatively or by selective ACK. A packet
  * is taken as lost on the third duplicate ACK (the oldest unacknowledged one) or when 3 packets after it are
  * selectively acknowledged; it is resent, and the window halves once per window of data. When nothing is
- * acknowledged for an RTO, every unacknowledged packet is resent and the window drops to one packet.
+ * acknowledged for an RTO, every unacknowledged packet is resent and the window drops to one packet. While the
+ * peer's window is shut (0) nothing new goes, but one packet, a probe, leaves per RTO; a window shut for
+ * ZERO_WINDOW_LIMIT_MS while we have data for the peer ends the connection.
  *
- * Receiving: in-order payloads are delivered at once; packets ahead of a gap wait in a reorder buffer bounded by
- * the window we advertise (RECEIVE_WINDOW less what waits there). Every DATA or FIN is acknowledged, with a
- * selective ACK while there is a gap.
+ * Receiving: in-order payloads are delivered at once; packets ahead of a gap wait in a reorder buffer. The window we
+ * advertise is RECEIVE_WINDOW less what waits there and less what the application says it holds unread
+ * (`setUnread`); when it reopens, an ST_STATE says so. Every DATA or FIN is acknowledged, with a selective ACK while
+ * there is a gap.
  */
 import { INITIAL_WINDOW, Ledbat } from "./ledbat.js"
 import type { Packet, PacketType } from "./packet.js"
@@ -27,6 +30,17 @@ export const RECEIVE_WINDOW = 1024 * 1024
 export const MAX_OUTSTANDING = 1000
 /** Timeouts in a row after which the connection is given up. */
 export const MAX_TIMEOUTS = 8
+/**
+ * How long the peer may keep its window shut while we have data for it before we give the connection up. As long as
+ * it answers our probes it is alive, but its reader has stopped, and what we hold for it (the queue, the packet in
+ * flight) would be held forever. A minute is far past any pause for back-pressure (a disk write, a slow verifier).
+ */
+export const ZERO_WINDOW_LIMIT_MS = 60_000
+/**
+ * Bytes delivered and not yet consumed (as the application reports them with `setUnread`) past which in-order data
+ * is dropped rather than delivered: twice what we ever offer, so only a sender that ignores our window reaches it.
+ */
+export const MAX_UNREAD = 2 * RECEIVE_WINDOW
 const HEADER_BYTES = 20
 
 export type UtpState = "synSent" | "synRecv" | "connected" | "closed" | "reset"
@@ -79,7 +93,15 @@ export class UtpSocket {
   private queuedBytes = 0
   private readonly reorder = new Map<number, Packet>()
   private reorderBytes = 0
+  /** Bytes delivered that the application has not consumed, as it last said (`setUnread`). */
+  private unread = 0
+  /** The window in the last packet we sent. */
+  private lastWindow = RECEIVE_WINDOW
   private peerWindow = RECEIVE_WINDOW
+  /** Set while `tick` sends one packet into the peer's zero window. */
+  private probing = false
+  /** Since when the peer's window has been shut while we had something to send. */
+  private blockedSince: number | undefined
   private replyMicro = 0
   private lastAckReceived = 0
   private dupAcks = 0
@@ -154,33 +176,46 @@ export class UtpSocket {
     return this.take()
   }
 
-  /** Fires the retransmission timeout if it is due. */
+  /**
+   * Tells the socket how many delivered bytes the application holds unconsumed (a paused reader): they come off the
+   * window we advertise. When that reopens the window (see `windowReopened`), an ST_STATE says so at once, so that
+   * a sender stopped by our zero window need not wait for its next probe.
+   */
+  setUnread(bytes: number, now: number): UtpOutput {
+    this.unread = Math.max(0, bytes)
+    if (this.state === "connected" && this.windowReopened()) this.sendState(now)
+    return this.take()
+  }
+
+  /**
+   * Runs the timers: the retransmission timeout while packets are unacknowledged, the zero-window probe, and the
+   * limit on a zero window.
+   */
   tick(now: number): UtpOutput {
-    const unacked = this.outstanding.some((p) => !p.acked)
-    if (unacked && now - this.timerStart >= this.ledbat.rtt.rto && this.state !== "closed" && this.state !== "reset") {
-      this.timeouts++
-      if (this.timeouts > MAX_TIMEOUTS) {
-        this.state = "closed"
-        this.out.events.push({ type: "timedOut" })
-        return this.take()
-      }
-      this.ledbat.onTimeout()
-      for (const p of this.outstanding) if (!p.acked) p.resend = true
-      this.timerStart = now
-      this.flush(now)
+    if (this.state === "closed" || this.state === "reset") return this.take()
+    const unacked = this.hasUnacked()
+    const blocked = this.peerWindow === 0 && (unacked || this.hasWaiting())
+    this.blockedSince = blocked ? this.blockedSince ?? now : undefined
+    if (this.blockedSince !== undefined && now - this.blockedSince >= ZERO_WINDOW_LIMIT_MS) {
+      this.giveUp()
+    } else if ((unacked || blocked) && now - this.timerStart >= this.ledbat.rtt.rto) {
+      if (unacked) this.onTimeout(now)
+      else this.probe(now)
     }
     return this.take()
   }
 
   /** When `tick` next has something to do (for a caller that sleeps until then), or undefined. */
   nextTimeout(): number | undefined {
-    return this.outstanding.some((p) => !p.acked) ? this.timerStart + this.ledbat.rtt.rto : undefined
+    if (this.state === "closed" || this.state === "reset") return undefined
+    const blocked = this.peerWindow === 0 && this.hasWaiting()
+    return this.hasUnacked() || blocked ? this.timerStart + this.ledbat.rtt.rto : undefined
   }
 
   receive(packet: Packet, now: number): UtpOutput {
     if (this.state === "closed" && packet.type === "fin" && packet.connectionId === this.recvId) {
       // Our ACK of the peer's FIN was lost: acknowledge it again.
-      this.out.packets.push(this.header("state", this.seqNr, new Uint8Array(0), now))
+      this.sendState(now)
     }
     if (this.state === "closed" || this.state === "reset") return this.take()
     if (packet.type === "syn") {
@@ -215,14 +250,71 @@ export class UtpSocket {
     }
     const sent = this.out.packets.length
     this.flush(now)
-    if (ackNeeded && this.out.packets.length === sent) {
-      this.out.packets.push(this.header("state", this.seqNr, new Uint8Array(0), now))
-    }
+    if (ackNeeded && this.out.packets.length === sent) this.sendState(now)
     this.checkClosed()
     return this.take()
   }
 
   // -------------------------------------------------------------------------------------------------------------
+
+  /** Nothing acknowledged for an RTO: every unacknowledged packet is resent, the window drops to one packet. */
+  private onTimeout(now: number): void {
+    if (++this.timeouts > MAX_TIMEOUTS) return this.giveUp()
+    this.ledbat.onTimeout()
+    for (const p of this.outstanding) if (!p.acked) p.resend = true
+    this.timerStart = now
+    // A peer whose window is shut gets one packet, the probe, as below.
+    this.probing = true
+    this.flush(now)
+    this.probing = false
+  }
+
+  /**
+   * The peer's window is shut and nothing is in flight: one packet goes anyway, once per RTO. Its ACK carries the
+   * peer's window, so a window update of the peer's that was lost cannot stall us for good; and as long as the
+   * peer answers, nothing counts towards MAX_TIMEOUTS (ZERO_WINDOW_LIMIT_MS bounds the wait instead).
+   */
+  private probe(now: number): void {
+    this.probing = true
+    this.flush(now)
+    this.probing = false
+    // Nothing to send after all (a state `hasWaiting` misjudged): wait another RTO rather than spin.
+    if (!this.hasUnacked()) this.timerStart = now
+  }
+
+  private giveUp(): void {
+    this.state = "closed"
+    this.out.events.push({ type: "timedOut" })
+  }
+
+  private hasUnacked(): boolean {
+    return this.outstanding.some((p) => !p.acked)
+  }
+
+  /** Whether something waits for the window: a resend, queued bytes, or our FIN. */
+  private hasWaiting(): boolean {
+    return this.queuedBytes > 0 || (this.closing && !this.finSent) || this.outstanding.some((p) => p.resend && !p.acked)
+  }
+
+  /** The window we advertise: what the reorder buffer and the application's unread bytes leave of RECEIVE_WINDOW. */
+  private window(): number {
+    return Math.max(0, RECEIVE_WINDOW - this.reorderBytes - this.unread)
+  }
+
+  /**
+   * Whether the window grew enough since we last advertised it to be worth a packet of its own: from less than one
+   * full packet to at least one (the sender may be stopped), or by a quarter of RECEIVE_WINDOW.
+   */
+  private windowReopened(): boolean {
+    const window = this.window()
+    if (window < MAX_PAYLOAD) return false
+    return this.lastWindow < MAX_PAYLOAD || window - this.lastWindow >= RECEIVE_WINDOW / 4
+  }
+
+  /** An ST_STATE: acknowledges what we received and advertises our window; takes no sequence number. */
+  private sendState(now: number): void {
+    this.out.packets.push(this.header("state", this.seqNr, new Uint8Array(0), now))
+  }
 
   private take(): UtpOutput {
     const out = this.out
@@ -240,12 +332,13 @@ export class UtpSocket {
 
   private header(type: PacketType, seq: number, payload: Uint8Array, now: number): Packet {
     const selectiveAck = this.reorder.size === 0 ? undefined : encodeSack(this.ackNr, (s) => this.reorder.has(s))
+    this.lastWindow = this.window()
     return {
       type,
       connectionId: type === "syn" ? this.recvId : this.sendId,
       timestamp: Math.floor(now * 1000) >>> 0,
       timestampDifference: this.replyMicro,
-      windowSize: Math.max(0, RECEIVE_WINDOW - this.reorderBytes),
+      windowSize: this.lastWindow,
       seqNr: seq,
       ackNr: this.ackNr,
       ...(selectiveAck === undefined ? {} : { selectiveAck }),
@@ -274,8 +367,14 @@ export class UtpSocket {
     return bytes
   }
 
+  /**
+   * Whether a packet of `size` bytes may leave now: within min(cwnd, the peer's window), and one packet always when
+   * nothing is in flight (a window smaller than a packet would otherwise stop us), unless the peer's window is shut:
+   * then only the probe goes (see `probe`).
+   */
   private fits(inFlight: number, size: number): boolean {
-    return inFlight === 0 || inFlight + size <= Math.min(this.ledbat.cwnd, this.peerWindow)
+    if (inFlight === 0) return this.peerWindow > 0 || this.probing
+    return inFlight + size <= Math.min(this.ledbat.cwnd, this.peerWindow)
   }
 
   /** Sends what is waiting (resends first, then new data, then our FIN) while the window allows. */
@@ -388,6 +487,7 @@ export class UtpSocket {
     if (packet.type === "fin" && this.eofPkt === undefined) this.eofPkt = packet.seqNr
     const ahead = seqDiff(packet.seqNr, this.ackNr)
     if (ahead <= 0) return // a duplicate
+    if (this.unread >= MAX_UNREAD) return // the sender ignores our window; the ACK says where we are
     if (ahead > 1) {
       const fits = this.reorderBytes + packet.payload.length <= RECEIVE_WINDOW && ahead < MAX_OUTSTANDING
       if (fits && !this.reorder.has(packet.seqNr)) {
