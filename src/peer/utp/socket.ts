@@ -103,7 +103,7 @@ export class UtpSocket {
   /** Since when the peer's window has been shut while we had something to send. */
   private blockedSince: number | undefined
   private replyMicro = 0
-  private lastAckReceived = 0
+  private lastAckReceived: number
   private dupAcks = 0
   /** Losses of packets before this sequence number belong to a window already halved. */
   private recoveryPoint: number
@@ -125,6 +125,7 @@ export class UtpSocket {
   ) {
     this.seqNr = seqNr
     this.recoveryPoint = seqNr
+    this.lastAckReceived = seqAdd(seqNr, -1)
     this.state = state
   }
 
@@ -156,6 +157,11 @@ export class UtpSocket {
   /** Bytes written and not yet sent (waiting for the window). */
   get queued(): number {
     return this.queuedBytes
+  }
+
+  /** Bytes received ahead of a gap, held in the reorder buffer (at most RECEIVE_WINDOW). */
+  get buffered(): number {
+    return this.reorderBytes
   }
 
   /** Queues bytes to send. */
@@ -212,12 +218,16 @@ export class UtpSocket {
     return this.hasUnacked() || blocked ? this.timerStart + this.ledbat.rtt.rto : undefined
   }
 
+  /**
+   * A packet from the peer (decoded; `decodePacket` has already refused unknown versions and types). What no honest
+   * peer sends is dropped without an answer: another connection id, an ACK outside what we sent (`ackPlausible`).
+   */
   receive(packet: Packet, now: number): UtpOutput {
-    if (this.state === "closed" && packet.type === "fin" && packet.connectionId === this.recvId) {
+    if (this.state === "closed" || this.state === "reset") {
       // Our ACK of the peer's FIN was lost: acknowledge it again.
-      this.sendState(now)
+      if (this.state === "closed" && packet.type === "fin" && packet.connectionId === this.recvId) this.sendState(now)
+      return this.take()
     }
-    if (this.state === "closed" || this.state === "reset") return this.take()
     if (packet.type === "syn") {
       // Our ST_STATE was lost and the initiator sent its SYN again: acknowledge it again.
       if (this.state === "synRecv" && packet.connectionId === this.sendId) {
@@ -227,22 +237,30 @@ export class UtpSocket {
     }
     if (packet.connectionId !== this.recvId) return this.take()
     if (packet.type === "reset") {
+      // As in libutp, the connection id is all a RESET must match: a blind attacker has 16 bits to guess (and the
+      // address and port the caller demultiplexes by), the same as for any packet.
       this.state = "reset"
       this.out.events.push({ type: "reset" })
       return this.take()
     }
-    this.observe(packet, now)
     if (this.state === "synSent") {
       if (packet.type !== "state" || packet.ackNr !== seqAdd(this.seqNr, -1)) return this.take()
+      this.observe(packet, now)
       // The acceptor's ST_STATE takes a sequence number: its data follows it.
       this.ackNr = packet.seqNr
       this.state = "connected"
       this.out.events.push({ type: "connected" })
-    } else if (this.state === "synRecv") {
-      this.state = "connected"
-      this.out.events.push({ type: "connected" })
+    } else {
+      if (!this.ackPlausible(packet.ackNr)) return this.take()
+      this.observe(packet, now)
+      if (this.state === "synRecv") {
+        this.state = "connected"
+        this.out.events.push({ type: "connected" })
+      }
     }
-    this.onAck(packet, now)
+    // A reordered packet that acknowledges less than an earlier one has nothing to add, and would rewind the
+    // duplicate-ACK count.
+    if (!seqLess(packet.ackNr, this.lastAckReceived)) this.onAck(packet, now)
     let ackNeeded = false
     if (packet.type === "data" || packet.type === "fin") {
       this.onData(packet)
@@ -256,6 +274,16 @@ export class UtpSocket {
   }
 
   // -------------------------------------------------------------------------------------------------------------
+
+  /**
+   * Whether `ackNr` acknowledges a packet we sent, recently: not one we never sent (ahead of our last), nor one from
+   * further back than the most we ever hold unacknowledged plus as much again for reordering. No honest peer sends
+   * either; a blind spoofer must guess within that range of 65,536.
+   */
+  private ackPlausible(ackNr: number): boolean {
+    const behind = seqDiff(seqAdd(this.seqNr, -1), ackNr)
+    return behind >= 0 && behind <= 2 * MAX_OUTSTANDING
+  }
 
   /** Nothing acknowledged for an RTO: every unacknowledged packet is resent, the window drops to one packet. */
   private onTimeout(now: number): void {
@@ -393,10 +421,10 @@ export class UtpSocket {
       this.push("data", this.dequeue(size), now)
       inFlight += this.transmit(this.outstanding.at(-1)!, inFlight, now)
     }
-    if (this.closing && !this.finSent && this.queuedBytes === 0) {
+    if (this.closing && !this.finSent && this.queuedBytes === 0 && this.fits(inFlight, HEADER_BYTES)) {
       this.finSent = true
       this.push("fin", new Uint8Array(0), now)
-      if (this.fits(inFlight, HEADER_BYTES)) this.transmit(this.outstanding.at(-1)!, inFlight, now)
+      this.transmit(this.outstanding.at(-1)!, inFlight, now)
     }
   }
 
@@ -427,7 +455,6 @@ export class UtpSocket {
 
   /** Cumulative and selective ACKs: frees acknowledged packets, feeds the controller, finds losses. */
   private onAck(packet: Packet, now: number): void {
-    const lastSent = seqAdd(this.seqNr, -1)
     let ackedBytes = 0
     let newest: Outgoing | undefined
     const ack = (p: Outgoing) => {
@@ -436,16 +463,16 @@ export class UtpSocket {
       ackedBytes += sizeOf(p)
       if (newest === undefined || p.sentOrder > newest.sentOrder) newest = p
     }
-    // An ACK of something never sent is ignored.
-    if (seqDiff(packet.ackNr, lastSent) <= 0) {
-      while (this.outstanding.length > 0 && seqDiff(this.outstanding[0]!.seq, packet.ackNr) <= 0) {
-        const p = this.outstanding.shift()!
-        ack(p)
-        if (p.type === "fin") this.finAcked = true
-      }
+    // `receive` checked that ack_nr is no later than the last packet we sent.
+    while (this.outstanding.length > 0 && seqDiff(this.outstanding[0]!.seq, packet.ackNr) <= 0) {
+      const p = this.outstanding.shift()!
+      ack(p)
+      if (p.type === "fin") this.finAcked = true
     }
     const first = this.outstanding[0]
     if (packet.selectiveAck !== undefined && first !== undefined) {
+      // Every packet held has been sent (FIN included: it is only added when it goes), so a selective ACK past the
+      // last of them names nothing we hold and is ignored.
       for (const seq of sackedSeqs(packet.ackNr, packet.selectiveAck)) {
         const i = seqDiff(seq, first.seq)
         if (i >= 0 && i < this.outstanding.length) ack(this.outstanding[i]!)
