@@ -41,6 +41,18 @@ export const ZERO_WINDOW_LIMIT_MS = 60_000
  * is dropped rather than delivered: twice what we ever offer, so only a sender that ignores our window reaches it.
  */
 export const MAX_UNREAD = 2 * RECEIVE_WINDOW
+/**
+ * An established connection with nothing else to send sends an ST_STATE this often, as libutp does: it keeps NAT
+ * bindings open (UDP mappings commonly expire after 30 s to a few minutes) and tells the peer we are alive.
+ */
+export const KEEPALIVE_INTERVAL_MS = 29_000
+/**
+ * Silence after which a connection is given up. A live peer is never this quiet: libutp and we send keep-alives every
+ * 29 s, and BitTorrent peers send a peer-wire keep-alive at least every 2 minutes (libtorrent every minute). Packets
+ * unacknowledged are caught sooner by the retransmission timeouts; this catches a peer that vanished while the
+ * connection was idle, and a SYN answered and never followed up (a half-open connection, or a spoofed SYN).
+ */
+export const IDLE_TIMEOUT_MS = 2 * 60_000
 const HEADER_BYTES = 20
 
 export type UtpState = "synSent" | "synRecv" | "connected" | "closed" | "reset"
@@ -102,6 +114,9 @@ export class UtpSocket {
   private probing = false
   /** Since when the peer's window has been shut while we had something to send. */
   private blockedSince: number | undefined
+  /** When we last sent a packet, and last received one that passed the checks of `receive`. */
+  private lastSentAt: number
+  private lastReceivedAt: number
   private replyMicro = 0
   private lastAckReceived: number
   private dupAcks = 0
@@ -121,8 +136,11 @@ export class UtpSocket {
     private readonly recvId: number,
     private readonly sendId: number,
     seqNr: number,
-    state: UtpState
+    state: UtpState,
+    now: number
   ) {
+    this.lastSentAt = now
+    this.lastReceivedAt = now
     this.seqNr = seqNr
     this.recoveryPoint = seqNr
     this.lastAckReceived = seqAdd(seqNr, -1)
@@ -131,7 +149,7 @@ export class UtpSocket {
 
   /** Starts a connection: the answer holds the SYN. */
   static connect(options: UtpSocketOptions, now: number): readonly [UtpSocket, UtpOutput] {
-    const socket = new UtpSocket(options.connectionId & 0xffff, seqAdd(options.connectionId, 1), options.seqNr ?? 1, "synSent")
+    const socket = new UtpSocket(options.connectionId & 0xffff, seqAdd(options.connectionId, 1), options.seqNr ?? 1, "synSent", now)
     socket.push("syn", new Uint8Array(0), now)
     socket.flush(now)
     return [socket, socket.take()]
@@ -139,7 +157,7 @@ export class UtpSocket {
 
   /** Answers a SYN: the answer holds the ST_STATE that acknowledges it. */
   static accept(syn: Packet, options: { readonly seqNr: number }, now: number): readonly [UtpSocket, UtpOutput] {
-    const socket = new UtpSocket(seqAdd(syn.connectionId, 1), syn.connectionId, options.seqNr, "synRecv")
+    const socket = new UtpSocket(seqAdd(syn.connectionId, 1), syn.connectionId, options.seqNr, "synRecv", now)
     socket.ackNr = syn.seqNr
     socket.observe(syn, now)
     socket.out.packets.push(socket.header("state", socket.seqNr, new Uint8Array(0), now))
@@ -194,19 +212,21 @@ export class UtpSocket {
   }
 
   /**
-   * Runs the timers: the retransmission timeout while packets are unacknowledged, the zero-window probe, and the
-   * limit on a zero window.
+   * Runs the timers: the connection's limits (silence, a shut window), the retransmission timeout or the probe of a
+   * shut window, and the keep-alive.
    */
   tick(now: number): UtpOutput {
     if (this.state === "closed" || this.state === "reset") return this.take()
     const unacked = this.hasUnacked()
     const blocked = this.peerWindow === 0 && (unacked || this.hasWaiting())
     this.blockedSince = blocked ? this.blockedSince ?? now : undefined
-    if (this.blockedSince !== undefined && now - this.blockedSince >= ZERO_WINDOW_LIMIT_MS) {
+    if (this.idleLimit() <= now || (this.blockedSince ?? Infinity) + ZERO_WINDOW_LIMIT_MS <= now) {
       this.giveUp()
     } else if ((unacked || blocked) && now - this.timerStart >= this.ledbat.rtt.rto) {
       if (unacked) this.onTimeout(now)
       else this.probe(now)
+    } else if (this.state === "connected" && now - this.lastSentAt >= KEEPALIVE_INTERVAL_MS) {
+      this.sendState(now)
     }
     return this.take()
   }
@@ -215,7 +235,12 @@ export class UtpSocket {
   nextTimeout(): number | undefined {
     if (this.state === "closed" || this.state === "reset") return undefined
     const blocked = this.peerWindow === 0 && this.hasWaiting()
-    return this.hasUnacked() || blocked ? this.timerStart + this.ledbat.rtt.rto : undefined
+    return Math.min(
+      this.hasUnacked() || blocked ? this.timerStart + this.ledbat.rtt.rto : Infinity,
+      this.state === "connected" ? this.lastSentAt + KEEPALIVE_INTERVAL_MS : Infinity,
+      this.blockedSince === undefined ? Infinity : this.blockedSince + ZERO_WINDOW_LIMIT_MS,
+      this.idleLimit()
+    )
   }
 
   /**
@@ -310,6 +335,14 @@ export class UtpSocket {
     if (!this.hasUnacked()) this.timerStart = now
   }
 
+  /**
+   * When silence ends the connection: IDLE_TIMEOUT_MS after the last packet from the peer, once it is established
+   * (or half-open: a SYN answered and nothing since). A connecting socket has its SYN's timeouts instead.
+   */
+  private idleLimit(): number {
+    return this.state === "connected" || this.state === "synRecv" ? this.lastReceivedAt + IDLE_TIMEOUT_MS : Infinity
+  }
+
   private giveUp(): void {
     this.state = "closed"
     this.out.events.push({ type: "timedOut" })
@@ -354,6 +387,7 @@ export class UtpSocket {
   private observe(packet: Packet, now: number): void {
     this.peerWindow = packet.windowSize
     this.replyMicro = (Math.floor(now * 1000) - packet.timestamp) >>> 0
+    this.lastReceivedAt = now
     this.ledbat.rtt.resetBackOff()
     this.timeouts = 0
   }
@@ -361,6 +395,7 @@ export class UtpSocket {
   private header(type: PacketType, seq: number, payload: Uint8Array, now: number): Packet {
     const selectiveAck = this.reorder.size === 0 ? undefined : encodeSack(this.ackNr, (s) => this.reorder.has(s))
     this.lastWindow = this.window()
+    this.lastSentAt = now
     return {
       type,
       connectionId: type === "syn" ? this.recvId : this.sendId,

@@ -41,6 +41,8 @@ export interface Side {
   readonly events: Array<UtpEvent["type"]>
   /** Packets this side handed to the link. */
   readonly sent: Array<Packet>
+  /** When a packet last reached this side. */
+  heardAt: number
 }
 
 const other = (name: SideName): SideName => (name === "a" ? "b" : "a")
@@ -51,8 +53,8 @@ const other = (name: SideName): SideName => (name === "a" ? "b" : "a")
  */
 export class Pair {
   now = 0
-  readonly a: Side = { socket: undefined, received: [], receivedBytes: 0, events: [], sent: [] }
-  readonly b: Side = { socket: undefined, received: [], receivedBytes: 0, events: [], sent: [] }
+  readonly a: Side = { socket: undefined, received: [], receivedBytes: 0, events: [], sent: [], heardAt: 0 }
+  readonly b: Side = { socket: undefined, received: [], receivedBytes: 0, events: [], sent: [], heardAt: 0 }
   /** Packets waiting on the link, by the millisecond they arrive. */
   private readonly inTransit = new Map<number, Array<{ readonly to: SideName; readonly bytes: Uint8Array }>>()
   private readonly random: () => number
@@ -120,6 +122,7 @@ export class Pair {
     const packet = decodePacket(bytes)
     if (typeof packet === "string") throw new Error(packet)
     const side = this.side(to)
+    side.heardAt = this.now
     if (side.socket === undefined) {
       if (to !== "b" || packet.type !== "syn") return
       const [socket, out] = UtpSocket.accept(packet, this.acceptOptions, this.now)
