@@ -67,6 +67,27 @@ export type UtpEvent =
   | { readonly type: "reset" }
   | { readonly type: "timedOut" }
 
+/** A connection's figures, for logs and tuning. Counts are since the connection began. */
+export interface UtpStats {
+  /** The smoothed round-trip time and its variation (0 before the first sample). */
+  readonly rttMs: number
+  readonly rttVarMs: number
+  /** Bytes the congestion controller lets us have in flight. */
+  readonly cwnd: number
+  /** The receive window in the peer's last packet. */
+  readonly peerWindow: number
+  /** Every packet we sent, ACKs and keep-alives included. */
+  readonly packetsSent: number
+  /** Packets from the peer that passed the checks of `receive`. */
+  readonly packetsReceived: number
+  /** Packets sent again: after a loss or a timeout. */
+  readonly retransmits: number
+  /** Packets taken as lost (3 duplicate ACKs, or 3 later packets selectively acknowledged). */
+  readonly lost: number
+  /** Retransmission timeouts. */
+  readonly timeouts: number
+}
+
 export interface UtpOutput {
   readonly packets: Array<Packet>
   readonly events: Array<UtpEvent>
@@ -130,6 +151,7 @@ export class UtpSocket {
   private eofPkt: number | undefined
   private eofDelivered = false
   private sendCounter = 0
+  private readonly counts = { packetsSent: 0, packetsReceived: 0, retransmits: 0, lost: 0, timeouts: 0 }
   private out: UtpOutput = { packets: [], events: [] }
 
   private constructor(
@@ -175,6 +197,16 @@ export class UtpSocket {
   /** Bytes written and not yet sent (waiting for the window). */
   get queued(): number {
     return this.queuedBytes
+  }
+
+  get stats(): UtpStats {
+    return {
+      rttMs: this.ledbat.rtt.rtt ?? 0,
+      rttVarMs: this.ledbat.rtt.rttVar,
+      cwnd: this.ledbat.cwnd,
+      peerWindow: this.peerWindow,
+      ...this.counts
+    }
   }
 
   /** Bytes received ahead of a gap, held in the reorder buffer (at most RECEIVE_WINDOW). */
@@ -312,6 +344,7 @@ export class UtpSocket {
 
   /** Nothing acknowledged for an RTO: every unacknowledged packet is resent, the window drops to one packet. */
   private onTimeout(now: number): void {
+    this.counts.timeouts++
     if (++this.timeouts > MAX_TIMEOUTS) return this.giveUp()
     this.ledbat.onTimeout()
     for (const p of this.outstanding) if (!p.acked) p.resend = true
@@ -390,12 +423,14 @@ export class UtpSocket {
     this.lastReceivedAt = now
     this.ledbat.rtt.resetBackOff()
     this.timeouts = 0
+    this.counts.packetsReceived++
   }
 
   private header(type: PacketType, seq: number, payload: Uint8Array, now: number): Packet {
     const selectiveAck = this.reorder.size === 0 ? undefined : encodeSack(this.ackNr, (s) => this.reorder.has(s))
     this.lastWindow = this.window()
     this.lastSentAt = now
+    this.counts.packetsSent++
     return {
       type,
       connectionId: type === "syn" ? this.recvId : this.sendId,
@@ -466,7 +501,7 @@ export class UtpSocket {
   private transmit(p: Outgoing, inFlight: number, now: number): number {
     if (inFlight === 0) this.timerStart = now
     p.resend = false
-    p.transmissions++
+    if (++p.transmissions > 1) this.counts.retransmits++
     p.sentAt = now
     p.sentOrder = ++this.sendCounter
     this.out.packets.push(this.header(p.type, p.seq, p.payload, now))
@@ -530,6 +565,7 @@ export class UtpSocket {
         }
       }
     }
+    this.counts.lost += lost.length
     for (const p of lost) {
       p.resend = true
       if (!seqLess(p.seq, this.recoveryPoint)) {
