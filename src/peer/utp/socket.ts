@@ -111,6 +111,15 @@ export interface UtpSocketOptions {
   readonly connectionId: number
   /** The first sequence number we send (an acceptor's random choice; 1 for an initiator). */
   readonly seqNr?: number
+  /** Delay ACKs to one per two DATA packets or per burst (see `flushAck`). Default false: every DATA is ACKed. */
+  readonly delayedAcks?: boolean
+}
+
+export interface UtpAcceptOptions {
+  /** The first sequence number we send: a random choice. */
+  readonly seqNr: number
+  /** As in UtpSocketOptions. */
+  readonly delayedAcks?: boolean
 }
 
 const sizeOf = (packet: Outgoing) => HEADER_BYTES + packet.payload.length
@@ -151,6 +160,9 @@ export class UtpSocket {
   private eofPkt: number | undefined
   private eofDelivered = false
   private sendCounter = 0
+  private delayedAcks = false
+  /** DATA or FIN packets received since the last packet we sent (each of ours carries the ACK). */
+  private ackOwed = 0
   private readonly counts = { packetsSent: 0, packetsReceived: 0, retransmits: 0, lost: 0, timeouts: 0 }
   private out: UtpOutput = { packets: [], events: [] }
 
@@ -172,14 +184,16 @@ export class UtpSocket {
   /** Starts a connection: the answer holds the SYN. */
   static connect(options: UtpSocketOptions, now: number): readonly [UtpSocket, UtpOutput] {
     const socket = new UtpSocket(options.connectionId & 0xffff, seqAdd(options.connectionId, 1), options.seqNr ?? 1, "synSent", now)
+    socket.delayedAcks = options.delayedAcks ?? false
     socket.push("syn", new Uint8Array(0), now)
     socket.flush(now)
     return [socket, socket.take()]
   }
 
   /** Answers a SYN: the answer holds the ST_STATE that acknowledges it. */
-  static accept(syn: Packet, options: { readonly seqNr: number }, now: number): readonly [UtpSocket, UtpOutput] {
+  static accept(syn: Packet, options: UtpAcceptOptions, now: number): readonly [UtpSocket, UtpOutput] {
     const socket = new UtpSocket(seqAdd(syn.connectionId, 1), syn.connectionId, options.seqNr, "synRecv", now)
+    socket.delayedAcks = options.delayedAcks ?? false
     socket.ackNr = syn.seqNr
     socket.observe(syn, now)
     socket.out.packets.push(socket.header("state", socket.seqNr, new Uint8Array(0), now))
@@ -257,7 +271,8 @@ export class UtpSocket {
     } else if ((unacked || blocked) && now - this.timerStart >= this.ledbat.rtt.rto) {
       if (unacked) this.onTimeout(now)
       else this.probe(now)
-    } else if (this.state === "connected" && now - this.lastSentAt >= KEEPALIVE_INTERVAL_MS) {
+    } else if (this.ackOwed > 0 || (this.state === "connected" && now - this.lastSentAt >= KEEPALIVE_INTERVAL_MS)) {
+      // An ACK still owed (the caller did not `flushAck`), or a keep-alive.
       this.sendState(now)
     }
     return this.take()
@@ -267,6 +282,7 @@ export class UtpSocket {
   nextTimeout(): number | undefined {
     if (this.state === "closed" || this.state === "reset") return undefined
     const blocked = this.peerWindow === 0 && this.hasWaiting()
+    if (this.ackOwed > 0) return this.lastReceivedAt
     return Math.min(
       this.hasUnacked() || blocked ? this.timerStart + this.ledbat.rtt.rto : Infinity,
       this.state === "connected" ? this.lastSentAt + KEEPALIVE_INTERVAL_MS : Infinity,
@@ -318,15 +334,25 @@ export class UtpSocket {
     // A reordered packet that acknowledges less than an earlier one has nothing to add, and would rewind the
     // duplicate-ACK count.
     if (!seqLess(packet.ackNr, this.lastAckReceived)) this.onAck(packet, now)
-    let ackNeeded = false
-    if (packet.type === "data" || packet.type === "fin") {
-      this.onData(packet)
-      ackNeeded = true
-    }
-    const sent = this.out.packets.length
+    const isData = packet.type === "data" || packet.type === "fin"
+    const expected = isData && this.onData(packet)
+    if (isData) this.ackOwed++
+    // Data of ours leaving now carries the ACK.
     this.flush(now)
-    if (ackNeeded && this.out.packets.length === sent) this.sendState(now)
+    if (this.ackOwed > 0 && !(this.delayedAcks && expected && packet.type === "data" && this.ackOwed < 2)) {
+      this.sendState(now)
+    }
     this.checkClosed()
+    return this.take()
+  }
+
+  /**
+   * Sends the ACK owed, if any: for a caller with `delayedAcks`, once after each burst of packets it passed to
+   * `receive` (libutp does the same at the end of a socket read). `tick` sends it too, so a caller that forgets
+   * delays it by one tick, not for ever.
+   */
+  flushAck(now: number): UtpOutput {
+    if (this.ackOwed > 0 && this.state !== "closed" && this.state !== "reset") this.sendState(now)
     return this.take()
   }
 
@@ -430,6 +456,7 @@ export class UtpSocket {
     const selectiveAck = this.reorder.size === 0 ? undefined : encodeSack(this.ackNr, (s) => this.reorder.has(s))
     this.lastWindow = this.window()
     this.lastSentAt = now
+    this.ackOwed = 0
     this.counts.packetsSent++
     return {
       type,
@@ -581,11 +608,17 @@ export class UtpSocket {
     if (ackedBytes > 0) this.timerStart = now
   }
 
-  private onData(packet: Packet): void {
+  /**
+   * Takes a DATA or FIN in: delivered if it is the next expected, held if it is ahead of a gap. Answers whether it
+   * was the next expected with no gap after it: the only case where its ACK may wait (see `delayedAcks`); a
+   * duplicate, a packet past a gap, or one that fills a gap is acknowledged at once, as TCP does, so the sender
+   * learns of a loss or a repair without delay.
+   */
+  private onData(packet: Packet): boolean {
     if (packet.type === "fin" && this.eofPkt === undefined) this.eofPkt = packet.seqNr
     const ahead = seqDiff(packet.seqNr, this.ackNr)
-    if (ahead <= 0) return // a duplicate
-    if (this.unread >= MAX_UNREAD) return // the sender ignores our window; the ACK says where we are
+    if (ahead <= 0) return false // a duplicate
+    if (this.unread >= MAX_UNREAD) return false // the sender ignores our window; the ACK says where we are
     if (ahead > 1) {
       const fits = this.reorderBytes + packet.payload.length <= RECEIVE_WINDOW && ahead < MAX_OUTSTANDING
       if (fits && !this.reorder.has(packet.seqNr)) {
@@ -593,14 +626,16 @@ export class UtpSocket {
         this.reorder.set(packet.seqNr, { ...packet, payload: packet.payload.slice() })
         this.reorderBytes += packet.payload.length
       }
-      return
+      return false
     }
     this.deliver(packet)
+    if (this.reorder.size === 0) return true
     for (let next = this.reorder.get(seqAdd(this.ackNr, 1)); next !== undefined; next = this.reorder.get(seqAdd(this.ackNr, 1))) {
       this.reorder.delete(next.seqNr)
       this.reorderBytes -= next.payload.length
       this.deliver(next)
     }
+    return false
   }
 
   private deliver(packet: Packet): void {

@@ -106,12 +106,19 @@ export class Pair {
     }
   }
 
-  /** Moves the clock 1 ms: delivers what arrives now, then ticks both sockets. */
+  /**
+   * Moves the clock 1 ms: delivers what arrives now, lets each socket send the ACK it owes for that burst (as a
+   * transport does after a read), then ticks both sockets.
+   */
   step(): void {
     this.now++
     const due = this.inTransit.get(this.now)
     this.inTransit.delete(this.now)
     for (const { to, bytes } of due ?? []) this.deliver(to, bytes)
+    for (const name of ["a", "b"] as const) {
+      const socket = this.side(name).socket
+      if (socket !== undefined) this.apply(name, socket.flushAck(this.now))
+    }
     for (const name of ["a", "b"] as const) {
       const socket = this.side(name).socket
       if (socket !== undefined) this.apply(name, socket.tick(this.now))
@@ -148,9 +155,15 @@ export class Pair {
  * `a` connects, writes `payload` and closes; `b` closes once it has read to the end. Runs until both are closed
  * or `limitMs` of simulated time passed.
  */
-export const transfer = (payload: Uint8Array, link: LinkOptions, limitMs = 600_000) => {
-  const pair = new Pair(link)
-  pair.connect()
+export const transfer = (
+  payload: Uint8Array,
+  link: LinkOptions,
+  limitMs = 600_000,
+  options: { readonly delayedAcks?: boolean } = {}
+) => {
+  const delayedAcks = options.delayedAcks ?? false
+  const pair = new Pair(link, { seqNr: 0xfff0, delayedAcks })
+  pair.connect({ connectionId: 0x4242, delayedAcks })
   let written = false
   let bClosing = false
   const { a, b } = pair
