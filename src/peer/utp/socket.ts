@@ -15,7 +15,12 @@
  * Receiving: in-order payloads are delivered at once; packets ahead of a gap wait in a reorder buffer. The window we
  * advertise is RECEIVE_WINDOW less what waits there and less what the application says it holds unread
  * (`setUnread`); when it reopens, an ST_STATE says so. Every DATA or FIN is acknowledged, with a selective ACK while
- * there is a gap.
+ * there is a gap: at once, or with `delayedAcks` one ACK per two in-order packets or per burst (`flushAck`).
+ *
+ * Liveness: an idle connection sends a keep-alive every KEEPALIVE_INTERVAL_MS; MAX_TIMEOUTS timeouts in a row, or
+ * IDLE_TIMEOUT_MS without a packet from the peer, end it (`timedOut`). Packets no honest peer sends (another
+ * connection id, an ACK of something never sent) are dropped unanswered; what the peer can make us hold is bounded
+ * (the reorder buffer by RECEIVE_WINDOW and MAX_OUTSTANDING, unread data by MAX_UNREAD, a shut window in time).
  */
 import { INITIAL_WINDOW, Ledbat } from "./ledbat.js"
 import type { Packet, PacketType } from "./packet.js"
@@ -124,13 +129,33 @@ export interface UtpAcceptOptions {
 
 const sizeOf = (packet: Outgoing) => HEADER_BYTES + packet.payload.length
 
+/** The sending order of the third most recently sent packet among those acknowledged, or undefined. */
+const thirdNewestAcked = (packets: ReadonlyArray<Outgoing>): number | undefined => {
+  let first = -1
+  let second = -1
+  let third = -1
+  for (const p of packets) {
+    if (!p.acked) continue
+    const order = p.sentOrder
+    if (order > first) [first, second, third] = [order, first, second]
+    else if (order > second) [second, third] = [order, second]
+    else if (order > third) third = order
+  }
+  return third < 0 ? undefined : third
+}
+
 export class UtpSocket {
   state: UtpState
   readonly ledbat = new Ledbat(INITIAL_WINDOW)
   private seqNr: number
   /** The last in-order sequence number received. */
   private ackNr = 0
+  /** Packets sent and not yet cumulatively acknowledged, in sequence order (some may be selectively acknowledged). */
   private readonly outstanding: Array<Outgoing> = []
+  /** Of `outstanding`: packets not acknowledged; those marked for resending; bytes of the others (in flight). */
+  private unackedCount = 0
+  private resendCount = 0
+  private inFlightBytes = 0
   private readonly sendQueue: Array<Uint8Array> = []
   private queuedBytes = 0
   private readonly reorder = new Map<number, Packet>()
@@ -186,7 +211,6 @@ export class UtpSocket {
     const socket = new UtpSocket(options.connectionId & 0xffff, seqAdd(options.connectionId, 1), options.seqNr ?? 1, "synSent", now)
     socket.delayedAcks = options.delayedAcks ?? false
     socket.push("syn", new Uint8Array(0), now)
-    socket.flush(now)
     return [socket, socket.take()]
   }
 
@@ -195,6 +219,7 @@ export class UtpSocket {
     const socket = new UtpSocket(seqAdd(syn.connectionId, 1), syn.connectionId, options.seqNr, "synRecv", now)
     socket.delayedAcks = options.delayedAcks ?? false
     socket.ackNr = syn.seqNr
+    socket.peerWindow = syn.windowSize
     socket.observe(syn, now)
     socket.out.packets.push(socket.header("state", socket.seqNr, new Uint8Array(0), now))
     socket.seqNr = seqAdd(socket.seqNr, 1)
@@ -331,17 +356,21 @@ export class UtpSocket {
         this.out.events.push({ type: "connected" })
       }
     }
-    // A reordered packet that acknowledges less than an earlier one has nothing to add, and would rewind the
-    // duplicate-ACK count.
-    if (!seqLess(packet.ackNr, this.lastAckReceived)) this.onAck(packet, now)
-    const isData = packet.type === "data" || packet.type === "fin"
-    const expected = isData && this.onData(packet)
-    if (isData) this.ackOwed++
-    // Data of ours leaving now carries the ACK.
-    this.flush(now)
-    if (this.ackOwed > 0 && !(this.delayedAcks && expected && packet.type === "data" && this.ackOwed < 2)) {
-      this.sendState(now)
+    // A reordered packet that acknowledges less than an earlier one is old news: its window and ACK are ignored
+    // (they could reopen a window since shut, or rewind the duplicate-ACK count); its data is still taken.
+    if (!seqLess(packet.ackNr, this.lastAckReceived)) {
+      this.peerWindow = packet.windowSize
+      this.onAck(packet, now)
     }
+    let ackMayWait = false
+    if (packet.type === "data" || packet.type === "fin") {
+      const expected = this.onData(packet)
+      this.ackOwed++
+      ackMayWait = this.delayedAcks && expected && packet.type === "data" && this.ackOwed < 2
+    }
+    // Data of ours leaving now carries the ACK; otherwise an ST_STATE does, unless it may wait for `flushAck`.
+    this.flush(now)
+    if (this.ackOwed > 0 && !ackMayWait) this.sendState(now)
     this.checkClosed()
     return this.take()
   }
@@ -373,7 +402,7 @@ export class UtpSocket {
     this.counts.timeouts++
     if (++this.timeouts > MAX_TIMEOUTS) return this.giveUp()
     this.ledbat.onTimeout()
-    for (const p of this.outstanding) if (!p.acked) p.resend = true
+    for (const p of this.outstanding) this.markResend(p)
     this.timerStart = now
     // A peer whose window is shut gets one packet, the probe, as below.
     this.probing = true
@@ -408,12 +437,12 @@ export class UtpSocket {
   }
 
   private hasUnacked(): boolean {
-    return this.outstanding.some((p) => !p.acked)
+    return this.unackedCount > 0
   }
 
   /** Whether something waits for the window: a resend, queued bytes, or our FIN. */
   private hasWaiting(): boolean {
-    return this.queuedBytes > 0 || (this.closing && !this.finSent) || this.outstanding.some((p) => p.resend && !p.acked)
+    return this.resendCount > 0 || this.queuedBytes > 0 || (this.closing && !this.finSent)
   }
 
   /** The window we advertise: what the reorder buffer and the application's unread bytes leave of RECEIVE_WINDOW. */
@@ -442,9 +471,8 @@ export class UtpSocket {
     return out
   }
 
-  /** Notes the peer's window and the one-way delay of its packet. */
+  /** Notes that the peer is alive, and the one-way delay of its packet. */
   private observe(packet: Packet, now: number): void {
-    this.peerWindow = packet.windowSize
     this.replyMicro = (Math.floor(now * 1000) - packet.timestamp) >>> 0
     this.lastReceivedAt = now
     this.ledbat.rtt.resetBackOff()
@@ -471,25 +499,14 @@ export class UtpSocket {
     }
   }
 
-  /** Adds a packet that takes a sequence number; `flush` sends it when the window allows. */
+  /** Adds a packet that takes a sequence number, and sends it. */
   private push(type: PacketType, payload: Uint8Array, now: number): void {
-    this.outstanding.push({
-      seq: this.seqNr,
-      type,
-      payload,
-      sentAt: now,
-      transmissions: 0,
-      acked: false,
-      resend: true,
-      sentOrder: 0
-    })
+    const p: Outgoing = { seq: this.seqNr, type, payload, sentAt: now, transmissions: 0, acked: false, resend: true, sentOrder: 0 }
+    this.outstanding.push(p)
+    this.unackedCount++
+    this.resendCount++
     this.seqNr = seqAdd(this.seqNr, 1)
-  }
-
-  private inFlight(): number {
-    let bytes = 0
-    for (const p of this.outstanding) if (!p.acked && !p.resend) bytes += sizeOf(p)
-    return bytes
+    this.transmit(p, now)
   }
 
   /**
@@ -497,42 +514,72 @@ export class UtpSocket {
    * nothing is in flight (a window smaller than a packet would otherwise stop us), unless the peer's window is shut:
    * then only the probe goes (see `probe`).
    */
-  private fits(inFlight: number, size: number): boolean {
-    if (inFlight === 0) return this.peerWindow > 0 || this.probing
-    return inFlight + size <= Math.min(this.ledbat.cwnd, this.peerWindow)
+  private fits(size: number): boolean {
+    if (this.inFlightBytes === 0) return this.peerWindow > 0 || this.probing
+    return this.inFlightBytes + size <= Math.min(this.ledbat.cwnd, this.peerWindow)
   }
 
   /** Sends what is waiting (resends first, then new data, then our FIN) while the window allows. */
   private flush(now: number): void {
     if (this.state === "closed" || this.state === "reset") return
-    let inFlight = this.inFlight()
-    for (const p of this.outstanding) {
-      if (!p.resend || p.acked) continue
-      if (!this.fits(inFlight, sizeOf(p))) return
-      inFlight += this.transmit(p, inFlight, now)
+    if (this.resendCount > 0) {
+      for (const p of this.outstanding) {
+        if (!p.resend || p.acked) continue
+        if (!this.fits(sizeOf(p))) return
+        this.transmit(p, now)
+      }
     }
     if (this.state !== "connected") return
     while (this.queuedBytes > 0 && this.outstanding.length < MAX_OUTSTANDING) {
       const size = Math.min(MAX_PAYLOAD, this.queuedBytes)
-      if (!this.fits(inFlight, HEADER_BYTES + size)) return
+      if (!this.fits(HEADER_BYTES + size)) return
       this.push("data", this.dequeue(size), now)
-      inFlight += this.transmit(this.outstanding.at(-1)!, inFlight, now)
     }
-    if (this.closing && !this.finSent && this.queuedBytes === 0 && this.fits(inFlight, HEADER_BYTES)) {
+    if (this.closing && !this.finSent && this.queuedBytes === 0 && this.fits(HEADER_BYTES)) {
       this.finSent = true
       this.push("fin", new Uint8Array(0), now)
-      this.transmit(this.outstanding.at(-1)!, inFlight, now)
     }
   }
 
-  private transmit(p: Outgoing, inFlight: number, now: number): number {
-    if (inFlight === 0) this.timerStart = now
+  /** Sends a packet marked for sending (new, lost or timed out): it is in flight from now. */
+  private transmit(p: Outgoing, now: number): void {
+    if (this.inFlightBytes === 0) this.timerStart = now
     p.resend = false
+    this.resendCount--
+    this.inFlightBytes += sizeOf(p)
     if (++p.transmissions > 1) this.counts.retransmits++
     p.sentAt = now
     p.sentOrder = ++this.sendCounter
     this.out.packets.push(this.header(p.type, p.seq, p.payload, now))
-    return sizeOf(p)
+  }
+
+  /** Marks a packet acknowledged; false if it already was. */
+  private markAcked(p: Outgoing): boolean {
+    if (p.acked) return false
+    p.acked = true
+    this.unackedCount--
+    if (p.resend) this.resendCount--
+    else this.inFlightBytes -= sizeOf(p)
+    return true
+  }
+
+  /** Marks an unacknowledged packet in flight for sending again; false if it is not one. */
+  private markResend(p: Outgoing): boolean {
+    if (p.acked || p.resend) return false
+    p.resend = true
+    this.resendCount++
+    this.inFlightBytes -= sizeOf(p)
+    return true
+  }
+
+  /** A packet taken as lost: resent when the window allows; the window halves once per window of data. */
+  private markLost(p: Outgoing): void {
+    if (!this.markResend(p)) return
+    this.counts.lost++
+    if (!seqLess(p.seq, this.recoveryPoint)) {
+      this.ledbat.onLoss()
+      this.recoveryPoint = this.seqNr
+    }
   }
 
   private dequeue(size: number): Uint8Array {
@@ -555,8 +602,7 @@ export class UtpSocket {
     let ackedBytes = 0
     let newest: Outgoing | undefined
     const ack = (p: Outgoing) => {
-      if (p.acked) return
-      p.acked = true
+      if (!this.markAcked(p)) return
       ackedBytes += sizeOf(p)
       if (newest === undefined || p.sentOrder > newest.sentOrder) newest = p
     }
@@ -575,37 +621,31 @@ export class UtpSocket {
         if (i >= 0 && i < this.outstanding.length) ack(this.outstanding[i]!)
       }
     }
-    const lost: Array<Outgoing> = []
-    if (packet.type === "state" && ackedBytes === 0 && packet.ackNr === this.lastAckReceived && first !== undefined) {
-      if (++this.dupAcks === 3 && !first.acked && !first.resend) lost.push(first)
-    } else if (packet.ackNr !== this.lastAckReceived) {
-      this.dupAcks = 0
-    }
-    this.lastAckReceived = packet.ackNr
-    if (packet.selectiveAck !== undefined) {
-      // A packet is lost when 3 packets sent after it (this time round) were acknowledged.
-      const ackedOrders = this.outstanding.filter((p) => p.acked).map((p) => p.sentOrder).sort((a, b) => b - a)
-      const third = ackedOrders[2]
-      if (third !== undefined) {
-        for (const p of this.outstanding) {
-          if (!p.acked && !p.resend && p.sentOrder < third && !lost.includes(p)) lost.push(p)
-        }
-      }
-    }
-    this.counts.lost += lost.length
-    for (const p of lost) {
-      p.resend = true
-      if (!seqLess(p.seq, this.recoveryPoint)) {
-        this.ledbat.onLoss()
-        this.recoveryPoint = this.seqNr
-      }
-    }
+    this.findLosses(packet, ackedBytes > 0)
     // One round-trip sample per ACK, from the last packet sent among those it acknowledges: the one that most likely
     // prompted it. An older packet acknowledged only now sat behind a hole (the ACK for it was cumulative and waited
     // for a resend), and a packet sent more than once cannot say which copy arrived (Karn); neither is a round trip.
     if (newest !== undefined && newest.transmissions === 1) this.ledbat.rtt.sample(now - newest.sentAt)
     this.ledbat.onAck({ ackedBytes, delayUs: packet.timestampDifference, nowMs: now })
     if (ackedBytes > 0) this.timerStart = now
+  }
+
+  /**
+   * Losses (BEP 29): the oldest unacknowledged packet on the third duplicate ACK, and any packet that 3 packets sent
+   * after it (this time round) were selectively acknowledged past.
+   */
+  private findLosses(packet: Packet, ackedAny: boolean): void {
+    const first = this.outstanding[0]
+    if (packet.type === "state" && !ackedAny && packet.ackNr === this.lastAckReceived && first !== undefined) {
+      if (++this.dupAcks === 3) this.markLost(first)
+    } else if (packet.ackNr !== this.lastAckReceived) {
+      this.dupAcks = 0
+    }
+    this.lastAckReceived = packet.ackNr
+    if (packet.selectiveAck === undefined) return
+    const third = thirdNewestAcked(this.outstanding)
+    if (third === undefined) return
+    for (const p of this.outstanding) if (p.sentOrder < third) this.markLost(p)
   }
 
   /**
