@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import { RECEIVE_WINDOW } from "../../../src/peer/utp/socket.js"
 import { bytesOf, Pair, transfer } from "./link.js"
 
 const byteExact = (received: Uint8Array, payload: Uint8Array) => {
@@ -55,4 +56,47 @@ describe("uTP socket over a lossy link", () => {
     pair.runUntil(() => false, 2000)
     expect(a.socket!.ledbat.rtt.rtt).toBeLessThan(rtt * 1.5)
   })
+})
+
+/** The socket's send-side counts, read for the invariant check below (they are private to the socket). */
+interface SendCounts {
+  readonly outstanding: ReadonlyArray<{ readonly acked: boolean; readonly resend: boolean; readonly payload: Uint8Array }>
+  readonly inFlightBytes: number
+  readonly unackedCount: number
+  readonly resendCount: number
+}
+
+describe("uTP socket send-side bookkeeping", () => {
+  it("bytes in flight, unacknowledged and to-resend counts always match the packets held", () => {
+    // 10 % loss, heavy reordering, duplicates, and a receiver that shuts and reopens its window every 3 s.
+    const pair = new Pair({ loss: 0.1, delayMs: 20, jitterMs: 30, duplicate: 0.02, seed: 8 })
+    pair.connect()
+    const { a, b } = pair
+    const payload = bytesOf(1024 * 1024, 1)
+    let written = false
+    let checks = 0
+    pair.runUntil(() => b.receivedBytes === payload.length, 300_000, () => {
+      if (!written && a.socket!.state === "connected") {
+        written = true
+        pair.apply("a", a.socket!.write(payload, pair.now))
+      }
+      if (b.socket?.state === "connected") {
+        pair.apply("b", b.socket.setUnread(pair.now % 3000 < 1000 ? RECEIVE_WINDOW : 0, pair.now))
+      }
+      const counts = a.socket as unknown as SendCounts
+      let inFlight = 0
+      let unacked = 0
+      let resend = 0
+      for (const p of counts.outstanding) {
+        if (p.acked) continue
+        unacked++
+        if (p.resend) resend++
+        else inFlight += 20 + p.payload.length
+      }
+      expect([counts.inFlightBytes, counts.unackedCount, counts.resendCount]).toEqual([inFlight, unacked, resend])
+      checks++
+    })
+    byteExact(Buffer.concat(b.received), payload)
+    expect(checks).toBeGreaterThan(1000)
+  }, 30_000)
 })

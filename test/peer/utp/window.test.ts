@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { MAX_PAYLOAD, RECEIVE_WINDOW, ZERO_WINDOW_LIMIT_MS } from "../../../src/peer/utp/socket.js"
+import type { Packet } from "../../../src/peer/utp/packet.js"
+import { MAX_PAYLOAD, RECEIVE_WINDOW, UtpSocket, ZERO_WINDOW_LIMIT_MS } from "../../../src/peer/utp/socket.js"
 import { bytesOf, Pair } from "./link.js"
 
 /** `a` connected to `b` over a clean 20 ms link, `a` writing `length` bytes; `b`'s reader consumes nothing yet. */
@@ -74,4 +75,22 @@ describe("uTP receive window", () => {
     // Meanwhile the probes delivered at most one packet each per RTO.
     expect(b.receivedBytes - held).toBeLessThanOrEqual((ZERO_WINDOW_LIMIT_MS / 500) * MAX_PAYLOAD)
   }, 30_000)
+})
+
+describe("uTP peer window", () => {
+  it("a reordered packet acknowledging less than an earlier one does not reopen a shut window", () => {
+    const [a, syn] = UtpSocket.connect({ connectionId: 100 }, 0)
+    const [, synAck] = UtpSocket.accept(syn.packets[0]!, { seqNr: 500 }, 1)
+    a.receive(synAck.packets[0]!, 2)
+    const sent = a.write(bytesOf(20_000, 1), 10).packets
+    expect(sent.map((p) => p.seqNr)).toEqual([2, 3])
+    const state = (ackNr: number, windowSize: number): Packet => ({ ...synAck.packets[0]!, seqNr: 501, ackNr, windowSize })
+    // Both acknowledged, window shut: nothing more goes.
+    expect(a.receive(state(3, 0), 50).packets).toEqual([])
+    // An older ACK, overtaken on the way, with the window it had then.
+    expect(a.receive(state(2, RECEIVE_WINDOW), 51).packets).toEqual([])
+    expect(a.stats.peerWindow).toBe(0)
+    // The window truly reopens.
+    expect(a.receive(state(3, RECEIVE_WINDOW), 52).packets.length).toBeGreaterThan(0)
+  })
 })
