@@ -20,6 +20,19 @@ describe("uTP socket over a lossy link", () => {
     }, 60_000)
   }
 
+  it("reordering alone costs little: the window is not halved for packets merely overtaken", () => {
+    // Each packet delayed 20-50 ms at random: packets overtake dozens of others. Before halvings were undone for
+    // packets acknowledged without a resend (and the reorder threshold adapted), this took 22 s simulated, ten
+    // times the clean link, and resent 92 packets that were never lost.
+    const payload = bytesOf(4 * 1024 * 1024, 4)
+    const clean = transfer(payload, { loss: 0, delayMs: 20, jitterMs: 0, seed: 5 })
+    const jittery = transfer(payload, { loss: 0, delayMs: 20, jitterMs: 30, seed: 5 })
+    byteExact(jittery.received, payload)
+    const data = jittery.a.sent.filter((p) => p.type === "data").length
+    expect(jittery.a.socket!.stats.retransmits).toBeLessThan(data * 0.02)
+    expect(jittery.now).toBeLessThan(clean.now * 2.5)
+  }, 30_000)
+
   it("keeps moving at 20 % loss each way: 1 MiB within 2 simulated minutes, whatever the seed", () => {
     // Before round-trip samples were taken only from the newest packet an ACK covers, the RTO grew to tens of
     // seconds here after a timeout, and some seeds took over 10 minutes.
