@@ -8,10 +8,10 @@
  * packet (SYN, DATA, FIN) keeps its sequence number until acknowledged, cumulatively or by selective ACK. A packet
  * is taken as lost on the third duplicate ACK (the oldest unacknowledged one) or when 3 packets after it are
  * selectively acknowledged (more on a path that reorders); it is resent, and the window halves once per window of
- * data, undone if the packet turns out to have been overtaken rather than lost. When nothing is
- * acknowledged for an RTO, every unacknowledged packet is resent and the window drops to one packet. While the
- * peer's window is shut (0) nothing new goes, but one packet, a probe, leaves per RTO; a window shut for
- * ZERO_WINDOW_LIMIT_MS while we have data for the peer ends the connection.
+ * data, undone if the packet turns out to have been overtaken rather than lost. When nothing is acknowledged for an
+ * RTO, every unacknowledged packet is resent and the window drops to one packet. While the peer's window is shut (0)
+ * nothing new goes, but one packet, a probe, leaves per RTO; a window shut for ZERO_WINDOW_LIMIT_MS while we have
+ * data for the peer ends the connection.
  *
  * Receiving: in-order payloads are delivered at once; packets ahead of a gap wait in a reorder buffer. The window we
  * advertise is RECEIVE_WINDOW less what waits there and less what the application says it holds unread
@@ -182,12 +182,12 @@ export class UtpSocket {
   private dupAcks = 0
   /** Losses of packets before this sequence number belong to a window already halved. */
   private recoveryPoint: number
+  /** See INITIAL_REORDER_THRESHOLD. */
+  private reorderThreshold = INITIAL_REORDER_THRESHOLD
   /**
    * The last halving of the window for a loss, until the packet taken as lost is resent: if it is acknowledged
    * before that, it was overtaken on the way, not lost, and the halving is undone.
    */
-  /** See INITIAL_REORDER_THRESHOLD. */
-  private reorderThreshold = INITIAL_REORDER_THRESHOLD
   private halving: { readonly seq: number; readonly cwnd: number; readonly recoveryPoint: number } | undefined
   private timerStart = 0
   private timeouts = 0
@@ -334,8 +334,11 @@ export class UtpSocket {
    */
   receive(packet: Packet, now: number): UtpOutput {
     if (this.state === "closed" || this.state === "reset") {
-      // Our ACK of the peer's FIN was lost: acknowledge it again.
-      if (this.state === "closed" && packet.type === "fin" && packet.connectionId === this.recvId) this.sendState(now)
+      // Our last ACK was lost and the peer sends its last packets again (a DATA as well as its FIN: the ACK may have
+      // covered both): acknowledge them again, as TCP does in TIME-WAIT. For this the caller keeps a closed socket
+      // reachable a while (say 30 s: the peer's first five resends).
+      const again = packet.type === "data" || packet.type === "fin"
+      if (this.state === "closed" && again && packet.connectionId === this.recvId) this.sendState(now)
       return this.take()
     }
     if (packet.type === "syn") {

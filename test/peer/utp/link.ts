@@ -152,20 +152,33 @@ export class Pair {
 }
 
 /**
- * `a` connects, writes `payload` and closes; `b` closes once it has read to the end. Runs until both are closed
- * or `limitMs` of simulated time passed.
+ * `a` connects, writes `payload` and closes; `b` writes `back` (if any) once connected, and closes once it has read
+ * to the end. Runs until both are closed or `limitMs` of simulated time passed.
  */
 export const transfer = (
   payload: Uint8Array,
   link: LinkOptions,
   limitMs = 600_000,
-  options: { readonly delayedAcks?: boolean } = {}
+  options: {
+    readonly delayedAcks?: boolean
+    /** The connection id `a` picks, and the first sequence numbers of each side. */
+    readonly connectionId?: number
+    readonly seqA?: number
+    readonly seqB?: number
+    /** What `b` sends `a` meanwhile. */
+    readonly back?: Uint8Array
+  } = {}
 ) => {
   const delayedAcks = options.delayedAcks ?? false
-  const pair = new Pair(link, { seqNr: 0xfff0, delayedAcks })
-  pair.connect({ connectionId: 0x4242, delayedAcks })
+  const pair = new Pair(link, { seqNr: options.seqB ?? 0xfff0, delayedAcks }) // 0xfff0: wraps soon
+  pair.connect({
+    connectionId: options.connectionId ?? 0x4242,
+    ...(options.seqA === undefined ? {} : { seqNr: options.seqA }),
+    delayedAcks
+  })
   let written = false
   let bClosing = false
+  let bWritten = options.back === undefined
   const { a, b } = pair
   pair.runUntil(() => a.events.includes("closed") && b.events.includes("closed"), limitMs, () => {
     if (!written && a.socket!.state === "connected") {
@@ -173,10 +186,14 @@ export const transfer = (
       pair.apply("a", a.socket!.write(payload, pair.now))
       pair.apply("a", a.socket!.close(pair.now))
     }
+    if (!bWritten && b.socket?.state === "connected") {
+      bWritten = true
+      pair.apply("b", b.socket.write(options.back!, pair.now))
+    }
     if (!bClosing && b.events.includes("eof")) {
       bClosing = true
       pair.apply("b", b.socket!.close(pair.now))
     }
   })
-  return { pair, a, b, now: pair.now, received: Buffer.concat(b.received) }
+  return { pair, a, b, now: pair.now, received: Buffer.concat(b.received), receivedBack: Buffer.concat(a.received) }
 }

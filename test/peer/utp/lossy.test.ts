@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import fc from "fast-check"
 import { RECEIVE_WINDOW } from "../../../src/peer/utp/socket.js"
 import { bytesOf, Pair, transfer } from "./link.js"
 
@@ -43,6 +44,37 @@ describe("uTP socket over a lossy link", () => {
       expect([a.socket!.state, b.socket!.state]).toEqual(["closed", "closed"])
       expect(now).toBeLessThan(120_000)
     }
+  }, 60_000)
+
+  it("any link up to 15 % loss, any sizes one way or both, ids and first sequence numbers: byte-exact, both closed", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          size: fc.integer({ min: 0, max: 200_000 }),
+          backSize: fc.option(fc.integer({ min: 0, max: 200_000 }), { nil: undefined }),
+          loss: fc.double({ min: 0, max: 0.15, noNaN: true }),
+          delayMs: fc.integer({ min: 1, max: 60 }),
+          jitterMs: fc.integer({ min: 0, max: 60 }),
+          duplicate: fc.double({ min: 0, max: 0.05, noNaN: true }),
+          seed: fc.integer(),
+          delayedAcks: fc.boolean(),
+          connectionId: fc.integer({ min: 0, max: 0xffff }),
+          seqA: fc.integer({ min: 0, max: 0xffff }),
+          seqB: fc.integer({ min: 0, max: 0xffff })
+        }),
+        ({ size, backSize, delayedAcks, connectionId, seqA, seqB, ...link }) => {
+          const payload = bytesOf(size, link.seed)
+          const back = backSize === undefined ? undefined : bytesOf(backSize, link.seed + 1)
+          const options = { delayedAcks, connectionId, seqA, seqB, ...(back === undefined ? {} : { back }) }
+          const { a, b, received, receivedBack } = transfer(payload, link, 600_000, options)
+          byteExact(received, payload)
+          byteExact(receivedBack, back ?? new Uint8Array(0))
+          expect(a.events.filter((e) => e !== "data")).toEqual(["connected", "eof", "closed"])
+          expect(b.events.filter((e) => e !== "data")).toEqual(["connected", "eof", "closed"])
+        }
+      ),
+      { numRuns: 40 }
+    )
   }, 60_000)
 
   it("does not take the wait for a resend as a round trip", () => {

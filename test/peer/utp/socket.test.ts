@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { Packet } from "../../../src/peer/utp/packet.js"
 import { MAX_PAYLOAD, UtpSocket, type UtpEvent } from "../../../src/peer/utp/socket.js"
-import { bytesOf, transfer } from "./link.js"
+import { bytesOf, Pair, transfer } from "./link.js"
 
 describe("uTP socket", () => {
   it("connects, carries a message and closes both ways on a clean link", () => {
@@ -11,6 +11,27 @@ describe("uTP socket", () => {
     expect(a.events).toEqual(["connected", "eof", "closed"])
     expect(b.events).toEqual(["connected", ...b.received.map(() => "data"), "eof", "closed"])
     expect(b.received.every((chunk) => chunk.length <= MAX_PAYLOAD)).toBe(true)
+  })
+
+  it("a closed socket acknowledges again the DATA and FIN whose ACK was lost", () => {
+    // Found by the property test in lossy.test.ts: with delayed ACKs, one ST_STATE acknowledges the peer's last DATA
+    // and its FIN; when it is lost, the peer resends the DATA first, which a closed socket used to ignore.
+    const pair = new Pair({ loss: 0, delayMs: 20, jitterMs: 0, seed: 1 }, { seqNr: 300, delayedAcks: true })
+    pair.connect({ connectionId: 7, delayedAcks: true })
+    const { a, b } = pair
+    let acksAfterClose = 0
+    pair.drop = (to, packet) => to === "b" && packet.type === "state" && a.socket!.state === "closed" && ++acksAfterClose === 1
+    pair.runUntil(() => a.socket!.state === "connected", 1000)
+    pair.apply("a", a.socket!.close(pair.now))
+    pair.runUntil(() => b.events.includes("eof"), 1000)
+    pair.apply("b", b.socket!.write(bytesOf(1000, 1), pair.now))
+    pair.apply("b", b.socket!.close(pair.now))
+    pair.runUntil(() => b.socket!.state === "closed", 60_000)
+    // The first lost; the second answers b's resend.
+    expect(acksAfterClose).toBe(2)
+    expect(Buffer.concat(a.received)).toEqual(Buffer.from(bytesOf(1000, 1)))
+    expect(a.events).toEqual(["connected", "data", "eof", "closed"])
+    expect(b.events).toEqual(["connected", "eof", "closed"])
   })
 
   it("a RESET ends the connection, and an unanswered SYN times out after MAX_TIMEOUTS", () => {
