@@ -77,6 +77,34 @@ describe("uTP socket over a lossy link", () => {
     )
   }, 60_000)
 
+  it("any link up to 50 % loss: what arrives is a prefix of what was sent, and both sides end (closed or timedOut)", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          size: fc.integer({ min: 0, max: 100_000 }),
+          backSize: fc.integer({ min: 0, max: 100_000 }),
+          loss: fc.double({ min: 0.15, max: 0.5, noNaN: true }),
+          delayMs: fc.integer({ min: 1, max: 100 }),
+          jitterMs: fc.integer({ min: 0, max: 100 }),
+          duplicate: fc.double({ min: 0, max: 0.1, noNaN: true }),
+          seed: fc.integer(),
+          delayedAcks: fc.boolean()
+        }),
+        ({ size, backSize, delayedAcks, ...link }) => {
+          const payload = bytesOf(size, 1)
+          const back = bytesOf(backSize, 2)
+          // 20 simulated minutes: past every limit (MAX_TIMEOUTS with the RTO doubling, IDLE_TIMEOUT_MS).
+          const { a, b, received, receivedBack } = transfer(payload, link, 20 * 60_000, { delayedAcks, back })
+          byteExact(received, payload.subarray(0, received.length))
+          byteExact(receivedBack, back.subarray(0, receivedBack.length))
+          expect(a.socket!.state).toBe("closed")
+          expect(b.socket === undefined || b.socket.state === "closed").toBe(true)
+        }
+      ),
+      { numRuns: 30 }
+    )
+  }, 60_000)
+
   it("does not take the wait for a resend as a round trip", () => {
     const pair = new Pair({ loss: 0, delayMs: 20, jitterMs: 0, seed: 1 })
     pair.connect()
