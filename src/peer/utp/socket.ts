@@ -163,7 +163,8 @@ export class UtpSocket {
   private inFlightBytes = 0
   private readonly sendQueue: Array<Uint8Array> = []
   private queuedBytes = 0
-  private readonly reorder = new Map<number, Packet>()
+  /** Packets received past a gap, by sequence number: their payloads copied (the caller may reuse its buffer). */
+  private readonly reorder = new Map<number, { readonly type: PacketType; readonly payload: Uint8Array }>()
   private reorderBytes = 0
   /** Bytes delivered that the application has not consumed, as it last said (`setUnread`). */
   private unread = 0
@@ -497,7 +498,7 @@ export class UtpSocket {
   }
 
   private header(type: PacketType, seq: number, payload: Uint8Array, now: number): Packet {
-    const selectiveAck = this.reorder.size === 0 ? undefined : encodeSack(this.ackNr, (s) => this.reorder.has(s))
+    const selectiveAck = this.reorder.size === 0 ? undefined : encodeSack(this.ackNr, this.reorder.keys())
     this.lastWindow = this.window()
     this.lastSentAt = now
     this.ackOwed = 0
@@ -698,27 +699,28 @@ export class UtpSocket {
     if (ahead > 1) {
       const fits = this.reorderBytes + packet.payload.length <= RECEIVE_WINDOW && ahead < MAX_OUTSTANDING
       if (fits && !this.reorder.has(packet.seqNr)) {
-        // A copy: the payload may be a view into a buffer the caller reuses.
-        this.reorder.set(packet.seqNr, { ...packet, payload: packet.payload.slice() })
+        this.reorder.set(packet.seqNr, { type: packet.type, payload: packet.payload.slice() })
         this.reorderBytes += packet.payload.length
       }
       return false
     }
-    this.deliver(packet)
+    this.deliver(packet.seqNr, packet.type, packet.payload.slice())
     if (this.reorder.size === 0) return true
-    for (let next = this.reorder.get(seqAdd(this.ackNr, 1)); next !== undefined; next = this.reorder.get(seqAdd(this.ackNr, 1))) {
-      this.reorder.delete(next.seqNr)
+    // The gap this packet filled: what waited behind it follows, up to the next gap.
+    for (let seq = seqAdd(this.ackNr, 1), next = this.reorder.get(seq); next !== undefined; ) {
+      this.reorder.delete(seq)
       this.reorderBytes -= next.payload.length
-      this.deliver(next)
+      this.deliver(seq, next.type, next.payload)
+      seq = seqAdd(seq, 1)
+      next = this.reorder.get(seq)
     }
     return false
   }
 
-  private deliver(packet: Packet): void {
-    this.ackNr = packet.seqNr
-    if (packet.payload.length > 0 && packet.type === "data") {
-      this.out.events.push({ type: "data", bytes: packet.payload.slice() })
-    }
+  /** Moves ack_nr on to `seq`, handing its payload (a copy of our own, never the caller's buffer) to the reader. */
+  private deliver(seq: number, type: PacketType, payload: Uint8Array): void {
+    this.ackNr = seq
+    if (payload.length > 0 && type === "data") this.out.events.push({ type: "data", bytes: payload })
     if (this.eofPkt !== undefined && this.ackNr === this.eofPkt && !this.eofDelivered) {
       this.eofDelivered = true
       this.out.events.push({ type: "eof" })
