@@ -692,13 +692,15 @@ export class UtpSocket {
    * learns of a loss or a repair without delay.
    */
   private onData(packet: Packet): boolean {
-    if (packet.type === "fin" && this.eofPkt === undefined) this.eofPkt = packet.seqNr
     const ahead = seqDiff(packet.seqNr, this.ackNr)
     if (ahead <= 0) return false // a duplicate
+    if (ahead >= MAX_OUTSTANDING) return false // past what the reorder buffer reaches
+    if (this.eofPkt !== undefined && seqLess(this.eofPkt, packet.seqNr)) return false // past the end of the stream
     if (this.unread >= MAX_UNREAD) return false // the sender ignores our window; the ACK says where we are
+    // The earliest FIN is the end (a peer that sends two has no say over which).
+    if (packet.type === "fin") this.eofPkt = packet.seqNr
     if (ahead > 1) {
-      const fits = this.reorderBytes + packet.payload.length <= RECEIVE_WINDOW && ahead < MAX_OUTSTANDING
-      if (fits && !this.reorder.has(packet.seqNr)) {
+      if (this.reorderBytes + packet.payload.length <= RECEIVE_WINDOW && !this.reorder.has(packet.seqNr)) {
         this.reorder.set(packet.seqNr, { type: packet.type, payload: packet.payload.slice() })
         this.reorderBytes += packet.payload.length
       }
@@ -706,8 +708,8 @@ export class UtpSocket {
     }
     this.deliver(packet.seqNr, packet.type, packet.payload.slice())
     if (this.reorder.size === 0) return true
-    // The gap this packet filled: what waited behind it follows, up to the next gap.
-    for (let seq = seqAdd(this.ackNr, 1), next = this.reorder.get(seq); next !== undefined; ) {
+    // The gap this packet filled: what waited behind it follows, up to the next gap or the end of the stream.
+    for (let seq = seqAdd(this.ackNr, 1), next = this.reorder.get(seq); next !== undefined && !this.eofDelivered; ) {
       this.reorder.delete(seq)
       this.reorderBytes -= next.payload.length
       this.deliver(seq, next.type, next.payload)

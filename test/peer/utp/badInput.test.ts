@@ -111,6 +111,20 @@ describe("uTP socket, bad input", () => {
     }
   })
 
+  it("nothing past the peer's FIN is delivered, and a FIN out of reach does not end the stream", () => {
+    const { b } = connected()
+    const types = (out: { readonly events: ReadonlyArray<{ readonly type: string }> }) => out.events.map((e) => e.type)
+    // A FIN further ahead than the reorder buffer reaches: ignored.
+    expect(types(b.receive(toB({ type: "fin", seqNr: seqAdd(1, MAX_OUTSTANDING + 10) }), 10))).toEqual(["connected"])
+    // DATA 4 past the FIN at 3, both ahead of a gap; then 2 fills the gap: 2 and the end, not 4.
+    expect(types(b.receive(toB({ seqNr: 4, payload: new Uint8Array(10) }), 11))).toEqual([])
+    expect(types(b.receive(toB({ type: "fin", seqNr: 3 }), 12))).toEqual([])
+    expect(types(b.receive(toB({ seqNr: 2, payload: new Uint8Array(10) }), 13))).toEqual(["data", "eof"])
+    // More after the end: dropped.
+    expect(types(b.receive(toB({ seqNr: 5, payload: new Uint8Array(10) }), 14))).toEqual([])
+    expect(types(b.receive(toB({ seqNr: 4, payload: new Uint8Array(10) }), 15))).toEqual([])
+  })
+
   it("a flood of packets ahead of a gap holds at most RECEIVE_WINDOW bytes", () => {
     const { b } = connected()
     let largestWindow = 0
