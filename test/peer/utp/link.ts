@@ -4,7 +4,13 @@
  * a failing run repeats. Time moves in 1 ms steps; both sockets are ticked every step.
  */
 import { decodePacket, encodePacket, type Packet } from "../../../src/peer/utp/packet.js"
-import { UtpSocket, type UtpEvent, type UtpOutput } from "../../../src/peer/utp/socket.js"
+import {
+  type UtpAcceptOptions,
+  type UtpEvent,
+  type UtpOutput,
+  UtpSocket,
+  type UtpSocketOptions
+} from "../../../src/peer/utp/socket.js"
 
 /** A small seeded PRNG (mulberry32). */
 export const prng = (seed: number) => () => {
@@ -62,7 +68,7 @@ export class Pair {
 
   constructor(
     readonly link: LinkOptions,
-    private readonly acceptOptions: { readonly seqNr: number; readonly delayedAcks?: boolean } = { seqNr: 0xfff0 }
+    private readonly acceptOptions: UtpAcceptOptions = { seqNr: 0xfff0 }
   ) {
     this.random = prng(link.seed)
   }
@@ -71,7 +77,7 @@ export class Pair {
     return name === "a" ? this.a : this.b
   }
 
-  connect(options: { readonly connectionId: number; readonly delayedAcks?: boolean } = { connectionId: 0x4242 }): void {
+  connect(options: UtpSocketOptions = { connectionId: 0x4242 }): void {
     const [socket, out] = UtpSocket.connect(options, this.now)
     this.a.socket = socket
     this.apply("a", out)
