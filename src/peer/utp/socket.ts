@@ -1,7 +1,8 @@
 /**
  * One uTP connection as a pure state machine (BEP 29): `receive(packet, now)`, `write(bytes, now)`, `close(now)` and
  * `tick(now)` each answer the packets to send and what happened (bytes delivered in order, connected, end of
- * stream, closed, reset). No sockets, no timers: the caller owns the clock (milliseconds) and the UDP socket.
+ * stream, closed, reset). No sockets, no timers: the caller owns the clock (milliseconds) and the UDP socket. The
+ * clock should be monotonic: a wall clock stepped forward by minutes would fire the idle limit of every connection.
  *
  * Sending: written bytes queue up and leave in packets of at most MAX_PAYLOAD bytes while the bytes in flight stay
  * within min(cwnd, the peer's advertised window), one packet always allowed when nothing is in flight. Every sent
@@ -290,7 +291,7 @@ export class UtpSocket {
    * a sender stopped by our zero window need not wait for its next probe.
    */
   setUnread(bytes: number, now: number): UtpOutput {
-    this.unread = Math.max(0, bytes)
+    this.unread = bytes > 0 ? bytes : 0 // NaN too
     if (this.state === "connected" && this.windowReopened()) this.sendState(now)
     return this.take()
   }
