@@ -437,7 +437,8 @@ export class UtpSocket {
     this.probing = true
     this.flush(now)
     this.probing = false
-    // Nothing to send after all (a state `hasWaiting` misjudged): wait another RTO rather than spin.
+    // Nothing went after all (the queue waits on MAX_OUTSTANDING, or the connection is not open yet): wait another
+    // RTO rather than try again at every tick.
     if (!this.hasUnacked()) this.timerStart = now
   }
 
