@@ -252,6 +252,7 @@ export class UtpSocket {
     return this.queuedBytes
   }
 
+  /** The connection's figures now (a fresh object; the counters are plain fields bumped as things happen). */
   get stats(): UtpStats {
     return {
       rttMs: this.ledbat.rtt.rtt ?? 0,
