@@ -195,8 +195,7 @@ export const make = (options: UtpTransportOptions = {}) =>
       if (halfOpen.size >= MAX_HALF_OPEN || entries.size >= MAX_CONNECTIONS) return
       const udp = listening.get(familyOf(from.host))
       if (udp === undefined) return
-      const [socket, output] = UtpSocket.accept(packet, { seqNr: randomInt(1, 0xffff) }, now())
-      socket.deferAcks = true
+      const [socket, output] = UtpSocket.accept(packet, { seqNr: randomInt(1, 0xffff), delayedAcks: true }, now())
       const created = newEntry(socket, from, udp)
       halfOpen.add(created)
       deliver(created, output)
@@ -234,8 +233,7 @@ export const make = (options: UtpTransportOptions = {}) =>
             // A free receive id for this peer (the acceptor sends with it, we with the one above).
             let id = randomInt(0, 0xffff)
             while (entries.has(keyOf(to, id))) id = randomInt(0, 0xffff)
-            const [socket, output] = UtpSocket.connect({ connectionId: id }, now())
-            socket.deferAcks = true
+            const [socket, output] = UtpSocket.connect({ connectionId: id, delayedAcks: true }, now())
             const created = newEntry(socket, to, udp)
             deliver(created, output)
             return created
