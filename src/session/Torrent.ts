@@ -65,6 +65,8 @@ export interface PeerInfo {
   readonly encrypted: boolean
   /** What carries the connection, where the transport says: TCP or uTP. */
   readonly transport: "tcp" | "utp" | undefined
+  /** The transport's counters, where it keeps any (uTP: rttMs, cwnd, peerWindow, retransmits, lost, ...). */
+  readonly transportCounters?: Readonly<Record<string, number>>
   readonly downloadRate: number
   readonly uploadRate: number
 }
@@ -376,6 +378,7 @@ export const startTorrent = (
           extensions: link.extensions.peer.handshake !== undefined,
           encrypted: link.connection.encrypted === true,
           transport: link.connection.transport,
+          ...(link.connection.counters === undefined ? {} : { transportCounters: link.connection.counters() }),
           downloadRate: link.download.rate,
           uploadRate: link.upload.rate
         }))

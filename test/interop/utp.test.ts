@@ -50,8 +50,12 @@ const leechFromBt = async (encryption: LtEncryption, btArgs: ReadonlyArray<strin
 }
 
 interopSuite("uTP with libtorrent", ["libtorrent"], () => {
-  test("downloads from a libtorrent seeder that speaks uTP only", async () => {
-    expect(await downloadFrom("utp")).toMatchObject({ transport: "utp", encrypted: false })
+  test("downloads from a libtorrent seeder that speaks uTP only, its uTP counters in --json", async () => {
+    const seen = await downloadFrom("utp")
+    expect(seen).toMatchObject({ transport: "utp", encrypted: false })
+    const counters = seen.transportCounters as Record<string, number>
+    expect(counters.packetsReceived, JSON.stringify(counters)).toBeGreaterThan(100)
+    expect(counters.rttMs, JSON.stringify(counters)).toBeGreaterThan(0)
   }, 90_000)
 
   test("downloads over uTP from a libtorrent seeder that speaks uTP only and forces RC4", async () => {

@@ -16,6 +16,7 @@ export const continuedConnection = (
   return {
     remote: inner.remote,
     ...(inner.transport === undefined ? {} : { transport: inner.transport }),
+    ...(inner.counters === undefined ? {} : { counters: inner.counters }),
     encrypted: encrypted || inner.encrypted === true,
     write: encrypted ? (bytes) => inner.write(streams.encrypt(bytes)) : inner.write,
     start: (handlers: ConnectionHandlers) => {

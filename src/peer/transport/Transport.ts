@@ -22,6 +22,8 @@ export interface Connection {
   readonly remote: Endpoint
   /** What carries it, where that is known: TCP or uTP (BEP 29). */
   readonly transport?: "tcp" | "utp"
+  /** The transport's own counters, where it keeps any (uTP: round-trip time, window, retransmits, losses). */
+  readonly counters?: () => Readonly<Record<string, number>>
   /** The bytes travel RC4-encrypted (MSE/PE), once that was agreed. */
   readonly encrypted?: boolean
   /**

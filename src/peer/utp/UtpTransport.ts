@@ -21,8 +21,13 @@ const HIGH_WATER_MARK = 1024 * 1024
 const TICK = Schedule.spaced("20 millis")
 /** Connections accepted whose initiator has not sent anything after its SYN yet, at most: a SYN flood's bound. */
 export const MAX_HALF_OPEN = 64
-/** Connections at most, over all addresses: SYNs past it are dropped. */
+/** Connections at most, over all addresses (lingering ones included): SYNs past it are dropped. */
 export const MAX_CONNECTIONS = 4096
+/**
+ * How long a connection closed by either side stays reachable, so its socket can finish the closing exchange (our
+ * FIN acknowledged, the peer's resent FIN or DATA acknowledged again) before its id is forgotten.
+ */
+const LINGER_MS = 30_000
 
 export interface UtpTransportOptions {
   /** How long a dial waits for the peer's answer to its SYN. Default 3 s (a peer without uTP never answers). */
@@ -43,11 +48,16 @@ interface Entry {
   readonly remote: Endpoint
   readonly udp: DatagramSocket
   handlers: ConnectionHandlers | undefined
-  /** Data that arrived before `start`, or while paused. */
+  /** Data that arrived before `start`, or while paused: it shrinks the window we advertise (`setUnread`). */
   readonly held: Array<Uint8Array>
+  heldBytes: number
+  /** The `heldBytes` the socket was last told. */
+  toldUnread: number
   paused: boolean
   blocked: boolean
+  /** Closed for its user; the socket may still be finishing (see LINGER_MS), until `lingerUntil`. */
   closed: boolean
+  lingerUntil: number
   readonly connected: Deferred.Deferred<void, TransportError>
   /** When it was made (ms): a half-open connection expires by it. */
   readonly openedAt: number
@@ -64,7 +74,8 @@ export const make = (options: UtpTransportOptions = {}) =>
     const datagram = yield* Datagram
     const scope = yield* Effect.scope
     const clock = yield* Effect.clock
-    const now = () => clock.unsafeCurrentTimeMillis()
+    // Monotonic milliseconds: a wall-clock jump must not fire every connection's timers at once.
+    const now = () => Number(clock.unsafeCurrentTimeNanos() / 1_000_000n)
     const connectTimeout = options.connectTimeout ?? Duration.seconds(3)
     const halfOpenTimeout = Duration.toMillis(options.halfOpenTimeout ?? Duration.seconds(10))
     const entries = new Map<string, Entry>()
@@ -93,8 +104,13 @@ export const make = (options: UtpTransportOptions = {}) =>
             Deferred.unsafeDone(entry.connected, Exit.void)
             break
           case "data":
-            if (entry.handlers === undefined || entry.paused) entry.held.push(event.bytes)
-            else entry.handlers.onData(event.bytes)
+            if (entry.closed) break
+            if (entry.handlers === undefined || entry.paused) {
+              entry.held.push(event.bytes)
+              entry.heldBytes += event.bytes.length
+            } else {
+              entry.handlers.onData(event.bytes)
+            }
             break
           case "eof":
           case "closed":
@@ -108,13 +124,19 @@ export const make = (options: UtpTransportOptions = {}) =>
         entry.blocked = false
         entry.handlers?.onDrain()
       }
+      if (entry.heldBytes !== entry.toldUnread && !entry.closed) {
+        entry.toldUnread = entry.heldBytes
+        deliver(entry, entry.socket.setUnread(entry.heldBytes, now()))
+      }
     }
 
     const finish = (entry: Entry, problem: string | undefined): void => {
       if (entry.closed) return
       entry.closed = true
+      entry.lingerUntil = now() + LINGER_MS
+      entry.held.length = 0
+      entry.heldBytes = 0
       halfOpen.delete(entry)
-      entries.delete(keyOf(entry.remote, entry.socket.receiveId))
       const error = problem === undefined
         ? undefined
         : new TransportError({ reason: "Closed", detail: `uTP connection to ${formatEndpoint(entry.remote)}: ${problem}` })
@@ -125,14 +147,20 @@ export const make = (options: UtpTransportOptions = {}) =>
       entry.handlers?.onClose(error)
     }
 
-    /** Hands held data to the reader while it reads. */
+    /** Hands held data to the reader while it reads; the window reopens by as much. */
     const drainHeld = (entry: Entry): void => {
-      while (entry.held.length > 0 && !entry.paused && entry.handlers !== undefined) entry.handlers.onData(entry.held.shift()!)
+      while (entry.held.length > 0 && !entry.paused && entry.handlers !== undefined && !entry.closed) {
+        const bytes = entry.held.shift()!
+        entry.heldBytes -= bytes.length
+        entry.handlers.onData(bytes)
+      }
+      if (entry.heldBytes !== entry.toldUnread && !entry.closed) deliver(entry, { packets: [], events: [] })
     }
 
     const connectionOf = (entry: Entry): Connection => ({
       remote: entry.remote,
       transport: "utp",
+      counters: () => ({ ...entry.socket.stats }),
       write: (bytes) => {
         if (entry.closed) return false
         deliver(entry, entry.socket.write(bytes, now()))
@@ -170,9 +198,12 @@ export const make = (options: UtpTransportOptions = {}) =>
         udp,
         handlers: undefined,
         held: [],
+        heldBytes: 0,
+        toldUnread: 0,
         paused: false,
         blocked: false,
         closed: false,
+        lingerUntil: 0,
         connected: Deferred.unsafeMake<void, TransportError>(FiberId.none),
         openedAt: now()
       }
@@ -216,7 +247,11 @@ export const make = (options: UtpTransportOptions = {}) =>
 
     yield* Effect.sync(() => {
       const time = now()
-      for (const entry of [...entries.values()]) deliver(entry, entry.socket.tick(time))
+      for (const [key, entry] of [...entries]) {
+        deliver(entry, entry.socket.tick(time))
+        const over = entry.socket.state === "closed" || entry.socket.state === "reset" || time >= entry.lingerUntil
+        if (entry.closed && over) entries.delete(key)
+      }
       for (const entry of [...halfOpen]) {
         if (time - entry.openedAt >= halfOpenTimeout) finish(entry, "no packet after the SYN in time")
       }
