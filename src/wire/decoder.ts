@@ -39,8 +39,9 @@ const HAVE_NONE: Message = { type: "haveNone" }
  * Incremental peer-wire decoder: feed it socket chunks as they come, it calls the sink for every complete message.
  *
  * Messages that lie whole inside a chunk are decoded in place (a `piece` block is a view into the chunk); only a
- * message split across chunks is assembled, into one buffer of exactly its length. Memory per connection is thus
- * bounded by the largest message allowed, which the length prefix is checked against before anything is kept.
+ * message split across chunks is assembled: a `piece` message in a buffer the decoder reuses, any other into one
+ * buffer of exactly its length. Memory per connection is thus bounded by the largest message allowed, which the
+ * length prefix is checked against before anything is kept.
  * After an error the decoder refuses further input: the caller drops the peer.
  */
 export class WireDecoder {
@@ -50,6 +51,8 @@ export class WireDecoder {
   /** Bytes of the handshake or a message still being assembled; `undefined` between messages. */
   private partial: Uint8Array | undefined
   private partialFilled = 0
+  /** Where `piece` messages split across chunks are assembled, one after the other (see `assembly`). */
+  private blockAssembly: Uint8Array | undefined
   private partialIsHandshake: boolean
   /** A length prefix split across chunks. */
   private readonly prefix = new Uint8Array(4)
@@ -141,7 +144,7 @@ export class WireDecoder {
         this.pendingLength = 0
         const tooLong = this.checkLength(chunk[at]!, length)
         if (tooLong !== undefined) return this.fail(tooLong)
-        this.partial = new Uint8Array(length)
+        this.partial = this.assembly(chunk[at]!, length)
         continue
       }
       if (this.prefixFilled === 0 && chunk.length - at >= 4) {
@@ -174,11 +177,23 @@ export class WireDecoder {
         if (error !== undefined) return this.fail(error)
         at += length
       } else {
-        this.partial = new Uint8Array(length)
+        this.partial = this.assembly(chunk[at]!, length)
         this.partialFilled = 0
       }
     }
     return undefined
+  }
+
+  /**
+   * Where a message of `length` bytes split across chunks is put together. A `piece` message (a block is consumed
+   * before the next chunk, see `Message`) goes into one buffer kept for the purpose: a fast peer splits about every
+   * fourth block across chunks, and a new buffer for each would be garbage by the next chunk. Other messages get a
+   * buffer of their own, as their contents may be kept.
+   */
+  private assembly(id: number, length: number): Uint8Array {
+    if (id !== MessageId.piece) return new Uint8Array(length)
+    this.blockAssembly ??= new Uint8Array(9 + MAX_BLOCK)
+    return this.blockAssembly.subarray(0, length)
   }
 
   private fail(error: WireError): WireError {
