@@ -1,3 +1,4 @@
+import { copyBytes } from "./bytes.js"
 import { decodeHandshake, HANDSHAKE_LENGTH, type Handshake } from "./handshake.js"
 import { MAX_BLOCK, type Message, MessageId } from "./messages.js"
 import { WireError } from "./WireError.js"
@@ -38,9 +39,10 @@ const HAVE_NONE: Message = { type: "haveNone" }
 /**
  * Incremental peer-wire decoder: feed it socket chunks as they come, it calls the sink for every complete message.
  *
- * Messages that lie whole inside a chunk are decoded in place (a `piece` block is a view into the chunk); only a
- * message split across chunks is assembled: a `piece` message in a buffer the decoder reuses, any other into one
- * buffer of exactly its length. Memory per connection is thus bounded by the largest message allowed, which the
+ * Messages that lie whole inside a chunk are decoded in place: a `piece` block is a view into the chunk, to be
+ * consumed at once, while a bitfield or an extended message is copied out, as the transport may reuse the chunk's
+ * memory (they are rare and small). Only a message split across chunks is assembled: a `piece` message in a buffer
+ * the decoder reuses, any other into one buffer of exactly its length. Memory per connection is thus bounded by the largest message allowed, which the
  * length prefix is checked against before anything is kept.
  * After an error the decoder refuses further input: the caller drops the peer.
  */
@@ -250,7 +252,7 @@ export class WireDecoder {
         if (spare > 0 && (bytes[start + length - 1]! & ((1 << spare) - 1)) !== 0) {
           return new WireError({ reason: "BadBitfield", detail: "bitfield has spare bits set" })
         }
-        return emit({ type: "bitfield", bits: bytes.subarray(start + 1, start + length) })
+        return emit({ type: "bitfield", bits: copyBytes(bytes, start + 1, start + length) })
       }
       case MessageId.haveAll:
         return expectLength("have all", 1) ?? emit(HAVE_ALL)
@@ -293,7 +295,7 @@ export class WireDecoder {
         if (length - 2 > this.maxExtended) {
           return new WireError({ reason: "TooLong", detail: `extended message of ${length} bytes is too long` })
         }
-        return emit({ type: "extended", id: bytes[start + 1]!, payload: bytes.subarray(start + 2, start + length) })
+        return emit({ type: "extended", id: bytes[start + 1]!, payload: copyBytes(bytes, start + 2, start + length) })
       default:
         // Unknown ids (extensions we did not negotiate) are skipped; their length was bounded above.
         return undefined
