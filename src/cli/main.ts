@@ -7,9 +7,19 @@
  * holds survives (parsed messages, per-chunk bookkeeping), so a small one costs only more frequent, equally short
  * scavenges; a large one costs ~30 MB of RSS (docs/BENCHMARKS.md). `--max-semi-space-size` would say the same, but
  * only on Node's command line, since V8 sizes the heap before any script runs; the growth factor is read each time
- * the young generation would grow. A process-wide V8 setting: the CLI's to make, never the library's.
+ * the young generation would grow.
+ *
+ * The old generation may grow by 60 % over what survived the last full collection before the next one, instead of
+ * the up to 300 % V8 allows a heap that collects fast. Objects that live a second or two (outstanding requests,
+ * pieces in flight) leave the small young generation for the old one and die there: with the default factor the
+ * first full collection of a download came only at ~75 MB of heap (from ~27 MB live), which a 4 GiB download reaches
+ * and a 1 GiB one does not, so the peak grew with the download's size. Measured on a 4 GiB download: peak RSS
+ * 174 -> 148 MB, 10 full collections instead of 7, no more GC time.
+ *
+ * Both are process-wide V8 settings: the CLI's to make, never the library's.
  */
 import { setFlagsFromString } from "node:v8"
 
 setFlagsFromString("--semi-space-growth-factor=1")
+setFlagsFromString("--heap-growing-percent=60")
 await import("./run.js")
