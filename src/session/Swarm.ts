@@ -7,7 +7,7 @@ import { Blame } from "./Blame.js"
 import { type ChokeConfig, type ChokerState, initialChokerState, rechoke } from "./choker.js"
 import { PeerError } from "./PeerError.js"
 import type { PeerLink } from "./PeerLink.js"
-import { PieceCache } from "./PieceCache.js"
+import { PieceBuffers, PieceCache } from "./PieceCache.js"
 
 /** A piece whose blocks have all arrived, waiting to be hashed and written. */
 export interface CompletedPiece {
@@ -83,6 +83,8 @@ export class Swarm {
   /** Strikes by address, so they outlive a connection: a conviction can come after the peer left or came back. */
   private readonly strikes = new Map<string, number>()
   private readonly cache: PieceCache
+  /** Buffers for pieces being assembled, recycled from the cache and from pieces that failed their check. */
+  private readonly buffers: PieceBuffers
   /** Pieces being read for serving, with the links waiting for each. */
   private readonly loading = new Map<number, Set<PeerLink>>()
   private choker: ChokerState<PeerLink> = initialChokerState
@@ -103,7 +105,11 @@ export class Swarm {
       random: options.random,
       have: options.have
     })
-    this.cache = new PieceCache(options.cacheBytes)
+    // Spares are kept up to the backlog's size: the pieces waiting for the disk and the spares together stay about
+    // that size, since the cache gives one back for each piece written.
+    const pieceLength = options.torrent.pieceLength
+    this.buffers = new PieceBuffers(pieceLength, Math.max(2, Math.ceil(options.backlogBytes / pieceLength)))
+    this.cache = new PieceCache(options.cacheBytes, (data) => this.buffers.give(data))
   }
 
   /** Checks a peer's handshake and, if it is welcome, adds it to the swarm. Returns why not, otherwise. */
@@ -140,7 +146,7 @@ export class Swarm {
     link.delivered(block.length)
     let data = this.assembling.get(index)
     if (data === undefined) {
-      data = new Uint8Array(this.picker.pieceSize(index))
+      data = this.buffers.take(this.picker.pieceSize(index))
       this.assembling.set(index, data)
     }
     data.set(block, begin)
@@ -244,12 +250,13 @@ export class Swarm {
   }
 
   /**
-   * The piece hashed wrong: fetch it again, and ban peers whose data keeps failing. Only a piece from a single
+   * The piece hashed wrong: fetch it again, and ban peers whose data keeps failing. Its `data` is given up. Only a piece from a single
    * peer convicts at once; a mixed one is judged when it verifies (see `Blame`). Returns the peers banned now.
    */
-  pieceFailed(index: number): ReadonlyArray<PeerLink> {
+  pieceFailed(index: number, data: Uint8Array): ReadonlyArray<PeerLink> {
     this.picker.pieceFailed(index)
     const banned = this.strike(this.blame.failed(index))
+    this.buffers.give(data)
     for (const link of this.links) link.fillRequests()
     return banned
   }

@@ -217,7 +217,7 @@ export const startTorrent = (
               yield* Deferred.succeed(done, undefined)
             }
           } else {
-            const banned = swarm.pieceFailed(piece.index)
+            const banned = swarm.pieceFailed(piece.index, piece.data)
             yield* Effect.logWarning(
               `piece ${piece.index} failed its hash check; fetching it again` +
                 (banned.length > 0 ? `; banned ${banned.map((link) => link.key).join(", ")}` : "")

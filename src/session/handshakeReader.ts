@@ -1,5 +1,5 @@
 import type { Connection } from "../peer/transport/Transport.js"
-import { decodeHandshake, HANDSHAKE_LENGTH, type Handshake } from "../wire/index.js"
+import { copyBytes, decodeHandshake, HANDSHAKE_LENGTH, type Handshake } from "../wire/index.js"
 
 /**
  * Reads the 68-byte handshake that opens an accepted connection, before we know which torrent it is for.
@@ -28,7 +28,8 @@ export const readHandshake = (
       connection.pause()
       const handshake = decodeHandshake(buffer)
       if (typeof handshake === "string") onFailure(handshake)
-      else onHandshake(handshake, chunk.subarray(take))
+      // Copied: the chunk is the transport's again once this returns, and the torrent takes over later.
+      else onHandshake(handshake, copyBytes(chunk, take))
     },
     onDrain: () => {},
     onClose: () => {

@@ -20,7 +20,8 @@ export interface TorrentStorage {
   readonly writePiece: (index: number, data: Uint8Array) => Effect.Effect<void, StorageError>
   /**
    * Reads `length` bytes at `begin` in piece `index`. Data that was never written (a file that does not exist yet,
-   * or is shorter) and padding reads as zeros, so a recheck simply hashes such a piece and finds it wrong.
+   * or is shorter) and padding reads as zeros, so a recheck simply hashes such a piece and finds it wrong. The
+   * result is a new buffer, the caller's to keep or reuse.
    */
   readonly read: (index: number, begin: number, length: number) => Effect.Effect<Uint8Array, StorageError>
   /** Reads a whole piece, as `read`. */

@@ -1,3 +1,4 @@
+import { copyBytes } from "./bytes.js"
 import { decodeHandshake, HANDSHAKE_LENGTH, type Handshake } from "./handshake.js"
 import { MAX_BLOCK, type Message, MessageId } from "./messages.js"
 import { WireError } from "./WireError.js"
@@ -38,9 +39,11 @@ const HAVE_NONE: Message = { type: "haveNone" }
 /**
  * Incremental peer-wire decoder: feed it socket chunks as they come, it calls the sink for every complete message.
  *
- * Messages that lie whole inside a chunk are decoded in place (a `piece` block is a view into the chunk); only a
- * message split across chunks is assembled, into one buffer of exactly its length. Memory per connection is thus
- * bounded by the largest message allowed, which the length prefix is checked against before anything is kept.
+ * Messages that lie whole inside a chunk are decoded in place: a `piece` block is a view into the chunk, to be
+ * consumed at once, while a bitfield or an extended message is copied out, as the transport may reuse the chunk's
+ * memory (they are rare and small). Only a message split across chunks is assembled: a `piece` message in a buffer
+ * the decoder reuses, any other into one buffer of exactly its length. Memory per connection is thus bounded by the largest message allowed, which the
+ * length prefix is checked against before anything is kept.
  * After an error the decoder refuses further input: the caller drops the peer.
  */
 export class WireDecoder {
@@ -50,6 +53,8 @@ export class WireDecoder {
   /** Bytes of the handshake or a message still being assembled; `undefined` between messages. */
   private partial: Uint8Array | undefined
   private partialFilled = 0
+  /** Where `piece` messages split across chunks are assembled, one after the other (see `assembly`). */
+  private blockAssembly: Uint8Array | undefined
   private partialIsHandshake: boolean
   /** A length prefix split across chunks. */
   private readonly prefix = new Uint8Array(4)
@@ -141,7 +146,7 @@ export class WireDecoder {
         this.pendingLength = 0
         const tooLong = this.checkLength(chunk[at]!, length)
         if (tooLong !== undefined) return this.fail(tooLong)
-        this.partial = new Uint8Array(length)
+        this.partial = this.assembly(chunk[at]!, length)
         continue
       }
       if (this.prefixFilled === 0 && chunk.length - at >= 4) {
@@ -174,11 +179,23 @@ export class WireDecoder {
         if (error !== undefined) return this.fail(error)
         at += length
       } else {
-        this.partial = new Uint8Array(length)
+        this.partial = this.assembly(chunk[at]!, length)
         this.partialFilled = 0
       }
     }
     return undefined
+  }
+
+  /**
+   * Where a message of `length` bytes split across chunks is put together. A `piece` message (a block is consumed
+   * before the next chunk, see `Message`) goes into one buffer kept for the purpose: a fast peer splits about every
+   * fourth block across chunks, and a new buffer for each would be garbage by the next chunk. Other messages get a
+   * buffer of their own, as their contents may be kept.
+   */
+  private assembly(id: number, length: number): Uint8Array {
+    if (id !== MessageId.piece) return new Uint8Array(length)
+    this.blockAssembly ??= new Uint8Array(9 + MAX_BLOCK)
+    return this.blockAssembly.subarray(0, length)
   }
 
   private fail(error: WireError): WireError {
@@ -235,7 +252,7 @@ export class WireDecoder {
         if (spare > 0 && (bytes[start + length - 1]! & ((1 << spare) - 1)) !== 0) {
           return new WireError({ reason: "BadBitfield", detail: "bitfield has spare bits set" })
         }
-        return emit({ type: "bitfield", bits: bytes.subarray(start + 1, start + length) })
+        return emit({ type: "bitfield", bits: copyBytes(bytes, start + 1, start + length) })
       }
       case MessageId.haveAll:
         return expectLength("have all", 1) ?? emit(HAVE_ALL)
@@ -278,7 +295,7 @@ export class WireDecoder {
         if (length - 2 > this.maxExtended) {
           return new WireError({ reason: "TooLong", detail: `extended message of ${length} bytes is too long` })
         }
-        return emit({ type: "extended", id: bytes[start + 1]!, payload: bytes.subarray(start + 2, start + length) })
+        return emit({ type: "extended", id: bytes[start + 1]!, payload: copyBytes(bytes, start + 2, start + length) })
       default:
         // Unknown ids (extensions we did not negotiate) are skipped; their length was bounded above.
         return undefined

@@ -1,4 +1,5 @@
 /** The BitTorrent handshake (BEP 3): `<19>"BitTorrent protocol"<8 reserved><20 info-hash><20 peer id>`. */
+import { copyBytes } from "./bytes.js"
 
 export const PROTOCOL = "BitTorrent protocol"
 export const HANDSHAKE_LENGTH = 68
@@ -59,8 +60,8 @@ export const decodeHandshake = (bytes: Uint8Array): Handshake | string => {
     if (bytes[1 + i] !== PROTOCOL.charCodeAt(i)) return "not a BitTorrent handshake (wrong protocol string)"
   }
   return {
-    reserved: bytes.slice(20, 28),
-    infoHash: bytes.slice(28, 48),
-    peerId: bytes.slice(48, 68)
+    reserved: copyBytes(bytes, 20, 28),
+    infoHash: copyBytes(bytes, 28, 48),
+    peerId: copyBytes(bytes, 48, 68)
   }
 }

@@ -12,6 +12,7 @@ export {
   encodeIp,
   type PeerAddress
 } from "./compactPeer.js"
+export { copyBytes } from "./bytes.js"
 export { ALLOWED_FAST_COUNT, allowedFastSet } from "./fast.js"
 export { type DecoderOptions, MAX_UNKNOWN_BITFIELD, WireDecoder, type WireSink } from "./decoder.js"
 export {

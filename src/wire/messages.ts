@@ -35,7 +35,7 @@ export type Message =
   /** Raw bits, MSB first; the decoder has checked the size and the spare bits. */
   | { readonly type: "bitfield"; readonly bits: Uint8Array }
   | { readonly type: "request"; readonly index: number; readonly begin: number; readonly length: number }
-  /** `block` is a view into the received bytes: consume it before the next chunk arrives, or copy it. */
+  /** `block` is a view into bytes the decoder reuses: consume it in the call that hands it over, or copy it. */
   | { readonly type: "piece"; readonly index: number; readonly begin: number; readonly block: Uint8Array }
   | { readonly type: "cancel"; readonly index: number; readonly begin: number; readonly length: number }
   | { readonly type: "port"; readonly port: number }

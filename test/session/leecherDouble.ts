@@ -39,6 +39,8 @@ export interface LeecherOptions {
   readonly pieces?: ReadonlyArray<number>
   /** Speak the Fast extension (BEP 6): a choke then discards nothing; each request the session drops is rejected. */
   readonly fast?: boolean
+  /** Send the bitfield in the handshake's write (one chunk), rather than in a write of its own. */
+  readonly bitfieldWithHandshake?: boolean
 }
 
 export interface Block {
@@ -120,13 +122,20 @@ export class LeecherDouble {
         this.closed = true
       }
     })
-    // Each message its own write, as a peer may send them: the session must not lose what follows its handshake.
-    this.write(encodeHandshake({
+    // Each message its own write by default, as a peer may send them: the session must not lose what follows its
+    // handshake.
+    const handshake = encodeHandshake({
       reserved: reservedBytes(options.fast === true ? ["fast"] : []),
       infoHash: torrent.infoHash,
       peerId: this.peerId
-    }))
-    if (this.have.count > 0) this.write(encodeBitfield(this.have.toBytes()))
+    })
+    const bitfield = this.have.count > 0 ? encodeBitfield(this.have.toBytes()) : new Uint8Array(0)
+    if (options.bitfieldWithHandshake === true) {
+      this.write(Buffer.concat([handshake, bitfield]))
+    } else {
+      this.write(handshake)
+      if (bitfield.length > 0) this.write(bitfield)
+    }
   }
 
   get name(): string {

@@ -187,6 +187,20 @@ describe("a swarm of seeder doubles on the memory transport", () => {
       expect(flaky.log.requests.every((request) => request.connection === 1)).toBe(true)
     })))
 
+  it.live("reuses piece buffers (no cache to speak of): written and failed pieces hold later ones, data intact", () =>
+    inSwarm(
+      Effect.gen(function*() {
+        const flaky = yield* seeder({ corrupt: { pieces: [3, 20], times: 1 } })
+        const handle = yield* add([flaky])
+        yield* finish(handle)
+
+        yield* expectStoredContent(fixture)
+        expect((yield* handle.progress).downloaded).toBe(torrent.totalLength + 2 * torrent.pieceLength)
+      }),
+      // The cache keeps one piece: each piece verified sends the one before it back to be reused.
+      { config: { cacheBytes: 0, backlogBytes: 2 * torrent.pieceLength } }
+    ))
+
   it.live("bans a seeder whose every block is corrupt and completes from an honest one", () =>
     inSwarm(Effect.gen(function*() {
       const liar = yield* seeder({ corrupt: {} })

@@ -246,6 +246,8 @@ describe("wire decoder at every split point", () => {
     encodeMessage({ type: "keepAlive" }),
     encodeMessage({ type: "piece", index: 7, begin: 16384, block: new Uint8Array(300).map((_, i) => i) }),
     encodeMessage({ type: "have", index: 99 }),
+    // A second block, other bytes: split too, it is assembled where the first was (see WireDecoder.assembly).
+    encodeMessage({ type: "piece", index: 8, begin: 0, block: new Uint8Array(200).map((_, i) => 255 - i) }),
     encodeMessage({ type: "extended", id: 0, payload: new Uint8Array([100, 101]) })
   ])
   const whole = decodeChunks([stream], { expectHandshake: true })
@@ -254,7 +256,7 @@ describe("wire decoder at every split point", () => {
     expect(whole.error).toBeUndefined()
     expect(whole.handshakes).toHaveLength(1)
     expect(hex(whole.handshakes[0]!.infoHash)).toBe(hex(infoHash))
-    expect(whole.messages.map((m) => m.type)).toEqual(["bitfield", "unchoke", "keepAlive", "piece", "have", "extended"])
+    expect(whole.messages.map((m) => m.type)).toEqual(["bitfield", "unchoke", "keepAlive", "piece", "have", "piece", "extended"])
   })
 
   it("gives the same messages for every single split and for byte-at-a-time input", () => {

@@ -3,6 +3,7 @@
  * provides, its initial payload); then finds B's encrypted VC after PadB, reads crypto_select and PadD, and is done.
  * Pure and incremental: feed it chunks as they come, in any sizes.
  */
+import { copyBytes } from "../../wire/bytes.js"
 import { generateKeyPair, KEY_LENGTH, type KeyPair, sharedSecret } from "./dh.js"
 import { HandshakeMachine } from "./machine.js"
 import * as Mse from "./protocol.js"
@@ -122,7 +123,7 @@ export class MseInitiator extends HandshakeMachine<MseInitiatorStage, MseInitiat
           at = this.skipPad(this.incoming!, chunk, at)
           if (this.padRemaining > 0) return this.pending(send)
           const streams = Mse.payloadStreams(this.cipher, this.outgoing!, this.incoming!)
-          return this.finish(send, { ...streams, rest: streams.decrypt(chunk.slice(at)) })
+          return this.finish(send, { ...streams, rest: streams.decrypt(copyBytes(chunk, at)) })
         }
       }
     }

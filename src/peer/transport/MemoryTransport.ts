@@ -81,6 +81,9 @@ class End implements Connection {
       const chunk = this.inbox.shift()!
       this.peer.consumed(chunk.length)
       this.handlers!.onData(chunk)
+      // The chunk was the receiver's only during the call (see ConnectionHandlers): spoil it, as a reused read
+      // buffer would be overwritten, so that a test catches a receiver that kept a view of it.
+      chunk.fill(0xee)
     }
   }
 

@@ -10,7 +10,23 @@ import { type Connection, type ConnectionHandlers, Transport, TransportError } f
  */
 const HIGH_WATER_MARK = 1024 * 1024
 
-const wrap = (socket: net.Socket, remote: Endpoint): Connection => {
+/**
+ * Bytes read at a time from a socket we dial, into one buffer kept per connection (Node's `onread`). Otherwise Node
+ * allocates a new 64 KiB buffer per read: 1 GiB of garbage per GiB downloaded, which only the garbage collector
+ * gives back. Receivers consume each chunk during the call (see `ConnectionHandlers`), so one buffer does.
+ */
+const READ_BUFFER_SIZE = 64 * 1024
+
+/** Where a dialled socket's reads go, once `wrap` has set it. */
+interface ReadTarget {
+  onData: (chunk: Uint8Array) => void
+}
+
+/**
+ * A socket as a Connection. With `reads`, the socket was opened with `onread` and delivers there; otherwise (an
+ * accepted socket: `net.Server` has no `onread`) through 'data' events.
+ */
+const wrap = (socket: net.Socket, remote: Endpoint, reads?: ReadTarget): Connection => {
   let closed = false
   let failure: TransportError | undefined
   let handlers: ConnectionHandlers | undefined
@@ -28,7 +44,9 @@ const wrap = (socket: net.Socket, remote: Endpoint): Connection => {
     closed = true
     handlers?.onClose(failure)
   })
-  socket.on("data", (chunk: Buffer) => handlers?.onData(chunk))
+  const onData = (chunk: Uint8Array) => handlers?.onData(chunk)
+  if (reads !== undefined) reads.onData = onData
+  else socket.on("data", onData)
   socket.on("drain", () => handlers?.onDrain())
   return {
     remote,
@@ -63,8 +81,22 @@ const remoteOf = (socket: net.Socket): Endpoint => ({
 export const transport: Transport["Type"] = Transport.of({
   connect: (to) =>
     Effect.acquireRelease(
-      Effect.async<net.Socket, TransportError>((resume) => {
-        const socket = net.connect({ host: to.host, port: to.port })
+      Effect.async<{ readonly socket: net.Socket; readonly reads: ReadTarget }, TransportError>((resume) => {
+        const reads: ReadTarget = { onData: () => {} }
+        const socket = net.connect({
+          host: to.host,
+          port: to.port,
+          onread: {
+            buffer: Buffer.allocUnsafe(READ_BUFFER_SIZE),
+            callback: (length, buffer) => {
+              reads.onData(buffer.subarray(0, length))
+              return true
+            }
+          }
+        })
+        // Paused before it connects: a socket reading into `onread` starts reading as soon as it connects, and
+        // what it read before `wrap` set the target would be lost. So nothing is read until `start`.
+        socket.pause()
         const onError = (cause: Error) => {
           socket.destroy()
           resume(Effect.fail(new TransportError({ reason: "Connect", detail: `cannot connect to ${to.host}:${to.port}: ${cause.message}`, cause })))
@@ -72,13 +104,13 @@ export const transport: Transport["Type"] = Transport.of({
         socket.once("error", onError)
         socket.once("connect", () => {
           socket.off("error", onError)
-          resume(Effect.succeed(socket))
+          resume(Effect.succeed({ socket, reads }))
         })
         // Interrupted while connecting: abandon the attempt.
         return Effect.sync(() => socket.destroy())
       }),
-      (socket) => Effect.sync(() => socket.destroy())
-    ).pipe(Effect.map((socket) => wrap(socket, to))),
+      ({ socket }) => Effect.sync(() => socket.destroy())
+    ).pipe(Effect.map(({ reads, socket }) => wrap(socket, to, reads))),
   listen: (at, onConnection) =>
     Effect.acquireRelease(
       Effect.async<net.Server, TransportError>((resume) => {

@@ -47,6 +47,10 @@ export interface Connection {
 }
 
 export interface ConnectionHandlers {
+  /**
+   * Bytes received. `chunk` is valid only during the call: the transport may read the next bytes into the same
+   * memory (NodeTransport does, for the connections it dials). Copy what you keep.
+   */
   readonly onData: (chunk: Uint8Array) => void
   readonly onDrain: () => void
   readonly onClose: (error: TransportError | undefined) => void
