@@ -8,7 +8,9 @@ import { join } from "node:path"
 import {
   type BenchResult,
   type Comparison,
+  cpuRatio,
   interleave,
+  median,
   type Progress,
   ratio,
   statusOf,
@@ -24,6 +26,7 @@ import {
   btVerify,
   ddWrite,
   hasLibtorrent,
+  jsonLines,
   ltCheck,
   ltDownload,
   onPath,
@@ -32,6 +35,7 @@ import {
   type Seeder,
   startBtSeeder,
   startLtSeeder,
+  startSeederSwarm,
   startOpentracker,
   type Torrent,
   withAnnounce,
@@ -482,13 +486,101 @@ const recheck: Benchmark = {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Not measurable yet
+// many-peers
 
-const notYet = (name: string, title: string, why: string): Benchmark => ({
-  name,
-  title,
-  run: async () => ({ name, title, status: "not measured", subjects: [], comparisons: [], notes: [why] })
-})
+/** Peers in the large swarm, and in the small one it is compared with (issue #9). */
+const MANY = 200
+const FEW = 4
+
+const manyPeers: Benchmark = {
+  name: "many-peers",
+  title: `Download from ${MANY} peers vs from ${FEW}: bt's CPU per GiB`,
+  run: async (ctx) => {
+    const { file, seedDir, torrent } = await ctx.payload()
+    const procs: Array<Proc | undefined> = []
+    try {
+      ctx.progress.log(`  starting ${MANY} seeders in one process (./seeders.ts)…`)
+      const swarm = await startSeederSwarm({ file, torrent, peers: MANY, readyMs: ctx.timeoutMs })
+      procs.push(swarm.proc)
+      const name = file.slice(seedDir.length + 1)
+      /** Per run: the most peers bt's progress lines showed, and the seeders that served it a block. */
+      const seen = new Map<string, Array<{ progressPeers: number; servedPeers: number; connections: number }>>()
+      const subject = (id: string, label: string, role: Subject["role"], peers: number): Subject => {
+        const out = (round: number): string => join(ctx.work, `mp-${id}-${round}`)
+        const state = (round: number): string => join(ctx.work, `state-mp-${id}-${round}`)
+        return {
+          id,
+          label,
+          role,
+          measured: "bt download",
+          bytes: torrent.size,
+          run: async (round) => {
+            await swarm.stats() // zero the seeders' counters
+            const done = await btDownload({
+              torrent: torrent.path,
+              out: out(round),
+              stateDir: state(round),
+              peerPort: swarm.ports.slice(0, peers),
+              timeoutMs: ctx.timeoutMs,
+              encryption: "disable",
+              maxPeers: MANY
+            })
+            const progressPeers = Math.max(0, ...jsonLines(done.exit.stdout).map((e) => (e.event === "progress" ? Number(e.peers) || 0 : 0)))
+            const served = await swarm.stats()
+            seen.set(id, [...(seen.get(id) ?? []), { progressPeers, servedPeers: served.servedPeers, connections: served.connections }])
+            ctx.progress.log(`    ${peers} seeders: bt's progress showed up to ${progressPeers} peers; ${served.servedPeers} seeders served it (${served.connections} connections)`)
+            return done
+          },
+          verify: async (round) => (round === 0 ? sameBytes(file, join(out(round), name), ctx.timeoutMs) : undefined),
+          cleanup: async (round) => {
+            await removeDir(out(round))
+            await removeDir(state(round))
+          }
+        }
+      }
+      const results = await interleave(
+        [subject("many", `bt ← ${MANY} peers`, "bt", MANY), subject("few", `bt ← ${FEW} peers`, "anchor", FEW)],
+        ctx.rounds,
+        ctx.progress
+      )
+      const many = byId(results, "many")
+      const few = byId(results, "few")
+      const perGiB = (s: SubjectResult | undefined, what: string): Comparison => ({
+        what,
+        unit: "s/GiB",
+        ...(s?.median?.cpuSecondsPerGiB === undefined ? {} : { value: s.median.cpuSecondsPerGiB })
+      })
+      const connected = (id: string, key: "progressPeers" | "servedPeers", what: string): Comparison => {
+        const value = median((seen.get(id) ?? []).map((r) => r[key]))
+        return { what, unit: "peers", ...(value === undefined ? {} : { value }) }
+      }
+      return {
+        name: "many-peers",
+        title: manyPeers.title,
+        status: statusOf(results),
+        metric: "mibps",
+        subjects: results,
+        comparisons: [
+          cpuRatio(`bt CPU per GiB, ${MANY} peers / ${FEW} peers`, many, few, 1.5),
+          perGiB(few, `bt CPU per GiB from ${FEW} peers, median`),
+          perGiB(many, `bt CPU per GiB from ${MANY} peers, median`),
+          ratio(`${MANY} peers / ${FEW} peers (MiB/s)`, many, few),
+          connected("many", "progressPeers", `peers in bt's progress lines (${MANY}-peer runs, median of the max)`),
+          connected("many", "servedPeers", `seeders that served bt a block (${MANY}-peer runs, median)`)
+        ],
+        notes: [
+          WARM_CACHE,
+          `the ${MANY} seeders are one Node process (bench/seeders.ts: node:net servers on 127.0.0.1, bt's wire codec, a full bitfield, unchoked, blocks read from the payload); the ${FEW}-peer runs use the first ${FEW} of them`,
+          `bt runs with --max-peers ${MANY} --encryption disable (the seeders speak plaintext only; with the default, prefer, bt would first try MSE with each and fall back)`,
+          "CPU = user + system time of the bt process, spawn to exit (start-up included), sampled every 100 ms from /proc; per GiB of payload",
+          "the seeder process runs on the same 2 cores; its CPU is not counted"
+        ]
+      }
+    } finally {
+      await stopAllOf(procs)
+    }
+  }
+}
 
 export const benchmarks: ReadonlyArray<Benchmark> = [
   download,
@@ -497,8 +589,8 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   startup,
   recheck,
   encrypted,
-  notYet("many-peers", "Download from 200 peers", "not yet measured: no 200-peer loopback harness yet")
+  manyPeers
 ]
 
 /** Benchmarks that need the shared payload. */
-export const needsPayload = new Set(["download", "upload", "bt-to-bt", "recheck", "encrypted"])
+export const needsPayload = new Set(["download", "upload", "bt-to-bt", "recheck", "encrypted", "many-peers"])
