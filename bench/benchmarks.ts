@@ -488,6 +488,16 @@ const recheck: Benchmark = {
 // ---------------------------------------------------------------------------------------------------------------
 // many-peers
 
+interface ManyPeersRun {
+  readonly round: number
+  readonly progressPeers: number
+  readonly servedPeers: number
+  readonly connections: number
+  /** Bytes bt received twice or did not need (endgame duplicates, late answers), from its `done` line. */
+  readonly wastedBytes: number
+  readonly transferCpuSeconds?: number
+}
+
 /** Peers in the large swarm, and in the small one it is compared with (issue #9). */
 const MANY = 200
 const FEW = 4
@@ -503,8 +513,11 @@ const manyPeers: Benchmark = {
       const swarm = await startSeederSwarm({ file, torrent, peers: MANY, readyMs: ctx.timeoutMs })
       procs.push(swarm.proc)
       const name = file.slice(seedDir.length + 1)
-      /** Per run: the most peers bt's progress lines showed, and the seeders that served it a block. */
-      const seen = new Map<string, Array<{ progressPeers: number; servedPeers: number; connections: number }>>()
+      /**
+       * Per run: the most peers bt's progress lines showed, the seeders that served it a block, and bt's CPU seconds
+       * spent in all and before its first progress line (start-up).
+       */
+      const seen = new Map<string, Array<ManyPeersRun>>()
       const subject = (id: string, label: string, role: Subject["role"], peers: number): Subject => {
         const out = (round: number): string => join(ctx.work, `mp-${id}-${round}`)
         const state = (round: number): string => join(ctx.work, `state-mp-${id}-${round}`)
@@ -525,10 +538,24 @@ const manyPeers: Benchmark = {
               encryption: "disable",
               maxPeers: MANY
             })
-            const progressPeers = Math.max(0, ...jsonLines(done.exit.stdout).map((e) => (e.event === "progress" ? Number(e.peers) || 0 : 0)))
+            const lines = jsonLines(done.exit.stdout)
+            const progressPeers = Math.max(0, ...lines.map((e) => (e.event === "progress" ? Number(e.peers) || 0 : 0)))
+            const wastedBytes = Number(lines.find((e) => e.event === "done")?.wasted) || 0
             const served = await swarm.stats()
-            seen.set(id, [...(seen.get(id) ?? []), { progressPeers, servedPeers: served.servedPeers, connections: served.connections }])
-            ctx.progress.log(`    ${peers} seeders: bt's progress showed up to ${progressPeers} peers; ${served.servedPeers} seeders served it (${served.connections} connections)`)
+            seen.set(id, [...(seen.get(id) ?? []), {
+              round,
+              progressPeers,
+              servedPeers: served.servedPeers,
+              connections: served.connections,
+              wastedBytes,
+              ...(done.exit.cpuSeconds === undefined || done.readyCpuSeconds === undefined
+                ? {}
+                : { transferCpuSeconds: done.exit.cpuSeconds - done.readyCpuSeconds })
+            }])
+            ctx.progress.log(
+              `    ${peers} seeders: bt's progress showed up to ${progressPeers} peers; ${served.servedPeers} seeders served it ` +
+                `(${served.connections} connections); ${(wastedBytes / 2 ** 20).toFixed(1)} MiB wasted; bt's CPU ${done.exit.cpuSeconds ?? "?"} s, ${done.readyCpuSeconds ?? "?"} s of it before its first progress line`
+            )
             return done
           },
           verify: async (round) => (round === 0 ? sameBytes(file, join(out(round), name), ctx.timeoutMs) : undefined),
@@ -550,6 +577,24 @@ const manyPeers: Benchmark = {
         unit: "s/GiB",
         ...(s?.median?.cpuSecondsPerGiB === undefined ? {} : { value: s.median.cpuSecondsPerGiB })
       })
+      const transferPerGiB = (id: string): Array<number> =>
+        (seen.get(id) ?? []).flatMap((r) => (r.transferCpuSeconds === undefined ? [] : [r.transferCpuSeconds / (torrent.size / 2 ** 30)]))
+      const transferMany = median(transferPerGiB("many"))
+      const transferFew = median(transferPerGiB("few"))
+      const transferRatio: Comparison = {
+        what: `bt CPU per GiB after start-up, ${MANY} peers / ${FEW} peers`,
+        unit: "×",
+        ...(transferMany === undefined || transferFew === undefined ? {} : { value: Math.round((transferMany / transferFew) * 1000) / 1000 }),
+        perRound: Array.from({ length: ctx.rounds }, (_, round) => {
+          const a = seen.get("many")?.find((r) => r.round === round)?.transferCpuSeconds
+          const b = seen.get("few")?.find((r) => r.round === round)?.transferCpuSeconds
+          return a === undefined || b === undefined ? null : Math.round((a / b) * 1000) / 1000
+        })
+      }
+      const wasted = (id: string, peers: number): Comparison => {
+        const value = median((seen.get(id) ?? []).map((r) => r.wastedBytes / 2 ** 20))
+        return { what: `MiB bt received but did not need from ${peers} peers (median; payload ${torrent.size / 2 ** 20} MiB)`, unit: "MiB", ...(value === undefined ? {} : { value: Math.round(value * 10) / 10 }) }
+      }
       const connected = (id: string, key: "progressPeers" | "servedPeers", what: string): Comparison => {
         const value = median((seen.get(id) ?? []).map((r) => r[key]))
         return { what, unit: "peers", ...(value === undefined ? {} : { value }) }
@@ -564,15 +609,29 @@ const manyPeers: Benchmark = {
           cpuRatio(`bt CPU per GiB, ${MANY} peers / ${FEW} peers`, many, few, 1.5),
           perGiB(few, `bt CPU per GiB from ${FEW} peers, median`),
           perGiB(many, `bt CPU per GiB from ${MANY} peers, median`),
+          transferRatio,
+          {
+            what: `bt CPU per GiB after start-up from ${FEW} peers, median`,
+            unit: "s/GiB",
+            ...(transferFew === undefined ? {} : { value: Math.round(transferFew * 100) / 100 })
+          },
+          {
+            what: `bt CPU per GiB after start-up from ${MANY} peers, median`,
+            unit: "s/GiB",
+            ...(transferMany === undefined ? {} : { value: Math.round(transferMany * 100) / 100 })
+          },
           ratio(`${MANY} peers / ${FEW} peers (MiB/s)`, many, few),
+          wasted("few", FEW),
+          wasted("many", MANY),
           connected("many", "progressPeers", `peers in bt's progress lines (${MANY}-peer runs, median of the max)`),
           connected("many", "servedPeers", `seeders that served bt a block (${MANY}-peer runs, median)`)
         ],
         notes: [
           WARM_CACHE,
-          `the ${MANY} seeders are one Node process (bench/seeders.ts: node:net servers on 127.0.0.1, bt's wire codec, a full bitfield, unchoked, blocks read from the payload); the ${FEW}-peer runs use the first ${FEW} of them`,
+          `the ${MANY} seeders are one Node process (bench/seeders.ts: node:net servers on 127.0.0.1, bt's wire codec, a full bitfield, unchoked, requests answered in order from the payload with at most 256 KiB in each socket's buffer, CANCEL honoured for the rest); the ${FEW}-peer runs use the first ${FEW} of them`,
           `bt runs with --max-peers ${MANY} --encryption disable (the seeders speak plaintext only; with the default, prefer, bt would first try MSE with each and fall back)`,
-          "CPU = user + system time of the bt process, spawn to exit (start-up included), sampled every 100 ms from /proc; per GiB of payload",
+          "CPU = user + system time of the bt process, spawn to exit (start-up included), sampled every 100 ms from /proc (so up to 0.1 s missed at exit); per GiB of payload",
+          "after start-up: less bt's CPU time when its first progress line came (Node, Effect, the torrent loaded, the empty folder checked; about 0.5 s), which dilutes the first ratio at small sizes",
           "the seeder process runs on the same 2 cores; its CPU is not counted"
         ]
       }

@@ -2,8 +2,9 @@
  * `node dist-bench/seeders.js --torrent-file DATA --info-hash HEX --piece-length N --peers N`: a swarm of minimal
  * BEP 3 seeders in one process, for the many-peers benchmark (real clients at 200 are too heavy for 2 cores). Each
  * seeder is a plain `node:net` server on its own 127.0.0.1 port with its own peer id: it reads the handshake,
- * answers with its own, a full bitfield and an unchoke, then serves every request from the file (positional reads,
- * the page cache warm). No extensions, no choking, no uploads counted against anyone.
+ * answers with its own, a full bitfield and an unchoke, then serves requests from the file (positional reads, the
+ * page cache warm) in order, keeping at most SEND_BUFFER bytes in the socket, and drops the queued ones a CANCEL
+ * names. No extensions, no choking.
  *
  * It prints `{"ports":[…]}` once every server listens. On SIGUSR2 it prints
  * `{"stats":K,"connections":C,"servedPeers":P,"bytes":B}` (K counts the signals) for what happened since the previous
@@ -53,6 +54,12 @@ const fullBitfield = (pieceCount: number): Uint8Array => {
   return bits
 }
 
+/**
+ * Bytes a seeder lets wait in its socket's send buffer before it stops answering requests until the buffer drains:
+ * requests wait in its queue meanwhile, where a CANCEL still reaches them, as in real clients.
+ */
+const SEND_BUFFER = 256 * 1024
+
 /** `-BS0001-` then the seeder's number, zero-padded: 20 bytes, distinct per seeder. */
 const peerIdOf = (n: number): Uint8Array => Buffer.from(`-BS0001-${String(n).padStart(12, "0")}`, "latin1")
 
@@ -77,6 +84,27 @@ const main = async (): Promise<void> => {
     sockets.add(socket)
     connections++
     const decoder = new wire.WireDecoder({ pieceCount, expectHandshake: true })
+    /** Requests not answered yet, oldest first: answered while the socket's buffer is short, dropped on CANCEL. */
+    const queue: Array<{ index: number; begin: number; length: number }> = []
+    let queued = 0
+    const pump = (): void => {
+      socket.cork()
+      while (queued < queue.length && socket.writableLength < SEND_BUFFER) {
+        const { index, begin, length } = queue[queued++]!
+        const block = Buffer.allocUnsafe(length)
+        readSync(fd, block, 0, length, index * pieceLength + begin)
+        socket.write(wire.encodePieceHeader(index, begin, length))
+        socket.write(block)
+        bytes += length
+        served.add(n)
+      }
+      socket.uncork()
+      if (queued === queue.length || queued > 1024) {
+        queue.splice(0, queued)
+        queued = 0
+      }
+    }
+    socket.on("drain", pump)
     const sink: Sink = {
       onHandshake: (h) => {
         if (!Buffer.from(h.infoHash).equals(infoHash)) return void socket.destroy()
@@ -87,29 +115,24 @@ const main = async (): Promise<void> => {
         socket.uncork()
       },
       onMessage: (m) => {
-        if (m.type !== "request") return // interested, have, cancel (answered at once anyway), keep-alive
-        const index = m.index!
-        const begin = m.begin!
-        const length = m.length!
-        const at = index * pieceLength + begin
-        if (length > wire.MAX_BLOCK || begin + length > pieceLength || at + length > size) return void socket.destroy()
-        const block = Buffer.allocUnsafe(length)
-        readSync(fd, block, 0, length, at)
-        socket.cork()
-        socket.write(wire.encodePieceHeader(index, begin, length))
-        const more = socket.write(block)
-        socket.uncork()
-        bytes += length
-        served.add(n)
-        // A leecher that does not read its socket stops getting answers until it does.
-        if (!more) {
-          socket.pause()
-          socket.once("drain", () => socket.resume())
+        // interested, not interested, have, keep-alive: nothing to do (we never choke).
+        if (m.type !== "request" && m.type !== "cancel") return
+        const request = { index: m.index!, begin: m.begin!, length: m.length! }
+        if (m.type === "cancel") {
+          const at = queue.findIndex((r, i) => i >= queued && r.index === request.index && r.begin === request.begin)
+          if (at >= 0) queue.splice(at, 1)
+          return
         }
+        const end = request.index * pieceLength + request.begin + request.length
+        if (request.length > wire.MAX_BLOCK || request.begin + request.length > pieceLength || end > size) {
+          return void socket.destroy()
+        }
+        queue.push(request)
       }
     }
     socket.on("data", (chunk: Buffer) => {
       if (decoder.push(chunk, sink) !== undefined) socket.destroy()
+      else pump()
     })
     socket.on("error", () => socket.destroy())
     socket.on("close", () => sockets.delete(socket))

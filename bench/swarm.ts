@@ -12,7 +12,7 @@ import { delimiter, dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { performance } from "node:perf_hooks"
 import { spawnSync } from "node:child_process"
-import { type Exit, exitBounded, type Proc, RunError, runBounded, spawnTracked, stop, tail, waitForLine } from "./proc.js"
+import { cpuSecondsNow, type Exit, exitBounded, type Proc, RunError, runBounded, spawnTracked, stop, tail, waitForLine } from "./proc.js"
 
 /** The repository root (dist-bench/ and bench/ both sit one level below it). */
 export const repoRoot = fileURLToPath(new URL("..", import.meta.url))
@@ -262,6 +262,11 @@ export interface Downloaded {
   readonly exit: Exit
   /** The client's own figure, when it prints one. */
   readonly selfSeconds?: number
+  /**
+   * bt download: its CPU seconds when its first progress line came (start-up done, the torrent loaded and its data
+   * checked, no block yet), read from /proc as the line arrives.
+   */
+  readonly readyCpuSeconds?: number
 }
 
 const checkExit = (exit: Exit, what: string): Exit => {
@@ -300,10 +305,17 @@ export const btDownload = async (o: {
     "--json", "--state-dir", o.stateDir, ...(o.encryption === undefined ? [] : ["--encryption", o.encryption]),
     ...(o.maxPeers === undefined ? [] : ["--max-peers", String(o.maxPeers)])
   ])
+  let readyCpuSeconds: number | undefined
+  const onData = (): void => {
+    if (!proc.stdout().includes(`"event":"progress"`)) return
+    readyCpuSeconds = cpuSecondsNow(proc)
+    proc.child.stdout?.off("data", onData)
+  }
+  proc.child.stdout?.on("data", onData)
   const exit = checkExit(await exitBounded(proc, o.timeoutMs, "bt download"), "bt download")
   const done = jsonLines(exit.stdout).find((e) => e.event === "done")
   if (done === undefined) throw new RunError(`bt download: exited 0 without a "done" line${tail(exit.stdout)}`)
-  return { exit, selfSeconds: Number(done.seconds) }
+  return { exit, selfSeconds: Number(done.seconds), ...(readyCpuSeconds === undefined ? {} : { readyCpuSeconds }) }
 }
 
 /** `lt.py leech T --save DIR --peer 127.0.0.1:P`: libtorrent's own leecher, loopback settings. */
