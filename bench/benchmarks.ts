@@ -17,7 +17,7 @@ import {
   type Subject,
   type SubjectResult
 } from "./measure.js"
-import { type Proc, runBounded, stop } from "./proc.js"
+import { cpuSecondsNow, type Proc, runBounded, stop } from "./proc.js"
 import {
   aria2Download,
   btBin,
@@ -529,6 +529,9 @@ const manyPeers: Benchmark = {
           bytes: torrent.size,
           run: async (round) => {
             await swarm.stats() // zero the seeders' counters
+            let bt: Proc | undefined
+            let connectCpu: number | undefined
+            swarm.onFirstConnection(() => (connectCpu = bt === undefined ? undefined : cpuSecondsNow(bt)))
             const done = await btDownload({
               torrent: torrent.path,
               out: out(round),
@@ -536,7 +539,8 @@ const manyPeers: Benchmark = {
               peerPort: swarm.ports.slice(0, peers),
               timeoutMs: ctx.timeoutMs,
               encryption: "disable",
-              maxPeers: MANY
+              maxPeers: MANY,
+              onSpawn: (proc) => (bt = proc)
             })
             const lines = jsonLines(done.exit.stdout)
             const progressPeers = Math.max(0, ...lines.map((e) => (e.event === "progress" ? Number(e.peers) || 0 : 0)))
@@ -548,13 +552,13 @@ const manyPeers: Benchmark = {
               servedPeers: served.servedPeers,
               connections: served.connections,
               wastedBytes,
-              ...(done.exit.cpuSeconds === undefined || done.readyCpuSeconds === undefined
+              ...(done.exit.cpuSeconds === undefined || connectCpu === undefined
                 ? {}
-                : { transferCpuSeconds: done.exit.cpuSeconds - done.readyCpuSeconds })
+                : { transferCpuSeconds: done.exit.cpuSeconds - connectCpu })
             }])
             ctx.progress.log(
               `    ${peers} seeders: bt's progress showed up to ${progressPeers} peers; ${served.servedPeers} seeders served it ` +
-                `(${served.connections} connections); ${(wastedBytes / 2 ** 20).toFixed(1)} MiB wasted; bt's CPU ${done.exit.cpuSeconds ?? "?"} s, ${done.readyCpuSeconds ?? "?"} s of it before its first progress line`
+                `(${served.connections} connections); ${(wastedBytes / 2 ** 20).toFixed(1)} MiB wasted; bt's CPU ${done.exit.cpuSeconds ?? "?"} s, ${connectCpu ?? "?"} s of it before its first connection`
             )
             return done
           },
@@ -631,7 +635,7 @@ const manyPeers: Benchmark = {
           `the ${MANY} seeders are one Node process (bench/seeders.ts: node:net servers on 127.0.0.1, bt's wire codec, a full bitfield, unchoked, requests answered in order from the payload with at most 256 KiB in each socket's buffer, CANCEL honoured for the rest); the ${FEW}-peer runs use the first ${FEW} of them`,
           `bt runs with --max-peers ${MANY} --encryption disable (the seeders speak plaintext only; with the default, prefer, bt would first try MSE with each and fall back)`,
           "CPU = user + system time of the bt process, spawn to exit (start-up included), sampled every 100 ms from /proc (so up to 0.1 s missed at exit); per GiB of payload",
-          "after start-up: less bt's CPU time when its first progress line came (Node, Effect, the torrent loaded, the empty folder checked; about 0.5 s), which dilutes the first ratio at small sizes",
+          "after start-up: less bt's CPU time when the seeders saw its first connection (Node and Effect loaded, the torrent read, the empty folder checked), read from /proc as their line arrives; that start-up is the same for both and dilutes the first ratio at small sizes",
           "the seeder process runs on the same 2 cores; its CPU is not counted"
         ]
       }

@@ -6,7 +6,8 @@
  * page cache warm) in order, keeping at most SEND_BUFFER bytes in the socket, and drops the queued ones a CANCEL
  * names. No extensions, no choking.
  *
- * It prints `{"ports":[…]}` once every server listens. On SIGUSR2 it prints
+ * It prints `{"ports":[…]}` once every server listens, and `{"connected":K}` at the first connection after the K-th
+ * SIGUSR2 (K = 0 before any). On SIGUSR2 it prints
  * `{"stats":K,"connections":C,"servedPeers":P,"bytes":B}` (K counts the signals) for what happened since the previous
  * one: connections accepted, seeders that served at least one block, bytes served. SIGTERM closes everything.
  *
@@ -75,6 +76,8 @@ const main = async (): Promise<void> => {
   const wire = (await import(pathToFileURL(join(dirname(btBin), "dist", "wire", "index.js")).href)) as Wire
   const bitfield = wire.encodeBitfield(fullBitfield(pieceCount))
 
+  /** SIGUSR2s received: the number of the current period. */
+  let signals = 0
   let connections = 0
   let bytes = 0
   const served = new Set<number>()
@@ -82,7 +85,7 @@ const main = async (): Promise<void> => {
 
   const serve = (n: number, socket: Socket): void => {
     sockets.add(socket)
-    connections++
+    if (connections++ === 0) console.log(JSON.stringify({ connected: signals }))
     const decoder = new wire.WireDecoder({ pieceCount, expectHandshake: true })
     /** Requests not answered yet, oldest first: answered while the socket's buffer is short, dropped on CANCEL. */
     const queue: Array<{ index: number; begin: number; length: number }> = []
@@ -152,7 +155,6 @@ const main = async (): Promise<void> => {
   }
   console.log(JSON.stringify({ ports }))
 
-  let signals = 0
   process.on("SIGUSR2", () => {
     console.log(JSON.stringify({ stats: ++signals, connections, servedPeers: served.size, bytes }))
     connections = 0

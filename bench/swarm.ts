@@ -12,7 +12,7 @@ import { delimiter, dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { performance } from "node:perf_hooks"
 import { spawnSync } from "node:child_process"
-import { cpuSecondsNow, type Exit, exitBounded, type Proc, RunError, runBounded, spawnTracked, stop, tail, waitForLine } from "./proc.js"
+import { type Exit, exitBounded, type Proc, RunError, runBounded, spawnTracked, stop, tail, waitForLine } from "./proc.js"
 
 /** The repository root (dist-bench/ and bench/ both sit one level below it). */
 export const repoRoot = fileURLToPath(new URL("..", import.meta.url))
@@ -229,8 +229,10 @@ export const startBtSeeder = async (o: { torrent: string; dir: string; stateDir:
 export interface SeederSwarm {
   readonly ports: ReadonlyArray<number>
   readonly proc: Proc
-  /** What the seeders did since the previous call (or since they started). */
+  /** What the seeders did since the previous call (or since they started); starts the next period. */
   readonly stats: () => Promise<SeederStats>
+  /** Calls `f` as soon as the seeders report the first connection of the current period (a line on their stdout). */
+  readonly onFirstConnection: (f: () => void) => void
 }
 
 export interface SeederStats {
@@ -252,7 +254,16 @@ export const startSeederSwarm = async (o: { file: string; torrent: Torrent; peer
     proc.child.kill("SIGUSR2")
     return JSON.parse(await waitForLine(proc, (l) => l.startsWith(`{"stats":${k},`), 10_000, "seeder swarm stats")) as SeederStats
   }
-  return { ports: (JSON.parse(line) as { ports: Array<number> }).ports, proc, stats }
+  const onFirstConnection = (f: () => void): void => {
+    const marker = `{"connected":${asked}}`
+    const onData = (): void => {
+      if (!proc.stdout().includes(marker)) return
+      proc.child.stdout?.off("data", onData)
+      f()
+    }
+    proc.child.stdout?.on("data", onData)
+  }
+  return { ports: (JSON.parse(line) as { ports: Array<number> }).ports, proc, stats, onFirstConnection }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -262,11 +273,6 @@ export interface Downloaded {
   readonly exit: Exit
   /** The client's own figure, when it prints one. */
   readonly selfSeconds?: number
-  /**
-   * bt download: its CPU seconds when its first progress line came (start-up done, the torrent loaded and its data
-   * checked, no block yet), read from /proc as the line arrives.
-   */
-  readonly readyCpuSeconds?: number
 }
 
 const checkExit = (exit: Exit, what: string): Exit => {
@@ -296,6 +302,8 @@ export const btDownload = async (o: {
   encryption?: "prefer" | "require" | "disable"
   /** bt's `--max-peers` (its default, 50, when absent). */
   maxPeers?: number
+  /** Called with the bt process as soon as it is started. */
+  onSpawn?: (proc: Proc) => void
 }): Promise<Downloaded> => {
   await mkdir(o.out, { recursive: true })
   await mkdir(o.stateDir, { recursive: true })
@@ -305,17 +313,11 @@ export const btDownload = async (o: {
     "--json", "--state-dir", o.stateDir, ...(o.encryption === undefined ? [] : ["--encryption", o.encryption]),
     ...(o.maxPeers === undefined ? [] : ["--max-peers", String(o.maxPeers)])
   ])
-  let readyCpuSeconds: number | undefined
-  const onData = (): void => {
-    if (!proc.stdout().includes(`"event":"progress"`)) return
-    readyCpuSeconds = cpuSecondsNow(proc)
-    proc.child.stdout?.off("data", onData)
-  }
-  proc.child.stdout?.on("data", onData)
+  o.onSpawn?.(proc)
   const exit = checkExit(await exitBounded(proc, o.timeoutMs, "bt download"), "bt download")
   const done = jsonLines(exit.stdout).find((e) => e.event === "done")
   if (done === undefined) throw new RunError(`bt download: exited 0 without a "done" line${tail(exit.stdout)}`)
-  return { exit, selfSeconds: Number(done.seconds), ...(readyCpuSeconds === undefined ? {} : { readyCpuSeconds }) }
+  return { exit, selfSeconds: Number(done.seconds) }
 }
 
 /** `lt.py leech T --save DIR --peer 127.0.0.1:P`: libtorrent's own leecher, loopback settings. */
