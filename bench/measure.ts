@@ -71,6 +71,11 @@ export interface BenchResult {
   readonly error?: string
   /** Wall time of the whole benchmark, set-up included. */
   readonly seconds?: number
+  /**
+   * Set on an entry copied into a report from a run of its own, whose date, payload and rounds are not the report's
+   * (see docs/BENCHMARKS.md); `npm run bench` itself never sets it.
+   */
+  readonly separateRun?: { readonly startedAt: string; readonly payloadBytes: number; readonly rounds: number; readonly file: string }
 }
 
 export interface Subject {
