@@ -17,7 +17,7 @@ import {
   type Subject,
   type SubjectResult
 } from "./measure.js"
-import { cpuSecondsNow, type Proc, runBounded, stop } from "./proc.js"
+import { cpuSecondsNow, type Proc, runBounded, RunError, stop } from "./proc.js"
 import {
   aria2Download,
   btBin,
@@ -514,8 +514,8 @@ const manyPeers: Benchmark = {
       procs.push(swarm.proc)
       const name = file.slice(seedDir.length + 1)
       /**
-       * Per run: the most peers bt's progress lines showed, the seeders that served it a block, and bt's CPU seconds
-       * spent in all and before its first progress line (start-up).
+       * Per run: the most peers bt's progress lines showed, the seeders that served it a block, its wasted bytes, and
+       * its CPU seconds after its first connection.
        */
       const seen = new Map<string, Array<ManyPeersRun>>()
       const subject = (id: string, label: string, role: Subject["role"], peers: number): Subject => {
@@ -546,6 +546,10 @@ const manyPeers: Benchmark = {
             const progressPeers = Math.max(0, ...lines.map((e) => (e.event === "progress" ? Number(e.peers) || 0 : 0)))
             const wastedBytes = Number(lines.find((e) => e.event === "done")?.wasted) || 0
             const served = await swarm.stats()
+            // Fewer than `peers` connections open at once: a cap kept bt from using them all together.
+            if (served.peakOpen < peers) {
+              throw new RunError(`bt had at most ${served.peakOpen} of the ${peers} seeders connected at once (a peer cap?)`)
+            }
             seen.set(id, [...(seen.get(id) ?? []), {
               round,
               progressPeers,
@@ -558,7 +562,7 @@ const manyPeers: Benchmark = {
             }])
             ctx.progress.log(
               `    ${peers} seeders: bt's progress showed up to ${progressPeers} peers; ${served.servedPeers} seeders served it ` +
-                `(${served.connections} connections); ${(wastedBytes / 2 ** 20).toFixed(1)} MiB wasted; bt's CPU ${done.exit.cpuSeconds ?? "?"} s, ${connectCpu ?? "?"} s of it before its first connection`
+                `(${served.connections} connections, ${served.peakOpen} at once); ${(wastedBytes / 2 ** 20).toFixed(1)} MiB wasted; bt's CPU ${done.exit.cpuSeconds ?? "?"} s, ${connectCpu ?? "?"} s of it before its first connection`
             )
             return done
           },

@@ -8,8 +8,8 @@
  *
  * It prints `{"ports":[…]}` once every server listens, and `{"connected":K}` at the first connection after the K-th
  * SIGUSR2 (K = 0 before any). On SIGUSR2 it prints
- * `{"stats":K,"connections":C,"servedPeers":P,"bytes":B}` (K counts the signals) for what happened since the previous
- * one: connections accepted, seeders that served at least one block, bytes served. SIGTERM closes everything.
+ * `{"stats":K,"connections":C,"peakOpen":O,"servedPeers":P,"bytes":B}` (K counts the signals) for what happened since
+ * the previous one: connections accepted, the most open at once, seeders that served at least one block, bytes served. SIGTERM closes everything.
  *
  * The wire codec is bt's own (WireDecoder and the encoders of src/wire), loaded at run time from the snapshot the
  * bench runs (dist-bench/bt/dist/): a static import of dist/ would make `npm run typecheck` need a build first.
@@ -79,12 +79,15 @@ const main = async (): Promise<void> => {
   /** SIGUSR2s received: the number of the current period. */
   let signals = 0
   let connections = 0
+  /** The most connections open at once. */
+  let peakOpen = 0
   let bytes = 0
   const served = new Set<number>()
   const sockets = new Set<Socket>()
 
   const serve = (n: number, socket: Socket): void => {
     sockets.add(socket)
+    peakOpen = Math.max(peakOpen, sockets.size)
     if (connections++ === 0) console.log(JSON.stringify({ connected: signals }))
     const decoder = new wire.WireDecoder({ pieceCount, expectHandshake: true })
     /** Requests not answered yet, oldest first: answered while the socket's buffer is short, dropped on CANCEL. */
@@ -156,8 +159,9 @@ const main = async (): Promise<void> => {
   console.log(JSON.stringify({ ports }))
 
   process.on("SIGUSR2", () => {
-    console.log(JSON.stringify({ stats: ++signals, connections, servedPeers: served.size, bytes }))
+    console.log(JSON.stringify({ stats: ++signals, connections, peakOpen, servedPeers: served.size, bytes }))
     connections = 0
+    peakOpen = sockets.size
     bytes = 0
     served.clear()
   })

@@ -237,6 +237,8 @@ export interface SeederSwarm {
 
 export interface SeederStats {
   readonly connections: number
+  /** The most connections open at once, over all the seeders. */
+  readonly peakOpen: number
   /** Seeders that served at least one block. */
   readonly servedPeers: number
   readonly bytes: number
