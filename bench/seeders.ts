@@ -1,5 +1,5 @@
 /**
- * `node dist-bench/seeders.js --torrent-file DATA --info-hash HEX --piece-length N --peers N`: a swarm of minimal
+ * `node dist-bench/seeders.js --data FILE --info-hash HEX --piece-length N --peers N`: a swarm of minimal
  * BEP 3 seeders in one process, for the many-peers benchmark (real clients at 200 are too heavy for 2 cores). Each
  * seeder is a plain `node:net` server on its own 127.0.0.1 port with its own peer id: it reads the handshake,
  * answers with its own, a full bitfield and an unchoke, then serves requests from the file (positional reads, the
@@ -9,7 +9,8 @@
  * It prints `{"ports":[…]}` once every server listens, and `{"connected":K}` at the first connection after the K-th
  * SIGUSR2 (K = 0 before any). On SIGUSR2 it prints
  * `{"stats":K,"connections":C,"peakOpen":O,"servedPeers":P,"bytes":B}` (K counts the signals) for what happened since
- * the previous one: connections accepted, the most open at once, seeders that served at least one block, bytes served. SIGTERM closes everything.
+ * the previous one: connections accepted, the most open at once, seeders that served at least one block, bytes
+ * served. SIGTERM closes everything.
  *
  * The wire codec is bt's own (WireDecoder and the encoders of src/wire), loaded at run time from the snapshot the
  * bench runs (dist-bench/bt/dist/): a static import of dist/ would make `npm run typecheck` need a build first.
@@ -66,7 +67,7 @@ const peerIdOf = (n: number): Uint8Array => Buffer.from(`-BS0001-${String(n).pad
 
 const main = async (): Promise<void> => {
   const o = args(process.argv.slice(2))
-  const file = o["torrent-file"]!
+  const file = o.data!
   const infoHash = Buffer.from(o["info-hash"]!, "hex")
   const pieceLength = Number(o["piece-length"])
   const count = Number(o.peers)

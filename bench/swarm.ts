@@ -246,7 +246,7 @@ export interface SeederStats {
 
 export const startSeederSwarm = async (o: { file: string; torrent: Torrent; peers: number; readyMs: number }): Promise<SeederSwarm> => {
   const proc = spawnTracked(process.execPath, [
-    join(repoRoot, "dist-bench", "seeders.js"), "--torrent-file", o.file, "--info-hash", o.torrent.infoHash,
+    join(repoRoot, "dist-bench", "seeders.js"), "--data", o.file, "--info-hash", o.torrent.infoHash,
     "--piece-length", String(o.torrent.pieceLength), "--peers", String(o.peers)
   ])
   const line = await waitForLine(proc, (l) => l.startsWith(`{"ports"`), o.readyMs, "seeder swarm")
