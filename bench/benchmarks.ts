@@ -8,14 +8,16 @@ import { join } from "node:path"
 import {
   type BenchResult,
   type Comparison,
+  cpuRatio,
   interleave,
+  median,
   type Progress,
   ratio,
   statusOf,
   type Subject,
   type SubjectResult
 } from "./measure.js"
-import { type Proc, runBounded, stop } from "./proc.js"
+import { cpuSecondsNow, type Proc, runBounded, RunError, stop } from "./proc.js"
 import {
   aria2Download,
   btBin,
@@ -24,6 +26,7 @@ import {
   btVerify,
   ddWrite,
   hasLibtorrent,
+  jsonLines,
   ltCheck,
   ltDownload,
   onPath,
@@ -32,6 +35,7 @@ import {
   type Seeder,
   startBtSeeder,
   startLtSeeder,
+  startSeederSwarm,
   startOpentracker,
   type Torrent,
   withAnnounce,
@@ -528,13 +532,168 @@ const recheck: Benchmark = {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Not measurable yet
+// many-peers
 
-const notYet = (name: string, title: string, why: string): Benchmark => ({
-  name,
-  title,
-  run: async () => ({ name, title, status: "not measured", subjects: [], comparisons: [], notes: [why] })
-})
+interface ManyPeersRun {
+  readonly round: number
+  readonly progressPeers: number
+  readonly servedPeers: number
+  readonly connections: number
+  /** Bytes bt received twice or did not need (endgame duplicates, late answers), from its `done` line. */
+  readonly wastedBytes: number
+  readonly transferCpuSeconds?: number
+}
+
+/** Peers in the large swarm, and in the small one it is compared with (issue #9). */
+const MANY = 200
+const FEW = 4
+
+const manyPeers: Benchmark = {
+  name: "many-peers",
+  title: `Download from ${MANY} peers vs from ${FEW}: bt's CPU per GiB`,
+  run: async (ctx) => {
+    const { file, seedDir, torrent } = await ctx.payload()
+    const procs: Array<Proc | undefined> = []
+    try {
+      ctx.progress.log(`  starting ${MANY} seeders in one process (./seeders.ts)…`)
+      const swarm = await startSeederSwarm({ file, torrent, peers: MANY, readyMs: ctx.timeoutMs })
+      procs.push(swarm.proc)
+      const name = file.slice(seedDir.length + 1)
+      /**
+       * Per run: the most peers bt's progress lines showed, the seeders that served it a block, its wasted bytes, and
+       * its CPU seconds after its first connection.
+       */
+      const seen = new Map<string, Array<ManyPeersRun>>()
+      const subject = (id: string, label: string, role: Subject["role"], peers: number): Subject => {
+        const out = (round: number): string => join(ctx.work, `mp-${id}-${round}`)
+        const state = (round: number): string => join(ctx.work, `state-mp-${id}-${round}`)
+        return {
+          id,
+          label,
+          role,
+          measured: "bt download",
+          bytes: torrent.size,
+          run: async (round) => {
+            await swarm.stats() // zero the seeders' counters
+            let bt: Proc | undefined
+            let connectCpu: number | undefined
+            swarm.onFirstConnection(() => (connectCpu = bt === undefined ? undefined : cpuSecondsNow(bt)))
+            const done = await btDownload({
+              torrent: torrent.path,
+              out: out(round),
+              stateDir: state(round),
+              peerPort: swarm.ports.slice(0, peers),
+              timeoutMs: ctx.timeoutMs,
+              encryption: "disable",
+              maxPeers: MANY,
+              onSpawn: (proc) => (bt = proc)
+            })
+            const lines = jsonLines(done.exit.stdout)
+            const progressPeers = Math.max(0, ...lines.map((e) => (e.event === "progress" ? Number(e.peers) || 0 : 0)))
+            const wastedBytes = Number(lines.find((e) => e.event === "done")?.wasted) || 0
+            const served = await swarm.stats()
+            // Fewer than `peers` connections open at once: a cap kept bt from using them all together.
+            if (served.peakOpen < peers) {
+              throw new RunError(`bt had at most ${served.peakOpen} of the ${peers} seeders connected at once (a peer cap?)`)
+            }
+            seen.set(id, [...(seen.get(id) ?? []), {
+              round,
+              progressPeers,
+              servedPeers: served.servedPeers,
+              connections: served.connections,
+              wastedBytes,
+              ...(done.exit.cpuSeconds === undefined || connectCpu === undefined
+                ? {}
+                : { transferCpuSeconds: done.exit.cpuSeconds - connectCpu })
+            }])
+            ctx.progress.log(
+              `    ${peers} seeders: bt's progress showed up to ${progressPeers} peers; ${served.servedPeers} seeders served it ` +
+                `(${served.connections} connections, ${served.peakOpen} at once); ${(wastedBytes / 2 ** 20).toFixed(1)} MiB wasted; bt's CPU ${done.exit.cpuSeconds ?? "?"} s, ${connectCpu ?? "?"} s of it before its first connection`
+            )
+            return done
+          },
+          verify: async (round) => (round === 0 ? sameBytes(file, join(out(round), name), ctx.timeoutMs) : undefined),
+          cleanup: async (round) => {
+            await removeDir(out(round))
+            await removeDir(state(round))
+          }
+        }
+      }
+      const results = await interleave(
+        [subject("many", `bt ← ${MANY} peers`, "bt", MANY), subject("few", `bt ← ${FEW} peers`, "anchor", FEW)],
+        ctx.rounds,
+        ctx.progress
+      )
+      const many = byId(results, "many")
+      const few = byId(results, "few")
+      const perGiB = (s: SubjectResult | undefined, what: string): Comparison => ({
+        what,
+        unit: "s/GiB",
+        ...(s?.median?.cpuSecondsPerGiB === undefined ? {} : { value: s.median.cpuSecondsPerGiB })
+      })
+      const transferPerGiB = (id: string): Array<number> =>
+        (seen.get(id) ?? []).flatMap((r) => (r.transferCpuSeconds === undefined ? [] : [r.transferCpuSeconds / (torrent.size / 2 ** 30)]))
+      const transferMany = median(transferPerGiB("many"))
+      const transferFew = median(transferPerGiB("few"))
+      const transferRatio: Comparison = {
+        what: `bt CPU per GiB after start-up, ${MANY} peers / ${FEW} peers`,
+        unit: "×",
+        ...(transferMany === undefined || transferFew === undefined ? {} : { value: Math.round((transferMany / transferFew) * 1000) / 1000 }),
+        perRound: Array.from({ length: ctx.rounds }, (_, round) => {
+          const a = seen.get("many")?.find((r) => r.round === round)?.transferCpuSeconds
+          const b = seen.get("few")?.find((r) => r.round === round)?.transferCpuSeconds
+          return a === undefined || b === undefined ? null : Math.round((a / b) * 1000) / 1000
+        })
+      }
+      const wasted = (id: string, peers: number): Comparison => {
+        const value = median((seen.get(id) ?? []).map((r) => r.wastedBytes / 2 ** 20))
+        return { what: `MiB bt received but did not need from ${peers} peers (median; payload ${torrent.size / 2 ** 20} MiB)`, unit: "MiB", ...(value === undefined ? {} : { value: Math.round(value * 10) / 10 }) }
+      }
+      const connected = (id: string, key: "progressPeers" | "servedPeers", what: string): Comparison => {
+        const value = median((seen.get(id) ?? []).map((r) => r[key]))
+        return { what, unit: "peers", ...(value === undefined ? {} : { value }) }
+      }
+      return {
+        name: "many-peers",
+        title: manyPeers.title,
+        status: statusOf(results),
+        metric: "mibps",
+        subjects: results,
+        comparisons: [
+          cpuRatio(`bt CPU per GiB, ${MANY} peers / ${FEW} peers`, many, few, 1.5),
+          perGiB(few, `bt CPU per GiB from ${FEW} peers, median`),
+          perGiB(many, `bt CPU per GiB from ${MANY} peers, median`),
+          transferRatio,
+          {
+            what: `bt CPU per GiB after start-up from ${FEW} peers, median`,
+            unit: "s/GiB",
+            ...(transferFew === undefined ? {} : { value: Math.round(transferFew * 100) / 100 })
+          },
+          {
+            what: `bt CPU per GiB after start-up from ${MANY} peers, median`,
+            unit: "s/GiB",
+            ...(transferMany === undefined ? {} : { value: Math.round(transferMany * 100) / 100 })
+          },
+          ratio(`${MANY} peers / ${FEW} peers (MiB/s)`, many, few),
+          wasted("few", FEW),
+          wasted("many", MANY),
+          connected("many", "progressPeers", `peers in bt's progress lines (${MANY}-peer runs, median of the max)`),
+          connected("many", "servedPeers", `seeders that served bt a block (${MANY}-peer runs, median)`)
+        ],
+        notes: [
+          WARM_CACHE,
+          `the ${MANY} seeders are one Node process (bench/seeders.ts: node:net servers on 127.0.0.1, bt's wire codec, a full bitfield, unchoked, requests answered in order from the payload with at most 256 KiB in each socket's buffer, CANCEL honoured for the rest); the ${FEW}-peer runs use the first ${FEW} of them`,
+          `bt runs with --max-peers ${MANY} --encryption disable (the seeders speak plaintext only; with the default, prefer, bt would first try MSE with each and fall back)`,
+          "CPU = user + system time of the bt process, spawn to exit (start-up included), sampled every 100 ms from /proc (so up to 0.1 s missed at exit); per GiB of payload",
+          "after start-up: less bt's CPU time when the seeders saw its first connection (Node and Effect loaded, the torrent read, the empty folder checked), read from /proc as their line arrives; that start-up is the same for both and dilutes the first ratio at small sizes",
+          "the seeder process runs on the same 2 cores; its CPU is not counted"
+        ]
+      }
+    } finally {
+      await stopAllOf(procs)
+    }
+  }
+}
 
 export const benchmarks: ReadonlyArray<Benchmark> = [
   download,
@@ -544,8 +703,8 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   recheck,
   encrypted,
   utp,
-  notYet("many-peers", "Download from 200 peers", "not yet measured: no 200-peer loopback harness yet")
+  manyPeers
 ]
 
 /** Benchmarks that need the shared payload. */
-export const needsPayload = new Set(["download", "upload", "bt-to-bt", "recheck", "encrypted", "utp"])
+export const needsPayload = new Set(["download", "upload", "bt-to-bt", "recheck", "encrypted", "utp", "many-peers"])

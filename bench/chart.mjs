@@ -53,7 +53,10 @@ y += 10
 
 for (const bench of report.benchmarks ?? []) {
   y += 30
-  parts.push(text(16, y, `${bench.name} — ${bench.title}${bench.metric === "ms" ? " (ms: lower is better)" : ""}`, `font-size="14" font-weight="bold"`))
+  const separate = bench.separateRun === undefined
+    ? ""
+    : ` [own run ${bench.separateRun.startedAt.slice(0, 10)}, ${(bench.separateRun.payloadBytes / 2 ** 20).toFixed(0)} MiB, ${bench.separateRun.rounds} rounds]`
+  parts.push(text(16, y, `${bench.name} — ${bench.title}${bench.metric === "ms" ? " (ms: lower is better)" : ""}${separate}`, `font-size="14" font-weight="bold"`))
   if (bench.subjects.length === 0) {
     y += 20
     parts.push(text(LABEL_W, y, bench.status === "not measured" ? bench.notes?.[0] ?? "not measured" : `${bench.status}: ${bench.error ?? bench.notes?.[0] ?? ""}`, `font-size="12" fill="#777" font-style="italic"`))

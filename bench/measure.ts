@@ -21,6 +21,8 @@ export interface RunRecord {
   /** Peak resident set of the measured process (VmHWM), in MB (10^6 bytes). */
   readonly peakRssMB?: number
   readonly cpuSeconds?: number
+  /** CPU seconds per GiB of payload (transfer benchmarks). */
+  readonly cpuSecondsPerGiB?: number
   /** Whether the downloaded bytes were compared with the payload after this run (`cmp`), and matched. */
   readonly verified?: boolean
   readonly error?: string
@@ -40,6 +42,7 @@ export interface SubjectResult {
     readonly mibps?: number
     readonly peakRssMB?: number
     readonly cpuSeconds?: number
+    readonly cpuSecondsPerGiB?: number
   }
   readonly maxPeakRssMB?: number
   readonly note?: string
@@ -68,6 +71,11 @@ export interface BenchResult {
   readonly error?: string
   /** Wall time of the whole benchmark, set-up included. */
   readonly seconds?: number
+  /**
+   * Set on an entry copied into a report from a run of its own, whose date, payload and rounds are not the report's
+   * (see docs/BENCHMARKS.md); `npm run bench` itself never sets it.
+   */
+  readonly separateRun?: { readonly startedAt: string; readonly payloadBytes: number; readonly rounds: number; readonly file: string }
 }
 
 export interface Subject {
@@ -95,6 +103,7 @@ export const median = (xs: ReadonlyArray<number>): number | undefined => {
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000
 const MIB = 1 << 20
+const GIB = 1 << 30
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
@@ -127,6 +136,9 @@ export const interleave = async (
           ...(subject.bytes === undefined ? {} : { mibps: round3(subject.bytes / MIB / exit.seconds) }),
           ...(exit.peakRss === undefined ? {} : { peakRssMB: round3(exit.peakRss / 1e6) }),
           ...(exit.cpuSeconds === undefined ? {} : { cpuSeconds: round3(exit.cpuSeconds) }),
+          ...(exit.cpuSeconds === undefined || subject.bytes === undefined
+            ? {}
+            : { cpuSecondsPerGiB: round3(exit.cpuSeconds / (subject.bytes / GIB)) }),
           ...(verified === undefined ? {} : { verified }),
           ...(verified === false ? { error: "downloaded bytes differ from the payload" } : {})
         }
@@ -175,7 +187,8 @@ const summarise = (subject: Subject, runs: ReadonlyArray<RunRecord>): SubjectRes
             ...optional("selfSeconds", pick((r) => r.selfSeconds)),
             ...optional("mibps", pick((r) => r.mibps)),
             ...optional("peakRssMB", pick((r) => r.peakRssMB)),
-            ...optional("cpuSeconds", pick((r) => r.cpuSeconds))
+            ...optional("cpuSeconds", pick((r) => r.cpuSeconds)),
+            ...optional("cpuSecondsPerGiB", pick((r) => r.cpuSecondsPerGiB))
           }
         }),
     ...(rss.length === 0 ? {} : { maxPeakRssMB: round3(Math.max(...rss)) }),
@@ -183,35 +196,47 @@ const summarise = (subject: Subject, runs: ReadonlyArray<RunRecord>): SubjectRes
   }
 }
 
-/**
- * `a` over `b` on MiB/s (or `b` over `a` on seconds when `inverse`, so that above 1 means `a` is faster): the ratio
- * of the medians, with the per-round ratios alongside.
- */
-export const ratio = (
+type Figures = Pick<RunRecord, "mibps" | "cpuSecondsPerGiB">
+
+/** `a` over `b` on one figure: the ratio of the medians, with the per-round ratios alongside. */
+const ratioOn = (
   what: string,
+  figure: (f: Figures) => number | undefined,
   a: SubjectResult | undefined,
   b: SubjectResult | undefined,
-  target?: number
+  target?: { readonly op: ">=" | "<="; readonly value: number }
 ): Comparison => {
   const rounds = Math.max(a?.runs.length ?? 0, b?.runs.length ?? 0)
   const perRound: Array<number | null> = []
   for (let i = 0; i < rounds; i++) {
     const x = a?.runs.find((r) => r.round === i)
     const y = b?.runs.find((r) => r.round === i)
-    perRound.push(x?.ok && y?.ok && x.mibps !== undefined && y.mibps !== undefined ? round3(x.mibps / y.mibps) : null)
+    const fx = x?.ok ? figure(x) : undefined
+    const fy = y?.ok ? figure(y) : undefined
+    perRound.push(fx !== undefined && fy !== undefined && fy > 0 ? round3(fx / fy) : null)
   }
-  const x = a?.median?.mibps
-  const y = b?.median?.mibps
+  const x = a?.median === undefined ? undefined : figure(a.median)
+  const y = b?.median === undefined ? undefined : figure(b.median)
   const value = x !== undefined && y !== undefined && y > 0 ? round3(x / y) : undefined
   return {
     what,
     unit: "×",
     ...(value === undefined ? {} : { value }),
-    ...(target === undefined ? {} : { target: { op: ">=" as const, value: target } }),
-    ...(target === undefined || value === undefined ? {} : { met: value >= target }),
+    ...(target === undefined ? {} : { target }),
+    ...(target === undefined || value === undefined
+      ? {}
+      : { met: target.op === ">=" ? value >= target.value : value <= target.value }),
     perRound
   }
 }
+
+/** `a` over `b` on MiB/s (above 1: `a` is faster), against an "at least" target. */
+export const ratio = (what: string, a: SubjectResult | undefined, b: SubjectResult | undefined, target?: number): Comparison =>
+  ratioOn(what, (f) => f.mibps, a, b, target === undefined ? undefined : { op: ">=", value: target })
+
+/** `a` over `b` on CPU seconds per GiB (above 1: `a` costs more), against an "at most" target. */
+export const cpuRatio = (what: string, a: SubjectResult | undefined, b: SubjectResult | undefined, target?: number): Comparison =>
+  ratioOn(what, (f) => f.cpuSecondsPerGiB, a, b, target === undefined ? undefined : { op: "<=", value: target })
 
 export const statusOf = (subjects: ReadonlyArray<SubjectResult>): BenchResult["status"] =>
   subjects.every((s) => s.status === "ok") ? "ok" : subjects.some((s) => s.median !== undefined) ? "partial" : "failed"

@@ -49,6 +49,10 @@ const sampleProc = (pid: number): { rss?: number; cpu?: number } => {
   return out
 }
 
+/** The process's user + system CPU time now, in seconds; undefined once it is gone. */
+export const cpuSecondsNow = (proc: Proc): number | undefined =>
+  proc.child.pid === undefined ? undefined : sampleProc(proc.child.pid).cpu
+
 /** Starts a process (stdin ignored) that is tracked until it exits and sampled every 100 ms. */
 export const spawnTracked = (cmd: string, args: ReadonlyArray<string>, opts: { cwd?: string } = {}): Proc => {
   const started = performance.now()

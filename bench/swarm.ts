@@ -73,6 +73,7 @@ export interface Torrent {
   readonly path: string
   readonly infoHash: string
   readonly size: number
+  readonly pieceLength: number
 }
 
 /** `bt create PATH -o OUT --piece-length N --json`. */
@@ -84,7 +85,7 @@ export const btCreate = async (target: string, out: string, pieceLength: number,
     "bt create"
   )
   const made = JSON.parse(exit.stdout.trim().split("\n").pop() ?? "") as { infoHash: string; totalLength: number }
-  return { path: out, infoHash: made.infoHash, size: made.totalLength }
+  return { path: out, infoHash: made.infoHash, size: made.totalLength, pieceLength }
 }
 
 /**
@@ -228,6 +229,49 @@ export const startBtSeeder = async (o: { torrent: string; dir: string; stateDir:
   return { port: (JSON.parse(line) as { port: number }).port, proc }
 }
 
+/** Many minimal seeders in one process (./seeders.ts), each on its own 127.0.0.1 port with its own peer id. */
+export interface SeederSwarm {
+  readonly ports: ReadonlyArray<number>
+  readonly proc: Proc
+  /** What the seeders did since the previous call (or since they started); starts the next period. */
+  readonly stats: () => Promise<SeederStats>
+  /** Calls `f` as soon as the seeders report the first connection of the current period (a line on their stdout). */
+  readonly onFirstConnection: (f: () => void) => void
+}
+
+export interface SeederStats {
+  readonly connections: number
+  /** The most connections open at once, over all the seeders. */
+  readonly peakOpen: number
+  /** Seeders that served at least one block. */
+  readonly servedPeers: number
+  readonly bytes: number
+}
+
+export const startSeederSwarm = async (o: { file: string; torrent: Torrent; peers: number; readyMs: number }): Promise<SeederSwarm> => {
+  const proc = spawnTracked(process.execPath, [
+    join(repoRoot, "dist-bench", "seeders.js"), "--data", o.file, "--info-hash", o.torrent.infoHash,
+    "--piece-length", String(o.torrent.pieceLength), "--peers", String(o.peers)
+  ])
+  const line = await waitForLine(proc, (l) => l.startsWith(`{"ports"`), o.readyMs, "seeder swarm")
+  let asked = 0
+  const stats = async (): Promise<SeederStats> => {
+    const k = ++asked
+    proc.child.kill("SIGUSR2")
+    return JSON.parse(await waitForLine(proc, (l) => l.startsWith(`{"stats":${k},`), 10_000, "seeder swarm stats")) as SeederStats
+  }
+  const onFirstConnection = (f: () => void): void => {
+    const marker = `{"connected":${asked}}`
+    const onData = (): void => {
+      if (!proc.stdout().includes(marker)) return
+      proc.child.stdout?.off("data", onData)
+      f()
+    }
+    proc.child.stdout?.on("data", onData)
+  }
+  return { ports: (JSON.parse(line) as { ports: Array<number> }).ports, proc, stats, onFirstConnection }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Downloaders: each resolves once the download is complete and the process has exited, or throws.
 
@@ -242,7 +286,8 @@ const checkExit = (exit: Exit, what: string): Exit => {
   return exit
 }
 
-const jsonLines = (stdout: string): Array<Record<string, unknown>> =>
+/** The JSON lines of a process's output (other lines skipped). */
+export const jsonLines = (stdout: string): Array<Record<string, unknown>> =>
   stdout.split("\n").flatMap((line) => {
     try {
       return line.trim().startsWith("{") ? [JSON.parse(line) as Record<string, unknown>] : []
@@ -251,25 +296,33 @@ const jsonLines = (stdout: string): Array<Record<string, unknown>> =>
     }
   })
 
-/** `bt download T -o DIR --peer 127.0.0.1:P --no-trackers --no-dht --port 0 --json --state-dir S --transport tcp`. */
+/** `bt download T -o DIR --peer 127.0.0.1:P… --no-trackers --no-dht --port 0 --json --state-dir S --transport tcp`. */
 export const btDownload = async (o: {
   torrent: string
   out: string
   stateDir: string
-  peerPort: number
+  /** The seeder's port on 127.0.0.1, or several seeders' (one `--peer` each). */
+  peerPort: number | ReadonlyArray<number>
   timeoutMs: number
   /** bt's `--encryption` (its default, prefer, when absent). */
   encryption?: "prefer" | "require" | "disable"
   /** bt's `--transport`: TCP unless asked (the peers benchmarked against speak TCP only, unless told otherwise). */
   transport?: "tcp" | "utp" | "both"
+  /** bt's `--max-peers` (its default, 50, when absent). */
+  maxPeers?: number
+  /** Called with the bt process as soon as it is started. */
+  onSpawn?: (proc: Proc) => void
 }): Promise<Downloaded> => {
   await mkdir(o.out, { recursive: true })
   await mkdir(o.stateDir, { recursive: true })
+  const peers = (typeof o.peerPort === "number" ? [o.peerPort] : o.peerPort).flatMap((port) => ["--peer", `127.0.0.1:${port}`])
   const proc = spawnTracked(process.execPath, [
-    btBin, "download", o.torrent, "-o", o.out, "--peer", `127.0.0.1:${o.peerPort}`, "--no-trackers", "--no-dht", "--port", "0",
+    btBin, "download", o.torrent, "-o", o.out, ...peers, "--no-trackers", "--no-dht", "--port", "0",
     "--json", "--state-dir", o.stateDir, "--transport", o.transport ?? "tcp",
-    ...(o.encryption === undefined ? [] : ["--encryption", o.encryption])
+    ...(o.encryption === undefined ? [] : ["--encryption", o.encryption]),
+    ...(o.maxPeers === undefined ? [] : ["--max-peers", String(o.maxPeers)])
   ])
+  o.onSpawn?.(proc)
   const exit = checkExit(await exitBounded(proc, o.timeoutMs, "bt download"), "bt download")
   const done = jsonLines(exit.stdout).find((e) => e.event === "done")
   if (done === undefined) throw new RunError(`bt download: exited 0 without a "done" line${tail(exit.stdout)}`)

@@ -19,7 +19,8 @@ const subjectRow = (s: SubjectResult, metric: BenchResult["metric"]): string => 
       : s.runs.map((r) => (r.ok ? (r.mibps ?? 0).toFixed(0) : "x")).join(" ")
   const rss = s.maxPeakRssMB === undefined ? "" : `  peak RSS ${s.maxPeakRssMB.toFixed(0)} MB (${s.measured})`
   const own = s.median.selfSeconds === undefined ? "" : ` (own ${s.median.selfSeconds.toFixed(2)} s)`
-  const cpu = s.median.cpuSeconds === undefined || metric === "ms" ? "" : `  cpu ${s.median.cpuSeconds.toFixed(1)} s`
+  const perGiB = s.median.cpuSecondsPerGiB === undefined ? "" : ` (${s.median.cpuSecondsPerGiB.toFixed(2)} s/GiB)`
+  const cpu = s.median.cpuSeconds === undefined || metric === "ms" ? "" : `  cpu ${s.median.cpuSeconds.toFixed(1)} s${perGiB}`
   const time = metric === "ms" ? "" : `  ${s.median.seconds.toFixed(2)} s${own}`
   return `  ${pad(s.label, 34)} ${padStart(figure, 12)}${time}   [${each}] ${runs}${rss}${cpu}${s.status === "failed" ? "  (a run failed)" : ""}`
 }
