@@ -2,8 +2,9 @@
  * `bt` as a library: the protocol stages as Effect services, and the pure codecs under them.
  *
  * Layers leave platform needs open: provide Node's (or your own) at your program's edge. For a download that is a
- * `Transport` (`NodeTransport.layer`), `Storage` (`Storage.layer` on node:fs), a `Verifier`, and a `Tracker` that
- * itself needs an `HttpClient` (from `@effect/platform-node/NodeHttpClient`) and a `Datagram` (`NodeDatagram.layer`).
+ * `Transport` (`NodeTransport.layer` for TCP; `UtpTransport` and `DualTransport` for uTP beside it), `Storage`
+ * (`Storage.layer` on node:fs), a `Verifier`, and a `Tracker` that itself needs an `HttpClient` (from
+ * `@effect/platform-node/NodeHttpClient`) and a `Datagram` (`NodeDatagram.layer`).
  * Optional: a `ResumeStore` (else every start rechecks the data) and a `Dht` (`Dht.layerConfig`, on a `Datagram`;
  * else torrents find peers through trackers, PEX and the addresses given). `examples/download.ts` shows the graph.
  */
@@ -19,6 +20,13 @@ export * as MemoryTransport from "./peer/transport/MemoryTransport.js"
 /** Message Stream Encryption (MSE/PE), pure: key exchange, RC4, both handshake machines. */
 export * as Mse from "./peer/mse/index.js"
 export * as NodeTransport from "./peer/transport/NodeTransport.js"
+/**
+ * uTP (BEP 29) as a Transport; `DualTransport` puts it beside TCP (uTP first); `SharedDatagram` lets it share the
+ * DHT's UDP port.
+ */
+export * as UtpTransport from "./peer/utp/UtpTransport.js"
+export * as DualTransport from "./peer/transport/Dual.js"
+export * as SharedDatagram from "./net/SharedDatagram.js"
 export * as Transport from "./peer/transport/Transport.js"
 export * as Piece from "./piece/index.js"
 export * as Session from "./session/index.js"
