@@ -35,6 +35,11 @@ export const MAX_PAYLOAD = 1400
 export const RECEIVE_WINDOW = 1024 * 1024
 /** How far ahead of a gap we buffer, and the most packets we keep unacknowledged. */
 export const MAX_OUTSTANDING = 1000
+/**
+ * Packets sent at most by one call (pacing): a whole window at once would overflow the receiver's UDP buffer (a
+ * peer's default holds a few hundred datagrams), losing most of the burst.
+ */
+export const MAX_BURST = 32
 /** Timeouts in a row after which the connection is given up. */
 export const MAX_TIMEOUTS = 8
 /**
@@ -320,6 +325,8 @@ export class UtpSocket {
       // An ACK still owed (the caller did not `flushAck`), or a keep-alive.
       this.sendState(now)
     }
+    // What pacing held back, if no ACK came to release it.
+    if (this.resendCount > 0 || this.queuedBytes > 0) this.flush(now)
     return this.take()
   }
 
@@ -547,17 +554,19 @@ export class UtpSocket {
   /** Sends what is waiting (resends first, then new data, then our FIN) while the window allows. */
   private flush(now: number): void {
     if (this.state === "closed" || this.state === "reset") return
+    // Pacing: at most MAX_BURST packets at once; the rest leave with the next ACK (or tick), as the window reopens.
+    const burstEnd = this.out.packets.length + MAX_BURST
     if (this.resendCount > 0) {
       for (const p of this.outstanding) {
         if (!p.resend || p.acked) continue
-        if (!this.fits(sizeOf(p))) return
+        if (!this.fits(sizeOf(p)) || this.out.packets.length >= burstEnd) return
         this.transmit(p, now)
       }
     }
     if (this.state !== "connected") return
     while (this.queuedBytes > 0 && this.outstanding.length < MAX_OUTSTANDING) {
       const size = Math.min(MAX_PAYLOAD, this.queuedBytes)
-      if (!this.fits(HEADER_BYTES + size)) return
+      if (!this.fits(HEADER_BYTES + size) || this.out.packets.length >= burstEnd) return
       this.push("data", this.dequeue(size), now)
     }
     if (this.closing && !this.finSent && this.queuedBytes === 0 && this.fits(HEADER_BYTES)) {
