@@ -184,6 +184,8 @@ const btVariants = (o: {
   readonly variants: readonly [BtVariant, BtVariant]
   readonly comparison: string
   readonly target: number
+  /** Also libtorrent's own leecher over this transport, as an anchor: the first variant over it is reported. */
+  readonly ltLeecher?: { readonly transport: "tcp" | "utp"; readonly comparison: string }
   readonly notes: ReadonlyArray<string>
 }): Benchmark => ({
   name: o.name,
@@ -221,7 +223,19 @@ const btVariants = (o: {
           await removeDir(state(variant.id, round))
         }
       })
-      const results = await interleave(o.variants.map(subject), ctx.rounds, ctx.progress)
+      const lt = o.ltLeecher
+      const ltSubject: Array<Subject> = lt === undefined ? [] : [{
+        id: "libtorrent",
+        label: `libtorrent (lt.py leech, ${lt.transport})`,
+        role: "anchor",
+        measured: "lt.py leech",
+        bytes: torrent.size,
+        run: (round) =>
+          ltDownload({ torrent: torrent.path, out: out("libtorrent", round), peerPort: seeder.port, timeoutMs: ctx.timeoutMs, transport: lt.transport }),
+        verify: async (round) => (round === 0 ? sameBytes(file, join(out("libtorrent", round), name), ctx.timeoutMs) : undefined),
+        cleanup: (round) => removeDir(out("libtorrent", round))
+      }]
+      const results = await interleave([...o.variants.map(subject), ...ltSubject], ctx.rounds, ctx.progress)
       const [first, second] = o.variants
       return {
         name: o.name,
@@ -229,7 +243,10 @@ const btVariants = (o: {
         status: statusOf(results),
         metric: "mibps",
         subjects: results,
-        comparisons: [ratio(o.comparison, byId(results, first.id), byId(results, second.id), o.target)],
+        comparisons: [
+          ratio(o.comparison, byId(results, first.id), byId(results, second.id), o.target),
+          ...(lt === undefined ? [] : [ratio(lt.comparison, byId(results, first.id), byId(results, "libtorrent"))])
+        ],
         notes: [WARM_CACHE, ...o.notes]
       }
     } finally {
@@ -262,6 +279,7 @@ const utp = btVariants({
   ],
   comparison: "uTP / TCP (MiB/s)",
   target: 0.7,
+  ltLeecher: { transport: "utp", comparison: "bt uTP / libtorrent uTP (MiB/s)" },
   notes: ["the same libtorrent seeder (uTP and TCP both on) for both; the cpu column is bt's CPU time per run"]
 })
 

@@ -330,11 +330,18 @@ export const btDownload = async (o: {
 }
 
 /** `lt.py leech T --save DIR --peer 127.0.0.1:P`: libtorrent's own leecher, loopback settings. */
-export const ltDownload = async (o: { torrent: string; out: string; peerPort: number; timeoutMs: number }): Promise<Downloaded> => {
+export const ltDownload = async (o: {
+  torrent: string
+  out: string
+  peerPort: number
+  timeoutMs: number
+  /** lt.py's `--transport`: tcp (its default) or utp. */
+  transport?: "tcp" | "utp"
+}): Promise<Downloaded> => {
   await mkdir(o.out, { recursive: true })
   const proc = spawnTracked(debianPython, [
     ltPy, "leech", o.torrent, "--save", o.out, "--port", String(await freePort()), "--peer", `127.0.0.1:${o.peerPort}`,
-    "--timeout", String(Math.round(o.timeoutMs / 1000))
+    "--timeout", String(Math.round(o.timeoutMs / 1000)), ...(o.transport === undefined ? [] : ["--transport", o.transport])
   ])
   const exit = checkExit(await exitBounded(proc, o.timeoutMs + 10_000, "libtorrent leecher"), "libtorrent leecher")
   const done = jsonLines(exit.stdout).find((e) => e.done === true)
