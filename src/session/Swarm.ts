@@ -317,7 +317,8 @@ export class Swarm {
     for (const link of this.links) {
       const address = link.extensions.listenAddress
       if (address === undefined) continue
-      const flags = (link.direction === "outgoing" ? PexFlag.outgoing : 0) | (link.bits.isComplete() ? PexFlag.seed : 0)
+      const flags = (link.direction === "outgoing" ? PexFlag.outgoing : 0) | (link.bits.isComplete() ? PexFlag.seed : 0) |
+        (link.connection.transport === "utp" ? PexFlag.utp : 0) | (link.connection.encrypted === true ? PexFlag.encryption : 0)
       peers.set(formatEndpoint(address), { host: address.host, port: address.port, flags })
     }
     return peers
