@@ -2,11 +2,12 @@
  * The DHT against libtorrent on 127.0.0.1, with no tracker and no peer address anywhere: a libtorrent DHT node is
  * the meeting point, libtorrent sessions run their DHT joined through it, bt joins through it with
  * `--dht-bootstrap`. bt downloads a bare magnet link from a libtorrent seeder it can only find through the DHT, and a
- * libtorrent leecher downloads a bare magnet link from `bt seed`, found the same way.
+ * libtorrent leecher downloads a bare magnet link from `bt seed`, found the same way (also over uTP only, which
+ * shares the DHT's UDP port).
  */
 import { join } from "node:path"
 import { expect, test } from "vitest"
-import { freePort, interopSuite, runBt, startLtDhtNode, startLtSeeder } from "./harness.js"
+import { freePort, interopSuite, runBt, startLtDhtNode, startLtSeeder, waitForLine } from "./harness.js"
 import {
   btEvents,
   exitWithin,
@@ -50,6 +51,29 @@ interopSuite("the DHT with libtorrent", ["libtorrent"], () => {
     expect(await hashFiles(join(dir, "lt"), spec)).toEqual(hashes)
     // Every byte came from bt: the only peer there was.
     expect(Object.keys(done.from)).toEqual([`127.0.0.1:${seed.port}`])
+  }, 90_000)
+
+  test("one UDP port for the DHT and uTP: a uTP-only libtorrent leecher finds bt seed through the DHT and downloads", async () => {
+    const { dir, hashes, spec, torrent } = await makeLtTorrent("one-port.bin", 2 * 1024 * 1024 + 11, 84)
+    const meeting = await startLtDhtNode()
+    const node = `127.0.0.1:${meeting.port}`
+    const port = await freePort()
+    const seed = await startBtSeed({ torrent, dir: join(dir, "data"), port, extraArgs: ["--dht-bootstrap", node] })
+    const leecher = await startLtLeecher({
+      magnet: `magnet:?xt=urn:btih:${seed.infoHash}`,
+      save: join(dir, "lt"),
+      dhtNodes: [node],
+      transport: "utp",
+      reportPeers: true,
+      timeoutSeconds: 60
+    })
+    const done = await leecher.done
+    expect(await hashFiles(join(dir, "lt"), spec)).toEqual(hashes)
+    expect(Object.keys(done.from)).toEqual([`127.0.0.1:${seed.port}`])
+    expect(leecher.peers().find((peer) => peer.peer === `127.0.0.1:${seed.port}`)).toMatchObject({ utp: true })
+    // bt's DHT node answers on the port its uTP (and TCP) listen on.
+    const line = await waitForLine(seed.proc, (l) => l.includes(`"dht":{`), 15_000)
+    expect((JSON.parse(line) as { readonly dht: { readonly port: number } }).dht.port).toBe(seed.port)
   }, 90_000)
 
   test("SIGTERM stops bt seed at once, even while its DHT bootstrap waits on a node that never answers", async () => {
