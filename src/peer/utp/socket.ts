@@ -4,7 +4,7 @@
  * stream, closed, reset). No sockets, no timers: the caller owns the clock (milliseconds) and the UDP socket. The
  * clock should be monotonic: a wall clock stepped forward by minutes would fire the idle limit of every connection.
  *
- * Sending: written bytes queue up and leave in packets of at most MAX_PAYLOAD bytes while the bytes in flight stay
+ * Sending: written bytes queue up and leave in packets of at most `payloadSize()` bytes while the bytes in flight stay
  * within min(cwnd, the peer's advertised window), one packet always allowed when nothing is in flight. Every sent
  * packet (SYN, DATA, FIN) keeps its sequence number until acknowledged, cumulatively or by selective ACK. A packet
  * is taken as lost on the third duplicate ACK (the oldest unacknowledged one) or when 3 packets after it are
@@ -32,6 +32,8 @@ import { seqAdd, seqDiff, seqLess } from "./seq.js"
 
 /** Largest payload we put in one packet. */
 export const MAX_PAYLOAD = 1400
+/** Smallest payload we cut data into, however small the window (see `payloadSize`). */
+export const MIN_PAYLOAD = 150
 /** Bytes the reorder buffer may hold: the window we advertise. */
 export const RECEIVE_WINDOW = 1024 * 1024
 /** How far ahead of a gap we buffer, and the most packets we keep unacknowledged. */
@@ -575,7 +577,7 @@ export class UtpSocket {
     }
     if (this.state !== "connected") return
     while (this.queuedBytes > 0 && this.outstanding.length < MAX_OUTSTANDING) {
-      const size = Math.min(MAX_PAYLOAD, this.queuedBytes)
+      const size = Math.min(this.payloadSize(), this.queuedBytes)
       if (!this.fits(HEADER_BYTES + size) || this.out.packets.length >= burstEnd) return
       this.push("data", this.dequeue(size), now)
     }
@@ -583,6 +585,16 @@ export class UtpSocket {
       this.finSent = true
       this.push("fin", new Uint8Array(0), now)
     }
+  }
+
+  /**
+   * The payload of the next DATA packet (BEP 29 adapts packet sizes to the link): a quarter of the window, between
+   * MIN_PAYLOAD and MAX_PAYLOAD. A small window (at the start, after a timeout, on a congested link) then still
+   * holds four packets, enough for three duplicate ACKs to reveal a loss, and a slow link is not handed whole
+   * 1.4 KB packets; an open window sends full ones.
+   */
+  private payloadSize(): number {
+    return Math.max(MIN_PAYLOAD, Math.min(MAX_PAYLOAD, Math.floor(this.ledbat.cwnd / 4) - HEADER_BYTES))
   }
 
   /** Sends a packet marked for sending (new, lost or timed out): it is in flight from now. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { MAX_BURST, MAX_PAYLOAD, UtpSocket } from "../../../src/peer/utp/socket.js"
+import { MAX_BURST, MAX_PAYLOAD, MIN_PAYLOAD, UtpSocket } from "../../../src/peer/utp/socket.js"
 
 /** `a` connected to `b` by hand; `a`'s window opened wide, as after a long clean transfer. */
 const connectedWide = () => {
@@ -23,5 +23,26 @@ describe("uTP pacing", () => {
     expect(second.packets.filter((p) => p.type === "data")).toHaveLength(MAX_BURST)
     // Without an ACK, the next tick sends what is held back.
     expect(a.tick(13).packets.filter((p) => p.type === "data")).toHaveLength(MAX_BURST)
+  })
+})
+
+describe("uTP packet sizes (BEP 29: adapted to the link)", () => {
+  it("a small window is cut into four packets; an open one sends full MAX_PAYLOAD packets", () => {
+    const [a, syn] = UtpSocket.connect({ connectionId: 100 }, 0)
+    const [, synAck] = UtpSocket.accept(syn.packets[0]!, { seqNr: 500 }, 1)
+    a.receive(synAck.packets[0]!, 2)
+    const small = a.write(new Uint8Array(100_000), 10).packets.filter((p) => p.type === "data")
+    expect(small).toHaveLength(4)
+    for (const p of small) expect(p.payload.length).toBeLessThan(MAX_PAYLOAD)
+    const { a: wide } = connectedWide()
+    const full = wide.write(new Uint8Array(100_000), 10).packets.filter((p) => p.type === "data")
+    for (const p of full) expect(p.payload.length).toBe(MAX_PAYLOAD)
+  })
+
+  it("never below MIN_PAYLOAD, however small the window", () => {
+    const { a } = connectedWide()
+    a.ledbat.cwnd = 150
+    const packets = a.write(new Uint8Array(10_000), 10).packets.filter((p) => p.type === "data")
+    expect(packets[0]!.payload.length).toBe(MIN_PAYLOAD)
   })
 })

@@ -30,7 +30,7 @@ describe("uTP socket", () => {
     // The first lost; the second answers b's resend.
     expect(acksAfterClose).toBe(2)
     expect(Buffer.concat(a.received)).toEqual(Buffer.from(bytesOf(1000, 1)))
-    expect(a.events).toEqual(["connected", "data", "eof", "closed"])
+    expect(a.events.filter((e) => e !== "data")).toEqual(["connected", "eof", "closed"])
     expect(b.events).toEqual(["connected", "eof", "closed"])
   })
 

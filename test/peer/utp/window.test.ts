@@ -83,14 +83,15 @@ describe("uTP peer window", () => {
     const [, synAck] = UtpSocket.accept(syn.packets[0]!, { seqNr: 500 }, 1)
     a.receive(synAck.packets[0]!, 2)
     const sent = a.write(bytesOf(20_000, 1), 10).packets
-    expect(sent.map((p) => p.seqNr)).toEqual([2, 3])
+    // The initial window in packets of a quarter of it (`payloadSize`).
+    expect(sent.map((p) => p.seqNr)).toEqual([2, 3, 4, 5])
     const state = (ackNr: number, windowSize: number): Packet => ({ ...synAck.packets[0]!, seqNr: 501, ackNr, windowSize })
-    // Both acknowledged, window shut: nothing more goes.
-    expect(a.receive(state(3, 0), 50).packets).toEqual([])
+    // All acknowledged, window shut: nothing more goes.
+    expect(a.receive(state(5, 0), 50).packets).toEqual([])
     // An older ACK, overtaken on the way, with the window it had then.
-    expect(a.receive(state(2, RECEIVE_WINDOW), 51).packets).toEqual([])
+    expect(a.receive(state(3, RECEIVE_WINDOW), 51).packets).toEqual([])
     expect(a.stats.peerWindow).toBe(0)
     // The window truly reopens.
-    expect(a.receive(state(3, RECEIVE_WINDOW), 52).packets.length).toBeGreaterThan(0)
+    expect(a.receive(state(5, RECEIVE_WINDOW), 52).packets.length).toBeGreaterThan(0)
   })
 })
