@@ -163,7 +163,9 @@ export const make = (options: UtpTransportOptions = {}) =>
       counters: () => ({ ...entry.socket.stats }),
       write: (bytes) => {
         if (entry.closed) return false
-        deliver(entry, entry.socket.write(bytes, now()))
+        // Sent at the end of this event-loop turn, with whatever else is written (and the ACK owed) in shared packets.
+        entry.socket.queue(bytes)
+        pending(entry)
         if (entry.socket.queued >= HIGH_WATER_MARK) entry.blocked = true
         return !entry.blocked
       },
@@ -174,7 +176,7 @@ export const make = (options: UtpTransportOptions = {}) =>
         if (entry.closed) return handlers.onClose(undefined)
         drainHeld(entry)
       },
-      // Packets leave as the window allows: there is nothing to hold back.
+      // Writes wait for the end of the event-loop turn anyway (see `write`): corking adds nothing.
       cork: () => {},
       uncork: () => {},
       pause: () => {
@@ -219,7 +221,7 @@ export const make = (options: UtpTransportOptions = {}) =>
       const entry = entries.get(keyOf(from, id))
       if (entry !== undefined) {
         deliver(entry, entry.socket.receive(packet, now()))
-        if (entry.socket.owesAck) owing(entry)
+        if (entry.socket.owesAck) pending(entry)
         return
       }
       if (packet.type !== "syn" || accept === undefined) return
@@ -233,16 +235,19 @@ export const make = (options: UtpTransportOptions = {}) =>
       accept(connectionOf(created))
     }
 
-    /** Connections owing an ACK: sent once the datagrams that arrived together are all read. */
-    const owingAck = new Set<Entry>()
-    const flushAcks = () => {
+    /**
+     * Connections with bytes written or an ACK owed: sent once this event-loop turn is over (the datagrams that
+     * arrived together all read, everything written in answer queued), in as few packets as the data allows.
+     */
+    const waiting = new Set<Entry>()
+    const sendWaiting = () => {
       const time = now()
-      for (const entry of owingAck) if (!entry.closed) deliver(entry, entry.socket.flushAck(time))
-      owingAck.clear()
+      for (const entry of waiting) if (!entry.closed) deliver(entry, entry.socket.sendQueued(time))
+      waiting.clear()
     }
-    const owing = (entry: Entry) => {
-      if (owingAck.size === 0) setImmediate(flushAcks)
-      owingAck.add(entry)
+    const pending = (entry: Entry) => {
+      if (waiting.size === 0) setImmediate(sendWaiting)
+      waiting.add(entry)
     }
 
     yield* Effect.sync(() => {

@@ -301,6 +301,23 @@ export class UtpSocket {
     return this.take()
   }
 
+  /**
+   * Queues bytes without sending them yet: `sendQueued` sends everything queued at once. A caller that queues what
+   * one event-loop turn writes (a burst of 17-byte requests, say) and then calls `sendQueued` puts them in shared
+   * packets, which carry the ACK owed too, where `write` would send one small packet each.
+   */
+  queue(bytes: Uint8Array): void {
+    if (this.closing || this.state === "closed" || this.state === "reset" || bytes.length === 0) return
+    this.sendQueue.push(bytes)
+    this.queuedBytes += bytes.length
+  }
+
+  /** Sends what `queue` left (as the window allows), then the ACK still owed if no packet carried it. */
+  sendQueued(now: number): UtpOutput {
+    this.flush(now)
+    return this.flushAck(now)
+  }
+
   /** Ends our direction: a FIN follows the queued bytes. */
   close(now: number): UtpOutput {
     this.closing = true
