@@ -108,10 +108,12 @@ export class Swarm {
       have: options.have,
       maxOutstanding: Math.max(1, Math.floor(options.outstandingBytes / BLOCK_SIZE))
     })
-    // Spares are kept up to the backlog's size: the pieces waiting for the disk and the spares together stay about
-    // that size, since the cache gives one back for each piece written.
+    // Spares are kept up to what the backlog and the pieces in assembly may hold together (about the backlog plus
+    // the requests outstanding): buffers move between the two as pieces complete, and a spare dropped when the
+    // pieces in assembly dip is a fresh 1 MiB allocation when they rise again (garbage the collector must chase).
     const pieceLength = options.torrent.pieceLength
-    this.buffers = new PieceBuffers(pieceLength, Math.max(2, Math.ceil(options.backlogBytes / pieceLength)))
+    const spares = Math.ceil((options.backlogBytes + options.outstandingBytes) / pieceLength)
+    this.buffers = new PieceBuffers(pieceLength, Math.max(2, spares))
     this.cache = new PieceCache(options.cacheBytes, (data) => this.buffers.give(data))
   }
 
