@@ -56,7 +56,7 @@ export const ENDGAME_DEPTH = 4
  * In endgame a block is duplicated only once every request for it has been out this long. A block from a working
  * peer arrives sooner (on a LAN in milliseconds; a pipeline is a couple of seconds at most), and by then it is
  * usually on the wire already, so a duplicate would only double its bytes; a stuck or slow peer's blocks get help
- * after a second instead of after the request timeout.
+ * after a second or two (an idle peer asks again at the swarm's next tick) instead of after the request timeout.
  */
 export const ENDGAME_WAIT_MS = 1_000
 
