@@ -793,10 +793,16 @@ describe("PiecePicker properties", () => {
         geometryArb,
         fc.array(fc.record({ flags: flagsArb, lossy: fc.boolean() }), { minLength: 1, maxLength: 5 }),
         fc.nat(),
-        (geom, swarm, seed) => {
+        // Also under a budget of requests outstanding, down to one block: it slows, never stalls.
+        fc.option(fc.integer({ min: 1, max: 8 }), { nil: undefined }),
+        (geom, swarm, seed, maxOutstanding) => {
           const { pieceCount } = geom
           const random = seeded(seed)
-          const p = new PiecePicker<number>({ ...geom, random: seeded(seed + 1) })
+          const p = new PiecePicker<number>({
+            ...geom,
+            random: seeded(seed + 1),
+            ...(maxOutstanding === undefined ? {} : { maxOutstanding })
+          })
           const bits = swarm.map(({ flags }) => bitsOf(pieceCount, range(0, pieceCount).filter((i) => flags[i])))
           for (let index = 0; index < pieceCount; index++) {
             if (!bits.some((b) => b.has(index))) bits[index % bits.length]!.set(index)
