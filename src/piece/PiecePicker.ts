@@ -32,10 +32,36 @@ export interface PiecePickerOptions extends Geometry {
   readonly randomFirstPieces?: number
   /** Pieces already verified (resumed from disk): never requested. */
   readonly have?: Bitfield
+  /**
+   * Requests (blocks) outstanding over all peers. Past it a peer only gets its fair share (this divided among the
+   * peers, at least MIN_FAIR_SHARE), so the total stays within about twice this however many peers there are; and
+   * since partial pieces are handed out before new ones open, so do the pieces in assembly. Default: no limit.
+   */
+  readonly maxOutstanding?: number
 }
 
 /** In endgame a block may be outstanding with at most this many peers: the first request plus two duplicates. */
 export const ENDGAME_MAX_HOLDERS = 3
+
+/** With more peers than this, a block in endgame gets one duplicate only: idle peers are many, and each adds waste. */
+export const ENDGAME_MANY_PEERS = 8
+
+/**
+ * In endgame a peer is given duplicates only while it has fewer requests than this outstanding: a few blocks per
+ * round trip from every idle peer finish the stragglers, and far fewer answers arrive after the block is already in.
+ */
+export const ENDGAME_DEPTH = 4
+
+/**
+ * In endgame a block is duplicated only once every request for it has been out this long. A block from a working
+ * peer arrives sooner (on a LAN in milliseconds; a pipeline is a couple of seconds at most), and by then it is
+ * usually on the wire already, so a duplicate would only double its bytes; a stuck or slow peer's blocks get help
+ * after a second or two (an idle peer asks again at the swarm's next tick) instead of after the request timeout.
+ */
+export const ENDGAME_WAIT_MS = 1_000
+
+/** The fewest requests a peer may keep outstanding under `maxOutstanding`, however many peers share it. */
+export const MIN_FAIR_SHARE = 2
 
 /**
  * A started piece: per-block state. A block is exactly one of received (`received[b] === 1`, no holders),
@@ -96,7 +122,12 @@ const NO_CONTRIBUTORS: ReadonlySet<never> = new Set()
  * - `unrequested` = candidate blocks + free blocks of started pieces; endgame is exactly `unrequested === 0`;
  * - block (i, b) is in `peers.get(p).requests` iff p is in `started.get(i).holders[b]`;
  * - outside endgame nextRequests only hands out free blocks, so no block has two holders unless, when the
- *   duplicate was handed out, every missing block was already outstanding.
+ *   duplicate was handed out, every missing block was already outstanding;
+ * - `requested` is the number of (peer, block) requests outstanding; `assembling` the started pieces not yet whole.
+ *
+ * Bounds with many peers: partial pieces are handed out before a new one opens, so the started pieces are mostly
+ * wholly requested, and their number follows the requests outstanding, which `maxOutstanding` bounds whatever the
+ * number of peers. Endgame duplicates are bounded by ENDGAME_DEPTH per peer and `endgameHolders()` per block.
  *
  * Costs: continuing partial pieces is O(open pieces the peer lacks + blocks handed out); starting a piece is one
  * bucket scan (see `Availability.pickRarest`), amortised over its blocks; blockReceived, requestRejected and a HAVE
@@ -114,7 +145,12 @@ export class PiecePicker<Peer> {
   private readonly started = new Map<number, Piece<Peer>>()
   private readonly open = new Set<number>()
   private readonly peers = new Map<Peer, PeerState>()
+  private readonly maxOutstanding: number
   private unrequested = 0
+  /** Requests outstanding over all peers (the sum of their `requests` sizes). */
+  private requested = 0
+  /** Started pieces whose blocks have not all been received: the pieces in assembly. */
+  private assembling = 0
   private verifiedBytes = 0
 
   constructor(options: PiecePickerOptions) {
@@ -124,6 +160,7 @@ export class PiecePicker<Peer> {
     this.totalLength = options.totalLength
     this.random = options.random
     this.randomFirstPieces = options.randomFirstPieces ?? 4
+    this.maxOutstanding = options.maxOutstanding ?? Infinity
     this.blocksPerPiece = Math.ceil(options.pieceLength / BLOCK_SIZE)
     this.have = this.sized(options.have ?? new Bitfield(options.pieceCount)).copy()
     this.availability = new Availability(options.pieceCount)
@@ -185,6 +222,16 @@ export class PiecePicker<Peer> {
     return this.peers.get(peer)?.requests.size ?? 0
   }
 
+  /** Requests outstanding over all peers (an endgame block held by two peers counts twice). */
+  get outstandingTotal(): number {
+    return this.requested
+  }
+
+  /** Pieces started and not yet whole: each has a buffer being filled. */
+  get assemblingCount(): number {
+    return this.assembling
+  }
+
   // Availability
 
   /** Counts `bits` (BITFIELD, or all pieces for HAVE_ALL). Replaces what was counted for `peer` before. */
@@ -223,13 +270,16 @@ export class PiecePicker<Peer> {
   /**
    * Up to `max` new requests for `peer`, among the pieces in `bits` we lack: blocks of partial pieces first, then
    * new pieces (random until `randomFirstPieces` are verified, then rarest first), then in endgame blocks that are
-   * outstanding with other peers (never with this one), each with at most ENDGAME_MAX_HOLDERS peers. A piece that
-   * failed its hash check is only shared with its current owner (see `pieceFailed`).
+   * outstanding with other peers (never with this one) for over ENDGAME_WAIT_MS, each with at most
+   * `endgameHolders()` peers, about the most recently requested first, while the peer has fewer than ENDGAME_DEPTH
+   * outstanding. A piece that failed its hash check is only shared with its current owner (see `pieceFailed`).
+   * With `maxOutstanding`, fewer: see `allowance`.
    */
   nextRequests(peer: Peer, bits: Bitfield, max: number, now: number): Array<BlockRequest> {
     const out: Array<BlockRequest> = []
     if (max <= 0) return out
     const state = this.peer(peer)
+    max = Math.min(max, this.allowance(state))
     for (const index of this.open) {
       if (out.length >= max) return out
       const piece = this.started.get(index)!
@@ -244,10 +294,37 @@ export class PiecePicker<Peer> {
       const piece = new Piece<Peer>(index, blockCount(this, index))
       this.started.set(index, piece)
       this.open.add(index)
+      this.assembling++
       this.fill(piece, peer, state, max, now, out)
     }
-    if (out.length < max && this.unrequested === 0) this.endgame(peer, state, bits, max, now, out)
+    if (out.length < max && this.unrequested === 0) {
+      this.endgame(peer, state, bits, Math.min(max, out.length + ENDGAME_DEPTH - state.requests.size), now, out)
+    }
     return out
+  }
+
+  /**
+   * How many more requests `peer` may have under `maxOutstanding`: whatever is left of it, and at least enough to
+   * bring the peer up to its fair share. Peers that ask more often (the faster ones) get more of what is left.
+   */
+  private allowance(state: PeerState): number {
+    if (this.maxOutstanding === Infinity) return Infinity
+    const fair = Math.max(MIN_FAIR_SHARE, Math.floor(this.maxOutstanding / this.peers.size))
+    return Math.max(fair - state.requests.size, this.maxOutstanding - this.requested)
+  }
+
+  /** Whether every request for the block has been outstanding for over ENDGAME_WAIT_MS. */
+  private waited(index: number, block: number, holders: ReadonlyArray<Peer>, now: number): boolean {
+    const key = this.key(index, block)
+    for (const holder of holders) {
+      if (now - this.peers.get(holder)!.requests.get(key)!.at <= ENDGAME_WAIT_MS) return false
+    }
+    return true
+  }
+
+  /** How many peers an endgame block may be outstanding with at once. */
+  private endgameHolders(): number {
+    return this.peers.size > ENDGAME_MANY_PEERS ? 2 : ENDGAME_MAX_HOLDERS
   }
 
   /**
@@ -271,11 +348,14 @@ export class PiecePicker<Peer> {
       if (holder === peer) state.lastReceived = now
       else cancel.push({ peer: holder, index, begin, length })
     }
+    this.requested -= piece.holders[block]!.length
     piece.holders[block]!.length = 0
     piece.received[block] = 1
     piece.receivedCount++
     piece.contributors.add(peer)
-    return { accepted: true, pieceComplete: piece.receivedCount === piece.blocks, cancel }
+    const pieceComplete = piece.receivedCount === piece.blocks
+    if (pieceComplete) this.assembling--
+    return { accepted: true, pieceComplete, cancel }
   }
 
   /** REJECT_REQUEST (BEP 6): the peer will not send this block; it becomes free for anyone. */
@@ -330,9 +410,11 @@ export class PiecePicker<Peer> {
         const length = blockLength(this, index, block)
         for (const holder of piece.holders[block]!) {
           this.peers.get(holder)!.requests.delete(key)
+          this.requested--
           dropped.push({ peer: holder, index, begin: block * BLOCK_SIZE, length })
         }
       }
+      if (piece.receivedCount < piece.blocks) this.assembling--
       this.unrequested -= piece.free
       this.started.delete(index)
       this.open.delete(index)
@@ -354,6 +436,7 @@ export class PiecePicker<Peer> {
     const piece = this.started.get(index)
     if (piece === undefined) return NO_CONTRIBUTORS
     const blamed = piece.contributors
+    if (piece.receivedCount === piece.blocks) this.assembling++
     for (let block = 0; block < piece.blocks; block++) {
       if (piece.received[block] === 0) continue
       piece.received[block] = 0
@@ -381,6 +464,8 @@ export class PiecePicker<Peer> {
     }
     let unrequested = 0
     let bytes = 0
+    let assembling = 0
+    let requested = 0
     const counts = new Int32Array(this.pieceCount)
     for (const state of this.peers.values()) state.bits.forEachSet((index) => counts[index]!++)
     for (let index = 0; index < this.pieceCount; index++) {
@@ -419,17 +504,21 @@ export class PiecePicker<Peer> {
         }
       }
       if (free !== piece.free || received !== piece.receivedCount) fail(`counts of piece ${index}`)
+      if (received < piece.blocks) assembling++
       if (piece.owner !== undefined && !piece.single) fail(`piece ${index} has an owner but is shared`)
       if (this.open.has(index) !== free > 0) fail(`open set disagrees on piece ${index}`)
       unrequested += free
     }
     if (unrequested !== this.unrequested) fail(`unrequested ${this.unrequested}, recounted ${unrequested}`)
     if (bytes !== this.verifiedBytes) fail(`verified bytes`)
+    if (assembling !== this.assembling) fail(`assembling ${this.assembling}, recounted ${assembling}`)
     for (const [peer, state] of this.peers) {
+      requested += state.requests.size
       for (const request of state.requests.values()) {
         if (!this.started.get(request.index)?.holders[request.block]!.includes(peer)) fail(`stray request`)
       }
     }
+    if (requested !== this.requested) fail(`requested ${this.requested}, recounted ${requested}`)
   }
 
   // Internals
@@ -445,14 +534,22 @@ export class PiecePicker<Peer> {
   }
 
   private endgame(peer: Peer, state: PeerState, bits: Bitfield, max: number, now: number, out: Array<BlockRequest>) {
-    // Least-duplicated blocks first: every outstanding block gets a second holder before any gets a third.
-    for (let holders = 1; holders < ENDGAME_MAX_HOLDERS; holders++) {
-      for (const piece of this.started.values()) {
+    if (out.length >= max) return
+    // Least-duplicated blocks first: every outstanding block gets a second holder before any gets a third. Within
+    // that, about the most recently requested first (the last pieces started, their last blocks): those wait deepest
+    // in their holders' queues, so the CANCEL sent when the duplicate lands reaches the holder before it sends them.
+    // Blocks at the head of a queue are likely on the wire already, and duplicating them only doubles the bytes.
+    const pieces = [...this.started.values()].reverse()
+    const limit = this.endgameHolders()
+    for (let holders = 1; holders < limit; holders++) {
+      for (const piece of pieces) {
         if (!bits.has(piece.index) || piece.receivedCount === piece.blocks || !this.mayTake(piece, peer)) continue
-        for (let block = 0; block < piece.blocks; block++) {
+        for (let block = piece.blocks - 1; block >= 0; block--) {
           if (out.length >= max) return
           const held = piece.holders[block]!
-          if (held.length === holders && !held.includes(peer)) this.take(piece, block, peer, state, now, out)
+          if (held.length === holders && !held.includes(peer) && this.waited(piece.index, block, held, now)) {
+            this.take(piece, block, peer, state, now, out)
+          }
         }
       }
     }
@@ -467,6 +564,7 @@ export class PiecePicker<Peer> {
     if (piece.single) piece.owner ??= peer
     const holders = piece.holders[block]!
     holders.push(peer)
+    this.requested++
     if (holders.length === 1) {
       piece.free--
       this.unrequested--
@@ -478,6 +576,7 @@ export class PiecePicker<Peer> {
 
   private release(peer: Peer, state: PeerState, key: number, request: Outstanding): void {
     state.requests.delete(key)
+    this.requested--
     const piece = this.started.get(request.index)!
     const holders = piece.holders[request.block]!
     holders.splice(holders.indexOf(peer), 1)

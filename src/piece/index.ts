@@ -5,7 +5,11 @@ export {
   BLOCK_SIZE,
   type BlockReceived,
   type BlockRequest,
+  ENDGAME_DEPTH,
+  ENDGAME_MANY_PEERS,
   ENDGAME_MAX_HOLDERS,
+  ENDGAME_WAIT_MS,
+  MIN_FAIR_SHARE,
   type PeerRequest,
   PiecePicker,
   type PiecePickerOptions

@@ -44,6 +44,11 @@ export interface SessionConfig {
   readonly cacheBytes: number
   /** Bytes of downloaded pieces allowed to wait for the disk before we stop requesting more. */
   readonly backlogBytes: number
+  /**
+   * Bytes of block requests outstanding over all peers past which each peer is held to its fair share. It bounds
+   * the pieces being assembled, which otherwise grow with the number of peers (each keeps seconds of requests).
+   */
+  readonly outstandingBytes: number
   /** Pieces verified and written at once. */
   readonly writers: number
   /** When to save the resume state while pieces verify (and it is saved once more when the torrent stops). */
@@ -75,6 +80,8 @@ export const defaultSessionConfig: SessionConfig = {
   choke: defaultChokeConfig,
   cacheBytes: 16 * 1024 * 1024,
   backlogBytes: 16 * 1024 * 1024,
+  // 4 peers at the deepest pipeline (MAX_REQUEST_DEPTH, 4 MiB each) fit; 200 peers share it at ~5 blocks each.
+  outstandingBytes: 16 * 1024 * 1024,
   writers: 4,
   resumeSave: Schedule.spaced(Duration.seconds(5)),
   encryption: "prefer",

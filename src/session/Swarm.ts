@@ -1,7 +1,7 @@
 import type { TorrentInfo } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
 import { formatEndpoint } from "../net/endpoint.js"
-import { Bitfield, PiecePicker } from "../piece/index.js"
+import { Bitfield, BLOCK_SIZE, PiecePicker } from "../piece/index.js"
 import { type Handshake, PexFlag, type PexPeer } from "../wire/index.js"
 import { Blame } from "./Blame.js"
 import { type ChokeConfig, type ChokerState, initialChokerState, rechoke } from "./choker.js"
@@ -29,6 +29,8 @@ export interface SwarmOptions {
   readonly cacheBytes: number
   /** Bytes of complete pieces waiting to be verified and written past which no new blocks are requested. */
   readonly backlogBytes: number
+  /** Bytes of block requests outstanding over all peers past which each peer gets only its fair share. */
+  readonly outstandingBytes: number
   readonly choke: ChokeConfig
   /** Called synchronously when the last block of a piece arrives; the piece is then the callee's. */
   readonly onPieceComplete: (piece: CompletedPiece) => void
@@ -103,12 +105,15 @@ export class Swarm {
       pieceLength: options.torrent.pieceLength,
       totalLength: options.torrent.totalLength,
       random: options.random,
-      have: options.have
+      have: options.have,
+      maxOutstanding: Math.max(1, Math.floor(options.outstandingBytes / BLOCK_SIZE))
     })
-    // Spares are kept up to the backlog's size: the pieces waiting for the disk and the spares together stay about
-    // that size, since the cache gives one back for each piece written.
+    // Spares are kept up to what the backlog and the pieces in assembly may hold together (about the backlog plus
+    // the requests outstanding): buffers move between the two as pieces complete, and a spare dropped when the
+    // pieces in assembly dip is a fresh 1 MiB allocation when they rise again (garbage the collector must chase).
     const pieceLength = options.torrent.pieceLength
-    this.buffers = new PieceBuffers(pieceLength, Math.max(2, Math.ceil(options.backlogBytes / pieceLength)))
+    const spares = Math.ceil((options.backlogBytes + options.outstandingBytes) / pieceLength)
+    this.buffers = new PieceBuffers(pieceLength, Math.max(2, spares))
     this.cache = new PieceCache(options.cacheBytes, (data) => this.buffers.give(data))
   }
 

@@ -275,6 +275,7 @@ export const startTorrent = (
         banAfterStrikes: config.banAfterStrikes,
         cacheBytes: config.cacheBytes,
         backlogBytes: config.backlogBytes,
+        outstandingBytes: config.outstandingBytes,
         choke: config.choke,
         onPieceComplete: (piece) => Queue.unsafeOffer(completed, piece),
         onLoadPiece: (index) => Queue.unsafeOffer(toRead, index),

@@ -4,7 +4,11 @@ import {
   Bitfield,
   BLOCK_SIZE,
   type BlockRequest,
+  ENDGAME_DEPTH,
+  ENDGAME_MANY_PEERS,
   ENDGAME_MAX_HOLDERS,
+  ENDGAME_WAIT_MS,
+  MIN_FAIR_SHARE,
   MAX_REQUEST_DEPTH,
   MIN_REQUEST_DEPTH,
   PiecePicker,
@@ -330,7 +334,8 @@ describe("PiecePicker after a hash failure", () => {
     expect(b.every((r) => r.index !== index)).toBe(true)
     expect(p.nextRequests("a", seeder, 1, 0)).toEqual([{ index, begin: BLOCK_SIZE, length: BLOCK_SIZE }])
     expect(p.inEndgame()).toBe(true)
-    expect(p.nextRequests("b", seeder, 10, 0).every((r) => r.index !== index)).toBe(true)
+    // Long enough for endgame duplicates, yet none of the failed piece's blocks.
+    expect(p.nextRequests("b", seeder, 10, 2 * ENDGAME_WAIT_MS).every((r) => r.index !== index)).toBe(true)
     deliver(p, "a", [{ index, begin: 0, length: BLOCK_SIZE }, { index, begin: BLOCK_SIZE, length: BLOCK_SIZE }])
     expect(p.contributors(index).size).toBe(0)
     expect(p.hasPiece(index)).toBe(true)
@@ -351,36 +356,126 @@ describe("PiecePicker after a hash failure", () => {
   })
 })
 
+describe("PiecePicker with many peers", () => {
+  /**
+   * 200 seeders, each kept at MIN_REQUEST_DEPTH and answering its oldest request once per round: the most pieces
+   * in assembly at once, and the most requests outstanding.
+   */
+  const swarm = (maxOutstanding: number | undefined) => {
+    const pieceCount = 400
+    const blocksPerPiece = 16
+    const p = picker(blocksPerPiece * BLOCK_SIZE, pieceCount * blocksPerPiece * BLOCK_SIZE, {
+      ...(maxOutstanding === undefined ? {} : { maxOutstanding })
+    })
+    const seeder = Bitfield.full(pieceCount)
+    const peers = range(0, 200).map((i) => `p${i}`)
+    const queues = new Map(peers.map((peer) => [peer, [] as Array<BlockRequest>]))
+    for (const peer of peers) p.addPeer(peer, seeder)
+    let assembling = 0
+    let outstanding = 0
+    for (let now = 0; !p.isComplete(); now += 10) {
+      for (const peer of peers) {
+        const queue = queues.get(peer)!
+        const next = queue.shift()
+        if (next !== undefined) deliver(p, peer, [next], now)
+        queue.push(...p.nextRequests(peer, seeder, MIN_REQUEST_DEPTH - p.outstanding(peer), now))
+        assembling = Math.max(assembling, p.assemblingCount)
+        outstanding = Math.max(outstanding, p.outstandingTotal)
+      }
+    }
+    p.checkInvariants()
+    return { assembling, outstanding }
+  }
+
+  it("keeps the pieces in assembly within maxOutstanding, however many peers", () => {
+    // Each peer on pieces of its own: about one piece in assembly per peer.
+    expect(swarm(undefined).assembling).toBeGreaterThan(300)
+    // 512 blocks shared: at most twice that outstanding, so at most 2 * 512 / 16 pieces in assembly.
+    const bounded = swarm(512)
+    expect(bounded.outstanding).toBeLessThanOrEqual(2 * 512)
+    expect(bounded.assembling).toBeLessThanOrEqual(64)
+  })
+
+  it("gives each peer at least its fair share, and lends what others leave", () => {
+    const p = picker(16 * BLOCK_SIZE, 64 * 16 * BLOCK_SIZE, { maxOutstanding: 64 })
+    const seeder = Bitfield.full(64)
+    for (const peer of ["a", "b", "c", "d"]) p.addPeer(peer, seeder)
+    // Alone in asking, a may borrow all of it.
+    expect(p.nextRequests("a", seeder, 100, 0).length).toBe(64)
+    // The budget is spent: b still gets its fair share, 64 / 4.
+    expect(p.nextRequests("b", seeder, 100, 0).length).toBe(16)
+    expect(p.nextRequests("b", seeder, 100, 0).length).toBe(0)
+    // However many peers, each may keep MIN_FAIR_SHARE.
+    for (let i = 0; i < 100; i++) p.addPeer(`x${i}`, seeder)
+    expect(p.nextRequests("x0", seeder, 100, 0).length).toBe(MIN_FAIR_SHARE)
+    p.checkInvariants()
+  })
+})
+
 describe("PiecePicker endgame", () => {
-  it("duplicates outstanding blocks to a bounded number of other peers and cancels the rest", () => {
+  it("duplicates blocks outstanding for a while to a bounded number of other peers and cancels the rest", () => {
     const p = picker(2 * BLOCK_SIZE, 2 * BLOCK_SIZE)
     const seeder = Bitfield.full(1)
     for (const peer of ["a", "b", "c", "d"]) p.addPeer(peer, seeder)
     expect(p.inEndgame()).toBe(false)
     expect(p.nextRequests("a", seeder, 10, 0).length).toBe(2)
     expect(p.inEndgame()).toBe(true)
-    expect(p.nextRequests("a", seeder, 10, 0)).toEqual([]) // never its own outstanding blocks
-    expect(p.nextRequests("b", seeder, 1, 0).map((r) => r.begin)).toEqual([0])
-    // c gets block 1 before block 0: the least duplicated first.
-    expect(p.nextRequests("c", seeder, 10, 0).map((r) => r.begin)).toEqual([BLOCK_SIZE, 0])
-    expect(p.nextRequests("b", seeder, 10, 0).map((r) => r.begin)).toEqual([BLOCK_SIZE])
-    expect(p.nextRequests("d", seeder, 10, 0)).toEqual([]) // each block is with ENDGAME_MAX_HOLDERS peers
+    // Not yet: a's blocks were asked for just now, and would likely arrive twice.
+    expect(p.nextRequests("b", seeder, 10, ENDGAME_WAIT_MS)).toEqual([])
+    const t = ENDGAME_WAIT_MS + 1
+    expect(p.nextRequests("a", seeder, 10, t)).toEqual([]) // never its own outstanding blocks
+    // The most recently requested block first: it waits deepest in a's queue.
+    expect(p.nextRequests("b", seeder, 1, t).map((r) => r.begin)).toEqual([BLOCK_SIZE])
+    // c gets block 0 only: block 1's second request (b's) is fresh.
+    expect(p.nextRequests("c", seeder, 10, t).map((r) => r.begin)).toEqual([0])
+    const later = t + ENDGAME_WAIT_MS + 1
+    expect(p.nextRequests("b", seeder, 10, later).map((r) => r.begin)).toEqual([0])
+    expect(p.nextRequests("c", seeder, 10, later).map((r) => r.begin)).toEqual([BLOCK_SIZE])
+    expect(p.nextRequests("d", seeder, 10, later)).toEqual([]) // each block is with ENDGAME_MAX_HOLDERS peers
     expect(ENDGAME_MAX_HOLDERS).toBe(3)
-    const result = p.blockReceived("b", 0, 0, BLOCK_SIZE, 0)
+    const result = p.blockReceived("b", 0, 0, BLOCK_SIZE, later)
     expect(result.accepted).toBe(true)
     expect([...result.cancel].sort((x, y) => x.peer.localeCompare(y.peer))).toEqual([
       { peer: "a", index: 0, begin: 0, length: BLOCK_SIZE },
       { peer: "c", index: 0, begin: 0, length: BLOCK_SIZE }
     ])
-    expect(p.blockReceived("a", 0, 0, BLOCK_SIZE, 0).accepted).toBe(false)
+    expect(p.blockReceived("a", 0, 0, BLOCK_SIZE, later).accepted).toBe(false)
     expect([p.outstanding("a"), p.outstanding("b"), p.outstanding("c")]).toEqual([1, 1, 1])
-    const last = p.blockReceived("c", 0, BLOCK_SIZE, BLOCK_SIZE, 0)
+    expect(p.outstandingTotal).toBe(3)
+    const last = p.blockReceived("c", 0, BLOCK_SIZE, BLOCK_SIZE, later)
     expect(last.pieceComplete).toBe(true)
     expect(last.cancel.map((c) => c.peer).sort()).toEqual(["a", "b"])
+    expect(p.outstandingTotal).toBe(0)
     p.checkInvariants()
     p.pieceVerified(0)
     expect(p.inEndgame()).toBe(false)
     expect(p.isComplete()).toBe(true)
+  })
+
+  it("with many peers gives each block one duplicate and each peer a few, the newest blocks first", () => {
+    const blocks = 64
+    const p = picker(blocks * BLOCK_SIZE, blocks * BLOCK_SIZE)
+    const seeder = Bitfield.full(1)
+    const peers = range(0, 20).map((i) => `p${i}`)
+    for (const peer of peers) p.addPeer(peer, seeder)
+    expect(p.nextRequests("p0", seeder, blocks, 0).length).toBe(blocks)
+    const now = 2 * ENDGAME_WAIT_MS
+    const got = peers.slice(1).map((peer) => p.nextRequests(peer, seeder, 100, now))
+    expect(got[0]!.map((r) => r.begin / BLOCK_SIZE)).toEqual([63, 62, 61, 60])
+    for (const requests of got) expect(requests.length).toBeLessThanOrEqual(ENDGAME_DEPTH)
+    // 19 idle peers could take 76 duplicates; each of the 64 blocks gets one.
+    expect(got.flat().length).toBe(blocks)
+    expect(new Set(got.flat().map((r) => r.begin)).size).toBe(blocks)
+    expect(p.outstandingTotal).toBe(2 * blocks)
+    p.checkInvariants()
+    // With few peers a block may have a third holder.
+    const few = picker(2 * BLOCK_SIZE, 2 * BLOCK_SIZE)
+    for (const peer of peers.slice(0, 4)) few.addPeer(peer, seeder)
+    few.nextRequests("p0", seeder, 2, 0)
+    expect(few.nextRequests("p1", seeder, 100, now).map((r) => r.begin / BLOCK_SIZE)).toEqual([1, 0])
+    expect(few.nextRequests("p2", seeder, 100, 2 * now).map((r) => r.begin / BLOCK_SIZE)).toEqual([1, 0])
+    expect(few.nextRequests("p3", seeder, 100, 3 * now)).toEqual([])
+    few.checkInvariants()
   })
 
   it("leaves endgame when a request is released", () => {
@@ -482,13 +577,20 @@ describe("PiecePicker properties", () => {
         fc.array(flagsArb, { minLength: PEERS.length, maxLength: PEERS.length }),
         fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
         fc.integer({ min: 0, max: 3 }),
+        fc.option(fc.integer({ min: 1, max: 12 }), { nil: undefined }),
         fc.nat(),
         fc.array(opArb, { maxLength: 200, size: "max" }),
-        (geom, peerFlags, haveFlags, randomFirstPieces, seed, ops) => {
+        (geom, peerFlags, haveFlags, randomFirstPieces, maxOutstanding, seed, ops) => {
           const { pieceCount } = geom
           const bits = peerFlags.map((flags) => bitsOf(pieceCount, range(0, pieceCount).filter((i) => flags[i])))
           const have = bitsOf(pieceCount, range(0, pieceCount).filter((i) => haveFlags[i] && i % 3 === 0))
-          const p = new PiecePicker<string>({ ...geom, random: seeded(seed), randomFirstPieces, have })
+          const p = new PiecePicker<string>({
+            ...geom,
+            random: seeded(seed),
+            randomFirstPieces,
+            have,
+            ...(maxOutstanding === undefined ? {} : { maxOutstanding })
+          })
 
           // The model.
           const holders = new Map<string, Map<string, number>>() // block -> peer -> when requested
@@ -499,6 +601,8 @@ describe("PiecePicker properties", () => {
           // Pieces that failed once go to one peer per attempt: the first to take a block of it.
           const single = new Set<number>()
           const owners = new Map<number, string>()
+          // Peers the picker knows: added, or asked for requests, and not removed since.
+          const known = new Set<string>()
           let now = 0
 
           const holdersOf = (key: string) => holders.get(key) ?? new Map<string, number>()
@@ -565,6 +669,7 @@ describe("PiecePicker properties", () => {
             switch (op.op) {
               case "add":
                 p.addPeer(peer, peerBits!)
+                known.add(peer)
                 break
               case "choke":
                 p.peerChoked(peer)
@@ -574,6 +679,7 @@ describe("PiecePicker properties", () => {
                 p.removePeer(peer)
                 dropAll(peer)
                 lastReceived.delete(peer)
+                known.delete(peer)
                 break
               case "reject": {
                 const held = heldBy(peer)
@@ -613,8 +719,18 @@ describe("PiecePicker properties", () => {
                 break
               }
               case "next": {
+                if (op.max > 0) known.add(peer)
+                // Under maxOutstanding: what is left of it, or up to the peer's fair share.
+                const total = [...holders.values()].reduce((sum, held) => sum + held.size, 0)
+                const fair = maxOutstanding === undefined
+                  ? Infinity
+                  : Math.max(MIN_FAIR_SHARE, Math.floor(maxOutstanding / known.size))
+                const allowed = Math.min(
+                  op.max,
+                  maxOutstanding === undefined ? Infinity : Math.max(fair - heldBy(peer).length, maxOutstanding - total)
+                )
                 const requests = p.nextRequests(peer, peerBits!, op.max, now)
-                expect(requests.length).toBeLessThanOrEqual(op.max)
+                expect(requests.length).toBeLessThanOrEqual(Math.max(0, allowed))
                 for (const r of requests) {
                   const block = r.begin / BLOCK_SIZE
                   const key = blockKey(r.index, block)
@@ -628,20 +744,26 @@ describe("PiecePicker properties", () => {
                     owners.set(r.index, peer)
                   }
                   // The property: a block already outstanding elsewhere only in endgame, to a bounded number.
+                  // ... and only to a peer with fewer than ENDGAME_DEPTH requests outstanding.
                   if (held.size > 0) {
                     expect(freeCount()).toBe(0)
-                    expect(held.size).toBeLessThan(ENDGAME_MAX_HOLDERS)
+                    expect(held.size).toBeLessThan(known.size > ENDGAME_MANY_PEERS ? 2 : ENDGAME_MAX_HOLDERS)
+                    expect(heldBy(peer).length).toBeLessThan(ENDGAME_DEPTH)
+                    for (const at of held.values()) expect(now - at).toBeGreaterThan(ENDGAME_WAIT_MS)
                   }
                   holders.set(key, held.set(peer, now))
                 }
                 // And it hands out all it may: a short answer means nothing eligible is left for this peer.
-                if (requests.length < op.max) {
+                if (requests.length < allowed) {
                   const endgame = freeCount() === 0
                   for (const { index, key } of missingBlocks()) {
                     if (!peerBits!.has(index) || (owners.get(index) ?? peer) !== peer) continue
                     const held = holdersOf(key)
                     expect(held.size).toBeGreaterThan(0)
-                    if (endgame) expect(held.has(peer) || held.size >= ENDGAME_MAX_HOLDERS).toBe(true)
+                    if (endgame && heldBy(peer).length < ENDGAME_DEPTH) {
+                      const fresh = [...held.values()].some((at) => now - at <= ENDGAME_WAIT_MS)
+                      expect(held.has(peer) || held.size >= ENDGAME_MAX_HOLDERS || fresh).toBe(true)
+                    }
                   }
                 }
                 break
@@ -671,10 +793,16 @@ describe("PiecePicker properties", () => {
         geometryArb,
         fc.array(fc.record({ flags: flagsArb, lossy: fc.boolean() }), { minLength: 1, maxLength: 5 }),
         fc.nat(),
-        (geom, swarm, seed) => {
+        // Also under a budget of requests outstanding, down to one block: it slows, never stalls.
+        fc.option(fc.integer({ min: 1, max: 8 }), { nil: undefined }),
+        (geom, swarm, seed, maxOutstanding) => {
           const { pieceCount } = geom
           const random = seeded(seed)
-          const p = new PiecePicker<number>({ ...geom, random: seeded(seed + 1) })
+          const p = new PiecePicker<number>({
+            ...geom,
+            random: seeded(seed + 1),
+            ...(maxOutstanding === undefined ? {} : { maxOutstanding })
+          })
           const bits = swarm.map(({ flags }) => bitsOf(pieceCount, range(0, pieceCount).filter((i) => flags[i])))
           for (let index = 0; index < pieceCount; index++) {
             if (!bits.some((b) => b.has(index))) bits[index % bits.length]!.set(index)
