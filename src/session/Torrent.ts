@@ -246,7 +246,7 @@ export const startTorrent = (
       Effect.gen(function*() {
         for (;;) {
           const index = yield* Queue.take(toRead)
-          swarm.pieceLoaded(index, yield* storage.readPiece(index))
+          swarm.pieceLoaded(index, yield* storage.readPiece(index, swarm.pieceBuffer(index)))
         }
       }).pipe(Effect.mapError(storageError))
 
