@@ -30,9 +30,9 @@ export interface Connection {
    * Queues bytes for sending. Returns `false` when the send buffer is past its high-water mark: stop producing
    * (and stop reading, so the peer slows down too) until `onDrain` fires.
    *
-   * `sent`, if given, is called once the transport holds no reference to `bytes` any more (handed to the kernel, or
-   * copied), so that their memory may be reused; at most once, and never if the transport cannot tell (uTP keeps
-   * the bytes until they are acknowledged). Without it, the caller must not change `bytes` after writing them.
+   * `sent`, if given, is called once the transport holds no reference to `bytes` any more (handed to the kernel,
+   * copied into packets, or encrypted), so that their memory may be reused; at most once, and possibly never (a
+   * connection closed with them still queued). Without it, the caller must not change `bytes` after writing them.
    */
   readonly write: (bytes: Uint8Array, sent?: () => void) => boolean
   /**

@@ -161,9 +161,9 @@ export const make = (options: UtpTransportOptions = {}) =>
       remote: entry.remote,
       transport: "utp",
       counters: () => ({ ...entry.socket.stats }),
-      write: (bytes) => {
+      write: (bytes, sent) => {
         if (entry.closed) return false
-        deliver(entry, entry.socket.write(bytes, now()))
+        deliver(entry, entry.socket.write(bytes, now(), sent))
         if (entry.socket.queued >= HIGH_WATER_MARK) entry.blocked = true
         return !entry.blocked
       },

@@ -163,6 +163,8 @@ export class UtpSocket {
   private resendCount = 0
   private inFlightBytes = 0
   private readonly sendQueue: Array<Uint8Array> = []
+  /** Beside each entry of `sendQueue`: its writer's `sent` callback, called once the entry is copied into packets. */
+  private readonly sendDone: Array<(() => void) | undefined> = []
   private queuedBytes = 0
   /** Packets received past a gap, by sequence number: their payloads copied (the caller may reuse its buffer). */
   private readonly reorder = new Map<number, { readonly type: PacketType; readonly payload: Uint8Array }>()
@@ -273,12 +275,22 @@ export class UtpSocket {
     return this.reorderBytes
   }
 
-  /** Queues bytes to send. */
-  write(bytes: Uint8Array, now: number): UtpOutput {
-    if (this.closing || this.state === "closed" || this.state === "reset") return this.take()
+  /**
+   * Queues bytes to send. They are referenced until packets take a copy of them; then `sent`, if given, is called
+   * (from this or a later call), so that the caller may reuse their memory. Bytes refused (the socket is closing)
+   * are not kept: `sent` is called at once.
+   */
+  write(bytes: Uint8Array, now: number, sent?: () => void): UtpOutput {
+    if (this.closing || this.state === "closed" || this.state === "reset") {
+      sent?.()
+      return this.take()
+    }
     if (bytes.length > 0) {
       this.sendQueue.push(bytes)
+      this.sendDone.push(sent)
       this.queuedBytes += bytes.length
+    } else {
+      sent?.()
     }
     this.flush(now)
     return this.take()
@@ -634,8 +646,12 @@ export class UtpSocket {
       const take = Math.min(head.length, size - filled)
       payload.set(head.subarray(0, take), filled)
       filled += take
-      if (take === head.length) this.sendQueue.shift()
-      else this.sendQueue[0] = head.subarray(take)
+      if (take === head.length) {
+        this.sendQueue.shift()
+        this.sendDone.shift()?.()
+      } else {
+        this.sendQueue[0] = head.subarray(take)
+      }
     }
     this.queuedBytes -= size
     return payload
