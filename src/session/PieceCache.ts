@@ -31,8 +31,8 @@ export class CachedPiece {
  * read from disk once. Least recently used pieces are dropped past `maxBytes`. Plain code: looked up per request.
  *
  * A dropped piece goes to `recycle`, so its buffer can hold the next piece read or downloaded, once no socket is
- * still sending a block of it (see `CachedPiece`). Views lent to a transport that never says they were sent keep
- * their piece from being recycled: the garbage collector takes it.
+ * still sending a block of it (see `CachedPiece`). A view the transport never reports sent (its connection closed
+ * with it still queued) keeps its piece from being recycled: the garbage collector takes it.
  */
 export class PieceCache {
   private readonly pieces = new Map<number, CachedPiece>()

@@ -45,7 +45,7 @@ describe("PieceCache", () => {
     const recycled: Array<Uint8Array> = []
     const cache = new PieceCache(4, (data) => recycled.push(data))
     cache.set(0, piece(1))
-    cache.get(0)!.lend() // a uTP socket keeps it until acknowledged, and does not say
+    cache.get(0)!.lend() // its connection closed with the block still queued: never reported sent
     cache.set(1, piece(2))
     cache.set(2, piece(3))
     expect(recycled).toHaveLength(1) // piece(2), never lent
