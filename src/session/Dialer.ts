@@ -30,7 +30,10 @@ export interface DialerOptions {
 export interface Dialer {
   /** Adds addresses to try (ours, duplicates and running ones are ignored), then dials while there is room. */
   readonly add: (addresses: ReadonlyArray<Endpoint>) => Effect.Effect<void>
-  /** Runs a connection's fiber under `key` (an accepted connection, say), counted while it runs. */
+  /**
+   * Runs a connection's fiber under `key` (an accepted connection, say), counted while it runs; whatever ran under
+   * `key` before (a dial attempt, a wait to redial) is interrupted.
+   */
   readonly supervise: (key: string, fiber: Effect.Effect<void>) => Effect.Effect<void>
   /** Dials candidates while there is room. */
   readonly connectMore: Effect.Effect<void>
@@ -50,12 +53,20 @@ export const makeDialer = (options: DialerOptions): Effect.Effect<Dialer, never,
     const candidates = new Map<string, Endpoint>()
     const heard = new Map<string, Endpoint>()
 
+    /** Which run owns each key: a run that was replaced must not free the key its successor holds. */
+    const owners = new Map<string, object>()
+
     const supervise = (key: string, fiber: Effect.Effect<void>): Effect.Effect<void> => {
+      const owner = {}
+      owners.set(key, owner)
       active.add(key)
+      // A fiber already under `key` (an attempt at the address, or its wait to redial) is interrupted.
       return FiberMap.run(
         fibers,
         key,
         fiber.pipe(Effect.ensuring(Effect.suspend(() => {
+          if (owners.get(key) !== owner) return Effect.void
+          owners.delete(key)
           active.delete(key)
           return connectMore
         })))

@@ -43,6 +43,10 @@ export const MAX_QUEUED_REQUESTS = 500
 export const MAX_BAD_REQUESTS = 64
 /** Allowed-fast pieces (BEP 6) we take from one peer; more are ignored. */
 export const MAX_ALLOWED_FAST = 32
+/** Pieces of a peer's queued requests read ahead of their turn, counting the one being served. */
+const READ_AHEAD_PIECES = 3
+/** Queued requests looked through for them: a 1 MiB piece is 64 requests. */
+const READ_AHEAD_SCAN = 200
 
 
 interface Queued {
@@ -435,13 +439,32 @@ export class PeerLink implements Link {
     while (this.queue.length > 0 && !this.writeBlocked && !this.closed) {
       const next = this.queue[0]!
       const piece = this.swarm.cachedPiece(next.index, this)
-      if (piece === undefined) return
+      if (piece === undefined) break
       this.queue.shift()
       this.send(encodePieceHeader(next.index, next.begin, next.length))
-      this.send(piece.subarray(next.begin, next.begin + next.length))
+      // The block goes out as a view of the cached piece, lent until the socket has sent it (see `CachedPiece`).
+      if (!this.closed) this.sent(this.connection.write(piece.data.subarray(next.begin, next.begin + next.length), piece.lend()))
       this.uploaded += next.length
       this.upload.add(next.length)
       this.swarm.uploaded += next.length
+    }
+    this.readAhead()
+  }
+
+  /**
+   * Asks for the pieces of the next few queued requests to be read now, while the socket is busy with the blocks
+   * before them: otherwise it would idle while each piece is read, once its turn comes.
+   */
+  private readAhead(): void {
+    let pieces = 0
+    let last = -1
+    const scan = Math.min(this.queue.length, READ_AHEAD_SCAN)
+    for (let i = 0; i < scan && pieces < READ_AHEAD_PIECES; i++) {
+      const index = this.queue[i]!.index
+      if (index === last) continue
+      last = index
+      pieces++
+      if (!this.swarm.readAhead(index)) return
     }
   }
 
@@ -531,8 +554,12 @@ export class PeerLink implements Link {
   }
 
   private send(bytes: Uint8Array): void {
-    if (this.closed) return
-    if (this.connection.write(bytes)) return
+    if (!this.closed) this.sent(this.connection.write(bytes))
+  }
+
+  /** After a write: `ok`, the transport's answer. */
+  private sent(ok: boolean): void {
+    if (ok) return
     // Past the send buffer's mark: serve nothing more, and stop reading too, so the peer slows down instead of our
     // memory growing, until the buffer drains.
     this.writeBlocked = true

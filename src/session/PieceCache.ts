@@ -1,53 +1,83 @@
 /**
+ * A cached piece, lent out block by block: each block written to a socket is a view of `data`, and the transport
+ * says when it holds the view no longer (`Connection.write`'s `sent`). The buffer is reused only once it has left
+ * the cache and no view of it is still being sent.
+ */
+export class CachedPiece {
+  private lent = 0
+  private cached = true
+
+  constructor(readonly data: Uint8Array, private readonly recycle: (data: Uint8Array) => void) {}
+
+  /** Counts one view of `data` handed to a transport; the callback returned must be called once it is sent. */
+  lend(): () => void {
+    this.lent++
+    return this.returned
+  }
+
+  private readonly returned = (): void => {
+    if (--this.lent === 0 && !this.cached) this.recycle(this.data)
+  }
+
+  /** Left the cache: recycled now if nothing is being sent, otherwise when the last view is. */
+  dropped(): void {
+    this.cached = false
+    if (this.lent === 0) this.recycle(this.data)
+  }
+}
+
+/**
  * The pieces we serve, kept in memory so that a piece requested by several peers (or block by block by one) is
  * read from disk once. Least recently used pieces are dropped past `maxBytes`. Plain code: looked up per request.
  *
- * A dropped piece that was never handed out by `get` is referenced by no one else: it goes to `recycle`, so its
- * buffer can hold the next piece being downloaded. One that was handed out may still be in a socket's send queue,
- * and is left to the garbage collector.
+ * A dropped piece goes to `recycle`, so its buffer can hold the next piece read or downloaded, once no socket is
+ * still sending a block of it (see `CachedPiece`). A view the transport never reports sent (its connection closed
+ * with it still queued) keeps its piece from being recycled: the garbage collector takes it.
  */
 export class PieceCache {
-  private readonly pieces = new Map<number, Uint8Array>()
-  /** Pieces handed out by `get`: views of them may still be queued for sending. */
-  private readonly lent = new WeakSet<Uint8Array>()
+  private readonly pieces = new Map<number, CachedPiece>()
   private bytes = 0
 
   constructor(private readonly maxBytes: number, private readonly recycle: (data: Uint8Array) => void = () => {}) {}
 
-  get(index: number): Uint8Array | undefined {
-    const data = this.pieces.get(index)
-    if (data !== undefined) {
+  get(index: number): CachedPiece | undefined {
+    const piece = this.pieces.get(index)
+    if (piece !== undefined) {
       // Re-insert: a Map iterates in insertion order, so the first entry is the least recently used.
       this.pieces.delete(index)
-      this.pieces.set(index, data)
-      this.lent.add(data)
+      this.pieces.set(index, piece)
     }
-    return data
+    return piece
+  }
+
+  /** Whether piece `index` is cached, without making it the most recently used. */
+  has(index: number): boolean {
+    return this.pieces.has(index)
   }
 
   set(index: number, data: Uint8Array): void {
     const old = this.pieces.get(index)
     if (old !== undefined) {
-      this.bytes -= old.length
       this.pieces.delete(index)
-      if (old !== data) this.drop(old)
+      if (old.data === data) {
+        this.pieces.set(index, old)
+        return
+      }
+      this.bytes -= old.data.length
+      old.dropped()
     }
-    this.pieces.set(index, data)
+    this.pieces.set(index, new CachedPiece(data, this.recycle))
     this.bytes += data.length
     for (const [oldest, piece] of this.pieces) {
       if (this.bytes <= this.maxBytes || this.pieces.size <= 1) break
       this.pieces.delete(oldest)
-      this.bytes -= piece.length
-      this.drop(piece)
+      this.bytes -= piece.data.length
+      piece.dropped()
     }
   }
 
   get size(): number {
     return this.bytes
-  }
-
-  private drop(data: Uint8Array): void {
-    if (!this.lent.has(data)) this.recycle(data)
   }
 }
 

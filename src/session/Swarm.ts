@@ -7,7 +7,10 @@ import { Blame } from "./Blame.js"
 import { type ChokeConfig, type ChokerState, initialChokerState, rechoke } from "./choker.js"
 import { PeerError } from "./PeerError.js"
 import type { PeerLink } from "./PeerLink.js"
-import { PieceBuffers, PieceCache } from "./PieceCache.js"
+import { type CachedPiece, PieceBuffers, PieceCache } from "./PieceCache.js"
+
+/** Pieces read ahead of their turn at once, over all peers (see `Swarm.readAhead`). */
+const READ_AHEAD = 8
 
 /** A piece whose blocks have all arrived, waiting to be hashed and written. */
 export interface CompletedPiece {
@@ -65,6 +68,12 @@ export class Swarm {
   readonly dhtPort: number | undefined
   readonly now: () => number
   readonly links = new Set<PeerLink>()
+
+  /** Whether a link to this address (`keyOf`) is up. */
+  hasLink(key: string): boolean {
+    for (const link of this.links) if (link.key === key) return true
+    return false
+  }
   /**
    * Peers banned for sending bad data, by address (`host:port`). By address rather than by host: behind one IP
    * (a NAT, or loopback in tests) there can be honest peers too.
@@ -90,6 +99,8 @@ export class Swarm {
   /** Pieces being read for serving, with the links waiting for each. */
   private readonly loading = new Map<number, Set<PeerLink>>()
   private choker: ChokerState<PeerLink> = initialChokerState
+  /** Pieces being read at most, counting read-ahead (see `readAhead`). */
+  private readonly readAheadLimit: number
 
   constructor(private readonly options: SwarmOptions) {
     this.infoHash = options.torrent.infoHash
@@ -115,6 +126,7 @@ export class Swarm {
     const spares = Math.ceil((options.backlogBytes + options.outstandingBytes) / pieceLength)
     this.buffers = new PieceBuffers(pieceLength, Math.max(2, spares))
     this.cache = new PieceCache(options.cacheBytes, (data) => this.buffers.give(data))
+    this.readAheadLimit = Math.max(1, Math.min(READ_AHEAD, Math.floor(options.cacheBytes / pieceLength / 2)))
   }
 
   /** Checks a peer's handshake and, if it is welcome, adds it to the swarm. Returns why not, otherwise. */
@@ -194,9 +206,9 @@ export class Swarm {
   // Serving
 
   /** Piece `index` if it is in memory; otherwise `undefined`, and `link` is served once it has been read. */
-  cachedPiece(index: number, link: PeerLink): Uint8Array | undefined {
-    const data = this.cache.get(index)
-    if (data !== undefined) return data
+  cachedPiece(index: number, link: PeerLink): CachedPiece | undefined {
+    const piece = this.cache.get(index)
+    if (piece !== undefined) return piece
     const waiting = this.loading.get(index)
     if (waiting !== undefined) {
       waiting.add(link)
@@ -205,6 +217,25 @@ export class Swarm {
       this.options.onLoadPiece(index)
     }
     return undefined
+  }
+
+  /**
+   * Piece `index` is requested but not next in line: read it now if it is not in memory, so that it is there when
+   * its turn comes instead of the socket idling while it is read. Whether it may be: at most READ_AHEAD pieces
+   * are read ahead at once over all peers, and never more than half the cache, which would evict the pieces about
+   * to be served.
+   */
+  readAhead(index: number): boolean {
+    if (this.cache.has(index) || this.loading.has(index)) return true
+    if (this.loading.size >= this.readAheadLimit) return false
+    this.loading.set(index, new Set())
+    this.options.onLoadPiece(index)
+    return true
+  }
+
+  /** A buffer to read piece `index` into for serving: a recycled one where possible. */
+  pieceBuffer(index: number): Uint8Array {
+    return this.buffers.take(this.picker.pieceSize(index))
   }
 
   /** A piece read for serving: cache it and serve the peers that waited for it. */

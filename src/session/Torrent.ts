@@ -178,7 +178,13 @@ export const startTorrent = (
       Effect.suspend(() => {
         const current = swarm
         const key = keyOf(connection.remote)
-        if (current === undefined || !roomForPeer() || current.banned.has(key) || dialer.active.has(key)) {
+        // Its address is ours to dial too (uTP comes from the peer's listening port): when both sides dial at once,
+        // the connection dialled by the peer with the greater id is the one both keep. A link already up stays.
+        const dialling = dialer.active.has(key)
+        const theirsWins = dialling && !current?.hasLink(key) && Buffer.compare(handshake.peerId, options.peerId) > 0
+        if (
+          current === undefined || current.banned.has(key) || (dialling ? !theirsWins : !roomForPeer())
+        ) {
           connection.destroy()
           return Effect.void
         }
@@ -246,7 +252,7 @@ export const startTorrent = (
       Effect.gen(function*() {
         for (;;) {
           const index = yield* Queue.take(toRead)
-          swarm.pieceLoaded(index, yield* storage.readPiece(index))
+          swarm.pieceLoaded(index, yield* storage.readPiece(index, swarm.pieceBuffer(index)))
         }
       }).pipe(Effect.mapError(storageError))
 

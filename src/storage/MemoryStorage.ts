@@ -81,9 +81,9 @@ export const makeMemory = (
               : effect
           )
 
-        const readAt = (offset: number, length: number) =>
+        const readAt = (offset: number, length: number, into?: Uint8Array) =>
           Effect.sync(() => {
-            const out = new Uint8Array(length)
+            const out = into?.fill(0) ?? new Uint8Array(length)
             for (const segment of segments(torrent.files, offset, length)) {
               const size = disk.files[segment.fileIndex]?.size ?? 0
               const available = Math.min(segment.length, size - segment.fileOffset)
@@ -110,7 +110,10 @@ export const makeMemory = (
               }))),
           read: (index, begin, length) =>
             ifOpen(Effect.flatMap(blockOffset(torrent, index, begin, length), (offset) => readAt(offset, length))),
-          readPiece: (index) => storage.read(index, 0, pieceSize(torrent, index)),
+          readPiece: (index, into) =>
+            into === undefined
+              ? storage.read(index, 0, pieceSize(torrent, index))
+              : ifOpen(Effect.flatMap(pieceOffset(torrent, index, into.length), (offset) => readAt(offset, into.length, into))),
           existing: ifOpen(Effect.sync(() =>
             disk.files.map((file, fileIndex): ExistingFile | undefined =>
               file === undefined ? undefined : { fileIndex, size: file.size, mtimeMs: file.mtimeMs }

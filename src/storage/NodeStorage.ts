@@ -176,22 +176,27 @@ const openFiles = async (torrent: TorrentInfo, directory: string) => {
     }
   }
 
-  const read = async (offset: number, length: number): Promise<Uint8Array> => {
-    const out = new Uint8Array(length)
-    for (const segment of segments(files, offset, length)) {
+  /** Reads into `into` when given (of `length` bytes, old contents: every byte not read is zeroed), else anew. */
+  const read = async (offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> => {
+    const out = into ?? new Uint8Array(length)
+    const parts = segments(files, offset, length)
+    // Padding (gaps between the segments) reads as zeros; a fresh buffer is zero already.
+    if (into !== undefined && parts.reduce((sum, segment) => sum + segment.length, 0) < length) out.fill(0)
+    for (const segment of parts) {
       const path = paths[segment.fileIndex]!
       const file = await handleFor(segment.fileIndex, false)
-      if (file === undefined) continue
       let done = 0
-      while (done < segment.length) {
+      while (file !== undefined && done < segment.length) {
         const { bytesRead } = await file.handle
           .read(out, segment.bufferOffset + done, segment.length - done, segment.fileOffset + done)
           .catch((cause) => {
             throw systemError("Read", path, cause)
           })
-        if (bytesRead <= 0) break // end of a short file: the rest stays zero
+        if (bytesRead <= 0) break // end of a short file: the rest reads as zeros
         done += bytesRead
       }
+      // A missing file, or the end of a short one.
+      if (into !== undefined && done < segment.length) out.fill(0, segment.bufferOffset + done, segment.bufferOffset + segment.length)
     }
     return out
   }
@@ -270,8 +275,8 @@ export const make: Storage["Type"] = Storage.of({
             Effect.flatMap((errors) => Effect.forEach(errors, (error) => Effect.logWarning(error.message)))
           )
       )
-      const readAt = (offset: number, length: number) =>
-        Effect.tryPromise({ try: () => files.read(offset, length), catch: failed("Read") })
+      const readAt = (offset: number, length: number, into?: Uint8Array) =>
+        Effect.tryPromise({ try: () => files.read(offset, length, into), catch: failed("Read") })
       const storage: TorrentStorage = {
         writePiece: (index, data) =>
           Effect.flatMap(
@@ -281,7 +286,11 @@ export const make: Storage["Type"] = Storage.of({
         read: (index, begin, length) =>
           Effect.flatMap(Effect.suspend(() => blockOffset(torrent, index, begin, length)), (offset) =>
             readAt(offset, length)),
-        readPiece: (index) => storage.read(index, 0, pieceSize(torrent, index)),
+        readPiece: (index, into) =>
+          into === undefined
+            ? storage.read(index, 0, pieceSize(torrent, index))
+            : Effect.flatMap(Effect.suspend(() => pieceOffset(torrent, index, into.length)), (offset) =>
+              readAt(offset, into.length, into)),
         existing: Effect.tryPromise({ try: () => files.existing(), catch: failed("Read") }),
         flush: Effect.tryPromise({ try: () => files.flush(), catch: failed("Write") })
       }

@@ -24,8 +24,11 @@ export interface TorrentStorage {
    * result is a new buffer, the caller's to keep or reuse.
    */
   readonly read: (index: number, begin: number, length: number) => Effect.Effect<Uint8Array, StorageError>
-  /** Reads a whole piece, as `read`. */
-  readonly readPiece: (index: number) => Effect.Effect<Uint8Array, StorageError>
+  /**
+   * Reads a whole piece, as `read`. With `into` (exactly the piece's size, its contents ignored), the piece is read
+   * into it and it is the result: a buffer reused rather than allocated per piece.
+   */
+  readonly readPiece: (index: number, into?: Uint8Array) => Effect.Effect<Uint8Array, StorageError>
   /**
    * For each file of the torrent (by index), its size and modification time if it exists as a regular file,
    * else `undefined`; padding files are always `undefined`. For resume and recheck decisions.

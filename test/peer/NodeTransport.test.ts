@@ -46,4 +46,47 @@ describe("NodeTransport", () => {
       yield* Deferred.await(all).pipe(Effect.timeout("5 seconds"))
       expect(Buffer.concat(received).equals(payload)).toBe(true)
     }).pipe(Effect.scoped, Effect.provide(NodeTransport.layer)))
+
+  it.live("says when written bytes are sent, so their memory may be reused, and never before the peer can read them", () =>
+    Effect.gen(function*() {
+      const received: Array<Buffer> = []
+      const arrived = yield* Deferred.make<void>()
+      const size = 4 * 1024 * 1024
+      const server = yield* Effect.acquireRelease(
+        Effect.async<net.Server>((resume) => {
+          const server = net.createServer((socket) => {
+            let total = 0
+            socket.on("error", () => {})
+            socket.on("data", (chunk: Buffer) => {
+              received.push(chunk)
+              total += chunk.length
+              if (total >= size) Deferred.unsafeDone(arrived, Effect.void)
+            })
+          })
+          server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+        }),
+        (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+      )
+      const transport = yield* Transport
+      const connection = yield* transport.connect({ host: "127.0.0.1", port: (server.address() as net.AddressInfo).port })
+      connection.start({ onData: () => {}, onDrain: () => {}, onClose: () => {} })
+      // Larger than a socket buffer: some of it waits in Node's queue until the kernel takes it.
+      const data = new Uint8Array(size)
+      for (let i = 0; i < size; i++) data[i] = i % 251
+      const expected = new Uint8Array(data)
+      const done = yield* Deferred.make<void>()
+      connection.cork()
+      connection.write(data.subarray(0, size / 2), () => {
+        // Reused at once: what the peer reads must still be the original bytes.
+        data.fill(0, 0, size / 2)
+      })
+      connection.write(data.subarray(size / 2), () => {
+        data.fill(0, size / 2)
+        Deferred.unsafeDone(done, Effect.void)
+      })
+      connection.uncork()
+      yield* Deferred.await(done).pipe(Effect.timeout("5 seconds"))
+      yield* Deferred.await(arrived).pipe(Effect.timeout("5 seconds"))
+      expect(Buffer.concat(received).equals(expected)).toBe(true)
+    }).pipe(Effect.scoped, Effect.provide(NodeTransport.layer)))
 })

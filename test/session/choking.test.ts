@@ -448,6 +448,24 @@ describe("choking, with leecher doubles on the memory transport and the test clo
         expect(b.blocks).toEqual([])
       })))
 
+  it.effect("serves two peers the whole torrent from a cache of four pieces: reads ahead, recycles, every block intact", () =>
+    withSession(small, small.content, () =>
+      Effect.gen(function*() {
+        const a = yield* join(small, "a")
+        const b = yield* join(small, "b")
+        const all = blocksOf(small)
+        // Every request at once, in opposite orders: the pieces read ahead for one evict those the other waits for,
+        // and each piece dropped is read into again for the next.
+        a.request(all)
+        b.request([...all].reverse())
+        yield* waitFor("both have every block", () => a.blocks.length >= all.length && b.blocks.length >= all.length)
+        yield* quiet
+        const order = (blocks: ReadonlyArray<Block>) => blocks.map((block) => `${block.index}/${block.begin}`)
+        expect(order(a.blocks)).toEqual(order(all))
+        expect(order(b.blocks)).toEqual(order([...all].reverse()))
+        expect([...a.blocks, ...b.blocks].every((block) => block.intact && block.expected)).toBe(true)
+      }), { cacheBytes: 4 * small.torrent.pieceLength }))
+
   it.effect("a cancelled request is not served", () =>
     withSession(small, small.content, () =>
       Effect.gen(function*() {

@@ -123,6 +123,31 @@ describe.each(implementations)("$name storage", ({ storageLayer }) => {
       })
     ))
 
+  it.effect("reads a piece into a reused buffer, zeroing what is padding, missing or past a short file", () =>
+    run((storage, dir) =>
+      Effect.gen(function*() {
+        const bytes = contentFor(multiTorrent, 3)
+        const torrent = yield* storage.open(multiTorrent, dir)
+        const stale = () => new Uint8Array(16).fill(0xee)
+        // Nothing written yet: every byte zero.
+        const into = stale()
+        expect(yield* torrent.readPiece(0, into)).toBe(into)
+        expect(into).toEqual(new Uint8Array(16))
+        yield* torrent.writePiece(3, pieceOf(multiTorrent, bytes, 3))
+        // f.dat exists now, short before piece 3.
+        expect(yield* torrent.readPiece(2, stale())).toEqual(new Uint8Array(16))
+        expect(yield* torrent.readPiece(3, stale())).toEqual(pieceOf(multiTorrent, bytes, 3))
+        // Piece 1 holds padding.
+        yield* torrent.writePiece(1, new Uint8Array(16).fill(9))
+        const expected = new Uint8Array(16)
+        expected.fill(9, 0, 2)
+        expect(yield* torrent.readPiece(1, stale())).toEqual(expected)
+        // A buffer of the wrong size is refused, not half-filled.
+        const wrong = yield* Effect.flip(torrent.readPiece(1, new Uint8Array(15)))
+        expect(wrong).toBeInstanceOf(StorageError)
+      })
+    ))
+
   it.effect("reports which files exist, with their sizes", () =>
     run((storage, dir) =>
       Effect.gen(function*() {

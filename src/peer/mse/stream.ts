@@ -18,7 +18,14 @@ export const continuedConnection = (
     ...(inner.transport === undefined ? {} : { transport: inner.transport }),
     ...(inner.counters === undefined ? {} : { counters: inner.counters }),
     encrypted: encrypted || inner.encrypted === true,
-    write: encrypted ? (bytes) => inner.write(streams.encrypt(bytes)) : inner.write,
+    write: encrypted
+      ? (bytes, sent) => {
+        // Encrypting copies: the plaintext is free as soon as it is encrypted.
+        const ok = inner.write(streams.encrypt(bytes))
+        sent?.()
+        return ok
+      }
+      : inner.write,
     start: (handlers: ConnectionHandlers) => {
       inner.start(
         encrypted

@@ -19,11 +19,12 @@ class End implements Connection {
 
   constructor(readonly remote: Endpoint) {}
 
-  write = (bytes: Uint8Array): boolean => {
+  write = (bytes: Uint8Array, sent?: () => void): boolean => {
     if (this.closed) return false
     // Copy, as a kernel would: the writer may reuse its buffer.
     this.unsent += bytes.length
     this.peer.receive(Uint8Array.from(bytes))
+    sent?.()
     const ok = this.unsent < HIGH_WATER_MARK
     if (!ok) this.wantsDrain = true
     return ok

@@ -51,9 +51,11 @@ const wrap = (socket: net.Socket, remote: Endpoint, reads?: ReadTarget): Connect
   return {
     remote,
     transport: "tcp",
-    write: (bytes) => {
+    write: (bytes, sent) => {
       if (closed) return false
-      socket.write(bytes)
+      // Node calls back once the write is done or failed: either way it holds the bytes no longer.
+      if (sent === undefined) socket.write(bytes)
+      else socket.write(bytes, sent)
       return socket.writableLength < HIGH_WATER_MARK
     },
     start: (given) => {

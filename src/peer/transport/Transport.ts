@@ -29,8 +29,12 @@ export interface Connection {
   /**
    * Queues bytes for sending. Returns `false` when the send buffer is past its high-water mark: stop producing
    * (and stop reading, so the peer slows down too) until `onDrain` fires.
+   *
+   * `sent`, if given, is called once the transport holds no reference to `bytes` any more (handed to the kernel,
+   * copied into packets, or encrypted), so that their memory may be reused; at most once, and possibly never (a
+   * connection closed with them still queued). Without it, the caller must not change `bytes` after writing them.
    */
-  readonly write: (bytes: Uint8Array) => boolean
+  readonly write: (bytes: Uint8Array, sent?: () => void) => boolean
   /**
    * Sets the handlers and starts reading: no data arrives before the first call. A later call replaces them (an
    * accepted connection is read by a handshake reader first, then handed to its torrent). `onClose` fires once,

@@ -161,10 +161,10 @@ export const make = (options: UtpTransportOptions = {}) =>
       remote: entry.remote,
       transport: "utp",
       counters: () => ({ ...entry.socket.stats }),
-      write: (bytes) => {
+      write: (bytes, sent) => {
         if (entry.closed) return false
         // Sent at the end of this event-loop turn, with whatever else is written (and the ACK owed) in shared packets.
-        entry.socket.queue(bytes)
+        entry.socket.queue(bytes, sent)
         pending(entry)
         if (entry.socket.queued >= HIGH_WATER_MARK) entry.blocked = true
         return !entry.blocked

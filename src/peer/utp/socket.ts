@@ -180,6 +180,8 @@ export class UtpSocket {
   private resendCount = 0
   private inFlightBytes = 0
   private readonly sendQueue: Array<Uint8Array> = []
+  /** Beside each entry of `sendQueue`: its writer's `sent` callback, called once the entry is copied into packets. */
+  private readonly sendDone: Array<(() => void) | undefined> = []
   private queuedBytes = 0
   /** Packets received past a gap, by sequence number: their payloads copied (the caller may reuse its buffer). */
   private readonly reorder = new Map<number, { readonly type: PacketType; readonly payload: Uint8Array }>()
@@ -290,25 +292,36 @@ export class UtpSocket {
     return this.reorderBytes
   }
 
-  /** Queues bytes to send. */
-  write(bytes: Uint8Array, now: number): UtpOutput {
-    if (this.closing || this.state === "closed" || this.state === "reset") return this.take()
+  /**
+   * Queues bytes to send. They are referenced until packets take a copy of them; then `sent`, if given, is called
+   * (from this or a later call), so that the caller may reuse their memory. Bytes refused (the socket is closing)
+   * are not kept: `sent` is called at once.
+   */
+  write(bytes: Uint8Array, now: number, sent?: () => void): UtpOutput {
+    if (this.closing || this.state === "closed" || this.state === "reset") {
+      sent?.()
+      return this.take()
+    }
     if (bytes.length > 0) {
       this.sendQueue.push(bytes)
+      this.sendDone.push(sent)
       this.queuedBytes += bytes.length
+    } else {
+      sent?.()
     }
     this.flush(now)
     return this.take()
   }
 
   /**
-   * Queues bytes without sending them yet: `sendQueued` sends everything queued at once. A caller that queues what
+   * Queues bytes without sending them yet (`sent` as for `write`): `sendQueued` sends everything queued at once. A caller that queues what
    * one event-loop turn writes (a burst of 17-byte requests, say) and then calls `sendQueued` puts them in shared
    * packets, which carry the ACK owed too, where `write` would send one small packet each.
    */
-  queue(bytes: Uint8Array): void {
-    if (this.closing || this.state === "closed" || this.state === "reset" || bytes.length === 0) return
+  queue(bytes: Uint8Array, sent?: () => void): void {
+    if (this.closing || this.state === "closed" || this.state === "reset" || bytes.length === 0) return sent?.()
     this.sendQueue.push(bytes)
+    this.sendDone.push(sent)
     this.queuedBytes += bytes.length
   }
 
@@ -682,8 +695,12 @@ export class UtpSocket {
       const take = Math.min(head.length, size - filled)
       payload.set(head.subarray(0, take), filled)
       filled += take
-      if (take === head.length) this.sendQueue.shift()
-      else this.sendQueue[0] = head.subarray(take)
+      if (take === head.length) {
+        this.sendQueue.shift()
+        this.sendDone.shift()?.()
+      } else {
+        this.sendQueue[0] = head.subarray(take)
+      }
     }
     this.queuedBytes -= size
     return payload

@@ -58,3 +58,39 @@ describe("uTP socket", () => {
     expect(resent.every((p) => p.type === "syn" && p.seqNr === 1 && p.connectionId === 9)).toBe(true)
   })
 })
+
+describe("uTP socket: memory of written bytes", () => {
+  it("says a write is sent once packets hold copies of it; reusing the buffer then spoils nothing, under loss", () => {
+    const pair = new Pair({ loss: 0.1, delayMs: 20, jitterMs: 10, seed: 5 })
+    pair.connect()
+    pair.runUntil(() => pair.a.socket!.state === "connected", 1000)
+    // Blocks of a piece, as a seeder writes them: views of one buffer, each reused (zeroed) once reported sent.
+    const piece = bytesOf(256 * 1024, 9)
+    const expected = Uint8Array.from(piece)
+    const block = 16 * 1024
+    const sent: Array<number> = []
+    for (let begin = 0; begin < piece.length; begin += block) {
+      pair.apply("a", pair.a.socket!.write(piece.subarray(begin, begin + block), pair.now, () => {
+        sent.push(begin)
+        piece.fill(0, begin, begin + block)
+      }))
+    }
+    // Not all at once: most of it waits for the window.
+    expect(sent.length).toBeLessThan(piece.length / block)
+    expect(pair.runUntil(() => pair.b.receivedBytes >= piece.length, 60_000)).toBe(true)
+    // Each block reported once, in order, and what arrived is the original (resent packets included).
+    expect(sent).toEqual(Array.from({ length: piece.length / block }, (_, i) => i * block))
+    expect(Buffer.concat(pair.b.received).equals(expected)).toBe(true)
+    expect(pair.a.socket!.stats.retransmits).toBeGreaterThan(0)
+  })
+
+  it("reports bytes refused by a closing socket as sent at once: it keeps nothing", () => {
+    const pair = new Pair({ loss: 0, delayMs: 20, jitterMs: 0, seed: 1 })
+    pair.connect()
+    pair.runUntil(() => pair.a.socket!.state === "connected", 1000)
+    pair.apply("a", pair.a.socket!.close(pair.now))
+    let sent = 0
+    pair.apply("a", pair.a.socket!.write(bytesOf(1000, 1), pair.now, () => sent++))
+    expect(sent).toBe(1)
+  })
+})
