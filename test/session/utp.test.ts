@@ -12,29 +12,30 @@ import { makeSwarmTorrent } from "./fixtures.js"
 const fixture = makeSwarmTorrent({ pieceLength: 32768, seed: 29, files: [{ path: ["over-utp.bin"], length: 1_500_000 }] })
 const { torrent } = fixture
 
+/** A session whose Transport is uTP on its own UDP address (of the Datagram provided). */
+const sessionAt = (host: string, stored?: Uint8Array) =>
+  Effect.gen(function*() {
+    const transport = yield* UtpTransport.make()
+    const storage = layerMemory(stored === undefined ? undefined : new Map([[torrent.infoHashHex, stored]]))
+    // Built once, so the session and the test see the same stored bytes.
+    const services = yield* Layer.build(
+      Layer.mergeAll(Layer.succeed(Transport, transport), storage, Verifier.layer, trackerTest({}))
+    )
+    const stores = Context.get(services, MemoryStorage)
+    const session = yield* make({
+      listenHosts: [host],
+      port: 6881,
+      encryption: "disable",
+      connectTimeout: Duration.seconds(2),
+      reconnect: Schedule.spaced(Duration.millis(100)).pipe(Schedule.intersect(Schedule.recurs(3))),
+      tick: Duration.millis(50)
+    }).pipe(Effect.provide(services))
+    return { session, stores }
+  })
+
 describe("two sessions over uTP (an in-memory UDP network)", () => {
   it.live("a download completes byte-exact: the peer wire rides uTP as it rides TCP", () =>
     Effect.gen(function*() {
-      /** A session whose Transport is uTP on its own UDP address. */
-      const sessionAt = (host: string, stored?: Uint8Array) =>
-        Effect.gen(function*() {
-          const transport = yield* UtpTransport.make()
-          const storage = layerMemory(stored === undefined ? undefined : new Map([[torrent.infoHashHex, stored]]))
-          // Built once, so the session and the test see the same stored bytes.
-          const services = yield* Layer.build(
-            Layer.mergeAll(Layer.succeed(Transport, transport), storage, Verifier.layer, trackerTest({}))
-          )
-          const stores = Context.get(services, MemoryStorage)
-          const session = yield* make({
-            listenHosts: [host],
-            port: 6881,
-            encryption: "disable",
-            connectTimeout: Duration.seconds(2),
-            reconnect: Schedule.spaced(Duration.millis(100)).pipe(Schedule.intersect(Schedule.recurs(3))),
-            tick: Duration.millis(50)
-          }).pipe(Effect.provide(services))
-          return { session, stores }
-        })
       const seeder = yield* sessionAt("10.7.0.1", fixture.content)
       const seed = yield* seeder.session.add(torrent, { directory: "/seed", trackers: false })
       yield* seed.checked
@@ -49,5 +50,24 @@ describe("two sessions over uTP (an in-memory UDP network)", () => {
       )
       const stored = leecher.stores.contents(torrent.infoHashHex)
       expect(Buffer.from(stored!).equals(fixture.content)).toBe(true)
+    }).pipe(Effect.scoped, Effect.provide(MemoryDatagram.layerMemory)), 20_000)
+
+  it.live("both sides dialling each other at once keep one connection, and the download completes", () =>
+    Effect.gen(function*() {
+      const seeder = yield* sessionAt("10.7.0.1", fixture.content)
+      const seed = yield* seeder.session.add(torrent, { directory: "/seed", trackers: false })
+      yield* seed.checked
+      const leecher = yield* sessionAt("10.7.0.2")
+      // uTP dials leave from the listening port: each side's incoming connection has the address it is dialling.
+      const handle = yield* leecher.session.add(torrent, {
+        directory: "/leech",
+        peers: [{ host: "10.7.0.1", port: seeder.session.port }],
+        trackers: false
+      })
+      yield* seed.addPeers([{ host: "10.7.0.2", port: leecher.session.port }])
+      yield* handle.done.pipe(
+        Effect.timeoutFail({ duration: Duration.seconds(10), onTimeout: () => new Error("the download did not finish") })
+      )
+      expect(Buffer.from(leecher.stores.contents(torrent.infoHashHex)!).equals(fixture.content)).toBe(true)
     }).pipe(Effect.scoped, Effect.provide(MemoryDatagram.layerMemory)), 20_000)
 })
