@@ -33,41 +33,32 @@ const sessionAt = (host: string, stored?: Uint8Array) =>
     return { session, stores }
   })
 
-describe("two sessions over uTP (an in-memory UDP network)", () => {
-  it.live("a download completes byte-exact: the peer wire rides uTP as it rides TCP", () =>
-    Effect.gen(function*() {
-      const seeder = yield* sessionAt("10.7.0.1", fixture.content)
-      const seed = yield* seeder.session.add(torrent, { directory: "/seed", trackers: false })
-      yield* seed.checked
-      const leecher = yield* sessionAt("10.7.0.2")
-      const handle = yield* leecher.session.add(torrent, {
-        directory: "/leech",
-        peers: [{ host: "10.7.0.1", port: seeder.session.port }],
-        trackers: false
-      })
-      yield* handle.done.pipe(
-        Effect.timeoutFail({ duration: Duration.seconds(10), onTimeout: () => new Error("the download did not finish") })
-      )
-      const stored = leecher.stores.contents(torrent.infoHashHex)
-      expect(Buffer.from(stored!).equals(fixture.content)).toBe(true)
-    }).pipe(Effect.scoped, Effect.provide(MemoryDatagram.layerMemory)), 20_000)
+/**
+ * A seeding session and a leeching one told of the seeder (and the seeder of the leecher too, when `mutual`): the
+ * leecher's download must complete byte-exact.
+ */
+const seedAndLeech = (mutual: boolean) =>
+  Effect.gen(function*() {
+    const seeder = yield* sessionAt("10.7.0.1", fixture.content)
+    const seed = yield* seeder.session.add(torrent, { directory: "/seed", trackers: false })
+    yield* seed.checked
+    const leecher = yield* sessionAt("10.7.0.2")
+    const handle = yield* leecher.session.add(torrent, {
+      directory: "/leech",
+      peers: [{ host: "10.7.0.1", port: seeder.session.port }],
+      trackers: false
+    })
+    if (mutual) yield* seed.addPeers([{ host: "10.7.0.2", port: leecher.session.port }])
+    yield* handle.done.pipe(
+      Effect.timeoutFail({ duration: Duration.seconds(10), onTimeout: () => new Error("the download did not finish") })
+    )
+    expect(Buffer.from(leecher.stores.contents(torrent.infoHashHex)!).equals(fixture.content)).toBe(true)
+  }).pipe(Effect.scoped, Effect.provide(MemoryDatagram.layerMemory))
 
+describe("two sessions over uTP (an in-memory UDP network)", () => {
+  it.live("a download completes byte-exact: the peer wire rides uTP as it rides TCP", () => seedAndLeech(false), 20_000)
+
+  // uTP dials leave from the listening port: each side's incoming connection has the address it is dialling.
   it.live("both sides dialling each other at once keep one connection, and the download completes", () =>
-    Effect.gen(function*() {
-      const seeder = yield* sessionAt("10.7.0.1", fixture.content)
-      const seed = yield* seeder.session.add(torrent, { directory: "/seed", trackers: false })
-      yield* seed.checked
-      const leecher = yield* sessionAt("10.7.0.2")
-      // uTP dials leave from the listening port: each side's incoming connection has the address it is dialling.
-      const handle = yield* leecher.session.add(torrent, {
-        directory: "/leech",
-        peers: [{ host: "10.7.0.1", port: seeder.session.port }],
-        trackers: false
-      })
-      yield* seed.addPeers([{ host: "10.7.0.2", port: leecher.session.port }])
-      yield* handle.done.pipe(
-        Effect.timeoutFail({ duration: Duration.seconds(10), onTimeout: () => new Error("the download did not finish") })
-      )
-      expect(Buffer.from(leecher.stores.contents(torrent.infoHashHex)!).equals(fixture.content)).toBe(true)
-    }).pipe(Effect.scoped, Effect.provide(MemoryDatagram.layerMemory)), 20_000)
+    seedAndLeech(true), 20_000)
 })
