@@ -182,9 +182,7 @@ export const startTorrent = (
         // the connection dialled by the peer with the greater id is the one both keep. A link already up stays.
         const dialling = dialer.active.has(key)
         const theirsWins = dialling && !current?.hasLink(key) && Buffer.compare(handshake.peerId, options.peerId) > 0
-        if (
-          current === undefined || current.banned.has(key) || (dialling ? !theirsWins : !roomForPeer())
-        ) {
+        if (current === undefined || current.banned.has(key) || (dialling ? !theirsWins : !roomForPeer())) {
           connection.destroy()
           return Effect.void
         }
