@@ -3,6 +3,7 @@ import type { Endpoint } from "../net/Datagram.js"
 import { formatEndpoint } from "../net/endpoint.js"
 import { Bitfield, BLOCK_SIZE, PiecePicker } from "../piece/index.js"
 import { type Handshake, PexFlag, type PexPeer } from "../wire/index.js"
+import { Admission } from "./admission.js"
 import { Blame } from "./Blame.js"
 import { type ChokeConfig, type ChokerState, initialChokerState, rechoke } from "./choker.js"
 import { PeerError } from "./PeerError.js"
@@ -47,7 +48,6 @@ export interface SwarmOptions {
   readonly onDhtNode: (node: Endpoint) => void
 }
 
-const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(b)
 
 /**
  * A torrent's shared state, in plain code driven by its peer links: the piece picker, the pieces being assembled,
@@ -89,7 +89,7 @@ export class Swarm {
 
   /** Pieces being assembled, by index: allocated at their first block. */
   private readonly assembling = new Map<number, Uint8Array>()
-  private readonly peerIds = new Set<string>()
+  private readonly admission: Admission
   private readonly blame = new Blame<PeerLink>()
   /** Strikes by address, so they outlive a connection: a conviction can come after the peer left or came back. */
   private readonly strikes = new Map<string, number>()
@@ -105,6 +105,7 @@ export class Swarm {
   constructor(private readonly options: SwarmOptions) {
     this.infoHash = options.torrent.infoHash
     this.peerId = options.peerId
+    this.admission = new Admission(this.infoHash, this.peerId, this.banned)
     this.pieceCount = options.torrent.pieceCount
     this.port = options.port
     this.metadata = options.torrent.infoBytes
@@ -131,12 +132,8 @@ export class Swarm {
 
   /** Checks a peer's handshake and, if it is welcome, adds it to the swarm. Returns why not, otherwise. */
   admit(link: PeerLink, handshake: Handshake): string | undefined {
-    if (!equalBytes(handshake.infoHash, this.infoHash)) return "handshake for another torrent"
-    if (equalBytes(handshake.peerId, this.peerId)) return "connected to ourselves"
-    const id = Buffer.from(handshake.peerId).toString("hex")
-    if (this.peerIds.has(id)) return "already connected to this peer"
-    if (this.banned.has(link.key)) return "banned"
-    this.peerIds.add(id)
+    const refusal = this.admission.admit(link.key, handshake)
+    if (refusal !== undefined) return refusal
     this.links.add(link)
     this.picker.addPeer(link, link.bits)
     return undefined
@@ -145,7 +142,7 @@ export class Swarm {
   /** A peer left: its requests go back to the pool and its pieces are no longer counted. */
   detach(link: PeerLink): void {
     if (!this.links.delete(link)) return
-    if (link.peerId !== undefined) this.peerIds.delete(Buffer.from(link.peerId).toString("hex"))
+    this.admission.release(link.peerId)
     for (const waiting of this.loading.values()) waiting.delete(link)
     if (this.choker.optimistic === link) this.choker = { ...this.choker, optimistic: undefined }
     this.picker.removePeer(link)

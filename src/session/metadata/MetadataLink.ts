@@ -15,6 +15,7 @@ import {
   WireDecoder,
   WireError
 } from "../../wire/index.js"
+import { Admission } from "../admission.js"
 import { ourExtendedHandshake, PeerExtensions } from "../extensions.js"
 import { PeerError } from "../PeerError.js"
 import { closedBy, type Link, type LinkEvents } from "../runLink.js"
@@ -39,7 +40,6 @@ export interface MetadataSwarmOptions {
   readonly onMetadata: (metadata: Uint8Array) => void
 }
 
-const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(b)
 
 /**
  * The peers of a magnet link before its metadata is known (BEP 9), in plain code: who is connected, the info
@@ -50,27 +50,24 @@ export class MetadataSwarm {
   readonly links = new Set<MetadataLink>()
   readonly banned = new Set<string>()
   metadata: Uint8Array | undefined
-  private readonly peerIds = new Set<string>()
+  private readonly admission: Admission
 
   constructor(readonly options: MetadataSwarmOptions) {
     this.assembler = new MetadataAssembler(options.infoHash)
+    this.admission = new Admission(options.infoHash, options.peerId, this.banned)
   }
 
   admit(link: MetadataLink, handshake: Handshake): string | undefined {
-    if (!equalBytes(handshake.infoHash, this.options.infoHash)) return "handshake for another torrent"
-    if (equalBytes(handshake.peerId, this.options.peerId)) return "connected to ourselves"
-    if (!supports(handshake.reserved, "extensions")) return "does not speak the extension protocol (BEP 10)"
-    const id = Buffer.from(handshake.peerId).toString("hex")
-    if (this.peerIds.has(id)) return "already connected to this peer"
-    if (this.banned.has(link.key)) return "banned"
-    this.peerIds.add(id)
+    const refusal = this.admission.admit(link.key, handshake, () =>
+      supports(handshake.reserved, "extensions") ? undefined : "does not speak the extension protocol (BEP 10)")
+    if (refusal !== undefined) return refusal
     this.links.add(link)
     return undefined
   }
 
   detach(link: MetadataLink): void {
     if (!this.links.delete(link)) return
-    if (link.peerId !== undefined) this.peerIds.delete(Buffer.from(link.peerId).toString("hex"))
+    this.admission.release(link.peerId)
     this.assembler.peerGone(link)
     this.refill()
   }
