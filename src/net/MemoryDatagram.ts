@@ -71,27 +71,30 @@ export const makeMemory = (options: MemoryDatagramOptions = {}): Effect.Effect<D
             return Effect.fail(new DatagramError({ reason: "Bind", detail: `cannot bind to ${key}: address in use` }))
           }
           sockets.set(key, onMessage)
+          /** Hands `bytes` to the network, in plain code; what is wrong with the send, if anything. */
+          const post = (bytes: Uint8Array, to: Endpoint): string | undefined => {
+            const problem = isIP(to.host) === 0
+              ? "not an IP address"
+              : isIP(to.host) !== isIP(host)
+              ? "another address family"
+              : bytes.length > MAX_DATAGRAM
+              ? "message too long"
+              : undefined
+            if (problem !== undefined) return problem
+            if (sockets.get(key) !== onMessage || (loss > 0 && random() < loss)) return undefined
+            const copy = Uint8Array.from(bytes)
+            const target = formatEndpoint(to)
+            const copies = duplicate > 0 && random() < duplicate ? 2 : 1
+            for (let i = 0; i < copies; i++) later(() => sockets.get(target)?.(copy, local))
+            return undefined
+          }
           const send = (bytes: Uint8Array, to: Endpoint): Effect.Effect<void, DatagramError> =>
             Effect.suspend(() => {
-              const problem = isIP(to.host) === 0
-                ? "not an IP address"
-                : isIP(to.host) !== isIP(host)
-                ? "another address family"
-                : bytes.length > MAX_DATAGRAM
-                ? "message too long"
-                : undefined
-              if (problem !== undefined) {
-                const detail = `cannot send to ${formatEndpoint(to)}: ${problem}`
-                return Effect.fail(new DatagramError({ reason: "Send", detail }))
-              }
-              if (sockets.get(key) !== onMessage || (loss > 0 && random() < loss)) return Effect.void
-              const copy = Uint8Array.from(bytes)
-              const target = formatEndpoint(to)
-              const copies = duplicate > 0 && random() < duplicate ? 2 : 1
-              for (let i = 0; i < copies; i++) later(() => sockets.get(target)?.(copy, local))
-              return Effect.void
+              const problem = post(bytes, to)
+              return problem === undefined
+                ? Effect.void
+                : Effect.fail(new DatagramError({ reason: "Send", detail: `cannot send to ${formatEndpoint(to)}: ${problem}` }))
             })
-          const post = (bytes: Uint8Array, to: Endpoint): void => Effect.runSync(Effect.ignore(send(bytes, to)))
           return Effect.succeed({ socket: { local, send, post } satisfies DatagramSocket, key, onMessage })
         }),
         ({ key, onMessage }) =>
