@@ -20,10 +20,11 @@
  * there is a gap: at once, or with `delayedAcks` one ACK per DELAYED_ACK_PACKETS in-order packets or per burst
  * (`flushAck`).
  *
- * Liveness: an idle connection sends a keep-alive every KEEPALIVE_INTERVAL_MS; MAX_TIMEOUTS timeouts in a row, or
- * IDLE_TIMEOUT_MS without a packet from the peer, end it (`timedOut`). Packets no honest peer sends (another
- * connection id, an ACK of something never sent) are dropped unanswered; what the peer can make us hold is bounded
- * (the reorder buffer by RECEIVE_WINDOW and MAX_OUTSTANDING, unread data by MAX_UNREAD, a shut window in time).
+ * Liveness: an idle connection sends a keep-alive every KEEPALIVE_INTERVAL_MS; MAX_TIMEOUTS timeouts in a row (with
+ * nothing new acknowledged between them: the peer's keep-alives do not count), or IDLE_TIMEOUT_MS without a packet
+ * from the peer, end it (`timedOut`). Packets no honest peer sends (another connection id, an ACK of something never
+ * sent) are dropped unanswered; what the peer can make us hold is bounded (the reorder buffer by RECEIVE_WINDOW and
+ * MAX_OUTSTANDING, unread data by MAX_UNREAD, a shut window in time).
  */
 import { INITIAL_WINDOW, Ledbat } from "./ledbat.js"
 import type { Packet, PacketType } from "./packet.js"
@@ -561,8 +562,6 @@ export class UtpSocket {
   private observe(packet: Packet, now: number): void {
     this.replyMicro = (Math.floor(now * 1000) - packet.timestamp) >>> 0
     this.lastReceivedAt = now
-    this.ledbat.rtt.resetBackOff()
-    this.timeouts = 0
     this.counts.packetsReceived++
   }
 
@@ -753,6 +752,13 @@ export class UtpSocket {
       this.ledbat.rtt.sample(Math.min(now - newest.sentAt, wireRtt(packet, now) ?? Infinity))
     }
     this.ledbat.onAck({ ackedBytes, delayUs: packet.timestampDifference, nowMs: now })
+    // Progress, or a shut window (the peer answered our probe): the timeouts in a row start again. A packet that
+    // acknowledges nothing new (a keep-alive, a duplicate ACK, data of the peer's) does not: a connection whose
+    // packets never get through would otherwise live as long as the peer keeps talking.
+    if (ackedBytes > 0 || packet.windowSize === 0) {
+      this.ledbat.rtt.resetBackOff()
+      this.timeouts = 0
+    }
     if (ackedBytes > 0) this.timerStart = now
   }
 
