@@ -103,7 +103,7 @@ export class RttEstimator {
     this.backoffs++
   }
 
-  /** A packet arrived: the timeout no longer doubles (the estimate itself is only moved by `sample`). */
+  /** Something new was acknowledged: the timeout no longer doubles (the estimate itself is only moved by `sample`). */
   resetBackOff(): void {
     this.backoffs = 0
   }

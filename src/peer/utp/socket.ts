@@ -20,10 +20,11 @@
  * there is a gap: at once, or with `delayedAcks` one ACK per DELAYED_ACK_PACKETS in-order packets or per burst
  * (`flushAck`).
  *
- * Liveness: an idle connection sends a keep-alive every KEEPALIVE_INTERVAL_MS; MAX_TIMEOUTS timeouts in a row, or
- * IDLE_TIMEOUT_MS without a packet from the peer, end it (`timedOut`). Packets no honest peer sends (another
- * connection id, an ACK of something never sent) are dropped unanswered; what the peer can make us hold is bounded
- * (the reorder buffer by RECEIVE_WINDOW and MAX_OUTSTANDING, unread data by MAX_UNREAD, a shut window in time).
+ * Liveness: an idle connection sends a keep-alive every KEEPALIVE_INTERVAL_MS; MAX_TIMEOUTS timeouts in a row (with
+ * nothing new acknowledged between them: the peer's keep-alives do not count), or IDLE_TIMEOUT_MS without a packet
+ * from the peer, end it (`timedOut`). Packets no honest peer sends (another connection id, an ACK of something never
+ * sent) are dropped unanswered; what the peer can make us hold is bounded (the reorder buffer by RECEIVE_WINDOW and
+ * MAX_OUTSTANDING, unread data by MAX_UNREAD, a shut window in time).
  */
 import { INITIAL_WINDOW, Ledbat } from "./ledbat.js"
 import type { Packet, PacketType } from "./packet.js"
@@ -154,6 +155,18 @@ export interface UtpAcceptOptions {
 }
 
 const sizeOf = (packet: Outgoing) => HEADER_BYTES + packet.payload.length
+
+/**
+ * The round trip that a packet's timestamps measure, in milliseconds: the one-way delay of our last packet to reach
+ * the peer (its timestamp_difference) plus that of this packet to us (our clock less its timestamp). The clocks'
+ * offset cancels out, and how long the peer held the packet before sending it does not count. Undefined when the
+ * peer has no delay sample yet (0) or the sum is negative (a peer's clock that went backwards).
+ */
+const wireRtt = (packet: Packet, now: number): number | undefined => {
+  if (packet.timestampDifference === 0) return undefined
+  const us = (((Math.floor(now * 1000) - packet.timestamp) >>> 0) + packet.timestampDifference) | 0
+  return us < 0 ? undefined : us / 1000
+}
 
 /** The sending order of the k-th most recently sent packet among those acknowledged, or undefined if fewer. */
 const kthNewestAcked = (packets: ReadonlyArray<Outgoing>, k: number): number | undefined => {
@@ -549,8 +562,6 @@ export class UtpSocket {
   private observe(packet: Packet, now: number): void {
     this.replyMicro = (Math.floor(now * 1000) - packet.timestamp) >>> 0
     this.lastReceivedAt = now
-    this.ledbat.rtt.resetBackOff()
-    this.timeouts = 0
     this.counts.packetsReceived++
   }
 
@@ -734,8 +745,20 @@ export class UtpSocket {
     // One round-trip sample per ACK, from the last packet sent among those it acknowledges: the one that most likely
     // prompted it. An older packet acknowledged only now sat behind a hole (the ACK for it was cumulative and waited
     // for a resend), and a packet sent more than once cannot say which copy arrived (Karn); neither is a round trip.
-    if (newest !== undefined && newest.transmissions === 1) this.ledbat.rtt.sample(now - newest.sentAt)
+    // Nor is the time the peer held the ACK: when the ACK a packet prompted is lost, the next ACK that covers it may
+    // be a keep-alive 29 s later (or come after our timeout). The ACK's timestamps leave that wait out (see
+    // `wireRtt`), so the sample is the lesser of the two.
+    if (newest !== undefined && newest.transmissions === 1) {
+      this.ledbat.rtt.sample(Math.min(now - newest.sentAt, wireRtt(packet, now) ?? Infinity))
+    }
     this.ledbat.onAck({ ackedBytes, delayUs: packet.timestampDifference, nowMs: now })
+    // Progress, or a shut window (the peer answered our probe): the timeouts in a row start again. A packet that
+    // acknowledges nothing new (a keep-alive, a duplicate ACK, data of the peer's) does not: a connection whose
+    // packets never get through would otherwise live as long as the peer keeps talking.
+    if (ackedBytes > 0 || packet.windowSize === 0) {
+      this.ledbat.rtt.resetBackOff()
+      this.timeouts = 0
+    }
     if (ackedBytes > 0) this.timerStart = now
   }
 

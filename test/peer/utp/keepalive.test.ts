@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { IDLE_TIMEOUT_MS, KEEPALIVE_INTERVAL_MS, UtpSocket } from "../../../src/peer/utp/socket.js"
+import { IDLE_TIMEOUT_MS, KEEPALIVE_INTERVAL_MS, MAX_TIMEOUTS, UtpSocket } from "../../../src/peer/utp/socket.js"
 import { bytesOf, Pair } from "./link.js"
 
 const connectedPair = () => {
@@ -66,6 +66,28 @@ describe("uTP keep-alive and idle timeout", () => {
     const resends = a.sent.length - sentAtStart - 2 // the first window: 2 packets
     expect(resends).toBeGreaterThanOrEqual(6)
     expect(resends).toBeLessThanOrEqual(9)
+  }, 30_000)
+
+  it("a connection whose data never gets through gives up after MAX_TIMEOUTS, though the peer keeps talking", () => {
+    // a's DATA is lost, every time (a path that drops its full-size packets, say); everything else passes, and b
+    // sends a little every 10 s. Those packets acknowledge nothing of a's: before, each one restarted a's count of
+    // timeouts in a row and its RTO back-off, and a resent for ever (703 timeouts in 30 simulated minutes).
+    const pair = connectedPair()
+    const { a, b } = pair
+    pair.drop = (to, packet) => to === "b" && packet.type === "data"
+    const start = pair.now
+    pair.apply("a", a.socket!.write(bytesOf(100_000, 1), pair.now))
+    pair.runUntil(() => a.socket!.state === "closed", 30 * 60_000, () => {
+      if ((pair.now - start) % 10_000 === 0 && b.socket!.state === "connected") {
+        pair.apply("b", b.socket!.write(bytesOf(100, 2), pair.now))
+      }
+    })
+    expect(a.events.filter((e) => e !== "data")).toEqual(["connected", "timedOut"])
+    expect(a.socket!.stats.timeouts).toBe(MAX_TIMEOUTS + 1)
+    expect(a.receivedBytes).toBeGreaterThan(0)
+    // The RTO doubling from 500 ms to its 60 s cap: 0.5 + 1 + 2 + 4 + 8 + 16 + 32 + 60 + 60 s.
+    expect(pair.now - start).toBeLessThanOrEqual(184_000)
+    expect(b.receivedBytes).toBe(0)
   }, 30_000)
 
   it("a SYN answered and never followed up: the half-open connection ends after IDLE_TIMEOUT_MS", () => {

@@ -157,9 +157,13 @@ export class Pair {
   }
 }
 
+/** Whether a side's connection is over: closed, timed out or reset (no socket of `b`'s: never accepted). */
+const ended = (side: Side) => side.socket === undefined || side.socket.state === "closed" || side.socket.state === "reset"
+
 /**
  * `a` connects, writes `payload` and closes; `b` writes `back` (if any) once connected, and closes once it has read
- * to the end. Runs until both are closed or `limitMs` of simulated time passed.
+ * to the end. Runs until both connections are over (closed, timed out or reset; `b` never accepted once `a`'s is
+ * over) or `limitMs` of simulated time passed.
  */
 export const transfer = (
   payload: Uint8Array,
@@ -186,7 +190,7 @@ export const transfer = (
   let bClosing = false
   let bWritten = options.back === undefined
   const { a, b } = pair
-  pair.runUntil(() => a.events.includes("closed") && b.events.includes("closed"), limitMs, () => {
+  pair.runUntil(() => ended(a) && ended(b), limitMs, () => {
     if (!written && a.socket!.state === "connected") {
       written = true
       pair.apply("a", a.socket!.write(payload, pair.now))
