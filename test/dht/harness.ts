@@ -13,6 +13,21 @@ export const sha1 = (text: string): Uint8Array => new Uint8Array(createHash("sha
  */
 export const turns = (ms = 15) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
 
+/**
+ * What `read` gives once it reaches `want`, or what it gives after about two seconds of turns if it never does:
+ * datagrams here are delivered on the event loop, which a loaded machine turns slowly, so a test waits for the
+ * state it expects (bounded) instead of for a fixed time.
+ */
+export const settled = <A>(read: Effect.Effect<A>, want: A): Effect.Effect<A> =>
+  Effect.gen(function*() {
+    let value = yield* read
+    for (let turn = 0; turn < 200 && value !== want; turn++) {
+      yield* turns(10)
+      value = yield* read
+    }
+    return value
+  })
+
 export interface Received {
   readonly message: KrpcMessage | KrpcDecodeError
   readonly from: Endpoint
