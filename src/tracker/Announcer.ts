@@ -5,7 +5,7 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { TrackerTier } from "../metainfo/index.js"
 import { answered, failed, initialStatus, type TrackerStatus } from "./status.js"
-import { firstAnswer, shuffleTiers, type Tiers } from "./tiers.js"
+import { fastestAnswer, firstAnswer, shuffleTiers, type Tiers } from "./tiers.js"
 import { Tracker } from "./Tracker.js"
 import { TrackerError } from "./TrackerError.js"
 import type { AnnounceEvent, AnnounceResponse, PeerAddress } from "./types.js"
@@ -84,8 +84,9 @@ export const nextAnnounceDelay = (
 
 /**
  * Starts a torrent's announce loop in the current scope. Every tier announces at once, independently (a dead
- * tier never delays a live one); within a tier the trackers are tried in order until one answers, which moves to
- * the front (BEP 12). A tier announces `started`, then on its tracker's interval, `completed` when the download
+ * tier never delays a live one). Within a tier, while no tracker is known to work (at the start, after a round in
+ * which all failed) all are asked at once and the fastest kept; then the one that answered is asked first and the
+ * others in order after it as soon as it fails (BEP 12). A tier announces `started`, then on its tracker's interval, `completed` when the download
  * completes, and backs off on `timing.retry` when none of its trackers answers. When the scope closes, `stopped`
  * goes to the tracker of each tier that answered last. A torrent without trackers starts nothing.
  */
@@ -125,17 +126,20 @@ export const startAnnouncing = (options: AnnouncerOptions): Effect.Effect<Announ
         detail: `no answer within ${Duration.format(Duration.decode(timing.attemptTimeout))}`
       })
 
-    /** One announce to one tracker, bounded in time, its status kept. */
-    const attempt = (event: AnnounceEvent | undefined) => (url: string) =>
-      update(url, (status) => ({ ...status, state: "updating" })).pipe(
+    /** One announce to one tracker, bounded in time, its status kept (and put back if the attempt is called off). */
+    const attempt = (event: AnnounceEvent | undefined) => (url: string) => {
+      const before = statuses.get(url)
+      return update(url, (status) => ({ ...status, state: "updating" })).pipe(
         Effect.zipRight(request(event)),
         Effect.flatMap((req) => tracker.announce(url, req)),
         Effect.timeoutFail({ duration: timing.attemptTimeout, onTimeout: () => timedOut(url) }),
         Effect.tapBoth({
           onFailure: (error) => update(url, (status) => failed(status, error, now())),
           onSuccess: (answer) => update(url, (status) => answered(status, answer, now()))
-        })
+        }),
+        Effect.onInterrupt(() => before === undefined ? Effect.void : update(url, () => before))
       )
+    }
 
     const runTier = (index: number, urls: ReadonlyArray<string>) =>
       Effect.gen(function*() {
@@ -149,11 +153,24 @@ export const startAnnouncing = (options: AnnouncerOptions): Effect.Effect<Announ
             }
           })
 
-        /** Asks the tier's trackers in order until one answers; backs off and asks again while none does. */
+        /** Whether the tier's first tracker answered its last round: then it is asked first, alone. */
+        let working = false
+
+        /**
+         * Asks the tier's trackers in order from the one that answered last, until one answers (BEP 12); while none
+         * is known to work, all at once, keeping the fastest. Backs off and asks again while none answers.
+         */
         const round = (event: AnnounceEvent | undefined) =>
-          firstAnswer(tier, attempt(event), (error) => Effect.logDebug(`announce failed: ${error.message}`)).pipe(
+          Effect.suspend(() =>
+            (working ? firstAnswer : fastestAnswer)(
+              tier,
+              attempt(event),
+              (error) => Effect.logDebug(`announce failed: ${error.message}`)
+            )
+          ).pipe(
             Effect.tap(({ answer, url }) =>
               Effect.gen(function*() {
+                working = true
                 lastAnswered.set(index, url)
                 if (answer.warning !== undefined) yield* Effect.logWarning(`${url}: tracker warning: ${answer.warning}`)
                 yield* Effect.logDebug(`${url}: ${answer.peers.length} peers, next announce in ${answer.interval} s`)
@@ -162,7 +179,12 @@ export const startAnnouncing = (options: AnnouncerOptions): Effect.Effect<Announ
             ),
             Effect.map(({ answer }) => answer),
             Effect.tapError((error) =>
-              Effect.logDebug(`no tracker of tier ${index + 1} answered; last error: ${error.message}`)
+              Effect.zipRight(
+                Effect.sync(() => {
+                  working = false
+                }),
+                Effect.logDebug(`no tracker of tier ${index + 1} answered; last error: ${error.message}`)
+              )
             ),
             Effect.retry(Schedule.delays(timing.retry).pipe(Schedule.tapOutput(announceAt)))
           )

@@ -6,7 +6,8 @@ import type { TrackerError } from "./TrackerError.js"
 
 /**
  * BEP 12 multitracker order. Tiers are tried in order; within a tier the URLs are shuffled once, and a tracker that
- * answers moves to the front of its tier so it is tried first next time.
+ * answers moves to the front of its tier so it is tried first next time. (The announce loop runs one of these per
+ * tier, every tier at once.)
  */
 export type Tiers = ReadonlyArray<TrackerTier>
 
@@ -41,4 +42,24 @@ export const firstAnswer = <A>(
       yield* onFailure(result.left)
     }
     return yield* Effect.fail(last!)
+  })
+
+/**
+ * Asks every tracker at once and takes the first answer, promoting its tracker; the others are interrupted. For a
+ * tier none of whose trackers is known to work: asked in order, a dead tracker first in line would hold a live one
+ * back by its whole timeout. Fails with the last error when every tracker failed, after reporting each failure.
+ */
+export const fastestAnswer = <A>(
+  tiers: Ref.Ref<Tiers>,
+  attempt: (url: string) => Effect.Effect<A, TrackerError>,
+  onFailure: (error: TrackerError) => Effect.Effect<void> = () => Effect.void
+): Effect.Effect<{ readonly url: string; readonly answer: A }, TrackerError> =>
+  Effect.gen(function*() {
+    const urls = (yield* Ref.get(tiers)).flat()
+    if (urls.length === 0) return yield* Effect.dieMessage("fastestAnswer needs at least one tracker")
+    const result = yield* Effect.raceAll(
+      urls.map((url) => attempt(url).pipe(Effect.tapError(onFailure), Effect.map((answer) => ({ url, answer }))))
+    )
+    yield* Ref.update(tiers, (current) => promote(current, result.url))
+    return result
   })

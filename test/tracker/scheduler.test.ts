@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Random, Schedule } from "effect"
-import { type AnnounceRequest, shuffleTiers, type TrackerStatus } from "../../src/tracker/index.js"
+import { type AnnounceRequest, shuffleTiers } from "../../src/tracker/index.js"
 import { advance, harness, peerA, refused, response, settle } from "./announceHarness.js"
 
 const DEAD = ["udp://dead1:80", "udp://dead2:80", "http://dead3/announce"]
@@ -24,8 +24,6 @@ const swarmOfTrackers = (url: string, request: AnnounceRequest) =>
     ? Effect.delay(Effect.succeed(response({ interval: 1800, peers: [peerA], complete: 1, incomplete: 2 })), "20 seconds")
     : Effect.succeed(response({ interval: 600, peers: [peerA, { host: "10.0.0.2", port: 1 }], complete: 5, incomplete: 9 }))
 
-const byUrl = (statuses: ReadonlyArray<TrackerStatus>) => new Map(statuses.map((status) => [status.url, status]))
-
 describe("announce scheduler: dead, slow and good trackers", () => {
   it.scoped("hands on the good tracker's peers at once, however many dead and slow tiers come before it", () =>
     Effect.gen(function*() {
@@ -37,31 +35,44 @@ describe("announce scheduler: dead, slow and good trackers", () => {
       expect(yield* arrivals).toEqual([`${GOOD}@0`, `${SLOW}@20`])
     }))
 
-  it.scoped("gives a dead tracker up after a minute, tries the next of its tier, and retries the tier on the backoff", () =>
+  it.scoped("hands on a good tracker's peers at once when dead ones share its tier", () =>
+    Effect.gen(function*() {
+      const { arrivals, start } = yield* harness(swarmOfTrackers)
+      const announcer = yield* start({ tiers: [[...DEAD, GOOD]] })
+      yield* settle
+      expect(yield* arrivals).toEqual([`${GOOD}@0`])
+      // The dead ones were called off when the good one answered: nothing is known of them.
+      expect(announcer.status().map((status) => status.state)).toEqual([
+        "not-contacted",
+        "not-contacted",
+        "not-contacted",
+        "working"
+      ])
+    }))
+
+  it.scoped("gives dead trackers up after a minute and retries their tier on the backoff", () =>
     Effect.gen(function*() {
       const { log, start } = yield* harness(swarmOfTrackers)
-      const announcer = yield* start({ tiers: [[DEAD[1]!, DEAD[2]!], [GOOD]] }).pipe(Effect.withRandom(Random.make(1)))
+      const announcer = yield* start({ tiers: [[DEAD[1]!, DEAD[2]!], [GOOD]] })
       yield* settle
-      const tierOrder = (yield* log).filter(([, url]) => url !== GOOD).map(([, url]) => url)
-      const [first] = tierOrder
-      const second = first === DEAD[1] ? DEAD[2]! : DEAD[1]!
-      expect(byUrl(announcer.status()).get(first!)?.state).toBe("updating")
-      expect(byUrl(announcer.status()).get(second)?.state).toBe("not-contacted")
+      expect(announcer.status().map((status) => status.state)).toEqual(["updating", "updating", "working"])
       yield* advance(59)
-      expect(byUrl(announcer.status()).get(first!)?.state).toBe("updating")
+      expect(announcer.status()[0]!.state).toBe("updating")
       yield* advance(1)
-      const gaveUp = byUrl(announcer.status()).get(first!)!
-      expect(gaveUp).toMatchObject({ state: "error", errorReason: "Timeout", failures: 1, lastAnnounce: 60_000 })
-      expect(gaveUp.error).toContain(first!)
-      expect(byUrl(announcer.status()).get(second)?.state).toBe("updating")
-      yield* advance(60)
-      // Both gave up at 120 s: the tier waits 15 s, then 30 s after the next round, as the backoff says.
-      expect(byUrl(announcer.status()).get(second)).toMatchObject({ state: "error", nextAnnounce: 135_000 })
+      for (const status of announcer.status().slice(0, 2)) {
+        expect(status).toMatchObject({ state: "error", errorReason: "Timeout", failures: 1, lastAnnounce: 60_000 })
+        expect(status.nextAnnounce).toBe(75_000)
+        expect(status.error).toContain(status.url)
+      }
+      // Each round ends at the one-minute give-up; the tier then waits 15 s, 30 s, 60 s, as the backoff says.
       yield* advance(15)
-      yield* advance(120)
+      yield* advance(60)
       yield* advance(30)
-      const deadCalls = (yield* log).filter(([, url]) => url !== GOOD).map(([, url, at]) => `${url === first ? 1 : 2}@${at}`)
-      expect(deadCalls).toEqual(["1@0", "2@60", "1@135", "2@195", "1@285"])
+      yield* advance(60)
+      yield* advance(60)
+      const deadCalls = (yield* log).filter(([, url]) => url === DEAD[1]).map(([, , at]) => at)
+      expect(deadCalls).toEqual([0, 75, 165, 285])
+      expect((yield* log).filter(([, url]) => url === DEAD[2]).map(([, , at]) => at)).toEqual(deadCalls)
       // The good tier went its own way meanwhile: started at 0, again on its 600 s interval.
       yield* advance(600 - 285)
       expect((yield* log).filter(([, url]) => url === GOOD).map(([event, , at]) => `${event}@${at}`)).toEqual([
@@ -70,9 +81,11 @@ describe("announce scheduler: dead, slow and good trackers", () => {
       ])
     }))
 
-  it.scoped("moves a tracker that answers to the front of its tier: the next round asks it first", () =>
+  it.scoped("asks the tracker that answered first, and the next in its tier as soon as it fails", () =>
     Effect.gen(function*() {
-      const { log, start } = yield* harness(swarmOfTrackers)
+      const { log, start } = yield* harness((url, request, call) =>
+        url === GOOD && call === 3 ? refused(url) : swarmOfTrackers(url, request)
+      )
       const tiers = [[DEAD[0]!, GOOD]]
       // A seed whose shuffle puts the dead tracker first.
       const seed = Array.from({ length: 50 }, (_, i) => i).find((i) =>
@@ -80,14 +93,21 @@ describe("announce scheduler: dead, slow and good trackers", () => {
       )!
       yield* start({ tiers }).pipe(Effect.withRandom(Random.make(seed)))
       yield* settle
+      yield* advance(600)
+      yield* advance(600)
       yield* advance(60)
-      yield* advance(600)
-      yield* advance(600)
-      expect((yield* log).map(([, url, at]) => `${url}@${at}`)).toEqual([
-        `${DEAD[0]}@0`,
-        `${GOOD}@60`,
-        `${GOOD}@660`,
-        `${GOOD}@1260`
+      yield* advance(15)
+      expect((yield* log).map(([, url, at]) => `${url === GOOD ? "good" : "dead"}@${at}`)).toEqual([
+        // No tracker known to work: both at once; the good one answers.
+        "dead@0",
+        "good@0",
+        // It is asked first, alone, from then on.
+        "good@600",
+        "good@1200",
+        // It failed: the next of its tier at once; the dead one gives up after a minute, the tier backs off 15 s.
+        "dead@1200",
+        "good@1275",
+        "dead@1275"
       ])
     }))
 
