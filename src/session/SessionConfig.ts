@@ -58,6 +58,8 @@ export interface SessionConfig {
   readonly encryption: EncryptionPolicy
   /** With a DHT node: how often a torrent looks for peers there and announces itself (BEP 5), after the first. */
   readonly dhtAnnounce: Schedule.Schedule<unknown>
+  /** How long a new connection gets to tell its pieces and unchoke us before a stall reason counts it. */
+  readonly stallSettling: Duration.DurationInput
   /** The tracker announce loop's timing: backoff for failing tiers, interval bounds, per-tracker timeout. */
   readonly announce: AnnounceTiming
 }
@@ -90,5 +92,6 @@ export const defaultSessionConfig: SessionConfig = {
   encryption: "prefer",
   // Stored peers expire after 30 minutes on most nodes: announce well within that.
   dhtAnnounce: Schedule.spaced(Duration.minutes(15)),
+  stallSettling: Duration.seconds(5),
   announce: defaultAnnounceTiming
 }

@@ -379,10 +379,16 @@ export const startTorrent = (
 
     /** Why the download is stuck or slow, if it is: read from the swarm's plain state. */
     const reasonOf = (current: Swarm, trackers: ReadonlyArray<TrackerStatus>) => {
+      let settling = 0
       let interesting = 0
       let chokingUs = 0
       let seeds = 0
+      const settledBefore = now() - Duration.toMillis(config.stallSettling)
       for (const link of current.links) {
+        if (link.connectedAt > settledBefore) {
+          settling++
+          continue
+        }
         if (link.amInterested) {
           interesting++
           if (link.peerChoking) chokingUs++
@@ -392,6 +398,7 @@ export const startTorrent = (
       const reason = stallReason({
         state: current.picker.isComplete() ? "seeding" : "downloading",
         peers: current.links.size,
+        settling,
         interesting,
         chokingUs,
         seeds,

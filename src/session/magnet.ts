@@ -179,6 +179,7 @@ export const startMagnet = (
       const reason = final !== undefined ? undefined : stallReason({
         state: "metadata",
         peers: progress.peers,
+        settling: 0,
         interesting: progress.peers,
         chokingUs: 0,
         seeds: 0,

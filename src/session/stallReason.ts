@@ -6,11 +6,16 @@ export interface StallSnapshot {
   readonly state: "checking" | "metadata" | "downloading" | "seeding"
   /** Peers connected. */
   readonly peers: number
-  /** Connected peers that have pieces we want (we are interested in them). */
+  /**
+   * Of those, the ones connected moments ago (`SessionConfig.stallSettling`): their pieces and choke may not be
+   * known yet, so they are not counted below, and no peer is said to lack what we need while any of them settles.
+   */
+  readonly settling: number
+  /** Settled peers that have pieces we want (we are interested in them). */
   readonly interesting: number
   /** Of those, the ones keeping us choked. */
   readonly chokingUs: number
-  /** Connected peers that have every piece. */
+  /** Settled peers that have every piece. */
   readonly seeds: number
   /** Bytes per second. */
   readonly downloadRate: number
@@ -62,7 +67,8 @@ export const trackerSummary = (trackers: ReadonlyArray<TrackerStatus>): string =
 
 const noPeers = (s: StallSnapshot): string => {
   const dht = s.dhtPeers === undefined ? "DHT off" : `DHT found ${s.dhtPeers} so far`
-  return `no peers: ${trackerSummary(s.trackers)}, ${dht}`
+  const found = (s.dhtPeers ?? 0) + s.trackers.reduce((sum, t) => sum + (t.state === "working" ? t.peers ?? 0 : 0), 0)
+  return `${found > 0 ? "no peers connected yet" : "no peers"}: ${trackerSummary(s.trackers)}, ${dht}`
 }
 
 /**
@@ -80,6 +86,7 @@ export const stallReason = (s: StallSnapshot): string | undefined => {
       if (s.diskBehind) return "limited by disk: pieces are waiting to be written"
       if (s.peers === 0) return noPeers(s)
       if (s.interesting === 0) {
+        if (s.settling > 0) return undefined
         return s.peers === 1 ? "1 peer, without the pieces we need" : `${s.peers} peers, none with the pieces we need`
       }
       if (s.chokingUs === s.interesting) {

@@ -14,6 +14,7 @@ const timedOut = (url: string) => tracker(url, { state: "error", errorReason: "T
 const downloading: StallSnapshot = {
   state: "downloading",
   peers: 4,
+  settling: 0,
   interesting: 4,
   chokingUs: 1,
   seeds: 2,
@@ -45,7 +46,9 @@ describe("stallReason", () => {
         tracker("http://d/", { state: "updating" })
       ],
       dhtPeers: 12
-    })).toBe("no peers: 1 tracker gave 0 peers, 2 failed (timeout, unreachable), asking 1 tracker, DHT found 12 so far")
+    })).toBe(
+      "no peers connected yet: 1 tracker gave 0 peers, 2 failed (timeout, unreachable), asking 1 tracker, DHT found 12 so far"
+    )
   })
 
   it("peers that have nothing we need, or keep us choked", () => {
@@ -55,6 +58,14 @@ describe("stallReason", () => {
     expect(stallReason({ ...downloading, peers: 12, interesting: 12, chokingUs: 12 })).toBe("12 peers, all choking us")
     expect(stallReason({ ...downloading, peers: 3, interesting: 1, chokingUs: 1 })).toBe(
       "1 peer has what we need, and is choking us"
+    )
+  })
+
+  it("gives peers that just connected time to tell their pieces", () => {
+    expect(stallReason({ ...downloading, peers: 2, settling: 1, interesting: 0, chokingUs: 0 })).toBeUndefined()
+    // Those that settled still count: two keep us choked while a third connects.
+    expect(stallReason({ ...downloading, peers: 3, settling: 1, interesting: 2, chokingUs: 2 })).toBe(
+      "2 peers, all choking us"
     )
   })
 

@@ -44,7 +44,12 @@ const inSession = <A, E>(body: Effect.Effect<A, E, Session | Transport | Scope.S
   body.pipe(
     Effect.scoped,
     Effect.provide(
-      layerConfig({ encryption: "disable", tick: Duration.millis(50), chokedTimeout: Duration.minutes(5) }).pipe(
+      layerConfig({
+        encryption: "disable",
+        tick: Duration.millis(50),
+        chokedTimeout: Duration.minutes(5),
+        stallSettling: Duration.millis(200)
+      }).pipe(
         Layer.provideMerge(Layer.mergeAll(MemoryTransport.layerMemory, layerMemory(), Verifier.layer, Tracker))
       )
     )
