@@ -5,7 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Either, Layer, Schedule, type Scope } from "effect"
 import { decode, encode } from "../../src/bencode/index.js"
-import { parseTorrent } from "../../src/metainfo/index.js"
+import { parseMagnet, parseTorrent } from "../../src/metainfo/index.js"
 import * as MemoryTransport from "../../src/peer/transport/MemoryTransport.js"
 import type { Transport } from "../../src/peer/transport/Transport.js"
 import { layerConfig, Session, type TorrentHandle } from "../../src/session/index.js"
@@ -85,5 +85,28 @@ describe("a torrent's progress: trackers and why it is stuck", () => {
       const progress = yield* progressWhen(handle, (p) => p.peers === 1 && p.reason !== undefined && !p.reason.startsWith("no peers"))
       expect(progress.trackers).toEqual([])
       expect(progress.reason).toBe("1 peer has what we need, and is choking us")
+    })))
+
+  it.live("a magnet link's metadata progress and then its torrent's progress list the magnet's trackers", () =>
+    inSession(Effect.gen(function*() {
+      const session = yield* Session
+      const link = `magnet:?xt=urn:btih:${fixture.torrent.infoHashHex}&tr=${encodeURIComponent(DEAD)}&tr=${encodeURIComponent(EMPTY)}`
+      const magnet = Either.getOrThrow(parseMagnet(link))
+      const waiting = yield* session.addMagnet(magnet, { directory: "/downloads" })
+      const fetching = yield* Effect.sync(() => waiting.metadataProgress()).pipe(
+        Effect.filterOrFail((p) => p.trackers.every((t) => t.state === "error" || t.state === "working"), () => "not yet"),
+        Effect.retry(Schedule.spaced(Duration.millis(20))),
+        Effect.timeoutFail({ duration: Duration.seconds(3), onTimeout: () => new Error("the trackers never answered") })
+      )
+      expect(fetching.trackers.map((t) => [t.url, t.state])).toEqual([[DEAD, "error"], [EMPTY, "working"]])
+      expect(fetching.reason).toBe("no peers: 1 tracker gave 0 peers, 1 failed (timeout), DHT off")
+
+      // A peer with the metadata arrives: the torrent starts, and its progress shows the same trackers.
+      const seeder = yield* startSeeder({ ...fixture, metadata: "honest" })
+      const magnetWithPeer = Either.getOrThrow(parseMagnet(`${link}&x.pe=${seeder.address.host}:${seeder.address.port}`))
+      const added = yield* session.addMagnet(magnetWithPeer, { directory: "/downloads2" })
+      const handle = yield* added.torrent.pipe(Effect.timeout(Duration.seconds(3)))
+      const progress = yield* handle.progress
+      expect(progress.trackers.map((t) => t.url)).toEqual([DEAD, EMPTY])
     })))
 })
