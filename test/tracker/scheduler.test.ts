@@ -214,4 +214,20 @@ describe("announce scheduler: dead, slow and good trackers", () => {
       yield* advance(15)
       expect((yield* log).map(([, , at]) => at)).toEqual([0, 15, 30])
     }))
+
+  it.scoped("takes an answer that comes after 59 s, inside the minute a tracker is given", () =>
+    Effect.gen(function*() {
+      const { arrivals, start } = yield* harness((_url, request) =>
+        request.event === "stopped"
+          ? Effect.succeed(response())
+          : Effect.delay(Effect.succeed(response({ peers: [peerA] })), "59 seconds")
+      )
+      const announcer = yield* start({ tiers: [[SLOW]] })
+      yield* settle
+      yield* advance(58)
+      expect(announcer.status()[0]!.state).toBe("updating")
+      yield* advance(1)
+      expect(yield* arrivals).toEqual([`${SLOW}@59`])
+      expect(announcer.status()[0]).toMatchObject({ state: "working", lastAnnounce: 59_000 })
+    }))
 })
