@@ -1,10 +1,11 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { TrackerTier } from "../metainfo/index.js"
-import { answered, failed, initialStatus, type TrackerStatus } from "./status.js"
+import { answered, failed, initialStatus, scraped, type TrackerStatus } from "./status.js"
 import { fastestAnswer, firstAnswer, shuffleTiers, type Tiers } from "./tiers.js"
 import { Tracker } from "./Tracker.js"
 import { TrackerError } from "./TrackerError.js"
@@ -63,6 +64,11 @@ export interface AnnouncerOptions {
    */
   readonly completed?: Effect.Effect<void>
   readonly timing?: Partial<AnnounceTiming>
+  /**
+   * Scrape a tracker after each announce it answers, for the swarm's `downloaded` count (and fresher seeders and
+   * leechers) in its status. Default true; a tracker that cannot scrape just keeps its announce's counts.
+   */
+  readonly scrape?: boolean
 }
 
 /** A running announce loop. */
@@ -107,6 +113,9 @@ export const startAnnouncing = (options: AnnouncerOptions): Effect.Effect<Announ
       })
     /** Per tier: the tracker that answered last, told `stopped` at the end. */
     const lastAnswered = new Map<number, string>()
+    /** Scrapes, beside the announces: they never hold a tier's schedule up. */
+    const scrapes = yield* FiberSet.make<void>()
+    const infoHashHex = Buffer.from(options.infoHash).toString("hex")
 
     const request = (event: AnnounceEvent | undefined) =>
       Effect.map(options.stats, (stats) => ({
@@ -140,6 +149,16 @@ export const startAnnouncing = (options: AnnouncerOptions): Effect.Effect<Announ
         Effect.onInterrupt(() => before === undefined ? Effect.void : update(url, () => before))
       )
     }
+
+    const scrapeCounts = (url: string) =>
+      tracker.scrape(url, [options.infoHash]).pipe(
+        Effect.timeoutFail({ duration: timing.attemptTimeout, onTimeout: () => timedOut(url) }),
+        Effect.flatMap((entries) => {
+          const entry = entries.get(infoHashHex)
+          return entry === undefined ? Effect.void : update(url, (status) => scraped(status, entry))
+        }),
+        Effect.catchAll((error) => Effect.logDebug(`scrape failed: ${error.message}`))
+      )
 
     const runTier = (index: number, urls: ReadonlyArray<string>) =>
       Effect.gen(function*() {
@@ -175,6 +194,7 @@ export const startAnnouncing = (options: AnnouncerOptions): Effect.Effect<Announ
                 if (answer.warning !== undefined) yield* Effect.logWarning(`${url}: tracker warning: ${answer.warning}`)
                 yield* Effect.logDebug(`${url}: ${answer.peers.length} peers, next announce in ${answer.interval} s`)
                 yield* options.onPeers(answer.peers, url)
+                if (options.scrape ?? true) yield* FiberSet.run(scrapes, scrapeCounts(url))
               })
             ),
             Effect.map(({ answer }) => answer),

@@ -1,5 +1,5 @@
 import type { TrackerErrorReason } from "./TrackerError.js"
-import type { AnnounceResponse } from "./types.js"
+import type { AnnounceResponse, ScrapeEntry } from "./types.js"
 
 /**
  * Where one tracker stands: `not-contacted` (another tracker of its tier answers, or none was tried yet),
@@ -60,4 +60,12 @@ export const failed = (
   errorReason: error.reason,
   failures: status.failures + 1,
   lastAnnounce: now
+})
+
+/** A scrape's counts for the torrent, which replace the announce's. */
+export const scraped = (status: TrackerStatus, entry: ScrapeEntry): TrackerStatus => ({
+  ...status,
+  seeders: entry.complete,
+  leechers: entry.incomplete,
+  downloaded: entry.downloaded
 })

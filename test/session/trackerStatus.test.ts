@@ -26,6 +26,10 @@ const torrent = Either.getOrThrow(parseTorrent(encode({
 })))
 
 const Tracker = trackerTest({
+  scrape: (url, hashes) =>
+    url === EMPTY
+      ? Effect.succeed(new Map([[Buffer.from(hashes[0]!).toString("hex"), { complete: 0, incomplete: 1, downloaded: 5 }]]))
+      : Effect.fail(new TrackerError({ reason: "BadUrl", url, detail: "no scrape URL" })),
   announce: (url) =>
     url === DEAD
       ? Effect.fail(new TrackerError({ reason: "Timeout", url, detail: "no answer after 3 retransmissions" }))
@@ -74,6 +78,9 @@ describe("a torrent's progress: trackers and why it is stuck", () => {
         [EMPTY, 2, "working", undefined]
       ])
       expect(progress.trackers[1]).toMatchObject({ seeders: 0, leechers: 1, peers: 0 })
+      // The scrape after the announce adds the swarm's completed count.
+      const scrapedProgress = yield* progressWhen(handle, (p) => p.trackers[1]?.downloaded !== undefined)
+      expect(scrapedProgress.trackers[1]!.downloaded).toBe(5)
       expect(progress.reason).toBe("no peers: 1 tracker gave 0 peers, 1 failed (timeout), DHT off")
     })))
 

@@ -7,6 +7,7 @@ import {
   type AnnouncerOptions,
   layerTest,
   type PeerAddress,
+  type ScrapeEntry,
   startAnnouncing,
   type TransferStats,
   TrackerError
@@ -40,7 +41,10 @@ export type Script = (url: string, request: AnnounceRequest, call: number) => Ef
 export const peerA: PeerAddress = { host: "10.0.0.1", port: 6881 }
 
 /** A Tracker double that records every announce, and a way to start the announce loop against it. */
-export const harness = (script: Script) =>
+export const harness = (
+  script: Script,
+  scrapeScript?: (url: string) => Effect.Effect<ReadonlyMap<string, ScrapeEntry>, TrackerError>
+) =>
   Effect.gen(function*() {
     const calls = yield* Ref.make<ReadonlyArray<Call>>([])
     const delivered = yield* Ref.make<ReadonlyArray<{ readonly tracker: string; readonly peers: ReadonlyArray<PeerAddress> }>>([])
@@ -59,6 +63,9 @@ export const harness = (script: Script) =>
         }]])
         return yield* script(url, request, call)
       })
+    /** Scrapes fail, as on a tracker without a scrape URL, unless a test gives its own. */
+    const scrape = scrapeScript ??
+      ((url: string) => Effect.fail(new TrackerError({ reason: "BadUrl", url, detail: "no scrape here" })))
     const options: AnnouncerOptions = {
       tiers: [["http://a/announce"]],
       infoHash: new Uint8Array(20).fill(1),
@@ -74,7 +81,7 @@ export const harness = (script: Script) =>
           ))
     }
     const start = (overrides: Partial<AnnouncerOptions> = {}) =>
-      startAnnouncing({ ...options, ...overrides }).pipe(Effect.provide(layerTest({ announce })))
+      startAnnouncing({ ...options, ...overrides }).pipe(Effect.provide(layerTest({ announce, scrape })))
     /** `[event, url, seconds]` of every call so far. */
     const log = Effect.map(Ref.get(calls), (list) => list.map((c) => [c.event, c.url, c.at] as const))
     return { arrivals, calls, delivered, log, start }

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Random, Schedule } from "effect"
-import { type AnnounceRequest, shuffleTiers } from "../../src/tracker/index.js"
+import { type AnnounceRequest, shuffleTiers, TrackerError } from "../../src/tracker/index.js"
 import { advance, harness, peerA, refused, response, settle } from "./announceHarness.js"
 
 const DEAD = ["udp://dead1:80", "udp://dead2:80", "http://dead3/announce"]
@@ -229,5 +229,19 @@ describe("announce scheduler: dead, slow and good trackers", () => {
       yield* advance(1)
       expect(yield* arrivals).toEqual([`${SLOW}@59`])
       expect(announcer.status()[0]).toMatchObject({ state: "working", lastAnnounce: 59_000 })
+    }))
+
+  it.scoped("scrapes a tracker after each answer for its downloaded count, and keeps the announce's counts when it cannot", () =>
+    Effect.gen(function*() {
+      const { start } = yield* harness(swarmOfTrackers, (url) =>
+        url === GOOD
+          ? Effect.succeed(new Map([["01".repeat(20), { complete: 6, incomplete: 10, downloaded: 42 }]]))
+          : Effect.fail(new TrackerError({ reason: "BadUrl", url, detail: "no scrape here" })))
+      const announcer = yield* start({ tiers: [[GOOD], [SLOW]] })
+      yield* settle
+      yield* advance(20)
+      expect(announcer.status()[0]).toMatchObject({ state: "working", seeders: 6, leechers: 10, downloaded: 42 })
+      expect(announcer.status()[1]).toMatchObject({ state: "working", seeders: 1, leechers: 2 })
+      expect(announcer.status()[1]!.downloaded).toBeUndefined()
     }))
 })
