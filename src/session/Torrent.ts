@@ -27,7 +27,7 @@ import { Verifier } from "../verifier/index.js"
 import { lookForPeers } from "./dhtPeers.js"
 import { makeDialer } from "./Dialer.js"
 import { restorePieces, saveResume } from "./restore.js"
-import { stallReason } from "./stallReason.js"
+import { countPeers, stallReason } from "./stallReason.js"
 import { PeerLink } from "./PeerLink.js"
 import { dialPeer } from "./encryption.js"
 import { keyOf, runLink } from "./runLink.js"
@@ -379,29 +379,9 @@ export const startTorrent = (
 
     /** Why the download is stuck or slow, if it is: read from the swarm's plain state. */
     const reasonOf = (current: Swarm, trackers: ReadonlyArray<TrackerStatus>) => {
-      let settling = 0
-      let interesting = 0
-      let chokingUs = 0
-      let seeds = 0
-      const settledBefore = now() - Duration.toMillis(config.stallSettling)
-      for (const link of current.links) {
-        if (link.connectedAt > settledBefore) {
-          settling++
-          continue
-        }
-        if (link.amInterested) {
-          interesting++
-          if (link.peerChoking) chokingUs++
-        }
-        if (link.bits.isComplete()) seeds++
-      }
       const reason = stallReason({
+        ...countPeers(current.links, now() - Duration.toMillis(config.stallSettling)),
         state: current.picker.isComplete() ? "seeding" : "downloading",
-        peers: current.links.size,
-        settling,
-        interesting,
-        chokingUs,
-        seeds,
         downloadRate: current.rate,
         uploadRate: current.uploadRate,
         trackers,
@@ -414,7 +394,7 @@ export const startTorrent = (
     const ownProgress = Effect.sync((): TorrentProgress => {
       const current = swarm
       const trackers = trackerStatus()
-      const base = { pieceCount: torrent.pieceCount, totalLength: torrent.totalLength, checkedPieces: checked, trackers }
+      const base = { pieceCount: torrent.pieceCount, totalLength: torrent.totalLength, checkedPieces: checked }
       if (current === undefined) {
         return {
           ...base,
@@ -427,12 +407,12 @@ export const startTorrent = (
           downloadRate: 0,
           uploadRate: 0,
           peers: 0,
-          peerList: []
+          peerList: [],
+          trackers
         }
       }
       return {
         ...base,
-        ...reasonOf(current, trackers),
         state: current.picker.isComplete() ? "seeding" : "downloading",
         verifiedPieces: current.picker.verifiedCount,
         bytesVerified: current.picker.bytesVerified,
@@ -454,7 +434,9 @@ export const startTorrent = (
           ...(link.connection.counters === undefined ? {} : { transportCounters: link.connection.counters() }),
           downloadRate: link.download.rate,
           uploadRate: link.upload.rate
-        }))
+        })),
+        trackers,
+        ...reasonOf(current, trackers)
       }
     })
 

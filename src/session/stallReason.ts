@@ -27,6 +27,40 @@ export interface StallSnapshot {
   readonly diskBehind: boolean
 }
 
+/** What a stall reason reads of one connected peer. */
+export interface PeerState {
+  readonly connectedAt: number
+  /** We want pieces it has. */
+  readonly amInterested: boolean
+  readonly peerChoking: boolean
+  readonly bits: { readonly isComplete: () => boolean }
+}
+
+/** Counts the peers for a snapshot: those connected after `settledBefore` are only `settling`. */
+export const countPeers = (
+  peers: Iterable<PeerState>,
+  settledBefore: number
+): Pick<StallSnapshot, "peers" | "settling" | "interesting" | "chokingUs" | "seeds"> => {
+  let total = 0
+  let settling = 0
+  let interesting = 0
+  let chokingUs = 0
+  let seeds = 0
+  for (const peer of peers) {
+    total++
+    if (peer.connectedAt > settledBefore) {
+      settling++
+      continue
+    }
+    if (peer.amInterested) {
+      interesting++
+      if (peer.peerChoking) chokingUs++
+    }
+    if (peer.bits.isComplete()) seeds++
+  }
+  return { peers: total, settling, interesting, chokingUs, seeds }
+}
+
 /** Below this, a torrent fed by one seed is worth explaining. */
 const SLOW_BYTES_PER_SECOND = 1024 * 1024
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { type StallSnapshot, stallReason, trackerSummary } from "../../src/session/index.js"
+import { countPeers } from "../../src/session/stallReason.js"
 import type { TrackerStatus } from "../../src/tracker/index.js"
 
 const tracker = (url: string, overrides: Partial<TrackerStatus> = {}): TrackerStatus => ({
@@ -95,5 +96,24 @@ describe("trackerSummary", () => {
     expect(trackerSummary([tracker("a", { state: "working", peers: 1 }), tracker("b", { state: "working", peers: 4 })]))
       .toBe("2 trackers gave 5 peers")
     expect(trackerSummary([tracker("a", { state: "error" })])).toBe("1 tracker failed (error)")
+  })
+})
+
+describe("countPeers", () => {
+  const peer = (connectedAt: number, amInterested: boolean, peerChoking: boolean, complete: boolean) => ({
+    connectedAt,
+    amInterested,
+    peerChoking,
+    bits: { isComplete: () => complete }
+  })
+
+  it("counts settled peers by interest, choke and completeness; recent ones only as settling", () => {
+    expect(countPeers([
+      peer(0, true, true, true),
+      peer(100, true, false, false),
+      peer(200, false, true, false),
+      peer(5_000, true, true, true)
+    ], 1_000)).toEqual({ peers: 4, settling: 1, interesting: 2, chokingUs: 1, seeds: 1 })
+    expect(countPeers([], 0)).toEqual({ peers: 0, settling: 0, interesting: 0, chokingUs: 0, seeds: 0 })
   })
 })
