@@ -92,9 +92,10 @@ export const nextAnnounceDelay = (
  * Starts a torrent's announce loop in the current scope. Every tier announces at once, independently (a dead
  * tier never delays a live one). Within a tier, while no tracker is known to work (at the start, after a round in
  * which all failed) all are asked at once and the fastest kept; then the one that answered is asked first and the
- * others in order after it as soon as it fails (BEP 12). A tier announces `started`, then on its tracker's interval, `completed` when the download
- * completes, and backs off on `timing.retry` when none of its trackers answers. When the scope closes, `stopped`
- * goes to the tracker of each tier that answered last. A torrent without trackers starts nothing.
+ * others in order after it as soon as it fails (BEP 12). A tier announces `started`, then on its tracker's
+ * interval (within bounds), `completed` when the download completes, and backs off on `timing.retry` when none of
+ * its trackers answers. When the scope closes, `stopped` goes to the tracker of each tier that answered last. A
+ * torrent without trackers starts nothing.
  */
 export const startAnnouncing = (options: AnnouncerOptions): Effect.Effect<Announcer, never, Tracker | Scope.Scope> =>
   Effect.gen(function*() {
@@ -240,8 +241,10 @@ export const startAnnouncing = (options: AnnouncerOptions): Effect.Effect<Announ
     // Finalizers run last-in first-out: the tiers are interrupted first, then `stopped` is sent.
     yield* Effect.addFinalizer(() => stopped)
     const tiers = yield* shuffleTiers(options.tiers)
-    yield* Effect.forEach(tiers, (urls, index) => urls.length === 0 ? Effect.void : Effect.forkScoped(runTier(index, urls)), {
-      discard: true
-    })
+    yield* Effect.forEach(
+      tiers,
+      (urls, index) => urls.length === 0 ? Effect.void : Effect.forkScoped(runTier(index, urls)),
+      { discard: true }
+    )
     return announcer
   }).pipe(Effect.annotateLogs("module", "announce"))
