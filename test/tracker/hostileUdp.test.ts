@@ -15,13 +15,16 @@ import {
   udpTracker
 } from "./hostileTracker.js"
 
-/** Sends at 0, 50 and 150 ms, gives up at 350 ms: give-up is quick, and every test stays well under 5 s. */
+/**
+ * Sends at 0, 150 and 450 ms, gives up at 1,050 ms: give-up is quick, every test stays well under 5 s, and an honest
+ * answer on a loaded machine comes back before the first retransmission (at 50 ms it sometimes did not).
+ */
 const config = {
-  udpTimeout: Duration.millis(50),
+  udpTimeout: Duration.millis(150),
   udpRetransmits: 2,
   udpConnectionTtl: Duration.seconds(60)
 } satisfies Partial<TrackerConfig>
-const GIVE_UP_MILLIS = 50 + 100 + 200
+const GIVE_UP_MILLIS = 150 + 300 + 600
 
 const Platform = Layer.merge(NodeHttpClient.layer, NodeDatagram.layer)
 const TrackerLive = TrackerModule.layerConfig(config).pipe(Layer.provide(Platform))
