@@ -168,5 +168,6 @@ export const peers = Command.make(
       }
     }).pipe(Effect.provide(PeersTrackerLayer))
 ).pipe(Command.withDescription(
-  "Announce once to every tracker of a torrent and print the peers each returns, with per-tracker errors."
+  "Announce once to every tracker of a torrent and print the peers each returns, with each tracker's status " +
+    "(working or its error; seeders, leechers and downloaded from a scrape)."
 ))
