@@ -13,6 +13,7 @@ import {
   type AnnounceResponse,
   answered,
   failed,
+  scraped,
   Tracker,
   TrackerError,
   type TrackerStatus
@@ -71,7 +72,7 @@ const resultText = ({ result, status, url }: TrackerResult): string =>
   })
 
 /**
- * A one-shot diagnostic must not take BEP 15's hour to give up on a silent UDP tracker: retransmit after 2, 4 and
+ * A one-shot diagnostic need not give a silent UDP tracker the minute a download does: retransmit after 2, 4 and
  * 8 s instead; `--timeout` bounds each tracker anyway.
  */
 const PeersTrackerLayer = nodeTrackerLayer({ udpTimeout: Duration.seconds(2), udpRetransmits: 3 })
@@ -120,14 +121,12 @@ export const peers = Command.make(
           Effect.either
         )
       /** A tracker that answered is scraped too, for its `downloaded` count (bounded; skipped if it fails). */
-      const scraped = (url: string, status: TrackerStatus) =>
+      const withScrape = (url: string, status: TrackerStatus) =>
         tracker.scrape(url, [parsed.infoHash]).pipe(
           Effect.timeout(Duration.seconds(timeout)),
           Effect.map((entries) => {
             const entry = entries.get(parsed.infoHashHex)
-            return entry === undefined
-              ? status
-              : { ...status, seeders: entry.complete, leechers: entry.incomplete, downloaded: entry.downloaded }
+            return entry === undefined ? status : scraped(status, entry)
           }),
           Effect.orElseSucceed(() => status)
         )
@@ -136,7 +135,7 @@ export const peers = Command.make(
         return Either.match(result, {
           onLeft: (error) => Effect.succeed(failed(fresh, error, now)),
           onRight: (answer) =>
-            scraped(url, { ...answered(fresh, answer, now), nextAnnounce: now + 1000 * answer.interval })
+            withScrape(url, { ...answered(fresh, answer, now), nextAnnounce: now + 1000 * answer.interval })
         })
       }
       // A diagnostic asks every tracker at once, rather than walking the tiers as a download does.
