@@ -11,7 +11,7 @@ export {
 } from "./Announcer.js"
 export { layer, layerConfig, layerTest, make, Tracker } from "./Tracker.js"
 export { defaultTrackerConfig, type TrackerConfig } from "./TrackerConfig.js"
-export { answered, failed, initialStatus, type TrackerState, type TrackerStatus } from "./status.js"
+export { answered, failed, initialStatus, scraped, type TrackerState, type TrackerStatus } from "./status.js"
 export { TrackerError, type TrackerErrorReason } from "./TrackerError.js"
 export { fastestAnswer, firstAnswer, promote, shuffleTiers, type Tiers } from "./tiers.js"
 export type { AnnounceEvent, AnnounceRequest, AnnounceResponse, PeerAddress, ScrapeEntry } from "./types.js"
