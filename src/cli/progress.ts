@@ -1,4 +1,4 @@
-import type { MetadataProgress, TorrentProgress } from "../session/index.js"
+import type { MagnetProgress, TorrentProgress } from "../session/index.js"
 import { formatBytes } from "./format.js"
 
 const clock = (seconds: number): string => {
@@ -29,7 +29,8 @@ export const progressLine = (p: TorrentProgress): string => {
     `down ${formatBytes(p.downloadRate)}/s`,
     `up ${formatBytes(p.uploadRate)}/s`,
     peers,
-    `ETA ${clock(eta)}`
+    `ETA ${clock(eta)}`,
+    ...(p.reason === undefined ? [] : [`(${p.reason})`])
   ].join("  ")
 }
 
@@ -40,9 +41,10 @@ export const summaryLine = (name: string, totalLength: number, downloaded: numbe
   } (${formatBytes(seconds > 0 ? downloaded / seconds : 0)}/s)`
 
 /** One line of a magnet link's metadata fetch. */
-export const metadataLine = (p: MetadataProgress): string => {
+export const metadataLine = (p: MagnetProgress): string => {
   const peers = `${p.peers} peer${p.peers === 1 ? "" : "s"}`
-  return p.size === undefined
+  const line = p.size === undefined
     ? `fetching metadata from ${peers}`
     : `fetching metadata from ${peers}: ${p.piecesReceived}/${p.pieceCount} pieces of ${formatBytes(p.size)}`
+  return p.peers === 0 && p.reason !== undefined ? `${line} (${p.reason})` : line
 }

@@ -17,7 +17,7 @@ import { obfuscatedInfoHash } from "../peer/mse/index.js"
 import { acceptHandshake, type Accepted } from "./encryption.js"
 import { type MagnetHandle, startMagnet } from "./magnet.js"
 import { defaultSessionConfig, type SessionConfig } from "./SessionConfig.js"
-import { startTorrent, type TorrentHandle } from "./Torrent.js"
+import { type PeerSources, startTorrent, type TorrentHandle } from "./Torrent.js"
 import type { TorrentError } from "./TorrentError.js"
 
 export interface AddOptions {
@@ -125,7 +125,7 @@ export const make = (
       )
     }
 
-    const add = (torrent: TorrentInfo, options: AddOptions) =>
+    const add = (torrent: TorrentInfo, options: AddOptions, sources?: PeerSources) =>
       Effect.gen(function*() {
         const handle = yield* startTorrent({
           torrent,
@@ -138,7 +138,8 @@ export const make = (
           dht,
           useDht: options.dht ?? true,
           connectionAllowed,
-          resume
+          resume,
+          ...(sources === undefined ? {} : { sources })
         })
         const hidden = Buffer.from(obfuscatedInfoHash(torrent.infoHash)).toString("hex")
         torrents.set(torrent.infoHashHex, handle)
@@ -165,12 +166,12 @@ export const make = (
         peers: options.peers ?? [],
         connectionAllowed,
         resume,
-        start: (torrent, peers) =>
+        start: (torrent, peers, sources) =>
           // The magnet's announce loop goes on serving the torrent: it runs none of its own.
-          add(torrent, { directory: options.directory, peers, trackers: false, dht: false })
+          add(torrent, { directory: options.directory, peers, trackers: false, dht: false }, sources)
       }).pipe(Effect.provide(context))
 
-    return Session.of({ peerId, port: listener.local.port, add, addMagnet })
+    return Session.of({ peerId, port: listener.local.port, add: (torrent, options) => add(torrent, options), addMagnet })
   })
 
 /**

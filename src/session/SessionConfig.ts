@@ -2,6 +2,7 @@ import * as Duration from "effect/Duration"
 import * as Schedule from "effect/Schedule"
 import { type ChokeConfig, defaultChokeConfig } from "./choker.js"
 import type { EncryptionPolicy } from "./encryption.js"
+import { type AnnounceTiming, defaultAnnounceTiming } from "../tracker/index.js"
 
 /** How a torrent session treats its peers. Every field has a default; override what you need. */
 export interface SessionConfig {
@@ -57,6 +58,10 @@ export interface SessionConfig {
   readonly encryption: EncryptionPolicy
   /** With a DHT node: how often a torrent looks for peers there and announces itself (BEP 5), after the first. */
   readonly dhtAnnounce: Schedule.Schedule<unknown>
+  /** How long a new connection gets to tell its pieces and unchoke us before a stall reason counts it. */
+  readonly stallSettling: Duration.DurationInput
+  /** The tracker announce loop's timing: backoff for failing tiers, interval bounds, per-tracker timeout. */
+  readonly announce: AnnounceTiming
 }
 
 export const defaultSessionConfig: SessionConfig = {
@@ -86,5 +91,7 @@ export const defaultSessionConfig: SessionConfig = {
   resumeSave: Schedule.spaced(Duration.seconds(5)),
   encryption: "prefer",
   // Stored peers expire after 30 minutes on most nodes: announce well within that.
-  dhtAnnounce: Schedule.spaced(Duration.minutes(15))
+  dhtAnnounce: Schedule.spaced(Duration.minutes(15)),
+  stallSettling: Duration.seconds(5),
+  announce: defaultAnnounceTiming
 }

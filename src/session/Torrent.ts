@@ -15,12 +15,19 @@ import { type Connection, Transport } from "../peer/transport/Transport.js"
 import { Bitfield } from "../piece/index.js"
 import type { ResumeStore } from "../resume/index.js"
 import { Storage } from "../storage/index.js"
-import { startAnnouncing, type Tracker, type TransferStats } from "../tracker/index.js"
+import {
+  type Announcer,
+  startAnnouncing,
+  type Tracker,
+  type TrackerStatus,
+  type TransferStats
+} from "../tracker/index.js"
 import type { Handshake } from "../wire/index.js"
 import { Verifier } from "../verifier/index.js"
 import { lookForPeers } from "./dhtPeers.js"
 import { makeDialer } from "./Dialer.js"
 import { restorePieces, saveResume } from "./restore.js"
+import { countPeers, stallReason } from "./stallReason.js"
 import { PeerLink } from "./PeerLink.js"
 import { dialPeer } from "./encryption.js"
 import { keyOf, runLink } from "./runLink.js"
@@ -50,6 +57,17 @@ export interface TorrentProgress {
   readonly peerList: ReadonlyArray<PeerInfo>
   /** The session's DHT node, when it runs one. */
   readonly dht?: DhtStats
+  /** Each tracker of the torrent: state, last error, last and next announce, swarm counts (none without trackers). */
+  readonly trackers: ReadonlyArray<TrackerStatus>
+  /** Why the torrent is stuck or slow, in plain words ("no peers: 3 trackers failed (timeout), …"), if it is. */
+  readonly reason?: string
+}
+
+/** Where a torrent's peers come from, when something else runs its sources (a magnet link's announce loop). */
+export interface PeerSources {
+  readonly trackers: () => ReadonlyArray<TrackerStatus>
+  /** Peers the DHT found so far; undefined without the DHT. */
+  readonly dhtPeers: () => number | undefined
 }
 
 export interface PeerInfo {
@@ -112,6 +130,8 @@ export interface TorrentOptions {
   readonly connectionAllowed: () => boolean
   /** Where verified pieces are recorded between runs; none: every start hashes the data on disk. */
   readonly resume: Option.Option<ResumeStore["Type"]>
+  /** Trackers and DHT run elsewhere for this torrent (a magnet link's): their state, for progress. */
+  readonly sources?: PeerSources
 }
 
 const storageError = (cause: { readonly message: string }) =>
@@ -144,6 +164,9 @@ export const startTorrent = (
     /** Pieces checked so far while checking existing data: written per piece by plain code, read by `progress`. */
     let checked = 0
     let swarm: Swarm | undefined
+    let announcer: Announcer | undefined
+    /** Peers the torrent's own DHT lookups found. */
+    let dhtFound = 0
 
     // Seeded from Effect's Random, so a test can make piece choice repeatable.
     const pickRandom = lcg(yield* Random.nextIntBetween(1, 2 ** 31))
@@ -300,7 +323,8 @@ export const startTorrent = (
       yield* Effect.sync(() => started.tick(limits)).pipe(Effect.schedule(Schedule.spaced(config.tick)), Effect.forkScoped)
       yield* Effect.sync(() => started.rechoke(limits.snubMs)).pipe(Effect.schedule(config.rechoke), Effect.forkScoped)
       if (options.useTrackers) {
-        yield* startAnnouncing({
+        announcer = yield* startAnnouncing({
+          timing: config.announce,
           tiers: trackerTiers(torrent),
           infoHash: torrent.infoHash,
           peerId: options.peerId,
@@ -312,7 +336,10 @@ export const startTorrent = (
         })
       }
       if (options.useDht && Option.isSome(options.dht) && !torrent.private) {
-        yield* lookForPeers(options.dht.value, torrent.infoHash, options.port, config, addPeers)
+        yield* lookForPeers(options.dht.value, torrent.infoHash, options.port, config, (found) => {
+          dhtFound += found.length
+          return addPeers(found)
+        })
       }
       if (Option.isSome(resume)) yield* keepResumeState(started, resume.value)
       yield* addPeers(known.flatMap((text) => {
@@ -345,8 +372,28 @@ export const startTorrent = (
     yield* Effect.forkScoped(run)
 
     const dhtStats = Option.match(options.dht, { onNone: () => Effect.succeed(undefined), onSome: (dht) => dht.stats })
+    const usesDht = options.useDht && Option.isSome(options.dht) && !torrent.private
+    const trackerStatus = () => options.sources?.trackers() ?? announcer?.status() ?? []
+    const dhtPeers = () =>
+      options.sources !== undefined ? options.sources.dhtPeers() : usesDht ? dhtFound : undefined
+
+    /** Why the download is stuck or slow, if it is: read from the swarm's plain state. */
+    const reasonOf = (current: Swarm, trackers: ReadonlyArray<TrackerStatus>) => {
+      const reason = stallReason({
+        ...countPeers(current.links, now() - Duration.toMillis(config.stallSettling)),
+        state: current.picker.isComplete() ? "seeding" : "downloading",
+        downloadRate: current.rate,
+        uploadRate: current.uploadRate,
+        trackers,
+        dhtPeers: dhtPeers(),
+        diskBehind: current.backlogged()
+      })
+      return reason === undefined ? {} : { reason }
+    }
+
     const ownProgress = Effect.sync((): TorrentProgress => {
       const current = swarm
+      const trackers = trackerStatus()
       const base = { pieceCount: torrent.pieceCount, totalLength: torrent.totalLength, checkedPieces: checked }
       if (current === undefined) {
         return {
@@ -360,7 +407,8 @@ export const startTorrent = (
           downloadRate: 0,
           uploadRate: 0,
           peers: 0,
-          peerList: []
+          peerList: [],
+          trackers
         }
       }
       return {
@@ -386,7 +434,9 @@ export const startTorrent = (
           ...(link.connection.counters === undefined ? {} : { transportCounters: link.connection.counters() }),
           downloadRate: link.download.rate,
           uploadRate: link.upload.rate
-        }))
+        })),
+        trackers,
+        ...reasonOf(current, trackers)
       }
     })
 

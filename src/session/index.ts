@@ -1,8 +1,9 @@
 /** The torrent session: peers, pieces, verification and storage working together. */
-export type { MagnetHandle } from "./magnet.js"
+export type { MagnetHandle, MagnetProgress } from "./magnet.js"
 export type { MetadataProgress } from "./metadata/fetchMetadata.js"
 export { isFinal, PeerError, type PeerErrorReason } from "./PeerError.js"
 export { type AddOptions, layer, layerConfig, make, Session } from "./Session.js"
 export { defaultSessionConfig, type SessionConfig } from "./SessionConfig.js"
-export type { PeerInfo, TorrentHandle, TorrentOptions, TorrentProgress } from "./Torrent.js"
+export { type StallSnapshot, stallReason, trackerSummary } from "./stallReason.js"
+export type { PeerInfo, PeerSources, TorrentHandle, TorrentOptions, TorrentProgress } from "./Torrent.js"
 export { TorrentError } from "./TorrentError.js"

@@ -11,11 +11,12 @@ import type { Dht } from "../dht/Dht.js"
 import type { Endpoint } from "../net/Datagram.js"
 import type { Transport } from "../peer/transport/Transport.js"
 import type { ResumeStore } from "../resume/index.js"
-import { startAnnouncing, type Tracker } from "../tracker/index.js"
+import { type Announcer, startAnnouncing, type Tracker, type TrackerStatus } from "../tracker/index.js"
 import { type MetadataProgress, startMetadataFetch } from "./metadata/fetchMetadata.js"
 import { lookForPeers } from "./dhtPeers.js"
 import type { SessionConfig } from "./SessionConfig.js"
-import type { TorrentHandle } from "./Torrent.js"
+import { stallReason } from "./stallReason.js"
+import type { PeerSources, TorrentHandle } from "./Torrent.js"
 import { TorrentError } from "./TorrentError.js"
 
 /**
@@ -23,13 +24,19 @@ import { TorrentError } from "./TorrentError.js"
  */
 const UNKNOWN_LEFT = 16384
 
+/** How a magnet link's metadata fetch goes, with its trackers and why it waits, if it does. */
+export interface MagnetProgress extends MetadataProgress {
+  readonly trackers: ReadonlyArray<TrackerStatus>
+  readonly reason?: string
+}
+
 /** A torrent added by magnet link: its metadata being fetched, then the torrent itself. */
 export interface MagnetHandle {
   readonly magnet: MagnetLink
   /** The metadata was saved by an earlier run: nothing is fetched. */
   readonly savedMetadata: boolean
-  /** How the metadata fetch goes; frozen once the torrent has started. */
-  readonly metadataProgress: () => MetadataProgress
+  /** How the metadata fetch goes (frozen once the torrent has started), with the trackers' state. */
+  readonly metadataProgress: () => MagnetProgress
   /** The torrent, once its metadata is fetched, verified and started. */
   readonly torrent: Effect.Effect<TorrentHandle, TorrentError>
 }
@@ -48,10 +55,14 @@ export interface MagnetOptions {
   readonly connectionAllowed: () => boolean
   /** Where fetched metadata is kept for the next run, if anywhere. */
   readonly resume: Option.Option<ResumeStore["Type"]>
-  /** Starts the torrent once the metadata is known, with the peers heard of so far (trackers are ours to run). */
+  /**
+   * Starts the torrent once the metadata is known, with the peers heard of so far (trackers and DHT are ours to
+   * run: `sources` tells their state).
+   */
   readonly start: (
     torrent: TorrentInfo,
-    peers: ReadonlyArray<Endpoint>
+    peers: ReadonlyArray<Endpoint>,
+    sources: PeerSources
   ) => Effect.Effect<TorrentHandle, TorrentError, Scope.Scope>
 }
 
@@ -96,8 +107,13 @@ export const startMagnet = (
         ? Effect.sync(() => pending!.push(...found))
         : fetch.addPeers(found)
 
+    let announcer: Announcer | undefined
+    /** Peers the DHT found so far, while it is asked. */
+    let dhtFound: number | undefined
+    const sources: PeerSources = { trackers: () => announcer?.status() ?? [], dhtPeers: () => dhtFound }
     if (options.useTrackers) {
-      yield* startAnnouncing({
+      announcer = yield* startAnnouncing({
+        timing: options.config.announce,
         tiers: magnet.trackers,
         infoHash: magnet.infoHash,
         peerId: options.peerId,
@@ -116,9 +132,11 @@ export const startMagnet = (
     // The DHT may be asked before the metadata says whether the torrent is private; a private one stops it then.
     const dhtScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
     if (Option.isSome(options.dht)) {
-      yield* lookForPeers(options.dht.value, magnet.infoHash, options.port, options.config, routePeers).pipe(
-        Scope.extend(dhtScope)
-      )
+      dhtFound = 0
+      yield* lookForPeers(options.dht.value, magnet.infoHash, options.port, options.config, (found) => {
+        dhtFound = (dhtFound ?? 0) + found.length
+        return routePeers(found)
+      }).pipe(Scope.extend(dhtScope))
     }
     yield* fetch.addPeers([...magnet.peers, ...options.peers])
 
@@ -141,9 +159,12 @@ export const startMagnet = (
       }
       yield* Effect.logDebug(`metadata of ${parsed.right.name}: ${metadata.length} bytes from ${progress.peers} peers`)
       // BEP 27: a private torrent's peers come from its trackers only.
-      if (parsed.right.private) yield* Scope.close(dhtScope, Exit.void)
+      if (parsed.right.private) {
+        yield* Scope.close(dhtScope, Exit.void)
+        dhtFound = undefined
+      }
       // The torrent runs in the scope the magnet was added in, not in this fiber's.
-      const started = yield* options.start(parsed.right, known).pipe(Scope.extend(scope))
+      const started = yield* options.start(parsed.right, known, sources).pipe(Scope.extend(scope))
       handle = started
       yield* started.addPeers(pending)
       yield* Deferred.succeed(torrent, started)
@@ -152,9 +173,24 @@ export const startMagnet = (
       Effect.forkScoped
     )
 
-    return {
-      magnet,
-      savedMetadata: Option.isSome(saved),
-      metadataProgress: () => final ?? fetch.progress(), torrent: Deferred.await(torrent)
+    const metadataProgress = (): MagnetProgress => {
+      const progress = final ?? fetch.progress()
+      const trackers = sources.trackers()
+      const reason = final !== undefined ? undefined : stallReason({
+        state: "metadata",
+        peers: progress.peers,
+        settling: 0,
+        interesting: progress.peers,
+        chokingUs: 0,
+        seeds: 0,
+        downloadRate: 0,
+        uploadRate: 0,
+        trackers,
+        dhtPeers: dhtFound,
+        diskBehind: false
+      })
+      return { ...progress, trackers, ...(reason === undefined ? {} : { reason }) }
     }
+
+    return { magnet, savedMetadata: Option.isSome(saved), metadataProgress, torrent: Deferred.await(torrent) }
   })

@@ -37,7 +37,19 @@ export const make = (
     /** `tracker id`s handed out by HTTP trackers, per tracker and torrent. */
     const trackerIds = yield* Ref.make(new Map<string, string>())
 
-    const announce = (url: string, request: AnnounceRequest): Effect.Effect<AnnounceResponse, TrackerError> => {
+    /** Keeps at most `maxPeers` of an answer's peers: a flood is cut, not passed on. */
+    const bounded = (url: string) => (response: AnnounceResponse): Effect.Effect<AnnounceResponse> =>
+      response.peers.length <= settings.maxPeers
+        ? Effect.succeed(response)
+        : Effect.as(
+          Effect.logDebug(`${url}: ${response.peers.length} peers in one answer; keeping ${settings.maxPeers}`),
+          { ...response, peers: response.peers.slice(0, settings.maxPeers) }
+        )
+
+    const announce = (url: string, request: AnnounceRequest): Effect.Effect<AnnounceResponse, TrackerError> =>
+      Effect.flatMap(announceOnce(url, request), bounded(url))
+
+    const announceOnce = (url: string, request: AnnounceRequest): Effect.Effect<AnnounceResponse, TrackerError> => {
       switch (scheme(url)) {
         case "http":
         case "https": {

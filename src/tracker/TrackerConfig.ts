@@ -10,19 +10,26 @@ export interface TrackerConfig {
   readonly maxRedirects: number
   /** UDP (BEP 15): the first retransmission timeout; each next one doubles. */
   readonly udpTimeout: Duration.DurationInput
-  /** UDP: retransmissions before giving up (BEP 15 says 8: 15 s × 2^8 = 64 min for the last). */
+  /**
+   * UDP: retransmissions before giving up. BEP 15 suggests 15 s and 8 (over an hour of silence before a dead tracker
+   * counts as failed); we give up within a minute and leave retrying to the announce loop's backoff.
+   */
   readonly udpRetransmits: number
   /** UDP: how long a connection id is reused (BEP 15: up to one minute). */
   readonly udpConnectionTtl: Duration.DurationInput
+  /** Peers kept from one answer; the rest are dropped (a tracker may send thousands: we asked for ~50). */
+  readonly maxPeers: number
 }
 
 export const defaultTrackerConfig: TrackerConfig = {
   httpTimeout: Duration.seconds(30),
   maxBodyBytes: 1024 * 1024,
   maxRedirects: 5,
-  udpTimeout: Duration.seconds(15),
-  udpRetransmits: 8,
-  udpConnectionTtl: Duration.minutes(1)
+  // Sends at 0, 4, 12 and 28 s, gives up at 60 s: a dead UDP tracker costs a minute, not an hour.
+  udpTimeout: Duration.seconds(4),
+  udpRetransmits: 3,
+  udpConnectionTtl: Duration.minutes(1),
+  maxPeers: 1000
 }
 
 /**

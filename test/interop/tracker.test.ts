@@ -113,6 +113,9 @@ interface BtPeers {
     readonly incomplete?: number
     readonly error?: string
     readonly reason?: string
+    readonly state?: string
+    readonly seeders?: number
+    readonly downloaded?: number
   }>
 }
 
@@ -199,6 +202,10 @@ interopSuite("trackers: the Tracker service and bt peers against opentracker", [
     ])
     for (const t of answer!.trackers) {
       expect(t.error, last).toBeUndefined()
+      // The status a download shows, with the scrape's counts.
+      expect(t.state, last).toBe("working")
+      expect(t.seeders, last).toBeGreaterThanOrEqual(1)
+      expect(t.downloaded, last).toBeGreaterThanOrEqual(0)
       expect(listsSeeder(t), last).toBe(true)
       expect(t.complete, last).toBeGreaterThanOrEqual(1)
       expect(t.interval, last).toBeGreaterThan(0)
@@ -231,7 +238,10 @@ interopSuite("trackers: the Tracker service and bt peers against opentracker", [
       { url: trackers[0]![0], tier: 1, reason: "Network" },
       { url: trackers[1]![0], tier: 2, reason: "Timeout" }
     ])
-    for (const t of answer.trackers) expect(t.error).toMatch(/\S/)
+    for (const t of answer.trackers) {
+      expect(t.error).toMatch(/\S/)
+      expect(t.state).toBe("error")
+    }
 
     const text = await runBt(["peers", torrent, "--timeout", "2"], { timeoutMs: 20_000 })
     expect(text.code, text.stderr).toBe(1)

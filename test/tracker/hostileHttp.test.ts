@@ -1,12 +1,12 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Layer } from "effect"
+import { Deferred, Duration, Effect, Fiber, Layer, TestClock } from "effect"
 import { encode } from "../../src/bencode/index.js"
 import * as NodeDatagram from "../../src/net/NodeDatagram.js"
 import { Tracker, type TrackerConfig } from "../../src/tracker/index.js"
 import * as TrackerModule from "../../src/tracker/Tracker.js"
 import type { AnnounceRequest } from "../../src/tracker/types.js"
-import { closedPort, compactPeers, httpTracker, HttpReply, type HttpRequestSeen } from "./hostileTracker.js"
+import { closedPort, compactPeers, httpTracker, HttpReply, type HttpRequestSeen, manyPeers } from "./hostileTracker.js"
 
 /** Small limits so hostile answers hit them fast; every test stays well under vitest's 5 s. */
 const config = {
@@ -358,4 +358,30 @@ describe("HTTP tracker against a hostile server", () => {
       const scrape = yield* Effect.flip(tracker.scrape("wss://x", [INFO_HASH]))
       expect(scrape.reason).toBe("BadUrl")
     }).pipe(Effect.provide(TrackerLive)))
+
+  it.scopedLive("keeps maxPeers of an answer holding 10,000 peers", () =>
+    withServer(() => HttpReply.answer(validAnswer({ peers: manyPeers(10_000) })), (tracker, server) =>
+      Effect.gen(function*() {
+        const response = yield* tracker.announce(server.announceUrl, request)
+        expect(response.peers.length).toBe(1000)
+        expect(response.peers[0]).toEqual({ host: "10.0.0.0", port: 6881 })
+        expect(response.peers[999]).toEqual({ host: "10.0.3.231", port: 6881 })
+      })))
+})
+
+describe("HTTP tracker with the default limits, on the TestClock", () => {
+  const DefaultTracker = TrackerModule.layer.pipe(Layer.provide(Platform))
+
+  it.scoped("gives up on a tracker that would answer after 59 s at the 30 s httpTimeout", () =>
+    Effect.gen(function*() {
+      const server = yield* httpTracker(() => HttpReply.silent)
+      const tracker = yield* Tracker
+      const pending = yield* Effect.fork(Effect.flip(tracker.announce(server.announceUrl, request)))
+      yield* TestClock.adjust(Duration.seconds(29))
+      expect(pending.unsafePoll()).toBeNull()
+      yield* TestClock.adjust(Duration.seconds(1))
+      const error = yield* Fiber.join(pending)
+      expect(error.reason).toBe("Timeout")
+      expect(error.detail).toBe("no answer within 30s")
+    }).pipe(Effect.provide(DefaultTracker)))
 })

@@ -341,6 +341,13 @@ export const compactPeers = (peers: ReadonlyArray<{ readonly host: string; reado
   return out
 }
 
+/** `count` distinct IPv4 peers in the compact format: 10.x.y.z, port 6881. */
+export const manyPeers = (count: number): Uint8Array =>
+  compactPeers(Array.from({ length: count }, (_, i) => ({
+    host: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+    port: 6881
+  })))
+
 const packet = (action: number, transactionId: number, rest: Uint8Array = new Uint8Array(0)): Uint8Array => {
   const out = Buffer.alloc(8 + rest.length)
   out.writeUInt32BE(action, 0)

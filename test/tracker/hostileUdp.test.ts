@@ -1,12 +1,13 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Layer, TestClock } from "effect"
+import { Duration, Effect, Fiber, Layer, TestClock } from "effect"
 import * as NodeDatagram from "../../src/net/NodeDatagram.js"
 import { Tracker, type TrackerConfig } from "../../src/tracker/index.js"
 import * as TrackerModule from "../../src/tracker/Tracker.js"
 import type { AnnounceRequest } from "../../src/tracker/types.js"
 import {
   compactPeers,
+  manyPeers,
   readAnnounce,
   type UdpPacketSeen,
   UdpPacket,
@@ -14,13 +15,16 @@ import {
   udpTracker
 } from "./hostileTracker.js"
 
-/** Sends at 0, 50 and 150 ms, gives up at 350 ms: give-up is quick, and every test stays well under 5 s. */
+/**
+ * Sends at 0, 150 and 450 ms, gives up at 1,050 ms: give-up is quick, every test stays well under 5 s, and an honest
+ * answer on a loaded machine comes back before the first retransmission (at 50 ms it sometimes did not).
+ */
 const config = {
-  udpTimeout: Duration.millis(50),
+  udpTimeout: Duration.millis(150),
   udpRetransmits: 2,
   udpConnectionTtl: Duration.seconds(60)
 } satisfies Partial<TrackerConfig>
-const GIVE_UP_MILLIS = 50 + 100 + 200
+const GIVE_UP_MILLIS = 150 + 300 + 600
 
 const Platform = Layer.merge(NodeHttpClient.layer, NodeDatagram.layer)
 const TrackerLive = TrackerModule.layerConfig(config).pipe(Layer.provide(Platform))
@@ -343,4 +347,47 @@ describe("UDP tracker against a hostile server", () => {
       expect(tooLarge.reason).toBe("BadUrl")
       expect(tooLarge.detail).toBe("not a valid URL")
     }).pipe(Effect.provide(TrackerLive)))
+
+  it.scopedLive("keeps maxPeers of an answer holding 10,000 peers", () =>
+    withServer(
+      (packet) =>
+        packet.action === 1
+          ? UdpPacket.announce(packet.transactionId, { interval: 900, leechers: 0, seeders: 0, peers: manyPeers(10_000) })
+          : honest(packet),
+      (tracker, server) =>
+        Effect.gen(function*() {
+          const response = yield* tracker.announce(server.announceUrl, request)
+          expect(response.peers.length).toBe(1000)
+          expect(response.peers[0]).toEqual({ host: "10.0.0.0", port: 6881 })
+        })
+    ))
+})
+
+/** Waits (on the wall clock, bounded) until the server has seen `count` packets: loopback delivery is real I/O. */
+const packetsSeen = (server: { readonly packets: ReadonlyArray<unknown> }, count: number) =>
+  Effect.promise(async () => {
+    for (let i = 0; i < 200 && server.packets.length < count; i++) await new Promise((r) => setTimeout(r, 10))
+    return server.packets.length
+  })
+
+describe("UDP tracker with the default limits, on the TestClock", () => {
+  const DefaultTracker = TrackerModule.layer.pipe(Layer.provide(Platform))
+
+  it.scoped("gives a silent tracker up after one minute: sends at 0, 4, 12 and 28 s, fails at 60 s", () =>
+    Effect.gen(function*() {
+      const server = yield* udpTracker(() => undefined)
+      const tracker = yield* Tracker
+      const pending = yield* Effect.fork(Effect.flip(tracker.announce(server.announceUrl, request)))
+      expect(yield* packetsSeen(server, 1)).toBe(1)
+      for (const [at, sent] of [[4, 2], [12, 3], [28, 4]] as const) {
+        yield* TestClock.setTime(at * 1000)
+        expect(yield* packetsSeen(server, sent)).toBe(sent)
+      }
+      yield* TestClock.setTime(59_999)
+      expect(pending.unsafePoll()).toBeNull()
+      yield* TestClock.setTime(60_000)
+      const error = yield* Fiber.join(pending)
+      expect(error.reason).toBe("Timeout")
+      expect(server.packets.length).toBe(4)
+    }).pipe(Effect.provide(DefaultTracker)))
 })

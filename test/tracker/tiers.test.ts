@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Random, Ref } from "effect"
 import fc from "fast-check"
-import { firstAnswer, promote, shuffleTiers, type Tiers, TrackerError } from "../../src/tracker/index.js"
+import { fastestAnswer, firstAnswer, promote, shuffleTiers, type Tiers, TrackerError } from "../../src/tracker/index.js"
 
 const failure = (url: string) => new TrackerError({ reason: "Network", url, detail: "connection refused" })
 
@@ -148,5 +148,30 @@ describe("firstAnswer", () => {
         expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
         expect(yield* Ref.get(calls)).toEqual([])
       }
+    }))
+})
+
+describe("fastestAnswer", () => {
+  it.effect("asks every tracker at once and promotes the one that answers", () =>
+    Effect.gen(function*() {
+      const tiers = yield* Ref.make<Tiers>([["a", "b", "c"]])
+      const { attempt, calls } = yield* scripted(["c"])
+      const failures = yield* Ref.make<ReadonlyArray<string>>([])
+      const result = yield* fastestAnswer(tiers, attempt, (error) => Ref.update(failures, (list) => [...list, error.url]))
+      expect(result).toEqual({ url: "c", answer: "answer from c" })
+      expect(yield* Ref.get(calls)).toEqual(["a", "b", "c"])
+      expect(yield* Ref.get(failures)).toEqual(["a", "b"])
+      expect(yield* Ref.get(tiers)).toEqual([["c", "a", "b"]])
+    }))
+
+  it.effect("fails after every tracker failed, and dies without any", () =>
+    Effect.gen(function*() {
+      const tiers = yield* Ref.make<Tiers>([["a", "b"]])
+      const { attempt } = yield* scripted([])
+      const error = yield* Effect.flip(fastestAnswer(tiers, attempt))
+      expect(["a", "b"]).toContain(error.url)
+      expect(yield* Ref.get(tiers)).toEqual([["a", "b"]])
+      const exit = yield* Effect.exit(fastestAnswer(yield* Ref.make<Tiers>([[]]), attempt))
+      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
     }))
 })

@@ -1,4 +1,5 @@
 import * as Args from "@effect/cli/Args"
+import * as Clock from "effect/Clock"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Console from "effect/Console"
@@ -7,7 +8,16 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { Metainfo, trackerTiers } from "../../metainfo/index.js"
 import { makeAnnounceKey, makePeerId } from "../../peer/peerId.js"
-import { type AnnounceRequest, type AnnounceResponse, Tracker, TrackerError } from "../../tracker/index.js"
+import {
+  type AnnounceRequest,
+  type AnnounceResponse,
+  answered,
+  failed,
+  scraped,
+  Tracker,
+  TrackerError,
+  type TrackerStatus
+} from "../../tracker/index.js"
 import { table } from "../format.js"
 import { nodeTrackerLayer } from "../layers.js"
 import { UsageError } from "../UsageError.js"
@@ -16,14 +26,27 @@ interface TrackerResult {
   readonly url: string
   readonly tier: number
   readonly result: Either.Either<AnnounceResponse, TrackerError>
+  /** As a download's progress shows it: state, counts (with a scrape's `downloaded`), last and next announce. */
+  readonly status: TrackerStatus
 }
 
-const resultJson = ({ result, tier, url }: TrackerResult) =>
-  Either.match(result, {
-    onLeft: (error) => ({ url, tier, error: error.detail, reason: error.reason }),
+/** The status fields a download's `--json` progress shows, beside this command's own. */
+const statusJson = ({ status }: TrackerResult) => ({
+  state: status.state,
+  seeders: status.seeders,
+  leechers: status.leechers,
+  downloaded: status.downloaded,
+  lastAnnounce: status.lastAnnounce,
+  nextAnnounce: status.nextAnnounce
+})
+
+const resultJson = (r: TrackerResult) =>
+  Either.match(r.result, {
+    onLeft: (error) => ({ url: r.url, tier: r.tier, error: error.detail, reason: error.reason, ...statusJson(r) }),
     onRight: (answer) => ({
-      url,
-      tier,
+      url: r.url,
+      tier: r.tier,
+      ...statusJson(r),
       peers: answer.peers,
       interval: answer.interval,
       minInterval: answer.minInterval,
@@ -33,13 +56,14 @@ const resultJson = ({ result, tier, url }: TrackerResult) =>
     })
   })
 
-const resultText = ({ result, url }: TrackerResult): string =>
+const resultText = ({ result, status, url }: TrackerResult): string =>
   Either.match(result, {
     onLeft: (error) => `${url}: error: ${error.detail}`,
     onRight: (answer) => {
-      const counts = answer.complete === undefined && answer.incomplete === undefined
+      const downloaded = status.downloaded === undefined ? "" : `, ${status.downloaded} downloaded`
+      const counts = status.seeders === undefined && status.leechers === undefined
         ? ""
-        : ` (${answer.complete ?? "?"} seeders, ${answer.incomplete ?? "?"} leechers)`
+        : ` (${status.seeders ?? "?"} seeders, ${status.leechers ?? "?"} leechers${downloaded})`
       const head = `${url}: ${answer.peers.length} peer${answer.peers.length === 1 ? "" : "s"}${counts}, interval ${answer.interval} s`
       const warning = answer.warning === undefined ? [] : [`  warning: ${answer.warning}`]
       const peers = answer.peers.map((peer) => `  ${peer.host.includes(":") ? `[${peer.host}]` : peer.host}:${peer.port}`)
@@ -48,7 +72,7 @@ const resultText = ({ result, url }: TrackerResult): string =>
   })
 
 /**
- * A one-shot diagnostic must not take BEP 15's hour to give up on a silent UDP tracker: retransmit after 2, 4 and
+ * A one-shot diagnostic need not give a silent UDP tracker the minute a download does: retransmit after 2, 4 and
  * 8 s instead; `--timeout` bounds each tracker anyway.
  */
 const PeersTrackerLayer = nodeTrackerLayer({ udpTimeout: Duration.seconds(2), udpRetransmits: 3 })
@@ -96,10 +120,33 @@ export const peers = Command.make(
           }),
           Effect.either
         )
+      /** A tracker that answered is scraped too, for its `downloaded` count (bounded; skipped if it fails). */
+      const withScrape = (url: string, status: TrackerStatus) =>
+        tracker.scrape(url, [parsed.infoHash]).pipe(
+          Effect.timeout(Duration.seconds(timeout)),
+          Effect.map((entries) => {
+            const entry = entries.get(parsed.infoHashHex)
+            return entry === undefined ? status : scraped(status, entry)
+          }),
+          Effect.orElseSucceed(() => status)
+        )
+      const statusOf = (url: string, tier: number, result: TrackerResult["result"], now: number) => {
+        const fresh: TrackerStatus = { url, tier, state: "not-contacted", failures: 0 }
+        return Either.match(result, {
+          onLeft: (error) => Effect.succeed(failed(fresh, error, now)),
+          onRight: (answer) =>
+            withScrape(url, { ...answered(fresh, answer, now), nextAnnounce: now + 1000 * answer.interval })
+        })
+      }
       // A diagnostic asks every tracker at once, rather than walking the tiers as a download does.
       const results: ReadonlyArray<TrackerResult> = yield* Effect.forEach(
         tiers.flatMap((tier, i) => tier.map((url) => ({ url, tier: i + 1 }))),
-        ({ tier, url }) => Effect.map(ask(url), (result) => ({ url, tier, result })),
+        ({ tier, url }) =>
+          Effect.gen(function*() {
+            const result = yield* ask(url)
+            const status = yield* statusOf(url, tier, result, yield* Clock.currentTimeMillis)
+            return { url, tier, result, status }
+          }),
         { concurrency: "unbounded" }
       )
       // We only asked; take ourselves off the trackers that listed us.
@@ -120,5 +167,6 @@ export const peers = Command.make(
       }
     }).pipe(Effect.provide(PeersTrackerLayer))
 ).pipe(Command.withDescription(
-  "Announce once to every tracker of a torrent and print the peers each returns, with per-tracker errors."
+  "Announce once to every tracker of a torrent and print the peers each returns, with each tracker's status " +
+    "(working or its error; seeders, leechers and downloaded from a scrape)."
 ))
