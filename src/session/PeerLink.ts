@@ -28,6 +28,7 @@ import {
   UNCHOKE,
   WireDecoder
 } from "../wire/index.js"
+import { addressKey } from "./BanList.js"
 import { LinkExtensions } from "./LinkExtensions.js"
 import { PeerError } from "./PeerError.js"
 import { RateMeter } from "./RateMeter.js"
@@ -64,6 +65,8 @@ interface Queued {
  */
 export class PeerLink implements Link {
   readonly key: string
+  /** The peer's IP address, as bans and strikes know it. */
+  readonly host: string
   peerId: Uint8Array | undefined
   /** Pieces the peer has. */
   bits: Bitfield
@@ -143,6 +146,7 @@ export class PeerLink implements Link {
     readonly direction: "outgoing" | "incoming"
   ) {
     this.key = formatEndpoint(connection.remote)
+    this.host = addressKey(connection.remote.host)
     this.bits = new Bitfield(swarm.pieceCount)
     this.decoder = new WireDecoder({ pieceCount: swarm.pieceCount, expectHandshake: direction === "outgoing" })
     const now = swarm.now()

@@ -34,8 +34,11 @@ export interface SessionConfig {
   readonly reconnect: Schedule.Schedule<unknown>
   /** How often request timeouts, rates and stalls are checked. */
   readonly tick: Duration.DurationInput
-  /** Pieces failing their hash with a peer's data before that peer is banned. */
+  /** Pieces failing their hash with a peer's data before that peer's IP address is banned. */
   readonly banAfterStrikes: number
+  /** How long a first ban of an address lasts; each later ban of it lasts twice the one before, up to `maxBanTime`. */
+  readonly banTime: Duration.DurationInput
+  readonly maxBanTime: Duration.DurationInput
   /** When to re-decide who may download from us (BEP 3: every 10 s). */
   readonly rechoke: Schedule.Schedule<unknown>
   /** Upload slots and optimistic unchoke rotation, in rechoke rounds. */
@@ -75,6 +78,8 @@ export const defaultSessionConfig: SessionConfig = {
   reconnect: Schedule.exponential(Duration.seconds(5)).pipe(Schedule.intersect(Schedule.recurs(5))),
   tick: Duration.seconds(1),
   banAfterStrikes: 3,
+  banTime: Duration.hours(1),
+  maxBanTime: Duration.hours(24),
   rechoke: Schedule.spaced(Duration.seconds(10)),
   // 4 regular slots; the optimistic unchoke moves every 3 rechokes (30 s).
   choke: defaultChokeConfig,

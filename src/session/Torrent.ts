@@ -19,6 +19,7 @@ import { startAnnouncing, type Tracker, type TransferStats } from "../tracker/in
 import type { Handshake } from "../wire/index.js"
 import { Verifier } from "../verifier/index.js"
 import { lookForPeers } from "./dhtPeers.js"
+import type { BanList } from "./BanList.js"
 import { makeDialer } from "./Dialer.js"
 import { restorePieces, saveResume } from "./restore.js"
 import { PeerLink } from "./PeerLink.js"
@@ -110,6 +111,8 @@ export interface TorrentOptions {
   readonly useDht: boolean
   /** Whether another connection may be opened, over all torrents of the session. */
   readonly connectionAllowed: () => boolean
+  /** The session's bans, by IP address. */
+  readonly bans: BanList
   /** Where verified pieces are recorded between runs; none: every start hashes the data on disk. */
   readonly resume: Option.Option<ResumeStore["Type"]>
 }
@@ -160,7 +163,7 @@ export const startTorrent = (
       ownPort: options.port,
       // Nothing is dialled before the data is checked and the swarm exists.
       roomForPeer: () => swarm !== undefined && roomForPeer(),
-      banned: (key) => swarm?.banned.has(key) ?? false,
+      banned: (address) => options.bans.isBanned(address.host),
       connect: (address) =>
         dialPeer(transport, config, address, torrent.infoHash, plaintextPeers, (connection) =>
           runPeerLink(connection, "outgoing", (link) => link.start())),
@@ -182,7 +185,7 @@ export const startTorrent = (
         // the connection dialled by the peer with the greater id is the one both keep. A link already up stays.
         const dialling = dialer.active.has(key)
         const theirsWins = dialling && !current?.hasLink(key) && Buffer.compare(handshake.peerId, options.peerId) > 0
-        if (current === undefined || current.banned.has(key) || (dialling ? !theirsWins : !roomForPeer())) {
+        if (current === undefined || options.bans.isBanned(connection.remote.host) || (dialling ? !theirsWins : !roomForPeer())) {
           connection.destroy()
           return Effect.void
         }
@@ -276,7 +279,7 @@ export const startTorrent = (
         have,
         now,
         random: pickRandom,
-        banAfterStrikes: config.banAfterStrikes,
+        bans: options.bans,
         cacheBytes: config.cacheBytes,
         backlogBytes: config.backlogBytes,
         outstandingBytes: config.outstandingBytes,

@@ -37,6 +37,8 @@ export interface SeederOptions {
   readonly torrent: TorrentInfo
   /** The torrent's whole byte space. */
   readonly content: Uint8Array
+  /** The host it listens on. Default: one of its own (bans are by address). */
+  readonly host?: string
   /** Pieces it has, advertised in its bitfield and served. Default: every piece. */
   readonly pieces?: ReadonlyArray<number>
   /**
@@ -340,7 +342,9 @@ export const startSeeder = (
       })
     }
 
-    const listener = yield* transport.listen({ host: "seeder.test", port: 0 }, onConnection)
+    // A host of its own: bans are by address, so two doubles on one host would share a liar's ban.
+    const host = options.host ?? `seeder-${Buffer.from(peerId.subarray(-4)).toString("hex")}.test`
+    const listener = yield* transport.listen({ host, port: 0 }, onConnection)
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         for (const shutdown of [...live]) shutdown()
