@@ -1,5 +1,5 @@
 import { formatEndpoint } from "../net/endpoint.js"
-import { Bitfield, MAX_REQUEST_DEPTH, MIN_REQUEST_DEPTH, requestDepth } from "../piece/index.js"
+import { Bitfield, MAX_REQUEST_DEPTH, MIN_REQUEST_DEPTH, pipelineDepth, requestDepth } from "../piece/index.js"
 import type { Connection, TransportError } from "../peer/transport/Transport.js"
 import {
   ALLOWED_FAST_COUNT,
@@ -99,6 +99,8 @@ export class PeerLink implements Link {
    * slow start), so a fast peer is not held to MIN_REQUEST_DEPTH until the first rate tick a second later.
    */
   private slowStart = MIN_REQUEST_DEPTH
+  /** The most requests we had outstanding with this peer at once: how deep the pipeline grew. */
+  peakOutstanding = 0
   /** Blocks received in the chunk being decoded: the pipeline is refilled once the chunk is done. */
   private blocksSinceRefill = 0
 
@@ -522,6 +524,11 @@ export class PeerLink implements Link {
     if (interested) this.fillRequests()
   }
 
+  /** Requests we keep outstanding with this peer now: what its link needs, within its `reqq` (see `pipelineDepth`). */
+  get depth(): number {
+    return pipelineDepth(this.rate, this.slowStart, this.extensions.peer.handshake?.reqq)
+  }
+
   /** Tops up the request pipeline to the depth the peer's rate calls for. */
   fillRequests(): void {
     if (this.closed || !this.amInterested || this.swarm.backlogged()) return
@@ -529,10 +536,12 @@ export class PeerLink implements Link {
     const bits = this.peerChoking ? this.allowedBits() : this.bits
     if (bits === undefined) return
     const picker = this.swarm.picker
-    const room = Math.max(requestDepth(this.rate), this.slowStart) - picker.outstanding(this)
+    const outstanding = picker.outstanding(this)
+    const room = this.depth - outstanding
     if (room <= 0) return
     const requests = picker.nextRequests(this, bits, room, this.swarm.now())
     if (requests.length === 0) return
+    if (outstanding + requests.length > this.peakOutstanding) this.peakOutstanding = outstanding + requests.length
     const out = Buffer.allocUnsafe(17 * requests.length)
     requests.forEach((request, i) => out.set(encodeRequest(request.index, request.begin, request.length), i * 17))
     this.send(out)

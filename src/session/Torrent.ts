@@ -70,6 +70,9 @@ export interface PeerInfo {
   readonly transportCounters?: Readonly<Record<string, number>>
   readonly downloadRate: number
   readonly uploadRate: number
+  /** Requests we keep outstanding with it now (its `reqq` bounds this), and the most we ever had at once. */
+  readonly requestDepth: number
+  readonly peakOutstanding: number
 }
 
 /** A running torrent. It stops when the scope it was started in closes. */
@@ -388,7 +391,9 @@ export const startTorrent = (
           transport: link.connection.transport,
           ...(link.connection.counters === undefined ? {} : { transportCounters: link.connection.counters() }),
           downloadRate: link.download.rate,
-          uploadRate: link.upload.rate
+          uploadRate: link.upload.rate,
+          requestDepth: link.depth,
+          peakOutstanding: link.peakOutstanding
         }))
       }
     })

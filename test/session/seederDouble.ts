@@ -71,6 +71,8 @@ export interface SeederOptions {
    * and these pieces allowed fast (served even while choking).
    */
   readonly fast?: { readonly allowed?: ReadonlyArray<number> }
+  /** Speak BEP 10 and say this many requests are queued at most (`reqq`). */
+  readonly reqq?: number
 }
 
 /** A block-sized event, stamped with the connection (numbered from 1) and the wall-clock time. */
@@ -105,6 +107,8 @@ export interface SeederLog {
   readonly metadataRequests: ReadonlyArray<number>
   /** BEP 6 rejects the double sent. */
   readonly rejects: ReadonlyArray<BlockEvent>
+  /** With `delayMs`: the most requests waiting in its queue at once (how deep the client's pipeline went). */
+  readonly maxQueued: number
 }
 
 export interface SeederDouble {
@@ -127,6 +131,7 @@ interface MutableLog {
   errors: Array<string>
   metadataRequests: Array<number>
   rejects: Array<BlockEvent>
+  maxQueued: number
 }
 
 interface Request {
@@ -169,6 +174,7 @@ export const startSeeder = (
       closes: [],
       errors: [],
       metadataRequests: [],
+      maxQueued: 0,
       rejects: []
     }
     const allowedFast = new Set(options.fast?.allowed ?? [])
@@ -246,7 +252,7 @@ export const startSeeder = (
         log.handshakes++
         connection.write(encodeHandshake({
           reserved: reservedBytes([
-            ...(options.metadata === undefined ? [] : ["extensions" as const]),
+            ...(options.metadata === undefined && options.reqq === undefined ? [] : ["extensions" as const]),
             ...(options.fast === undefined ? [] : ["fast" as const])
           ]),
           infoHash: options.handshakeInfoHash ?? torrent.infoHash,
@@ -255,9 +261,13 @@ export const startSeeder = (
         if (options.fast !== undefined && have.isComplete()) connection.write(HAVE_ALL)
         else if (have.count > 0) connection.write(encodeBitfield(have.toBytes()))
         for (const index of allowedFast) connection.write(encodeAllowedFast(index))
-        if (options.metadata !== undefined) {
-          const m = new Map([["ut_metadata", DOUBLE_UT_METADATA]])
-          connection.write(encodeExtended(0, encodeExtendedHandshake({ m, metadataSize: statedSize })))
+        if (options.metadata !== undefined || options.reqq !== undefined) {
+          const m = new Map(options.metadata === undefined ? [] : [["ut_metadata", DOUBLE_UT_METADATA]])
+          connection.write(encodeExtended(0, encodeExtendedHandshake({
+            m,
+            ...(options.metadata === undefined ? {} : { metadataSize: statedSize }),
+            ...(options.reqq === undefined ? {} : { reqq: options.reqq })
+          })))
         }
         if (options.chatter !== undefined) connection.write(options.chatter)
       }
@@ -292,7 +302,10 @@ export const startSeeder = (
             if (!have.has(index) || length === 0 || length > 16384 || begin + length > pieceSize(torrent, index)) {
               return fail(`bad request ${index}/${begin}/${length}`)
             }
-            if (options.delayMs !== undefined) queue.push({ index, begin, length })
+            if (options.delayMs !== undefined) {
+              queue.push({ index, begin, length })
+              log.maxQueued = Math.max(log.maxQueued, queue.length)
+            }
             else serve({ index, begin, length })
             return
           }
