@@ -126,6 +126,9 @@ export class PeerLink implements Link {
   /** The socket's send buffer is full: serve nothing more until it drains. */
   private writeBlocked = false
 
+  /** Something was written since `takeSent` last asked: the keep-alive clock restarts. */
+  private wrote = false
+
   private readonly decoder: WireDecoder
   /** A whole message (or the handshake) came out of the chunk being decoded: the idle clock restarts. */
   private heardMessage = false
@@ -566,7 +569,14 @@ export class PeerLink implements Link {
     this.send(KEEP_ALIVE)
   }
 
+  takeSent(): boolean {
+    const wrote = this.wrote
+    this.wrote = false
+    return wrote
+  }
+
   private send(bytes: Uint8Array): void {
+    this.wrote = true
     if (!this.closed) this.sent(this.connection.write(bytes))
   }
 

@@ -20,7 +20,12 @@ export interface SessionConfig {
   /** Connecting, and then the handshake, must each finish within this. */
   readonly connectTimeout: Duration.DurationInput
   readonly handshakeTimeout: Duration.DurationInput
-  /** Sends a keep-alive when we have sent nothing for this long (BEP 3: peers drop us after ~2 minutes). */
+  /**
+   * A keep-alive goes out when we have sent nothing for this long: half the two minutes after which peers
+   * commonly drop a silent connection (BEP 3; libtorrent's peer timeout is 120 s).
+   */
+  readonly keepAliveAfter: Duration.DurationInput
+  /** When to look whether a keep-alive is due (so one goes out `keepAliveAfter` to one period after the last send). */
   readonly keepAlive: Schedule.Schedule<unknown>
   /** A peer that sends no whole message (not even a keep-alive) for this long is dropped. */
   readonly idleTimeout: Duration.DurationInput
@@ -62,6 +67,11 @@ export interface SessionConfig {
   readonly dhtAnnounce: Schedule.Schedule<unknown>
 }
 
+/** Quiet time after which we send a keep-alive: half the usual 120 s idle timeout. */
+export const KEEP_ALIVE_AFTER = Duration.seconds(60)
+/** How often each connection looks whether a keep-alive is due. */
+export const KEEP_ALIVE_CHECK = Duration.seconds(10)
+
 export const defaultSessionConfig: SessionConfig = {
   maxPeers: 50,
   maxConnections: 200,
@@ -69,7 +79,8 @@ export const defaultSessionConfig: SessionConfig = {
   listenHosts: ["0.0.0.0", "::"],
   connectTimeout: Duration.seconds(10),
   handshakeTimeout: Duration.seconds(10),
-  keepAlive: Schedule.spaced(Duration.minutes(2)),
+  keepAliveAfter: KEEP_ALIVE_AFTER,
+  keepAlive: Schedule.spaced(KEEP_ALIVE_CHECK),
   idleTimeout: Duration.minutes(3),
   requestTimeout: Duration.seconds(20),
   snubTimeout: Duration.seconds(60),

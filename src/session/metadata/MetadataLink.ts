@@ -142,7 +142,7 @@ export class MetadataLink implements Link {
   /** Sends our handshake, then reads the peer's (which may be waiting already, after an encryption handshake). */
   start(): void {
     const { infoHash, peerId } = this.swarm.options
-    this.connection.write(encodeHandshake({ reserved: RESERVED, infoHash, peerId }))
+    this.send(encodeHandshake({ reserved: RESERVED, infoHash, peerId }))
     this.connection.start({
       onData: (chunk) => this.onData(chunk),
       onDrain: () => {},
@@ -155,8 +155,22 @@ export class MetadataLink implements Link {
     this.connection.destroy()
   }
 
+  /** Something was written since the last call (see `Link.takeSent`). */
+  private wrote = false
+
+  takeSent(): boolean {
+    const wrote = this.wrote
+    this.wrote = false
+    return wrote
+  }
+
+  private send(bytes: Uint8Array): void {
+    this.wrote = true
+    this.connection.write(bytes)
+  }
+
   sendKeepAlive(): void {
-    this.connection.write(KEEP_ALIVE)
+    this.send(KEEP_ALIVE)
   }
 
   private problem(reason: PeerError["reason"], detail: string): PeerError {
@@ -180,7 +194,7 @@ export class MetadataLink implements Link {
     const refusal = this.swarm.admit(this, handshake)
     if (refusal !== undefined) return this.fail(this.problem("Handshake", refusal))
     this.peerId = handshake.peerId
-    this.connection.write(ourExtendedHandshake({
+    this.send(ourExtendedHandshake({
       port: this.swarm.options.port,
       metadataSize: undefined,
       pex: true,
@@ -229,7 +243,7 @@ export class MetadataLink implements Link {
 
   private sendMetadata(message: Parameters<typeof encodeMetadataMessage>[0]): void {
     const id = this.extensions.idFor("ut_metadata")
-    if (id !== undefined) this.connection.write(encodeExtended(id, encodeMetadataMessage(message)))
+    if (id !== undefined) this.send(encodeExtended(id, encodeMetadataMessage(message)))
   }
 
   /** Asks for metadata pieces while this peer has room and the assembler has pieces to hand out. */
