@@ -32,7 +32,7 @@ import { addressKey } from "./BanList.js"
 import { LinkExtensions } from "./LinkExtensions.js"
 import { PeerError } from "./PeerError.js"
 import { RateMeter } from "./RateMeter.js"
-import { closedBy, type Link, type LinkEvents } from "./runLink.js"
+import { closedBy, type Link, type LinkEvents, Written } from "./runLink.js"
 import type { Swarm } from "./Swarm.js"
 
 /**
@@ -127,7 +127,7 @@ export class PeerLink implements Link {
   private writeBlocked = false
 
   /** Something was written since `takeSent` last asked: the keep-alive clock restarts. */
-  private wrote = false
+  private readonly written = new Written()
 
   private readonly decoder: WireDecoder
   /** A whole message (or the handshake) came out of the chunk being decoded: the idle clock restarts. */
@@ -570,13 +570,11 @@ export class PeerLink implements Link {
   }
 
   takeSent(): boolean {
-    const wrote = this.wrote
-    this.wrote = false
-    return wrote
+    return this.written.take()
   }
 
   private send(bytes: Uint8Array): void {
-    this.wrote = true
+    this.written.mark()
     if (!this.closed) this.sent(this.connection.write(bytes))
   }
 

@@ -26,6 +26,21 @@ export interface LinkEvents {
   readonly onClose: (error: PeerError) => void
 }
 
+/** Whether anything was written since the keep-alive check last asked: a flag set per write (see `Link.takeSent`). */
+export class Written {
+  private wrote = false
+
+  mark(): void {
+    this.wrote = true
+  }
+
+  take(): boolean {
+    const wrote = this.wrote
+    this.wrote = false
+    return wrote
+  }
+}
+
 /** The plain-code side of a connection, as its fiber drives it. */
 export interface Link {
   /** Ends the connection with `error` (the first reason given wins). */

@@ -19,7 +19,7 @@ import { Admission } from "../admission.js"
 import { ourExtendedHandshake, PeerExtensions } from "../extensions.js"
 import { addressKey, type BanList } from "../BanList.js"
 import { PeerError } from "../PeerError.js"
-import { closedBy, type Link, type LinkEvents } from "../runLink.js"
+import { closedBy, type Link, type LinkEvents, Written } from "../runLink.js"
 import { MetadataAssembler } from "./MetadataAssembler.js"
 
 /** Metadata pieces asked of one peer at a time. */
@@ -155,17 +155,15 @@ export class MetadataLink implements Link {
     this.connection.destroy()
   }
 
-  /** Something was written since the last call (see `Link.takeSent`). */
-  private wrote = false
+  /** Something was written since `takeSent` last asked: the keep-alive clock restarts. */
+  private readonly written = new Written()
 
   takeSent(): boolean {
-    const wrote = this.wrote
-    this.wrote = false
-    return wrote
+    return this.written.take()
   }
 
   private send(bytes: Uint8Array): void {
-    this.wrote = true
+    this.written.mark()
     this.connection.write(bytes)
   }
 
