@@ -288,7 +288,10 @@ export class PeerLink implements Link {
       case "choke":
         if (!this.peerChoking) this.chokedSince = this.swarm.now()
         this.peerChoking = true
-        this.swarm.picker.peerChoked(this)
+        // BEP 6: a choke rejects nothing by itself; our requests stay outstanding until the peer rejects them or
+        // sends the blocks, and allowed-fast pieces may still be asked for. Without it (BEP 3) they are dropped.
+        if (this.fast) this.blocksSinceRefill++
+        else this.swarm.picker.peerChoked(this)
         return
       case "unchoke":
         this.peerChoking = false
