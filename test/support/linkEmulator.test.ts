@@ -55,7 +55,9 @@ describe("link emulator", () => {
     const echo = createSocket("udp4")
     echo.on("message", (message, from) => echo.send(message, from.port, from.address))
     await new Promise<void>((resolve) => echo.bind(0, "127.0.0.2", resolve))
-    cleanups.push(() => echo.close())
+    cleanups.push(() => {
+      echo.close()
+    })
     const link = await startLinkEmulator({
       listen: { host: "127.0.0.3" },
       target: { host: "127.0.0.2", port: echo.address().port },
@@ -65,7 +67,9 @@ describe("link emulator", () => {
     cleanups.push(link.close)
     const client = createSocket("udp4")
     await new Promise<void>((resolve) => client.bind(0, "127.0.0.1", resolve))
-    cleanups.push(() => client.close())
+    cleanups.push(() => {
+      client.close()
+    })
     let back = 0
     client.on("message", () => back++)
     // Paced, so the kernel's socket buffers never drop any: only the emulator loses.
