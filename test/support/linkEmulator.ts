@@ -61,13 +61,17 @@ const lcg = (seed: number) => {
 
 /**
  * One direction of the link: packets leave the sender at most at `rate`, then arrive `delay` (± jitter) later.
- * `deliver` runs for each at its arrival time; `inOrder` keeps arrival times non-decreasing.
+ * `deliver` runs for each at its arrival time. In order (TCP), packets wait in one FIFO with one timer for the
+ * head, so none can overtake another (timers of different lengths may fire out of order); out of order (UDP), each
+ * has a timer of its own.
  */
 class Direction {
   private queued = 0
   /** When the last packet finished leaving the bottleneck. */
   private departed = 0
   private lastArrival = 0
+  private readonly fifo: Array<{ readonly at: number; readonly run: () => void }> = []
+  private head: ReturnType<typeof setTimeout> | undefined
   private readonly timers = new Set<ReturnType<typeof setTimeout>>()
 
   constructor(
@@ -90,16 +94,40 @@ class Direction {
     if (this.inOrder) arrival = Math.max(arrival, this.lastArrival)
     this.lastArrival = arrival
     this.queued += bytes.length
-    const timer = setTimeout(() => {
-      this.timers.delete(timer)
+    const run = () => {
       this.queued -= bytes.length
       deliver(bytes)
       if (this.queued <= this.limit / 2) drained()
+    }
+    if (this.inOrder) {
+      this.fifo.push({ at: arrival, run })
+      if (this.head === undefined) this.arm()
+      return
+    }
+    const timer = setTimeout(() => {
+      this.timers.delete(timer)
+      run()
     }, Math.max(0, arrival - now))
     this.timers.add(timer)
   }
 
+  /** Delivers every packet of the FIFO that is due, then waits for the next. */
+  private arm(): void {
+    const next = this.fifo[0]
+    if (next === undefined) {
+      this.head = undefined
+      return
+    }
+    this.head = setTimeout(() => {
+      const now = performance.now()
+      while (this.fifo.length > 0 && this.fifo[0]!.at <= now + 0.5) this.fifo.shift()!.run()
+      this.arm()
+    }, Math.max(0, next.at - performance.now()))
+  }
+
   stop(): void {
+    if (this.head !== undefined) clearTimeout(this.head)
+    this.fifo.length = 0
     for (const timer of this.timers) clearTimeout(timer)
     this.timers.clear()
   }
