@@ -118,8 +118,17 @@ export const make = (
 
     const runIncoming = yield* FiberSet.makeRuntime<never>()
     const onConnection = (connection: Connection) => {
-      // A banned address is refused before a byte of its handshake is read: one map lookup per attempt.
-      if (!connectionAllowed() || bans.refuse(connection.remote.host)) return connection.destroy()
+      if (!connectionAllowed()) return connection.destroy()
+      // A banned address is refused before a byte of its handshake is read: one map lookup per attempt, and a
+      // debug line at the 1st, 2nd, 4th, 8th... refusal, so a peer retrying in a loop cannot flood the log.
+      if (bans.refuse(connection.remote.host)) {
+        connection.destroy()
+        const refused = bans.refusals(connection.remote.host)
+        if ((refused & (refused - 1)) === 0) {
+          runIncoming(Effect.logDebug(`${connection.remote.host}: banned; refused ${refused} connections from it`))
+        }
+        return
+      }
       handshaking++
       runIncoming(incoming(connection))
     }

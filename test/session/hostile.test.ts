@@ -593,7 +593,7 @@ describe("lenient where real clients differ from BEP 3", () => {
 
 describe("bans by IP address", () => {
   it.live("a liar banned while we dialled it is refused by address: not redialled on another port, and 1,000 connections back from new ports are closed before a byte is read", () =>
-    inSwarm(() =>
+    inSwarm((logs) =>
       Effect.gen(function*() {
         const liar = yield* startSeeder({ ...fixture, corrupt: {}, host: "10.9.9.9" })
         const honest = yield* honestSeeder()
@@ -618,6 +618,10 @@ describe("bans by IP address", () => {
         expect(back.log.received).toBe(0)
         expect(sameHost.log.connections).toBe(0)
         expect(liar.log.connections).toBe(1)
+        // Logged at debug, at the 1st, 2nd, 4th ... 512th refusal: ten lines for a thousand.
+        const refusals = logs.filter((line) => line.startsWith("10.9.9.9: banned; refused"))
+        expect(refusals).toHaveLength(10)
+        expect(refusals.at(-1)).toBe("10.9.9.9: banned; refused 512 connections from it")
       })
     ))
 
