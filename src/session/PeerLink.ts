@@ -32,15 +32,13 @@ import { RequestPipeline } from "./RequestPipeline.js"
 import type { Swarm } from "./Swarm.js"
 import { UploadQueue } from "./UploadQueue.js"
 
-export { MAX_BAD_REQUESTS, MAX_QUEUED_REQUESTS } from "./UploadQueue.js"
-export { MAX_ALLOWED_FAST } from "./FastSets.js"
-
 /**
  * One connected peer, in plain synchronous code: it decodes each received chunk in place, keeps the BEP 3 state
- * (choked / interested both ways, the peer's pieces), keeps our request pipeline full, hands blocks to the swarm,
- * and serves the peer's requests from the swarm's piece cache while its socket keeps up. Nothing here allocates
- * per block beyond the decoder's message object and a 13-byte header. Timers and the connection's lifetime belong
- * to the Effect fiber that owns the link (`runLink`).
+ * (choked / interested both ways, the peer's pieces), and hands each message to the piece that deals with it: our
+ * requests to `RequestPipeline`, blocks to the swarm, the peer's requests to `UploadQueue` (served from the swarm's
+ * piece cache while its socket keeps up), allowed-fast pieces to `FastSets`, BEP 10 to `LinkExtensions`. Nothing
+ * here allocates per block beyond the decoder's message object and a 13-byte header. Timers and the connection's
+ * lifetime belong to the Effect fiber that owns the link (`runLink`).
  */
 export class PeerLink implements Link {
   readonly key: string
