@@ -34,6 +34,7 @@ import {
   sameBytes,
   type Seeder,
   startBtSeeder,
+  startLinkRelay,
   startLtSeeder,
   startSeederSwarm,
   startOpentracker,
@@ -66,6 +67,34 @@ const byId = (subjects: ReadonlyArray<SubjectResult>, id: string): SubjectResult
 const stopAllOf = async (procs: ReadonlyArray<Proc | undefined>): Promise<void> => {
   await Promise.all(procs.filter((p): p is Proc => p !== undefined).map(stop))
 }
+
+/**
+ * Subjects that download the payload into `out(id, round)`: the bytes compared once per client (the first round;
+ * every client also checks piece hashes itself), the copy and the state deleted after each run.
+ */
+const payloadSubject = (o: {
+  readonly ctx: Context
+  readonly file: string
+  readonly seedDir: string
+  readonly bytes: number
+  readonly out: (id: string, round: number) => string
+  readonly state: (id: string, round: number) => string
+}) =>
+(id: string, label: string, role: Subject["role"], measured: string, run: Subject["run"], note?: string): Subject => ({
+  id,
+  label,
+  role,
+  measured,
+  bytes: o.bytes,
+  run,
+  verify: async (round) =>
+    round === 0 ? sameBytes(o.file, join(o.out(id, round), o.file.slice(o.seedDir.length + 1)), o.ctx.timeoutMs) : undefined,
+  cleanup: async (round) => {
+    await removeDir(o.out(id, round))
+    await removeDir(o.state(id, round))
+  },
+  ...(note === undefined ? {} : { note })
+})
 
 const WARM_CACHE =
   "page cache warm for every client: the payload was just written and hashed, nothing is dropped between runs; only the downloaded copy (and bt's resume state) is deleted after each run"
@@ -102,22 +131,7 @@ const download: Benchmark = {
       procs.push(seeder.proc)
 
       const out = (id: string, round: number): string => join(ctx.work, `dl-${id}-${round}`)
-      const name = file.slice(seedDir.length + 1)
-      const transfer = (id: string, label: string, role: Subject["role"], measured: string, run: Subject["run"], note?: string): Subject => ({
-        id,
-        label,
-        role,
-        measured,
-        bytes: torrent.size,
-        run,
-        // Compare the bytes once per client (the first round); every client also checks piece hashes itself.
-        verify: async (round) => (round === 0 ? sameBytes(file, join(out(id, round), name), ctx.timeoutMs) : undefined),
-        cleanup: async (round) => {
-          await removeDir(out(id, round))
-          await removeDir(join(ctx.work, `state-${id}-${round}`))
-        },
-        ...(note === undefined ? {} : { note })
-      })
+      const transfer = payloadSubject({ ctx, file, seedDir, bytes: torrent.size, out, state: (id, round) => join(ctx.work, `state-${id}-${round}`) })
       const subjects: Array<Subject> = [
         transfer("bt", "bt download", "bt", "bt download", (round) =>
           btDownload({
@@ -713,6 +727,72 @@ const manyPeers: Benchmark = {
   }
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// wan
+
+/** The emulated link: 100 ms round trip, 20 MiB/s each way. */
+const WAN = { delayMs: 50, jitterMs: 2, rate: 20 * 1024 * 1024 }
+/** Loopback addresses: the seeder, the relay, and where the relay reaches the seeder from (see linkEmulator.ts). */
+const WAN_SEEDER = "127.0.0.2"
+const WAN_RELAY = "127.0.0.3"
+const WAN_SOURCE = "127.0.0.4"
+
+const wan: Benchmark = {
+  name: "wan",
+  title: "Download from one libtorrent seeder through the link emulator (100 ms RTT, 20 MiB/s): bt vs libtorrent",
+  run: async (ctx) => {
+    if (!hasLibtorrent()) return skipped("wan", "python3-libtorrent is not installed (scripts/install-interop-peers.sh)")
+    const { file, seedDir, torrent } = await ctx.payload()
+    const procs: Array<Proc | undefined> = []
+    try {
+      ctx.progress.log("  starting the libtorrent seeder (hash check) and the link relay…")
+      const seeder = await startLtSeeder({ torrent: torrent.path, save: seedDir, listenHost: WAN_SEEDER, readyMs: ctx.timeoutMs })
+      procs.push(seeder.proc)
+      const relay = await startLinkRelay({ listen: WAN_RELAY, target: { host: WAN_SEEDER, port: seeder.port }, source: WAN_SOURCE, ...WAN })
+      procs.push(relay.proc)
+      const out = (id: string, round: number): string => join(ctx.work, `wan-${id}-${round}`)
+      const subject = payloadSubject({
+        ctx,
+        file,
+        seedDir,
+        bytes: torrent.size,
+        out,
+        state: (id, round) => join(ctx.work, `state-wan-${id}-${round}`)
+      })
+      const results = await interleave([
+        subject("bt", "bt download (through the relay)", "bt", "bt download", (round) =>
+          btDownload({
+            torrent: torrent.path,
+            out: out("bt", round),
+            stateDir: join(ctx.work, `state-wan-bt-${round}`),
+            peerHost: WAN_RELAY,
+            peerPort: relay.port,
+            bind: "127.0.0.1",
+            timeoutMs: ctx.timeoutMs
+          })),
+        subject("libtorrent", "libtorrent (lt.py leech, through the relay)", "anchor", "lt.py leech", (round) =>
+          ltDownload({ torrent: torrent.path, out: out("libtorrent", round), peerHost: WAN_RELAY, peerPort: relay.port, timeoutMs: ctx.timeoutMs }))
+      ], ctx.rounds, ctx.progress)
+      return {
+        name: "wan",
+        title: wan.title,
+        status: statusOf(results),
+        metric: "mibps",
+        subjects: results,
+        comparisons: [ratio("bt / libtorrent (MiB/s)", byId(results, "bt"), byId(results, "libtorrent"), 1.0)],
+        notes: [
+          WARM_CACHE,
+          "both leechers go through one relay process (test/support/linkEmulator.ts under vite-node): 50 ms each way (±2 ms, in order), 20 MiB/s each way, a 2 MiB bottleneck buffer; the seeder listens on 127.0.0.2, the relay on 127.0.0.3 and reaches the seeder from 127.0.0.4, the leechers listen on 127.0.0.1 only, so no connection goes around the relay",
+          "MiB/s = payload size / wall time from spawn to exit (start-up included); the link's ceiling is 20 MiB/s",
+          "the relay runs on the same 2 cores; its CPU is not counted"
+        ]
+      }
+    } finally {
+      await stopAllOf(procs)
+    }
+  }
+}
+
 export const benchmarks: ReadonlyArray<Benchmark> = [
   download,
   upload,
@@ -721,8 +801,9 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   recheck,
   encrypted,
   utp,
-  manyPeers
+  manyPeers,
+  wan
 ]
 
 /** Benchmarks that need the shared payload. */
-export const needsPayload = new Set(["download", "upload", "bt-to-bt", "recheck", "encrypted", "utp", "many-peers"])
+export const needsPayload = new Set(["download", "upload", "bt-to-bt", "recheck", "encrypted", "utp", "many-peers", "wan"])

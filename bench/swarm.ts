@@ -206,6 +206,8 @@ export const startLtSeeder = async (o: {
   encryption?: "disabled" | "enabled" | "forced"
   /** lt.py's `--transport`: tcp (its default), utp or both. */
   transport?: "tcp" | "utp" | "both"
+  /** The loopback address it listens on (127.0.0.1 when absent). */
+  listenHost?: string
   readyMs: number
 }): Promise<Seeder> => {
   const proc = spawnTracked(debianPython, [
@@ -213,7 +215,8 @@ export const startLtSeeder = async (o: {
     "--check-timeout", String(Math.round(o.readyMs / 1000)),
     ...(o.trackerAnnounce ? ["--tracker-announce"] : []),
     ...(o.encryption === undefined ? [] : ["--encryption", o.encryption]),
-    ...(o.transport === undefined ? [] : ["--transport", o.transport])
+    ...(o.transport === undefined ? [] : ["--transport", o.transport]),
+    ...(o.listenHost === undefined ? [] : ["--listen-host", o.listenHost])
   ])
   const line = await waitForLine(proc, (l) => l.startsWith("{"), o.readyMs + 15_000, "libtorrent seeder")
   return { port: (JSON.parse(line) as { port: number }).port, proc }
@@ -312,12 +315,18 @@ export const btDownload = async (o: {
   maxPeers?: number
   /** Called with the bt process as soon as it is started. */
   onSpawn?: (proc: Proc) => void
+  /** The peers' address (127.0.0.1 when absent). */
+  peerHost?: string
+  /** bt's `--bind`: the address it listens on (every address when absent). */
+  bind?: string
 }): Promise<Downloaded> => {
   await mkdir(o.out, { recursive: true })
   await mkdir(o.stateDir, { recursive: true })
-  const peers = (typeof o.peerPort === "number" ? [o.peerPort] : o.peerPort).flatMap((port) => ["--peer", `127.0.0.1:${port}`])
+  const host = o.peerHost ?? "127.0.0.1"
+  const peers = (typeof o.peerPort === "number" ? [o.peerPort] : o.peerPort).flatMap((port) => ["--peer", `${host}:${port}`])
   const proc = spawnTracked(process.execPath, [
     btBin, "download", o.torrent, "-o", o.out, ...peers, "--no-trackers", "--no-dht", "--port", "0",
+    ...(o.bind === undefined ? [] : ["--bind", o.bind]),
     "--json", "--state-dir", o.stateDir, "--transport", o.transport ?? "tcp",
     ...(o.encryption === undefined ? [] : ["--encryption", o.encryption]),
     ...(o.maxPeers === undefined ? [] : ["--max-peers", String(o.maxPeers)])
@@ -337,10 +346,12 @@ export const ltDownload = async (o: {
   timeoutMs: number
   /** lt.py's `--transport`: tcp (its default) or utp. */
   transport?: "tcp" | "utp"
+  /** The seeder's address (127.0.0.1 when absent). */
+  peerHost?: string
 }): Promise<Downloaded> => {
   await mkdir(o.out, { recursive: true })
   const proc = spawnTracked(debianPython, [
-    ltPy, "leech", o.torrent, "--save", o.out, "--port", String(await freePort()), "--peer", `127.0.0.1:${o.peerPort}`,
+    ltPy, "leech", o.torrent, "--save", o.out, "--port", String(await freePort()), "--peer", `${o.peerHost ?? "127.0.0.1"}:${o.peerPort}`,
     "--timeout", String(Math.round(o.timeoutMs / 1000)), ...(o.transport === undefined ? [] : ["--transport", o.transport])
   ])
   const exit = checkExit(await exitBounded(proc, o.timeoutMs + 10_000, "libtorrent leecher"), "libtorrent leecher")
@@ -401,3 +412,26 @@ export const ddWrite = async (o: { file: string; size: number; timeoutMs: number
 }
 
 export const sleepMs = sleep
+
+/**
+ * The link emulator (test/support/linkEmulator.ts) in a process of its own, run by vite-node: a TCP and UDP relay
+ * on `listen` to `target`, reaching it from `source`, with the delay (one way, ms) and rate (bytes per second) given.
+ */
+export const startLinkRelay = async (o: {
+  listen: string
+  target: { host: string; port: number }
+  source: string
+  delayMs: number
+  jitterMs?: number
+  rate?: number
+}): Promise<Seeder> => {
+  const proc = spawnTracked(process.execPath, [
+    join(repoRoot, "node_modules", "vite-node", "vite-node.mjs"), join(repoRoot, "test", "support", "linkRelay.ts"), "--",
+    "--listen", o.listen, "--target", `${o.target.host}:${o.target.port}`, "--source", o.source,
+    "--delay", String(o.delayMs),
+    ...(o.jitterMs === undefined ? [] : ["--jitter", String(o.jitterMs)]),
+    ...(o.rate === undefined ? [] : ["--rate", String(o.rate)])
+  ])
+  const line = await waitForLine(proc, (l) => l.startsWith("{"), 30_000, "link relay")
+  return { port: (JSON.parse(line) as { port: number }).port, proc }
+}

@@ -17,7 +17,7 @@ export interface PeerRequest<Peer> extends BlockRequest {
 }
 
 export interface BlockReceived<Peer> {
-  /** False for a block nobody asked for, one we already have, or one that does not fit the piece geometry. */
+  /** False for a block we already have (or of a piece not started), or one that does not fit the piece geometry. */
   readonly accepted: boolean
   /** The last block of the piece has arrived: hash it, then call `pieceVerified` or `pieceFailed`. */
   readonly pieceComplete: boolean
@@ -106,9 +106,18 @@ interface PeerState {
   readonly requests: Map<number, Outstanding>
   /** When this peer last delivered a block we had asked it for. */
   lastReceived: number
+  /**
+   * Blocks whose requests to this peer were released while it may still send them (a choke without BEP 6, a
+   * timeout): taken if they come late and are still needed. Forgotten past MAX_LATE.
+   */
+  readonly late: Set<number>
 }
 
+/** Released requests remembered per peer for late blocks; past it the memory starts over. */
+export const MAX_LATE = 1024
+
 const NO_CONTRIBUTORS: ReadonlySet<never> = new Set()
+const REFUSED: BlockReceived<never> = { accepted: false, pieceComplete: false, cancel: [] }
 
 /**
  * Block bookkeeping and piece selection for one torrent. Pure and synchronous: called per block on the hot path.
@@ -243,7 +252,8 @@ export class PiecePicker<Peer> {
     this.peers.set(peer, {
       bits: counted,
       requests: known?.requests ?? new Map(),
-      lastReceived: known?.lastReceived ?? -Infinity
+      lastReceived: known?.lastReceived ?? -Infinity,
+      late: known?.late ?? new Set()
     })
   }
 
@@ -328,28 +338,41 @@ export class PiecePicker<Peer> {
   }
 
   /**
-   * A PIECE message arrived. Accepted when the block fits the geometry, is not yet received, and is outstanding
-   * with someone: usually `peer`, but a late answer for a block since re-assigned to another peer counts too (a
-   * released block that nobody holds is refused). Every holder's request is settled; `now` marks `peer` as
-   * delivering (see `timedOut`) when it was one of them.
+   * A PIECE message arrived. Accepted when the block fits the geometry, is still needed (not yet received), and is
+   * outstanding with someone: usually `peer`, but a late answer counts too, for a block since re-assigned to another
+   * peer; or, held by no one, when its request to `peer` was released by a choke (without BEP 6) or a timeout (a
+   * late answer still needed is kept, not wasted; not for a piece kept to one owner, see `pieceFailed`). Every holder's request is settled; `now` marks
+   * `peer` as delivering (see `timedOut`) when it was one of them.
    */
   blockReceived(peer: Peer, index: number, begin: number, length: number, now: number): BlockReceived<Peer> {
     const piece = this.started.get(index)
     const block = begin / BLOCK_SIZE
     if (
       piece === undefined || !Number.isInteger(block) || block < 0 || block >= piece.blocks ||
-      length !== blockLength(this, index, block) || piece.received[block] === 1 || piece.holders[block]!.length === 0
-    ) return { accepted: false, pieceComplete: false, cancel: [] }
+      length !== blockLength(this, index, block) || piece.received[block] === 1
+    ) return REFUSED
+    const holders = piece.holders[block]!
     const cancel: Array<PeerRequest<Peer>> = []
     const key = this.key(index, block)
-    for (const holder of piece.holders[block]!) {
-      const state = this.peers.get(holder)!
-      state.requests.delete(key)
-      if (holder === peer) state.lastReceived = now
-      else cancel.push({ peer: holder, index, begin, length })
+    const late = this.peers.get(peer)?.late
+    if (holders.length === 0) {
+      // Late: asked of this peer, released, and not asked of anyone since. Still needed, so kept rather than
+      // fetched again. Not for a piece kept to one owner (see `pieceFailed`): its attempts stay one peer's.
+      if (late?.has(key) !== true || piece.single) return REFUSED
+      piece.free--
+      this.unrequested--
+      if (piece.free === 0) this.open.delete(index)
+    } else {
+      for (const holder of holders) {
+        const state = this.peers.get(holder)!
+        state.requests.delete(key)
+        if (holder === peer) state.lastReceived = now
+        else cancel.push({ peer: holder, index, begin, length })
+      }
+      this.requested -= holders.length
+      holders.length = 0
     }
-    this.requested -= piece.holders[block]!.length
-    piece.holders[block]!.length = 0
+    late?.delete(key)
     piece.received[block] = 1
     piece.receivedCount++
     piece.contributors.add(peer)
@@ -368,10 +391,15 @@ export class PiecePicker<Peer> {
     if (request !== undefined && request.index === index) this.release(peer, state, key, request)
   }
 
-  /** CHOKE: BEP 3 says the peer discards our pending requests, so release them all. */
+  /**
+   * CHOKE without the Fast extension: BEP 3 says the peer discards our pending requests, so release them all. (With
+   * BEP 6 a choke releases nothing: each request stays until the peer rejects it or sends the block.)
+   */
   peerChoked(peer: Peer): void {
     const state = this.peers.get(peer)
-    if (state !== undefined) this.releaseAll(peer, state)
+    if (state === undefined) return
+    for (const key of state.requests.keys()) this.rememberLate(state, key)
+    this.releaseAll(peer, state)
   }
 
   /**
@@ -386,6 +414,7 @@ export class PiecePicker<Peer> {
       if (now - state.lastReceived <= timeoutMs) continue
       for (const [key, request] of state.requests) {
         if (now - request.at <= timeoutMs) break
+        this.rememberLate(state, key)
         this.release(peer, state, key, request)
         const begin = request.block * BLOCK_SIZE
         out.push({ peer, index: request.index, begin, length: blockLength(this, request.index, request.block) })
@@ -589,6 +618,11 @@ export class PiecePicker<Peer> {
     if (piece.receivedCount === 0 && piece.free === piece.blocks) piece.owner = undefined
   }
 
+  private rememberLate(state: PeerState, key: number): void {
+    if (state.late.size >= MAX_LATE) state.late.clear()
+    state.late.add(key)
+  }
+
   private releaseAll(peer: Peer, state: PeerState): void {
     for (const [key, request] of state.requests) this.release(peer, state, key, request)
   }
@@ -596,7 +630,7 @@ export class PiecePicker<Peer> {
   private peer(peer: Peer): PeerState {
     let state = this.peers.get(peer)
     if (state === undefined) {
-      state = { bits: new Bitfield(this.pieceCount), requests: new Map(), lastReceived: -Infinity }
+      state = { bits: new Bitfield(this.pieceCount), requests: new Map(), lastReceived: -Infinity, late: new Set() }
       this.peers.set(peer, state)
     }
     return state

@@ -14,4 +14,4 @@ export {
   PiecePicker,
   type PiecePickerOptions
 } from "./PiecePicker.js"
-export { MAX_REQUEST_DEPTH, MIN_REQUEST_DEPTH, REQUEST_QUEUE_SECONDS, requestDepth } from "./pipeline.js"
+export { MAX_REQUEST_DEPTH, MIN_REQUEST_DEPTH, pipelineDepth, REQUEST_QUEUE_SECONDS, requestDepth } from "./pipeline.js"

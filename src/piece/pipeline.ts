@@ -32,3 +32,11 @@ export const requestDepth = (bytesPerSecond: number): number => {
   const depth = Math.ceil((bytesPerSecond * REQUEST_QUEUE_SECONDS) / BLOCK_SIZE)
   return Math.min(MAX_REQUEST_DEPTH, Math.max(MIN_REQUEST_DEPTH, depth))
 }
+
+/**
+ * Our pipeline depth with one peer: what the link needs (the rate's `requestDepth`, or the slow-start depth while
+ * that is larger), but never more than the peer said it queues (BEP 10 `reqq`, when it sent one: beyond it a peer
+ * without the Fast extension drops requests silently, and they wait out the request timeout).
+ */
+export const pipelineDepth = (bytesPerSecond: number, slowStart: number, reqq: number | undefined): number =>
+  Math.max(1, Math.min(Math.max(requestDepth(bytesPerSecond), slowStart), reqq ?? MAX_REQUEST_DEPTH))

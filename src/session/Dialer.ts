@@ -14,8 +14,8 @@ export interface DialerOptions {
   readonly ownPort: number
   /** Whether another connection may be opened now (the torrent's and the session's caps, and readiness). */
   readonly roomForPeer: () => boolean
-  /** Whether an address is banned; checked before every attempt. */
-  readonly banned: (key: string) => boolean
+  /** Whether an address is banned (by its IP address); checked before every attempt. */
+  readonly banned: (address: Endpoint) => boolean
   /** Runs one connection to the address until it ends, with why. */
   readonly connect: (address: Endpoint) => Effect.Effect<never, PeerError, Scope.Scope>
   /** Between attempts at an address that failed or closed; ends when the schedule does. */
@@ -78,10 +78,10 @@ export const makeDialer = (options: DialerOptions): Effect.Effect<Dialer, never,
       for (const [key, address] of candidates) {
         if (!options.roomForPeer()) break
         candidates.delete(key)
-        if (options.banned(key) || active.has(key)) continue
+        if (options.banned(address) || active.has(key)) continue
         // Checked at every attempt: a peer may be banned while we wait to redial it (convicted by a later piece).
         const attempt = Effect.suspend(() =>
-          options.banned(key)
+          options.banned(address)
             ? Effect.fail(new PeerError({ reason: "Banned", peer: key, detail: "banned for sending bad data" }))
             : Effect.scoped(options.connect(address))
         )

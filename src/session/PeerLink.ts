@@ -1,25 +1,19 @@
 import { formatEndpoint } from "../net/endpoint.js"
-import { Bitfield, MAX_REQUEST_DEPTH, MIN_REQUEST_DEPTH, requestDepth } from "../piece/index.js"
+import { Bitfield } from "../piece/index.js"
 import type { Connection, TransportError } from "../peer/transport/Transport.js"
 import {
-  ALLOWED_FAST_COUNT,
-  allowedFastSet,
   CHOKE,
   encodeAllowedFast,
   encodeBitfield,
   encodeCancel,
   encodeHandshake,
   encodeHave,
-  encodePieceHeader,
   encodePort,
-  encodeReject,
-  encodeRequest,
   type Handshake,
   HAVE_ALL,
   HAVE_NONE,
   INTERESTED,
   KEEP_ALIVE,
-  MAX_BLOCK,
   type Message,
   NOT_INTERESTED,
   OUR_RESERVED,
@@ -28,42 +22,28 @@ import {
   UNCHOKE,
   WireDecoder
 } from "../wire/index.js"
+import { addressKey } from "./BanList.js"
+import { FastSets } from "./FastSets.js"
 import { LinkExtensions } from "./LinkExtensions.js"
 import { PeerError } from "./PeerError.js"
 import { RateMeter } from "./RateMeter.js"
-import { closedBy, type Link, type LinkEvents } from "./runLink.js"
+import { closedBy, type Link, type LinkEvents, Written } from "./runLink.js"
+import { RequestPipeline } from "./RequestPipeline.js"
 import type { Swarm } from "./Swarm.js"
-
-/**
- * Requests from one peer we queue at most; more are ignored. 500, as libtorrent allows: comfortably above the
- * deepest pipeline we keep ourselves (MAX_REQUEST_DEPTH), so two bt peers never lose requests to each other.
- */
-export const MAX_QUEUED_REQUESTS = 500
-/** Out-of-place requests (while choked, for pieces we lack) tolerated before the peer is dropped. */
-export const MAX_BAD_REQUESTS = 64
-/** Allowed-fast pieces (BEP 6) we take from one peer; more are ignored. */
-export const MAX_ALLOWED_FAST = 32
-/** Pieces of a peer's queued requests read ahead of their turn, counting the one being served. */
-const READ_AHEAD_PIECES = 3
-/** Queued requests looked through for them: a 1 MiB piece is 64 requests. */
-const READ_AHEAD_SCAN = 200
-
-
-interface Queued {
-  readonly index: number
-  readonly begin: number
-  readonly length: number
-}
+import { UploadQueue } from "./UploadQueue.js"
 
 /**
  * One connected peer, in plain synchronous code: it decodes each received chunk in place, keeps the BEP 3 state
- * (choked / interested both ways, the peer's pieces), keeps our request pipeline full, hands blocks to the swarm,
- * and serves the peer's requests from the swarm's piece cache while its socket keeps up. Nothing here allocates
- * per block beyond the decoder's message object and a 13-byte header. Timers and the connection's lifetime belong
- * to the Effect fiber that owns the link (`runLink`).
+ * (choked / interested both ways, the peer's pieces), and hands each message to the piece that deals with it: our
+ * requests to `RequestPipeline`, blocks to the swarm, the peer's requests to `UploadQueue` (served from the swarm's
+ * piece cache while its socket keeps up), allowed-fast pieces to `FastSets`, BEP 10 to `LinkExtensions`. Nothing
+ * here allocates per block beyond the decoder's message object and a 13-byte header. Timers and the connection's
+ * lifetime belong to the Effect fiber that owns the link (`runLink`).
  */
 export class PeerLink implements Link {
   readonly key: string
+  /** The peer's IP address, as bans and strikes know it. */
+  readonly host: string
   peerId: Uint8Array | undefined
   /** Pieces the peer has. */
   bits: Bitfield
@@ -76,10 +56,8 @@ export class PeerLink implements Link {
 
   /** Both sides speak the Fast extension (BEP 6). */
   fast = false
-  /** Pieces this peer may request from us while choked (BEP 6 allowed fast). */
-  private allowedOut: ReadonlySet<number> = new Set()
-  /** Pieces the peer lets us request while it chokes us. */
-  private readonly allowedIn = new Set<number>()
+  /** The allowed-fast pieces both ways (BEP 6). */
+  readonly fastSets: FastSets
   /** BEP 10 with this peer: metadata served, PEX both ways. */
   readonly extensions: LinkExtensions
 
@@ -91,11 +69,8 @@ export class PeerLink implements Link {
   private closed = false
   private error: PeerError | undefined
   private readPaused = false
-  /**
-   * Pipeline depth before the rate is known: one more per block delivered (it doubles every round trip, like TCP's
-   * slow start), so a fast peer is not held to MIN_REQUEST_DEPTH until the first rate tick a second later.
-   */
-  private slowStart = MIN_REQUEST_DEPTH
+  /** How deep our requests to this peer run (slow start, then its rate, within its `reqq`). */
+  private readonly pipeline = new RequestPipeline()
   /** Blocks received in the chunk being decoded: the pipeline is refilled once the chunk is done. */
   private blocksSinceRefill = 0
 
@@ -115,11 +90,13 @@ export class PeerLink implements Link {
   /** Payload bytes we sent this peer. */
   uploaded = 0
 
-  /** The peer's requests, in order, waiting for their piece to be read or for the socket to drain. */
-  private readonly queue: Array<Queued> = []
-  private badRequests = 0
+  /** The peer's requests of us, served from the piece cache. */
+  private readonly uploads: UploadQueue
   /** The socket's send buffer is full: serve nothing more until it drains. */
-  private writeBlocked = false
+  writeBlocked = false
+
+  /** Something was written since `takeSent` last asked: the keep-alive clock restarts. */
+  private readonly written = new Written()
 
   private readonly decoder: WireDecoder
   /** A whole message (or the handshake) came out of the chunk being decoded: the idle clock restarts. */
@@ -143,7 +120,10 @@ export class PeerLink implements Link {
     readonly direction: "outgoing" | "incoming"
   ) {
     this.key = formatEndpoint(connection.remote)
+    this.host = addressKey(connection.remote.host)
     this.bits = new Bitfield(swarm.pieceCount)
+    this.fastSets = new FastSets(swarm.pieceCount)
+    this.uploads = new UploadQueue(this, swarm)
     this.decoder = new WireDecoder({ pieceCount: swarm.pieceCount, expectHandshake: direction === "outgoing" })
     const now = swarm.now()
     this.connectedAt = now
@@ -160,7 +140,7 @@ export class PeerLink implements Link {
       direction,
       now: swarm.now,
       send: (bytes) => this.send(bytes),
-      fail: (detail) => this.fail(this.problem("Protocol", detail)),
+      fail: (detail) => this.protocolError(detail),
       peersLearned: (peers) => swarm.peersLearned(peers)
     })
   }
@@ -204,6 +184,15 @@ export class PeerLink implements Link {
     return new PeerError({ reason, peer: this.key, detail })
   }
 
+  /** The peer broke the protocol: drop it, saying how. */
+  protocolError(detail: string): void {
+    this.fail(this.problem("Protocol", detail))
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+
   // Receiving
 
   /**
@@ -220,7 +209,7 @@ export class PeerLink implements Link {
       this.heardMessage = false
       this.lastReceivedAt = this.swarm.now()
     }
-    if (error !== undefined) this.fail(this.problem("Protocol", error.message))
+    if (error !== undefined) this.protocolError(error.message)
     else if (this.blocksSinceRefill > 0) {
       this.blocksSinceRefill = 0
       this.fillRequests()
@@ -267,9 +256,9 @@ export class PeerLink implements Link {
     else if (this.fast && ours.count === 0) this.send(HAVE_NONE)
     else if (ours.count > 0) this.send(encodeBitfield(ours.toBytes()))
     if (!this.fast) return
-    const allowed = allowedFastSet(this.connection.remote.host, this.swarm.infoHash, this.swarm.pieceCount, ALLOWED_FAST_COUNT)
-    this.allowedOut = new Set(allowed)
-    for (const index of allowed) if (ours.has(index)) this.send(encodeAllowedFast(index))
+    for (const index of this.fastSets.grant(this.connection.remote.host, this.swarm.infoHash, ours)) {
+      this.send(encodeAllowedFast(index))
+    }
   }
 
   private gotMessage(message: Message): void {
@@ -279,7 +268,10 @@ export class PeerLink implements Link {
       case "choke":
         if (!this.peerChoking) this.chokedSince = this.swarm.now()
         this.peerChoking = true
-        this.swarm.picker.peerChoked(this)
+        // BEP 6: a choke rejects nothing by itself; our requests stay outstanding until the peer rejects them or
+        // sends the blocks, and allowed-fast pieces may still be asked for. Without it (BEP 3) they are dropped.
+        if (this.fast) this.blocksSinceRefill++
+        else this.swarm.picker.peerChoked(this)
         return
       case "unchoke":
         this.peerChoking = false
@@ -312,10 +304,10 @@ export class PeerLink implements Link {
         this.blocksSinceRefill++
         return
       case "request":
-        this.gotRequest(message.index, message.begin, message.length)
+        this.uploads.requested(message.index, message.begin, message.length)
         return
       case "cancel":
-        this.gotCancel(message.index, message.begin, message.length)
+        this.uploads.cancelled(message.index, message.begin, message.length)
         return
       case "haveAll":
       case "haveNone": {
@@ -332,9 +324,7 @@ export class PeerLink implements Link {
         this.blocksSinceRefill++
         return
       case "allowedFast":
-        if (!this.fast || this.allowedIn.size >= MAX_ALLOWED_FAST || this.allowedIn.has(message.index)) return
-        this.allowedIn.add(message.index)
-        if (this.peerChoking) this.blocksSinceRefill++
+        if (this.fast && this.fastSets.allowedByPeer(message.index) && this.peerChoking) this.blocksSinceRefill++
         return
       // A hint we do not act on: rarest-first already chooses well.
       case "suggest":
@@ -386,103 +376,24 @@ export class PeerLink implements Link {
 
   /** Accounts a block we accepted from this peer. */
   delivered(bytes: number): void {
-    if (this.slowStart < MAX_REQUEST_DEPTH) this.slowStart++
+    this.pipeline.delivered()
     this.download.add(bytes)
     this.lastProgressAt = this.swarm.now()
   }
 
   // Serving
 
-  /**
-   * A request: queued if it is one we can honour. Requests while the peer is choked arrive normally for a moment
-   * after a choke; requests for pieces we lack or past a piece's end do not. Either kind, repeated, drops the peer.
-   */
-  private gotRequest(index: number, begin: number, length: number): void {
-    const picker = this.swarm.picker
-    if (length === 0 || length > MAX_BLOCK || begin + length > picker.pieceSize(index)) {
-      return this.fail(this.problem("Protocol", `bad request: piece ${index}, ${length} bytes at ${begin}`))
-    }
-    const choked = this.amChoking && !this.allowedOut.has(index)
-    if (choked || !picker.hasPiece(index)) {
-      // BEP 6: every request we drop is rejected, so the peer can ask someone else at once.
-      if (this.fast) this.send(encodeReject(index, begin, length))
-      if (++this.badRequests > MAX_BAD_REQUESTS) {
-        this.fail(this.problem("Protocol", choked ? "kept requesting while choked" : "kept requesting pieces we do not have"))
-      }
-      return
-    }
-    if (this.queue.length >= MAX_QUEUED_REQUESTS) {
-      if (this.fast) this.send(encodeReject(index, begin, length))
-      return
-    }
-    this.queue.push({ index, begin, length })
-    this.serve()
-  }
-
-  private gotCancel(index: number, begin: number, length: number): void {
-    const at = this.queue.findIndex((q) => q.index === index && q.begin === begin && q.length === length)
-    if (at !== -1) this.queue.splice(at, 1)
-  }
-
-  /**
-   * Sends queued blocks while the socket keeps up. A block whose piece is not in memory yet asks the swarm to read
-   * it; the swarm calls `serve` again when it is there.
-   */
+  /** Sends what the peer asked for while the socket keeps up (the swarm calls it again when a piece is read). */
   serve(): void {
-    this.connection.cork()
-    this.serveQueued()
-    this.connection.uncork()
+    this.uploads.serve()
   }
 
-  private serveQueued(): void {
-    // Choking purged the queue of all but allowed-fast requests: what is queued may be served.
-    while (this.queue.length > 0 && !this.writeBlocked && !this.closed) {
-      const next = this.queue[0]!
-      const piece = this.swarm.cachedPiece(next.index, this)
-      if (piece === undefined) break
-      this.queue.shift()
-      this.send(encodePieceHeader(next.index, next.begin, next.length))
-      // The block goes out as a view of the cached piece, lent until the socket has sent it (see `CachedPiece`).
-      if (!this.closed) this.sent(this.connection.write(piece.data.subarray(next.begin, next.begin + next.length), piece.lend()))
-      this.uploaded += next.length
-      this.upload.add(next.length)
-      this.swarm.uploaded += next.length
-    }
-    this.readAhead()
-  }
-
-  /**
-   * Asks for the pieces of the next few queued requests to be read now, while the socket is busy with the blocks
-   * before them: otherwise it would idle while each piece is read, once its turn comes.
-   */
-  private readAhead(): void {
-    let pieces = 0
-    let last = -1
-    const scan = Math.min(this.queue.length, READ_AHEAD_SCAN)
-    for (let i = 0; i < scan && pieces < READ_AHEAD_PIECES; i++) {
-      const index = this.queue[i]!.index
-      if (index === last) continue
-      last = index
-      pieces++
-      if (!this.swarm.readAhead(index)) return
-    }
-  }
-
-  /**
-   * Chokes the peer: BEP 3 says its pending requests are then discarded. With BEP 6 each is rejected instead,
-   * except those for allowed-fast pieces, which are still served.
-   */
+  /** Chokes the peer: its queued requests are dropped (BEP 3) or rejected but for allowed-fast ones (BEP 6). */
   choke(): void {
     if (this.amChoking) return
     this.amChoking = true
     this.send(CHOKE)
-    if (!this.fast) {
-      this.queue.length = 0
-      return
-    }
-    const kept = this.queue.filter((q) => this.allowedOut.has(q.index))
-    for (const q of this.queue) if (!this.allowedOut.has(q.index)) this.send(encodeReject(q.index, q.begin, q.length))
-    this.queue.splice(0, this.queue.length, ...kept)
+    this.uploads.choked()
   }
 
   unchoke(): void {
@@ -518,31 +429,24 @@ export class PeerLink implements Link {
     if (interested) this.fillRequests()
   }
 
+  /** Requests we keep outstanding with this peer now: what its link needs, within its `reqq` (see `pipelineDepth`). */
+  get depth(): number {
+    return this.pipeline.depth(this.rate, this.extensions.peer.handshake?.reqq)
+  }
+
+  /** The most requests we had outstanding with this peer at once: how deep the pipeline grew. */
+  get peakOutstanding(): number {
+    return this.pipeline.peak
+  }
+
   /** Tops up the request pipeline to the depth the peer's rate calls for. */
   fillRequests(): void {
     if (this.closed || !this.amInterested || this.swarm.backlogged()) return
     // Choked: only the pieces the peer allowed us (BEP 6), if any.
-    const bits = this.peerChoking ? this.allowedBits() : this.bits
+    const bits = this.peerChoking ? this.fastSets.whileChoked(this.bits) : this.bits
     if (bits === undefined) return
-    const picker = this.swarm.picker
-    const room = Math.max(requestDepth(this.rate), this.slowStart) - picker.outstanding(this)
-    if (room <= 0) return
-    const requests = picker.nextRequests(this, bits, room, this.swarm.now())
-    if (requests.length === 0) return
-    const out = Buffer.allocUnsafe(17 * requests.length)
-    requests.forEach((request, i) => out.set(encodeRequest(request.index, request.begin, request.length), i * 17))
-    this.send(out)
-  }
-
-  /** The pieces the peer has and allows us while choked, or `undefined` if none. */
-  private allowedBits(): Bitfield | undefined {
-    let bits: Bitfield | undefined
-    for (const index of this.allowedIn) {
-      if (!this.bits.has(index)) continue
-      bits ??= new Bitfield(this.swarm.pieceCount)
-      bits.set(index)
-    }
-    return bits
+    const requests = this.pipeline.next(this.swarm.picker, this, bits, this.rate, this.extensions.peer.handshake?.reqq, this.swarm.now())
+    if (requests !== undefined) this.send(requests)
   }
 
   cancel(index: number, begin: number, length: number): void {
@@ -553,12 +457,17 @@ export class PeerLink implements Link {
     this.send(KEEP_ALIVE)
   }
 
-  private send(bytes: Uint8Array): void {
-    if (!this.closed) this.sent(this.connection.write(bytes))
+  takeSent(): boolean {
+    return this.written.take()
+  }
+
+  send(bytes: Uint8Array): void {
+    this.written.mark()
+    if (!this.closed) this.afterWrite(this.connection.write(bytes))
   }
 
   /** After a write: `ok`, the transport's answer. */
-  private sent(ok: boolean): void {
+  afterWrite(ok: boolean): void {
     if (ok) return
     // Past the send buffer's mark: serve nothing more, and stop reading too, so the peer slows down instead of our
     // memory growing, until the buffer drains.
@@ -577,7 +486,7 @@ export class PeerLink implements Link {
     if (this.closed) return
     this.download.tick(now)
     // Once the rate is measured it governs; slow start only covers the first ticks.
-    this.slowStart = Math.min(this.slowStart, 2 * requestDepth(this.rate))
+    this.pipeline.measured(this.rate)
     this.upload.tick(now)
     if (now - this.lastReceivedAt > limits.idleMs) {
       return this.fail(this.problem("Timeout", `sent no message for ${Math.round(limits.idleMs / 1000)} s`))

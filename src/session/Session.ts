@@ -1,4 +1,5 @@
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
@@ -14,6 +15,7 @@ import type { Storage } from "../storage/index.js"
 import type { Tracker } from "../tracker/index.js"
 import type { Verifier } from "../verifier/index.js"
 import { obfuscatedInfoHash } from "../peer/mse/index.js"
+import { BAN_CAPACITY, BanList } from "./BanList.js"
 import { acceptHandshake, type Accepted } from "./encryption.js"
 import { type MagnetHandle, startMagnet } from "./magnet.js"
 import { defaultSessionConfig, type SessionConfig } from "./SessionConfig.js"
@@ -66,6 +68,14 @@ export const make = (
     /** Their info-hashes by obfuscated info-hash (hex), for encrypted connections to find theirs (MSE). */
     const obfuscated = new Map<string, Uint8Array>()
     let handshaking = 0
+    const clock = yield* Effect.clock
+    const bans = new BanList({
+      now: () => clock.unsafeCurrentTimeMillis(),
+      banMs: Duration.toMillis(settings.banTime),
+      maxBanMs: Duration.toMillis(settings.maxBanTime),
+      strikesToBan: settings.banAfterStrikes,
+      capacity: BAN_CAPACITY
+    })
 
     const connections = () => {
       let total = handshaking
@@ -109,6 +119,16 @@ export const make = (
     const runIncoming = yield* FiberSet.makeRuntime<never>()
     const onConnection = (connection: Connection) => {
       if (!connectionAllowed()) return connection.destroy()
+      // A banned address is refused before a byte of its handshake is read: one map lookup per attempt, and a
+      // debug line at the 1st, 2nd, 4th, 8th... refusal, so a peer retrying in a loop cannot flood the log.
+      if (bans.refuse(connection.remote.host)) {
+        connection.destroy()
+        const refused = bans.refusals(connection.remote.host)
+        if ((refused & (refused - 1)) === 0) {
+          runIncoming(Effect.logDebug(`${connection.remote.host}: banned; refused ${refused} connections from it`))
+        }
+        return
+      }
       handshaking++
       runIncoming(incoming(connection))
     }
@@ -138,6 +158,7 @@ export const make = (
           dht,
           useDht: options.dht ?? true,
           connectionAllowed,
+          bans,
           resume,
           ...(sources === undefined ? {} : { sources })
         })
@@ -165,6 +186,7 @@ export const make = (
         dht: (options.dht ?? true) ? dht : Option.none(),
         peers: options.peers ?? [],
         connectionAllowed,
+        bans,
         resume,
         start: (torrent, peers, sources) =>
           // The magnet's announce loop goes on serving the torrent: it runs none of its own.

@@ -21,7 +21,12 @@ export interface SessionConfig {
   /** Connecting, and then the handshake, must each finish within this. */
   readonly connectTimeout: Duration.DurationInput
   readonly handshakeTimeout: Duration.DurationInput
-  /** Sends a keep-alive when we have sent nothing for this long (BEP 3: peers drop us after ~2 minutes). */
+  /**
+   * A keep-alive goes out when we have sent nothing for this long: half the two minutes after which peers
+   * commonly drop a silent connection (BEP 3; libtorrent's peer timeout is 120 s).
+   */
+  readonly keepAliveAfter: Duration.DurationInput
+  /** When to look whether a keep-alive is due (so one goes out `keepAliveAfter` to one period after the last send). */
   readonly keepAlive: Schedule.Schedule<unknown>
   /** A peer that sends no whole message (not even a keep-alive) for this long is dropped. */
   readonly idleTimeout: Duration.DurationInput
@@ -35,8 +40,11 @@ export interface SessionConfig {
   readonly reconnect: Schedule.Schedule<unknown>
   /** How often request timeouts, rates and stalls are checked. */
   readonly tick: Duration.DurationInput
-  /** Pieces failing their hash with a peer's data before that peer is banned. */
+  /** Pieces failing their hash with a peer's data before that peer's IP address is banned. */
   readonly banAfterStrikes: number
+  /** How long a first ban of an address lasts; each later ban of it lasts twice the one before, up to `maxBanTime`. */
+  readonly banTime: Duration.DurationInput
+  readonly maxBanTime: Duration.DurationInput
   /** When to re-decide who may download from us (BEP 3: every 10 s). */
   readonly rechoke: Schedule.Schedule<unknown>
   /** Upload slots and optimistic unchoke rotation, in rechoke rounds. */
@@ -64,6 +72,11 @@ export interface SessionConfig {
   readonly announce: AnnounceTiming
 }
 
+/** Quiet time after which we send a keep-alive: half the usual 120 s idle timeout. */
+export const KEEP_ALIVE_AFTER = Duration.seconds(60)
+/** How often each connection looks whether a keep-alive is due. */
+export const KEEP_ALIVE_CHECK = Duration.seconds(10)
+
 export const defaultSessionConfig: SessionConfig = {
   maxPeers: 50,
   maxConnections: 200,
@@ -71,7 +84,8 @@ export const defaultSessionConfig: SessionConfig = {
   listenHosts: ["0.0.0.0", "::"],
   connectTimeout: Duration.seconds(10),
   handshakeTimeout: Duration.seconds(10),
-  keepAlive: Schedule.spaced(Duration.minutes(2)),
+  keepAliveAfter: KEEP_ALIVE_AFTER,
+  keepAlive: Schedule.spaced(KEEP_ALIVE_CHECK),
   idleTimeout: Duration.minutes(3),
   requestTimeout: Duration.seconds(20),
   snubTimeout: Duration.seconds(60),
@@ -80,6 +94,8 @@ export const defaultSessionConfig: SessionConfig = {
   reconnect: Schedule.exponential(Duration.seconds(5)).pipe(Schedule.intersect(Schedule.recurs(5))),
   tick: Duration.seconds(1),
   banAfterStrikes: 3,
+  banTime: Duration.hours(1),
+  maxBanTime: Duration.hours(24),
   rechoke: Schedule.spaced(Duration.seconds(10)),
   // 4 regular slots; the optimistic unchoke moves every 3 rechokes (30 s).
   choke: defaultChokeConfig,

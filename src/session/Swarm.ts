@@ -4,6 +4,7 @@ import { formatEndpoint } from "../net/endpoint.js"
 import { Bitfield, BLOCK_SIZE, PiecePicker } from "../piece/index.js"
 import { type Handshake, PexFlag, type PexPeer } from "../wire/index.js"
 import { Admission } from "./admission.js"
+import type { BanList } from "./BanList.js"
 import { Blame } from "./Blame.js"
 import { type ChokeConfig, type ChokerState, initialChokerState, rechoke } from "./choker.js"
 import { PeerError } from "./PeerError.js"
@@ -28,7 +29,8 @@ export interface SwarmOptions {
   readonly have: Bitfield
   readonly now: () => number
   readonly random: () => number
-  readonly banAfterStrikes: number
+  /** The session's bans and strikes, by IP address. */
+  readonly bans: BanList
   /** Bytes of pieces kept in memory for serving. */
   readonly cacheBytes: number
   /** Bytes of complete pieces waiting to be verified and written past which no new blocks are requested. */
@@ -74,11 +76,6 @@ export class Swarm {
     for (const link of this.links) if (link.key === key) return true
     return false
   }
-  /**
-   * Peers banned for sending bad data, by address (`host:port`). By address rather than by host: behind one IP
-   * (a NAT, or loopback in tests) there can be honest peers too.
-   */
-  readonly banned = new Set<string>()
   /** Payload bytes accepted from peers, and bytes received that we could not use. */
   downloaded = 0
   wasted = 0
@@ -91,8 +88,6 @@ export class Swarm {
   private readonly assembling = new Map<number, Uint8Array>()
   private readonly admission: Admission
   private readonly blame = new Blame<PeerLink>()
-  /** Strikes by address, so they outlive a connection: a conviction can come after the peer left or came back. */
-  private readonly strikes = new Map<string, number>()
   private readonly cache: PieceCache
   /** Buffers for pieces being assembled, recycled from the cache and from pieces that failed their check. */
   private readonly buffers: PieceBuffers
@@ -105,7 +100,7 @@ export class Swarm {
   constructor(private readonly options: SwarmOptions) {
     this.infoHash = options.torrent.infoHash
     this.peerId = options.peerId
-    this.admission = new Admission(this.infoHash, this.peerId, this.banned)
+    this.admission = new Admission(this.infoHash, this.peerId, (host) => options.bans.isBanned(host))
     this.pieceCount = options.torrent.pieceCount
     this.port = options.port
     this.metadata = options.torrent.infoBytes
@@ -132,7 +127,7 @@ export class Swarm {
 
   /** Checks a peer's handshake and, if it is welcome, adds it to the swarm. Returns why not, otherwise. */
   admit(link: PeerLink, handshake: Handshake): string | undefined {
-    const refusal = this.admission.admit(link.key, handshake)
+    const refusal = this.admission.admit(link.host, handshake)
     if (refusal !== undefined) return refusal
     this.links.add(link)
     this.picker.addPeer(link, link.bits)
@@ -295,22 +290,22 @@ export class Swarm {
   }
 
   /**
-   * One strike for each peer proven to have sent bad data (a peer twice for two bad pieces). At the limit its
-   * address is banned and its connections, this one or a newer one, are closed.
+   * One strike for each peer proven to have sent bad data (a peer twice for two bad pieces), against its IP address,
+   * so strikes outlive the connection: a conviction can come after the peer left or came back from another port. At
+   * the limit the address is banned and every connection from it is closed.
    */
   private strike(culprits: ReadonlyArray<PeerLink>): ReadonlyArray<PeerLink> {
     const banned: Array<PeerLink> = []
     for (const link of culprits) {
       // Banned already, its connection closing: no second ban.
-      if (this.banned.has(link.key)) continue
-      link.strikes = (this.strikes.get(link.key) ?? 0) + 1
-      this.strikes.set(link.key, link.strikes)
-      if (link.strikes < this.options.banAfterStrikes) continue
-      this.banned.add(link.key)
+      if (this.options.bans.isBanned(link.host)) continue
+      const { banned: now, strikes } = this.options.bans.strike(link.host)
+      link.strikes = strikes
+      if (!now) continue
       banned.push(link)
-      const error = new PeerError({ reason: "Banned", peer: link.key, detail: `sent data that failed ${link.strikes} hash checks` })
+      const error = new PeerError({ reason: "Banned", peer: link.key, detail: `sent data that failed ${strikes} hash checks` })
       link.fail(error)
-      for (const other of this.links) if (other.key === link.key) other.fail(error)
+      for (const other of this.links) if (other.host === link.host) other.fail(error)
     }
     return banned
   }

@@ -25,6 +25,7 @@ import {
 import type { Handshake } from "../wire/index.js"
 import { Verifier } from "../verifier/index.js"
 import { lookForPeers } from "./dhtPeers.js"
+import type { BanList } from "./BanList.js"
 import { makeDialer } from "./Dialer.js"
 import { restorePieces, saveResume } from "./restore.js"
 import { countPeers, stallReason } from "./stallReason.js"
@@ -87,6 +88,9 @@ export interface PeerInfo {
   readonly transportCounters?: Readonly<Record<string, number>>
   readonly downloadRate: number
   readonly uploadRate: number
+  /** Requests we keep outstanding with it now (its `reqq` bounds this), and the most we ever had at once. */
+  readonly requestDepth: number
+  readonly peakOutstanding: number
 }
 
 /** A running torrent. It stops when the scope it was started in closes. */
@@ -128,6 +132,8 @@ export interface TorrentOptions {
   readonly useDht: boolean
   /** Whether another connection may be opened, over all torrents of the session. */
   readonly connectionAllowed: () => boolean
+  /** The session's bans, by IP address. */
+  readonly bans: BanList
   /** Where verified pieces are recorded between runs; none: every start hashes the data on disk. */
   readonly resume: Option.Option<ResumeStore["Type"]>
   /** Trackers and DHT run elsewhere for this torrent (a magnet link's): their state, for progress. */
@@ -183,7 +189,7 @@ export const startTorrent = (
       ownPort: options.port,
       // Nothing is dialled before the data is checked and the swarm exists.
       roomForPeer: () => swarm !== undefined && roomForPeer(),
-      banned: (key) => swarm?.banned.has(key) ?? false,
+      banned: (address) => options.bans.isBanned(address.host),
       connect: (address) =>
         dialPeer(transport, config, address, torrent.infoHash, plaintextPeers, (connection) =>
           runPeerLink(connection, "outgoing", (link) => link.start())),
@@ -205,7 +211,7 @@ export const startTorrent = (
         // the connection dialled by the peer with the greater id is the one both keep. A link already up stays.
         const dialling = dialer.active.has(key)
         const theirsWins = dialling && !current?.hasLink(key) && Buffer.compare(handshake.peerId, options.peerId) > 0
-        if (current === undefined || current.banned.has(key) || (dialling ? !theirsWins : !roomForPeer())) {
+        if (current === undefined || options.bans.isBanned(connection.remote.host) || (dialling ? !theirsWins : !roomForPeer())) {
           connection.destroy()
           return Effect.void
         }
@@ -299,7 +305,7 @@ export const startTorrent = (
         have,
         now,
         random: pickRandom,
-        banAfterStrikes: config.banAfterStrikes,
+        bans: options.bans,
         cacheBytes: config.cacheBytes,
         backlogBytes: config.backlogBytes,
         outstandingBytes: config.outstandingBytes,
@@ -433,7 +439,9 @@ export const startTorrent = (
           transport: link.connection.transport,
           ...(link.connection.counters === undefined ? {} : { transportCounters: link.connection.counters() }),
           downloadRate: link.download.rate,
-          uploadRate: link.upload.rate
+          uploadRate: link.upload.rate,
+          requestDepth: link.depth,
+          peakOutstanding: link.peakOutstanding
         })),
         trackers,
         ...reasonOf(current, trackers)

@@ -13,21 +13,22 @@ export class Admission {
   constructor(
     private readonly infoHash: Uint8Array,
     private readonly ownPeerId: Uint8Array,
-    private readonly banned: ReadonlySet<string>
+    /** Whether a peer's IP address is banned. */
+    private readonly banned: (host: string) => boolean
   ) {}
 
   /**
-   * Why the peer at `key` (`keyOf` its address) with this handshake is refused, with `also` checked after the
+   * Why the peer at `host` (its IP address) with this handshake is refused, with `also` checked after the
    * info-hash and our own id; undefined when it is admitted, its peer id then taken until `release`.
    */
-  admit(key: string, handshake: Handshake, also?: () => string | undefined): string | undefined {
+  admit(host: string, handshake: Handshake, also?: () => string | undefined): string | undefined {
     if (!equalBytes(handshake.infoHash, this.infoHash)) return "handshake for another torrent"
     if (equalBytes(handshake.peerId, this.ownPeerId)) return "connected to ourselves"
     const other = also?.()
     if (other !== undefined) return other
     const id = Buffer.from(handshake.peerId).toString("hex")
     if (this.peerIds.has(id)) return "already connected to this peer"
-    if (this.banned.has(key)) return "banned"
+    if (this.banned(host)) return "banned"
     this.peerIds.add(id)
     return undefined
   }

@@ -12,6 +12,7 @@ import type { Endpoint } from "../net/Datagram.js"
 import type { Transport } from "../peer/transport/Transport.js"
 import type { ResumeStore } from "../resume/index.js"
 import { type Announcer, startAnnouncing, type Tracker, type TrackerStatus } from "../tracker/index.js"
+import type { BanList } from "./BanList.js"
 import { type MetadataProgress, startMetadataFetch } from "./metadata/fetchMetadata.js"
 import { lookForPeers } from "./dhtPeers.js"
 import type { SessionConfig } from "./SessionConfig.js"
@@ -53,6 +54,8 @@ export interface MagnetOptions {
   /** Peers to ask besides the link's `x.pe` and the trackers'. */
   readonly peers: ReadonlyArray<Endpoint>
   readonly connectionAllowed: () => boolean
+  /** The session's bans, by IP address. */
+  readonly bans: BanList
   /** Where fetched metadata is kept for the next run, if anywhere. */
   readonly resume: Option.Option<ResumeStore["Type"]>
   /**
@@ -90,6 +93,7 @@ export const startMagnet = (
       config: options.config,
       port: options.port,
       connectionAllowed: options.connectionAllowed,
+      bans: options.bans,
       ...(Option.isSome(saved) ? { known: saved.value } : {})
     }).pipe(Scope.extend(fetchScope))
     const torrent = yield* Deferred.make<TorrentHandle, TorrentError>()

@@ -1,4 +1,5 @@
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Scope from "effect/Scope"
@@ -25,11 +26,31 @@ export interface LinkEvents {
   readonly onClose: (error: PeerError) => void
 }
 
+/** Whether anything was written since the keep-alive check last asked: a flag set per write (see `Link.takeSent`). */
+export class Written {
+  private wrote = false
+
+  mark(): void {
+    this.wrote = true
+  }
+
+  take(): boolean {
+    const wrote = this.wrote
+    this.wrote = false
+    return wrote
+  }
+}
+
 /** The plain-code side of a connection, as its fiber drives it. */
 export interface Link {
   /** Ends the connection with `error` (the first reason given wins). */
   readonly fail: (error: PeerError) => void
   readonly sendKeepAlive: () => void
+  /**
+   * Whether anything was written since the last call (which clears it): a flag set per write, so the keep-alive
+   * check reads the clock once per check, not once per message.
+   */
+  readonly takeSent: () => boolean
 }
 
 /**
@@ -59,9 +80,31 @@ export const runLink = <L extends Link>(
       }),
       Effect.tapError((error) => Effect.sync(() => link.fail(error)))
     )
-    yield* Effect.sync(() => link.sendKeepAlive()).pipe(Effect.schedule(config.keepAlive), Effect.forkScoped)
+    yield* keepAlive(config, link)
     return yield* Deferred.await(closed)
   }).pipe(Effect.annotateLogs("peer", keyOf(connection.remote)))
+
+/**
+ * Sends a keep-alive when nothing has gone out for `keepAliveAfter`, looked at on the `keepAlive` schedule: a busy
+ * connection sends none, a quiet one one per `keepAliveAfter` (plus up to one check period), well inside the two
+ * minutes after which peers drop a silent connection.
+ */
+const keepAlive = (config: SessionConfig, link: Link): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const clock = yield* Effect.clock
+    const afterMs = Duration.toMillis(config.keepAliveAfter)
+    let quietSince = clock.unsafeCurrentTimeMillis()
+    const check = Effect.sync(() => {
+      const now = clock.unsafeCurrentTimeMillis()
+      if (link.takeSent()) quietSince = now
+      else if (now - quietSince >= afterMs) {
+        link.sendKeepAlive()
+        link.takeSent()
+        quietSince = now
+      }
+    })
+    yield* check.pipe(Effect.schedule(config.keepAlive), Effect.forkScoped)
+  })
 
 /** Dials a peer (bounded by the connect timeout) and runs `run` on the connection. */
 export const dial = (

@@ -236,6 +236,28 @@ describe("PiecePicker blocks", () => {
     p.checkInvariants()
   })
 
+  it("keeps a block that comes late, after a choke or a timeout released it, while it is still needed", () => {
+    const p = picker(4 * BLOCK_SIZE, 4 * BLOCK_SIZE)
+    const seeder = Bitfield.full(1)
+    p.addPeer("a", seeder)
+    p.addPeer("b", seeder)
+    expect(p.nextRequests("a", seeder, 2, 0).map((r) => r.begin)).toEqual([0, BLOCK_SIZE])
+    p.peerChoked("a")
+    expect(p.outstanding("a")).toBe(0)
+    // Block 0 comes anyway: still needed, kept (not wasted), and no longer free.
+    expect(p.blockReceived("a", 0, 0, BLOCK_SIZE, 1).accepted).toBe(true)
+    expect(p.nextRequests("b", seeder, 4, 1).map((r) => r.begin)).toEqual([BLOCK_SIZE, 2 * BLOCK_SIZE, 3 * BLOCK_SIZE])
+    // Block 1 went to b meanwhile: a's late copy still counts, and b's request is cancelled.
+    expect(p.blockReceived("a", 0, BLOCK_SIZE, BLOCK_SIZE, 2)).toMatchObject({ accepted: true, cancel: [{ peer: "b" }] })
+    // Not twice.
+    expect(p.blockReceived("a", 0, 0, BLOCK_SIZE, 2).accepted).toBe(false)
+    // A timed-out request answered late is kept too; a free block never asked of a peer is not taken from it.
+    expect(p.timedOut(30_000, 20_000).map((r) => r.peer)).toEqual(["b", "b"])
+    expect(p.blockReceived("b", 0, 3 * BLOCK_SIZE, BLOCK_SIZE, 30_001).accepted).toBe(true)
+    expect(p.blockReceived("a", 0, 2 * BLOCK_SIZE, BLOCK_SIZE, 30_001).accepted).toBe(false)
+    p.checkInvariants()
+  })
+
   it("re-requests the blocks of a peer that disappears mid-piece", () => {
     const p = picker(4 * BLOCK_SIZE, 4 * BLOCK_SIZE)
     const seeder = Bitfield.full(1)
@@ -601,6 +623,9 @@ describe("PiecePicker properties", () => {
           // Pieces that failed once go to one peer per attempt: the first to take a block of it.
           const single = new Set<number>()
           const owners = new Map<number, string>()
+          // Blocks whose requests to a peer a choke or a timeout released: taken from it if they come late.
+          const late = new Map<string, Set<string>>()
+          const lateOf = (peer: string) => late.get(peer) ?? late.set(peer, new Set()).get(peer)!
           // Peers the picker knows: added, or asked for requests, and not removed since.
           const known = new Set<string>()
           let now = 0
@@ -629,7 +654,8 @@ describe("PiecePicker properties", () => {
             const fits = index < pieceCount && !verified.has(index) && block < p.blockCount(index) &&
               length === Math.min(BLOCK_SIZE, p.pieceSize(index) - block * BLOCK_SIZE)
             const held = holdersOf(key)
-            const accepted = fits && !received.has(key) && held.size > 0
+            const accepted = fits && !received.has(key) &&
+              (held.size > 0 || (lateOf(peer).has(key) && !single.has(index)))
             const result = p.blockReceived(peer, index, block * BLOCK_SIZE, length, now)
             expect(result.accepted).toBe(accepted)
             if (!accepted) {
@@ -640,6 +666,7 @@ describe("PiecePicker properties", () => {
             expect(result.cancel.map((c) => c.peer).sort()).toEqual(others)
             for (const c of result.cancel) expect(c).toEqual({ peer: c.peer, index, begin: block * BLOCK_SIZE, length })
             if (held.has(peer)) lastReceived.set(peer, now)
+            lateOf(peer).delete(key)
             holders.delete(key)
             received.add(key)
             const byPiece = contributors.get(index) ?? new Set<string>()
@@ -673,11 +700,13 @@ describe("PiecePicker properties", () => {
                 break
               case "choke":
                 p.peerChoked(peer)
+                for (const key of heldBy(peer)) lateOf(peer).add(key)
                 dropAll(peer)
                 break
               case "remove":
                 p.removePeer(peer)
                 dropAll(peer)
+                late.delete(peer)
                 lastReceived.delete(peer)
                 known.delete(peer)
                 break
@@ -715,7 +744,10 @@ describe("PiecePicker properties", () => {
                 expect(released.map((r) => `${r.peer} ${blockKey(r.index, r.begin / BLOCK_SIZE)}`).sort()).toEqual(
                   expected.sort()
                 )
-                for (const r of released) drop(r.peer, blockKey(r.index, r.begin / BLOCK_SIZE))
+                for (const r of released) {
+                  drop(r.peer, blockKey(r.index, r.begin / BLOCK_SIZE))
+                  lateOf(r.peer).add(blockKey(r.index, r.begin / BLOCK_SIZE))
+                }
                 break
               }
               case "next": {

@@ -52,7 +52,8 @@ const fastConfig: Partial<SessionConfig> = {
   encryption: "disable",
   connectTimeout: Duration.seconds(1),
   handshakeTimeout: Duration.millis(HANDSHAKE_MS),
-  keepAlive: Schedule.spaced(Duration.millis(300)),
+  keepAliveAfter: Duration.millis(300),
+  keepAlive: Schedule.spaced(Duration.millis(100)),
   idleTimeout: Duration.millis(IDLE_MS),
   requestTimeout: Duration.millis(200),
   snubTimeout: Duration.millis(500),
@@ -586,6 +587,56 @@ describe("lenient where real clients differ from BEP 3", () => {
         yield* waitUntil("requests for pieces 0 and 1 arrive", () => late.log.received >= expected)
         expect(late.log.closes).toEqual([])
         expect(logs.some((line) => line.includes("bitfield after"))).toBe(false)
+      })
+    ))
+})
+
+describe("bans by IP address", () => {
+  it.live("a liar banned while we dialled it is refused by address: not redialled on another port, and 1,000 connections back from new ports are closed before a byte is read", () =>
+    inSwarm((logs) =>
+      Effect.gen(function*() {
+        const liar = yield* startSeeder({ ...fixture, corrupt: {}, host: "10.9.9.9" })
+        const honest = yield* honestSeeder()
+        const handle = yield* add([liar.address, honest.address])
+        yield* finish(handle)
+        yield* expectStoredContent
+        yield* waitUntil("the liar is dropped", () => liar.log.open === 0)
+        expect(liar.log.closes).toMatchObject([{ by: "client" }])
+
+        // Another port of the banned address (a second listener there) is never dialled.
+        const sameHost = yield* startSeeder({ ...fixture, host: "10.9.9.9" })
+        yield* handle.addPeers([sameHost.address, liar.address])
+        // It comes back, dialling us from new ports: each connection is closed without our handshake or any read.
+        const back = yield* dialRaw({
+          torrent,
+          to: MemoryTransport.dialledFrom(yield* sessionAddress(), "10.9.9.9"),
+          connections: 1000,
+          script: { onConnect: (side) => side.handshake() }
+        })
+        yield* waitUntil("all 1,000 are closed", () => back.log.closes.length === 1000)
+        expect(back.log.closes.every((close) => close.by === "client")).toBe(true)
+        expect(back.log.received).toBe(0)
+        expect(sameHost.log.connections).toBe(0)
+        expect(liar.log.connections).toBe(1)
+        // Logged at debug, at the 1st, 2nd, 4th ... 512th refusal: ten lines for a thousand.
+        const refusals = logs.filter((line) => line.startsWith("10.9.9.9: banned; refused"))
+        expect(refusals).toHaveLength(10)
+        expect(refusals.at(-1)).toBe("10.9.9.9: banned; refused 512 connections from it")
+      })
+    ))
+
+  it.live("an honest peer on another address still connects in after a ban", () =>
+    inSwarm(() =>
+      Effect.gen(function*() {
+        const liar = yield* startSeeder({ ...fixture, corrupt: {}, host: "10.9.9.8" })
+        const honest = yield* honestSeeder()
+        yield* finish(yield* add([liar.address, honest.address]))
+        const other = yield* dialRaw({
+          torrent,
+          to: MemoryTransport.dialledFrom(yield* sessionAddress(), "10.9.9.7"),
+          script: { onConnect: (side) => side.handshake() }
+        })
+        yield* waitUntil("our handshake reaches the other peer", () => other.log.handshakes === 1)
       })
     ))
 })

@@ -148,7 +148,9 @@ export const listenRaw = (
   Effect.gen(function*() {
     const transport = yield* Transport
     const double = makeDouble(options)
-    const listener = yield* transport.listen({ host: "hostile.test", port: 0 }, double.run)
+    // A host of its own: bans are by address (IP), and an honest double must not share the offender's.
+    const host = `hostile-${Buffer.from(double.peerId.subarray(-4)).toString("hex")}.test`
+    const listener = yield* transport.listen({ host, port: 0 }, double.run)
     yield* Effect.addFinalizer(() => double.shutdown)
     return { address: listener.local, peerId: double.peerId, log: double.log }
   })

@@ -37,6 +37,8 @@ export interface SeederOptions {
   readonly torrent: TorrentInfo
   /** The torrent's whole byte space. */
   readonly content: Uint8Array
+  /** The host it listens on. Default: one of its own (bans are by address). */
+  readonly host?: string
   /** Pieces it has, advertised in its bitfield and served. Default: every piece. */
   readonly pieces?: ReadonlyArray<number>
   /**
@@ -69,6 +71,8 @@ export interface SeederOptions {
    * and these pieces allowed fast (served even while choking).
    */
   readonly fast?: { readonly allowed?: ReadonlyArray<number> }
+  /** Speak BEP 10 and say this many requests are queued at most (`reqq`). */
+  readonly reqq?: number
 }
 
 /** A block-sized event, stamped with the connection (numbered from 1) and the wall-clock time. */
@@ -103,6 +107,8 @@ export interface SeederLog {
   readonly metadataRequests: ReadonlyArray<number>
   /** BEP 6 rejects the double sent. */
   readonly rejects: ReadonlyArray<BlockEvent>
+  /** With `delayMs`: the most requests waiting in its queue at once (how deep the client's pipeline went). */
+  readonly maxQueued: number
 }
 
 export interface SeederDouble {
@@ -125,6 +131,7 @@ interface MutableLog {
   errors: Array<string>
   metadataRequests: Array<number>
   rejects: Array<BlockEvent>
+  maxQueued: number
 }
 
 interface Request {
@@ -167,6 +174,7 @@ export const startSeeder = (
       closes: [],
       errors: [],
       metadataRequests: [],
+      maxQueued: 0,
       rejects: []
     }
     const allowedFast = new Set(options.fast?.allowed ?? [])
@@ -244,7 +252,7 @@ export const startSeeder = (
         log.handshakes++
         connection.write(encodeHandshake({
           reserved: reservedBytes([
-            ...(options.metadata === undefined ? [] : ["extensions" as const]),
+            ...(options.metadata === undefined && options.reqq === undefined ? [] : ["extensions" as const]),
             ...(options.fast === undefined ? [] : ["fast" as const])
           ]),
           infoHash: options.handshakeInfoHash ?? torrent.infoHash,
@@ -253,9 +261,13 @@ export const startSeeder = (
         if (options.fast !== undefined && have.isComplete()) connection.write(HAVE_ALL)
         else if (have.count > 0) connection.write(encodeBitfield(have.toBytes()))
         for (const index of allowedFast) connection.write(encodeAllowedFast(index))
-        if (options.metadata !== undefined) {
-          const m = new Map([["ut_metadata", DOUBLE_UT_METADATA]])
-          connection.write(encodeExtended(0, encodeExtendedHandshake({ m, metadataSize: statedSize })))
+        if (options.metadata !== undefined || options.reqq !== undefined) {
+          const m = new Map(options.metadata === undefined ? [] : [["ut_metadata", DOUBLE_UT_METADATA]])
+          connection.write(encodeExtended(0, encodeExtendedHandshake({
+            m,
+            ...(options.metadata === undefined ? {} : { metadataSize: statedSize }),
+            ...(options.reqq === undefined ? {} : { reqq: options.reqq })
+          })))
         }
         if (options.chatter !== undefined) connection.write(options.chatter)
       }
@@ -290,7 +302,10 @@ export const startSeeder = (
             if (!have.has(index) || length === 0 || length > 16384 || begin + length > pieceSize(torrent, index)) {
               return fail(`bad request ${index}/${begin}/${length}`)
             }
-            if (options.delayMs !== undefined) queue.push({ index, begin, length })
+            if (options.delayMs !== undefined) {
+              queue.push({ index, begin, length })
+              log.maxQueued = Math.max(log.maxQueued, queue.length)
+            }
             else serve({ index, begin, length })
             return
           }
@@ -340,7 +355,9 @@ export const startSeeder = (
       })
     }
 
-    const listener = yield* transport.listen({ host: "seeder.test", port: 0 }, onConnection)
+    // A host of its own: bans are by address, so two doubles on one host would share a liar's ban.
+    const host = options.host ?? `seeder-${Buffer.from(peerId.subarray(-4)).toString("hex")}.test`
+    const listener = yield* transport.listen({ host, port: 0 }, onConnection)
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         for (const shutdown of [...live]) shutdown()

@@ -33,7 +33,8 @@ const fastConfig: Partial<SessionConfig> = {
   encryption: "disable",
   connectTimeout: Duration.seconds(1),
   handshakeTimeout: Duration.millis(500),
-  keepAlive: Schedule.spaced(Duration.seconds(1)),
+  keepAliveAfter: Duration.millis(500),
+  keepAlive: Schedule.spaced(Duration.millis(100)),
   idleTimeout: Duration.seconds(1),
   requestTimeout: Duration.millis(200),
   snubTimeout: Duration.millis(500),
@@ -200,6 +201,25 @@ describe("a swarm of seeder doubles on the memory transport", () => {
       // The cache keeps one piece: each piece verified sends the one before it back to be reused.
       { config: { cacheBytes: 0, backlogBytes: 2 * torrent.pieceLength } }
     ))
+
+  it.live("keeps no more requests outstanding than the peer's BEP 10 reqq, and uses all of it", () =>
+    inSwarm(Effect.gen(function*() {
+      const narrow = yield* seeder({ reqq: 3, delayMs: 1 })
+      yield* finish(yield* add([narrow]))
+      yield* expectStoredContent(fixture)
+      expect(narrow.log.maxQueued).toBe(3)
+      expectWellBehaved(narrow)
+    })))
+
+  for (const reqq of [0, 2 ** 32]) {
+    it.live(`takes a reqq of ${reqq} as unsaid: the pipeline goes past it, and the download completes`, () =>
+      inSwarm(Effect.gen(function*() {
+        const odd = yield* seeder({ reqq, delayMs: 1 })
+        yield* finish(yield* add([odd]))
+        yield* expectStoredContent(fixture)
+        expect(odd.log.maxQueued).toBeGreaterThan(3)
+      })))
+  }
 
   it.live("bans a seeder whose every block is corrupt and completes from an honest one", () =>
     inSwarm(Effect.gen(function*() {

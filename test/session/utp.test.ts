@@ -8,6 +8,8 @@ import { layerMemory, MemoryStorage } from "../../src/storage/index.js"
 import { layerTest as trackerTest } from "../../src/tracker/index.js"
 import * as Verifier from "../../src/verifier/index.js"
 import { makeSwarmTorrent } from "./fixtures.js"
+import { dialRaw } from "./hostileDouble.js"
+import { startSeeder } from "./seederDouble.js"
 
 const fixture = makeSwarmTorrent({ pieceLength: 32768, seed: 29, files: [{ path: ["over-utp.bin"], length: 1_500_000 }] })
 const { torrent } = fixture
@@ -61,4 +63,38 @@ describe("two sessions over uTP (an in-memory UDP network)", () => {
   // uTP dials leave from the listening port: each side's incoming connection has the address it is dialling.
   it.live("both sides dialling each other at once keep one connection, and the download completes", () =>
     seedAndLeech(true), 20_000)
+})
+
+describe("bans by IP address over uTP", () => {
+  it.live("a liar over uTP is banned, and its uTP connections back from another port are closed unanswered", () =>
+    Effect.gen(function*() {
+      // The liar: a seeder double whose every block is corrupt, on uTP at an address of its own.
+      const liarTransport = yield* UtpTransport.make()
+      const liar = yield* startSeeder({ ...fixture, corrupt: {}, host: "10.7.0.9" }).pipe(
+        Effect.provideService(Transport, liarTransport)
+      )
+      const leecher = yield* sessionAt("10.7.0.2")
+      yield* leecher.session.add(torrent, { directory: "/leech", peers: [liar.address], trackers: false })
+      yield* Effect.suspend(() => (liar.log.closes.some((close) => close.by === "client") ? Effect.void : Effect.fail("not yet"))).pipe(
+        Effect.retry(Schedule.spaced(Duration.millis(20))),
+        Effect.timeout(Duration.seconds(10))
+      )
+      // It comes back over uTP from another port of its address (uTP dials leave from the listening port): each
+      // connection is closed before our handshake goes out.
+      const comeback = yield* UtpTransport.make()
+      yield* comeback.listen({ host: "10.7.0.9", port: 0 }, () => {})
+      const back = yield* dialRaw({
+        torrent,
+        to: { host: "10.7.0.2", port: leecher.session.port },
+        connections: 20,
+        script: { onConnect: (side) => side.handshake() }
+      }).pipe(Effect.provideService(Transport, comeback))
+      yield* Effect.suspend(() => (back.log.closes.length === 20 ? Effect.void : Effect.fail("not yet"))).pipe(
+        Effect.retry(Schedule.spaced(Duration.millis(20))),
+        Effect.timeout(Duration.seconds(10))
+      )
+      expect(back.log.closes.every((close) => close.by === "client")).toBe(true)
+      expect(back.log.received).toBe(0)
+      expect(liar.log.connections).toBe(1)
+    }).pipe(Effect.scoped, Effect.provide(MemoryDatagram.layerMemory)), 30_000)
 })

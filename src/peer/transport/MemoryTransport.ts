@@ -97,6 +97,15 @@ class End implements Connection {
   }
 }
 
+/** Where a memory connection dialled to an address made by `dialledFrom` comes from. */
+const FROM = Symbol("bt/MemoryTransport/from")
+
+/**
+ * `to`, dialled from `host` instead of the usual `memory`: for tests where the dialler's address matters (a banned
+ * peer coming back). Other transports ignore it.
+ */
+export const dialledFrom = (to: Endpoint, host: string): Endpoint => Object.assign({ host: to.host, port: to.port }, { [FROM]: host })
+
 /**
  * An in-memory network: `listen` registers an address, `connect` to it makes a pipe. Fresh per layer build, so
  * every peer of a test swarm must share one provided layer.
@@ -114,7 +123,8 @@ export const makeMemory = Effect.sync(() => {
           if (accept === undefined) {
             return Effect.fail(new TransportError({ reason: "Connect", detail: `cannot connect to ${key(to)}: connection refused` }))
           }
-          const local: Endpoint = { host: "memory", port: nextPort++ }
+          const from = (to as Endpoint & { readonly [FROM]?: string })[FROM]
+          const local: Endpoint = { host: from ?? "memory", port: nextPort++ }
           const ours = new End(to)
           const theirs = new End(local)
           ours.peer = theirs

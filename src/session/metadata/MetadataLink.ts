@@ -17,8 +17,9 @@ import {
 } from "../../wire/index.js"
 import { Admission } from "../admission.js"
 import { ourExtendedHandshake, PeerExtensions } from "../extensions.js"
+import { addressKey, type BanList } from "../BanList.js"
 import { PeerError } from "../PeerError.js"
-import { closedBy, type Link, type LinkEvents } from "../runLink.js"
+import { closedBy, type Link, type LinkEvents, Written } from "../runLink.js"
 import { MetadataAssembler } from "./MetadataAssembler.js"
 
 /** Metadata pieces asked of one peer at a time. */
@@ -38,6 +39,8 @@ export interface MetadataSwarmOptions {
   readonly onPeers: (peers: ReadonlyArray<Endpoint>) => void
   /** The verified info dictionary. Called once. */
   readonly onMetadata: (metadata: Uint8Array) => void
+  /** The session's bans, by IP address. */
+  readonly bans: BanList
 }
 
 
@@ -48,17 +51,16 @@ export interface MetadataSwarmOptions {
 export class MetadataSwarm {
   readonly assembler: MetadataAssembler<MetadataLink>
   readonly links = new Set<MetadataLink>()
-  readonly banned = new Set<string>()
   metadata: Uint8Array | undefined
   private readonly admission: Admission
 
   constructor(readonly options: MetadataSwarmOptions) {
     this.assembler = new MetadataAssembler(options.infoHash)
-    this.admission = new Admission(options.infoHash, options.peerId, this.banned)
+    this.admission = new Admission(options.infoHash, options.peerId, (host) => options.bans.isBanned(host))
   }
 
   admit(link: MetadataLink, handshake: Handshake): string | undefined {
-    const refusal = this.admission.admit(link.key, handshake, () =>
+    const refusal = this.admission.admit(link.host, handshake, () =>
       supports(handshake.reserved, "extensions") ? undefined : "does not speak the extension protocol (BEP 10)")
     if (refusal !== undefined) return refusal
     this.links.add(link)
@@ -83,10 +85,10 @@ export class MetadataSwarm {
         return
       case "failed":
         for (const culprit of result.convicted) {
-          this.banned.add(culprit.key)
-          culprit.fail(
-            new PeerError({ reason: "Banned", peer: culprit.key, detail: "sent metadata that does not match the info-hash" })
-          )
+          this.options.bans.ban(culprit.host)
+          const error = new PeerError({ reason: "Banned", peer: culprit.key, detail: "sent metadata that does not match the info-hash" })
+          culprit.fail(error)
+          for (const other of this.links) if (other.host === culprit.host) other.fail(error)
         }
         return this.refill()
       case "more":
@@ -115,6 +117,8 @@ export class MetadataSwarm {
  */
 export class MetadataLink implements Link {
   readonly key: string
+  /** The peer's IP address, as bans know it. */
+  readonly host: string
   peerId: Uint8Array | undefined
   private readonly extensions = new PeerExtensions()
   private readonly decoder = new WireDecoder({ pieceCount: undefined, expectHandshake: true })
@@ -132,12 +136,13 @@ export class MetadataLink implements Link {
     private readonly events: LinkEvents
   ) {
     this.key = formatEndpoint(connection.remote)
+    this.host = addressKey(connection.remote.host)
   }
 
   /** Sends our handshake, then reads the peer's (which may be waiting already, after an encryption handshake). */
   start(): void {
     const { infoHash, peerId } = this.swarm.options
-    this.connection.write(encodeHandshake({ reserved: RESERVED, infoHash, peerId }))
+    this.send(encodeHandshake({ reserved: RESERVED, infoHash, peerId }))
     this.connection.start({
       onData: (chunk) => this.onData(chunk),
       onDrain: () => {},
@@ -150,8 +155,20 @@ export class MetadataLink implements Link {
     this.connection.destroy()
   }
 
+  /** Something was written since `takeSent` last asked: the keep-alive clock restarts. */
+  private readonly written = new Written()
+
+  takeSent(): boolean {
+    return this.written.take()
+  }
+
+  private send(bytes: Uint8Array): void {
+    this.written.mark()
+    this.connection.write(bytes)
+  }
+
   sendKeepAlive(): void {
-    this.connection.write(KEEP_ALIVE)
+    this.send(KEEP_ALIVE)
   }
 
   private problem(reason: PeerError["reason"], detail: string): PeerError {
@@ -175,7 +192,7 @@ export class MetadataLink implements Link {
     const refusal = this.swarm.admit(this, handshake)
     if (refusal !== undefined) return this.fail(this.problem("Handshake", refusal))
     this.peerId = handshake.peerId
-    this.connection.write(ourExtendedHandshake({
+    this.send(ourExtendedHandshake({
       port: this.swarm.options.port,
       metadataSize: undefined,
       pex: true,
@@ -224,7 +241,7 @@ export class MetadataLink implements Link {
 
   private sendMetadata(message: Parameters<typeof encodeMetadataMessage>[0]): void {
     const id = this.extensions.idFor("ut_metadata")
-    if (id !== undefined) this.connection.write(encodeExtended(id, encodeMetadataMessage(message)))
+    if (id !== undefined) this.send(encodeExtended(id, encodeMetadataMessage(message)))
   }
 
   /** Asks for metadata pieces while this peer has room and the assembler has pieces to hand out. */

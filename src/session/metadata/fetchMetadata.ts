@@ -6,6 +6,7 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { Endpoint } from "../../net/Datagram.js"
 import { Transport } from "../../peer/transport/Transport.js"
+import type { BanList } from "../BanList.js"
 import { type Dialer, makeDialer } from "../Dialer.js"
 import { dialPeer } from "../encryption.js"
 import { runLink } from "../runLink.js"
@@ -40,6 +41,8 @@ export interface MetadataFetchOptions {
   readonly port: number
   /** Whether another connection may be opened, over all torrents of the session. */
   readonly connectionAllowed: () => boolean
+  /** The session's bans, by IP address. */
+  readonly bans: BanList
   /** The metadata, known already (saved by an earlier run and checked): nothing is fetched. */
   readonly known?: Uint8Array
 }
@@ -68,14 +71,15 @@ export const startMetadataFetch = (
       onPeers: (peers) => {
         if (dialer !== undefined) runFork(dialer.add(peers))
       },
-      onMetadata: (metadata) => Deferred.unsafeDone(result, Effect.succeed(metadata))
+      onMetadata: (metadata) => Deferred.unsafeDone(result, Effect.succeed(metadata)),
+      bans: options.bans
     })
     const plaintextPeers = new Set<string>()
     const started: Dialer = yield* makeDialer({
       ownPort: options.port,
       roomForPeer: (): boolean =>
         swarm.metadata === undefined && started.active.size < config.maxPeers && options.connectionAllowed(),
-      banned: (key) => swarm.banned.has(key),
+      banned: (address) => options.bans.isBanned(address.host),
       connect: (address) =>
         dialPeer(transport, config, address, options.infoHash, plaintextPeers, (connection) =>
           runLink(
