@@ -13,7 +13,9 @@ import { checkSwarmArgs, sessionLayerOf, swarmOptions } from "../options.js"
 import { formatBytes } from "../format.js"
 import { summaryLine } from "../progress.js"
 import { parseDuration, reportMetadata, type ReportMode, reportMode, reportProgress } from "../report.js"
-import { UsageError } from "../UsageError.js"
+import { describePlatformError } from "../platformError.js"
+import { CommandFailed, UsageError } from "../UsageError.js"
+import type { CommandHelp } from "../help.js"
 
 /**
  * Waits for a magnet link's metadata, showing how the fetch goes, then says how long it took and writes the
@@ -46,7 +48,7 @@ const fromMagnet = (
     if (Option.isSome(saveTorrent)) {
       const fs = yield* FileSystem.FileSystem
       yield* fs.writeFile(saveTorrent.value, torrentFileBytes(torrent)).pipe(
-        Effect.mapError((cause) => new UsageError({ message: `--save-torrent ${saveTorrent.value}: ${cause.message}` }))
+        Effect.mapError((cause) => new CommandFailed({ message: `--save-torrent: ${describePlatformError(cause, saveTorrent.value)}` }))
       )
     }
     return handle
@@ -72,10 +74,12 @@ export const download = Command.make(
       Options.withDescription("keep seeding after the download completes (until --seed-ratio / --seed-time, or Ctrl-C)")
     ),
     seedRatio: Options.float("seed-ratio").pipe(
+      Options.withPseudoName("RATIO"),
       Options.optional,
       Options.withDescription("with --seed: stop once uploaded / size reaches this ratio")
     ),
     seedTime: Options.text("seed-time").pipe(
+      Options.withPseudoName("DURATION"),
       Options.optional,
       Options.withDescription("with --seed: stop after seeding this long (e.g. 90s, 30m, 2h)")
     )
@@ -102,13 +106,16 @@ export const download = Command.make(
       if (args.noTrackers && peers.length === 0 && (magnet?.peers.length ?? 0) === 0) {
         return yield* new UsageError({ message: "--no-trackers needs at least one --peer" })
       }
+      // Read before the session binds its ports: a missing .torrent is reported as nothing else.
+      const loaded = magnet === undefined ? yield* metainfo.load(args.torrent) : undefined
+      return yield* Effect.gen(function*() {
       const session = yield* Session.Session
       const started = yield* Clock.currentTimeMillis
       const addOptions = { directory: args.output, peers, trackers: !args.noTrackers }
       const mode = reportMode(args.json)
-      const handle = magnet === undefined
-        ? yield* session.add(yield* metainfo.load(args.torrent), addOptions)
-        : yield* fromMagnet(yield* session.addMagnet(magnet, addOptions), mode, started, args.saveTorrent)
+      const handle = loaded !== undefined
+        ? yield* session.add(loaded, addOptions)
+        : yield* fromMagnet(yield* session.addMagnet(magnet!, addOptions), mode, started, args.saveTorrent)
       const torrent = handle.torrent
 
       yield* reportProgress(handle, mode)
@@ -145,14 +152,21 @@ export const download = Command.make(
           ? Console.log(JSON.stringify({ event: "seeded", uploaded: seeded.uploaded }))
           : Console.log(`${mode === "tty" ? "\r\x1b[K" : ""}${torrent.name}: seeded, uploaded ${formatBytes(seeded.uploaded)}`)
       }
-    }).pipe(
-      Effect.scoped,
-      Effect.provide(
-        sessionLayerOf(args)
-      )
-    )
+      }).pipe(Effect.scoped, Effect.provide(sessionLayerOf(args)))
+    })
 ).pipe(Command.withDescription(
-  "Download a torrent (a .torrent file, or a magnet link whose metadata is fetched from peers first) into a folder, " +
-    "from its trackers' peers and any --peer given; exits 0 once every piece is verified on disk."
+  "Download a torrent into a folder. From a .torrent file, or a magnet link whose metadata is fetched from " +
+    "peers first; from the peers its trackers and the DHT return and any --peer given. Data already in the folder " +
+    "is checked first and kept; exits 0 once every piece is verified on disk. Ctrl-C stops it; the same command " +
+    "resumes."
 ))
 
+export const downloadHelp: CommandHelp = {
+  common: ["--output", "--peer", "--port", "--seed", "--json"],
+  examples: [
+    ["bt download ubuntu.torrent -o ~/Downloads"],
+    ["bt download 'magnet:?xt=urn:btih:...' -o ~/Downloads", "quote a magnet link for the shell"],
+    ["bt download album.torrent --peer 192.0.2.7:6881 --no-trackers", "from one known peer only"],
+    ["bt download ubuntu.torrent --seed --seed-ratio 2", "then seed until twice its size is uploaded"]
+  ]
+}

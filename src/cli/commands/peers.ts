@@ -10,7 +10,8 @@ import { makeAnnounceKey, makePeerId } from "../../peer/peerId.js"
 import { type AnnounceRequest, type AnnounceResponse, Tracker, TrackerError } from "../../tracker/index.js"
 import { table } from "../format.js"
 import { nodeTrackerLayer } from "../layers.js"
-import { UsageError } from "../UsageError.js"
+import { CommandFailed, UsageError } from "../UsageError.js"
+import type { CommandHelp } from "../help.js"
 
 interface TrackerResult {
   readonly url: string
@@ -116,9 +117,14 @@ export const peers = Command.make(
         yield* Console.log(results.map(resultText).join("\n"))
       }
       if (results.every(({ result }) => Either.isLeft(result))) {
-        return yield* new UsageError({ message: "no tracker answered" })
+        return yield* new CommandFailed({ message: "no tracker answered" })
       }
     }).pipe(Effect.provide(PeersTrackerLayer))
 ).pipe(Command.withDescription(
-  "Announce once to every tracker of a torrent and print the peers each returns, with per-tracker errors."
+  "Ask a torrent's trackers for peers. Announces once to every tracker and prints the peers each returns, " +
+    "with per-tracker errors."
 ))
+
+export const peersHelp: CommandHelp = {
+  examples: [["bt peers ubuntu.torrent"], ["bt peers ubuntu.torrent --json --timeout 5"]]
+}
