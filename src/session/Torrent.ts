@@ -50,6 +50,8 @@ export interface TorrentProgress {
   readonly peerList: ReadonlyArray<PeerInfo>
   /** The session's DHT node, when it runs one. */
   readonly dht?: DhtStats
+  /** Why nothing moves, in plain words, when the session knows ("no peer has piece 12"). */
+  readonly reason?: string
 }
 
 export interface PeerInfo {

@@ -2,16 +2,19 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Clock from "effect/Clock"
+import type * as Duration from "effect/Duration"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as FileSystem from "@effect/platform/FileSystem"
-import { isMagnet, Metainfo, torrentFileBytes } from "../../metainfo/index.js"
+import { resolve } from "node:path"
+import { isMagnet, type MagnetLink, Metainfo, type TorrentInfo, torrentFileBytes } from "../../metainfo/index.js"
+import type { Endpoint } from "../../net/Datagram.js"
 import * as Session from "../../session/index.js"
 import { checkSwarmArgs, sessionLayerOf, swarmOptions } from "../options.js"
 import { formatBytes } from "../format.js"
-import { summaryLine } from "../progress.js"
+import { seededLine, stoppedLine, summaryLine } from "../progress.js"
 import { parseDuration, reportMetadata, type ReportMode, reportMode, reportProgress } from "../report.js"
 import { describePlatformError } from "../platformError.js"
 import { CommandFailed, UsageError } from "../UsageError.js"
@@ -52,6 +55,93 @@ const fromMagnet = (
       )
     }
     return handle
+  })
+
+/**
+ * The download itself, once the command line is checked: progress while it runs, a summary at the end, or on
+ * Ctrl-C one saying how far it got and how to go on; then seeding if asked.
+ */
+const run = (
+  args: {
+    readonly output: string
+    readonly noTrackers: boolean
+    readonly json: boolean
+    readonly seed: boolean
+    readonly seedRatio: Option.Option<number>
+    readonly saveTorrent: Option.Option<string>
+  },
+  peers: ReadonlyArray<Endpoint>,
+  seedTime: Option.Option<Duration.Duration>,
+  magnet: MagnetLink | undefined,
+  loaded: TorrentInfo | undefined
+) =>
+  Effect.gen(function*() {
+    const session = yield* Session.Session
+    const started = yield* Clock.currentTimeMillis
+    const directory = resolve(args.output)
+    const addOptions = { directory: args.output, peers, trackers: !args.noTrackers }
+    const mode = reportMode(args.json)
+    const handle = loaded !== undefined
+      ? yield* session.add(loaded, addOptions)
+      : yield* fromMagnet(yield* session.addMagnet(magnet!, addOptions), mode, started, args.saveTorrent)
+    const torrent = handle.torrent
+    const elapsed = Effect.map(Clock.currentTimeMillis, (now) => (now - started) / 1000)
+
+    let report = yield* reportProgress(handle, mode)
+    const stopped = Effect.gen(function*() {
+      yield* report.stop
+      const p = yield* handle.progress
+      const seconds = yield* elapsed
+      yield* mode === "json"
+        ? Console.log(JSON.stringify({
+          event: "stopped",
+          name: torrent.name,
+          state: p.state,
+          bytesVerified: p.bytesVerified,
+          totalLength: p.totalLength,
+          downloaded: p.downloaded,
+          uploaded: p.uploaded,
+          directory,
+          seconds
+        }))
+        : Console.log(p.state === "seeding" ? seededLine(torrent.name, p, seconds) : stoppedLine(torrent.name, p, directory))
+    })
+
+    yield* Effect.gen(function*() {
+      yield* handle.done
+      yield* report.stop
+      const final = yield* handle.progress
+      const seconds = yield* elapsed
+      yield* mode === "json"
+        ? Console.log(JSON.stringify({
+          event: "done",
+          name: torrent.name,
+          infoHash: torrent.infoHashHex,
+          totalLength: torrent.totalLength,
+          downloaded: final.downloaded,
+          wasted: final.wasted,
+          directory,
+          seconds
+        }))
+        : Console.log(summaryLine(torrent.name, torrent.totalLength, final.downloaded, seconds, directory))
+      if (!args.seed) return
+
+      report = yield* reportProgress(handle, mode)
+      const ratioReached = Option.match(args.seedRatio, {
+        onNone: () => Effect.never,
+        onSome: (ratio) =>
+          handle.progress.pipe(
+            Effect.repeat({ schedule: Schedule.spaced("1 second"), until: (p) => p.uploaded >= ratio * torrent.totalLength })
+          )
+      })
+      const timeUp = Option.match(seedTime, { onNone: () => Effect.never, onSome: (duration) => Effect.sleep(duration) })
+      yield* Effect.raceFirst(ratioReached, timeUp)
+      yield* report.stop
+      const seeded = yield* handle.progress
+      yield* mode === "json"
+        ? Console.log(JSON.stringify({ event: "seeded", uploaded: seeded.uploaded }))
+        : Console.log(`${torrent.name}: seeded, uploaded ${formatBytes(seeded.uploaded)}`)
+    }).pipe(Effect.onInterrupt(() => stopped))
   })
 
 export const download = Command.make(
@@ -108,51 +198,10 @@ export const download = Command.make(
       }
       // Read before the session binds its ports: a missing .torrent is reported as nothing else.
       const loaded = magnet === undefined ? yield* metainfo.load(args.torrent) : undefined
-      return yield* Effect.gen(function*() {
-      const session = yield* Session.Session
-      const started = yield* Clock.currentTimeMillis
-      const addOptions = { directory: args.output, peers, trackers: !args.noTrackers }
-      const mode = reportMode(args.json)
-      const handle = loaded !== undefined
-        ? yield* session.add(loaded, addOptions)
-        : yield* fromMagnet(yield* session.addMagnet(magnet!, addOptions), mode, started, args.saveTorrent)
-      const torrent = handle.torrent
-
-      yield* reportProgress(handle, mode)
-      yield* handle.done
-      const final = yield* handle.progress
-      const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
-      yield* mode === "json"
-        ? Console.log(JSON.stringify({
-          event: "done",
-          name: torrent.name,
-          infoHash: torrent.infoHashHex,
-          totalLength: torrent.totalLength,
-          downloaded: final.downloaded,
-          wasted: final.wasted,
-          seconds
-        }))
-        : Console.log(`${mode === "tty" ? "\r\x1b[K" : ""}${summaryLine(torrent.name, torrent.totalLength, final.downloaded, seconds)}`)
-
-      if (args.seed) {
-        const ratioReached = Option.match(args.seedRatio, {
-          onNone: () => Effect.never,
-          onSome: (ratio) =>
-            handle.progress.pipe(
-              Effect.repeat({ schedule: Schedule.spaced("1 second"), until: (p) => p.uploaded >= ratio * torrent.totalLength })
-            )
-        })
-        const timeUp = Option.match(Option.flatMap(seedTime, Option.fromNullable), {
-          onNone: () => Effect.never,
-          onSome: (duration) => Effect.sleep(duration)
-        })
-        yield* Effect.raceFirst(ratioReached, timeUp)
-        const seeded = yield* handle.progress
-        yield* mode === "json"
-          ? Console.log(JSON.stringify({ event: "seeded", uploaded: seeded.uploaded }))
-          : Console.log(`${mode === "tty" ? "\r\x1b[K" : ""}${torrent.name}: seeded, uploaded ${formatBytes(seeded.uploaded)}`)
-      }
-      }).pipe(Effect.scoped, Effect.provide(sessionLayerOf(args)))
+      return yield* run(args, peers, Option.flatMap(seedTime, Option.fromNullable), magnet, loaded).pipe(
+        Effect.scoped,
+        Effect.provide(sessionLayerOf(args))
+      )
     })
 ).pipe(Command.withDescription(
   "Download a torrent into a folder. From a .torrent file, or a magnet link whose metadata is fetched from " +

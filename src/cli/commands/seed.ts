@@ -1,5 +1,6 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
+import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { Metainfo, type TorrentInfo } from "../../metainfo/index.js"
@@ -10,6 +11,7 @@ import { layer as storageLayer, Storage } from "../../storage/index.js"
 import { fileReports, nothingFound, problemText, requireFolder } from "../dataCheck.js"
 import { formatBytes } from "../format.js"
 import { checkSwarmArgs, dataDirectory, sessionLayerOf, swarmOptions } from "../options.js"
+import { seededLine } from "../progress.js"
 import { reportMode, reportProgress } from "../report.js"
 import { CommandFailed } from "../UsageError.js"
 import type { CommandHelp } from "../help.js"
@@ -83,8 +85,18 @@ const seedChecked = (
     } else {
       yield* Console.log(JSON.stringify({ event: "seeding", infoHash: torrent.infoHashHex, port: session.port }))
     }
-    yield* reportProgress(handle, mode)
-    return yield* Effect.never
+    const started = yield* Clock.currentTimeMillis
+    const report = yield* reportProgress(handle, mode)
+    // On Ctrl-C: what was uploaded, in how long.
+    const stopped = Effect.gen(function*() {
+      yield* report.stop
+      const p = yield* handle.progress
+      const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
+      yield* mode === "json"
+        ? Console.log(JSON.stringify({ event: "stopped", name: torrent.name, uploaded: p.uploaded, seconds }))
+        : Console.log(seededLine(torrent.name, p, seconds))
+    })
+    return yield* Effect.never.pipe(Effect.onInterrupt(() => stopped))
   }).pipe(Effect.scoped)
 
 export const seed = Command.make(
