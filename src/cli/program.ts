@@ -81,6 +81,11 @@ const readLine = (root: CommandSpec, argv: ReadonlyArray<string>): Effect.Effect
     const positionals: Array<string> = []
     const pathOptions = new Map<string, string>()
     const fail = (message: string) => Effect.fail(usage(root, command, message))
+    // The first thing wrong, reported once the whole line is read: `--help` anywhere on it wins.
+    let problem: string | undefined
+    const note = (message: string) => {
+      problem ??= message
+    }
 
     for (let i = 0; i < argv.length; i++) {
       const token = argv[i]!
@@ -113,22 +118,22 @@ const readLine = (root: CommandSpec, argv: ReadonlyArray<string>): Effect.Effect
       if (token.startsWith("-") && token !== "-" && !isNumber(token)) {
         const option = findOption(command, name)
         if (option === undefined) {
-          if (help) continue // `bt download --bogus --help` still shows the help
-          return fail(
+          note(
             command.subcommands.length > 0 && command.options.length === 0
               ? `unknown option ${name} (options go after the command: ${root.name} COMMAND ${name})`
               : `unknown option ${name}`
           )
+          continue
         }
         if (option.type.kind === "flag") continue
         const value = inline ?? argv[++i]
         if (value === undefined) {
-          if (help) continue
-          return fail(`${option.name} needs a value (${option.placeholder})`)
+          note(`${option.name} needs a value (${option.placeholder})`)
+          continue
         }
         if (inline === undefined) args.push(value)
-        const problem = valueProblem(option, value)
-        if (problem !== undefined && !help) return fail(problem)
+        const refused = valueProblem(option, value)
+        if (refused !== undefined) note(refused)
         if (option.type.kind === "path") pathOptions.set(value, option.name)
         continue
       }
@@ -144,7 +149,9 @@ const readLine = (root: CommandSpec, argv: ReadonlyArray<string>): Effect.Effect
       positionals.push(token)
     }
 
-    if (!help && !version && command.subcommands.length === 0) {
+    if (help || version) return Effect.succeed({ command, args, help, version, logLevel, pathOptions })
+    if (problem !== undefined) return fail(problem)
+    if (command.subcommands.length === 0) {
       const required = command.args.filter((arg) => !arg.optional)
       if (positionals.length < required.length) {
         const missing = required[positionals.length]!
