@@ -65,7 +65,8 @@ export const reportProgress = (handle: TorrentHandle, mode: ReportMode): Effect.
         : mode === "tty"
         ? Effect.sync(() => {
           shown = true
-          process.stdout.write(`\r\x1b[K${progressLine(line)}`)
+          // One line that fits, or the next write could not take its place.
+          process.stdout.write(`\r\x1b[K${progressLine(line).slice(0, ((process.stdout.columns ?? 0) > 20 ? process.stdout.columns : 100) - 1)}`)
         })
         : Console.log(progressLine(line))
     yield* latest // the first sample: the window starts now
