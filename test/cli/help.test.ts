@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { bt, workDir } from "./bt.js"
+import { spawnSync } from "node:child_process"
+import { bt, btBin, workDir } from "./bt.js"
 
 const dir = workDir()
 const COMMANDS = ["download", "seed", "create", "verify", "info", "magnet", "peers", "dht", "dht lookup"]
@@ -57,5 +58,24 @@ describe("help", () => {
     const { code, stdout } = help(["download", "--port", "abc"])
     expect(code).toBe(0)
     expect(stdout).toMatch(/^  bt download <torrent>/m)
+  })
+})
+
+describe("help on a terminal", () => {
+  /** Runs `bt --help` on a pseudo-terminal (util-linux `script`), with `env` added. */
+  const onTerminal = (env: string) => {
+    const command = `env ${env} ${JSON.stringify(process.execPath)} ${JSON.stringify(btBin)} --help`
+    const result = spawnSync("script", ["-qec", command, "/dev/null"], { cwd: dir, encoding: "utf8", timeout: 60_000 })
+    return { code: result.status, stdout: result.stdout }
+  }
+
+  it("uses bold headings on a terminal, and none with NO_COLOR set", () => {
+    const coloured = onTerminal("TERM=xterm")
+    expect(coloured.code, coloured.stdout).toBe(0)
+    expect(coloured.stdout).toContain("\x1b[1mCommands\x1b[0m")
+    const plain = onTerminal("TERM=xterm NO_COLOR=1")
+    expect(plain.code, plain.stdout).toBe(0)
+    expect(plain.stdout).toContain("Commands")
+    expect(plain.stdout).not.toContain("\x1b")
   })
 })
