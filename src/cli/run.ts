@@ -117,6 +117,22 @@ const exitCode = (exit: Exit.Exit<unknown, unknown>): number => {
   return 1
 }
 
+/**
+ * A reader that goes away (`bt download ... --json | head -2`) is a reason to stop, as Ctrl-C is (finalizers run,
+ * resume state is saved), not a stack trace: the first EPIPE on stdout interrupts the program, the rest are
+ * ignored, and so is any on stderr.
+ */
+let readerGone = false
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error
+  if (readerGone) return
+  readerGone = true
+  process.kill(process.pid, "SIGINT")
+})
+process.stderr.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error
+})
+
 runProgram({ root: bt, version: "0.1.0", extras, style: colour ? ttyStyle : plainStyle }, process.argv).pipe(
   Effect.tapErrorCause(report),
   Effect.provide(MainLayer),

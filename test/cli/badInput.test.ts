@@ -7,6 +7,8 @@ const dir = workDir()
 writeFileSync(join(dir, "a-file"), "not a folder")
 mkdirSync(join(dir, "data"))
 writeFileSync(join(dir, "data", "payload.bin"), Buffer.alloc(40_000, 7))
+const made = bt(["create", "data/payload.bin", "-o", "payload.torrent"], { cwd: dir })
+if (made.code !== 0) throw new Error(`bt create failed: ${made.stderr}`)
 
 /** Names and words a user should never see: stack frames, exception classes, module and method names, errnos. */
 const INTERNAL = /^\s+at |Exception|Error:|FileSystem\.|ENOENT|EACCES|internal error|\bcause\b/m
@@ -34,7 +36,14 @@ const cases: ReadonlyArray<{
   { args: ["dht", "lookup", "nothex"], code: 2, says: /expected an info-hash/, hint: /bt dht lookup --help/ },
   { args: ["--bogus"], code: 2, says: /unknown option --bogus/ },
   { args: ["info", "missing.torrent"], code: 1, says: /missing\.torrent/ },
-  { args: ["create", "data/payload.bin", "-o", "missing/dir/x.torrent"], code: 1, says: /cannot write .*x\.torrent: its folder does not exist/ }
+  { args: ["create", "data/payload.bin", "-o", "missing/dir/x.torrent"], code: 1, says: /cannot write .*x\.torrent: its folder does not exist/ },
+  // A folder that cannot be made (Node's recursive mkdir used to spin forever on this one).
+  {
+    args: ["download", "payload.torrent", "-o", "/proc/bt-test", "--no-dht", "--no-trackers", "--peer", "127.0.0.1:1", "--port", "0"],
+    code: 1,
+    says: /cannot make the folder \/proc\/bt-test/,
+    hint: /^-o names the folder/
+  }
 ]
 
 describe("bad input", () => {

@@ -8,7 +8,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as FileSystem from "@effect/platform/FileSystem"
-import { resolve } from "node:path"
+import type { PlatformError } from "@effect/platform/Error"
+import { dirname, resolve } from "node:path"
 import { isMagnet, type MagnetLink, Metainfo, type TorrentInfo, torrentFileBytes } from "../../metainfo/index.js"
 import type { Endpoint } from "../../net/Datagram.js"
 import * as Session from "../../session/index.js"
@@ -56,6 +57,27 @@ const fromMagnet = (
     }
     return handle
   })
+
+/**
+ * Makes `path` and any missing parents, one level at a time. Not `recursive: true`: Node's recursive mkdir spins
+ * forever under /proc (`-o /proc/x`), where ENOENT does not mean a parent is missing.
+ */
+const makeFolder = (path: string): Effect.Effect<void, PlatformError, FileSystem.FileSystem> =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) =>
+    fs.makeDirectory(path).pipe(
+      Effect.catchIf((error) => error._tag === "SystemError" && error.reason === "AlreadyExists", () => Effect.void),
+      Effect.catchIf(
+        (error) => error._tag === "SystemError" && error.reason === "NotFound" && dirname(path) !== path,
+        (error) =>
+          fs.exists(dirname(path)).pipe(
+            Effect.orElseSucceed(() => true),
+            // The parent is there and the folder still cannot be made: that is the answer.
+            Effect.flatMap((parentThere) =>
+              parentThere ? Effect.fail(error) : Effect.zipRight(makeFolder(dirname(path)), fs.makeDirectory(path))
+            )
+          )
+      )
+    ))
 
 /**
  * The download itself, once the command line is checked: progress while it runs, a summary at the end, or on
@@ -198,6 +220,15 @@ export const download = Command.make(
       }
       // Read before the session binds its ports: a missing .torrent is reported as nothing else.
       const loaded = magnet === undefined ? yield* metainfo.load(args.torrent) : undefined
+      // The download folder, made now: one that cannot be is one line here, not a torrent that never starts.
+      yield* makeFolder(args.output).pipe(
+        Effect.mapError((cause) =>
+          new CommandFailed({
+            message: describePlatformError(cause, args.output).replace(/^cannot write/, "cannot make the folder"),
+            hint: "-o names the folder to download into"
+          })
+        )
+      )
       return yield* run(args, peers, Option.flatMap(seedTime, Option.fromNullable), magnet, loaded).pipe(
         Effect.scoped,
         Effect.provide(sessionLayerOf(args))
