@@ -58,7 +58,7 @@ const optionText = (option: OptionSpec): string => {
     extras.push(`default: ${option.defaultValue}`)
   }
   if (option.repeatable && !/repeatable/i.test(option.description)) extras.push("repeatable")
-  return extras.length === 0 ? option.description : `${option.description} (${extras.join("; ")})`
+  return extras.length === 0 ? option.description : `${option.description} [${extras.join("; ")}]`
 }
 
 const argLabel = (arg: ArgSpec): string => {
