@@ -59,11 +59,16 @@ export const verify = Command.make(
           damagedFiles: reports.map(({ path, problem }) => ({ path, ...problem }))
         }))
       } else {
-        const rate = seconds > 0 ? `, ${formatBytes(torrent.totalLength / seconds)}/s` : ""
+        // What was there to read: a missing file or the part of one beyond its end is not "checked".
+        const present = torrent.files.reduce(
+          (sum, file, index) => sum + Math.min(existing[index]?.size ?? 0, file.padding ? 0 : file.length),
+          0
+        )
+        const rate = seconds > 0 && present > 0 ? `, ${formatBytes(present / seconds)}/s` : ""
         yield* Console.log(
-          `${torrent.name}: ${formatCount(have.count)} of ${formatCount(torrent.pieceCount)} pieces good (checked ${
-            formatBytes(torrent.totalLength)
-          } in ${seconds.toFixed(1)} s${rate})`
+          `${torrent.name}: ${formatCount(have.count)} of ${formatCount(torrent.pieceCount)} pieces good (read ${
+            formatBytes(present)
+          } of ${formatBytes(torrent.totalLength)} in ${seconds.toFixed(1)} s${rate})`
         )
         for (const { path, problem } of reports.slice(0, 20)) yield* Console.log(`  ${path}: ${problemText(problem)}`)
         if (reports.length > 20) yield* Console.log(`  … and ${reports.length - 20} more files`)
