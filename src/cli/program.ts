@@ -49,6 +49,25 @@ interface Line {
   readonly pathOptions: ReadonlyMap<string, string>
 }
 
+/** Edit distance, for "did you mean" (short words only, so the plain quadratic table is fine). */
+const distance = (a: string, b: string): number => {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i]
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    row = next
+  }
+  return row[b.length]!
+}
+
+/** `; did you mean --peer?` when one known name is close to what was typed. */
+const suggestion = (typed: string, known: ReadonlyArray<string>): string => {
+  const close = known.filter((name) => distance(typed, name) <= Math.max(1, Math.floor(name.length / 4)))
+  return close.length === 1 ? `; did you mean ${close[0]}?` : ""
+}
+
 const findOption = (command: CommandSpec, name: string): OptionSpec | undefined =>
   command.options.find((option) => option.name === name || option.aliases.includes(name))
 
@@ -118,10 +137,11 @@ const readLine = (root: CommandSpec, argv: ReadonlyArray<string>): Effect.Effect
       if (token.startsWith("-") && token !== "-" && !isNumber(token)) {
         const option = findOption(command, name)
         if (option === undefined) {
+          const names = command.options.flatMap((o) => [o.name, ...o.aliases])
           note(
             command.subcommands.length > 0 && command.options.length === 0
               ? `unknown option ${name} (options go after the command: ${root.name} COMMAND ${name})`
-              : `unknown option ${name}`
+              : `unknown option ${name}${suggestion(name, names)}`
           )
           continue
         }
@@ -139,9 +159,15 @@ const readLine = (root: CommandSpec, argv: ReadonlyArray<string>): Effect.Effect
       }
       if (command.subcommands.length > 0) {
         const sub = command.subcommands.find((c) => c.name === token)
+        // `bt help download` as `bt download --help`.
+        if (sub === undefined && token === "help" && command === root) {
+          help = true
+          continue
+        }
         if (sub === undefined) {
-          const known = command.subcommands.map((c) => c.name).join(", ")
-          return fail(`unknown command '${token}' (the commands: ${known})`)
+          const names = command.subcommands.map((c) => c.name)
+          const close = suggestion(token, names)
+          return fail(`unknown command '${token}'${close === "" ? ` (the commands: ${names.join(", ")})` : close}`)
         }
         command = sub
         continue

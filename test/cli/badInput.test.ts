@@ -21,6 +21,8 @@ const cases: ReadonlyArray<{
 }> = [
   { args: ["frobnicate", "--help"], code: 2, says: /unknown command 'frobnicate'/, hint: /^try: bt --help$/ },
   { args: ["frobnicate"], code: 2, says: /unknown command 'frobnicate'/ },
+  { args: ["downlaod", "x.torrent"], code: 2, says: /unknown command 'downlaod'; did you mean download\?/ },
+  { args: ["download", "x.torrent", "--peeer", "1.2.3.4:5"], code: 2, says: /unknown option --peeer; did you mean --peer\?/ },
   { args: ["download"], code: 2, says: /missing <torrent>/, hint: /^try: bt download --help$/ },
   { args: ["download", "x.torrent", "--bogus"], code: 2, says: /unknown option --bogus/ },
   { args: ["download", "--bogus", "x.torrent"], code: 2, says: /unknown option --bogus/ },

@@ -54,6 +54,12 @@ describe("help", () => {
     expect(stdout.indexOf("--output")).toBeLessThan(stdout.indexOf("--max-peers"))
   })
 
+  it("bt help COMMAND is bt COMMAND --help", () => {
+    const result = bt(["help", "seed"], { cwd: dir })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toBe(help(["seed"]).stdout)
+  })
+
   it("shows a command's help whatever else is on the line", () => {
     const { code, stdout } = help(["download", "--port", "abc"])
     expect(code).toBe(0)
