@@ -105,7 +105,13 @@ const run = (
     const mode = reportMode(args.json)
     const handle = loaded !== undefined
       ? yield* session.add(loaded, addOptions)
-      : yield* fromMagnet(yield* session.addMagnet(magnet!, addOptions), mode, started, args.saveTorrent)
+      : yield* fromMagnet(yield* session.addMagnet(magnet!, addOptions), mode, started, args.saveTorrent).pipe(
+        Effect.onInterrupt(() =>
+          mode === "json"
+            ? Console.log(JSON.stringify({ event: "stopped", state: "metadata", directory }))
+            : Console.log("stopped while fetching the torrent's metadata; run the same command to try again")
+        )
+      )
     const torrent = handle.torrent
     const elapsed = Effect.map(Clock.currentTimeMillis, (now) => (now - started) / 1000)
 
