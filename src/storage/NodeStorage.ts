@@ -39,6 +39,27 @@ interface OpenFile {
   readonly writable: boolean
 }
 
+/**
+ * `mkdir -p`, one level at a time. Not `fs.mkdir(path, { recursive: true })`: under /proc, where ENOENT does not
+ * mean a missing parent, Node's recursive mkdir spins forever.
+ */
+const makeFolders = async (folder: string): Promise<void> => {
+  try {
+    await fs.mkdir(folder)
+  } catch (cause) {
+    const code = codeOf(cause)
+    if (code === "EEXIST") return
+    const parent = Path.dirname(folder)
+    if (code !== "ENOENT" || parent === folder) throw cause
+    // The parent is there and the folder still cannot be made: that is the answer.
+    if (await fs.stat(parent).then(() => true, () => false)) throw cause
+    await makeFolders(parent)
+    await fs.mkdir(folder).catch((again) => {
+      if (codeOf(again) !== "EEXIST") throw again
+    })
+  }
+}
+
 /** The plain-async core of one opened torrent; `open` wraps it in Effects. */
 const openFiles = async (torrent: TorrentInfo, directory: string, readOnly: boolean) => {
   const root = Path.resolve(directory)
@@ -246,7 +267,7 @@ const openFiles = async (torrent: TorrentInfo, directory: string, readOnly: bool
 
   if (readOnly) return { write, read, existing, flush, close }
   // Create the download folder, and the torrent's empty files so that a complete download has every file.
-  await fs.mkdir(root, { recursive: true }).catch((cause) => {
+  await makeFolders(root).catch((cause) => {
     throw systemError("Open", root, cause)
   })
   try {

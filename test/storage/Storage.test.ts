@@ -269,6 +269,19 @@ describe("file-system storage", () => {
       })
     ))
 
+  it.effect("makes missing parent folders, and fails (rather than spins) where a folder cannot be made", () =>
+    run((storage, dir) =>
+      Effect.gen(function*() {
+        const deep = join(dir, "a", "b", "c")
+        yield* storage.open(multiTorrent, deep)
+        expect(existsSync(join(deep, "folder", "z", "empty2"))).toBe(true)
+        // Node's recursive mkdir never returns here; ours says no.
+        const error = yield* Effect.flip(storage.open(multiTorrent, "/proc/bt-storage-test"))
+        expect(error.reason).toBe("Open")
+        expect(error.message).toMatch(/\/proc\/bt-storage-test/)
+      })
+    ))
+
   it.effect("names the blocking path when a file stands where a folder should be", () =>
     run((storage, dir) =>
       Effect.gen(function*() {
