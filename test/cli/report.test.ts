@@ -83,6 +83,28 @@ describe("progress report", () => {
     ))
 })
 
+describe("progress on a terminal", () => {
+  it.scoped("rewrites its line at least once a second, and clears it when stopped", () =>
+    Effect.gen(function*() {
+      const writes: Array<string> = []
+      const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+        writes.push(String(chunk))
+        return true
+      })
+      yield* Effect.addFinalizer(() => Effect.sync(() => spy.mockRestore()))
+      let downloaded = 0
+      const report = yield* reportProgress(handleOf(() => progress({ downloaded, bytesVerified: downloaded })), "tty")
+      for (let second = 1; second <= 3; second++) {
+        downloaded += 2 * MiB
+        yield* TestClock.adjust("1 second")
+        expect(writes.length).toBeGreaterThanOrEqual(second)
+      }
+      expect(writes.at(-1)).toMatch(/^\r\x1b\[K +1\.5%  6 MiB of 400 MiB  down 2 MiB\/s/)
+      yield* report.stop
+      expect(writes.at(-1)).toBe("\r\x1b[K")
+    }))
+})
+
 describe("progress line", () => {
   const shown = (over: Partial<Shown>): Shown => ({ progress: progress(), downloadRate: 0, uploadRate: 0, eta: Infinity, ...over })
 
