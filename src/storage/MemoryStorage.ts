@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { pieceSize, type TorrentInfo } from "../metainfo/TorrentInfo.js"
 import { blockOffset, filePaths, pieceOffset, segments } from "./layout.js"
-import { type ExistingFile, Storage, type TorrentStorage } from "./Storage.js"
+import { type ExistingFile, type OpenOptions, Storage, type TorrentStorage } from "./Storage.js"
 import { StorageError } from "./StorageError.js"
 
 /** What tests can see of the memory storage. */
@@ -57,13 +57,14 @@ export const makeMemory = (
       return Effect.succeed(disk)
     }
 
-    const open = (torrent: TorrentInfo, directory: string) =>
+    const open = (torrent: TorrentInfo, directory: string, options?: OpenOptions) =>
       Effect.gen(function*() {
         yield* filePaths(directory, torrent)
         const now = yield* Clock.currentTimeMillis
         const disk = yield* diskFor(torrent, now)
+        const readOnly = options?.readOnly === true
         for (const [index, file] of torrent.files.entries()) {
-          if (file.length === 0 && !file.padding && disk.files[index] === undefined) {
+          if (!readOnly && file.length === 0 && !file.padding && disk.files[index] === undefined) {
             disk.files[index] = { size: 0, mtimeMs: now }
           }
         }
@@ -96,7 +97,9 @@ export const makeMemory = (
 
         const storage: TorrentStorage = {
           writePiece: (index, data) =>
-            ifOpen(Effect.flatMap(pieceOffset(torrent, index, data.length), (offset) =>
+            readOnly
+              ? new StorageError({ reason: "Write", detail: `the data of ${torrent.name} is open read-only` })
+              : ifOpen(Effect.flatMap(pieceOffset(torrent, index, data.length), (offset) =>
               Effect.map(Clock.currentTimeMillis, (mtimeMs) => {
                 for (const segment of segments(torrent.files, offset, data.length)) {
                   disk.bytes.set(

@@ -39,8 +39,29 @@ interface OpenFile {
   readonly writable: boolean
 }
 
+/**
+ * `mkdir -p`, one level at a time. Not `fs.mkdir(path, { recursive: true })`: under /proc, where ENOENT does not
+ * mean a missing parent, Node's recursive mkdir spins forever.
+ */
+const makeFolders = async (folder: string): Promise<void> => {
+  try {
+    await fs.mkdir(folder)
+  } catch (cause) {
+    const code = codeOf(cause)
+    if (code === "EEXIST") return
+    const parent = Path.dirname(folder)
+    if (code !== "ENOENT" || parent === folder) throw cause
+    // The parent is there and the folder still cannot be made: that is the answer.
+    if (await fs.stat(parent).then(() => true, () => false)) throw cause
+    await makeFolders(parent)
+    await fs.mkdir(folder).catch((again) => {
+      if (codeOf(again) !== "EEXIST") throw again
+    })
+  }
+}
+
 /** The plain-async core of one opened torrent; `open` wraps it in Effects. */
-const openFiles = async (torrent: TorrentInfo, directory: string) => {
+const openFiles = async (torrent: TorrentInfo, directory: string, readOnly: boolean) => {
   const root = Path.resolve(directory)
   const paths = Either.getOrThrowWith(filePaths(root, torrent), (error) => error)
   const files = torrent.files
@@ -96,12 +117,16 @@ const openFiles = async (torrent: TorrentInfo, directory: string) => {
     if (!(await ensureFolder(Path.dirname(path), create))) return undefined
     let file: OpenFile
     try {
-      file = { handle: await fs.open(path, create ? READ_WRITE | constants.O_CREAT : READ_WRITE, 0o666), writable: true }
+      file = readOnly
+        ? { handle: await fs.open(path, READ_ONLY), writable: false }
+        : { handle: await fs.open(path, create ? READ_WRITE | constants.O_CREAT : READ_WRITE, 0o666), writable: true }
     } catch (cause) {
       const code = codeOf(cause)
       if (!create && (code === "ENOENT" || code === "ENOTDIR")) return undefined
       // A file we may read but not write (seeding from read-only data): open it read-only for reads.
-      if (create || (code !== "EACCES" && code !== "EPERM" && code !== "EROFS")) throw systemError("Open", path, cause)
+      if (create || readOnly || (code !== "EACCES" && code !== "EPERM" && code !== "EROFS")) {
+        throw systemError("Open", path, cause)
+      }
       try {
         file = { handle: await fs.open(path, READ_ONLY), writable: false }
       } catch (cause) {
@@ -157,6 +182,7 @@ const openFiles = async (torrent: TorrentInfo, directory: string) => {
   }
 
   const write = async (offset: number, data: Uint8Array): Promise<void> => {
+    if (readOnly) throw new StorageError({ reason: "Write", detail: `the data of ${torrent.name} is open read-only` })
     for (const segment of segments(files, offset, data.length)) {
       const path = paths[segment.fileIndex]!
       const file = (await handleFor(segment.fileIndex, true))!
@@ -239,8 +265,9 @@ const openFiles = async (torrent: TorrentInfo, directory: string) => {
     return results.flatMap((result) => result.status === "rejected" ? [result.reason as StorageError] : [])
   }
 
+  if (readOnly) return { write, read, existing, flush, close }
   // Create the download folder, and the torrent's empty files so that a complete download has every file.
-  await fs.mkdir(root, { recursive: true }).catch((cause) => {
+  await makeFolders(root).catch((cause) => {
     throw systemError("Open", root, cause)
   })
   try {
@@ -265,11 +292,14 @@ const unexpected = (torrent: TorrentInfo, reason: StorageErrorReason) => (cause:
 
 /** Opens torrents' data on the local file system. */
 export const make: Storage["Type"] = Storage.of({
-  open: (torrent, directory) =>
+  open: (torrent, directory, options) =>
     Effect.gen(function*() {
       const failed = (reason: StorageErrorReason) => unexpected(torrent, reason)
       const files = yield* Effect.acquireRelease(
-        Effect.tryPromise({ try: () => openFiles(torrent, directory), catch: failed("Open") }),
+        Effect.tryPromise({
+          try: () => openFiles(torrent, directory, options?.readOnly === true),
+          catch: failed("Open")
+        }),
         (files) =>
           Effect.promise(() => files.close()).pipe(
             Effect.flatMap((errors) => Effect.forEach(errors, (error) => Effect.logWarning(error.message)))

@@ -38,12 +38,25 @@ export interface TorrentStorage {
   readonly flush: Effect.Effect<void, StorageError>
 }
 
+/** How a torrent's data is opened. */
+export interface OpenOptions {
+  /**
+   * For a check (`bt verify`, the start of `bt seed`): nothing is created or written, not the folder, not an empty
+   * file; files are opened read-only, missing ones read as zeros, and `writePiece` fails with "Write".
+   */
+  readonly readOnly?: boolean
+}
+
 /** Where torrents' data is kept: files on disk (`layer`), or memory (`layerMemory`). */
 export class Storage extends Context.Tag("bt/Storage")<Storage, {
   /**
-   * Opens `torrent`'s data in the download folder `directory` (created if missing). Files are opened as they are
-   * first used and all closed when the scope closes; empty files of the torrent are created now, so a complete
-   * download has every file. Fails with "Unsafe" if any file would lie outside `directory`.
+   * Opens `torrent`'s data in the download folder `directory` (created if missing, unless `readOnly`). Files are
+   * opened as they are first used and all closed when the scope closes; empty files of the torrent are created now,
+   * so a complete download has every file. Fails with "Unsafe" if any file would lie outside `directory`.
    */
-  readonly open: (torrent: TorrentInfo, directory: string) => Effect.Effect<TorrentStorage, StorageError, Scope.Scope>
+  readonly open: (
+    torrent: TorrentInfo,
+    directory: string,
+    options?: OpenOptions
+  ) => Effect.Effect<TorrentStorage, StorageError, Scope.Scope>
 }>() {}
