@@ -13,6 +13,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import { formatMagnet, parseMagnet, parseMetadata, type TorrentInfo, trackerTiers } from "../metainfo/index.js"
+import { parseEndpoint } from "../net/endpoint.js"
 import { Bitfield } from "../piece/index.js"
 import { ResumeStore } from "../resume/index.js"
 import { Session, type TorrentHandle, type TorrentProgress } from "../session/index.js"
@@ -45,6 +46,8 @@ export interface ClientConfig {
   readonly stateDir: string
   /** Session settings for a fresh state folder; saved ones win over these. */
   readonly settings?: Partial<SessionSettings>
+  /** Session settings that win over saved ones (what this start's command line says). */
+  readonly overrides?: Partial<SessionSettings>
   /** How often running torrents are sampled (rates, completion, seed limits, the queue). */
   readonly poll?: Duration.DurationInput
   /** How often counters of running torrents are saved. */
@@ -84,12 +87,14 @@ export const make = (
 
     const loaded = yield* files.load
     for (const { file, problem } of loaded.skipped) yield* Effect.logWarning(`skipping ${file}: ${problem}`)
-    const settings = yield* Ref.make(
-      restoreSettings(
+    const settings = yield* Ref.make({
+      ...restoreSettings(
         { ...defaultSessionSettings(config.settings?.downloadDir ?? "."), ...config.settings },
         loaded.session?.settings
-      )
-    )
+      ),
+      ...config.overrides,
+      peerPort: session.port
+    })
     const startedAt = now()
     const cumulativeAtStart = loaded.session?.cumulative ?? EMPTY_TOTALS
     const current = { uploadedBytes: 0, downloadedBytes: 0, filesAdded: 0 }
@@ -207,7 +212,14 @@ export const make = (
         const run: Run = { scope, startedAt: now(), torrent: undefined, magnet: undefined, progress: undefined }
         entry.run = run
         entry.changedAt = now()
-        const options = { directory: entry.record.downloadDir, maxPeers: entry.record.settings.peerLimit }
+        const options = {
+          directory: entry.record.downloadDir,
+          maxPeers: entry.record.settings.peerLimit,
+          peers: [...entry.magnet.peers, ...entry.record.peers.flatMap((text) => {
+            const peer = parseEndpoint(text)
+            return typeof peer === "string" ? [] : [peer]
+          })]
+        }
         if (entry.info !== undefined) {
           const started = yield* session.add(entry.info, options).pipe(Scope.extend(scope), Effect.either)
           if (Either.isLeft(started)) {
@@ -363,6 +375,10 @@ export const make = (
 
     const add = (source: AddSource, options: AddOptions = {}) =>
       Effect.gen(function*() {
+        const badPeer = (options.peers ?? []).find((text) => typeof parseEndpoint(text) === "string")
+        if (badPeer !== undefined) {
+          return yield* new ClientError({ reason: "InvalidArgument", detail: `${badPeer} is not a HOST:PORT peer address` })
+        }
         const resolved: Resolved = yield* resolveSource(source, fs, http, fetchLimits)
         const hash = resolved._tag === "Torrent" ? resolved.info.infoHashHex : resolved.magnet.infoHashHex
         return yield* locked(Effect.gen(function*() {
@@ -392,6 +408,7 @@ export const make = (
               magnet: info === undefined ? resolveMagnetText(source) : formatMagnet(info),
               trackers: info === undefined ? magnet.trackers.map((tier) => [...tier]) : trackerTiers(info).map((tier) => [...tier]),
               downloadDir: options.downloadDir ?? current_.downloadDir,
+              peers: [...(options.peers ?? [])],
               paused: options.paused ?? !current_.startAddedTorrents,
               finished: false,
               queuePosition: order.length,
