@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
+import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
@@ -15,6 +16,9 @@ import { createHash } from "node:crypto"
 import { formatMagnet, parseMagnet, parseMetadata, type TorrentInfo, trackerTiers } from "../metainfo/index.js"
 import { parseEndpoint } from "../net/endpoint.js"
 import { Bitfield } from "../piece/index.js"
+import type { Later } from "../peer/transport/Throttled.js"
+import { throttle } from "../peer/transport/Throttled.js"
+import type { Connection } from "../peer/transport/Transport.js"
 import { ResumeStore } from "../resume/index.js"
 import { Session, type TorrentHandle, type TorrentProgress } from "../session/index.js"
 import {
@@ -31,12 +35,14 @@ import {
   type SessionStats,
   type SnapshotDetail,
   type TorrentRef,
+  type TorrentSettings,
   type TorrentSettingsPatch,
   type TransferTotals
 } from "./Client.js"
 import { makeStateFiles, type SessionRecord, type TorrentRecord } from "./ClientState.js"
 import { deleteData, moveData } from "./data.js"
 import { type Entry, idleLimit, isComplete, isStalled, isWanted, ratioLimit, type Run, snapshot, statusOf, totals } from "./entry.js"
+import { applySessionLimits, applyTorrentLimits, makeSessionLimits, makeTorrentLimits } from "./limits.js"
 import { moveInQueue, placeInQueue, runnable } from "./queue.js"
 import { defaultSessionSettings, initialTorrentSettings, patchSession, patchTorrent, restoreSettings } from "./settings.js"
 import { defaultFetchLimits, type FetchLimits, type Resolved, resolveSource } from "./sources.js"
@@ -99,6 +105,21 @@ export const make = (
     const cumulativeAtStart = loaded.session?.cumulative ?? EMPTY_TOTALS
     const current = { uploadedBytes: 0, downloadedBytes: 0, filesAdded: 0 }
     let nextId = Math.max(loaded.session?.nextId ?? 1, ...loaded.torrents.map((record) => record.id + 1))
+
+    // ---- rate limits: the session's buckets, each torrent's own; timers on the Clock, fibers in the client's scope
+
+    const sessionLimits = makeSessionLimits(now)
+    applySessionLimits(sessionLimits, yield* Ref.get(settings))
+    const runTimer = yield* FiberSet.makeRuntime<never>()
+    const later: Later = (ms, f) => {
+      const fiber = runTimer(Effect.sleep(Duration.millis(ms)).pipe(Effect.zipRight(Effect.sync(f))))
+      return () => fiber.unsafeInterruptAsFork(fiber.id())
+    }
+    const limitsFor = (torrentSettings: TorrentSettings) => {
+      const limits = makeTorrentLimits(now)
+      applyTorrentLimits(limits, torrentSettings, sessionLimits)
+      return limits
+    }
 
     const entries = new Map<number, Entry>()
     const byHash = new Map<string, number>()
@@ -171,7 +192,8 @@ export const make = (
         checkOnly: false,
         error: undefined,
         pieces: yield* savedPieces(record.hash, info),
-        changedAt: 0
+        changedAt: 0,
+        limits: limitsFor(record.settings)
       })
       byHash.set(record.hash, record.id)
     }
@@ -215,6 +237,7 @@ export const make = (
         const options = {
           directory: entry.record.downloadDir,
           maxPeers: entry.record.settings.peerLimit,
+          wrapConnection: (connection: Connection) => throttle(connection, entry.limits.down, entry.limits.up, later),
           peers: [...entry.magnet.peers, ...entry.record.peers.flatMap((text) => {
             const peer = parseEndpoint(text)
             return typeof peer === "string" ? [] : [peer]
@@ -399,6 +422,7 @@ export const make = (
             )
           }
           const at = now()
+          const settingsOfNew = initialTorrentSettings(current_, info?.files.length ?? 0, options)
           const entry: Entry = {
             record: {
               version: 1,
@@ -420,7 +444,7 @@ export const make = (
               corruptEver: 0,
               secondsSeeding: 0,
               secondsDownloading: 0,
-              settings: initialTorrentSettings(current_, info?.files.length ?? 0, options)
+              settings: settingsOfNew
             },
             magnet,
             info,
@@ -429,7 +453,8 @@ export const make = (
             checkOnly: false,
             error: undefined,
             pieces: undefined,
-            changedAt: at
+            changedAt: at,
+            limits: limitsFor(settingsOfNew)
           }
           yield* saveEntry(entry)
           entries.set(id, entry)
@@ -508,6 +533,7 @@ export const make = (
           const next = patchTorrent(entry.record.settings, patch)
           if (next instanceof ClientError) return yield* next
           if (patch.queuePosition !== undefined) order = placeInQueue(order, entry.record.id, patch.queuePosition)
+          applyTorrentLimits(entry.limits, next, sessionLimits)
           yield* update(entry, { settings: next })
         })).pipe(Effect.zipRight(patch.queuePosition === undefined ? Effect.void : saveSession))
 
@@ -524,6 +550,11 @@ export const make = (
         const next = patchSession(yield* Ref.get(settings), patch)
         if (next instanceof ClientError) return yield* next
         yield* Ref.set(settings, next)
+        applySessionLimits(sessionLimits, next)
+        for (const entry of entries.values()) {
+          entry.limits.down.update()
+          entry.limits.up.update()
+        }
         yield* saveSession
         yield* reconcile
         return next
