@@ -528,6 +528,8 @@ export const make = (
           if (next instanceof ClientError) return yield* next
           if (patch.queuePosition !== undefined) order = placeInQueue(order, entry.record.id, patch.queuePosition)
           applyTorrentLimits(entry.limits, next, sessionLimits)
+          // A new peer limit takes a restart of the torrent (the queue starts it again at once).
+          if (next.peerLimit !== entry.record.settings.peerLimit) yield* stopRun(entry)
           yield* update(entry, { settings: next })
         })).pipe(Effect.zipRight(patch.queuePosition === undefined ? Effect.void : saveSession))
 
@@ -544,6 +546,7 @@ export const make = (
         const next = patchSession(yield* Ref.get(settings), patch)
         if (next instanceof ClientError) return yield* next
         yield* Ref.set(settings, next)
+        yield* session.setMaxConnections(next.peerLimitGlobal)
         applySessionLimits(sessionLimits, next)
         for (const entry of entries.values()) {
           entry.limits.down.update()
@@ -599,10 +602,12 @@ export const make = (
 
     yield* Effect.addFinalizer(() =>
       locked(Effect.gen(function*() {
-        for (const entry of entries.values()) yield* stopRun(entry)
+        // Each stop tells trackers (bounded in time): in parallel, so a thousand torrents stop in seconds.
+        yield* Effect.forEach(entries.values(), stopRun, { concurrency: 32, discard: true })
         yield* saveSession.pipe(Effect.catchAll((error) => Effect.logWarning(error.message)))
       }))
     )
+    yield* session.setMaxConnections((yield* Ref.get(settings)).peerLimitGlobal)
     yield* locked(Effect.zipRight(saveSession, reconcile))
     const poll = Duration.decode(config.poll ?? Duration.seconds(1))
     yield* Effect.raceFirst(Queue.take(wake), Effect.sleep(poll)).pipe(

@@ -52,6 +52,8 @@ export class Session extends Context.Tag("bt/Session")<Session, {
   readonly add: (torrent: TorrentInfo, options: AddOptions) => Effect.Effect<TorrentHandle, TorrentError, Scope.Scope>
   /** Adds a magnet link: its metadata is fetched from peers (BEP 9), then it runs as `add` would run it. */
   readonly addMagnet: (magnet: MagnetLink, options: AddOptions) => Effect.Effect<MagnetHandle, never, Scope.Scope>
+  /** Changes the most peer connections over all torrents (`maxConnections`); open ones above it stay. */
+  readonly setMaxConnections: (count: number) => Effect.Effect<void>
 }>() {}
 
 /** Ports tried after the configured one is taken, as other clients do. */
@@ -83,7 +85,8 @@ export const make = (
       for (const torrent of torrents.values()) total += torrent.connections()
       return total
     }
-    const connectionAllowed = () => connections() < settings.maxConnections
+    let maxConnections = settings.maxConnections
+    const connectionAllowed = () => connections() < maxConnections
 
     /**
      * An accepted connection: read its handshake, plaintext or after an encryption handshake (bounded in time),
@@ -210,7 +213,12 @@ export const make = (
           })
       }).pipe(Effect.provide(context))
 
-    return Session.of({ peerId, port: listener.local.port, add, addMagnet })
+    const setMaxConnections = (count: number) =>
+      Effect.sync(() => {
+        maxConnections = count
+      })
+
+    return Session.of({ peerId, port: listener.local.port, add, addMagnet, setMaxConnections })
   })
 
 /**
