@@ -1,7 +1,9 @@
+import type * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import type { MagnetLink, TorrentInfo } from "../metainfo/index.js"
 import { trackerTiers } from "../metainfo/index.js"
 import type { Bitfield } from "../piece/index.js"
+import type { AnnounceReport } from "../tracker/index.js"
 import type { MagnetHandle, TorrentHandle, TorrentProgress } from "../session/index.js"
 import type {
   ErrorKind,
@@ -25,6 +27,8 @@ export interface Run {
   magnet: MagnetHandle | undefined
   /** The last progress sampled; its byte counters are this run's, added to the record's at the end. */
   progress: TorrentProgress | undefined
+  /** Offered to announce now. */
+  readonly announceNow: Queue.Queue<void>
 }
 
 /** One torrent of the client: what is saved of it, and what it is doing now. Plain mutable data, behind a lock. */
@@ -44,6 +48,8 @@ export interface Entry {
   changedAt: number
   /** The rate limits its connections are held to. */
   readonly limits: TorrentLimits
+  /** The last announce to each tracker, by URL. */
+  readonly trackerReports: Map<string, AnnounceReport>
 }
 
 export const isComplete = (entry: Entry): boolean =>
@@ -165,18 +171,21 @@ const peerSnapshots = (entry: Entry): ReadonlyArray<PeerSnapshot> =>
 const trackerSnapshots = (entry: Entry): ReadonlyArray<TrackerSnapshot> =>
   (entry.info === undefined ? entry.record.trackers : trackerTiers(entry.info)).flatMap((tier, tierIndex) =>
     tier.map((announce) => ({ announce, tier: tierIndex }))
-  ).map(({ announce, tier }, id) => ({
-    id,
-    announce,
-    tier,
-    lastAnnounceTime: 0,
-    lastAnnounceSucceeded: false,
-    lastAnnounceResult: "",
-    lastAnnouncePeerCount: 0,
-    nextAnnounceTime: 0,
-    seederCount: -1,
-    leecherCount: -1
-  }))
+  ).map(({ announce, tier }, id) => {
+    const report = entry.trackerReports.get(announce)
+    return {
+      id,
+      announce,
+      tier,
+      lastAnnounceTime: report?.at ?? 0,
+      lastAnnounceSucceeded: report?.ok ?? false,
+      lastAnnounceResult: report?.message ?? "",
+      lastAnnouncePeerCount: report?.peers ?? 0,
+      nextAnnounceTime: entry.run === undefined ? 0 : report?.next ?? 0,
+      seederCount: report?.seeders ?? -1,
+      leecherCount: report?.leechers ?? -1
+    }
+  })
 
 /** Bytes in verified pieces (the last piece may be short). */
 export const haveBytes = (entry: Entry): number => {

@@ -19,6 +19,7 @@ import { clockTimers, throttle } from "../peer/transport/Throttled.js"
 import type { Connection } from "../peer/transport/Transport.js"
 import { ResumeStore } from "../resume/index.js"
 import { Session, type TorrentHandle, type TorrentProgress } from "../session/index.js"
+import type { AnnounceReport } from "../tracker/index.js"
 import {
   type AddOptions,
   type AddSource,
@@ -187,7 +188,8 @@ export const make = (
         error: undefined,
         pieces: yield* savedPieces(record.hash, info),
         changedAt: 0,
-        limits: limitsFor(record.settings)
+        limits: limitsFor(record.settings),
+        trackerReports: new Map()
       })
       byHash.set(record.hash, record.id)
     }
@@ -225,13 +227,20 @@ export const make = (
     const startRun = (entry: Entry) =>
       Effect.gen(function*() {
         const scope = yield* Scope.fork(clientScope, ExecutionStrategy.sequential)
-        const run: Run = { scope, startedAt: now(), torrent: undefined, magnet: undefined, progress: undefined }
+        const announceNow = yield* Queue.sliding<void>(1)
+        const run: Run = { scope, startedAt: now(), torrent: undefined, magnet: undefined, progress: undefined, announceNow }
         entry.run = run
         entry.changedAt = now()
         const options = {
           directory: entry.record.downloadDir,
           maxPeers: entry.record.settings.peerLimit,
           wrapConnection: (connection: Connection) => throttle(connection, entry.limits.down, entry.limits.up, later),
+          announce: {
+            onReport: (report: AnnounceReport) => {
+              entry.trackerReports.set(report.url, report)
+            },
+            now: Queue.take(announceNow)
+          },
           peers: [...entry.magnet.peers, ...entry.record.peers.flatMap((text) => {
             const peer = parseEndpoint(text)
             return typeof peer === "string" ? [] : [peer]
@@ -448,7 +457,8 @@ export const make = (
             error: undefined,
             pieces: undefined,
             changedAt: at,
-            limits: limitsFor(settingsOfNew)
+            limits: limitsFor(settingsOfNew),
+            trackerReports: new Map()
           }
           yield* saveEntry(entry)
           entries.set(id, entry)
@@ -626,7 +636,9 @@ export const make = (
       startNow: (selector) => start(selector, true),
       stop,
       verify,
-      reannounce: () => Effect.void,
+      reannounce: (selector) =>
+        locked(Effect.forEach(select(selector), (entry) =>
+          entry.run === undefined ? Effect.void : Queue.offer(entry.run.announceNow, undefined), { discard: true })),
       setLocation,
       set,
       queueMove,

@@ -11,7 +11,7 @@ import { ResumeStore } from "../resume/index.js"
 import { Dht } from "../dht/Dht.js"
 import { type Connection, Transport, type TransportError } from "../peer/transport/Transport.js"
 import type { Storage } from "../storage/index.js"
-import type { Tracker } from "../tracker/index.js"
+import type { AnnounceHooks, Tracker } from "../tracker/index.js"
 import type { Verifier } from "../verifier/index.js"
 import { obfuscatedInfoHash } from "../peer/mse/index.js"
 import { Direction, TokenBucket } from "../peer/transport/RateLimit.js"
@@ -38,6 +38,8 @@ export interface AddOptions {
    * here, at the transport seam, below the peer protocol.
    */
   readonly wrapConnection?: (connection: Connection) => Connection
+  /** Tracker reports and "announce now" (a magnet link's hooks serve its torrent too). */
+  readonly announce?: AnnounceHooks
 }
 
 /**
@@ -172,7 +174,8 @@ export const make = (
           dht,
           useDht: options.dht ?? true,
           connectionAllowed,
-          resume
+          resume,
+          ...(options.announce === undefined ? {} : { announce: options.announce })
         }).pipe(Effect.provideService(Transport, wrapped(options.wrapConnection)))
         const hidden = Buffer.from(obfuscatedInfoHash(torrent.infoHash)).toString("hex")
         torrents.set(torrent.infoHashHex, handle)
@@ -201,6 +204,7 @@ export const make = (
         peers: options.peers ?? [],
         connectionAllowed,
         resume,
+        ...(options.announce === undefined ? {} : { announce: options.announce }),
         start: (torrent, peers) =>
           // The magnet's announce loop goes on serving the torrent: it runs none of its own.
           add(torrent, {

@@ -15,7 +15,7 @@ import { type Connection, Transport } from "../peer/transport/Transport.js"
 import { Bitfield } from "../piece/index.js"
 import type { ResumeStore } from "../resume/index.js"
 import { Storage } from "../storage/index.js"
-import { startAnnouncing, type Tracker, type TransferStats } from "../tracker/index.js"
+import { type AnnounceHooks, startAnnouncing, type Tracker, type TransferStats } from "../tracker/index.js"
 import type { Handshake } from "../wire/index.js"
 import { Verifier } from "../verifier/index.js"
 import { lookForPeers } from "./dhtPeers.js"
@@ -114,6 +114,8 @@ export interface TorrentOptions {
   readonly connectionAllowed: () => boolean
   /** Where verified pieces are recorded between runs; none: every start hashes the data on disk. */
   readonly resume: Option.Option<ResumeStore["Type"]>
+  /** Tracker reports and "announce now", for a client that shows them. */
+  readonly announce?: AnnounceHooks
 }
 
 const storageError = (cause: { readonly message: string }) =>
@@ -310,7 +312,8 @@ export const startTorrent = (
           key: options.key,
           stats: transferStats,
           onPeers: (found) => addPeers(found),
-          ...(completeAtStart ? {} : { completed: downloadCompleted })
+          ...(completeAtStart ? {} : { completed: downloadCompleted }),
+          ...(options.announce === undefined ? {} : { hooks: options.announce })
         })
       }
       if (options.useDht && Option.isSome(options.dht) && !torrent.private) {

@@ -11,7 +11,7 @@ import type { Dht } from "../dht/Dht.js"
 import type { Endpoint } from "../net/Datagram.js"
 import type { Transport } from "../peer/transport/Transport.js"
 import type { ResumeStore } from "../resume/index.js"
-import { startAnnouncing, type Tracker } from "../tracker/index.js"
+import { type AnnounceHooks, startAnnouncing, type Tracker } from "../tracker/index.js"
 import { type MetadataProgress, startMetadataFetch } from "./metadata/fetchMetadata.js"
 import { lookForPeers } from "./dhtPeers.js"
 import type { SessionConfig } from "./SessionConfig.js"
@@ -48,6 +48,8 @@ export interface MagnetOptions {
   readonly connectionAllowed: () => boolean
   /** Where fetched metadata is kept for the next run, if anywhere. */
   readonly resume: Option.Option<ResumeStore["Type"]>
+  /** Tracker reports and "announce now", for a client that shows them. */
+  readonly announce?: AnnounceHooks
   /** Starts the torrent once the metadata is known, with the peers heard of so far (trackers are ours to run). */
   readonly start: (
     torrent: TorrentInfo,
@@ -110,7 +112,8 @@ export const startMagnet = (
         completed: Deferred.await(torrent).pipe(
           Effect.flatMap((torrent) => torrent.downloadCompleted),
           Effect.orElse(() => Effect.never)
-        )
+        ),
+        ...(options.announce === undefined ? {} : { hooks: options.announce })
       })
     }
     // The DHT may be asked before the metadata says whether the torrent is private; a private one stops it then.

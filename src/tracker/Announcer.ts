@@ -8,7 +8,7 @@ import type { TrackerTier } from "../metainfo/index.js"
 import { firstAnswer, shuffleTiers } from "./tiers.js"
 import { Tracker } from "./Tracker.js"
 import type { TrackerError } from "./TrackerError.js"
-import type { AnnounceEvent, AnnounceResponse, PeerAddress } from "./types.js"
+import type { AnnounceEvent, AnnounceRequest, AnnounceResponse, PeerAddress } from "./types.js"
 
 /** What we have transferred, read fresh for every announce. */
 export interface TransferStats {
@@ -34,6 +34,28 @@ export const defaultAnnounceTiming: AnnounceTiming = {
   stopTimeout: Duration.seconds(5)
 }
 
+/** What one announce to one tracker came to, for a client's list of trackers. Times in ms since the epoch. */
+export interface AnnounceReport {
+  readonly url: string
+  readonly at: number
+  readonly ok: boolean
+  /** "Success", the tracker's warning, or what went wrong. */
+  readonly message: string
+  readonly peers: number
+  readonly seeders: number | undefined
+  readonly leechers: number | undefined
+  /** When the next regular announce is due, after a success. */
+  readonly next: number | undefined
+}
+
+/** Hooks for a client that shows its trackers and lets a user announce now. */
+export interface AnnounceHooks {
+  /** Called after every announce attempt, plain code. */
+  readonly onReport?: (report: AnnounceReport) => void
+  /** Completes when an announce is wanted now (a user's "reannounce"); evaluated afresh after each announce. */
+  readonly now?: Effect.Effect<void>
+}
+
 export interface AnnouncerOptions {
   readonly tiers: ReadonlyArray<TrackerTier>
   readonly infoHash: Uint8Array
@@ -50,6 +72,7 @@ export interface AnnouncerOptions {
    */
   readonly completed?: Effect.Effect<void>
   readonly timing?: Partial<AnnounceTiming>
+  readonly hooks?: AnnounceHooks
 }
 
 /** The wait before the next regular announce: the tracker's interval, no less than its `min interval` or our floor. */
@@ -71,6 +94,39 @@ export const startAnnouncing = (options: AnnouncerOptions): Effect.Effect<void, 
     const timing = { ...defaultAnnounceTiming, ...options.timing }
     const tiers = yield* Ref.make(yield* shuffleTiers(options.tiers))
     const lastAnswered = yield* Ref.make(Option.none<string>())
+    const clock = yield* Effect.clock
+    const onReport = options.hooks?.onReport
+    /** Announces to `url`, telling the hooks how it went. */
+    const announceTo = (url: string, req: AnnounceRequest) =>
+      onReport === undefined ? tracker.announce(url, req) : tracker.announce(url, req).pipe(
+        Effect.tap((answer) => {
+          const at = clock.unsafeCurrentTimeMillis()
+          onReport({
+            url,
+            at,
+            ok: true,
+            message: answer.warning ?? "Success",
+            peers: answer.peers.length,
+            seeders: answer.complete,
+            leechers: answer.incomplete,
+            next: at + Duration.toMillis(nextAnnounceDelay(answer, timing.minimumInterval))
+          })
+        }),
+        Effect.tapError((error) =>
+          Effect.sync(() =>
+            onReport({
+              url,
+              at: clock.unsafeCurrentTimeMillis(),
+              ok: false,
+              message: error.message,
+              peers: 0,
+              seeders: undefined,
+              leechers: undefined,
+              next: undefined
+            })
+          )
+        )
+      )
 
     const request = (event: AnnounceEvent | undefined) =>
       Effect.map(options.stats, (stats) => ({
@@ -88,7 +144,7 @@ export const startAnnouncing = (options: AnnouncerOptions): Effect.Effect<void, 
         const req = yield* request(event)
         const { answer, url } = yield* firstAnswer(
           tiers,
-          (url) => tracker.announce(url, req),
+          (url) => announceTo(url, req),
           (error) => Effect.logDebug(`announce failed: ${error.message}`)
         )
         yield* Ref.set(lastAnswered, Option.some(url))
@@ -103,12 +159,14 @@ export const startAnnouncing = (options: AnnouncerOptions): Effect.Effect<void, 
 
     const loop = Effect.gen(function*() {
       let completion = options.completed ?? Effect.never
+      const asked = options.hooks?.now ?? Effect.never
       let answer = yield* announceRound("started")
       for (;;) {
-        const completedNow = yield* Effect.raceFirst(
+        const completedNow = yield* Effect.raceAll([
           Effect.as(Effect.sleep(nextAnnounceDelay(answer, timing.minimumInterval)), false),
+          Effect.as(asked, false),
           Effect.as(completion, true)
-        )
+        ])
         if (completedNow) completion = Effect.never
         answer = yield* announceRound(completedNow ? "completed" : undefined)
       }

@@ -188,6 +188,28 @@ describe("Client", () => {
       }).pipe(Effect.provide(clientOver(Client.makeMemoryFileSystem().fileSystem)), Effect.provide(services))
     }))
 
+  it.scopedLive("reports each tracker's last announce, and announces again when asked", () =>
+    Effect.gen(function*() {
+      let announces = 0
+      const services = yield* Layer.build(world(() => {
+        announces++
+        return []
+      }))
+      yield* Effect.gen(function*() {
+        const client = yield* Client.Client
+        const { id } = yield* client.add(Client.AddSource.metainfo(one.bytes))
+        yield* eventually("announced", Effect.map(snapshotOf(id), (t) => t.trackers[0]?.lastAnnounceSucceeded === true))
+        const tracker = (yield* snapshotOf(id)).trackers[0]!
+        expect(tracker.announce).toBe("http://tracker.test/announce")
+        expect(tracker.lastAnnounceResult).toBe("Success")
+        // The tracker's 1 s interval is raised to our 30 s floor: only asking brings the next announce now.
+        expect(tracker.nextAnnounceTime - tracker.lastAnnounceTime).toBe(30_000)
+        const before = announces
+        yield* client.reannounce([id])
+        yield* eventually("announced again", Effect.sync(() => announces > before))
+      }).pipe(Effect.provide(clientOver(Client.makeMemoryFileSystem().fileSystem)), Effect.provide(services))
+    }))
+
   it.scoped("skips a corrupt torrent file in the state folder, reports it, and loads the others", () =>
     Effect.gen(function*() {
       const memory = Client.makeMemoryFileSystem()
