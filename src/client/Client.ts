@@ -11,6 +11,12 @@ import type * as Stream from "effect/Stream"
  * Units: bytes, bytes per second, milliseconds since the Unix epoch for dates, seconds for durations, unless a
  * field says otherwise. The shapes follow Transmission's RPC (`docs/rpc-spec.md`) so that `torrent-get`,
  * `torrent-set`, `session-get`, `session-set` and `session-stats` are answered by renaming fields.
+ *
+ * Layers (in `./index.ts`): `layer(config)` needs a Session, a ResumeStore and a FileSystem (an HttpClient too, to
+ * add by URL); `nodeClientLayer` in `src/cli/clientLayer.ts` is the Node composition; `layerTest()` is the real
+ * Client over memory (no sockets, no disk; trackers that know no peers), for testing code built on it: provide it
+ * to a test and drive `Client` as the RPC would (`it.scoped`; schedules run on the TestClock, so use `it.scopedLive`
+ * where a test waits for torrents to move).
  */
 
 /** A torrent's stable id. */
@@ -196,6 +202,9 @@ export interface TorrentSnapshot {
   readonly activityDate: number
   /** When it last started (0: never in this run). */
   readonly startDate: number
+  /** Seconds spent downloading and seeding over its life (kept across restarts). */
+  readonly secondsDownloading: number
+  readonly secondsSeeding: number
   /** Its place in the queue, 0 first; every torrent has one. */
   readonly queuePosition: number
   readonly magnetLink: string

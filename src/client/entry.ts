@@ -255,6 +255,8 @@ export const snapshot = (
     doneDate: record.doneDate,
     activityDate: record.activityDate,
     startDate: entry.run?.startedAt ?? 0,
+    secondsDownloading: Math.floor(record.secondsDownloading),
+    secondsSeeding: Math.floor(record.secondsSeeding),
     queuePosition,
     magnetLink: record.magnet,
     pieceCount: info?.pieceCount ?? 0,

@@ -358,10 +358,18 @@ export const make = (
 
     let lastSave = now()
     const saveInterval = Duration.toMillis(config.save ?? Duration.seconds(30))
+    let lastTick = now()
     const tick = Effect.gen(function*() {
       const current_ = yield* Ref.get(settings)
+      const elapsed = (now() - lastTick) / 1000
+      lastTick = now()
       for (const entry of entries.values()) {
         yield* sample(entry)
+        const status = statusOf(entry)
+        if (status === "downloading" || status === "seeding") {
+          const field = status === "downloading" ? "secondsDownloading" : "secondsSeeding"
+          entry.record = { ...entry.record, [field]: entry.record[field] + elapsed }
+        }
         if (seedLimitReached(entry, current_)) {
           entry.record = { ...entry.record, paused: true, finished: true }
           entry.changedAt = now()

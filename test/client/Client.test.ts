@@ -148,6 +148,7 @@ describe("Client", () => {
         expect((yield* snapshotOf(id)).haveValid).toBeLessThan(150_000)
         yield* client.set([id], { downloadLimited: false })
         yield* eventually("the download", Effect.map(snapshotOf(id), (t) => t.status === "seeding"))
+        expect((yield* snapshotOf(id)).secondsDownloading).toBeGreaterThanOrEqual(1)
       }).pipe(Effect.provide(clientOver(Client.makeMemoryFileSystem().fileSystem)), Effect.provide(services))
     }))
 
