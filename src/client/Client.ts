@@ -158,7 +158,11 @@ export interface TorrentSnapshot {
   readonly error: ErrorKind
   /** What went wrong, in plain words; "" when nothing did. */
   readonly errorString: string
-  /** Why it does not move, in plain words, when it is active but stalled; "" when it moves or is not active. */
+  /**
+   * What holds it back, in plain words, while active: why a download does not move (no peers from any source, every
+   * tracker failing, peers choking us; after a minute without payload), or the rate limit it is held to; "" when
+   * nothing does.
+   */
   readonly stalledReason: string
   readonly isStalled: boolean
   /** Done with what was wanted, and stopped by its seed limits (Transmission's `isFinished`). */

@@ -89,14 +89,46 @@ export const idleLimit = (settings: TorrentSettings, session: SessionSettings): 
     ? session.idleSeedingLimit
     : undefined
 
-/** Why an active torrent does not move, in plain words; "" if it moves or is not active. */
-const stalledReason = (entry: Entry, status: TorrentStatus, stalled: boolean): string => {
-  if (!stalled) return ""
-  const progress = entry.run?.progress
-  if (entry.info === undefined) return "fetching the metadata: no peer has sent it yet"
-  if (status === "seeding") return "no peer is downloading from us"
-  if (progress === undefined || progress.peers === 0) return "no peers: none found by trackers, the DHT or PEX yet"
-  return `connected to ${progress.peers} peers, but none is sending (they choke us or lack the pieces we need)`
+/** A download without payload this long gets a reason shown, well before it counts as stalled for the queue. */
+const QUIET_MS = 60_000
+
+const perSecond = (bytes: number) =>
+  bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB/s` : `${Math.round(bytes / 1024)} KiB/s`
+
+/** What the trackers say when every one of them failed its last announce, if so. */
+const trackerTrouble = (entry: Entry): string | undefined => {
+  const reports = [...entry.trackerReports.values()]
+  if (reports.length === 0 || reports.some((report) => report.ok)) return undefined
+  return `every tracker fails (${reports[0]!.url}: ${reports[0]!.message})`
+}
+
+/**
+ * What holds an active torrent back, in plain words: why a download does not move (after a minute without payload,
+ * or once stalled), or that a rate limit holds it; "" when nothing does or it is not active.
+ */
+const stalledReason = (entry: Entry, status: TorrentStatus, stalled: boolean, now: number): string => {
+  const run = entry.run
+  if (run === undefined || status === "checking") return ""
+  const progress = run.progress
+  if (status === "downloading") {
+    const limit = entry.limits.down.rate
+    const rate = progress?.downloadRate ?? 0
+    if (rate > 0 && rate >= 0.8 * limit) return `held to the download limit of ${perSecond(limit)}`
+    if (rate > 0) return ""
+    if (!stalled && now - Math.max(run.startedAt, entry.record.activityDate) < QUIET_MS) return ""
+    if (entry.info === undefined) return "fetching the metadata: no peer has sent it yet"
+    if (progress === undefined || progress.peers === 0) {
+      return `no peers: ${trackerTrouble(entry) ?? "none found by trackers, the DHT or PEX yet"}`
+    }
+    return `connected to ${progress.peers} peers, but none is sending (they choke us or lack the pieces we need)`
+  }
+  if (status === "seeding") {
+    const limit = entry.limits.up.rate
+    const rate = progress?.uploadRate ?? 0
+    if (rate > 0 && rate >= 0.8 * limit) return `held to the upload limit of ${perSecond(limit)}`
+    return stalled ? "no peer is downloading from us" : ""
+  }
+  return ""
 }
 
 /** Seconds without payload after which an active torrent counts as stalled. */
@@ -221,7 +253,7 @@ export const snapshot = (
     status,
     error: entry.error?.kind ?? 0,
     errorString: entry.error?.message ?? "",
-    stalledReason: stalledReason(entry, status, stalled),
+    stalledReason: stalledReason(entry, status, stalled, now),
     isStalled: stalled,
     isFinished: record.finished,
     isPrivate: info?.private ?? false,

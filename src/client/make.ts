@@ -143,7 +143,18 @@ export const make = (
         corruptEver: ever.corruptEver
       }
     }
-    const saveEntry = (entry: Entry) => saveLock.withPermits(1)(files.saveTorrent(recordNow(entry)))
+    /** Each torrent's record as last written, to skip writing one that has not changed. */
+    const written = new Map<number, string>()
+    const saveEntry = (entry: Entry) =>
+      Effect.suspend(() => {
+        const record = recordNow(entry)
+        // Time counters alone do not make a write (an idle seed would be written every round); they go with the next.
+        const text = JSON.stringify({ ...record, secondsDownloading: 0, secondsSeeding: 0 })
+        if (written.get(record.id) === text) return Effect.void
+        return saveLock.withPermits(1)(files.saveTorrent(record)).pipe(
+          Effect.tap(() => Effect.sync(() => written.set(record.id, text)))
+        )
+      })
     /** Saves, logging a failure rather than failing what triggered it (the state is saved again later). */
     const saveQuietly = (entry: Entry) => saveEntry(entry).pipe(Effect.catchAll((error) => Effect.logWarning(error.message)))
 
@@ -489,6 +500,7 @@ export const make = (
           order = order.filter((other) => other !== id)
           removed.push({ id, at: now() })
           yield* files.removeTorrent(hash)
+          written.delete(id)
           yield* resume.forget(hash, true).pipe(Effect.catchAll((error) => Effect.logWarning(error.message)))
           if (options.deleteData === true && entry.info !== undefined) {
             yield* deleteData(fs, entry.info, entry.record.downloadDir)

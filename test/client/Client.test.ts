@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Stream } from "effect"
+import { Duration, Effect, Layer, Stream } from "effect"
 import * as Client from "../../src/client/index.js"
 import type { Endpoint } from "../../src/net/Datagram.js"
 import { MemoryStorage } from "../../src/storage/index.js"
@@ -146,6 +146,11 @@ describe("Client", () => {
         yield* Effect.sleep("1 second")
         // 64 KiB/s for a second, its burst and a block or two: far from the 300,000 bytes.
         expect((yield* snapshotOf(id)).haveValid).toBeLessThan(150_000)
+        yield* eventually(
+          "the limit named",
+          Effect.map(snapshotOf(id), (t) => t.stalledReason === "held to the download limit of 64 KiB/s"),
+          Duration.seconds(3)
+        )
         yield* client.set([id], { downloadLimited: false })
         yield* eventually("the download", Effect.map(snapshotOf(id), (t) => t.status === "seeding"))
         expect((yield* snapshotOf(id)).secondsDownloading).toBeGreaterThanOrEqual(1)

@@ -82,6 +82,13 @@ export class Direction {
     for (const bucket of this.current) bucket.take(bytes)
   }
 
+  /** The tightest rate in force, bytes per second; `Infinity` when none limits. */
+  get rate(): number {
+    let rate = Number.POSITIVE_INFINITY
+    for (const bucket of this.current) rate = Math.min(rate, bucket.rate)
+    return rate
+  }
+
   waitMs(): number {
     let wait = 0
     for (const bucket of this.current) wait = Math.max(wait, bucket.waitMs())
