@@ -79,7 +79,9 @@ export const make = (
     const resume = yield* ResumeStore
     const fs = yield* FileSystem.FileSystem
     const http = yield* Effect.serviceOption(HttpClient.HttpClient)
-    const clientScope = yield* Effect.scope
+    // Torrents run in scopes forked from this one, made before the finalizer that stops them (with their counters
+    // saved, 32 at a time) is added: finalizers run last-added first, so that finalizer runs before this scope closes.
+    const runsScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.parallel)
     const clock = yield* Effect.clock
     const now = () => clock.unsafeCurrentTimeMillis()
     const files = yield* makeStateFiles(config.stateDir)
@@ -237,7 +239,7 @@ export const make = (
 
     const startRun = (entry: Entry) =>
       Effect.gen(function*() {
-        const scope = yield* Scope.fork(clientScope, ExecutionStrategy.sequential)
+        const scope = yield* Scope.fork(runsScope, ExecutionStrategy.sequential)
         const announceNow = yield* Queue.sliding<void>(1)
         const run: Run = { scope, startedAt: now(), torrent: undefined, magnet: undefined, progress: undefined, announceNow }
         entry.run = run
@@ -310,7 +312,10 @@ export const make = (
         const uploaded = progress.uploaded - (before?.uploaded ?? 0)
         current.downloadedBytes += downloaded
         current.uploadedBytes += uploaded
-        if (downloaded > 0 || uploaded > 0) entry.record = { ...entry.record, activityDate: now() }
+        if (downloaded > 0 || uploaded > 0) {
+          entry.record = { ...entry.record, activityDate: now() }
+          entry.changedAt = now()
+        }
         if (progress.state !== "checking" && progress.verifiedPieces !== entry.pieces?.count) {
           entry.pieces = run.torrent.verified() ?? entry.pieces
           entry.changedAt = now()

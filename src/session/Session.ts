@@ -10,9 +10,9 @@ import { makeAnnounceKey, makePeerId } from "../peer/peerId.js"
 import { ResumeStore } from "../resume/index.js"
 import { Dht } from "../dht/Dht.js"
 import { type Connection, Transport, type TransportError } from "../peer/transport/Transport.js"
-import type { Storage } from "../storage/index.js"
-import type { AnnounceHooks, Tracker } from "../tracker/index.js"
-import type { Verifier } from "../verifier/index.js"
+import { Storage } from "../storage/index.js"
+import { type AnnounceHooks, Tracker } from "../tracker/index.js"
+import { Verifier } from "../verifier/index.js"
 import { obfuscatedInfoHash } from "../peer/mse/index.js"
 import { Direction, TokenBucket } from "../peer/transport/RateLimit.js"
 import { clockTimers, throttle } from "../peer/transport/Throttled.js"
@@ -66,7 +66,11 @@ export const make = (
 ): Effect.Effect<Session["Type"], TransportError, Transport | Storage | Verifier | Tracker | Scope.Scope> =>
   Effect.gen(function*() {
     const settings = { ...defaultSessionConfig, ...config }
-    const context = yield* Effect.context<Transport | Storage | Verifier | Tracker>()
+    // Only these services: the whole context would carry this layer's Scope too, and `add` would then run each
+    // torrent in the session's scope instead of the caller's (a torrent could not be stopped before the session).
+    const context = Context.pick(Transport, Storage, Verifier, Tracker)(
+      yield* Effect.context<Transport | Storage | Verifier | Tracker>()
+    )
     // Optional: an embedding program that provides no ResumeStore gets a full check of the data at every start.
     const resume = yield* Effect.serviceOption(ResumeStore)
     // Optional too: without a DHT node, torrents find peers through trackers, PEX and the addresses given.

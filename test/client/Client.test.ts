@@ -4,6 +4,7 @@ import * as Client from "../../src/client/index.js"
 import type { Endpoint } from "../../src/net/Datagram.js"
 import { MemoryStorage } from "../../src/storage/index.js"
 import { startSeeder } from "../session/seederDouble.js"
+import * as Tracker from "../../src/tracker/index.js"
 import { clientOver, eventually, makeTorrent, world } from "./fixtures.js"
 
 const one = makeTorrent("one", 300_000, 32768, 1)
@@ -214,6 +215,35 @@ describe("Client", () => {
         yield* client.reannounce([id])
         yield* eventually("announced again", Effect.sync(() => announces > before))
       }).pipe(Effect.provide(clientOver(Client.makeMemoryFileSystem().fileSystem)), Effect.provide(services))
+    }))
+
+  it.scopedLive("stops its torrents in parallel at shutdown, each telling its tracker", () =>
+    Effect.gen(function*() {
+      let stopped = 0
+      const slowStops = Tracker.layerTest({
+        announce: (_url, request) =>
+          Effect.as(
+            request.event === "stopped" ? Effect.sleep("400 millis").pipe(Effect.tap(() => Effect.sync(() => stopped++))) : Effect.void,
+            { interval: 1800, minInterval: undefined, peers: [], complete: undefined, incomplete: undefined, warning: undefined, trackerId: undefined }
+          )
+      })
+      const services = yield* Layer.build(Layer.merge(world(() => []), slowStops))
+      const torrents = Array.from({ length: 10 }, (_, i) => makeTorrent(`t${i}`, 20_000, 16384, 100 + i))
+      const started = yield* Effect.gen(function*() {
+        const client = yield* Client.Client
+        yield* client.setSession({ downloadQueueEnabled: false })
+        for (const torrent of torrents) yield* client.add(Client.AddSource.metainfo(torrent.bytes))
+        yield* eventually("announced", Effect.map(client.list("all", { trackers: true }), ({ torrents }) =>
+          torrents.every((t) => t.trackers[0]?.lastAnnounceSucceeded === true)))
+        // Stopping one stops it now: its tracker hears `stopped` before `stop` returns.
+        const { torrents: listed } = yield* client.list()
+        yield* client.stop([listed[0]!.id])
+        expect(stopped).toBe(1)
+        return Date.now()
+      }).pipe(Effect.provide(clientOver(Client.makeMemoryFileSystem().fileSystem)), Effect.provide(services))
+      expect(stopped).toBe(10)
+      // Nine stops of 400 ms each, one after another, would take 3.6 s.
+      expect(Date.now() - started).toBeLessThan(2000)
     }))
 
   it.scoped("skips a corrupt torrent file in the state folder, reports it, and loads the others", () =>
