@@ -561,12 +561,35 @@ export const make = (
         Effect.gen(function*() {
           const next = patchTorrent(entry.record.settings, patch)
           if (next instanceof ClientError) return yield* next
+          const badUrl = (patch.trackerAdd ?? []).find((url) => !/^(https?|udp):\/\/[^/]/i.test(url) || !URL.canParse(url))
+          if (badUrl !== undefined) {
+            return yield* new ClientError({ reason: "InvalidArgument", detail: `${badUrl} is not an http(s) or udp tracker URL` })
+          }
           if (patch.queuePosition !== undefined) order = placeInQueue(order, entry.record.id, patch.queuePosition)
           applyTorrentLimits(entry.limits, next, sessionLimits)
-          // A new peer limit takes a restart of the torrent (the queue starts it again at once).
-          if (next.peerLimit !== entry.record.settings.peerLimit) yield* stopRun(entry)
-          yield* update(entry, { settings: next })
+          const trackers = patch.trackerAdd === undefined && patch.trackerRemove === undefined
+            ? undefined
+            : changeTrackers(entry, patch.trackerAdd ?? [], patch.trackerRemove ?? [])
+          // A new peer limit or tracker list takes a restart of the torrent (the queue starts it again at once).
+          if (next.peerLimit !== entry.record.settings.peerLimit || trackers !== undefined) yield* stopRun(entry)
+          yield* update(entry, { settings: next, ...(trackers === undefined ? {} : { trackers }) })
         })).pipe(Effect.zipRight(patch.queuePosition === undefined ? Effect.void : saveSession))
+
+    /**
+     * The torrent's tracker tiers with the trackers of the given ids (positions in the flattened list, as snapshots
+     * number them) removed and each added URL a tier of its own; its metadata takes the new list.
+     */
+    const changeTrackers = (entry: Entry, add: ReadonlyArray<string>, remove: ReadonlyArray<number>) => {
+      const tiers = entry.info === undefined ? entry.record.trackers : trackerTiers(entry.info)
+      let id = 0
+      const kept = tiers.map((tier) => tier.filter(() => !remove.includes(id++))).filter((tier) => tier.length > 0)
+      const known = new Set(kept.flat())
+      const next = [...kept.map((tier) => [...tier]), ...[...new Set(add)].filter((url) => !known.has(url)).map((url) => [url])]
+      if (entry.info !== undefined) {
+        entry.info = Either.getOrElse(parseMetadata(entry.info.infoBytes, { trackers: next }), () => entry.info!)
+      }
+      return next
+    }
 
     const queueMove = (selector: Selector, move: QueueMove) =>
       locked(Effect.gen(function*() {

@@ -32,6 +32,11 @@ describe("Client", () => {
       expect(listed.torrents[0]!.totalSize).toBe(300_000)
       expect(listed.torrents[1]!.metadataPercentComplete).toBe(0)
 
+      yield* client.set([1], { trackerAdd: ["udp://other.test:80"], trackerRemove: [0] })
+      expect((yield* snapshotOf(1)).trackers.map((t) => [t.id, t.announce, t.tier])).toEqual([[0, "udp://other.test:80", 0]])
+      const badUrl = yield* Effect.flip(client.set([1], { trackerAdd: ["file:///etc/passwd"] }))
+      expect(badUrl.reason).toBe("InvalidArgument")
+
       yield* client.start([1])
       expect((yield* snapshotOf(one.torrent.infoHashHex.toUpperCase())).status).not.toBe("stopped")
       yield* client.stop("all")
