@@ -25,6 +25,8 @@ export interface NodeClientOptions {
   /** Peer connections over all torrents, and per torrent. */
   readonly maxConnections?: number
   readonly maxPeers?: number
+  /** Folders data may go in (see `ClientConfig.allowedFolders`); none: any. */
+  readonly allowedFolders?: ReadonlyArray<string>
 }
 
 const encryptionMode: Record<EncryptionPolicy, Client.EncryptionMode> = {
@@ -59,6 +61,7 @@ export const nodeClientLayer = (options: NodeClientOptions): Layer.Layer<Client.
     Client.layer({
       stateDir,
       settings: { downloadDir: options.downloadDir },
+      ...(options.allowedFolders === undefined ? {} : { allowedFolders: options.allowedFolders }),
       overrides: {
         encryption: encryptionMode[encryption],
         dhtEnabled: Option.isSome(options.dht),

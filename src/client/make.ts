@@ -12,6 +12,8 @@ import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
+import { resolve } from "node:path"
+import { isInside } from "../storage/layout.js"
 import { formatMagnet, parseMagnet, parseMetadata, type TorrentInfo, trackerTiers } from "../metainfo/index.js"
 import { parseEndpoint } from "../net/endpoint.js"
 import { Bitfield } from "../piece/index.js"
@@ -58,6 +60,11 @@ export interface ClientConfig {
   /** How often counters of running torrents are saved. */
   readonly save?: Duration.DurationInput
   readonly fetch?: FetchLimits
+  /**
+   * Folders data may go in: a download folder (`add`, `setLocation`, `setSession`) must be one of them or inside
+   * one. None: any folder (a local program's choice; a daemon serving remote users should set it).
+   */
+  readonly allowedFolders?: ReadonlyArray<string>
 }
 
 /** How long a removed torrent's id is reported by `recently-active`, and a changed torrent counts as recent. */
@@ -401,6 +408,19 @@ export const make = (
     })
     const locked = lock.withPermits(1)
 
+    /** Fails unless `folder` is allowed to hold data. */
+    const allowedFolder = (folder: string) =>
+      Effect.suspend(() => {
+        const allowed = config.allowedFolders
+        if (allowed === undefined) return Effect.void
+        const target = resolve(folder)
+        return allowed.some((root) => resolve(root) === target || isInside(resolve(root), target))
+          ? Effect.void
+          : Effect.fail(
+            new ClientError({ reason: "InvalidArgument", detail: `${folder} is outside the folders data may go in` })
+          )
+      })
+
     // ---- selection
 
     const find = (ref: TorrentRef): Entry | undefined => {
@@ -429,6 +449,7 @@ export const make = (
         if (badPeer !== undefined) {
           return yield* new ClientError({ reason: "InvalidArgument", detail: `${badPeer} is not a HOST:PORT peer address` })
         }
+        if (options.downloadDir !== undefined) yield* allowedFolder(options.downloadDir)
         const resolved: Resolved = yield* resolveSource(source, fs, http, fetchLimits)
         const hash = resolved._tag === "Torrent" ? resolved.info.infoHashHex : resolved.magnet.infoHashHex
         return yield* locked(Effect.gen(function*() {
@@ -549,12 +570,12 @@ export const make = (
         }))
 
     const setLocation = (selector: Selector, location: string, move: boolean) =>
-      forEach(selector, (entry) =>
+      Effect.zipRight(allowedFolder(location), forEach(selector, (entry) =>
         Effect.gen(function*() {
           yield* stopRun(entry)
           if (move && entry.info !== undefined) yield* moveData(fs, entry.info, entry.record.downloadDir, location)
           yield* update(entry, { downloadDir: location })
-        }))
+        })))
 
     const set = (selector: Selector, patch: TorrentSettingsPatch) =>
       forEach(selector, (entry) =>
@@ -601,6 +622,7 @@ export const make = (
 
     const setSession = (patch: SessionSettingsPatch) =>
       locked(Effect.gen(function*() {
+        if (patch.downloadDir !== undefined) yield* allowedFolder(patch.downloadDir)
         const next = patchSession(yield* Ref.get(settings), patch)
         if (next instanceof ClientError) return yield* next
         yield* Ref.set(settings, next)

@@ -60,7 +60,15 @@ describe("Client", () => {
       expect(file.reason).toBe("Storage")
       const negative = yield* Effect.flip(client.setSession({ downloadQueueSize: -1 }))
       expect(negative.reason).toBe("InvalidArgument")
-    }).pipe(Effect.provide(Client.layerTest())))
+      // Data goes only in the allowed folders.
+      const { id } = yield* client.add(Client.AddSource.metainfo(one.bytes), { paused: true, downloadDir: "/downloads/music" })
+      const outside = yield* Effect.flip(client.setLocation([id], "/etc", true))
+      expect(outside.message).toBe("/etc is outside the folders data may go in")
+      const sneaky = yield* Effect.flip(client.add(Client.AddSource.metainfo(two.bytes), { downloadDir: "/downloads/../root" }))
+      expect(sneaky.reason).toBe("InvalidArgument")
+      expect((yield* Effect.flip(client.setSession({ downloadDir: "/" }))).reason).toBe("InvalidArgument")
+      expect((yield* snapshotOf(id)).downloadDir).toBe("/downloads/music")
+    }).pipe(Effect.provide(Client.layerTest({ allowedFolders: ["/downloads"] }))))
 
   it.scoped("queues downloads past the download queue size, and start-now passes the queue", () =>
     Effect.gen(function*() {
