@@ -132,14 +132,20 @@ export interface TorrentSettings {
   readonly priorities: ReadonlyArray<Priority>
 }
 
-/** A change to a torrent's settings: only the fields given change. */
-export interface TorrentSettingsPatch extends Partial<Omit<TorrentSettings, "wanted" | "priorities">> {
-  /** File indexes to want / not want, and to set to each priority (an empty list: every file, as Transmission). */
+/**
+ * File indexes to want / not want, and to set to each priority (an empty list: every file, as Transmission's
+ * `files-wanted`, `files-unwanted`, `priority-high/normal/low`).
+ */
+export interface FileChoices {
   readonly filesWanted?: ReadonlyArray<number>
   readonly filesUnwanted?: ReadonlyArray<number>
   readonly priorityHigh?: ReadonlyArray<number>
   readonly priorityNormal?: ReadonlyArray<number>
   readonly priorityLow?: ReadonlyArray<number>
+}
+
+/** A change to a torrent's settings: only the fields given change. */
+export interface TorrentSettingsPatch extends Partial<Omit<TorrentSettings, "wanted" | "priorities">>, FileChoices {
   /** Trackers to add (each its own new tier) and to remove (by `TrackerSnapshot.id`). */
   readonly trackerAdd?: ReadonlyArray<string>
   readonly trackerRemove?: ReadonlyArray<number>
@@ -263,18 +269,12 @@ export const AddSource = {
       : { _tag: "Path", path: filename }
 }
 
-export interface AddOptions {
+export interface AddOptions extends FileChoices {
   /** Added stopped. Default: the session's `startAddedTorrents` negated. */
   readonly paused?: boolean
   /** Default: the session's `downloadDir`. */
   readonly downloadDir?: string
   readonly labels?: ReadonlyArray<string>
-  /** File indexes (Transmission's `files-wanted`/`files-unwanted`, `priority-*`). */
-  readonly filesWanted?: ReadonlyArray<number>
-  readonly filesUnwanted?: ReadonlyArray<number>
-  readonly priorityHigh?: ReadonlyArray<number>
-  readonly priorityNormal?: ReadonlyArray<number>
-  readonly priorityLow?: ReadonlyArray<number>
   readonly peerLimit?: number
   /** Peers to try besides those trackers, the DHT and PEX find, `host:port` (`[v6]:port`); kept across restarts. */
   readonly peers?: ReadonlyArray<string>

@@ -8,6 +8,7 @@ import type { MagnetHandle, TorrentHandle, TorrentProgress } from "../session/in
 import type {
   ErrorKind,
   FileSnapshot,
+  LimitMode,
   PeerSnapshot,
   SessionSettings,
   SnapshotDetail,
@@ -73,21 +74,17 @@ export const totals = (entry: Entry) => ({
   corruptEver: entry.record.corruptEver + (entry.run?.progress?.wasted ?? 0)
 })
 
+/** The limit in force: the torrent's own, the session's if switched on, or none. */
+const inForce = (mode: LimitMode, own: number, sessionOn: boolean, session: number): number | undefined =>
+  mode === "single" ? own : mode === "global" && sessionOn ? session : undefined
+
 /** The seed ratio limit in force, if any. */
 export const ratioLimit = (settings: TorrentSettings, session: SessionSettings): number | undefined =>
-  settings.seedRatioMode === "single"
-    ? settings.seedRatioLimit
-    : settings.seedRatioMode === "global" && session.seedRatioLimited
-    ? session.seedRatioLimit
-    : undefined
+  inForce(settings.seedRatioMode, settings.seedRatioLimit, session.seedRatioLimited, session.seedRatioLimit)
 
 /** The seed idle limit in force, in minutes, if any. */
 export const idleLimit = (settings: TorrentSettings, session: SessionSettings): number | undefined =>
-  settings.seedIdleMode === "single"
-    ? settings.seedIdleLimit
-    : settings.seedIdleMode === "global" && session.idleSeedingLimitEnabled
-    ? session.idleSeedingLimit
-    : undefined
+  inForce(settings.seedIdleMode, settings.seedIdleLimit, session.idleSeedingLimitEnabled, session.idleSeedingLimit)
 
 /** A download without payload this long gets a reason shown, well before it counts as stalled for the queue. */
 const QUIET_MS = 60_000

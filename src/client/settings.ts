@@ -1,4 +1,11 @@
-import type { AddOptions, SessionSettings, SessionSettingsPatch, TorrentSettings, TorrentSettingsPatch } from "./Client.js"
+import type {
+  AddOptions,
+  FileChoices,
+  SessionSettings,
+  SessionSettingsPatch,
+  TorrentSettings,
+  TorrentSettingsPatch
+} from "./Client.js"
 import { ClientError } from "./Client.js"
 
 /** Transmission's defaults, with speeds in bytes per second. */
@@ -99,7 +106,7 @@ export const initialTorrentSettings = (
   }, options)
 
 /** File choices by index; an empty list means every file (as Transmission). Indexes out of range are ignored. */
-const applyFileChoices = (settings: TorrentSettings, patch: TorrentSettingsPatch | AddOptions): TorrentSettings => {
+const applyFileChoices = (settings: TorrentSettings, patch: FileChoices): TorrentSettings => {
   const count = settings.wanted.length
   const indexes = (list: ReadonlyArray<number> | undefined) =>
     list === undefined ? [] : list.length === 0 ? Array.from({ length: count }, (_, i) => i) : list
