@@ -3,6 +3,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Effect from "effect/Effect"
+import { statfs } from "node:fs/promises"
 import * as Client from "../client/index.js"
 import type { Endpoint } from "../net/Datagram.js"
 import type { EncryptionPolicy } from "../session/encryption.js"
@@ -28,6 +29,18 @@ export interface NodeClientOptions {
   /** Folders data may go in (see `ClientConfig.allowedFolders`); none: any. */
   readonly allowedFolders?: ReadonlyArray<string>
 }
+
+/** Free space from statfs(2): the blocks available to us, and all of them. */
+const freeSpace = (path: string): Effect.Effect<Client.FreeSpace, Client.ClientError> =>
+  Effect.tryPromise({
+    try: () => statfs(path),
+    catch: (cause) =>
+      new Client.ClientError({
+        reason: "Storage",
+        detail: `cannot tell the free space of ${path}: ${cause instanceof Error ? cause.message : String(cause)}`,
+        cause
+      })
+  }).pipe(Effect.map((stats) => ({ path, sizeBytes: stats.bavail * stats.bsize, totalSize: stats.blocks * stats.bsize })))
 
 const encryptionMode: Record<EncryptionPolicy, Client.EncryptionMode> = {
   prefer: "preferred",
@@ -62,6 +75,7 @@ export const nodeClientLayer = (options: NodeClientOptions): Layer.Layer<Client.
       stateDir,
       settings: { downloadDir: options.downloadDir },
       ...(options.allowedFolders === undefined ? {} : { allowedFolders: options.allowedFolders }),
+      freeSpace,
       overrides: {
         encryption: encryptionMode[encryption],
         dhtEnabled: Option.isSome(options.dht),

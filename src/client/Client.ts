@@ -431,4 +431,12 @@ export class Client extends Context.Tag("bt/Client")<Client, {
   readonly stats: Effect.Effect<SessionStats>
   /** Every torrent's events, from the moment of subscribing. */
   readonly events: Stream.Stream<ClientEvent>
+  /** The space left (for us) and in all on the filesystem holding `path` (Transmission's `free-space`). */
+  readonly freeSpace: (path: string) => Effect.Effect<FreeSpace, ClientError>
 }>() {}
+
+export interface FreeSpace {
+  readonly path: string
+  readonly sizeBytes: number
+  readonly totalSize: number
+}

@@ -26,6 +26,7 @@ import {
   type AddOptions,
   type AddSource,
   Client,
+  type FreeSpace,
   type ClientEvent,
   ClientError,
   type QueueMove,
@@ -65,6 +66,8 @@ export interface ClientConfig {
    * one. None: any folder (a local program's choice; a daemon serving remote users should set it).
    */
   readonly allowedFolders?: ReadonlyArray<string>
+  /** How to ask the platform for a filesystem's free space; none: `freeSpace` answers Unsupported. */
+  readonly freeSpace?: (path: string) => Effect.Effect<FreeSpace, ClientError>
 }
 
 /** How long a removed torrent's id is reported by `recently-active`, and a changed torrent counts as recent. */
@@ -715,7 +718,9 @@ export const make = (
       session: Ref.get(settings),
       setSession,
       stats,
-      events: Stream.fromPubSub(events)
+      events: Stream.fromPubSub(events),
+      freeSpace: config.freeSpace ??
+        (() => Effect.fail(new ClientError({ reason: "Unsupported", detail: "this client cannot tell free space" })))
     })
   })
 

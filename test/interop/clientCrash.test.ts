@@ -19,6 +19,7 @@ const PER_TORRENT_LOSS = 2 * MiB + 4 * PIECE
 
 interface Line {
   readonly added?: ReadonlyArray<{ readonly id: number; readonly hashString: string; readonly duplicate: boolean }>
+  readonly freeSpace?: { readonly path: string; readonly sizeBytes: number; readonly totalSize: number }
   readonly downloadedThisRun?: number
   readonly torrents?: ReadonlyArray<{
     readonly id: number
@@ -83,6 +84,9 @@ interopSuite("the Client killed with SIGKILL during two downloads and restarted"
     await first.exited
     const firstAdded = lines(first).find((line) => line.added !== undefined)!.added!
     expect(firstAdded.map((a) => [a.id, a.duplicate])).toEqual([[1, false], [2, false]])
+    const space = lines(first).find((line) => line.added !== undefined)!.freeSpace!
+    expect(space.sizeBytes).toBeGreaterThan(0)
+    expect(space.totalSize).toBeGreaterThanOrEqual(space.sizeBytes)
     expect(atKill.torrents!.every((t) => t.haveValid < SIZE), "the first run finished before its kill").toBe(true)
 
     const second = start()

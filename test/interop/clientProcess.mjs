@@ -16,7 +16,7 @@ const program = Effect.gen(function*() {
     const source = item.magnet === undefined ? Client.AddSource.path(item.path) : Client.AddSource.magnet(item.magnet)
     added.push(yield* client.add(source, { peers: item.peers ?? [] }))
   }
-  console.log(JSON.stringify({ added }))
+  console.log(JSON.stringify({ added, freeSpace: yield* client.freeSpace(job.stateDir) }))
   yield* Effect.gen(function*() {
     const { torrents } = yield* client.list()
     const stats = yield* client.stats
