@@ -25,7 +25,10 @@ export type TorrentId = number
 /** A torrent by id, or by info-hash (40 hex digits, any case). */
 export type TorrentRef = TorrentId | string
 
-/** Which torrents a method acts on: all of them, those changed in the last minute, or those named. */
+/**
+ * Which torrents a method acts on: all of them, those changed in the last minute, or those named (ids and hashes
+ * that name no torrent are skipped, as Transmission does; `get` alone fails with NotFound).
+ */
 export type Selector = "all" | "recently-active" | ReadonlyArray<TorrentRef>
 
 /** Transmission's seven states, numbered 0 to 6 there in this order. */
