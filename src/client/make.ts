@@ -11,12 +11,10 @@ import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { createHash } from "node:crypto"
 import { resolve } from "node:path"
 import { isInside } from "../storage/layout.js"
-import { formatMagnet, parseMagnet, parseMetadata, type TorrentInfo, trackerTiers } from "../metainfo/index.js"
+import { formatMagnet, parseMagnet, parseMetadata, trackerTiers } from "../metainfo/index.js"
 import { parseEndpoint } from "../net/endpoint.js"
-import { Bitfield } from "../piece/index.js"
 import { clockTimers, throttle } from "../peer/transport/Throttled.js"
 import type { Connection } from "../peer/transport/Transport.js"
 import { ResumeStore } from "../resume/index.js"
@@ -42,6 +40,7 @@ import {
   type TransferTotals
 } from "./Client.js"
 import { makeStateFiles, type SessionRecord, type TorrentRecord } from "./ClientState.js"
+import { loadEntries } from "./load.js"
 import { deleteData, moveData } from "./data.js"
 import { type Entry, idleLimit, isComplete, isStalled, isWanted, ratioLimit, type Run, snapshot, statusOf, totals } from "./entry.js"
 import { applySessionLimits, applyTorrentLimits, makeSessionLimits, makeTorrentLimits } from "./limits.js"
@@ -75,7 +74,6 @@ const RECENT_MS = 60_000
 
 const EMPTY_TOTALS: TransferTotals = { uploadedBytes: 0, downloadedBytes: 0, filesAdded: 0, secondsActive: 0, sessionCount: 0 }
 
-const sha1Hex = (bytes: Uint8Array) => createHash("sha1").update(bytes).digest("hex")
 
 /**
  * The Client over a Session: torrents kept in the state folder, run through the queue, sampled on a schedule. Every
@@ -180,41 +178,9 @@ export const make = (
 
     // ---- loading
 
-    /** The torrent's metadata from the ResumeStore, if saved and still hashing to its info-hash. */
-    const savedInfo = (record: TorrentRecord) =>
-      Effect.map(resume.loadMetadata(record.hash), (bytes) => {
-        if (bytes._tag === "None" || sha1Hex(bytes.value) !== record.hash) return undefined
-        return Either.getOrUndefined(parseMetadata(bytes.value, { trackers: record.trackers, source: record.name }))
-      })
-    const savedPieces = (hash: string, info: TorrentInfo | undefined) =>
-      info === undefined
-        ? Effect.succeed(undefined)
-        : Effect.map(resume.load(hash), (state) =>
-          state._tag === "Some" && state.value.pieceCount === info.pieceCount
-            ? Bitfield.fromBytes(state.value.bitfield, info.pieceCount)
-            : undefined)
-
-    for (const record of [...loaded.torrents].sort((a, b) => a.queuePosition - b.queuePosition)) {
-      const magnet = parseMagnet(record.magnet)
-      if (Either.isLeft(magnet) || byHash.has(record.hash) || entries.has(record.id)) {
-        yield* Effect.logWarning(`skipping the saved torrent ${record.name} (${record.hash}): its record is inconsistent`)
-        continue
-      }
-      const info = yield* savedInfo(record)
-      entries.set(record.id, {
-        record,
-        magnet: magnet.right,
-        info,
-        run: undefined,
-        forced: false,
-        checkOnly: false,
-        error: undefined,
-        pieces: yield* savedPieces(record.hash, info),
-        changedAt: 0,
-        limits: limitsFor(record.settings),
-        trackerReports: new Map()
-      })
-      byHash.set(record.hash, record.id)
+    for (const entry of yield* loadEntries(loaded.torrents, resume, limitsFor)) {
+      entries.set(entry.record.id, entry)
+      byHash.set(entry.record.hash, entry.record.id)
     }
     const savedOrder = (loaded.session?.queue ?? []).filter((id) => entries.has(id))
     order = [...new Set([...savedOrder, ...entries.keys()])]
