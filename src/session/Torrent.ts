@@ -16,6 +16,7 @@ import { Bitfield } from "../piece/index.js"
 import type { ResumeStore } from "../resume/index.js"
 import { Storage } from "../storage/index.js"
 import {
+  type AnnounceHooks,
   type Announcer,
   startAnnouncing,
   type Tracker,
@@ -114,6 +115,8 @@ export interface TorrentHandle {
    * never, for a torrent complete from the start.
    */
   readonly downloadCompleted: Effect.Effect<void>
+  /** The pieces verified so far (a copy); undefined while checking. */
+  readonly verified: () => Bitfield | undefined
 }
 
 export interface TorrentOptions {
@@ -138,6 +141,8 @@ export interface TorrentOptions {
   readonly resume: Option.Option<ResumeStore["Type"]>
   /** Trackers and DHT run elsewhere for this torrent (a magnet link's): their state, for progress. */
   readonly sources?: PeerSources
+  /** Tracker reports and "announce now", for a client that shows them. */
+  readonly announce?: AnnounceHooks
 }
 
 const storageError = (cause: { readonly message: string }) =>
@@ -338,7 +343,8 @@ export const startTorrent = (
           key: options.key,
           stats: transferStats,
           onPeers: (found) => addPeers(found),
-          ...(completeAtStart ? {} : { completed: downloadCompleted })
+          ...(completeAtStart ? {} : { completed: downloadCompleted }),
+          ...(options.announce === undefined ? {} : { hooks: options.announce })
         })
       }
       if (options.useDht && Option.isSome(options.dht) && !torrent.private) {
@@ -460,7 +466,8 @@ export const startTorrent = (
       accept,
       connections: () => dialer.active.size,
       transferStats,
-      downloadCompleted
+      downloadCompleted,
+      verified: () => swarm?.picker.bitfield()
     } satisfies TorrentHandle
   }).pipe(Effect.annotateLogs("torrent", options.torrent.name))
 
