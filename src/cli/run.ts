@@ -18,12 +18,13 @@ import { download } from "./commands/download.js"
 import { info } from "./commands/info.js"
 import { magnet } from "./commands/magnet.js"
 import { peers } from "./commands/peers.js"
+import { add, list, recheck, remove, start, stop } from "./commands/remote.js"
 import { seed } from "./commands/seed.js"
 import { verify } from "./commands/verify.js"
 
 const bt = Command.make("bt").pipe(
   Command.withDescription("A BitTorrent client."),
-  Command.withSubcommands([info, magnet, create, peers, download, seed, verify, dht])
+  Command.withSubcommands([info, magnet, create, peers, download, seed, verify, dht, add, list, start, stop, recheck, remove])
 )
 
 const cli = Command.run(bt, { name: "bt", version: "0.1.0" })
