@@ -29,6 +29,8 @@ export interface AddOptions {
   readonly trackers?: boolean
   /** Look for peers on the session's DHT node, if it runs one (never for private torrents). Default true. */
   readonly dht?: boolean
+  /** Peer connections for this torrent; default the session's `maxPeers`. */
+  readonly maxPeers?: number
 }
 
 /**
@@ -132,7 +134,7 @@ export const make = (
           directory: options.directory,
           peerId,
           key,
-          config: settings,
+          config: options.maxPeers === undefined ? settings : { ...settings, maxPeers: options.maxPeers },
           port: listener.local.port,
           useTrackers: options.trackers ?? true,
           dht,
@@ -167,7 +169,13 @@ export const make = (
         resume,
         start: (torrent, peers) =>
           // The magnet's announce loop goes on serving the torrent: it runs none of its own.
-          add(torrent, { directory: options.directory, peers, trackers: false, dht: false })
+          add(torrent, {
+            directory: options.directory,
+            peers,
+            trackers: false,
+            dht: false,
+            ...(options.maxPeers === undefined ? {} : { maxPeers: options.maxPeers })
+          })
       }).pipe(Effect.provide(context))
 
     return Session.of({ peerId, port: listener.local.port, add, addMagnet })

@@ -92,6 +92,8 @@ export interface TorrentHandle {
    * never, for a torrent complete from the start.
    */
   readonly downloadCompleted: Effect.Effect<void>
+  /** The pieces verified so far (a copy); undefined while checking. */
+  readonly verified: () => Bitfield | undefined
 }
 
 export interface TorrentOptions {
@@ -402,7 +404,8 @@ export const startTorrent = (
       accept,
       connections: () => dialer.active.size,
       transferStats,
-      downloadCompleted
+      downloadCompleted,
+      verified: () => swarm?.picker.bitfield()
     } satisfies TorrentHandle
   }).pipe(Effect.annotateLogs("torrent", options.torrent.name))
 

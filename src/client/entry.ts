@@ -1,0 +1,256 @@
+import type * as Scope from "effect/Scope"
+import type { MagnetLink, TorrentInfo } from "../metainfo/index.js"
+import { trackerTiers } from "../metainfo/index.js"
+import type { Bitfield } from "../piece/index.js"
+import type { MagnetHandle, TorrentHandle, TorrentProgress } from "../session/index.js"
+import type {
+  ErrorKind,
+  FileSnapshot,
+  PeerSnapshot,
+  SessionSettings,
+  SnapshotDetail,
+  TorrentSettings,
+  TorrentSnapshot,
+  TorrentStatus,
+  TrackerSnapshot
+} from "./Client.js"
+import type { TorrentRecord } from "./ClientState.js"
+
+/** A torrent while it runs: its scope (closing it stops everything), and what the session gave for it. */
+export interface Run {
+  readonly scope: Scope.CloseableScope
+  readonly startedAt: number
+  torrent: TorrentHandle | undefined
+  magnet: MagnetHandle | undefined
+  /** The last progress sampled; its byte counters are this run's, added to the record's at the end. */
+  progress: TorrentProgress | undefined
+}
+
+/** One torrent of the client: what is saved of it, and what it is doing now. Plain mutable data, behind a lock. */
+export interface Entry {
+  record: TorrentRecord
+  readonly magnet: MagnetLink
+  info: TorrentInfo | undefined
+  run: Run | undefined
+  /** Started past the queue ("start now"). */
+  forced: boolean
+  /** A recheck asked for on a stopped torrent: it runs until checked, then stops again. */
+  checkOnly: boolean
+  error: { readonly kind: ErrorKind; readonly message: string } | undefined
+  /** Verified pieces as last seen (running, or from the resume state). */
+  pieces: Bitfield | undefined
+  /** When anything about it last changed, for `recently-active`. */
+  changedAt: number
+}
+
+export const isComplete = (entry: Entry): boolean =>
+  entry.info !== undefined && (entry.pieces?.isComplete() ?? false)
+
+/** The user wants it running: not stopped, not failed. */
+export const isWanted = (entry: Entry): boolean => (!entry.record.paused || entry.checkOnly) && entry.error === undefined
+
+export const statusOf = (entry: Entry): TorrentStatus => {
+  const run = entry.run
+  if (run === undefined) return isWanted(entry) ? (isComplete(entry) ? "seed-wait" : "download-wait") : "stopped"
+  const progress = run.progress
+  if (progress === undefined) return run.torrent === undefined && run.magnet !== undefined ? "downloading" : "checking"
+  return progress.state
+}
+
+/** Payload counters over the torrent's life: what the record holds plus the running session's. */
+export const totals = (entry: Entry) => ({
+  downloadedEver: entry.record.downloadedEver + (entry.run?.progress?.downloaded ?? 0),
+  uploadedEver: entry.record.uploadedEver + (entry.run?.progress?.uploaded ?? 0),
+  corruptEver: entry.record.corruptEver + (entry.run?.progress?.wasted ?? 0)
+})
+
+/** The seed ratio limit in force, if any. */
+export const ratioLimit = (settings: TorrentSettings, session: SessionSettings): number | undefined =>
+  settings.seedRatioMode === "single"
+    ? settings.seedRatioLimit
+    : settings.seedRatioMode === "global" && session.seedRatioLimited
+    ? session.seedRatioLimit
+    : undefined
+
+/** The seed idle limit in force, in minutes, if any. */
+export const idleLimit = (settings: TorrentSettings, session: SessionSettings): number | undefined =>
+  settings.seedIdleMode === "single"
+    ? settings.seedIdleLimit
+    : settings.seedIdleMode === "global" && session.idleSeedingLimitEnabled
+    ? session.idleSeedingLimit
+    : undefined
+
+/** Why an active torrent does not move, in plain words; "" if it moves or is not active. */
+const stalledReason = (entry: Entry, status: TorrentStatus, stalled: boolean): string => {
+  if (!stalled) return ""
+  const progress = entry.run?.progress
+  if (entry.info === undefined) return "fetching the metadata: no peer has sent it yet"
+  if (status === "seeding") return "no peer is downloading from us"
+  if (progress === undefined || progress.peers === 0) return "no peers: none found by trackers, the DHT or PEX yet"
+  return `connected to ${progress.peers} peers, but none is sending (they choke us or lack the pieces we need)`
+}
+
+/** Seconds without payload after which an active torrent counts as stalled. */
+export const stalledAfter = (session: SessionSettings): number =>
+  session.queueStalledEnabled ? session.queueStalledMinutes * 60 : Number.POSITIVE_INFINITY
+
+export const isStalled = (entry: Entry, now: number, session: SessionSettings): boolean => {
+  const run = entry.run
+  if (run === undefined || statusOf(entry) === "checking") return false
+  const since = Math.max(run.startedAt, entry.record.activityDate)
+  return now - since > stalledAfter(session) * 1000
+}
+
+const filePath = (info: TorrentInfo, path: ReadonlyArray<string>): string =>
+  [...(info.layout === "multi" ? [info.name] : []), ...path].join("/")
+
+/** Bytes of each file in verified pieces, from the bitfield. */
+const fileStats = (entry: Entry): ReadonlyArray<FileSnapshot> => {
+  const info = entry.info
+  if (info === undefined) return []
+  const pieces = entry.pieces
+  return info.files.flatMap((file, index): Array<FileSnapshot> => {
+    if (file.padding) return []
+    let completed = 0
+    if (pieces !== undefined && file.length > 0) {
+      const first = Math.floor(file.offset / info.pieceLength)
+      const last = Math.floor((file.offset + file.length - 1) / info.pieceLength)
+      for (let piece = first; piece <= last; piece++) {
+        if (!pieces.has(piece)) continue
+        const start = Math.max(file.offset, piece * info.pieceLength)
+        const end = Math.min(file.offset + file.length, (piece + 1) * info.pieceLength)
+        completed += end - start
+      }
+    }
+    return [{
+      name: filePath(info, file.path),
+      length: file.length,
+      bytesCompleted: completed,
+      wanted: entry.record.settings.wanted[index] ?? true,
+      priority: entry.record.settings.priorities[index] ?? 0
+    }]
+  })
+}
+
+const peerSnapshots = (entry: Entry): ReadonlyArray<PeerSnapshot> =>
+  (entry.run?.progress?.peerList ?? []).map((peer) => {
+    const at = peer.address.lastIndexOf(":")
+    const downloading = peer.downloadRate > 0
+    const uploading = peer.uploadRate > 0
+    return {
+      address: peer.address.slice(0, at).replace(/^\[|\]$/g, ""),
+      port: Number(peer.address.slice(at + 1)),
+      clientName: peer.client ?? "",
+      direction: peer.direction,
+      encrypted: peer.encrypted,
+      transport: peer.transport,
+      progress: 0,
+      rateToClient: peer.downloadRate,
+      rateToPeer: peer.uploadRate,
+      downloadingFrom: downloading,
+      uploadingTo: uploading,
+      flagStr: [
+        downloading ? "D" : "",
+        uploading ? "U" : "",
+        peer.encrypted ? "E" : "",
+        peer.transport === "utp" ? "T" : "",
+        peer.direction === "incoming" ? "I" : ""
+      ].join("")
+    }
+  })
+
+const trackerSnapshots = (entry: Entry): ReadonlyArray<TrackerSnapshot> =>
+  (entry.info === undefined ? entry.record.trackers : trackerTiers(entry.info)).flatMap((tier, tierIndex) =>
+    tier.map((announce) => ({ announce, tier: tierIndex }))
+  ).map(({ announce, tier }, id) => ({
+    id,
+    announce,
+    tier,
+    lastAnnounceTime: 0,
+    lastAnnounceSucceeded: false,
+    lastAnnounceResult: "",
+    lastAnnouncePeerCount: 0,
+    nextAnnounceTime: 0,
+    seederCount: -1,
+    leecherCount: -1
+  }))
+
+/** Bytes in verified pieces (the last piece may be short). */
+export const haveBytes = (entry: Entry): number => {
+  const { info, pieces } = entry
+  if (info === undefined || pieces === undefined) return 0
+  const lastShortBy = info.pieceCount * info.pieceLength - info.totalLength
+  return pieces.count * info.pieceLength - (pieces.has(info.pieceCount - 1) ? lastShortBy : 0)
+}
+
+/** A snapshot of one torrent: plain reads of the entry and its last sampled progress. */
+export const snapshot = (
+  entry: Entry,
+  queuePosition: number,
+  now: number,
+  session: SessionSettings,
+  detail: SnapshotDetail
+): TorrentSnapshot => {
+  const { record, info } = entry
+  const progress = entry.run?.progress
+  const status = statusOf(entry)
+  const total = info?.totalLength ?? 0
+  const have = haveBytes(entry)
+  const { corruptEver, downloadedEver, uploadedEver } = totals(entry)
+  const rateDownload = progress?.downloadRate ?? 0
+  const rateUpload = progress?.uploadRate ?? 0
+  const left = total - have
+  const stalled = status !== "checking" && entry.run !== undefined && isStalled(entry, now, session)
+  const metadataProgress = entry.run?.magnet?.metadataProgress()
+  return {
+    id: record.id,
+    hashString: record.hash,
+    name: info?.name ?? record.name,
+    status,
+    error: entry.error?.kind ?? 0,
+    errorString: entry.error?.message ?? "",
+    stalledReason: stalledReason(entry, status, stalled),
+    isStalled: stalled,
+    isFinished: record.finished,
+    isPrivate: info?.private ?? false,
+    totalSize: total,
+    sizeWhenDone: total,
+    leftUntilDone: left,
+    haveValid: have,
+    haveUnchecked: 0,
+    percentDone: info === undefined ? 0 : total === 0 ? 1 : have / total,
+    recheckProgress: status === "checking" && info !== undefined && info.pieceCount > 0
+      ? (progress?.checkedPieces ?? 0) / info.pieceCount
+      : 0,
+    metadataPercentComplete: info !== undefined
+      ? 1
+      : metadataProgress === undefined || metadataProgress.pieceCount === 0
+      ? 0
+      : metadataProgress.piecesReceived / metadataProgress.pieceCount,
+    downloadedEver,
+    uploadedEver,
+    corruptEver,
+    uploadRatio: downloadedEver > 0 ? uploadedEver / downloadedEver : total > 0 && have === total ? uploadedEver / total : 0,
+    rateDownload,
+    rateUpload,
+    eta: status !== "downloading" ? -1 : rateDownload > 0 ? Math.round(left / rateDownload) : -2,
+    peersConnected: progress?.peers ?? 0,
+    peersSendingToUs: progress?.peerList.filter((peer) => peer.downloadRate > 0).length ?? 0,
+    peersGettingFromUs: progress?.peerList.filter((peer) => peer.uploadRate > 0).length ?? 0,
+    peersKnown: progress?.peers ?? 0,
+    downloadDir: record.downloadDir,
+    addedDate: record.addedDate,
+    doneDate: record.doneDate,
+    activityDate: record.activityDate,
+    startDate: entry.run?.startedAt ?? 0,
+    queuePosition,
+    magnetLink: record.magnet,
+    pieceCount: info?.pieceCount ?? 0,
+    pieceSize: info?.pieceLength ?? 0,
+    settings: record.settings,
+    files: detail.files === true ? fileStats(entry) : [],
+    peers: detail.peers === true ? peerSnapshots(entry) : [],
+    trackers: detail.trackers === true ? trackerSnapshots(entry) : [],
+    ...(detail.pieces === true && entry.pieces !== undefined ? { pieces: entry.pieces.toBytes() } : {})
+  }
+}
