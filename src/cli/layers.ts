@@ -43,7 +43,7 @@ const resumeLayer = (stateDir: Option.Option<string>): Layer.Layer<ResumeStore.R
   ).pipe(Layer.provide(Layer.merge(NodeFileSystem.layer, NodePath.layer)))
 
 /** The state folder given, or the default one. */
-const stateDirOf = (stateDir: Option.Option<string>): Effect.Effect<string> =>
+export const stateDirOf = (stateDir: Option.Option<string>): Effect.Effect<string> =>
   Option.match(stateDir, { onNone: () => defaultStateDir.pipe(Effect.orDie), onSome: Effect.succeed })
 
 /** What the DHT node is started with. */

@@ -13,6 +13,7 @@ import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Metainfo from "../metainfo/index.js"
 import { create } from "./commands/create.js"
+import { daemon } from "./commands/daemon.js"
 import { dht } from "./commands/dht.js"
 import { download } from "./commands/download.js"
 import { info } from "./commands/info.js"
@@ -24,7 +25,7 @@ import { verify } from "./commands/verify.js"
 
 const bt = Command.make("bt").pipe(
   Command.withDescription("A BitTorrent client."),
-  Command.withSubcommands([info, magnet, create, peers, download, seed, verify, dht, add, list, start, stop, recheck, remove])
+  Command.withSubcommands([info, magnet, create, peers, download, seed, verify, dht, daemon, add, list, start, stop, recheck, remove])
 )
 
 const cli = Command.run(bt, { name: "bt", version: "0.1.0" })
