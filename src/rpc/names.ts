@@ -41,7 +41,7 @@ const SESSION_NAMES = [
   "incomplete-dir-enabled", "lpd-enabled", "peer-limit-global", "peer-limit-per-torrent", "peer-port",
   "peer-port-random-on-start", "pex-enabled", "port-forwarding-enabled", "queue-stalled-enabled",
   "queue-stalled-minutes", "rename-partial-files", "rpc-version", "rpc-version-minimum", "rpc-version-semver",
-  "seed-queue-enabled", "seed-queue-size", "seedRatioLimited", "session-id", "speed-limit-down",
+  "seed-queue-enabled", "seed-queue-size", "seedRatioLimit", "seedRatioLimited", "session-id", "speed-limit-down",
   "speed-limit-down-enabled", "speed-limit-up", "speed-limit-up-enabled", "start-added-torrents",
   "trash-original-torrent-files", "utp-enabled", "speed-units", "speed-bytes", "size-units", "size-bytes",
   "memory-units", "memory-bytes",
