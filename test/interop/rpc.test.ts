@@ -5,10 +5,12 @@
  * remove` do the same against `bt daemon` and against a real `transmission-daemon`.
  */
 import { existsSync } from "node:fs"
+import { request } from "node:http"
 import { mkdir, readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { beforeAll, expect, test } from "vitest"
 import {
+  btArgs,
   freePort,
   interopSuite,
   lt,
@@ -17,11 +19,12 @@ import {
   runBt,
   startLtSeeder,
   startOpentracker,
+  spawnTracked,
   type Tracked,
   tempDir,
   writeFiles
 } from "./harness.js"
-import { describeProc, exitWithin, hashFiles, spawnBt, startTransmission } from "./leechers.js"
+import { describeProc, exitWithin, hashFiles, startTransmission } from "./leechers.js"
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
@@ -68,15 +71,15 @@ interface Daemon {
  * `bt daemon` on fresh ports, no DHT, its state and data in `work` (a fresh folder unless given); resolves once
  * its RPC is up.
  */
-const startBtDaemon = async (work?: string): Promise<Daemon> => {
+const startBtDaemon = async (work?: string, extra: ReadonlyArray<string> = [], env?: NodeJS.ProcessEnv): Promise<Daemon> => {
   const dir = work ?? (await tempDir())
   const downloadDir = join(dir, "data")
   await mkdir(downloadDir, { recursive: true })
   const rpcPort = await freePort()
-  const proc = spawnBt([
+  const proc = spawnTracked(process.execPath, btArgs([
     "daemon", "--rpc-port", String(rpcPort), "--port", String(await freePort()), "--no-dht",
-    "--state-dir", join(dir, "state"), "--download-dir", downloadDir
-  ])
+    "--state-dir", join(dir, "state"), "--download-dir", downloadDir, ...extra
+  ]), env === undefined ? {} : { env })
   await until("bt daemon's RPC", 20_000, async () => {
     if (proc.child.exitCode !== null) throw new Error(`bt daemon exited: ${proc.stderr()}`)
     return proc.stderr().includes("bt daemon: RPC at") ? true : undefined
@@ -200,6 +203,64 @@ interopSuite("transmission-remote and bt add/list against bt daemon", ["transmis
       (await btList(again.rpc)).length === 0 && !existsSync(join(d.downloadDir, "one.bin")) ? true : undefined)
     again.proc.child.kill("SIGTERM")
     expect((await exitWithin(again.proc, 15_000, "bt daemon after SIGTERM")).code).toBe(0)
+  })
+})
+
+interopSuite("bt daemon's guards: auth, Host, a public bind, /metrics, the watch folder", ["transmission-remote", "libtorrent"], () => {
+  test("credentials from the environment, checked for transmission-remote and bt; a foreign Host refused", async () => {
+    const work = await tempDir()
+    const watch = join(work, "watch")
+    await mkdir(watch)
+    const d = await startBtDaemon(work, ["--watch-dir", watch], { ...process.env, BT_RPC_AUTH: "admin:s3:cret" })
+    expect(d.proc.child.spawnargs.join(" ")).not.toContain("s3:cret")
+    const url = `http://${d.rpc}/transmission/rpc`
+
+    const denied = await run("transmission-remote", [d.rpc, "-l"], { timeoutMs: 15_000 })
+    expect(denied.code).not.toBe(0)
+    expect(denied.stderr + denied.stdout).toMatch(/401/)
+    expect(await remote(d, "-n", "admin:s3:cret", "-l")).toMatch(/^\s*ID\s+Done/)
+    const withAuth = { ...process.env, BT_RPC_AUTH: "admin:s3:cret" }
+    const wrong = await runBt(["list", "--rpc", d.rpc], { env: { ...process.env, BT_RPC_AUTH: "admin:nope" } })
+    expect(wrong.code).toBe(1)
+    expect(wrong.stderr).toMatch(/^bt: the daemon at .* refused our credentials/)
+
+    const basic = `Basic ${Buffer.from("admin:s3:cret").toString("base64")}`
+    // fetch will not send another Host header: node:http will.
+    const statusWithHost = (host: string) =>
+      new Promise<number | undefined>((resolve, reject) => {
+        const req = request(url, { method: "POST", headers: { host, authorization: basic } }, (res) => {
+          res.resume()
+          resolve(res.statusCode)
+        })
+        req.on("error", reject)
+        req.end("{}")
+      })
+    expect(await statusWithHost("evil.example")).toBe(421)
+    expect(await statusWithHost(`localhost:${d.rpc.split(":")[1]}`)).toBe(409)
+    const metrics = await fetch(`http://${d.rpc}/metrics`, { headers: { authorization: basic } })
+    expect(metrics.status).toBe(200)
+    expect(await metrics.text()).toMatch(/^bt_torrents\{state="stopped"\} 0$/m)
+
+    const p = await payload(work, "watched.bin", 100_000, 14, "http://127.0.0.1:1/announce")
+    await run("cp", [p.torrent, join(watch, "watched.torrent")])
+    const rows = await until("the watched torrent added", 15_000, async () => {
+      const result = await runBt(["list", "--rpc", d.rpc, "--json"], { env: withAuth, timeoutMs: 20_000 })
+      const rows = JSON.parse(result.stdout) as ReadonlyArray<BtRow>
+      return rows.length === 1 ? rows : undefined
+    })
+    expect(rows[0]).toMatchObject({ name: "watched.bin", infoHash: p.info.info_hash })
+    d.proc.child.kill("SIGINT")
+    expect((await exitWithin(d.proc, 15_000, "bt daemon after SIGINT")).code).toBe(0)
+  })
+
+  test("a public --rpc-bind without auth is refused in one line", async () => {
+    const result = await runBt(["daemon", "--rpc-bind", "0.0.0.0", "--rpc-port", "0", "--no-dht"], {
+      env: { ...process.env, BT_RPC_AUTH: "" },
+      timeoutMs: 20_000
+    })
+    expect(result.code).toBe(1)
+    expect(result.stderr.trim().split("\n")).toHaveLength(1)
+    expect(result.stderr).toMatch(/^bt: --rpc-bind 0\.0\.0\.0 without --rpc-auth/)
   })
 })
 

@@ -11,7 +11,6 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodePath from "@effect/platform-node/NodePath"
-import * as Config from "effect/Config"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -28,7 +27,7 @@ import * as Rpc from "../../rpc/index.js"
 import { nodeSessionLayer, stateDirOf } from "../layers.js"
 import { dhtOptionsOf, swarmOptions } from "../options.js"
 import { UsageError } from "../UsageError.js"
-import { parseCredentials } from "./remote.js"
+import { authFromEnv, parseCredentials } from "./remote.js"
 
 const options = {
   rpcPort: Options.integer("rpc-port").pipe(
@@ -92,7 +91,7 @@ const credentialsOf = (
       from = `--rpc-auth-file ${file.value}`
     }
     if (Option.isNone(text)) {
-      text = yield* Config.option(Config.string("BT_RPC_AUTH")).pipe(Effect.orDie)
+      text = yield* authFromEnv
       from = "BT_RPC_AUTH"
     }
     if (Option.isNone(text)) return Option.none()

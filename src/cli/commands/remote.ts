@@ -30,12 +30,18 @@ export const parseCredentials = (text: string) => {
   return colon <= 0 ? undefined : { username: text.slice(0, colon), password: text.slice(colon + 1) }
 }
 
+/** `$BT_RPC_AUTH` when set and not empty. */
+export const authFromEnv: Effect.Effect<Option.Option<string>> = Config.option(Config.string("BT_RPC_AUTH")).pipe(
+  Effect.map(Option.filter((text) => text !== "")),
+  Effect.orDie
+)
+
 /** The Remote for `--rpc` and `$BT_RPC_AUTH`, over Node's HTTP client. */
 const withRemote = <A, E>(rpc: string, use: (remote: Remote) => Effect.Effect<A, E, FileSystem.FileSystem>) =>
   Effect.gen(function*() {
     const url = rpcUrl(rpc)
     if (url === undefined) return yield* new UsageError({ message: `--rpc ${rpc}: expected http://HOST:PORT` })
-    const authText = yield* Config.option(Config.string("BT_RPC_AUTH")).pipe(Effect.orDie)
+    const authText = yield* authFromEnv
     const auth = Option.map(authText, parseCredentials)
     if (Option.isSome(auth) && auth.value === undefined) {
       return yield* new UsageError({ message: "BT_RPC_AUTH: expected USER:PASSWORD" })
