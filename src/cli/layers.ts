@@ -37,7 +37,7 @@ const defaultStateDir: Config.Config<string> = Config.string("BT_STATE_DIR").pip
   Config.orElse(() => Config.succeed(join(homedir(), ".local", "state", "bt")))
 )
 
-const resumeLayer = (stateDir: Option.Option<string>): Layer.Layer<ResumeStore.ResumeStore> =>
+export const resumeLayer = (stateDir: Option.Option<string>): Layer.Layer<ResumeStore.ResumeStore> =>
   Layer.unwrapEffect(
     Effect.map(stateDirOf(stateDir), ResumeStore.layerFiles)
   ).pipe(Layer.provide(Layer.merge(NodeFileSystem.layer, NodePath.layer)))

@@ -263,6 +263,8 @@ export interface AddOptions {
   readonly priorityNormal?: ReadonlyArray<number>
   readonly priorityLow?: ReadonlyArray<number>
   readonly peerLimit?: number
+  /** Peers to try besides those trackers, the DHT and PEX find, `host:port` (`[v6]:port`); kept across restarts. */
+  readonly peers?: ReadonlyArray<string>
 }
 
 /** `add`'s answer: the torrent, and whether it was there already (then nothing about it changed). */
@@ -366,6 +368,8 @@ export type ClientErrorReason =
   | "Storage"
   /** The state folder could not be written. */
   | "Persistence"
+  /** The peer port (or the DHT's UDP socket) could not be opened. */
+  | "Network"
   /** Not implemented by this client. */
   | "Unsupported"
 

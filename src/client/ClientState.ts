@@ -42,6 +42,8 @@ export const TorrentRecord = Schema.Struct({
   /** Tracker tiers, as the torrent or the link gave them. */
   trackers: Schema.Array(Schema.Array(Schema.String)),
   downloadDir: Schema.String,
+  /** Peers given when it was added, `host:port`. */
+  peers: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
   /** Stopped by the user (or by its seed limits: `finished`). */
   paused: Schema.Boolean,
   finished: Schema.Boolean,

@@ -15,6 +15,7 @@ import type {
   TrackerSnapshot
 } from "./Client.js"
 import type { TorrentRecord } from "./ClientState.js"
+import type { TorrentLimits } from "./limits.js"
 
 /** A torrent while it runs: its scope (closing it stops everything), and what the session gave for it. */
 export interface Run {
@@ -41,6 +42,8 @@ export interface Entry {
   pieces: Bitfield | undefined
   /** When anything about it last changed, for `recently-active`. */
   changedAt: number
+  /** The rate limits its connections are held to. */
+  readonly limits: TorrentLimits
 }
 
 export const isComplete = (entry: Entry): boolean =>

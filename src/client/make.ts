@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
+import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
@@ -13,7 +14,11 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import { formatMagnet, parseMagnet, parseMetadata, type TorrentInfo, trackerTiers } from "../metainfo/index.js"
+import { parseEndpoint } from "../net/endpoint.js"
 import { Bitfield } from "../piece/index.js"
+import type { Later } from "../peer/transport/Throttled.js"
+import { throttle } from "../peer/transport/Throttled.js"
+import type { Connection } from "../peer/transport/Transport.js"
 import { ResumeStore } from "../resume/index.js"
 import { Session, type TorrentHandle, type TorrentProgress } from "../session/index.js"
 import {
@@ -30,12 +35,14 @@ import {
   type SessionStats,
   type SnapshotDetail,
   type TorrentRef,
+  type TorrentSettings,
   type TorrentSettingsPatch,
   type TransferTotals
 } from "./Client.js"
 import { makeStateFiles, type SessionRecord, type TorrentRecord } from "./ClientState.js"
 import { deleteData, moveData } from "./data.js"
 import { type Entry, idleLimit, isComplete, isStalled, isWanted, ratioLimit, type Run, snapshot, statusOf, totals } from "./entry.js"
+import { applySessionLimits, applyTorrentLimits, makeSessionLimits, makeTorrentLimits } from "./limits.js"
 import { moveInQueue, placeInQueue, runnable } from "./queue.js"
 import { defaultSessionSettings, initialTorrentSettings, patchSession, patchTorrent, restoreSettings } from "./settings.js"
 import { defaultFetchLimits, type FetchLimits, type Resolved, resolveSource } from "./sources.js"
@@ -45,6 +52,8 @@ export interface ClientConfig {
   readonly stateDir: string
   /** Session settings for a fresh state folder; saved ones win over these. */
   readonly settings?: Partial<SessionSettings>
+  /** Session settings that win over saved ones (what this start's command line says). */
+  readonly overrides?: Partial<SessionSettings>
   /** How often running torrents are sampled (rates, completion, seed limits, the queue). */
   readonly poll?: Duration.DurationInput
   /** How often counters of running torrents are saved. */
@@ -84,16 +93,33 @@ export const make = (
 
     const loaded = yield* files.load
     for (const { file, problem } of loaded.skipped) yield* Effect.logWarning(`skipping ${file}: ${problem}`)
-    const settings = yield* Ref.make(
-      restoreSettings(
+    const settings = yield* Ref.make({
+      ...restoreSettings(
         { ...defaultSessionSettings(config.settings?.downloadDir ?? "."), ...config.settings },
         loaded.session?.settings
-      )
-    )
+      ),
+      ...config.overrides,
+      peerPort: session.port
+    })
     const startedAt = now()
     const cumulativeAtStart = loaded.session?.cumulative ?? EMPTY_TOTALS
     const current = { uploadedBytes: 0, downloadedBytes: 0, filesAdded: 0 }
     let nextId = Math.max(loaded.session?.nextId ?? 1, ...loaded.torrents.map((record) => record.id + 1))
+
+    // ---- rate limits: the session's buckets, each torrent's own; timers on the Clock, fibers in the client's scope
+
+    const sessionLimits = makeSessionLimits(now)
+    applySessionLimits(sessionLimits, yield* Ref.get(settings))
+    const runTimer = yield* FiberSet.makeRuntime<never>()
+    const later: Later = (ms, f) => {
+      const fiber = runTimer(Effect.sleep(Duration.millis(ms)).pipe(Effect.zipRight(Effect.sync(f))))
+      return () => fiber.unsafeInterruptAsFork(fiber.id())
+    }
+    const limitsFor = (torrentSettings: TorrentSettings) => {
+      const limits = makeTorrentLimits(now)
+      applyTorrentLimits(limits, torrentSettings, sessionLimits)
+      return limits
+    }
 
     const entries = new Map<number, Entry>()
     const byHash = new Map<string, number>()
@@ -166,7 +192,8 @@ export const make = (
         checkOnly: false,
         error: undefined,
         pieces: yield* savedPieces(record.hash, info),
-        changedAt: 0
+        changedAt: 0,
+        limits: limitsFor(record.settings)
       })
       byHash.set(record.hash, record.id)
     }
@@ -207,7 +234,15 @@ export const make = (
         const run: Run = { scope, startedAt: now(), torrent: undefined, magnet: undefined, progress: undefined }
         entry.run = run
         entry.changedAt = now()
-        const options = { directory: entry.record.downloadDir, maxPeers: entry.record.settings.peerLimit }
+        const options = {
+          directory: entry.record.downloadDir,
+          maxPeers: entry.record.settings.peerLimit,
+          wrapConnection: (connection: Connection) => throttle(connection, entry.limits.down, entry.limits.up, later),
+          peers: [...entry.magnet.peers, ...entry.record.peers.flatMap((text) => {
+            const peer = parseEndpoint(text)
+            return typeof peer === "string" ? [] : [peer]
+          })]
+        }
         if (entry.info !== undefined) {
           const started = yield* session.add(entry.info, options).pipe(Scope.extend(scope), Effect.either)
           if (Either.isLeft(started)) {
@@ -363,6 +398,10 @@ export const make = (
 
     const add = (source: AddSource, options: AddOptions = {}) =>
       Effect.gen(function*() {
+        const badPeer = (options.peers ?? []).find((text) => typeof parseEndpoint(text) === "string")
+        if (badPeer !== undefined) {
+          return yield* new ClientError({ reason: "InvalidArgument", detail: `${badPeer} is not a HOST:PORT peer address` })
+        }
         const resolved: Resolved = yield* resolveSource(source, fs, http, fetchLimits)
         const hash = resolved._tag === "Torrent" ? resolved.info.infoHashHex : resolved.magnet.infoHashHex
         return yield* locked(Effect.gen(function*() {
@@ -383,6 +422,7 @@ export const make = (
             )
           }
           const at = now()
+          const settingsOfNew = initialTorrentSettings(current_, info?.files.length ?? 0, options)
           const entry: Entry = {
             record: {
               version: 1,
@@ -392,6 +432,7 @@ export const make = (
               magnet: info === undefined ? resolveMagnetText(source) : formatMagnet(info),
               trackers: info === undefined ? magnet.trackers.map((tier) => [...tier]) : trackerTiers(info).map((tier) => [...tier]),
               downloadDir: options.downloadDir ?? current_.downloadDir,
+              peers: [...(options.peers ?? [])],
               paused: options.paused ?? !current_.startAddedTorrents,
               finished: false,
               queuePosition: order.length,
@@ -403,7 +444,7 @@ export const make = (
               corruptEver: 0,
               secondsSeeding: 0,
               secondsDownloading: 0,
-              settings: initialTorrentSettings(current_, info?.files.length ?? 0, options)
+              settings: settingsOfNew
             },
             magnet,
             info,
@@ -412,7 +453,8 @@ export const make = (
             checkOnly: false,
             error: undefined,
             pieces: undefined,
-            changedAt: at
+            changedAt: at,
+            limits: limitsFor(settingsOfNew)
           }
           yield* saveEntry(entry)
           entries.set(id, entry)
@@ -491,6 +533,7 @@ export const make = (
           const next = patchTorrent(entry.record.settings, patch)
           if (next instanceof ClientError) return yield* next
           if (patch.queuePosition !== undefined) order = placeInQueue(order, entry.record.id, patch.queuePosition)
+          applyTorrentLimits(entry.limits, next, sessionLimits)
           yield* update(entry, { settings: next })
         })).pipe(Effect.zipRight(patch.queuePosition === undefined ? Effect.void : saveSession))
 
@@ -507,6 +550,11 @@ export const make = (
         const next = patchSession(yield* Ref.get(settings), patch)
         if (next instanceof ClientError) return yield* next
         yield* Ref.set(settings, next)
+        applySessionLimits(sessionLimits, next)
+        for (const entry of entries.values()) {
+          entry.limits.down.update()
+          entry.limits.up.update()
+        }
         yield* saveSession
         yield* reconcile
         return next

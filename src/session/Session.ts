@@ -31,6 +31,11 @@ export interface AddOptions {
   readonly dht?: boolean
   /** Peer connections for this torrent; default the session's `maxPeers`. */
   readonly maxPeers?: number
+  /**
+   * Wraps each of the torrent's peer connections, dialled or accepted (after the handshake): rate limits hook in
+   * here, at the transport seam, below the peer protocol.
+   */
+  readonly wrapConnection?: (connection: Connection) => Connection
 }
 
 /**
@@ -65,6 +70,8 @@ export const make = (
     const key = makeAnnounceKey()
     /** Running torrents by info-hash (hex), for accepted connections to find theirs. */
     const torrents = new Map<string, TorrentHandle>()
+    /** Their connection wrappers, for accepted connections. */
+    const wrappers = new Map<string, (connection: Connection) => Connection>()
     /** Their info-hashes by obfuscated info-hash (hex), for encrypted connections to find theirs (MSE). */
     const obfuscated = new Map<string, Uint8Array>()
     let handshaking = 0
@@ -94,10 +101,12 @@ export const make = (
       ).pipe(
         Effect.timeoutFail({ duration: settings.handshakeTimeout, onTimeout: () => "no handshake in time" }),
         Effect.flatMap((accepted) => {
-          const torrent = torrents.get(Buffer.from(accepted.handshake.infoHash).toString("hex"))
+          const hex = Buffer.from(accepted.handshake.infoHash).toString("hex")
+          const torrent = torrents.get(hex)
+          const wrap = wrappers.get(hex)
           return torrent === undefined
             ? Effect.fail("handshake for a torrent we do not have")
-            : torrent.accept(accepted.connection, accepted.handshake, accepted.rest)
+            : torrent.accept(wrap === undefined ? accepted.connection : wrap(accepted.connection), accepted.handshake, accepted.rest)
         }),
         Effect.catchAll((detail) =>
           Effect.zipRight(
@@ -127,6 +136,12 @@ export const make = (
       )
     }
 
+    /** The transport a torrent dials through: the session's, its connections wrapped if asked. */
+    const wrapped = (wrap: AddOptions["wrapConnection"]): Transport["Type"] =>
+      wrap === undefined
+        ? transport
+        : Transport.of({ connect: (to) => Effect.map(transport.connect(to), wrap), listen: transport.listen })
+
     const add = (torrent: TorrentInfo, options: AddOptions) =>
       Effect.gen(function*() {
         const handle = yield* startTorrent({
@@ -141,13 +156,15 @@ export const make = (
           useDht: options.dht ?? true,
           connectionAllowed,
           resume
-        })
+        }).pipe(Effect.provideService(Transport, wrapped(options.wrapConnection)))
         const hidden = Buffer.from(obfuscatedInfoHash(torrent.infoHash)).toString("hex")
         torrents.set(torrent.infoHashHex, handle)
+        if (options.wrapConnection !== undefined) wrappers.set(torrent.infoHashHex, options.wrapConnection)
         obfuscated.set(hidden, torrent.infoHash)
         yield* Effect.addFinalizer(() =>
           Effect.sync(() => {
             torrents.delete(torrent.infoHashHex)
+            wrappers.delete(torrent.infoHashHex)
             obfuscated.delete(hidden)
           })
         )
@@ -174,7 +191,8 @@ export const make = (
             peers,
             trackers: false,
             dht: false,
-            ...(options.maxPeers === undefined ? {} : { maxPeers: options.maxPeers })
+            ...(options.maxPeers === undefined ? {} : { maxPeers: options.maxPeers }),
+            ...(options.wrapConnection === undefined ? {} : { wrapConnection: options.wrapConnection })
           })
       }).pipe(Effect.provide(context))
 

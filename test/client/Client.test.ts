@@ -132,6 +132,25 @@ describe("Client", () => {
       expect(seederOne.log.served.length).toBe(servedBefore)
     }))
 
+  it.scopedLive("holds a torrent to its download limit, and lets it finish once the limit is lifted", () =>
+    Effect.gen(function*() {
+      let seeders: ReadonlyArray<Endpoint> = []
+      const services = yield* Layer.build(world(() => seeders))
+      const seeder = yield* startSeeder({ torrent: one.torrent, content: one.content }).pipe(Effect.provide(services))
+      seeders = [seeder.address]
+      yield* Effect.gen(function*() {
+        const client = yield* Client.Client
+        const { id } = yield* client.add(Client.AddSource.metainfo(one.bytes), { paused: true })
+        yield* client.set([id], { downloadLimit: 64 * 1024, downloadLimited: true })
+        yield* client.start([id])
+        yield* Effect.sleep("1 second")
+        // 64 KiB/s for a second, its burst and a block or two: far from the 300,000 bytes.
+        expect((yield* snapshotOf(id)).haveValid).toBeLessThan(150_000)
+        yield* client.set([id], { downloadLimited: false })
+        yield* eventually("the download", Effect.map(snapshotOf(id), (t) => t.status === "seeding"))
+      }).pipe(Effect.provide(clientOver(Client.makeMemoryFileSystem().fileSystem)), Effect.provide(services))
+    }))
+
   it.scoped("skips a corrupt torrent file in the state folder, reports it, and loads the others", () =>
     Effect.gen(function*() {
       const memory = Client.makeMemoryFileSystem()
