@@ -7,10 +7,7 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpServer from "@effect/platform/HttpServer"
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import * as NodePath from "@effect/platform-node/NodePath"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -21,10 +18,9 @@ import { createServer } from "node:http"
 import { isIP } from "node:net"
 import { join, resolve } from "node:path"
 import { AddSource, Client } from "../../client/index.js"
-import * as ClientLayer from "../../client/make.js"
-import * as ResumeStore from "../../resume/index.js"
 import * as Rpc from "../../rpc/index.js"
-import { nodeSessionLayer, stateDirOf } from "../layers.js"
+import { nodeClientLayer } from "../clientLayer.js"
+import { stateDirOf } from "../layers.js"
 import { dhtOptionsOf, swarmOptions } from "../options.js"
 import { UsageError } from "../UsageError.js"
 import { authFromEnv, parseCredentials } from "./remote.js"
@@ -53,8 +49,11 @@ const options = {
     )
   ),
   downloadDir: Options.directory("download-dir").pipe(
-    Options.withDefault("."),
-    Options.withDescription("where torrents' data goes unless added with another folder (default: the current folder)")
+    Options.optional,
+    Options.withDescription(
+      "where torrents' data goes unless added with another folder (default: the one saved in the state folder, " +
+        "else the current folder)"
+    )
   ),
   stateDir: swarmOptions.stateDir,
   port: Options.integer("port").pipe(
@@ -71,8 +70,6 @@ const options = {
 }
 
 const LOOPBACK = (host: string) => host === "localhost" || host === "::1" || /^127\./.test(host)
-
-const encryptionModes = { prefer: "preferred", require: "required", disable: "tolerated" } as const
 
 /** The RPC's credentials: --rpc-auth, else --rpc-auth-file, else $BT_RPC_AUTH; none for no auth. */
 const credentialsOf = (
@@ -172,29 +169,19 @@ export const daemon = Command.make("daemon", options, (args) =>
     }
     const dht = yield* dhtOptionsOf(args)
     const stateDir = resolve(yield* stateDirOf(args.stateDir))
-    const downloadDir = resolve(args.downloadDir)
+    const downloadDir = resolve(Option.getOrElse(args.downloadDir, () => "."))
     /** Resolved with what asked the daemon to stop. */
     const stop = yield* Deferred.make<string>()
     yield* stopOnSignals(stop)
 
-    const clientLayer = ClientLayer.layer({
-      stateDir,
-      settings: {
-        downloadDir,
-        peerPort: args.port,
-        dhtEnabled: Option.isSome(dht),
-        encryption: encryptionModes[args.encryption]
-      }
-    }).pipe(
-      Layer.provide(
-        Layer.mergeAll(
-          nodeSessionLayer({ port: args.port, encryption: args.encryption }, Option.some(stateDir), dht),
-          ResumeStore.layerFiles(stateDir).pipe(Layer.provide(Layer.merge(NodeFileSystem.layer, NodePath.layer))),
-          NodeFileSystem.layer,
-          NodeHttpClient.layer
-        )
-      )
-    )
+    const clientLayer = nodeClientLayer({
+      stateDir: Option.some(stateDir),
+      downloadDir,
+      downloadDirOverride: Option.isSome(args.downloadDir),
+      port: args.port,
+      encryption: args.encryption,
+      dht: Option.map(dht, (options) => options.bootstrap)
+    })
 
     const program = Effect.gen(function*() {
       const client = yield* Client
