@@ -4,7 +4,7 @@
  * Keys a method does not know are ignored, as Transmission does.
  */
 import * as Schema from "effect/Schema"
-import type { LimitMode, Selector } from "../client/index.js"
+import type { LimitMode, Selector } from "../client/Client.js"
 import { SPEED_UNIT } from "./torrentFields.js"
 
 /** `ids`: a number, a hash, `recently-active`, or a list of numbers and hashes; absent: all torrents. */

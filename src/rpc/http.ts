@@ -40,6 +40,12 @@ export interface RpcHttpOptions {
 
 export const defaultMaxBodyBytes = 16 * 1024 * 1024
 
+/**
+ * Requests answered at once; one more is answered 503 at once instead of queueing, so that a flood costs the
+ * daemon little and a client learns to slow down.
+ */
+export const MAX_IN_FLIGHT = 32
+
 /** The RPC semver sent in `X-Transmission-Rpc-Version`: clients that see it speak JSON-RPC 2.0 (Transmission 4.1). */
 export const RPC_SEMVER = "6.0.0"
 
@@ -166,18 +172,21 @@ const answer = (dispatch: Dispatch, options: RpcHttpOptions) =>
   })
 
 /**
- * The RPC routes: `/transmission/rpc` for calls and `/metrics` (Prometheus text, behind the same Host and auth
- * checks but without the session id, which a scraper cannot echo).
+ * The RPC routes: `/transmission/rpc` for calls (at most as many at once as `gate` has permits) and `/metrics`
+ * (Prometheus text, behind the same Host and auth checks but without the session id, which a scraper cannot echo).
  */
 export const router = (
   options: RpcHttpOptions,
   dispatch: Dispatch,
-  metrics: Effect.Effect<string>
+  metrics: Effect.Effect<string>,
+  gate: Effect.Semaphore
 ): HttpRouter.HttpRouter => {
+  const busy = jsonReply({ result: "busy: too many requests at once, try again", arguments: {} }, 503)
   const rpc = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
     Option.match(refusal(options, request.headers, true), {
       onSome: Effect.succeed,
-      onNone: () => answer(dispatch, options)
+      onNone: () =>
+        answer(dispatch, options).pipe(gate.withPermitsIfAvailable(1), Effect.map(Option.getOrElse(() => busy)))
     }))
   const scrape = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
     Option.match(refusal(options, request.headers, false), {

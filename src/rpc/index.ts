@@ -5,8 +5,8 @@
  */
 import type * as HttpRouter from "@effect/platform/HttpRouter"
 import * as Effect from "effect/Effect"
-import { Client } from "../client/index.js"
-import { router, type RpcHttpOptions } from "./http.js"
+import { Client } from "../client/Client.js"
+import { MAX_IN_FLIGHT, router, type RpcHttpOptions } from "./http.js"
 import { makeDispatch, type RpcEnvironment } from "./methods.js"
 import { metricsText } from "./metrics.js"
 
@@ -25,12 +25,14 @@ export interface RpcOptions extends Omit<RpcHttpOptions, "sessionId">, Omit<RpcE
 
 /** The RPC routes over the Client in context. */
 export const make = (options: RpcOptions): Effect.Effect<HttpRouter.HttpRouter, never, Client> =>
-  Effect.map(Client, (client) => {
+  Effect.gen(function*() {
+    const client = yield* Client
+    const gate = yield* Effect.makeSemaphore(MAX_IN_FLIGHT)
     const metrics = Effect.gen(function*() {
       const stats = yield* client.stats
       const { torrents } = yield* client.list("all")
       const dhtNodes = options.dhtNodes === undefined ? undefined : yield* options.dhtNodes
       return metricsText({ stats, torrents, dhtNodes })
     })
-    return router(options, makeDispatch(client, options), metrics)
+    return router(options, makeDispatch(client, options), metrics, gate)
   })

@@ -14,7 +14,7 @@ import {
   type QueueMove,
   type SessionSettings,
   type TransferTotals
-} from "../client/index.js"
+} from "../client/Client.js"
 import * as Args from "./args.js"
 import { type Call, describeParseError } from "./envelope.js"
 import type { Dispatch } from "./http.js"

@@ -1,6 +1,6 @@
 /** `GET /metrics`: the Client's figures in Prometheus's text exposition format (version 0.0.4). Pure. */
-import type { SessionStats, TorrentSnapshot, TorrentStatus } from "../client/index.js"
-import { statusCode } from "../client/index.js"
+import type { SessionStats, TorrentSnapshot, TorrentStatus } from "../client/Client.js"
+import { statusCode } from "../client/Client.js"
 
 export interface MetricsInput {
   readonly stats: SessionStats

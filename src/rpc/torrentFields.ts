@@ -8,7 +8,7 @@ import {
   type SnapshotDetail,
   statusCode,
   type TorrentSnapshot
-} from "../client/index.js"
+} from "../client/Client.js"
 
 /** Bytes per "kB" in speed limits (Transmission's `units.speed-bytes`). */
 export const SPEED_UNIT = 1000

@@ -19,8 +19,9 @@ interface Setup {
   readonly handler: (request: Request) => Promise<Response>
 }
 
-const setup = (overrides: Partial<Rpc.RpcOptions> = {}): Setup => {
-  const fake = makeFakeClient()
+const setup = (overrides: Partial<Rpc.RpcOptions> = {}, clientOverrides: Partial<Client["Type"]> = {}): Setup => {
+  const made = makeFakeClient()
+  const fake = { ...made, client: { ...made.client, ...clientOverrides } }
   const closed = { count: 0 }
   const options: Rpc.RpcOptions = {
     sessionId: SESSION,
@@ -158,6 +159,24 @@ describe("bad bodies", () => {
     const params = await rpc(s, { jsonrpc: "2.0", method: "torrent_set", params: { ids: 1, peer_limit: -1 }, id: 2 })
     expect(params.error.code).toBe(-32602)
     expect(params.result).toBeUndefined()
+  })
+})
+
+describe("a flood of requests", () => {
+  it("answers past the in-flight limit with 503 and an RPC error at once, then serves again", async () => {
+    let release: () => void = () => {}
+    const held = new Promise<void>((resolve) => (release = resolve))
+    const s = setup({}, {
+      stats: Effect.promise(() => held).pipe(Effect.zipRight(makeFakeClient().client.stats))
+    })
+    const slow = Array.from({ length: Rpc.MAX_IN_FLIGHT }, () => post(s, { method: "session-stats" }))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const refused = await post(s, { method: "session-stats" })
+    expect(refused.status).toBe(503)
+    expect(((await refused.json()) as any).result).toMatch(/^busy/)
+    release()
+    for (const response of await Promise.all(slow)) expect(response.status).toBe(200)
+    expect((await post(s, { method: "session-stats" })).status).toBe(200)
   })
 })
 
