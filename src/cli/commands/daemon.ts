@@ -7,14 +7,12 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpServer from "@effect/platform/HttpServer"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { statfs } from "node:fs/promises"
-import { createServer } from "node:http"
 import { isIP } from "node:net"
 import { join, resolve } from "node:path"
 import { AddSource, Client } from "../../client/index.js"
@@ -148,6 +146,23 @@ const stopOnSignals = (stop: Deferred.Deferred<string>) =>
       })
   )
 
+/**
+ * Node's HTTP server for the RPC, loaded only when the daemon runs (so that `bt --help` and the other commands do
+ * not pay for it).
+ */
+const rpcServerLayer = (host: string, port: number) =>
+  Layer.unwrapEffect(
+    Effect.promise(async () => {
+      const [NodeHttpServer, { createServer }] = await Promise.all([
+        import("@effect/platform-node/NodeHttpServer"),
+        import("node:http")
+      ])
+      return NodeHttpServer.layer(() => createServer(), { port, host }).pipe(
+        Layer.mapError((error) => new UsageError({ message: `cannot serve the RPC on ${host}:${port}: ${error.message}` }))
+      )
+    })
+  )
+
 export const daemon = Command.make("daemon", options, (args) =>
   Effect.gen(function*() {
     if (args.rpcPort < 0 || args.rpcPort > 65535) {
@@ -214,13 +229,7 @@ export const daemon = Command.make("daemon", options, (args) =>
       yield* Effect.logInfo(`${why}: saving state and stopping`)
     }).pipe(
       Effect.scoped,
-      Effect.provide(
-        NodeHttpServer.layer(() => createServer(), { port: args.rpcPort, host: args.rpcBind }).pipe(
-          Layer.mapError((error) =>
-            new UsageError({ message: `cannot serve the RPC on ${args.rpcBind}:${args.rpcPort}: ${error.message}` })
-          )
-        )
-      ),
+      Effect.provide(rpcServerLayer(args.rpcBind, args.rpcPort)),
       Effect.provide(clientLayer)
     )
     yield* program
