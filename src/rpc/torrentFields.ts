@@ -118,9 +118,11 @@ export const torrentFields: Readonly<Record<string, Field>> = {
       address: p.address,
       port: p.port,
       client_name: p.clientName,
-      client_is_choked: !p.uploadingTo,
+      // The snapshot says whether blocks can flow each way; Transmission's four flags are read from that:
+      // "client is choked" means the peer chokes us, "peer is choked" that we choke it.
+      client_is_choked: !p.downloadingFrom,
       client_is_interested: p.downloadingFrom,
-      peer_is_choked: !p.downloadingFrom,
+      peer_is_choked: !p.uploadingTo,
       peer_is_interested: p.uploadingTo,
       flag_str: p.flagStr,
       is_downloading_from: p.downloadingFrom,
