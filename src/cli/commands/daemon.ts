@@ -124,13 +124,23 @@ const watchFolder = (dir: string) =>
 /**
  * While the daemon runs, SIGTERM and SIGINT ask it to stop (resolving `stop`) instead of interrupting the program,
  * so that it ends as a success (exit 0, which is what systemd expects of a clean stop) after its scopes close.
- * The runtime's own handlers are set aside for that time and put back after.
+ * A second signal ends the process at once. The runtime's own handlers are set aside for that time and put back
+ * after.
  */
 const stopOnSignals = (stop: Deferred.Deferred<string>) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const saved = { SIGINT: process.listeners("SIGINT"), SIGTERM: process.listeners("SIGTERM") }
-      const onSignal = (signal: NodeJS.Signals) => Effect.runSync(Deferred.succeed(stop, signal))
+      let signalled = false
+      const onSignal = (signal: NodeJS.Signals) => {
+        // A second signal while the state is being saved: the user will not wait, so leave at once.
+        if (signalled) {
+          process.stderr.write(`bt: ${signal} again: leaving without finishing the shutdown\n`)
+          process.exit(1)
+        }
+        signalled = true
+        Effect.runSync(Deferred.succeed(stop, signal))
+      }
       for (const signal of ["SIGINT", "SIGTERM"] as const) {
         process.removeAllListeners(signal)
         process.on(signal, onSignal)
