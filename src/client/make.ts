@@ -5,7 +5,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
-import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
@@ -16,8 +15,7 @@ import { createHash } from "node:crypto"
 import { formatMagnet, parseMagnet, parseMetadata, type TorrentInfo, trackerTiers } from "../metainfo/index.js"
 import { parseEndpoint } from "../net/endpoint.js"
 import { Bitfield } from "../piece/index.js"
-import type { Later } from "../peer/transport/Throttled.js"
-import { throttle } from "../peer/transport/Throttled.js"
+import { clockTimers, throttle } from "../peer/transport/Throttled.js"
 import type { Connection } from "../peer/transport/Transport.js"
 import { ResumeStore } from "../resume/index.js"
 import { Session, type TorrentHandle, type TorrentProgress } from "../session/index.js"
@@ -110,11 +108,7 @@ export const make = (
 
     const sessionLimits = makeSessionLimits(now)
     applySessionLimits(sessionLimits, yield* Ref.get(settings))
-    const runTimer = yield* FiberSet.makeRuntime<never>()
-    const later: Later = (ms, f) => {
-      const fiber = runTimer(Effect.sleep(Duration.millis(ms)).pipe(Effect.zipRight(Effect.sync(f))))
-      return () => fiber.unsafeInterruptAsFork(fiber.id())
-    }
+    const { later } = yield* clockTimers
     const limitsFor = (torrentSettings: TorrentSettings) => {
       const limits = makeTorrentLimits(now)
       applyTorrentLimits(limits, torrentSettings, sessionLimits)

@@ -14,6 +14,8 @@ import type { Storage } from "../storage/index.js"
 import type { Tracker } from "../tracker/index.js"
 import type { Verifier } from "../verifier/index.js"
 import { obfuscatedInfoHash } from "../peer/mse/index.js"
+import { Direction, TokenBucket } from "../peer/transport/RateLimit.js"
+import { clockTimers, throttle } from "../peer/transport/Throttled.js"
 import { acceptHandshake, type Accepted } from "./encryption.js"
 import { type MagnetHandle, startMagnet } from "./magnet.js"
 import { defaultSessionConfig, type SessionConfig } from "./SessionConfig.js"
@@ -136,14 +138,26 @@ export const make = (
       )
     }
 
+    // The session's own rate limits (one-shot commands; the Client keeps its own per torrent): every connection of
+    // every torrent is held to them, or, unlimited, left alone.
+    const { later, now } = yield* clockTimers
+    const down = new Direction([new TokenBucket(settings.downloadLimit, now)])
+    const up = new Direction([new TokenBucket(settings.uploadLimit, now)])
+    const withSessionLimits = (wrap: AddOptions["wrapConnection"]): AddOptions["wrapConnection"] =>
+      !down.limited && !up.limited
+        ? wrap
+        : (connection) => throttle(wrap === undefined ? connection : wrap(connection), down, up, later)
+
     /** The transport a torrent dials through: the session's, its connections wrapped if asked. */
     const wrapped = (wrap: AddOptions["wrapConnection"]): Transport["Type"] =>
       wrap === undefined
         ? transport
         : Transport.of({ connect: (to) => Effect.map(transport.connect(to), wrap), listen: transport.listen })
 
-    const add = (torrent: TorrentInfo, options: AddOptions) =>
+    const add = (torrent: TorrentInfo, given: AddOptions) =>
       Effect.gen(function*() {
+        const wrapConnection = withSessionLimits(given.wrapConnection)
+        const options: AddOptions = { ...given, ...(wrapConnection === undefined ? {} : { wrapConnection }) }
         const handle = yield* startTorrent({
           torrent,
           directory: options.directory,

@@ -57,6 +57,9 @@ export interface SessionConfig {
   readonly encryption: EncryptionPolicy
   /** With a DHT node: how often a torrent looks for peers there and announces itself (BEP 5), after the first. */
   readonly dhtAnnounce: Schedule.Schedule<unknown>
+  /** Bytes per second over all torrents' peers, each way; `Infinity` for no limit (and no cost). */
+  readonly downloadLimit: number
+  readonly uploadLimit: number
 }
 
 export const defaultSessionConfig: SessionConfig = {
@@ -86,5 +89,7 @@ export const defaultSessionConfig: SessionConfig = {
   resumeSave: Schedule.spaced(Duration.seconds(5)),
   encryption: "prefer",
   // Stored peers expire after 30 minutes on most nodes: announce well within that.
-  dhtAnnounce: Schedule.spaced(Duration.minutes(15))
+  dhtAnnounce: Schedule.spaced(Duration.minutes(15)),
+  downloadLimit: Number.POSITIVE_INFINITY,
+  uploadLimit: Number.POSITIVE_INFINITY
 }

@@ -151,6 +151,43 @@ describe("Client", () => {
       }).pipe(Effect.provide(clientOver(Client.makeMemoryFileSystem().fileSystem)), Effect.provide(services))
     }))
 
+  it.scopedLive("verifies a stopped torrent's data and leaves it stopped; moves its data", () =>
+    Effect.gen(function*() {
+      const half = Uint8Array.from(one.content)
+      half.fill(0, 150_000)
+      const services = yield* Layer.build(world(() => [], new Map([[one.torrent.infoHashHex, half]])))
+      const memory = Client.makeMemoryFileSystem()
+      memory.files.set("/downloads/one/data.bin", new Uint8Array(3))
+      yield* Effect.gen(function*() {
+        const client = yield* Client.Client
+        const { id } = yield* client.add(Client.AddSource.metainfo(one.bytes), { paused: true })
+        expect((yield* snapshotOf(id)).haveValid).toBe(0)
+        yield* client.verify([id])
+        // Pieces 0 to 3 (of 32 KiB) lie wholly in the first 150,000 bytes.
+        yield* eventually("checked", Effect.map(snapshotOf(id), (t) => t.status === "stopped" && t.haveValid > 0))
+        expect((yield* snapshotOf(id)).haveValid).toBe(4 * 32768)
+
+        yield* client.setLocation([id], "/elsewhere", true)
+        expect((yield* snapshotOf(id)).downloadDir).toBe("/elsewhere")
+        expect([...memory.files.keys()].filter((path) => path.includes("data.bin"))).toEqual(["/elsewhere/one/data.bin"])
+      }).pipe(Effect.provide(clientOver(memory.fileSystem)), Effect.provide(services))
+    }))
+
+  it.scopedLive("stops a seed that reached its seed ratio, as finished", () =>
+    Effect.gen(function*() {
+      const services = yield* Layer.build(world(() => [], new Map([[two.torrent.infoHashHex, two.content]])))
+      yield* Effect.gen(function*() {
+        const client = yield* Client.Client
+        const { id } = yield* client.add(Client.AddSource.metainfo(two.bytes))
+        yield* eventually("seeding", Effect.map(snapshotOf(id), (t) => t.status === "seeding"))
+        yield* client.set([id], { seedRatioMode: "single", seedRatioLimit: 0.5 })
+        yield* Effect.sleep("300 millis")
+        expect((yield* snapshotOf(id)).status).toBe("seeding")
+        yield* client.set([id], { seedRatioLimit: 0 })
+        yield* eventually("finished", Effect.map(snapshotOf(id), (t) => t.status === "stopped" && t.isFinished))
+      }).pipe(Effect.provide(clientOver(Client.makeMemoryFileSystem().fileSystem)), Effect.provide(services))
+    }))
+
   it.scoped("skips a corrupt torrent file in the state folder, reports it, and loads the others", () =>
     Effect.gen(function*() {
       const memory = Client.makeMemoryFileSystem()

@@ -45,10 +45,10 @@ export const fastSession: Partial<Session.SessionConfig> = {
  * What outlives a Client between restarts in these tests: the memory network, the data and the resume states. The
  * state folder is a memory FileSystem (`memory.files` is its map, for a test to look at or damage).
  */
-export const world = (peers: () => ReadonlyArray<Endpoint>) =>
+export const world = (peers: () => ReadonlyArray<Endpoint>, stored?: ReadonlyMap<string, Uint8Array>) =>
   Layer.mergeAll(
     MemoryTransport.layerMemory,
-    Storage.layerMemory(),
+    Storage.layerMemory(stored),
     ResumeStore.layerMemory,
     Verifier.layer,
     Client.trackersGiving(peers, 1)

@@ -1,22 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, FiberSet, TestClock } from "effect"
+import { Duration, Effect, TestClock } from "effect"
 import { Direction, TokenBucket } from "../../src/peer/transport/RateLimit.js"
-import { type Later, throttle } from "../../src/peer/transport/Throttled.js"
+import { clockTimers, throttle } from "../../src/peer/transport/Throttled.js"
 import type { Connection, ConnectionHandlers } from "../../src/peer/transport/Transport.js"
 
 const KiB = 1024
 const BLOCK = 16 * KiB
-
-/** Timers on the test's Clock (TestClock here), as the Client makes them. */
-const testTimers = Effect.gen(function*() {
-  const clock = yield* Effect.clock
-  const run = yield* FiberSet.makeRuntime<never>()
-  const later: Later = (ms, f) => {
-    const fiber = run(Effect.sleep(Duration.millis(ms)).pipe(Effect.zipRight(Effect.sync(f))))
-    return () => fiber.unsafeInterruptAsFork(fiber.id())
-  }
-  return { now: () => clock.unsafeCurrentTimeMillis(), later }
-})
 
 /** A connection that takes every write at once and lets the test push data in and see pauses. */
 const fakeConnection = () => {
@@ -72,7 +61,7 @@ describe("rate limits", () => {
 
   it.scoped("holds uploads to the limit over 5 seconds, and lets them run free once lifted", () =>
     Effect.gen(function*() {
-      const { later, now } = yield* testTimers
+      const { later, now } = yield* clockTimers
       const rate = 200 * KiB
       const bucket = new TokenBucket(rate, now)
       const up = new Direction([bucket])
@@ -98,7 +87,7 @@ describe("rate limits", () => {
 
   it.scoped("pauses reading while the download limit is in debt, and counts a shared session bucket once per byte", () =>
     Effect.gen(function*() {
-      const { later, now } = yield* testTimers
+      const { later, now } = yield* clockTimers
       const rate = 100 * KiB
       const shared = new TokenBucket(rate, now)
       const a = fakeConnection()

@@ -1,8 +1,27 @@
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import type * as Scope from "effect/Scope"
 import type { Connection, ConnectionHandlers } from "./Transport.js"
 import type { Direction } from "./RateLimit.js"
 
 /** Runs `f` after `ms`; returns a cancel. */
 export type Later = (ms: number, f: () => void) => () => void
+
+/**
+ * Timers for `throttle` on the Effect Clock (so TestClock drives them), as fibers of the current scope, with the
+ * Clock's `now`.
+ */
+export const clockTimers: Effect.Effect<{ readonly later: Later; readonly now: () => number }, never, Scope.Scope> = Effect
+  .gen(function*() {
+    const clock = yield* Effect.clock
+    const run = yield* FiberSet.makeRuntime<never>()
+    const later: Later = (ms, f) => {
+      const fiber = run(Effect.sleep(Duration.millis(ms)).pipe(Effect.zipRight(Effect.sync(f))))
+      return () => fiber.unsafeInterruptAsFork(fiber.id())
+    }
+    return { later, now: () => clock.unsafeCurrentTimeMillis() }
+  })
 
 /**
  * A Connection held to rate limits. Reading: every chunk is counted against `down`; when that leaves it in debt, the
