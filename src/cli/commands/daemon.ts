@@ -95,6 +95,9 @@ const credentialsOf = (
     return Option.some(credentials)
   })
 
+/** How often the watch folder is looked at. */
+const WATCH_EVERY = Schedule.spaced("2 seconds")
+
 /**
  * Adds the `.torrent` files that appear in a folder, looking every 2 s. A file is tried once per modification
  * time, so one still being written is tried again once it changes; a duplicate is harmless.
@@ -118,7 +121,7 @@ const watchFolder = (dir: string) =>
         )
       }
     }).pipe(Effect.catchAll((error) => Effect.logWarning(`watch folder ${dir}: ${error.message}`)))
-    yield* scan.pipe(Effect.repeat(Schedule.spaced("2 seconds")), Effect.forkScoped)
+    yield* scan.pipe(Effect.repeat(WATCH_EVERY), Effect.forkScoped)
   })
 
 /**
@@ -168,7 +171,10 @@ const rpcServerLayer = (host: string, port: number) =>
         import("node:http")
       ])
       return NodeHttpServer.layer(() => createServer(), { port, host }).pipe(
-        Layer.mapError((error) => new UsageError({ message: `cannot serve the RPC on ${host}:${port}: ${error.message}` }))
+        Layer.mapError((error) => {
+          const why = error.cause instanceof Error ? error.cause.message : String(error.cause)
+          return new UsageError({ message: `cannot serve the RPC on ${host}:${port} (${why}); is --rpc-port taken?` })
+        })
       )
     })
   )
