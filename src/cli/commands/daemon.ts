@@ -26,11 +26,11 @@ import { authFromEnv, parseCredentials } from "./remote.js"
 const options = {
   rpcPort: Options.integer("rpc-port").pipe(
     Options.withDefault(9091),
-    Options.withDescription("the TCP port of the RPC (Transmission's /transmission/rpc) and /metrics")
+    Options.withDescription("the TCP port of the RPC (Transmission's /transmission/rpc) and /metrics (default: 9091)")
   ),
   rpcBind: Options.text("rpc-bind").pipe(
     Options.withDefault("127.0.0.1"),
-    Options.withDescription("the address the RPC listens on; any but loopback needs --rpc-auth")
+    Options.withDescription("the address the RPC listens on (default: 127.0.0.1); any but loopback needs --rpc-auth")
   ),
   rpcAuth: Options.text("rpc-auth").pipe(
     Options.optional,
@@ -56,7 +56,7 @@ const options = {
   stateDir: swarmOptions.stateDir,
   port: Options.integer("port").pipe(
     Options.withDefault(51413),
-    Options.withDescription("the TCP port to accept peers on (uTP and the DHT use the UDP port of that number)")
+    Options.withDescription("the TCP port to accept peers on, 51413 by default (uTP and the DHT use the UDP port of that number)")
   ),
   noDht: swarmOptions.noDht,
   dhtBootstrap: swarmOptions.dhtBootstrap,
