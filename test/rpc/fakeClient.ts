@@ -13,7 +13,8 @@ import {
   type Selector,
   type SessionSettings,
   type TorrentSnapshot
-} from "../../src/client/index.js"
+} from "../../src/client/Client.js"
+import { defaultSessionSettings } from "../../src/client/settings.js"
 
 export const snapshot = (id: number, overrides: Partial<TorrentSnapshot> = {}): TorrentSnapshot => ({
   id,
@@ -78,32 +79,13 @@ export const snapshot = (id: number, overrides: Partial<TorrentSnapshot> = {}): 
   ...overrides
 })
 
+/** The Client's defaults, with round kB/s speed limits so that replies read plainly. */
 export const defaultSession: SessionSettings = {
-  downloadDir: "/data",
-  startAddedTorrents: true,
-  downloadQueueEnabled: true,
-  downloadQueueSize: 5,
-  seedQueueEnabled: false,
-  seedQueueSize: 10,
-  queueStalledEnabled: true,
-  queueStalledMinutes: 30,
+  ...defaultSessionSettings("/data"),
   speedLimitDown: 100_000,
-  speedLimitDownEnabled: false,
   speedLimitUp: 100_000,
-  speedLimitUpEnabled: false,
   altSpeedDown: 50_000,
-  altSpeedUp: 50_000,
-  altSpeedEnabled: false,
-  seedRatioLimit: 2,
-  seedRatioLimited: false,
-  idleSeedingLimit: 30,
-  idleSeedingLimitEnabled: false,
-  peerLimitGlobal: 200,
-  peerLimitPerTorrent: 50,
-  peerPort: 51413,
-  encryption: "preferred",
-  dhtEnabled: true,
-  pexEnabled: true
+  altSpeedUp: 50_000
 }
 
 export interface FakeClient {
