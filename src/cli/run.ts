@@ -13,11 +13,13 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Metainfo from "../metainfo/index.js"
 import { create, createHelp } from "./commands/create.js"
+import { daemon } from "./commands/daemon.js"
 import { dht, dhtHelp } from "./commands/dht.js"
 import { download, downloadHelp } from "./commands/download.js"
 import { info, infoHelp } from "./commands/info.js"
 import { magnet, magnetHelp } from "./commands/magnet.js"
 import { peers, peersHelp } from "./commands/peers.js"
+import { add, list, recheck, remove, start, stop } from "./commands/remote.js"
 import { seed, seedHelp } from "./commands/seed.js"
 import { verify, verifyHelp } from "./commands/verify.js"
 import type { HelpExtras } from "./help.js"
@@ -32,7 +34,23 @@ import { CommandFailed, UsageError } from "./UsageError.js"
  */
 const bt = Command.make("bt").pipe(
   Command.withDescription("a BitTorrent client."),
-  Command.withSubcommands([download, seed, create, verify, info, magnet, peers, dht])
+  Command.withSubcommands([
+    download,
+    seed,
+    create,
+    verify,
+    info,
+    magnet,
+    peers,
+    dht,
+    daemon,
+    add,
+    list,
+    start,
+    stop,
+    recheck,
+    remove
+  ])
 )
 
 const extras: HelpExtras = {
