@@ -80,7 +80,13 @@ const lineLogger = Logger.make(({ annotations, logLevel, message }) => {
   process.stderr.write(`bt: ${logLevel.label.toLowerCase()}: ${text}${detail}\n`)
 })
 
-const LoggerLayer = Layer.merge(Logger.replace(Logger.defaultLogger, lineLogger), Logger.minimumLogLevel(LogLevel.Error))
+/**
+ * `bt daemon` runs for weeks under a service manager: its journal should say what it does (started, torrents
+ * added, completed), so it logs from `info` up. The one-shot commands log errors only. `--log-level` wins over both.
+ */
+const defaultLogLevel = process.argv.slice(2).find((arg) => !arg.startsWith("-")) === "daemon" ? LogLevel.Info : LogLevel.Error
+
+const LoggerLayer = Layer.merge(Logger.replace(Logger.defaultLogger, lineLogger), Logger.minimumLogLevel(defaultLogLevel))
 
 const NodeLayer = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer, LoggerLayer)
 const MainLayer = Metainfo.layer.pipe(Layer.provideMerge(NodeLayer))
