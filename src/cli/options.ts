@@ -6,7 +6,9 @@ import { isIP } from "node:net"
 import type { Endpoint } from "../net/Datagram.js"
 import type { SessionConfig } from "../session/index.js"
 import { parseEndpoint } from "../net/endpoint.js"
-import { type DhtOptions, nodeSessionLayer, type TransportMode } from "./layers.js"
+import type * as Scope from "effect/Scope"
+import { PortMapper } from "../net/portmap/PortMapper.js"
+import { type DhtOptions, nodePortMapperLayer, nodeSessionLayer, type TransportMode } from "./layers.js"
 import { UsageError } from "./UsageError.js"
 
 /** `-d DIR`: where a torrent's data is (`seed`, `verify`). */
@@ -54,6 +56,11 @@ export const swarmOptions = {
   noDht: Options.boolean("no-dht").pipe(
     Options.withDescription("run no DHT node: find peers through trackers, PEX and --peer only")
   ),
+  noPortMapping: Options.boolean("no-port-mapping").pipe(
+    Options.withDescription(
+      "do not open the port on the router (by default bt asks the gateway through PCP, NAT-PMP or UPnP IGD)"
+    )
+  ),
   dhtBootstrap: Options.text("dht-bootstrap").pipe(
     Options.repeated,
     Options.withDescription(
@@ -73,6 +80,8 @@ export interface SwarmArgs {
   readonly peer: ReadonlyArray<string>
   readonly noDht: boolean
   readonly dhtBootstrap: ReadonlyArray<string>
+  /** `--no-port-mapping`; absent: port mapping on. */
+  readonly noPortMapping?: boolean
   readonly bind: ReadonlyArray<string>
   readonly encryption: "prefer" | "require" | "disable"
   readonly transport: TransportMode
@@ -80,11 +89,18 @@ export interface SwarmArgs {
   readonly maxPeers: number
 }
 
-/** The Session on Node the shared options ask for: its settings, state folder, DHT node and transports. */
+/**
+ * The Session on Node the shared options ask for: its settings, state folder, DHT node and transports; with the
+ * PortMapper (off with `--no-port-mapping`).
+ */
 export const sessionLayerOf = (args: SwarmArgs & { readonly stateDir: Option.Option<string> }) =>
   Layer.unwrapEffect(
     Effect.map(dhtOptionsOf(args), (dht) => nodeSessionLayer(sessionConfigOf(args), args.stateDir, dht, args.transport))
-  )
+  ).pipe(Layer.merge(nodePortMapperLayer(args.noPortMapping !== true)))
+
+/** Opens the session's port on the router, in the background, until the scope closes (a no-op when mapping is off). */
+export const mapSessionPort = (session: { readonly port: number }): Effect.Effect<void, never, PortMapper | Scope.Scope> =>
+  Effect.flatMap(PortMapper, (mapper) => mapper.map(session.port))
 
 /** The session settings the shared options give. */
 export const sessionConfigOf = (args: SwarmArgs): Partial<SessionConfig> => ({

@@ -1,8 +1,10 @@
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import { PortMapper } from "../net/portmap/PortMapper.js"
 import type { MagnetHandle, TorrentHandle } from "../session/index.js"
 import { metadataLine, progressLine } from "./progress.js"
 
@@ -17,11 +19,17 @@ const every: Record<ReportMode, Duration.DurationInput> = {
   json: Duration.seconds(1)
 }
 
+/** The port mapping's status for JSON progress, when a PortMapper is there and was asked to map. */
+const portMapping = Effect.flatMap(Effect.serviceOption(PortMapper), (mapper) =>
+  Option.isNone(mapper)
+    ? Effect.succeed({})
+    : Effect.map(mapper.value.status, (status) => (status.state === "off" ? {} : { portMapping: status })))
+
 /** Prints the torrent's progress now. */
 export const printProgress = (handle: TorrentHandle, mode: ReportMode): Effect.Effect<void> =>
   Effect.flatMap(handle.progress, (progress) =>
     mode === "json"
-      ? Console.log(JSON.stringify({ event: "progress", ...progress }))
+      ? Effect.flatMap(portMapping, (mapping) => Console.log(JSON.stringify({ event: "progress", ...progress, ...mapping })))
       : mode === "tty"
       ? Effect.sync(() => process.stdout.write(`\r\x1b[K${progressLine(progress)}`))
       : Console.log(progressLine(progress)))

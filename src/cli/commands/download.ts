@@ -9,7 +9,7 @@ import * as Schedule from "effect/Schedule"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { isMagnet, Metainfo, torrentFileBytes } from "../../metainfo/index.js"
 import * as Session from "../../session/index.js"
-import { checkSwarmArgs, sessionLayerOf, swarmOptions } from "../options.js"
+import { checkSwarmArgs, mapSessionPort, sessionLayerOf, swarmOptions } from "../options.js"
 import { formatBytes } from "../format.js"
 import { summaryLine } from "../progress.js"
 import { parseDuration, reportMetadata, type ReportMode, reportMode, reportProgress } from "../report.js"
@@ -103,6 +103,7 @@ export const download = Command.make(
         return yield* new UsageError({ message: "--no-trackers needs at least one --peer" })
       }
       const session = yield* Session.Session
+      yield* mapSessionPort(session)
       const started = yield* Clock.currentTimeMillis
       const addOptions = { directory: args.output, peers, trackers: !args.noTrackers }
       const mode = reportMode(args.json)

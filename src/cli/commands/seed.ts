@@ -6,7 +6,7 @@ import { Metainfo, type TorrentInfo } from "../../metainfo/index.js"
 import type { Bitfield } from "../../piece/index.js"
 import * as Session from "../../session/index.js"
 import { formatBytes } from "../format.js"
-import { checkSwarmArgs, dataDirectory, sessionLayerOf, swarmOptions } from "../options.js"
+import { checkSwarmArgs, mapSessionPort, dataDirectory, sessionLayerOf, swarmOptions } from "../options.js"
 import { reportMode, reportProgress } from "../report.js"
 import { UsageError } from "../UsageError.js"
 
@@ -45,6 +45,7 @@ export const seed = Command.make(
       const peers = yield* checkSwarmArgs(args)
       const torrent = yield* Effect.flatMap(Metainfo, (m) => m.load(args.torrent))
       const session = yield* Session.Session
+      yield* mapSessionPort(session)
       const handle = yield* session.add(torrent, { directory: args.directory, peers, trackers: !args.noTrackers })
       const mode = reportMode(args.json)
       if (mode !== "json") yield* Console.error(`checking ${torrent.name} in ${args.directory}…`)
