@@ -219,10 +219,10 @@ export const startLtSeeder = async (o: {
   return { port: (JSON.parse(line) as { port: number }).port, proc }
 }
 
-/** `bt seed T -d DIR --port 0 --no-trackers --no-dht --no-port-mapping --json --transport tcp`: resolves at its `seeding` line (after its data check). */
+/** `bt seed T -d DIR --port 0 --no-trackers --no-dht --no-port-mapping --no-lsd --json --transport tcp`: resolves at its `seeding` line (after its data check). */
 export const startBtSeeder = async (o: { torrent: string; dir: string; stateDir: string; readyMs: number }): Promise<Seeder> => {
   const proc = spawnTracked(process.execPath, [
-    btBin, "seed", o.torrent, "-d", o.dir, "--port", "0", "--no-trackers", "--no-dht", "--no-port-mapping", "--json", "--state-dir", o.stateDir,
+    btBin, "seed", o.torrent, "-d", o.dir, "--port", "0", "--no-trackers", "--no-dht", "--no-port-mapping", "--no-lsd", "--json", "--state-dir", o.stateDir,
     "--transport", "tcp"
   ])
   const line = await waitForLine(proc, (l) => l.includes(`"event":"seeding"`), o.readyMs, "bt seed")
@@ -317,7 +317,7 @@ export const btDownload = async (o: {
   await mkdir(o.stateDir, { recursive: true })
   const peers = (typeof o.peerPort === "number" ? [o.peerPort] : o.peerPort).flatMap((port) => ["--peer", `127.0.0.1:${port}`])
   const proc = spawnTracked(process.execPath, [
-    btBin, "download", o.torrent, "-o", o.out, ...peers, "--no-trackers", "--no-dht", "--no-port-mapping", "--port", "0",
+    btBin, "download", o.torrent, "-o", o.out, ...peers, "--no-trackers", "--no-dht", "--no-port-mapping", "--no-lsd", "--port", "0",
     "--json", "--state-dir", o.stateDir, "--transport", o.transport ?? "tcp",
     ...(o.encryption === undefined ? [] : ["--encryption", o.encryption]),
     ...(o.maxPeers === undefined ? [] : ["--max-peers", String(o.maxPeers)])

@@ -79,11 +79,11 @@ try {
 
   step("bt seed: serving it on 127.0.0.1")
   // Offline and on loopback only: no trackers, no DHT.
-  const port = await startSeeder([torrent, "-d", join(work, "seed"), "--port", "0", "--no-trackers", "--no-dht", "--no-port-mapping"])
+  const port = await startSeeder([torrent, "-d", join(work, "seed"), "--port", "0", "--no-trackers", "--no-dht", "--no-port-mapping", "--no-lsd"])
   console.log(`seeding on port ${port}`)
 
   step(`bt download: fetching it from 127.0.0.1:${port}`)
-  await run(["download", torrent, "-o", join(work, "download"), "--peer", `127.0.0.1:${port}`, "--no-trackers", "--no-dht", "--no-port-mapping", "--port", "0"])
+  await run(["download", torrent, "-o", join(work, "download"), "--peer", `127.0.0.1:${port}`, "--no-trackers", "--no-dht", "--no-port-mapping", "--no-lsd", "--port", "0"])
 
   step("checking every byte")
   for (const [path] of files) {

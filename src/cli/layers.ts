@@ -14,6 +14,7 @@ import * as Dht from "../dht/Dht.js"
 import type { Endpoint } from "../net/Datagram.js"
 import type { Datagram } from "../net/Datagram.js"
 import * as NodeDatagram from "../net/NodeDatagram.js"
+import * as Lsd from "../net/lsd/Lsd.js"
 import * as Gateway from "../net/portmap/Gateway.js"
 import * as NodeGateway from "../net/portmap/NodeGateway.js"
 import { parseEndpoint } from "../net/endpoint.js"
@@ -171,3 +172,13 @@ export const nodePortMapperLayer = (enabled: boolean): Layer.Layer<PortMapper.Po
       Layer.provide(Layer.mergeAll(NodeDatagram.layer, NodeHttpClient.layer, route))
     )
   }).pipe(Effect.orDie))
+
+/**
+ * Local Service Discovery on Node's UDP (the BEP 14 groups on port 6771), or none when `enabled` is false
+ * (`--no-lsd`) or no socket could join a group (one debug line: LSD is a bonus, never a reason to stop).
+ */
+export const nodeLsdLayer = (enabled: boolean): Layer.Layer<Lsd.Lsd> =>
+  !enabled ? Lsd.layerOff : Lsd.layer.pipe(
+    Layer.provide(NodeDatagram.layer),
+    Layer.catchAll((error) => Layer.unwrapEffect(Effect.as(Effect.logDebug(error.message), Lsd.layerOff)))
+  )

@@ -32,7 +32,7 @@ interopSuite("port mapping from the bt command (fake gateways on 127.0.0.1)", []
     // Not btArgs: it adds --no-port-mapping to every swarm command.
     const proc = spawnTracked(process.execPath, [
       join("bin", "bt.js"), "seed", torrent, "-d", data, "--json", "--port", "0", "--no-trackers", "--no-dht",
-      "--state-dir", join(dir, "state")
+      "--no-lsd", "--state-dir", join(dir, "state")
     ], { env: { ...process.env, BT_PORTMAP_GATEWAY: `127.0.0.1:${gw.port}`, BT_PORTMAP_SSDP: `127.0.0.1:${igd.ssdpPort}` } })
     const seeding = JSON.parse(await waitForLine(proc, (l) => l.includes(`"event":"seeding"`), 30_000)) as { port: number }
     const line = await waitForLine(proc, (l) => l.includes(`"state":"mapped"`), 15_000)
@@ -60,6 +60,7 @@ interopSuite("port mapping from the bt command (fake gateways on 127.0.0.1)", []
     const { data, dir, torrent } = await torrentIn()
     const args = btArgs(["seed", torrent, "-d", data, "--json", "--port", "0", "--no-trackers", "--state-dir", join(dir, "s")])
     expect(args).toContain("--no-port-mapping")
+    expect(args).toContain("--no-lsd")
     const proc = spawnTracked(process.execPath, args, { env: { ...process.env, BT_PORTMAP_GATEWAY: `127.0.0.1:${gw.port}` } })
     const line = await waitForLine(proc, (l) => l.includes(`"event":"progress"`), 30_000)
     expect(JSON.parse(line).portMapping).toBeUndefined()

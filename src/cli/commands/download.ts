@@ -9,7 +9,7 @@ import * as Schedule from "effect/Schedule"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { isMagnet, Metainfo, torrentFileBytes } from "../../metainfo/index.js"
 import * as Session from "../../session/index.js"
-import { checkSwarmArgs, mapSessionPort, sessionLayerOf, swarmOptions } from "../options.js"
+import { checkSwarmArgs, joinLsd, mapSessionPort, sessionLayerOf, swarmOptions } from "../options.js"
 import { formatBytes } from "../format.js"
 import { summaryLine } from "../progress.js"
 import { parseDuration, reportMetadata, type ReportMode, reportMode, reportProgress } from "../report.js"
@@ -111,6 +111,7 @@ export const download = Command.make(
         ? yield* session.add(yield* metainfo.load(args.torrent), addOptions)
         : yield* fromMagnet(yield* session.addMagnet(magnet, addOptions), mode, started, args.saveTorrent)
       const torrent = handle.torrent
+      yield* joinLsd(handle, session)
 
       yield* reportProgress(handle, mode)
       yield* handle.done

@@ -6,7 +6,7 @@ import { Metainfo, type TorrentInfo } from "../../metainfo/index.js"
 import type { Bitfield } from "../../piece/index.js"
 import * as Session from "../../session/index.js"
 import { formatBytes } from "../format.js"
-import { checkSwarmArgs, mapSessionPort, dataDirectory, sessionLayerOf, swarmOptions } from "../options.js"
+import { checkSwarmArgs, dataDirectory, joinLsd, mapSessionPort, sessionLayerOf, swarmOptions } from "../options.js"
 import { reportMode, reportProgress } from "../report.js"
 import { UsageError } from "../UsageError.js"
 
@@ -47,6 +47,7 @@ export const seed = Command.make(
       const session = yield* Session.Session
       yield* mapSessionPort(session)
       const handle = yield* session.add(torrent, { directory: args.directory, peers, trackers: !args.noTrackers })
+      yield* joinLsd(handle, session)
       const mode = reportMode(args.json)
       if (mode !== "json") yield* Console.error(`checking ${torrent.name} in ${args.directory}…`)
       const have = yield* handle.checked
