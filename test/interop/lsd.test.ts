@@ -41,18 +41,19 @@ interopSuite("LSD (BEP 14) with libtorrent, in two network namespaces", ["ip", "
     for (const ns of [NS_BT, NS_LT]) spawnSync("ip", ["netns", "del", ns], { timeout: 10_000 })
   })
 
-  test("bt download finds a libtorrent seeder through LSD alone and downloads from it", async () => {
+  const spec = [{ path: "lsd/a.bin", size: 3_000_000 }, { path: "lsd/b.bin", size: 700_000 }]
+
+  /** A tracker-less torrent, `bt download` of it in one namespace, then a libtorrent seeder (LSD on) in the other. */
+  const start = async (btExtra: ReadonlyArray<string>) => {
     const work = await tempDir()
-    const spec = [{ path: "lsd/a.bin", size: 3_000_000 }, { path: "lsd/b.bin", size: 700_000 }]
     await writeFiles(join(work, "src"), spec, 14)
     const torrent = join(work, "t.torrent")
     // No trackers in the torrent: LSD is the only way the two can meet.
     expect((await runBt(["create", join(work, "src", "lsd"), "-o", torrent])).code).toBe(0)
-
     const bt = spawnTracked("ip", [
       "netns", "exec", NS_BT, process.execPath, join(repoRoot, "bin", "bt.js"), "download", torrent,
       "-o", join(work, "out"), "--bind", ADDR_BT, "--port", "6881", "--no-dht", "--no-port-mapping",
-      "--state-dir", join(work, "state"), "--json"
+      "--state-dir", join(work, "state"), "--json", ...btExtra
     ])
     await waitForLine(bt, (l) => l.includes(`"event":"progress"`), 20_000)
     const seeder = spawnTracked("ip", [
@@ -60,11 +61,24 @@ interopSuite("LSD (BEP 14) with libtorrent, in two network namespaces", ["ip", "
       "--save", join(work, "src"), "--port", "6882", "--listen-host", ADDR_LT, "--lsd"
     ])
     await waitForLine(seeder, (l) => l.startsWith("{"), 60_000)
+    return { work, bt }
+  }
+
+  test("bt download finds a libtorrent seeder through LSD alone and downloads from it", async () => {
+    const { bt, work } = await start([])
 
     const done = await waitForLine(bt, (l) => l.includes(`"event":"done"`), 60_000)
     expect(JSON.parse(done)).toMatchObject({ downloaded: 3_700_000 })
     const exit = await bt.exited
     expect(exit.code).toBe(0)
     expect(await hashFiles(join(work, "out"), spec)).toEqual(await hashFiles(join(work, "src"), spec))
+  })
+
+  test("the control: with --no-lsd, bt and the same seeder never meet", async () => {
+    const { bt } = await start(["--no-lsd"])
+    await new Promise((resolve) => setTimeout(resolve, 8_000))
+    const last = bt.stdout().trim().split("\n").filter((l) => l.includes(`"event":"progress"`)).at(-1)!
+    expect(JSON.parse(last)).toMatchObject({ peers: 0, bytesVerified: 0 })
+    expect(bt.stdout()).not.toContain(`"event":"done"`)
   })
 })
