@@ -261,6 +261,20 @@ describe("Dht", () => {
       expect(seen[0]).toEqual({ id: client.id, ...client.local })
     }).pipe(Effect.scoped, Effect.provide(MemoryDatagram.layerMemory)))
 
+  it.effect("get_peers answers carry the closest nodes beside the values", () =>
+    Effect.gen(function*() {
+      yield* node(0)
+      const others = yield* Effect.forEach([1, 2, 3], (i) => node(i, { bootstrap: [at(0)] }))
+      yield* Effect.forEach(others, (dht) => dht.getPeers(sha1("after the bootstrap"), {}))
+      const client = yield* rawSocket
+      const infoHash = sha1("both")
+      const token = asResponse(yield* client.ask(at(0), { method: "get_peers", infoHash })).token!
+      yield* client.ask(at(0), { method: "announce_peer", infoHash, port: 7000, token })
+      const answer = asResponse(yield* client.ask(at(0), { method: "get_peers", infoHash }))
+      expect(answer.values).toEqual([{ host: client.local.host, port: 7000 }])
+      expect((answer.nodes ?? []).map((n) => n.host).sort()).toEqual([1, 2, 3].map(hostOf))
+    }).pipe(Effect.scoped, Effect.provide(MemoryDatagram.layerMemory)))
+
   it.effect("peers announced to a node are part of its own lookups' results", () =>
     Effect.gen(function*() {
       const a = yield* node(0)
