@@ -138,7 +138,12 @@ export const make = (
           Effect.forEach(ports, (p) =>
             method.unmap(p.protocol, p.internalPort, p.externalPort).pipe(
               Effect.catchAll((error) => Effect.logDebug(`could not delete the ${p.protocol} mapping: ${error.message}`))
-            ), { discard: true }).pipe(Effect.timeout(config.unmapTimeout), Effect.ignore)
+            ), { discard: true }).pipe(
+              // Runs as a finalizer (uninterruptible): made interruptible so that the timeout can cut it short.
+              Effect.interruptible,
+              Effect.timeout(config.unmapTimeout),
+              Effect.ignore
+            )
       }))
 
     const fail = (error: PortMapError) =>

@@ -68,6 +68,24 @@ describe("PortMapper against a fake PCP / NAT-PMP gateway on 127.0.0.1", () => {
       expect(gw.requests.slice(4).map((r) => [r.protocol, r.lifetime])).toEqual([["tcp", 0], ["udp", 0]])
     }))
 
+  it.scoped("a gateway that never answers the delete holds up exit for unmapTimeout (2 s), no longer", () =>
+    Effect.gen(function*() {
+      const gw = yield* fakePmpGateway({ speaks: "pcp", silentOnDelete: true })
+      const { scope, statusIs } = yield* start({ gatewayPort: gw.port, methods: ["pcp"] })
+      yield* until(statusIs("mapped"))
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      let waited = 0
+      while (closing.unsafePoll() === null && waited < 10_000) {
+        yield* realWait(10)
+        yield* TestClock.adjust("250 millis")
+        waited += 250
+      }
+      expect(closing.unsafePoll()).not.toBeNull()
+      // Retransmitting both deletes to the end would take 7.5 s of the clock.
+      expect(waited).toBeLessThanOrEqual(2_500)
+      expect(gw.requests.filter((r) => r.lifetime === 0).length).toBeGreaterThanOrEqual(1)
+    }))
+
   it.scoped("a NAT-PMP-only gateway: PCP is refused as an unknown version, NAT-PMP maps", () =>
     Effect.gen(function*() {
       const gw = yield* fakePmpGateway({ speaks: "natpmp" })

@@ -22,6 +22,8 @@ export interface FakePmpOptions {
   readonly grant?: number
   /** Answer from another socket than the one asked (someone else than the gateway). */
   readonly answerFromElsewhere?: boolean
+  /** Never answer a delete (lifetime 0). */
+  readonly silentOnDelete?: boolean
 }
 
 export const EXTERNAL = [203, 0, 113, 7] as const
@@ -47,7 +49,7 @@ export const fakePmpGateway = (options: FakePmpOptions) =>
             lifetime: msg.readUInt32BE(4)
           } as const
           requests.push(request)
-          if (options.speaks === "silent") return
+          if (options.speaks === "silent" || (options.silentOnDelete && request.lifetime === 0)) return
           if (options.speaks === "natpmp") return reply(Buffer.from("0080000100000001", "hex"))
           const answer = Buffer.alloc(60)
           msg.copy(answer, 24, 24, 60)
