@@ -91,3 +91,19 @@ export const pieceHash = (torrent: TorrentInfo, index: number): Uint8Array =>
 /** Length of piece `index`: `pieceLength`, except for a shorter last piece. */
 export const pieceSize = (torrent: TorrentInfo, index: number): number =>
   index === torrent.pieceCount - 1 ? torrent.totalLength - index * torrent.pieceLength : torrent.pieceLength
+
+/**
+ * The index of the first file that ends after `offset` (files are in offset order and contiguous, so their ends never
+ * decrease): the file holding byte `offset`, unless empty files sit at that offset first. `files.length` if none.
+ */
+export const firstFileEndingAfter = (files: ReadonlyArray<TorrentFile>, offset: number): number => {
+  let lo = 0
+  let hi = files.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    const file = files[mid]!
+    if (file.offset + file.length <= offset) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}

@@ -35,6 +35,7 @@ export {
   torrentFileBytes
 } from "./parse.js"
 export * as Merkle from "./merkle.js"
+export { type MerkleCheck, pieceCheck, type PieceCheck } from "./pieceCheck.js"
 export {
   pieceHash,
   pieceSize,

@@ -8,7 +8,7 @@ import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { Dht, DhtStats } from "../dht/Dht.js"
-import { pieceHash, type TorrentInfo, trackerTiers } from "../metainfo/index.js"
+import { pieceCheck, type TorrentInfo, trackerTiers } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
 import { parseEndpoint } from "../net/endpoint.js"
 import { type Connection, Transport } from "../peer/transport/Transport.js"
@@ -228,7 +228,7 @@ export const startTorrent = (
       Effect.gen(function*() {
         for (;;) {
           const piece = yield* Queue.take(completed)
-          const good = yield* verifier.verify(piece.data, pieceHash(torrent, piece.index))
+          const good = yield* verifier.verify(piece.data, pieceCheck(torrent, piece.index))
           if (good) yield* storage.writePiece(piece.index, piece.data)
           swarm.settled(piece.data.length)
           if (good) {

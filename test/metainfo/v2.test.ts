@@ -8,9 +8,11 @@ import {
   type MetainfoErrorReason,
   parseMetadata,
   parseTorrent,
+  pieceCheck,
   torrentFileBytes,
   torrentVersion
 } from "../../src/metainfo/index.js"
+import { passes } from "../../src/verifier/index.js"
 
 const data = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 13 + seed) % 253)
 
@@ -209,6 +211,33 @@ describe("v2 torrents (BEP 52)", () => {
       const unpadded = (b.info.files as Array<Record<string, Bencodable>>).filter((f) => f.attr === undefined)
       rejection(bytesOf({ info: { ...b.info, files: unpadded }, layers: b.layers }), "InvalidField", /different files|piece/)
     })
+  })
+
+  it("pieceCheck: every piece of a v2 and a hybrid torrent passes both kinds of check, and a flipped byte fails", () => {
+    const bytesSpecs: ReadonlyArray<Spec> = [
+      { path: ["a.bin"], bytes: data(100_000, 5) },
+      { path: ["b"], bytes: data(5, 6) },
+      { path: ["c"], bytes: new Uint8Array(0) },
+      { path: ["d"], bytes: data(40_000, 7) }
+    ]
+    for (const hybrid of [false, true]) {
+      const torrent = ok(bytesOf(build(bytesSpecs, { hybrid, pieceLength: 32_768 })))
+      const space = new Uint8Array(torrent.totalLength)
+      let at = 0
+      for (const file of torrent.files) {
+        if (!file.padding) space.set(bytesSpecs.find((s) => s.path.join("/") === file.path.join("/"))!.bytes, at)
+        at += file.length
+      }
+      for (let index = 0; index < torrent.pieceCount; index++) {
+        const piece = space.slice(index * 32_768, Math.min(space.length, (index + 1) * 32_768))
+        const check = pieceCheck(torrent, index)
+        expect(check.sha256).toBeDefined()
+        expect(check.sha1 !== undefined).toBe(hybrid)
+        expect(passes(piece, check)).toBe(true)
+        piece[0]! ^= 1
+        expect(passes(piece, check)).toBe(false)
+      }
+    }
   })
 
   it("property: random trees of files parse, lay out on piece boundaries and keep their layers", () => {
