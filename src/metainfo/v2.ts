@@ -78,18 +78,19 @@ export const parseFileTree = (tree: BDict, limits: TreeLimits): Array<TreeFile> 
 }
 
 /**
- * The byte space of a v2-only torrent: the tree's files end to end, each but the last followed by a padding file
- * up to the next piece boundary (as libtorrent lays out a hybrid's v1 half), so piece `i` of the torrent is
- * `i * pieceLength` in it and never spans two files.
+ * The byte space of a v2-only torrent: the tree's files end to end, each followed by a padding file up to the next
+ * piece boundary, so piece `i` of the torrent is `i * pieceLength` in it and never spans two files. The last file is
+ * padded too, as libtorrent lays out a v2-only torrent: its last piece is then a whole piece on the wire (libtorrent
+ * asks for all of it), of which only the file's bytes are hashed.
  */
 export const layoutFiles = (files: ReadonlyArray<TreeFile>, pieceLength: number): Array<TorrentFile> => {
   const out: Array<TorrentFile> = []
   let offset = 0
-  files.forEach((file, index) => {
+  files.forEach((file) => {
     out.push({ path: file.path, length: file.length, offset, padding: false, piecesRoot: file.piecesRoot })
     offset += file.length
     const gap = (pieceLength - (offset % pieceLength)) % pieceLength
-    if (gap > 0 && index < files.length - 1) {
+    if (gap > 0) {
       out.push({ path: [".pad", String(gap)], length: gap, offset, padding: true })
       offset += gap
     }

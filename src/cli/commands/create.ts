@@ -94,7 +94,7 @@ export const create = Command.make(
       Options.withDescription("where to write the .torrent (default: NAME.torrent in the current folder)")
     ),
     v1: Options.boolean("v1").pipe(Options.withDescription("make a v1-only torrent (no v2 hashes, no padding files)")),
-    v2: Options.boolean("v2").pipe(Options.withDescription("make a v2-only torrent (BEP 52; bt cannot download these yet)")),
+    v2: Options.boolean("v2").pipe(Options.withDescription("make a v2-only torrent (BEP 52)")),
     force: Options.boolean("force").pipe(Options.withDescription("overwrite the output file if it exists")),
     json: Options.boolean("json").pipe(Options.withDescription("print one JSON object instead of text"))
   },

@@ -14,7 +14,7 @@ import { formatBytes } from "../format.js"
 import { summaryLine } from "../progress.js"
 import { parseDuration, reportMetadata, type ReportMode, reportMode, reportProgress } from "../report.js"
 import { UsageError } from "../UsageError.js"
-import { refuseV2Only } from "../v2only.js"
+import { refuseV2OnlyMagnet } from "../v2only.js"
 
 /**
  * Waits for a magnet link's metadata, showing how the fetch goes, then says how long it took and writes the
@@ -97,6 +97,7 @@ export const download = Command.make(
 
       const metainfo = yield* Metainfo
       const magnet = isMagnet(args.torrent) ? yield* metainfo.parseMagnet(args.torrent) : undefined
+      if (magnet !== undefined) yield* refuseV2OnlyMagnet(magnet)
       if (magnet === undefined && Option.isSome(args.saveTorrent)) {
         return yield* new UsageError({ message: "--save-torrent goes with a magnet link" })
       }
@@ -107,11 +108,8 @@ export const download = Command.make(
       const started = yield* Clock.currentTimeMillis
       const addOptions = { directory: args.output, peers, trackers: !args.noTrackers }
       const mode = reportMode(args.json)
-      if (magnet !== undefined) yield* refuseV2Only("the magnet link", { magnet })
-      const loaded = magnet === undefined ? yield* metainfo.load(args.torrent) : undefined
-      if (loaded !== undefined) yield* refuseV2Only(args.torrent, { torrent: loaded })
       const handle = magnet === undefined
-        ? yield* session.add(loaded!, addOptions)
+        ? yield* session.add(yield* metainfo.load(args.torrent), addOptions)
         : yield* fromMagnet(yield* session.addMagnet(magnet, addOptions), mode, started, args.saveTorrent)
       const torrent = handle.torrent
 

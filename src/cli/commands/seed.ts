@@ -9,7 +9,6 @@ import { formatBytes } from "../format.js"
 import { checkSwarmArgs, dataDirectory, sessionLayerOf, swarmOptions } from "../options.js"
 import { reportMode, reportProgress } from "../report.js"
 import { UsageError } from "../UsageError.js"
-import { refuseV2Only } from "../v2only.js"
 
 /**
  * The file to name for the first piece that failed the check. A piece can span files, and its hash cannot tell which
@@ -45,7 +44,6 @@ export const seed = Command.make(
     Effect.gen(function*() {
       const peers = yield* checkSwarmArgs(args)
       const torrent = yield* Effect.flatMap(Metainfo, (m) => m.load(args.torrent))
-      yield* refuseV2Only(args.torrent, { torrent })
       const session = yield* Session.Session
       const handle = yield* session.add(torrent, { directory: args.directory, peers, trackers: !args.noTrackers })
       const mode = reportMode(args.json)
