@@ -1,5 +1,6 @@
 /**
- * Making a v1 `.torrent` (BEP 3, BEP 12 tiers, BEP 27 private flag) from a file or a folder.
+ * Making a `.torrent` (BEP 3, BEP 12 tiers, BEP 27 private flag): hybrid v1+v2 by default (BEP 52, BEP 47
+ * padding), or v1 or v2 only, from a file or a folder.
  *
  * Reads through the platform `FileSystem` and `Path`, so an embedding program (or a test) supplies them. What it
  * takes from a folder:
@@ -20,6 +21,7 @@ import * as Either from "effect/Either"
 import { createHash, type Hash } from "node:crypto"
 import { type Bencodable, encode } from "../bencode/index.js"
 import { MetainfoError, type MetainfoErrorReason } from "./MetainfoError.js"
+import { BLOCK_SIZE, fileTree, HASH_SIZE, treeLayers } from "./merkle.js"
 import { MAX_FILES, MAX_PIECE_LENGTH, parseTorrent } from "./parse.js"
 import { unsafeComponent } from "./paths.js"
 
@@ -55,7 +57,16 @@ export const pieceLengthProblem = (pieceLength: number): string | undefined =>
     ? `piece length ${pieceLength} is not a power of two from 16 KiB (16384) to 256 MiB`
     : undefined
 
+/**
+ * `hybrid` (the default, as libtorrent 2.0 makes): v1 piece hashes with BEP 47 padding files so that each file starts
+ * on a piece boundary, and the v2 file tree and piece layers (BEP 52), readable by v1-only and v2 clients alike.
+ * `v1`: v1 only, no padding. `v2`: v2 only.
+ */
+export type TorrentKind = "v1" | "v2" | "hybrid"
+
 export interface CreateTorrentOptions {
+  /** Default `hybrid`. */
+  readonly kind?: TorrentKind
   /** The file (single-file torrent) or folder (multi-file torrent, named after the folder) to share. */
   readonly path: string
   /** Tracker tiers (BEP 12), in order. Empty URLs and tiers are dropped. */
@@ -149,79 +160,144 @@ const walk = (
     return found
   })
 
-/** SHA-1 of each piece of the files' concatenated bytes, read sequentially in large chunks. */
-const hashPieces = (
+/** Cuts a stream of bytes into units of `size` and hashes each with `algorithm`; the last unit may be short. */
+const unitHasher = (algorithm: "sha1" | "sha256", size: number) => {
+  const digests: Array<Uint8Array> = []
+  let hash: Hash = createHash(algorithm)
+  let inUnit = 0
+  const end = () => {
+    digests.push(hash.digest())
+    hash = createHash(algorithm)
+    inUnit = 0
+  }
+  return {
+    update: (bytes: Uint8Array) => {
+      for (let at = 0; at < bytes.length;) {
+        const n = Math.min(bytes.length - at, size - inUnit)
+        hash.update(bytes.subarray(at, at + n))
+        at += n
+        inUnit += n
+        if (inUnit === size) end()
+      }
+    },
+    /** Ends a short last unit, and returns every digest so far, concatenated. */
+    finish: (): Uint8Array => {
+      if (inUnit > 0) end()
+      return Buffer.concat(digests)
+    }
+  }
+}
+
+/** What hashing the files gives: v1 piece hashes and, for v2, each file's root and piece layer. */
+interface Hashed {
+  readonly pieces: Uint8Array | undefined
+  readonly trees: ReadonlyArray<{ readonly root: Uint8Array; readonly layer: Uint8Array | undefined } | undefined>
+}
+
+/**
+ * Hashes the files' bytes, read sequentially in large chunks: SHA-1 per piece of their concatenation (v1; for a
+ * hybrid with zeros padding each file but the last up to a piece boundary, as its padding files say), and SHA-256
+ * per 16 KiB block of each file, built up into its merkle root and piece layer (v2).
+ */
+const hashFiles = (
   fs: FileSystem.FileSystem,
   files: ReadonlyArray<Source>,
-  totalLength: number,
   pieceLength: number,
+  kind: TorrentKind,
   onProgress: (hashedBytes: number, totalBytes: number) => Effect.Effect<void>
-): Effect.Effect<Uint8Array, MetainfoError> =>
+): Effect.Effect<Hashed, MetainfoError> =>
   Effect.gen(function*() {
-    const pieceCount = Math.ceil(totalLength / pieceLength)
-    const pieces = new Uint8Array(pieceCount * 20)
+    const totalLength = files.reduce((sum, file) => sum + file.length, 0)
+    const v1 = kind === "v2" ? undefined : unitHasher("sha1", pieceLength)
+    const trees: Array<Hashed["trees"][number]> = []
     // Two read buffers: the next chunk is read (in libuv's thread pool) while the last one is hashed.
     const size = Math.min(READ_CHUNK, totalLength)
     const buffers = [new Uint8Array(size), new Uint8Array(size)] as const
     let next = 0
-    /** A chunk read but not hashed yet; it may come from the previous file. */
-    let pending: Uint8Array | undefined
-    let hash: Hash = createHash("sha1")
-    let inPiece = 0
-    let piece = 0
+    /** A chunk read but not hashed yet, with the file's block hasher; it may come from the previous file. */
+    let pending: { bytes: Uint8Array; blocks: ReturnType<typeof unitHasher> | undefined } | undefined
     let hashed = 0
 
-    const endPiece = () => {
-      pieces.set(hash.digest(), piece * 20)
-      piece++
-      hash = createHash("sha1")
-      inPiece = 0
-    }
-    // Plain synchronous code per chunk: pieces span reads and file boundaries, so a chunk may end several.
-    const feed = (bytes: Uint8Array) => {
-      for (let at = 0; at < bytes.length;) {
-        const n = Math.min(bytes.length - at, pieceLength - inPiece)
-        hash.update(bytes.subarray(at, at + n))
-        at += n
-        inPiece += n
-        if (inPiece === pieceLength) endPiece()
-      }
-      hashed += bytes.length
-    }
+    // Plain synchronous code per chunk: pieces span reads (and, in v1, file boundaries).
     const feedPending = Effect.suspend(() => {
-      const bytes = pending
-      if (bytes === undefined) return Effect.void
+      if (pending === undefined) return Effect.void
+      const { blocks, bytes } = pending
       pending = undefined
-      feed(bytes)
+      v1?.update(bytes)
+      blocks?.update(bytes)
+      hashed += bytes.length
       return onProgress(hashed, totalLength)
     })
 
     yield* onProgress(0, totalLength)
-    for (const file of files) {
-      if (file.length === 0) continue
-      yield* Effect.scoped(Effect.gen(function*() {
-        const handle = yield* fs.open(file.absolute, { flag: "r" })
-        for (let left = file.length; left > 0;) {
-          const buffer = buffers[next]!.subarray(0, Math.min(size, left))
-          next ^= 1
-          // Both start at once: the read goes to the thread pool, then the hash runs here.
-          const [got] = yield* Effect.all([handle.read(buffer), feedPending], { concurrency: 2 })
-          if (got === BigInt(0)) {
-            return yield* fail("Unreadable", file.absolute, "the file shrank while it was being hashed; try again")
+    for (const [index, file] of files.entries()) {
+      const blocks = kind === "v1" ? undefined : unitHasher("sha256", BLOCK_SIZE)
+      if (file.length > 0) {
+        yield* Effect.scoped(Effect.gen(function*() {
+          const handle = yield* fs.open(file.absolute, { flag: "r" })
+          for (let left = file.length; left > 0;) {
+            const buffer = buffers[next]!.subarray(0, Math.min(size, left))
+            next ^= 1
+            // Both start at once: the read goes to the thread pool, then the hash runs here.
+            const [got] = yield* Effect.all([handle.read(buffer), feedPending], { concurrency: 2 })
+            if (got === BigInt(0)) {
+              return yield* fail("Unreadable", file.absolute, "the file shrank while it was being hashed; try again")
+            }
+            pending = { bytes: buffer.subarray(0, Number(got)), blocks }
+            left -= pending.bytes.length
           }
-          pending = buffer.subarray(0, Number(got))
-          left -= pending.length
-        }
-      })).pipe(Effect.mapError((e) => (e instanceof MetainfoError ? e : unreadable(file.absolute)(e))))
+        })).pipe(Effect.mapError((e) => (e instanceof MetainfoError ? e : unreadable(file.absolute)(e))))
+      }
+      yield* feedPending
+      if (blocks !== undefined) trees.push(file.length === 0 ? undefined : treeOf(blocks.finish(), file.length, pieceLength))
+      const gap = (pieceLength - (file.length % pieceLength)) % pieceLength
+      if (kind === "hybrid" && gap > 0 && index < files.length - 1) v1?.update(new Uint8Array(gap))
     }
-    yield* feedPending
-    if (inPiece > 0) endPiece()
-    if (piece !== pieceCount) return yield* Effect.dieMessage(`hashed ${piece} pieces, expected ${pieceCount}`)
-    return pieces
+    const pieces = v1?.finish()
+    return { pieces, trees }
+  })
+
+/** A file's merkle root and, when it is larger than a piece, its piece layer, from its block hashes. */
+const treeOf = (leaves: Uint8Array, length: number, pieceLength: number) => {
+  const shape = fileTree(length, pieceLength)
+  const layers = treeLayers(leaves, shape.width)
+  const root = layers[layers.length - 1]!.slice(0, HASH_SIZE)
+  if (!shape.hasPieceLayer) return { root, layer: undefined }
+  // The piece layer is `pieceHeight` layers up; its trailing pad nodes are not stored (the width covers them).
+  const layer = layers[shape.pieceHeight]!.slice(0, shape.pieces * HASH_SIZE)
+  return { root, layer }
+}
+
+/** The v2 `file tree` of files in tree order: nested dictionaries of path components, `""` holding a file. */
+const fileTreeOf = (files: ReadonlyArray<Source>, hashed: Hashed): Map<string, Bencodable> => {
+  const tree = new Map<string, Bencodable>()
+  files.forEach((file, index) => {
+    let dir = tree
+    for (const part of file.path.slice(0, -1)) {
+      const key = Buffer.from(part, "utf8").toString("latin1")
+      if (!dir.has(key)) dir.set(key, new Map<string, Bencodable>())
+      dir = dir.get(key) as Map<string, Bencodable>
+    }
+    const root = hashed.trees[index]?.root
+    dir.set(Buffer.from(file.path[file.path.length - 1]!, "utf8").toString("latin1"), {
+      "": root === undefined ? { length: file.length } : { length: file.length, "pieces root": root }
+    })
+  })
+  return tree
+}
+
+/** The v1 `files` list; for a hybrid, a BEP 47 padding file after each file but the last that ends off a boundary. */
+const v1Files = (files: ReadonlyArray<Source>, pieceLength: number, kind: TorrentKind): Array<Bencodable> =>
+  files.flatMap((file, index) => {
+    const entry = { length: file.length, path: [...file.path] }
+    const gap = (pieceLength - (file.length % pieceLength)) % pieceLength
+    return kind === "hybrid" && gap > 0 && index < files.length - 1
+      ? [entry, { attr: "p", length: gap, path: [".pad", String(gap)] }]
+      : [entry]
   })
 
 /**
- * Makes a v1 `.torrent` from a file or folder and returns its bytes, after reading them back with `parseTorrent`.
+ * Makes a `.torrent` (hybrid unless `kind` says otherwise) from a file or folder and returns its bytes, after reading them back with `parseTorrent`.
  *
  * The result holds `announce` (the first URL of the first tier), `announce-list` (only when there is more than one
  * URL), `comment`, `created by`, `creation date`, and `info` with `name`, `piece length`, `pieces`, `length` or
@@ -263,13 +339,18 @@ export const createTorrent = (
     }
 
     const pieceLength = options.pieceLength ?? autoPieceLength(totalLength)
-    const pieces = yield* hashPieces(fs, files, totalLength, pieceLength, options.onProgress ?? (() => Effect.void))
+    const kind = options.kind ?? "hybrid"
+    const hashed = yield* hashFiles(fs, files, pieceLength, kind, options.onProgress ?? (() => Effect.void))
 
     const tiers = (options.trackers ?? [])
       .map((tier) => tier.map((url) => url.trim()).filter((url) => url.length > 0))
       .filter((tier) => tier.length > 0)
     const urlCount = tiers.reduce((sum, tier) => sum + tier.length, 0)
     const creationDate = options.creationDate ?? Math.floor((yield* Clock.currentTimeMillis) / 1000)
+    const layers = new Map<string, Bencodable>()
+    for (const tree of hashed.trees) {
+      if (tree?.layer !== undefined) layers.set(Buffer.from(tree.root).toString("latin1"), tree.layer)
+    }
     const torrent: Record<string, Bencodable | undefined> = {
       announce: tiers[0]?.[0],
       "announce-list": urlCount > 1 ? tiers : undefined,
@@ -279,12 +360,16 @@ export const createTorrent = (
       info: {
         name,
         "piece length": pieceLength,
-        pieces,
-        ...(layout === "single"
+        pieces: hashed.pieces,
+        ...(kind === "v2"
+          ? {}
+          : layout === "single"
           ? { length: totalLength }
-          : { files: files.map((file) => ({ length: file.length, path: [...file.path] })) }),
+          : { files: v1Files(files, pieceLength, kind) }),
+        ...(kind === "v1" ? {} : { "meta version": 2, "file tree": fileTreeOf(files, hashed) }),
         private: options.private === true ? 1 : undefined
-      }
+      },
+      "piece layers": kind === "v1" ? undefined : layers
     }
     const bytes = encode(torrent)
     const parsed = parseTorrent(bytes, options.path)

@@ -34,4 +34,16 @@ export {
   parseTorrent,
   torrentFileBytes
 } from "./parse.js"
-export { pieceHash, pieceSize, type TorrentFile, type TorrentInfo, trackerTiers, type TrackerTier } from "./TorrentInfo.js"
+export * as Merkle from "./merkle.js"
+export { type MerkleCheck, pieceCheck, type PieceCheck } from "./pieceCheck.js"
+export {
+  pieceHash,
+  pieceSize,
+  type TorrentFile,
+  type TorrentInfo,
+  type TorrentV2,
+  torrentVersion,
+  trackerTiers,
+  type TrackerTier
+} from "./TorrentInfo.js"
+export { MIN_V2_PIECE_LENGTH } from "./v2.js"

@@ -24,10 +24,15 @@ export interface FileRange {
 
 /** What a magnet link says. The rest of the torrent (files, pieces) comes from peers (BEP 9 metadata exchange). */
 export interface MagnetLink {
-  /** The v1 info-hash, 20 bytes. */
+  /**
+   * The info-hash used on the wire, by trackers and the DHT, 20 bytes: the v1 info-hash (`urn:btih`), or for a
+   * v2-only link the v2 one truncated (BEP 52).
+   */
   readonly infoHash: Uint8Array
   /** `infoHash` in lowercase hex. */
   readonly infoHashHex: string
+  /** The v2 info-hash (`xt=urn:btmh:1220...`, SHA-256 of the info dictionary, 32 bytes), when the link has one. */
+  readonly infoHashV2?: Uint8Array | undefined
   /** `dn`: a display name until the metadata brings the real one. */
   readonly name: string | undefined
   /** `tr`: each tracker its own tier, in the link's order, without duplicates. */
@@ -102,6 +107,15 @@ const infoHashOf = (hash: string): Uint8Array => {
   )
 }
 
+/** A v2 info-hash as a hex multihash: `12` (SHA-256), `20` (32 bytes), then the 64 hex digits of the hash. */
+const multihashOf = (text: string): Uint8Array => {
+  if (/^1220[0-9a-f]{64}$/i.test(text)) return Buffer.from(text.slice(4), "hex")
+  return invalid(
+    "InvalidMagnet",
+    `the magnet link's v2 info-hash ${quote(text)} is not "1220" and 64 hexadecimal digits (a SHA-256 multihash)`
+  )
+}
+
 const peerOf = (text: string): Endpoint => {
   const peer = parseEndpoint(text)
   return typeof peer === "string" ? invalid("InvalidMagnet", `the magnet link's peer ${quote(text)} ${peer}`) : peer
@@ -141,7 +155,7 @@ const parse = (uri: string): MagnetLink => {
   if (!isMagnet(text)) invalid("InvalidMagnet", `${quote(text)} is not a magnet link (one starts with "magnet:?")`)
 
   let infoHash: Uint8Array | undefined
-  let v2Only = false
+  let infoHashV2: Uint8Array | undefined
   let name: string | undefined
   const trackers: Array<TrackerTier> = []
   const peers: Array<Endpoint> = []
@@ -160,7 +174,14 @@ const parse = (uri: string): MagnetLink => {
       case "xt": {
         const urn = value.trim()
         const scheme = urn.slice(0, 9).toLowerCase()
-        if (scheme === "urn:btmh:") v2Only = true
+        if (scheme === "urn:btmh:") {
+          const hash = multihashOf(urn.slice(9))
+          if (infoHashV2 !== undefined && !Buffer.from(infoHashV2).equals(hash)) {
+            invalid("InvalidMagnet", "the magnet link has two different v2 info-hashes (urn:btmh)")
+          }
+          infoHashV2 = hash
+          break
+        }
         if (scheme !== "urn:btih:") break
         const hash = infoHashOf(urn.slice(9))
         if (infoHash !== undefined && !Buffer.from(infoHash).equals(hash)) {
@@ -198,14 +219,14 @@ const parse = (uri: string): MagnetLink => {
     }
   }
 
-  if (infoHash === undefined) {
-    return v2Only
-      ? invalid("Unsupported", "BitTorrent v2-only magnet links (urn:btmh) are not supported yet")
-      : invalid("InvalidMagnet", "the magnet link has no BitTorrent info-hash (xt=urn:btih:...)")
+  const wireHash = infoHash ?? infoHashV2?.subarray(0, 20)
+  if (wireHash === undefined) {
+    return invalid("InvalidMagnet", "the magnet link has no BitTorrent info-hash (xt=urn:btih:... or xt=urn:btmh:1220...)")
   }
   return {
-    infoHash,
-    infoHashHex: Buffer.from(infoHash).toString("hex"),
+    infoHash: wireHash,
+    infoHashHex: Buffer.from(wireHash).toString("hex"),
+    ...(infoHashV2 === undefined ? {} : { infoHashV2 }),
     name,
     trackers,
     peers,
@@ -229,11 +250,12 @@ const wellFormed = (text: string): string =>
 
 const encodeValue = (text: string): string => encodeURIComponent(wellFormed(text))
 
-/** The magnet link of a torrent: info-hash, name, every tracker (tiers flattened, in order) and web seeds. */
+/** The magnet link of a torrent: info-hash (v1 `btih`, v2 `btmh`, both for a hybrid), name, every tracker (tiers flattened, in order) and web seeds. */
 export const formatMagnet = (torrent: TorrentInfo): string => {
   const trackers = [...new Set(trackerTiers(torrent).flat())]
   return PREFIX + [
-    `xt=urn:btih:${torrent.infoHashHex}`,
+    ...(torrent.v2 === undefined || torrent.v2.hybrid ? [`xt=urn:btih:${torrent.infoHashHex}`] : []),
+    ...(torrent.v2 === undefined ? [] : [`xt=urn:btmh:1220${torrent.v2.infoHashHex}`]),
     `dn=${encodeValue(torrent.name)}`,
     ...trackers.map((url) => `tr=${encodeValue(url)}`),
     ...torrent.urlList.map((url) => `ws=${encodeValue(url)}`)

@@ -14,7 +14,14 @@ import {
 import { invalid, validate } from "./invalid.js"
 import type { MetainfoError } from "./MetainfoError.js"
 import { findCollision, unsafeComponent } from "./paths.js"
-import { type TorrentFile, type TorrentInfo, trackerTiers, type TrackerTier } from "./TorrentInfo.js"
+import {
+  type TorrentFile,
+  type TorrentInfo,
+  type TorrentV2,
+  trackerTiers,
+  type TrackerTier
+} from "./TorrentInfo.js"
+import { layoutFiles, matchHybrid, MIN_V2_PIECE_LENGTH, parseFileTree, parsePieceLayers, type TreeFile } from "./v2.js"
 
 /** Pieces above this size are not something any client makes; refusing them bounds per-piece memory. */
 export const MAX_PIECE_LENGTH = 256 * 1024 * 1024
@@ -126,27 +133,66 @@ type InfoFields = Pick<
   | "layout"
   | "files"
   | "private"
+  | "v2"
 >
 
-/** Validates an info dictionary; `infoBytes` are its original bytes, whose SHA-1 is the info-hash. */
-const parseInfo = (info: BDict, infoBytes: Uint8Array): InfoFields => {
-  if (!info.has("pieces") && info.has("meta version")) {
-    invalid("Unsupported", "BitTorrent v2-only torrents are not supported yet")
-  }
+/** `meta version` 2 and a `file tree`: the torrent has v2 data (BEP 52); any other meta version is refused. */
+const metaVersion = (info: BDict): 1 | 2 => {
+  const version = info.get("meta version")
+  if (version === undefined) return 1
+  if (version !== 2) return invalid("Unsupported", `info "meta version" is ${isInteger(version) ? version : "not a number"}, not 2`)
+  return 2
+}
+
+/**
+ * Validates an info dictionary; `infoBytes` are its original bytes, whose SHA-1 is the v1 info-hash and SHA-256 the
+ * v2 one. `layers` is the torrent's `piece layers` (a v2 .torrent must have them; metadata from peers has none).
+ */
+const parseInfo = (
+  info: BDict,
+  infoBytes: Uint8Array,
+  layers: { readonly dict: BDict | undefined; readonly required: boolean }
+): InfoFields => {
+  const version = metaVersion(info)
+  const hasV1 = info.has("pieces")
+  if (version === 1 && !hasV1) invalid("InvalidField", `info has no "pieces"`)
   const name = safeName(preferUtf8(info, "name", "info"), `info "name"`)
   const pieceLength = integerField(info, "piece length", "info")
   if (pieceLength <= 0 || pieceLength > MAX_PIECE_LENGTH) {
     invalid("InvalidPieces", `piece length ${pieceLength} is out of range (1 byte to 256 MiB)`)
   }
-  const pieceHashes = bytesField(info, "pieces", "info")
-  if (pieceHashes.length % 20 !== 0) {
-    invalid("InvalidPieces", `"pieces" is ${pieceHashes.length} bytes, not a multiple of 20`)
+  let tree: Array<TreeFile> | undefined
+  if (version === 2) {
+    if (pieceLength < MIN_V2_PIECE_LENGTH || (pieceLength & (pieceLength - 1)) !== 0) {
+      invalid("InvalidPieces", `piece length ${pieceLength} is not a power of two of 16 KiB or more, as v2 needs`)
+    }
+    const fileTree = field(info, "file tree", "info")
+    if (!isDict(fileTree)) return invalid("InvalidField", `info "file tree" is not a dictionary`)
+    tree = parseFileTree(fileTree, { maxFiles: MAX_FILES, maxTotal: MAX_TOTAL_LENGTH })
   }
-  const { files, layout } = parseFiles(info, name)
-  const totalLength = files.reduce((sum, file) => sum + file.length, 0)
-  if (totalLength === 0) invalid("InvalidLength", "the torrent holds no data (total length 0)")
-  const pieceCount = pieceHashes.length / 20
+
+  let files: Array<TorrentFile>
+  let layout: "single" | "multi"
+  let pieceHashes: Uint8Array
+  if (hasV1) {
+    pieceHashes = bytesField(info, "pieces", "info")
+    if (pieceHashes.length % 20 !== 0) {
+      invalid("InvalidPieces", `"pieces" is ${pieceHashes.length} bytes, not a multiple of 20`)
+    }
+    ;({ files, layout } = parseFiles(info, name))
+    if (tree !== undefined) files = matchHybrid(files, tree, pieceLength)
+  } else {
+    pieceHashes = new Uint8Array(0)
+    files = layoutFiles(tree!, pieceLength)
+    layout = tree!.length === 1 && tree![0]!.path.length === 1 ? "single" : "multi"
+  }
+  const last = files[files.length - 1]!
+  const totalLength = last.offset + last.length
+  if (files.every((file) => file.padding || file.length === 0)) {
+    invalid("InvalidLength", "the torrent holds no data (total length 0)")
+  }
   const expectedPieces = Math.ceil(totalLength / pieceLength)
+  const pieceCount = hasV1 ? pieceHashes.length / 20 : expectedPieces
   if (pieceCount !== expectedPieces) {
     invalid(
       "InvalidPieces",
@@ -154,10 +200,21 @@ const parseInfo = (info: BDict, infoBytes: Uint8Array): InfoFields => {
     )
   }
 
-  const infoHash = createHash("sha1").update(infoBytes).digest()
+  const v1Hash = createHash("sha1").update(infoBytes).digest()
+  let v2: TorrentV2 | undefined
+  if (version === 2) {
+    const hash = createHash("sha256").update(infoBytes).digest()
+    v2 = {
+      infoHash: hash,
+      infoHashHex: hash.toString("hex"),
+      hybrid: hasV1,
+      pieceLayers: parsePieceLayers(layers.dict, files, pieceLength, layers.required)
+    }
+  }
+  const infoHash = hasV1 ? v1Hash : v2!.infoHash.subarray(0, 20)
   return {
     infoHash,
-    infoHashHex: infoHash.toString("hex"),
+    infoHashHex: Buffer.from(infoHash).toString("hex"),
     infoBytes,
     name,
     pieceLength,
@@ -166,7 +223,8 @@ const parseInfo = (info: BDict, infoBytes: Uint8Array): InfoFields => {
     totalLength,
     layout,
     files,
-    private: info.get("private") === 1
+    private: info.get("private") === 1,
+    ...(v2 === undefined ? {} : { v2 })
   }
 }
 
@@ -179,7 +237,12 @@ const parseRoot = (bytes: Uint8Array): TorrentInfo => {
   if (!isDict(info)) return invalid("InvalidField", `the torrent's "info" is not a dictionary`)
   const span = decoded.right.spanOf(info)
   if (span === undefined) return invalid("InvalidField", `the torrent's "info" has no byte span`)
-  const infoFields = parseInfo(info, bytes.subarray(span.start, span.end))
+  const layers = root.get("piece layers")
+  if (layers !== undefined && !isDict(layers)) invalid("InvalidField", `the torrent's "piece layers" is not a dictionary`)
+  const infoFields = parseInfo(info, bytes.subarray(span.start, span.end), {
+    dict: layers as BDict | undefined,
+    required: true
+  })
 
   const announce = optionalText(root, "announce")?.trim()
   const creationDate = root.get("creation date")
@@ -228,7 +291,7 @@ export const parseMetadata = (
     const tiers = extras.trackers.map((tier) => [...tier]).filter((tier) => tier.length > 0)
     const trackerCount = tiers.reduce((sum, tier) => sum + tier.length, 0)
     return {
-      ...parseInfo(info, infoBytes),
+      ...parseInfo(info, infoBytes, { dict: undefined, required: false }),
       announce: tiers[0]?.[0],
       announceList: trackerCount > 1 ? tiers : [],
       urlList: [],
@@ -237,6 +300,17 @@ export const parseMetadata = (
       creationDate: undefined
     }
   })
+
+/** A v2 torrent's `piece layers` (keyed by each file's root), when it has them; `undefined` for v1. */
+const pieceLayersOf = (torrent: TorrentInfo): Map<string, Uint8Array> | undefined => {
+  if (torrent.v2 === undefined) return undefined
+  const layers = new Map<string, Uint8Array>()
+  torrent.v2.pieceLayers.forEach((layer, index) => {
+    const root = torrent.files[index]!.piecesRoot
+    if (layer !== undefined && root !== undefined) layers.set(Buffer.from(root).toString("latin1"), layer)
+  })
+  return layers.size > 0 ? layers : undefined
+}
 
 /**
  * A `.torrent` file for `torrent`: its trackers, comment, creator, creation date and web seeds, with the info
@@ -251,8 +325,12 @@ export const torrentFileBytes = (torrent: TorrentInfo): Uint8Array => {
     "created by": torrent.createdBy,
     "creation date": torrent.creationDate
   })
-  const after = encode({ "url-list": torrent.urlList.length > 0 ? torrent.urlList : undefined })
-  // Every key in `before` sorts ahead of "info", and "url-list" after it: splice the info in between.
+  const after = encode({
+    "piece layers": pieceLayersOf(torrent),
+    "url-list": torrent.urlList.length > 0 ? torrent.urlList : undefined
+  })
+  // Every key in `before` sorts ahead of "info", and "piece layers" and "url-list" after it: splice the info in
+  // between.
   return Buffer.concat([
     before.subarray(0, before.length - 1),
     Buffer.from("4:info", "latin1"),

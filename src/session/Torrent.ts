@@ -8,7 +8,7 @@ import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { Dht, DhtStats } from "../dht/Dht.js"
-import { pieceHash, type TorrentInfo, trackerTiers } from "../metainfo/index.js"
+import { pieceCheck, type TorrentInfo, trackerTiers } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
 import { parseEndpoint } from "../net/endpoint.js"
 import { type Connection, Transport } from "../peer/transport/Transport.js"
@@ -44,6 +44,7 @@ export interface TorrentProgress {
   readonly verifiedPieces: number
   /** While checking: pieces checked so far. */
   readonly checkedPieces: number
+  /** The payload's bytes, and those of them verified: BEP 47 padding files (zeros between files) not counted. */
   readonly totalLength: number
   readonly bytesVerified: number
   /** Payload bytes received and kept, and received but not needed. */
@@ -239,7 +240,7 @@ export const startTorrent = (
       Effect.gen(function*() {
         for (;;) {
           const piece = yield* Queue.take(completed)
-          const good = yield* verifier.verify(piece.data, pieceHash(torrent, piece.index))
+          const good = yield* verifier.verify(piece.data, pieceCheck(torrent, piece.index))
           if (good) yield* storage.writePiece(piece.index, piece.data)
           swarm.settled(piece.data.length)
           if (good) {
@@ -403,10 +404,20 @@ export const startTorrent = (
       return reason === undefined ? {} : { reason }
     }
 
+    /**
+     * BEP 47 padding files, by the piece each lies in (one aligns the next file to a piece boundary, so it ends
+     * there): progress counts the payload a user has, never the zeros between files.
+     */
+    const pads = torrent.files.filter((file) => file.padding && file.length > 0)
+      .map((file) => ({ piece: Math.floor(file.offset / torrent.pieceLength), length: file.length }))
+    const payloadLength = pads.reduce((total, pad) => total - pad.length, torrent.totalLength)
+    const padVerified = (picker: { hasPiece: (index: number) => boolean }) =>
+      pads.reduce((total, pad) => picker.hasPiece(pad.piece) ? total + pad.length : total, 0)
+
     const ownProgress = Effect.sync((): TorrentProgress => {
       const current = swarm
       const trackers = trackerStatus()
-      const base = { pieceCount: torrent.pieceCount, totalLength: torrent.totalLength, checkedPieces: checked }
+      const base = { pieceCount: torrent.pieceCount, totalLength: payloadLength, checkedPieces: checked }
       if (current === undefined) {
         return {
           ...base,
@@ -427,7 +438,7 @@ export const startTorrent = (
         ...base,
         state: current.picker.isComplete() ? "seeding" : "downloading",
         verifiedPieces: current.picker.verifiedCount,
-        bytesVerified: current.picker.bytesVerified,
+        bytesVerified: current.picker.bytesVerified - (pads.length === 0 ? 0 : padVerified(current.picker)),
         downloaded: current.downloaded,
         wasted: current.wasted,
         uploaded: current.uploaded,

@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { pieceHash, pieceSize, type TorrentInfo } from "../metainfo/index.js"
+import { pieceCheck, pieceSize, type TorrentInfo } from "../metainfo/index.js"
 import { Bitfield } from "../piece/index.js"
 import type { ResumeState, ResumeStore } from "../resume/index.js"
 import { type ExistingFile, segments, type TorrentStorage } from "../storage/index.js"
@@ -63,7 +63,7 @@ export const restorePieces = (
       Effect.gen(function*() {
         const data = yield* Effect.mapError(storage.readPiece(index), storageError)
         // Read for this check alone: a threaded verifier may move it rather than copy it.
-        if (yield* verifier.verify(data, pieceHash(torrent, index), { handOver: true })) have.set(index)
+        if (yield* verifier.verify(data, pieceCheck(torrent, index), { handOver: true })) have.set(index)
         onChecked(++checked)
       }), { concurrency: HASH_AHEAD, discard: true })
     return { have, peers: Option.match(usable, { onNone: () => [], onSome: (state) => state.peers }) }

@@ -7,7 +7,7 @@
 import * as Either from "effect/Either"
 import * as Path from "node:path"
 import { unsafeComponent } from "../metainfo/paths.js"
-import { pieceSize, type TorrentFile, type TorrentInfo } from "../metainfo/TorrentInfo.js"
+import { firstFileEndingAfter, pieceSize, type TorrentFile, type TorrentInfo } from "../metainfo/TorrentInfo.js"
 import { StorageError } from "./StorageError.js"
 
 /** The part of a byte range that lies in one file. */
@@ -32,16 +32,7 @@ export const segments = (files: ReadonlyArray<TorrentFile>, offset: number, leng
   const result: Array<Segment> = []
   if (length <= 0) return result
   const end = offset + length
-  // The first file that ends after `offset`: file ends are non-decreasing, so binary search.
-  let lo = 0
-  let hi = files.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    const file = files[mid]!
-    if (file.offset + file.length <= offset) lo = mid + 1
-    else hi = mid
-  }
-  for (let index = lo; index < files.length; index++) {
+  for (let index = firstFileEndingAfter(files, offset); index < files.length; index++) {
     const file = files[index]!
     if (file.offset >= end) break
     if (file.length === 0 || file.padding) continue

@@ -2,18 +2,43 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { availableParallelism } from "node:os"
 import { Worker } from "node:worker_threads"
+import type { Expected } from "./check.js"
 import { Verifier, type VerifyOptions } from "./Verifier.js"
 
 /**
  * The worker's whole program, run with `eval` so it works the same from compiled JavaScript and from TypeScript
- * under test. It answers each `{ id, data, expected }` with `{ id, ok }`.
+ * under test. It checks what `check.ts` checks (the same SHA-1 and BEP 52 merkle rules, restated in plain JavaScript
+ * because a worker started from a string cannot import our modules; the tests hold the two to the same answers). It answers each `{ id, data, expected }` with `{ id, ok }`.
  */
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads")
 const { createHash } = require("node:crypto")
+const view = (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+const sha256 = (a, b) => { const h = createHash("sha256").update(a); if (b) h.update(b); return h.digest() }
+const pads = [Buffer.alloc(32)]
+for (let h = 1; h < 64; h++) pads.push(sha256(pads[h - 1], pads[h - 1]))
+// BEP 52: leaves are 16 KiB blocks, the tree width leaves wide, missing nodes the pad hash of their height.
+const merkleRoot = (data, width) => {
+  let layer = []
+  for (let at = 0; at < data.length; at += 16384) layer.push(sha256(data.subarray(at, Math.min(data.length, at + 16384))))
+  let height = 0
+  for (let w = width; w > 1; w /= 2, height++) {
+    const next = []
+    for (let i = 0; i < layer.length; i += 2) next.push(sha256(layer[i], i + 1 < layer.length ? layer[i + 1] : pads[height]))
+    layer = next
+  }
+  return layer.length === 0 ? pads[height] : layer[0]
+}
+const passes = (data, expected) => {
+  const check = expected instanceof Uint8Array ? { sha1: expected } : expected
+  if (!check.sha1 && !check.sha256) return false
+  if (check.sha1 && !createHash("sha1").update(data).digest().equals(view(check.sha1))) return false
+  if (!check.sha256) return true
+  const { dataLength, root, width } = check.sha256
+  return merkleRoot(data.subarray(0, dataLength), width).equals(view(root))
+}
 parentPort.on("message", ({ id, data, expected }) => {
-  const digest = createHash("sha1").update(data).digest()
-  parentPort.postMessage({ id, ok: digest.equals(Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength)) })
+  parentPort.postMessage({ id, ok: passes(data, expected) })
 })
 `
 
@@ -23,7 +48,7 @@ interface Slot {
 }
 
 /**
- * SHA-1 on a pool of worker threads (one per core by default), so hashing runs beside the main thread's network
+ * SHA-1 and SHA-256 on a pool of worker threads (one per core by default), so hashing runs beside the main thread's network
  * and disk work, and a recheck uses every core. Each piece is copied to its worker (a memcpy is ~20× cheaper than
  * hashing the same bytes), unless the caller hands it over; otherwise the caller's buffer is never touched.
  * Workers stop when the layer's scope closes.
@@ -49,7 +74,7 @@ export const layerThreads = (threads: number = availableParallelism()): Layer.La
       )
       let nextId = 0
 
-      const verify = (data: Uint8Array, expected: Uint8Array, options?: VerifyOptions) =>
+      const verify = (data: Uint8Array, expected: Expected, options?: VerifyOptions) =>
         Effect.async<boolean>((resume) => {
           // The least busy worker: pieces complete at different rates, and a queue behind a slow one would idle
           // the others.

@@ -12,6 +12,8 @@ export type WireErrorReason =
   | "BadIndex"
   /** A malformed BEP 10 extension message: an extended handshake, ut_metadata (BEP 9) or ut_pex (BEP 11). */
   | "BadExtension"
+  /** A malformed or unanswerable BEP 52 `hash request`, `hashes` or `hash reject`, or hashes that do not verify. */
+  | "BadHashes"
 
 /** A peer broke the wire protocol; the connection is dropped. */
 export class WireError extends Data.TaggedError("WireError")<{

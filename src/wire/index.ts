@@ -60,6 +60,21 @@ export {
   NOT_INTERESTED,
   UNCHOKE
 } from "./messages.js"
+export {
+  answerHashRequest,
+  checkHashes,
+  decodeHashes,
+  decodeHashRequest,
+  encodeHashes,
+  encodeHashReject,
+  encodeHashRequest,
+  HASH_REJECT_ID,
+  HASH_REQUEST_ID,
+  type HashRequest,
+  hashRequestProblem,
+  HASHES_ID,
+  MAX_HASH_REQUEST_LENGTH
+} from "./hashes.js"
 export { decodeMetadataMessage, encodeMetadataMessage, type MetadataMessage } from "./metadata.js"
 export { decodePexMessage, encodePexMessage, PexFlag, type PexMessage, type PexPeer } from "./pex.js"
 export { WireError, type WireErrorReason } from "./WireError.js"

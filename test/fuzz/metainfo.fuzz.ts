@@ -9,6 +9,7 @@ import {
   MAX_MAGNET_TRACKERS,
   MAX_MAGNET_WEB_SEEDS,
   MAX_PIECE_LENGTH,
+  Merkle,
   MetainfoError,
   parseMagnet,
   parseTorrent
@@ -56,6 +57,51 @@ const validTorrents: fc.Arbitrary<Uint8Array> = pieceLength.chain((length) => {
     }
     return encode({ info, announce, "announce-list": tiers, ...extra })
   })
+}).filter((bytes) => bytes.length <= 4096)
+
+/** Valid-looking v2-only and hybrid torrents (BEP 52), with real roots and piece layers over small data. */
+const validV2Torrents: fc.Arbitrary<Uint8Array> = fc.record({
+  pieceLength: fc.constantFrom(16384, 32768),
+  hybrid: fc.boolean(),
+  name: component,
+  files: fc.uniqueArray(
+    fc.record({ name: fc.constantFrom("a", "b", "c.bin", "é", ".."), size: fc.integer({ min: 0, max: 70_000 }) }),
+    { minLength: 1, maxLength: 3, selector: (file) => file.name }
+  )
+}).map(({ files, hybrid, name, pieceLength }) => {
+  const sorted = [...files].sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)))
+  const tree = new Map<string, Bencodable>()
+  const layers = new Map<string, Bencodable>()
+  const v1: Array<Bencodable> = []
+  const chunks: Array<Uint8Array> = []
+  sorted.forEach((file, i) => {
+    const data = new Uint8Array(file.size).fill(i + 1)
+    const leaves = Merkle.blockHashes(data)
+    const root = file.size > 0 ? Merkle.fileRoot(leaves) : undefined
+    tree.set(Buffer.from(file.name).toString("latin1"), { "": { length: file.size, "pieces root": root } })
+    if (root !== undefined && file.size > pieceLength) {
+      const layer = Merkle.treeLayers(leaves, Merkle.nextPowerOfTwo(leaves.length / 32))[Merkle.log2(pieceLength / 16384)]!
+      layers.set(Buffer.from(root).toString("latin1"), layer)
+    }
+    v1.push({ length: file.size, path: [file.name] })
+    chunks.push(data)
+    const gap = (pieceLength - (file.size % pieceLength)) % pieceLength
+    if (gap > 0 && i < sorted.length - 1) {
+      v1.push({ attr: "p", length: gap, path: [".pad", String(gap)] })
+      chunks.push(new Uint8Array(gap))
+    }
+  })
+  const all = Buffer.concat(chunks)
+  const pieces = Buffer.concat(Array.from({ length: Math.ceil(all.length / pieceLength) }, (_, i) =>
+    createHash("sha1").update(all.subarray(i * pieceLength, (i + 1) * pieceLength)).digest()))
+  const info: Record<string, Bencodable | undefined> = {
+    name,
+    "piece length": pieceLength,
+    "meta version": 2,
+    "file tree": tree,
+    ...(hybrid ? { pieces, files: v1 } : {})
+  }
+  return encode({ info, "piece layers": layers })
 }).filter((bytes) => bytes.length <= 4096)
 
 const hashes = fc.oneof(
@@ -107,7 +153,7 @@ describe("fuzz: metainfo", () => {
   })
 
 
-  fuzzTarget("metainfo parseTorrent", fuzzInputs(validTorrents), (bytes) => {
+  fuzzTarget("metainfo parseTorrent", fuzzInputs(fc.oneof(validTorrents, validV2Torrents)), (bytes) => {
     const result = parseTorrent(bytes, "fuzz.torrent")
     if (Either.isLeft(result)) {
       ensure(result.left instanceof MetainfoError, "the error is a MetainfoError")
@@ -119,7 +165,17 @@ describe("fuzz: metainfo", () => {
     ensure(torrent.totalLength > 0, "it holds data")
     ensure(torrent.pieceLength > 0 && torrent.pieceLength <= MAX_PIECE_LENGTH, "its piece length is in range")
     ensure(torrent.pieceCount === Math.ceil(torrent.totalLength / torrent.pieceLength), "the piece count fits the length")
-    ensure(torrent.pieceHashes.length === 20 * torrent.pieceCount, "a hash per piece")
+    const v2Only = torrent.v2 !== undefined && !torrent.v2.hybrid
+    ensure(torrent.pieceHashes.length === (v2Only ? 0 : 20 * torrent.pieceCount), "a hash per piece (none for v2-only)")
+    if (torrent.v2 !== undefined) {
+      ensure(torrent.v2.infoHash.length === 32, "a 32-byte v2 info-hash")
+      ensure(torrent.v2.pieceLayers.length === torrent.files.length, "a piece layer slot per file")
+      for (const file of torrent.files) {
+        if (file.padding || file.length === 0) continue
+        ensure(file.piecesRoot?.length === 32, "every v2 file has a root")
+        ensure(file.offset % torrent.pieceLength === 0, "every v2 file starts on a piece boundary")
+      }
+    }
     let offset = 0
     for (const file of torrent.files) {
       ensure(file.offset === offset && file.length >= 0, "files lie end to end")
@@ -130,8 +186,13 @@ describe("fuzz: metainfo", () => {
       offset += file.length
     }
     ensure(offset === torrent.totalLength, "the files add up to the total")
-    const infoHash = createHash("sha1").update(torrent.infoBytes).digest("hex")
-    ensure(torrent.infoHashHex === infoHash, "the info-hash is of the info bytes")
+    const infoHash = v2Only
+      ? createHash("sha256").update(torrent.infoBytes).digest("hex").slice(0, 40)
+      : createHash("sha1").update(torrent.infoBytes).digest("hex")
+    ensure(torrent.infoHashHex === infoHash, "the info-hash is of the info bytes (v2-only: SHA-256, cut to 20 bytes)")
+    if (torrent.v2 !== undefined) {
+      ensure(torrent.v2.infoHashHex === createHash("sha256").update(torrent.infoBytes).digest("hex"), "the v2 hash")
+    }
     const info = decode(torrent.infoBytes)
     ensure(Either.isRight(info) && isDict(info.right), "the info bytes are a dictionary")
     return true

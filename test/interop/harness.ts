@@ -299,7 +299,14 @@ export const runMktorrent = async (o: MktorrentOptions): Promise<string> => {
 /** What `lt.py info` prints: the torrent as libtorrent reads it (trackers sorted by tier, then URL). */
 export interface LtInfo {
   readonly name: string
+  /** null for a v2-only torrent. */
   readonly info_hash: string
+  /** The v2 info-hash (hex), null for a v1 torrent. */
+  readonly info_hash_v2: string | null
+  /** v2 roots (hex) of the files in `files`, in order; "" for an empty file or a v1 torrent. */
+  readonly roots: ReadonlyArray<string>
+  /** `piece layers` libtorrent accepted: root (hex) to layer (hex). */
+  readonly piece_layers: Readonly<Record<string, string>>
   readonly num_pieces: number
   readonly piece_length: number
   readonly total_size: number

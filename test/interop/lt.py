@@ -18,12 +18,15 @@ import time
 import libtorrent as lt
 
 
+CREATE_FLAGS = {"v1": lt.create_torrent.v1_only, "hybrid": 0, "v2": lt.create_torrent.v2_only}
+
+
 def create(args):
-    """Make a v1-only torrent (no v2 hashes, no pad files) with creation date 0."""
+    """Make a torrent with creation date 0: v1-only (no v2 hashes, no pad files) unless --kind says hybrid or v2."""
     target = os.path.abspath(args.path)
     fs = lt.file_storage()
     lt.add_files(fs, target)
-    t = lt.create_torrent(fs, args.piece_length, flags=lt.create_torrent.v1_only)
+    t = lt.create_torrent(fs, args.piece_length, flags=CREATE_FLAGS[args.kind])
     for url in args.tracker:
         t.add_tracker(url, 0)
     for tier, url in args.tier_tracker:
@@ -62,9 +65,21 @@ def info(args):
     # libtorrent shuffles the URLs within each tier when it loads a torrent (BEP 12); order across
     # tiers is kept. Sort within a tier so the output is deterministic.
     trackers = sorted(({"url": t.url, "tier": t.tier} for t in ti.trackers()), key=lambda t: (t["tier"], t["url"]))
+    hashes = ti.info_hashes()
+    # libtorrent checks `piece layers` against each file's root when it loads a torrent: these are ones it accepted.
+    with open(args.file, "rb") as f:
+        layers = lt.bdecode(f.read()).get(b"piece layers", {})
     print(json.dumps({
         "name": ti.name(),
-        "info_hash": str(ti.info_hashes().v1),
+        "info_hash": str(hashes.v1) if hashes.has_v1() else None,
+        "info_hash_v2": str(hashes.v2) if hashes.has_v2() else None,
+        # v2 roots of the files listed in "files", in order ("" for an empty file or a v1 torrent).
+        "roots": [
+            str(fs.root(i)) if hashes.has_v2() and fs.file_size(i) > 0 else ""
+            for i in range(fs.num_files())
+            if not fs.file_flags(i) & lt.file_storage.flag_pad_file
+        ],
+        "piece_layers": {root.hex(): layer.hex() for root, layer in layers.items()},
         "num_pieces": ti.num_pieces(),
         "piece_length": ti.piece_length(),
         "total_size": ti.total_size(),
@@ -84,6 +99,7 @@ def parse_magnet(args):
     params = lt.parse_magnet_uri(args.uri)
     print(json.dumps({
         "info_hash": str(params.info_hashes.v1),
+        "info_hash_v2": str(params.info_hashes.v2) if params.info_hashes.has_v2() else None,
         "name": params.name,
         "trackers": [{"url": url, "tier": tier} for url, tier in zip(params.trackers, params.tracker_tiers)],
         "peers": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in params.peers],
@@ -467,7 +483,7 @@ def main():
     parser = argparse.ArgumentParser(prog="lt.py")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    p = commands.add_parser("create", help="make a v1-only .torrent from a file or folder")
+    p = commands.add_parser("create", help="make a .torrent (v1-only unless --kind) from a file or folder")
     p.add_argument("path")
     p.add_argument("--out", required=True)
     p.add_argument("--piece-length", type=int, default=0, help="bytes; 0 lets libtorrent choose")
@@ -475,6 +491,7 @@ def main():
     p.add_argument("--tier-tracker", action="append", default=[], nargs=2, metavar=("TIER", "URL"))
     p.add_argument("--private", action="store_true")
     p.add_argument("--comment")
+    p.add_argument("--kind", choices=sorted(CREATE_FLAGS), default="v1", help="v1 (the default), hybrid or v2")
     p.set_defaults(run=create)
 
     p = commands.add_parser("info", help="describe a .torrent as libtorrent reads it")

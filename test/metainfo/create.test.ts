@@ -12,10 +12,12 @@ import {
   autoPieceLength,
   createTorrent,
   type CreateTorrentOptions,
+  Merkle,
   MetainfoError,
   parseTorrent,
   pieceLengthProblem,
-  type TorrentInfo
+  type TorrentInfo,
+  torrentVersion
 } from "../../src/metainfo/index.js"
 
 const KiB = 1024
@@ -74,11 +76,12 @@ const failure = (options: CreateTorrentOptions) => Effect.flip(createTorrent(opt
 const Platform = Layer.merge(NodeFileSystem.layer, NodePath.layer)
 
 layer(Platform)("createTorrent", (it) => {
-  it.effect("makes a single-file torrent, byte for byte what BEP 3 asks for", () =>
+  it.effect("makes a single-file v1 torrent, byte for byte what BEP 3 asks for", () =>
     Effect.gen(function*() {
       const dir = freshDir()
       const data = writeTree(dir, [["movie.bin", 40_000]]).get("movie.bin")!
       const torrent = yield* createTorrent({
+        kind: "v1",
         path: join(dir, "movie.bin"),
         trackers: [["http://a.example/announce"]],
         pieceLength: 16 * KiB,
@@ -109,7 +112,7 @@ layer(Platform)("createTorrent", (it) => {
       expect(info.private).toBe(true)
     }))
 
-  it.effect("makes a multi-file torrent of a nested folder, files in bytewise path order", () =>
+  it.effect("makes a multi-file v1 torrent of a nested folder, files in bytewise path order", () =>
     Effect.gen(function*() {
       const dir = join(freshDir(), "album")
       const contents = writeTree(dir, [
@@ -124,7 +127,7 @@ layer(Platform)("createTorrent", (it) => {
         [".hidden", 11] // hidden files are kept
       ])
       const tiers = [["http://a.example/announce", "http://b.example/announce"], ["udp://c.example:6969/announce"]]
-      const torrent = yield* createTorrent({ path: dir, trackers: tiers, pieceLength: 16 * KiB, creationDate: 0 })
+      const torrent = yield* createTorrent({ kind: "v1", path: dir, trackers: tiers, pieceLength: 16 * KiB, creationDate: 0 })
       const info = parsed(torrent)
 
       const order = [
@@ -167,6 +170,7 @@ layer(Platform)("createTorrent", (it) => {
       const all = Buffer.concat([...contents.values()])
       const seen: Array<readonly [number, number]> = []
       const torrent = yield* createTorrent({
+        kind: "v1",
         path: dir,
         pieceLength: 256 * KiB,
         creationDate: 0,
@@ -178,6 +182,52 @@ layer(Platform)("createTorrent", (it) => {
       expect(seen.at(-1)).toEqual([all.length, all.length])
       expect(seen.every(([hashed, total], i) => total === all.length && hashed >= (seen[i - 1]?.[0] ?? 0))).toBe(true)
       expect(seen.length).toBeGreaterThan(3)
+    }))
+
+  it.effect("makes a hybrid by default: padding aligns each file to a piece, v1 hashes cover it, v2 roots each file", () =>
+    Effect.gen(function*() {
+      // Larger than the 4 MiB read size, with files that end inside pieces, blocks and reads.
+      const dir = join(freshDir(), "hybrid")
+      const contents = writeTree(dir, [["1.bin", 5 * MiB + 3], ["2.bin", 1], ["3/e", 0], ["3/x.bin", 70_000], ["4.bin", 40_000]])
+      const info = parsed(yield* createTorrent({ path: dir, pieceLength: 32 * KiB, creationDate: 0 }))
+      expect(torrentVersion(info)).toBe("hybrid")
+      const padded = Buffer.concat([...contents.values()].flatMap((data, i, all) => {
+        const gap = (32 * KiB - (data.length % (32 * KiB))) % (32 * KiB)
+        return i < all.length - 1 ? [data, Buffer.alloc(gap)] : [data]
+      }))
+      expect(info.totalLength).toBe(padded.length)
+      expect(Buffer.from(info.pieceHashes).equals(expectedPieces(padded, 32 * KiB))).toBe(true)
+      const real = info.files.filter((file) => !file.padding)
+      expect(real.map((file) => file.path.join("/"))).toEqual([...contents.keys()])
+      for (const file of real) {
+        const data = contents.get(file.path.join("/"))!
+        if (data.length > 0) expect(file.offset % (32 * KiB)).toBe(0)
+        expect(file.piecesRoot === undefined ? undefined : Buffer.from(file.piecesRoot).toString("hex")).toBe(
+          data.length === 0 ? undefined : Buffer.from(Merkle.fileRoot(Merkle.blockHashes(data))).toString("hex")
+        )
+      }
+      // parseTorrent checked each piece layer against its root; the three files over a piece have one.
+      expect(info.v2?.pieceLayers.filter((layer) => layer !== undefined).length).toBe(3)
+    }))
+
+  it.effect("--v2 alone: no v1 hashes, no padding files listed, the same roots", () =>
+    Effect.gen(function*() {
+      const dir = join(freshDir(), "v2")
+      writeTree(dir, [["a", 100_000], ["b", 10]])
+      const hybrid = parsed(yield* createTorrent({ path: dir, pieceLength: 16 * KiB, creationDate: 0 }))
+      const bytesV2 = yield* createTorrent({ kind: "v2", path: dir, pieceLength: 16 * KiB, creationDate: 0 })
+      const v2 = parsed(bytesV2)
+      expect(torrentVersion(v2)).toBe("v2")
+      expect(v2.pieceHashes.length).toBe(0)
+      const roots = (files: typeof v2.files) => files.filter((f) => !f.padding).map((f) => f.piecesRoot)
+      expect(roots(v2.files)).toEqual(roots(hybrid.files))
+      // A v2-only torrent's implied padding runs to the end of its last piece (libtorrent's layout); a hybrid's
+      // v1 half ends with its last file.
+      expect(v2.totalLength).toBe(v2.pieceCount * 16 * KiB)
+      expect(v2.pieceCount).toBe(hybrid.pieceCount)
+      const v1 = parsed(yield* createTorrent({ kind: "v1", path: dir, pieceLength: 16 * KiB, creationDate: 0 }))
+      expect(v1.v2).toBeUndefined()
+      expect(v1.files.some((f) => f.padding)).toBe(false)
     }))
 
   it.effect("gives the same bytes for the same data and creation date", () =>

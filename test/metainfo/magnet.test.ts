@@ -61,14 +61,30 @@ describe("parseMagnet: the info-hash", () => {
   })
 
   it("refuses a link without a BitTorrent info-hash", () => {
-    expect(rejection("magnet:?dn=x")).toBe("the magnet link has no BitTorrent info-hash (xt=urn:btih:...)")
+    expect(rejection("magnet:?dn=x")).toBe(
+      "the magnet link has no BitTorrent info-hash (xt=urn:btih:... or xt=urn:btmh:1220...)"
+    )
     rejection("magnet:?xt=urn:sha1:YNCKHTQCWBTRNJIV4WNAE52SJUQCZO5C")
     rejection("magnet:?")
   })
 
-  it("says a v2-only link is unsupported", () => {
-    const message = rejection(`magnet:?xt=urn:btmh:1220${"ab".repeat(32)}&dn=x`, "Unsupported")
-    expect(message).toBe("BitTorrent v2-only magnet links (urn:btmh) are not supported yet")
+  it("reads a v2 link (urn:btmh, a SHA-256 multihash): the wire hash is the v2 hash cut to 20 bytes", () => {
+    const v2 = "ab".repeat(16) + "cd".repeat(16)
+    const alone = parseOk(`magnet:?xt=urn:btmh:1220${v2}&dn=x`)
+    expect(Buffer.from(alone.infoHashV2!).toString("hex")).toBe(v2)
+    expect(alone.infoHashHex).toBe(v2.slice(0, 40))
+    const both = parseOk(`magnet:?xt=urn:btih:${HEX}&xt=urn:btmh:1220${v2.toUpperCase()}`)
+    expect(both.infoHashHex).toBe(HEX)
+    expect(Buffer.from(both.infoHashV2!).toString("hex")).toBe(v2)
+    expect(parseOk(`magnet:?xt=urn:btih:${HEX}`).infoHashV2).toBeUndefined()
+  })
+
+  it("refuses a malformed or doubled v2 hash", () => {
+    expect(rejection(`magnet:?xt=urn:btmh:1114${"ab".repeat(32)}`)).toMatch(/not "1220" and 64 hexadecimal digits/)
+    expect(rejection(`magnet:?xt=urn:btmh:1220${"ab".repeat(31)}`)).toMatch(/SHA-256 multihash/)
+    expect(rejection(`magnet:?xt=urn:btmh:1220${"ab".repeat(32)}&xt=urn:btmh:1220${"cd".repeat(32)}`)).toMatch(
+      /two different v2 info-hashes/
+    )
   })
 
   it("refuses two different info-hashes", () => {

@@ -120,7 +120,8 @@ describe("parseTorrent: hostile and broken torrents, one clear error each", () =
     ["an empty file list", torrentBytes(multiFileInfo([])), "InvalidField", /empty/],
     ["a missing piece length", torrentBytes(singleFileInfo(10, { "piece length": undefined })), "InvalidField", /piece length/],
     ["a name that is a number", torrentBytes(singleFileInfo(10, { name: 5 })), "InvalidField", /name/],
-    ["a v2-only torrent", torrentBytes(singleFileInfo(10, { pieces: undefined, "meta version": 2 })), "Unsupported", /v2/],
+    ["a v2 torrent without a file tree", torrentBytes(singleFileInfo(10, { pieces: undefined, "meta version": 2 })), "InvalidField", /file tree/],
+    ["a v1 torrent without pieces", torrentBytes(singleFileInfo(10, { pieces: undefined })), "InvalidField", /pieces/],
     ["truncated bytes", torrentBytes(singleFileInfo(10)).subarray(0, 50), "InvalidBencode", /not a torrent file/],
     ["trailing garbage", Buffer.concat([torrentBytes(singleFileInfo(10)), Buffer.from("x")]), "InvalidBencode", /not a torrent file/],
     ["an empty file", new Uint8Array(0), "InvalidBencode", /not a torrent file/]

@@ -85,7 +85,7 @@ describe("a disk that fills up during a download", () => {
       const countingVerifier = Layer.effect(
         Verifier.Verifier,
         Effect.map(Verifier.Verifier, (real) => ({
-          verify: (data: Uint8Array, expected: Uint8Array) =>
+          verify: (data: Uint8Array, expected: Verifier.Expected) =>
             Effect.tap(real.verify(data, expected), () => Effect.sync(() => hashed++))
         }))
       ).pipe(Layer.provide(Verifier.layer))

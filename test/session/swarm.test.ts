@@ -338,7 +338,7 @@ describe("a swarm of seeder doubles on the memory transport", () => {
     const gatedVerifier = Layer.effect(
       Verifier.Verifier,
       Effect.map(Verifier.Verifier, (real) => ({
-        verify: (data: Uint8Array, expected: Uint8Array) =>
+        verify: (data: Uint8Array, expected: Verifier.Expected) =>
           Deferred.succeed(entered, undefined).pipe(
             Effect.zipRight(Deferred.await(gate)),
             Effect.zipRight(real.verify(data, expected)),

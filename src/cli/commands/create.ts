@@ -98,6 +98,8 @@ export const create = Command.make(
       Options.optional,
       Options.withDescription("where to write the .torrent (default: NAME.torrent in the current folder)")
     ),
+    v1: Options.boolean("v1").pipe(Options.withDescription("make a v1-only torrent (no v2 hashes, no padding files)")),
+    v2: Options.boolean("v2").pipe(Options.withDescription("make a v2-only torrent (BEP 52)")),
     force: Options.boolean("force").pipe(Options.withDescription("overwrite the output file if it exists")),
     json: Options.boolean("json").pipe(Options.withDescription("print one JSON object instead of text"))
   },
@@ -119,6 +121,11 @@ export const create = Command.make(
         pieceLength = parsed.right
       }
 
+      if (args.v1 && args.v2) {
+        return yield* new UsageError({ message: "--v1 and --v2 together make a hybrid, the default: give one or neither" })
+      }
+      const kind = args.v1 ? "v1" : args.v2 ? "v2" : "hybrid"
+
       const root = path.resolve(args.path)
       const output = path.resolve(Option.getOrElse(args.output, () => `${path.basename(root)}.torrent`))
       if (!args.force && (yield* fs.exists(output).pipe(Effect.orElseSucceed(() => false)))) {
@@ -139,6 +146,7 @@ export const create = Command.make(
       const bytes = yield* createTorrent({
         path: args.path,
         trackers: tiers,
+        kind,
         private: args.private,
         onProgress: progress.onProgress,
         ...(pieceLength === undefined ? {} : { pieceLength }),
@@ -154,10 +162,14 @@ export const create = Command.make(
         )
       )
 
+      const dataFiles = torrent.files.filter((file) => !file.padding)
+      const dataLength = dataFiles.reduce((sum, file) => sum + file.length, 0)
       yield* Console.log(
         args.json
           ? JSON.stringify({
             infoHash: torrent.infoHashHex,
+            ...(torrent.v2 === undefined ? {} : { infoHashV2: torrent.v2.infoHashHex }),
+            version: kind,
             output,
             name: torrent.name,
             totalLength: torrent.totalLength,
@@ -166,15 +178,19 @@ export const create = Command.make(
           })
           : table([
             ["name", torrent.name],
-            ["info-hash", torrent.infoHashHex],
-            ["size", `${formatBytes(torrent.totalLength)} in ${formatCount(torrent.files.length)} file${torrent.files.length === 1 ? "" : "s"}`],
+            ...(kind === "v2" ? [] : [[kind === "hybrid" ? "info-hash v1" : "info-hash", torrent.infoHashHex] as const]),
+            ...(torrent.v2 === undefined ? [] : [["info-hash v2", torrent.v2.infoHashHex] as const]),
+            ["version", kind === "hybrid" ? "hybrid (v1 + v2)" : `${kind} only`],
+            ["size", `${formatBytes(dataLength)} in ${formatCount(dataFiles.length)} file${dataFiles.length === 1 ? "" : "s"}`],
             ["pieces", `${formatCount(torrent.pieceCount)} × ${formatBytes(torrent.pieceLength)}`],
             ["output", output]
           ])
       )
     })
 ).pipe(Command.withDescription(
-  "Make a .torrent of a file or folder. Hashes the data, writes NAME.torrent (v1), and prints its info-hash."
+  "Make a .torrent of a file or folder: hashes the data and writes NAME.torrent, then prints its info-hashes. " +
+    "Hybrid v1+v2 by default (BEP 52, padding files aligning each file to a piece, as libtorrent makes); " +
+    "--v1 or --v2 for one kind only."
 ))
 
 export const createHelp: CommandHelp = {

@@ -20,6 +20,7 @@ import { parseDuration, reportMetadata, type ReportMode, reportMode, reportProgr
 import { describePlatformError } from "../platformError.js"
 import { CommandFailed, UsageError } from "../UsageError.js"
 import type { CommandHelp } from "../help.js"
+import { refuseV2OnlyMagnet } from "../v2only.js"
 
 /**
  * Waits for a magnet link's metadata, showing how the fetch goes, then says how long it took and writes the
@@ -147,13 +148,13 @@ const run = (
           event: "done",
           name: torrent.name,
           infoHash: torrent.infoHashHex,
-          totalLength: torrent.totalLength,
+          totalLength: final.totalLength,
           downloaded: final.downloaded,
           wasted: final.wasted,
           directory,
           seconds
         }))
-        : Console.log(summaryLine(torrent.name, torrent.totalLength, final.downloaded, seconds, directory))
+        : Console.log(summaryLine(torrent.name, final.totalLength, final.downloaded, seconds, directory))
       if (!args.seed) return
 
       report = yield* reportProgress(handle, mode)
@@ -220,6 +221,7 @@ export const download = Command.make(
 
       const metainfo = yield* Metainfo
       const magnet = isMagnet(args.torrent) ? yield* metainfo.parseMagnet(args.torrent) : undefined
+      if (magnet !== undefined) yield* refuseV2OnlyMagnet(magnet)
       if (magnet === undefined && Option.isSome(args.saveTorrent)) {
         return yield* new UsageError({ message: "--save-torrent goes with a magnet link" })
       }

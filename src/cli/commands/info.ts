@@ -10,6 +10,7 @@ import {
   type MagnetLink,
   Metainfo,
   type TorrentInfo,
+  torrentVersion,
   trackerTiers,
   type TrackerTier
 } from "../../metainfo/index.js"
@@ -20,15 +21,22 @@ import type { CommandHelp } from "../help.js"
 export const infoJson = (torrent: TorrentInfo) => ({
   name: torrent.name,
   infoHash: torrent.infoHashHex,
+  ...(torrent.v2 === undefined ? {} : { infoHashV2: torrent.v2.infoHashHex }),
+  metaVersion: torrent.v2 === undefined ? 1 : 2,
+  version: torrentVersion(torrent),
   totalLength: torrent.totalLength,
   pieceLength: torrent.pieceLength,
   pieceCount: torrent.pieceCount,
   private: torrent.private,
-  files: torrent.files.map((file) => ({
+  files: torrent.files.map((file, index) => ({
     path: file.path.join("/"),
     length: file.length,
     offset: file.offset,
-    ...(file.padding ? { padding: true } : {})
+    ...(file.padding ? { padding: true } : {}),
+    ...(file.piecesRoot === undefined ? {} : { piecesRoot: Buffer.from(file.piecesRoot).toString("hex") }),
+    ...(torrent.v2?.pieceLayers[index] === undefined
+      ? {}
+      : { pieceLayer: Buffer.from(torrent.v2.pieceLayers[index]!).toString("hex") })
   })),
   trackers: trackerTiers(torrent),
   urlList: torrent.urlList,
@@ -46,6 +54,18 @@ const trackersText = (tiers: ReadonlyArray<TrackerTier>): string =>
 const listText = (title: string, items: ReadonlyArray<string>): Array<string> =>
   items.length === 0 ? [] : [`${title}:\n${items.map((item) => `  ${item}`).join("\n")}`]
 
+/** The info-hash lines: v1; v2 (and the truncated form the wire uses) for a v2-only torrent; both for a hybrid. */
+const hashRows = (torrent: TorrentInfo): Array<readonly [string, string]> => {
+  const version = torrentVersion(torrent)
+  if (torrent.v2 === undefined) return [["info-hash", torrent.infoHashHex], ["version", "v1"]]
+  return [
+    ...(version === "hybrid" ? [["info-hash v1", torrent.infoHashHex] as const] : []),
+    ["info-hash v2", torrent.v2.infoHashHex],
+    ...(version === "v2" ? [["wire hash", `${torrent.infoHashHex} (v2 truncated to 20 bytes)`] as const] : []),
+    ["version", version === "hybrid" ? "hybrid (v1 + v2)" : "v2 only"]
+  ]
+}
+
 export const infoText = (torrent: TorrentInfo): string => {
   const created = [
     torrent.creationDate === undefined ? undefined : new Date(torrent.creationDate * 1000).toISOString(),
@@ -53,7 +73,7 @@ export const infoText = (torrent: TorrentInfo): string => {
   ].filter((part) => part !== undefined).join(" ")
   const summary = table([
     ["name", torrent.name],
-    ["info-hash", torrent.infoHashHex],
+    ...hashRows(torrent),
     ["size", `${formatBytes(torrent.totalLength)} (${formatCount(torrent.totalLength)} bytes)`],
     ["pieces", `${formatCount(torrent.pieceCount)} × ${formatBytes(torrent.pieceLength)}`],
     ["private", torrent.private ? "yes" : "no"],
@@ -72,6 +92,7 @@ const rangeText = ({ from, to }: FileRange): string => (from === to ? `${from}` 
 /** The `--json` shape of `bt info MAGNET`: stable, documented in the README. */
 export const magnetJson = (magnet: MagnetLink) => ({
   infoHash: magnet.infoHashHex,
+  ...(magnet.infoHashV2 === undefined ? {} : { infoHashV2: Buffer.from(magnet.infoHashV2).toString("hex") }),
   name: magnet.name,
   trackers: magnet.trackers,
   peers: magnet.peers.map(formatEndpoint),
@@ -83,6 +104,7 @@ export const magnetText = (magnet: MagnetLink): string => {
   const summary = table([
     ["name", magnet.name ?? "(none given)"],
     ["info-hash", magnet.infoHashHex],
+    ...(magnet.infoHashV2 === undefined ? [] : [["info-hash v2", Buffer.from(magnet.infoHashV2).toString("hex")] as const]),
     ...(magnet.selectOnly === undefined ? [] : [["only files", magnet.selectOnly.map(rangeText).join(", ")] as const])
   ])
   return [
