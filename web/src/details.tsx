@@ -1,0 +1,239 @@
+/**
+ * One torrent's details in tabs: general information (the stalled reason in plain words, hashes, dates, folder,
+ * magnet link to copy, pieces as a bar), its files (wanted and priority, changed with `torrent-set`), its peers and
+ * its trackers. Polled on its own, with the heavier fields, only while open.
+ */
+import { useEffect, useRef, useState } from "preact/hooks"
+import { errorKind, formatBytes, formatDate, formatPercent, formatRate } from "./format.js"
+import type { RpcClient } from "./rpc.js"
+
+interface File { readonly name: string; readonly length: number; readonly bytesCompleted: number }
+interface FileStat { readonly wanted: boolean; readonly priority: number }
+interface Peer {
+  readonly address: string; readonly port: number; readonly clientName: string; readonly flagStr: string
+  readonly rateToClient: number; readonly rateToPeer: number; readonly progress: number
+  readonly isEncrypted: boolean; readonly isUTP: boolean; readonly isIncoming: boolean
+}
+interface TrackerStat {
+  readonly id: number; readonly announce: string; readonly tier: number; readonly lastAnnounceSucceeded: boolean
+  readonly hasAnnounced: boolean; readonly lastAnnounceResult: string; readonly lastAnnounceTime: number
+  readonly lastAnnouncePeerCount: number; readonly nextAnnounceTime: number; readonly seederCount: number
+  readonly leecherCount: number
+}
+interface Detail {
+  readonly id: number; readonly name: string; readonly hashString: string; readonly magnetLink: string
+  readonly downloadDir: string; readonly totalSize: number; readonly pieceCount: number; readonly pieceSize: number
+  readonly addedDate: number; readonly doneDate: number; readonly activityDate: number; readonly error: number
+  readonly errorString: string; readonly isStalled: boolean; readonly isPrivate: boolean; readonly pieces: string
+  readonly percentDone: number; readonly files: ReadonlyArray<File>; readonly fileStats: ReadonlyArray<FileStat>
+  readonly peers: ReadonlyArray<Peer>; readonly trackerStats: ReadonlyArray<TrackerStat>
+}
+const FIELDS = [
+  "id", "name", "hashString", "magnetLink", "downloadDir", "totalSize", "pieceCount", "pieceSize", "addedDate",
+  "doneDate", "activityDate", "error", "errorString", "isStalled", "isPrivate", "pieces", "percentDone", "files",
+  "fileStats", "peers", "trackerStats"
+]
+const TABS = ["General", "Files", "Peers", "Trackers"] as const
+type Tab = (typeof TABS)[number]
+/** Files shown at most at once: a torrent of 50,000 files stays responsive; the search finds the rest. */
+const MAX_FILES = 500
+
+export const Details = (p: { rpc: RpcClient; id: number; onClose: () => void; onProblem: (text: string) => void }) => {
+  const [detail, setDetail] = useState<Detail | undefined>(undefined)
+  const [tab, setTab] = useState<Tab>("General")
+  const [version, setVersion] = useState(0)
+  useEffect(() => {
+    let timer: number | undefined
+    let live = true
+    const poll = async () => {
+      try {
+        const reply = await p.rpc.call<{ torrents: Array<Detail> }>("torrent-get", { ids: [p.id], fields: FIELDS })
+        if (live) setDetail(reply.torrents[0])
+      } catch (error) {
+        p.onProblem((error as Error).message)
+      }
+      if (live) timer = window.setTimeout(() => void poll(), 2000)
+    }
+    void poll()
+    return () => {
+      live = false
+      window.clearTimeout(timer)
+    }
+  }, [p.id, version])
+
+  const set = async (args: Record<string, unknown>) => {
+    try {
+      await p.rpc.call("torrent-set", { ids: [p.id], ...args })
+    } catch (error) {
+      p.onProblem((error as Error).message)
+    }
+    setVersion(version + 1)
+  }
+
+  return (
+    <section class="details" aria-label={`Details of ${detail?.name ?? "torrent"}`}>
+      <div class="details-head">
+        <h2>{detail?.name ?? "…"}</h2>
+        <button type="button" aria-label="Close details" onClick={p.onClose}>✕</button>
+      </div>
+      <div role="tablist" aria-label="Details">
+        {TABS.map((t) => (
+          <button type="button" role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>{t}</button>
+        ))}
+      </div>
+      <div role="tabpanel" class="tabpanel">
+        {detail === undefined ? <p>Loading…</p> : tab === "General"
+          ? <General d={detail} />
+          : tab === "Files"
+          ? <Files d={detail} onSet={(args) => void set(args)} />
+          : tab === "Peers"
+          ? <Peers peers={detail.peers} />
+          : <Trackers trackers={detail.trackerStats} />}
+      </div>
+    </section>
+  )
+}
+
+const General = ({ d }: { d: Detail }) => {
+  const [copied, setCopied] = useState(false)
+  const copy = () => {
+    void navigator.clipboard?.writeText(d.magnetLink).then(() => setCopied(true), () => setCopied(false))
+  }
+  return (
+    <div>
+      {d.errorString !== "" && (
+        <p class={d.error !== 0 ? "why error" : "why"} role="status">
+          {d.error !== 0 ? `${errorKind(d.error)}: ` : d.isStalled ? "Stalled: " : ""}
+          {d.errorString}
+        </p>
+      )}
+      <PieceBar pieces={d.pieces} count={d.pieceCount} />
+      <dl class="info">
+        <dt>Have</dt><dd>{formatPercent(d.percentDone)} of {formatBytes(d.totalSize)}</dd>
+        <dt>Pieces</dt><dd>{d.pieceCount} × {formatBytes(d.pieceSize)}</dd>
+        <dt>Saved in</dt><dd class="path">{d.downloadDir}</dd>
+        <dt>Info hash</dt><dd class="hash">{d.hashString}</dd>
+        <dt>Private</dt><dd>{d.isPrivate ? "Yes (no DHT, no PEX)" : "No"}</dd>
+        <dt>Added</dt><dd>{formatDate(d.addedDate)}</dd>
+        <dt>Completed</dt><dd>{formatDate(d.doneDate) || "Not yet"}</dd>
+        <dt>Last activity</dt><dd>{formatDate(d.activityDate)}</dd>
+        <dt>Magnet link</dt>
+        <dd class="magnet">
+          <input type="text" readOnly value={d.magnetLink} aria-label="Magnet link" onFocus={(e) => e.currentTarget.select()} />
+          <button type="button" onClick={copy}>{copied ? "Copied" : "Copy"}</button>
+        </dd>
+      </dl>
+    </div>
+  )
+}
+
+/** The pieces had, as a bar: each pixel column darker the more of its pieces are here. */
+const PieceBar = ({ pieces, count }: { pieces: string; count: number }) => {
+  const ref = useRef<HTMLCanvasElement>(null)
+  useEffect(() => {
+    const canvas = ref.current
+    const ctx = canvas?.getContext("2d")
+    if (canvas == null || ctx == null || count === 0 || pieces === "") return
+    const bits = Uint8Array.from(atob(pieces), (c) => c.charCodeAt(0))
+    const width = canvas.width
+    ctx.clearRect(0, 0, width, canvas.height)
+    const color = getComputedStyle(canvas).color
+    for (let x = 0; x < width; x++) {
+      const from = Math.floor((x * count) / width)
+      const to = Math.max(from + 1, Math.floor(((x + 1) * count) / width))
+      let have = 0
+      for (let i = from; i < to; i++) if (((bits[i >> 3] ?? 0) >> (7 - (i & 7))) & 1) have++
+      ctx.globalAlpha = have / (to - from)
+      ctx.fillStyle = color
+      ctx.fillRect(x, 0, 1, canvas.height)
+    }
+  }, [pieces, count])
+  return <canvas class="pieces" ref={ref} width={600} height={12} role="img" aria-label="Pieces downloaded" />
+}
+
+const PRIORITIES = [[-1, "Low"], [0, "Normal"], [1, "High"]] as const
+const PRIORITY_KEY: Readonly<Record<number, string>> = { [-1]: "priority-low", 0: "priority-normal", 1: "priority-high" }
+
+const Files = ({ d, onSet }: { d: Detail; onSet: (args: Record<string, unknown>) => void }) => {
+  const [search, setSearch] = useState("")
+  const needle = search.toLowerCase()
+  const rows = d.files.map((f, i) => ({ f, i, s: d.fileStats[i] })).filter((r) => r.f.name.toLowerCase().includes(needle))
+  return (
+    <div>
+      {d.files.length > 20 && (
+        <input type="search" aria-label="Search files" placeholder="Search files" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
+      )}
+      <table class="files">
+        <thead><tr><th>Get</th><th>File</th><th class="num">Size</th><th class="num">Done</th><th>Priority</th></tr></thead>
+        <tbody>
+          {rows.slice(0, MAX_FILES).map(({ f, i, s }) => (
+            <tr key={i}>
+              <td>
+                <input
+                  type="checkbox"
+                  aria-label={`Download ${f.name}`}
+                  checked={s?.wanted ?? true}
+                  onChange={(e) => onSet({ [e.currentTarget.checked ? "files-wanted" : "files-unwanted"]: [i] })}
+                />
+              </td>
+              <td class="path">{f.name}</td>
+              <td class="num">{formatBytes(f.length)}</td>
+              <td class="num">{formatPercent(f.length > 0 ? f.bytesCompleted / f.length : 1)}</td>
+              <td>
+                <select
+                  aria-label={`Priority of ${f.name}`}
+                  value={s?.priority ?? 0}
+                  onChange={(e) => onSet({ [PRIORITY_KEY[Number(e.currentTarget.value)]!]: [i] })}
+                >
+                  {PRIORITIES.map(([v, t]) => <option value={v}>{t}</option>)}
+                </select>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {rows.length > MAX_FILES && <p class="note">Showing {MAX_FILES} of {rows.length} files: search to narrow.</p>}
+      {d.files.length === 0 && <p class="note">No file list yet (a magnet link shows its files once the metadata arrives).</p>}
+    </div>
+  )
+}
+
+const Peers = ({ peers }: { peers: ReadonlyArray<Peer> }) =>
+  peers.length === 0 ? <p class="note">No peers connected.</p> : (
+    <table>
+      <thead>
+        <tr><th>Address</th><th>Client</th><th>Flags</th><th class="num">Down</th><th class="num">Up</th><th class="num">Has</th><th>Transport</th></tr>
+      </thead>
+      <tbody>
+        {peers.map((x) => (
+          <tr key={`${x.address}:${x.port}`}>
+            <td class="path">{x.address.includes(":") ? `[${x.address}]` : x.address}:{x.port}</td>
+            <td>{x.clientName}</td>
+            <td title="Transmission's peer flags">{x.flagStr}</td>
+            <td class="num">{formatRate(x.rateToClient)}</td>
+            <td class="num">{formatRate(x.rateToPeer)}</td>
+            <td class="num">{formatPercent(x.progress)}</td>
+            <td>{x.isUTP ? "uTP" : "TCP"}{x.isEncrypted ? ", encrypted" : ""}{x.isIncoming ? ", incoming" : ""}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+
+const Trackers = ({ trackers }: { trackers: ReadonlyArray<TrackerStat> }) =>
+  trackers.length === 0 ? <p class="note">No trackers (DHT and peer exchange only).</p> : (
+    <ul class="trackers">
+      {trackers.map((t) => (
+        <li key={t.id}>
+          <div class="path">Tier {t.tier + 1}: {t.announce}</div>
+          <div>
+            {!t.hasAnnounced ? "Not announced yet" : t.lastAnnounceSucceeded
+              ? `OK, ${t.lastAnnouncePeerCount} peers at ${formatDate(t.lastAnnounceTime)}`
+              : <span class="error">Failed: {t.lastAnnounceResult || "no answer"}</span>}
+            {t.seederCount >= 0 && ` · ${t.seederCount} seeders, ${t.leecherCount} leechers`}
+            {t.nextAnnounceTime > 0 && ` · next ${formatDate(t.nextAnnounceTime)}`}
+          </div>
+        </li>
+      ))}
+    </ul>
+  )
