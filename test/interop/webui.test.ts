@@ -1,0 +1,234 @@
+/**
+ * The web UI in a real browser: Debian's chromium, driven by playwright-core, against the built `bin/bt.js daemon`
+ * and libtorrent seeders found through opentracker, all on 127.0.0.1. A user adds a .torrent by the file input and
+ * a magnet by paste, watches both reach 100 %, stops and starts one, opens its details, and removes them (one with
+ * its data, checked on disk). Also: the page behind --rpc-auth asks for credentials, a hostile torrent name shows
+ * as text, and no request leaves the daemon's origin.
+ */
+import { existsSync } from "node:fs"
+import { mkdir } from "node:fs/promises"
+import { join } from "node:path"
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core"
+import { afterAll, beforeAll, expect, test } from "vitest"
+import {
+  btArgs,
+  freePort,
+  interopSuite,
+  lt,
+  type LtInfo,
+  spawnTracked,
+  startLtSeeder,
+  startOpentracker,
+  type Tracked,
+  tempDir,
+  writeFiles
+} from "./harness.js"
+import { describeProc, hashFiles } from "./leechers.js"
+
+const CHROMIUM = "/usr/bin/chromium"
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+interface Payload {
+  readonly name: string
+  readonly torrent: string
+  readonly info: LtInfo
+  readonly hash: Record<string, string>
+}
+
+/** A single file of `size` pseudo-random bytes in `work/src-NAME`, and its v1 torrent announcing to `tracker`. */
+const payload = async (work: string, name: string, size: number, seed: number, tracker: string) => {
+  const src = join(work, `src-${seed}`)
+  const spec = [{ path: name, size }]
+  await writeFiles(src, spec, seed)
+  const torrent = join(work, `${seed}.torrent`)
+  const info = (await lt(["create", join(src, name), "--out", torrent, "--piece-length", "32768", "--tracker", tracker])) as LtInfo
+  return { payload: { name, torrent, info, hash: await hashFiles(src, spec) } satisfies Payload, src, spec }
+}
+
+interface Daemon {
+  readonly base: string
+  readonly downloadDir: string
+  readonly proc: Tracked
+}
+
+/** The built `bin/bt.js daemon` on fresh ports, no DHT, state and data in a temp folder; resolves once it serves. */
+const startDaemon = async (extra: ReadonlyArray<string> = []): Promise<Daemon> => {
+  const dir = await tempDir()
+  const downloadDir = join(dir, "data")
+  await mkdir(downloadDir, { recursive: true })
+  const rpcPort = await freePort()
+  const proc = spawnTracked(process.execPath, btArgs([
+    "daemon", "--rpc-port", String(rpcPort), "--rpc-bind", "127.0.0.1", "--port", String(await freePort()),
+    "--no-dht", "--state-dir", join(dir, "state"), "--download-dir", downloadDir, ...extra
+  ]))
+  const deadline = Date.now() + 20_000
+  while (!proc.stderr().includes("web UI at")) {
+    if (proc.child.exitCode !== null || Date.now() > deadline) throw new Error(`bt daemon did not start: ${proc.stderr()}`)
+    await sleep(200)
+  }
+  return { base: `http://127.0.0.1:${rpcPort}/`, downloadDir, proc }
+}
+
+/** A browser context that refuses, and records, every request not to `base`. */
+const isolatedContext = async (browser: Browser, base: string, options: Parameters<Browser["newContext"]>[0] = {}) => {
+  const context = await browser.newContext(options)
+  const foreign: Array<string> = []
+  await context.route("**/*", (route) => {
+    const url = route.request().url()
+    if (url.startsWith(base) || url.startsWith("data:")) return route.continue()
+    foreign.push(url)
+    return route.abort()
+  })
+  context.on("request", (request) => {
+    const url = request.url()
+    if (!url.startsWith(base) && !url.startsWith("data:")) foreign.push(url)
+  })
+  return { context, foreign }
+}
+
+const row = (page: Page, name: string) => page.locator("tbody tr", { hasText: name })
+
+const addViaDialog = async (page: Page, fill: (page: Page) => Promise<void>) => {
+  await page.getByRole("button", { name: "Add…" }).click()
+  const dialog = page.getByRole("dialog", { name: "Add torrents" })
+  await expect.poll(() => dialog.isVisible()).toBe(true)
+  await fill(page)
+  await dialog.getByRole("button", { name: "Add", exact: true }).click()
+  await dialog.waitFor({ state: "hidden", timeout: 10_000 })
+}
+
+interopSuite("the web UI in chromium against bt daemon", ["libtorrent", "opentracker", "chromium"], () => {
+  let browser: Browser
+  let work: string
+  let one: Payload
+  let two: Payload
+  let contexts: Array<BrowserContext> = []
+
+  beforeAll(async () => {
+    expect(existsSync(CHROMIUM), `${CHROMIUM} (Debian's chromium package)`).toBe(true)
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"], timeout: 30_000 })
+    work = await tempDir()
+    const tracker = await startOpentracker(join(work, "tracker"), [], { scope: "suite" })
+    const a = await payload(work, "one.bin", 700_001, 31, tracker.httpUrl)
+    const b = await payload(work, "two.bin", 500_003, 32, tracker.httpUrl)
+    one = a.payload
+    two = b.payload
+    await tracker.allow([one.info.info_hash, two.info.info_hash])
+    await startLtSeeder({ torrent: one.torrent, save: a.src, trackerAnnounce: true, scope: "suite" })
+    await startLtSeeder({ torrent: two.torrent, save: b.src, trackerAnnounce: true, scope: "suite" })
+  })
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close().catch(() => undefined)
+    await browser?.close()
+  })
+
+  const open = async (base: string, options: Parameters<Browser["newContext"]>[0] = {}) => {
+    const made = await isolatedContext(browser, base, options)
+    contexts.push(made.context)
+    const page = await made.context.newPage()
+    const errors: Array<string> = []
+    page.on("pageerror", (error) => errors.push(error.message))
+    return { page, foreign: made.foreign, errors }
+  }
+
+  test("add by file and by magnet, watch both to 100 %, stop, start, details, remove with and without data", async () => {
+    const d = await startDaemon()
+    const { errors, foreign, page } = await open(d.base)
+    const response = await page.goto(d.base)
+    expect(response?.status()).toBe(200)
+    await page.getByText("0 of 0").waitFor({ timeout: 10_000 })
+
+    await addViaDialog(page, (p) => p.locator('input[type="file"]').setInputFiles(one.torrent))
+    const magnet = `magnet:?xt=urn:btih:${two.info.info_hash}&dn=two.bin&tr=${encodeURIComponent(one.info.trackers[0]!.url)}`
+    await addViaDialog(page, (p) => p.getByLabel("Magnet links or URLs, one a line").fill(magnet))
+
+    for (const name of ["one.bin", "two.bin"]) {
+      try {
+        await row(page, name).getByText("100 %").waitFor({ timeout: 60_000 })
+      } catch (error) {
+        throw new Error(`${name} did not reach 100 % in the page: ${await page.locator("tbody").innerText()}\n${describeProc("bt daemon", d.proc)}`, { cause: error })
+      }
+    }
+    expect(await hashFiles(d.downloadDir, [{ path: "one.bin", size: 700_001 }])).toEqual(one.hash)
+    expect(await hashFiles(d.downloadDir, [{ path: "two.bin", size: 500_003 }])).toEqual(two.hash)
+    await expect.poll(() => row(page, "one.bin").locator("td.status").innerText(), { timeout: 10_000 }).toBe("Seeding")
+
+    // Stop and start by selection and the toolbar.
+    await row(page, "one.bin").locator("td.status").click()
+    await page.getByRole("toolbar").getByRole("button", { name: "Stop" }).click()
+    await expect.poll(() => row(page, "one.bin").locator("td.status").innerText(), { timeout: 10_000 }).toBe("Finished")
+    await page.getByRole("toolbar").getByRole("button", { name: "Start" }).click()
+    await expect.poll(() => row(page, "one.bin").locator("td.status").innerText(), { timeout: 10_000 }).toBe("Seeding")
+
+    // Details: general, files, trackers.
+    await row(page, "one.bin").locator("td.name button").click()
+    const details = page.getByRole("region", { name: "Details of one.bin" })
+    await details.getByText(one.info.info_hash).waitFor({ timeout: 10_000 })
+    expect(await details.getByLabel("Magnet link").inputValue()).toContain(one.info.info_hash)
+    await details.getByRole("tab", { name: "Files" }).click()
+    await details.getByRole("checkbox", { name: "Download one.bin" }).waitFor()
+    await details.getByRole("tab", { name: "Trackers" }).click()
+    await details.getByText(one.info.trackers[0]!.url, { exact: false }).waitFor()
+    await details.getByRole("button", { name: "Close details" }).click()
+
+    // Keyboard: the row has focus after the click; Delete opens the remove dialog for it.
+    await row(page, "two.bin").locator("td.status").click()
+    await page.keyboard.press("Delete")
+    const remove = page.getByRole("dialog", { name: "Remove torrents" })
+    await remove.getByLabel("Also delete the downloaded data from disk").check()
+    await remove.getByRole("button", { name: "Remove and delete data" }).click()
+    await row(page, "two.bin").waitFor({ state: "detached", timeout: 10_000 })
+    await expect.poll(() => existsSync(join(d.downloadDir, "two.bin")), { timeout: 10_000 }).toBe(false)
+
+    await row(page, "one.bin").locator("td.status").click()
+    await page.getByRole("toolbar").getByRole("button", { name: "Remove…" }).click()
+    await remove.getByRole("button", { name: "Remove", exact: true }).click()
+    await row(page, "one.bin").waitFor({ state: "detached", timeout: 10_000 })
+    expect(existsSync(join(d.downloadDir, "one.bin"))).toBe(true)
+    await page.getByText("0 of 0").waitFor({ timeout: 10_000 })
+
+    expect(foreign).toEqual([])
+    expect(errors).toEqual([])
+  })
+
+  test("a hostile torrent name shows as text", async () => {
+    const d = await startDaemon()
+    // No "/" in it: that would make folders. U+202E reverses the text that follows where bidi is not isolated.
+    const name = `<img src=x onerror="window.__xss=1">\u202e<b>bold.bin`
+    const made = await payload(work, name, 40_000, 33, "http://127.0.0.1:1/announce")
+    const { errors, foreign, page } = await open(d.base)
+    await page.goto(d.base)
+    await addViaDialog(page, (p) => p.locator('input[type="file"]').setInputFiles(made.payload.torrent))
+    await row(page, "bold").waitFor({ timeout: 10_000 }).catch(async (error) => {
+      throw new Error(`no row: ${await page.locator("body").innerText()}\n${describeProc("bt daemon", d.proc)}`, { cause: error })
+    })
+    expect(await row(page, "bold").locator("td.name button").innerText()).toBe(name)
+    expect(await page.evaluate("window.__xss")).toBeUndefined()
+    expect(await page.locator("tbody img, tbody b").count()).toBe(0)
+    expect(foreign).toEqual([])
+    expect(errors).toEqual([])
+  })
+
+  test("behind --rpc-auth the page asks for credentials and works with them", async () => {
+    const d = await startDaemon(["--rpc-auth", "alice:s3cret"])
+    // What makes a browser ask: 401 with a Basic challenge, for the page and its assets alike.
+    const bare = await fetch(d.base)
+    expect(bare.status).toBe(401)
+    expect(bare.headers.get("www-authenticate")).toMatch(/^Basic /)
+    // Headless chromium cannot show the prompt: it shows the 401, or fails the navigation once credentials it was
+    // given are refused.
+    const refused = (page: Page) =>
+      page.goto(d.base).then((r) => `status ${r?.status()}`, (e: Error) => e.message)
+    const anonymous = await open(d.base)
+    expect(await refused(anonymous.page)).toMatch(/status 401|ERR_INVALID_AUTH_CREDENTIALS/)
+    expect(await anonymous.page.getByRole("button", { name: "Add…" }).count()).toBe(0)
+    const wrong = await open(d.base, { httpCredentials: { username: "alice", password: "nope" } })
+    expect(await refused(wrong.page)).toMatch(/status 401|ERR_INVALID_AUTH_CREDENTIALS/)
+    const right = await open(d.base, { httpCredentials: { username: "alice", password: "s3cret" } })
+    expect((await right.page.goto(d.base))?.status()).toBe(200)
+    await right.page.getByText("0 of 0").waitFor({ timeout: 10_000 })
+    await expect.poll(() => right.page.getByRole("button", { name: "Settings…" }).isEnabled(), { timeout: 10_000 }).toBe(true)
+    expect([...anonymous.foreign, ...wrong.foreign, ...right.foreign]).toEqual([])
+  })
+})
