@@ -15,7 +15,9 @@ import {
   freePort,
   interopSuite,
   lt,
+  type FileSpec,
   type LtInfo,
+  repoRoot,
   spawnTracked,
   startLtSeeder,
   startOpentracker,
@@ -29,20 +31,22 @@ const CHROMIUM = "/usr/bin/chromium"
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 interface Payload {
-  readonly name: string
   readonly torrent: string
   readonly info: LtInfo
+  readonly spec: ReadonlyArray<FileSpec>
   readonly hash: Record<string, string>
 }
 
-/** A single file of `size` pseudo-random bytes in `work/src-NAME`, and its v1 torrent announcing to `tracker`. */
-const payload = async (work: string, name: string, size: number, seed: number, tracker: string) => {
+/**
+ * Files of pseudo-random bytes under `work/src-SEED/` (their paths start with the torrent's name: one file, or a
+ * folder of files) and a v1 torrent of `root` announcing to `tracker`.
+ */
+const payload = async (work: string, root: string, spec: ReadonlyArray<FileSpec>, seed: number, tracker: string) => {
   const src = join(work, `src-${seed}`)
-  const spec = [{ path: name, size }]
   await writeFiles(src, spec, seed)
   const torrent = join(work, `${seed}.torrent`)
-  const info = (await lt(["create", join(src, name), "--out", torrent, "--piece-length", "32768", "--tracker", tracker])) as LtInfo
-  return { payload: { name, torrent, info, hash: await hashFiles(src, spec) } satisfies Payload, src, spec }
+  const info = (await lt(["create", join(src, root), "--out", torrent, "--piece-length", "32768", "--tracker", tracker])) as LtInfo
+  return { payload: { torrent, info, spec, hash: await hashFiles(src, spec) } satisfies Payload, src }
 }
 
 interface Daemon {
@@ -86,13 +90,19 @@ const isolatedContext = async (browser: Browser, base: string, options: Paramete
   return { context, foreign }
 }
 
+/** With BT_WEBUI_SCREENSHOTS=1 the run saves the README's screenshots into docs/ (never otherwise). */
+const shoot = async (page: Page, name: string) => {
+  if (process.env.BT_WEBUI_SCREENSHOTS === "1") await page.screenshot({ path: join(repoRoot, "docs", `webui-${name}.png`) })
+}
+
 const row = (page: Page, name: string) => page.locator("tbody tr", { hasText: name })
 
-const addViaDialog = async (page: Page, fill: (page: Page) => Promise<void>) => {
+const addViaDialog = async (page: Page, fill: (page: Page) => Promise<void>, screenshot?: string) => {
   await page.getByRole("button", { name: "Add…" }).click()
   const dialog = page.getByRole("dialog", { name: "Add torrents" })
   await expect.poll(() => dialog.isVisible()).toBe(true)
   await fill(page)
+  if (screenshot !== undefined) await shoot(page, screenshot)
   await dialog.getByRole("button", { name: "Add", exact: true }).click()
   await dialog.waitFor({ state: "hidden", timeout: 10_000 })
 }
@@ -109,8 +119,8 @@ interopSuite("the web UI in chromium against bt daemon", ["libtorrent", "opentra
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"], timeout: 30_000 })
     work = await tempDir()
     const tracker = await startOpentracker(join(work, "tracker"), [], { scope: "suite" })
-    const a = await payload(work, "one.bin", 700_001, 31, tracker.httpUrl)
-    const b = await payload(work, "two.bin", 500_003, 32, tracker.httpUrl)
+    const a = await payload(work, "album", [{ path: "album/a.bin", size: 700_001 }, { path: "album/b.bin", size: 300_007 }], 31, tracker.httpUrl)
+    const b = await payload(work, "two.bin", [{ path: "two.bin", size: 500_003 }], 32, tracker.httpUrl)
     one = a.payload
     two = b.payload
     await tracker.allow([one.info.info_hash, two.info.info_hash])
@@ -139,38 +149,56 @@ interopSuite("the web UI in chromium against bt daemon", ["libtorrent", "opentra
     expect(response?.status()).toBe(200)
     await page.getByText("0 of 0").waitFor({ timeout: 10_000 })
 
-    await addViaDialog(page, (p) => p.locator('input[type="file"]').setInputFiles(one.torrent))
-    const magnet = `magnet:?xt=urn:btih:${two.info.info_hash}&dn=two.bin&tr=${encodeURIComponent(one.info.trackers[0]!.url)}`
-    await addViaDialog(page, (p) => p.getByLabel("Magnet links or URLs, one a line").fill(magnet))
+    // The folder torrent by the file input, added stopped. bt does not choose files yet: the page shows the files'
+    // choices read-only and says so (against transmission-daemon they are live).
+    await addViaDialog(page, async (p) => {
+      await p.locator('input[type="file"]').setInputFiles(one.torrent)
+      await p.getByLabel("Start when added").uncheck()
+    })
+    await row(page, "album").locator("td.name button").click()
+    const details = page.getByRole("region", { name: "Details of album" })
+    await details.getByRole("tab", { name: "Files" }).click()
+    const fileB = details.getByRole("checkbox", { name: "Download album/b.bin" })
+    await fileB.waitFor({ timeout: 10_000 })
+    expect([await fileB.isChecked(), await fileB.isDisabled()]).toEqual([true, true])
+    await details.getByText("choosing files and their priorities is not done yet").waitFor()
+    expect(await row(page, "album").locator("td.status").innerText()).toBe("Stopped")
+    await row(page, "album").locator("td.status").click()
+    await page.getByRole("toolbar").getByRole("button", { name: "Start" }).click()
 
-    for (const name of ["one.bin", "two.bin"]) {
+    const magnet = `magnet:?xt=urn:btih:${two.info.info_hash}&dn=two.bin&tr=${encodeURIComponent(one.info.trackers[0]!.url)}`
+    await addViaDialog(page, (p) => p.getByLabel("Magnet links or URLs, one a line").fill(magnet), "add")
+
+    for (const name of ["album", "two.bin"]) {
       try {
         await row(page, name).getByText("100 %").waitFor({ timeout: 60_000 })
       } catch (error) {
         throw new Error(`${name} did not reach 100 % in the page: ${await page.locator("tbody").innerText()}\n${describeProc("bt daemon", d.proc)}`, { cause: error })
       }
     }
-    expect(await hashFiles(d.downloadDir, [{ path: "one.bin", size: 700_001 }])).toEqual(one.hash)
-    expect(await hashFiles(d.downloadDir, [{ path: "two.bin", size: 500_003 }])).toEqual(two.hash)
-    await expect.poll(() => row(page, "one.bin").locator("td.status").innerText(), { timeout: 10_000 }).toBe("Seeding")
+    expect(await hashFiles(d.downloadDir, one.spec)).toEqual(one.hash)
+    expect(await hashFiles(d.downloadDir, two.spec)).toEqual(two.hash)
+    await expect.poll(() => row(page, "two.bin").locator("td.status").innerText(), { timeout: 10_000 }).toBe("Seeding")
+
+    // Details of the magnet's torrent: general, files, trackers.
+    await row(page, "two.bin").locator("td.name button").click()
+    const twoDetails = page.getByRole("region", { name: "Details of two.bin" })
+    await twoDetails.getByText(two.info.info_hash).waitFor({ timeout: 10_000 })
+    expect(await twoDetails.getByLabel("Magnet link").inputValue()).toContain(two.info.info_hash)
+    await shoot(page, "details")
+    await twoDetails.getByRole("tab", { name: "Files" }).click()
+    await twoDetails.getByRole("checkbox", { name: "Download two.bin" }).waitFor()
+    await twoDetails.getByRole("tab", { name: "Trackers" }).click()
+    await twoDetails.getByText(two.info.trackers[0]!.url, { exact: false }).waitFor()
+    await twoDetails.getByRole("button", { name: "Close details" }).click()
+    await shoot(page, "list")
 
     // Stop and start by selection and the toolbar.
-    await row(page, "one.bin").locator("td.status").click()
+    await row(page, "two.bin").locator("td.status").click()
     await page.getByRole("toolbar").getByRole("button", { name: "Stop" }).click()
-    await expect.poll(() => row(page, "one.bin").locator("td.status").innerText(), { timeout: 10_000 }).toBe("Finished")
+    await expect.poll(() => row(page, "two.bin").locator("td.status").innerText(), { timeout: 10_000 }).toBe("Finished")
     await page.getByRole("toolbar").getByRole("button", { name: "Start" }).click()
-    await expect.poll(() => row(page, "one.bin").locator("td.status").innerText(), { timeout: 10_000 }).toBe("Seeding")
-
-    // Details: general, files, trackers.
-    await row(page, "one.bin").locator("td.name button").click()
-    const details = page.getByRole("region", { name: "Details of one.bin" })
-    await details.getByText(one.info.info_hash).waitFor({ timeout: 10_000 })
-    expect(await details.getByLabel("Magnet link").inputValue()).toContain(one.info.info_hash)
-    await details.getByRole("tab", { name: "Files" }).click()
-    await details.getByRole("checkbox", { name: "Download one.bin" }).waitFor()
-    await details.getByRole("tab", { name: "Trackers" }).click()
-    await details.getByText(one.info.trackers[0]!.url, { exact: false }).waitFor()
-    await details.getByRole("button", { name: "Close details" }).click()
+    await expect.poll(() => row(page, "two.bin").locator("td.status").innerText(), { timeout: 10_000 }).toBe("Seeding")
 
     // Keyboard: the row has focus after the click; Delete opens the remove dialog for it.
     await row(page, "two.bin").locator("td.status").click()
@@ -181,11 +209,11 @@ interopSuite("the web UI in chromium against bt daemon", ["libtorrent", "opentra
     await row(page, "two.bin").waitFor({ state: "detached", timeout: 10_000 })
     await expect.poll(() => existsSync(join(d.downloadDir, "two.bin")), { timeout: 10_000 }).toBe(false)
 
-    await row(page, "one.bin").locator("td.status").click()
+    await row(page, "album").locator("td.status").click()
     await page.getByRole("toolbar").getByRole("button", { name: "Remove…" }).click()
     await remove.getByRole("button", { name: "Remove", exact: true }).click()
-    await row(page, "one.bin").waitFor({ state: "detached", timeout: 10_000 })
-    expect(existsSync(join(d.downloadDir, "one.bin"))).toBe(true)
+    await row(page, "album").waitFor({ state: "detached", timeout: 10_000 })
+    expect(existsSync(join(d.downloadDir, one.spec[0]!.path))).toBe(true)
     await page.getByText("0 of 0").waitFor({ timeout: 10_000 })
 
     expect(foreign).toEqual([])
@@ -196,7 +224,7 @@ interopSuite("the web UI in chromium against bt daemon", ["libtorrent", "opentra
     const d = await startDaemon()
     // No "/" in it: that would make folders. U+202E reverses the text that follows where bidi is not isolated.
     const name = `<img src=x onerror="window.__xss=1">\u202e<b>bold.bin`
-    const made = await payload(work, name, 40_000, 33, "http://127.0.0.1:1/announce")
+    const made = await payload(work, name, [{ path: name, size: 40_000 }], 33, "http://127.0.0.1:1/announce")
     const { errors, foreign, page } = await open(d.base)
     await page.goto(d.base)
     await addViaDialog(page, (p) => p.locator('input[type="file"]').setInputFiles(made.payload.torrent))

@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks"
 import { AddDialog } from "./add.js"
-import { Details } from "./details.js"
+import { choosesFiles, Details } from "./details.js"
 import {
   filterTorrents,
   formatBytes,
@@ -194,7 +194,12 @@ export const App = ({ rpc }: { rpc: RpcClient }) => {
           onToggle={(ids, start) => void act(start ? "torrent-start" : "torrent-stop", { ids })}
         />
         {details !== undefined && torrents.has(details) && (
-          <Details rpc={rpc} id={details} onClose={() => setDetails(undefined)} onProblem={setProblem} />
+          <Details
+            key={details}
+            rpc={rpc}
+            id={details}
+            choosesFiles={choosesFiles(session?.version)}
+            onClose={() => setDetails(undefined)} onProblem={setProblem} />
         )}
       </main>
       {dialog === "add" && (

@@ -3,12 +3,11 @@
  * magnet link to copy, pieces as a bar), its files (wanted and priority, changed with `torrent-set`), its peers and
  * its trackers. Polled on its own, with the heavier fields, only while open.
  */
-import { useEffect, useRef, useState } from "preact/hooks"
+import { useEffect, useMemo, useRef, useState } from "preact/hooks"
 import { errorKind, formatBytes, formatDate, formatPercent, formatRate } from "./format.js"
 import type { RpcClient } from "./rpc.js"
+import { type FileChoice, type FileEntry, type FileRow, fileRows } from "./tree.js"
 
-interface File { readonly name: string; readonly length: number; readonly bytesCompleted: number }
-interface FileStat { readonly wanted: boolean; readonly priority: number }
 interface Peer {
   readonly address: string; readonly port: number; readonly clientName: string; readonly flagStr: string
   readonly rateToClient: number; readonly rateToPeer: number; readonly progress: number
@@ -25,7 +24,7 @@ interface Detail {
   readonly downloadDir: string; readonly totalSize: number; readonly pieceCount: number; readonly pieceSize: number
   readonly addedDate: number; readonly doneDate: number; readonly activityDate: number; readonly error: number
   readonly errorString: string; readonly isStalled: boolean; readonly isPrivate: boolean; readonly pieces: string
-  readonly percentDone: number; readonly files: ReadonlyArray<File>; readonly fileStats: ReadonlyArray<FileStat>
+  readonly percentDone: number; readonly files: ReadonlyArray<FileEntry>; readonly fileStats: ReadonlyArray<FileChoice>
   readonly peers: ReadonlyArray<Peer>; readonly trackerStats: ReadonlyArray<TrackerStat>
 }
 const FIELDS = [
@@ -38,7 +37,19 @@ type Tab = (typeof TABS)[number]
 /** Files shown at most at once: a torrent of 50,000 files stays responsive; the search finds the rest. */
 const MAX_FILES = 500
 
-export const Details = (p: { rpc: RpcClient; id: number; onClose: () => void; onProblem: (text: string) => void }) => {
+/**
+ * Whether the daemon acts on `files-wanted` and `priority-*`. bt stores them but still downloads every file (its
+ * session has no file selection yet), so against bt the choices are shown read-only; Transmission acts on them.
+ */
+export const choosesFiles = (version: string | undefined): boolean => version === undefined || !version.includes("(bt)")
+
+export const Details = (p: {
+  rpc: RpcClient
+  id: number
+  choosesFiles: boolean
+  onClose: () => void
+  onProblem: (text: string) => void
+}) => {
   const [detail, setDetail] = useState<Detail | undefined>(undefined)
   const [tab, setTab] = useState<Tab>("General")
   const [version, setVersion] = useState(0)
@@ -85,7 +96,7 @@ export const Details = (p: { rpc: RpcClient; id: number; onClose: () => void; on
         {detail === undefined ? <p>Loading…</p> : tab === "General"
           ? <General d={detail} />
           : tab === "Files"
-          ? <Files d={detail} onSet={(args) => void set(args)} />
+          ? <Files d={detail} readOnly={!p.choosesFiles} onSet={(args) => void set(args)} />
           : tab === "Peers"
           ? <Peers peers={detail.peers} />
           : <Trackers trackers={detail.trackerStats} />}
@@ -154,37 +165,83 @@ const PieceBar = ({ pieces, count }: { pieces: string; count: number }) => {
 const PRIORITIES = [[-1, "Low"], [0, "Normal"], [1, "High"]] as const
 const PRIORITY_KEY: Readonly<Record<number, string>> = { [-1]: "priority-low", 0: "priority-normal", 1: "priority-high" }
 
-const Files = ({ d, onSet }: { d: Detail; onSet: (args: Record<string, unknown>) => void }) => {
+/** A checkbox that can show "some": a folder whose files are partly wanted. */
+const TriState = (p: { label: string; state: FileRow["wanted"]; disabled: boolean; onChange: (checked: boolean) => void }) => {
+  const ref = useRef<HTMLInputElement>(null)
+  useEffect(() => {
+    if (ref.current !== null) ref.current.indeterminate = p.state === "some"
+  })
+  return (
+    <input
+      ref={ref}
+      type="checkbox"
+      aria-label={p.label}
+      checked={p.state === "all"}
+      disabled={p.disabled}
+      aria-checked={p.state === "some" ? "mixed" : p.state === "all"}
+      onChange={(e) => p.onChange(e.currentTarget.checked)}
+    />
+  )
+}
+
+const Files = ({ d, readOnly, onSet }: { d: Detail; readOnly: boolean; onSet: (args: Record<string, unknown>) => void }) => {
   const [search, setSearch] = useState("")
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set())
   const needle = search.toLowerCase()
-  const rows = d.files.map((f, i) => ({ f, i, s: d.fileStats[i] })).filter((r) => r.f.name.toLowerCase().includes(needle))
+  const rows = useMemo(() => {
+    if (needle === "") return fileRows(d.files, d.fileStats, collapsed)
+    const hits = d.files.flatMap((f, i) => (f.name.toLowerCase().includes(needle) ? [i] : []))
+    return fileRows(hits.map((i) => d.files[i]!), hits.map((i) => d.fileStats[i]), new Set())
+      .map((r) => ({ ...r, indexes: r.indexes.map((k) => hits[k]!) }))
+  }, [d.files, d.fileStats, collapsed, needle])
+  const toggle = (path: string) => {
+    const next = new Set(collapsed)
+    if (!next.delete(path)) next.add(path)
+    setCollapsed(next)
+  }
   return (
     <div>
+      {readOnly && (
+        <p class="note" role="note">
+          This daemon (bt) downloads every file of a torrent: choosing files and their priorities is not done yet, so
+          they are shown here but cannot be changed.
+        </p>
+      )}
       {d.files.length > 20 && (
         <input type="search" aria-label="Search files" placeholder="Search files" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
       )}
       <table class="files">
         <thead><tr><th>Get</th><th>File</th><th class="num">Size</th><th class="num">Done</th><th>Priority</th></tr></thead>
         <tbody>
-          {rows.slice(0, MAX_FILES).map(({ f, i, s }) => (
-            <tr key={i}>
+          {rows.slice(0, MAX_FILES).map((r) => (
+            <tr key={r.path}>
               <td>
-                <input
-                  type="checkbox"
-                  aria-label={`Download ${f.name}`}
-                  checked={s?.wanted ?? true}
-                  onChange={(e) => onSet({ [e.currentTarget.checked ? "files-wanted" : "files-unwanted"]: [i] })}
+                <TriState
+                  label={`Download ${r.path}`}
+                  state={r.wanted}
+                  disabled={readOnly}
+                  onChange={(checked) => onSet({ [checked ? "files-wanted" : "files-unwanted"]: r.indexes })}
                 />
               </td>
-              <td class="path">{f.name}</td>
-              <td class="num">{formatBytes(f.length)}</td>
-              <td class="num">{formatPercent(f.length > 0 ? f.bytesCompleted / f.length : 1)}</td>
+              <td class="path" style={{ paddingLeft: `${r.depth * 1.2 + 0.4}em` }}>
+                {r.folder
+                  ? (
+                    <button type="button" class="link" aria-expanded={!collapsed.has(r.path)} onClick={() => toggle(r.path)}>
+                      {collapsed.has(r.path) ? "▸" : "▾"} {r.name}/
+                    </button>
+                  )
+                  : r.name}
+              </td>
+              <td class="num">{formatBytes(r.length)}</td>
+              <td class="num">{formatPercent(r.length > 0 ? r.bytesCompleted / r.length : 1)}</td>
               <td>
                 <select
-                  aria-label={`Priority of ${f.name}`}
-                  value={s?.priority ?? 0}
-                  onChange={(e) => onSet({ [PRIORITY_KEY[Number(e.currentTarget.value)]!]: [i] })}
+                  aria-label={`Priority of ${r.path}`}
+                  value={r.priority ?? ""}
+                  disabled={readOnly}
+                  onChange={(e) => onSet({ [PRIORITY_KEY[Number(e.currentTarget.value)]!]: r.indexes })}
                 >
+                  {r.priority === undefined && <option value="">Mixed</option>}
                   {PRIORITIES.map(([v, t]) => <option value={v}>{t}</option>)}
                 </select>
               </td>
@@ -192,7 +249,7 @@ const Files = ({ d, onSet }: { d: Detail; onSet: (args: Record<string, unknown>)
           ))}
         </tbody>
       </table>
-      {rows.length > MAX_FILES && <p class="note">Showing {MAX_FILES} of {rows.length} files: search to narrow.</p>}
+      {rows.length > MAX_FILES && <p class="note">Showing {MAX_FILES} of {rows.length} rows: search or fold folders to narrow.</p>}
       {d.files.length === 0 && <p class="note">No file list yet (a magnet link shows its files once the metadata arrives).</p>}
     </div>
   )

@@ -179,7 +179,7 @@ export const TorrentList = (p: Props) => {
                     aria-label={`${stopped ? "Start" : "Stop"} ${t.name}`}
                     onClick={() => p.onToggle([t.id], stopped)}
                   >
-                    {stopped ? "▶" : "⏸"}
+                    {stopped ? "Start" : "Stop"}
                   </button>
                 </td>
               </tr>

@@ -28,8 +28,7 @@ export const makeRpc = (url: string, fetcher: typeof fetch = (input, init) => fe
         method: "POST",
         headers: { "Content-Type": "application/json", [SESSION_HEADER]: sessionId },
         body,
-        credentials: "same-origin",
-        cache: "no-store"
+        credentials: "same-origin"
       })
     } catch (cause) {
       throw new RpcFailure("network", `cannot reach the daemon (${(cause as Error).message})`)
