@@ -51,16 +51,21 @@ const payload = async (work: string, root: string, spec: ReadonlyArray<FileSpec>
 
 interface Daemon {
   readonly base: string
+  readonly dir: string
+  readonly rpcPort: number
   readonly downloadDir: string
   readonly proc: Tracked
 }
 
-/** The built `bin/bt.js daemon` on fresh ports, no DHT, state and data in a temp folder; resolves once it serves. */
-const startDaemon = async (extra: ReadonlyArray<string> = []): Promise<Daemon> => {
-  const dir = await tempDir()
+/**
+ * The built `bin/bt.js daemon` on fresh ports (or the RPC port given), no DHT, state and data in a temp folder (or
+ * the one given); resolves once it serves.
+ */
+const startDaemon = async (extra: ReadonlyArray<string> = [], at?: { dir: string; rpcPort: number }): Promise<Daemon> => {
+  const dir = at?.dir ?? (await tempDir())
   const downloadDir = join(dir, "data")
   await mkdir(downloadDir, { recursive: true })
-  const rpcPort = await freePort()
+  const rpcPort = at?.rpcPort ?? (await freePort())
   const proc = spawnTracked(process.execPath, btArgs([
     "daemon", "--rpc-port", String(rpcPort), "--rpc-bind", "127.0.0.1", "--port", String(await freePort()),
     "--no-dht", "--state-dir", join(dir, "state"), "--download-dir", downloadDir, ...extra
@@ -70,7 +75,7 @@ const startDaemon = async (extra: ReadonlyArray<string> = []): Promise<Daemon> =
     if (proc.child.exitCode !== null || Date.now() > deadline) throw new Error(`bt daemon did not start: ${proc.stderr()}`)
     await sleep(200)
   }
-  return { base: `http://127.0.0.1:${rpcPort}/`, downloadDir, proc }
+  return { base: `http://127.0.0.1:${rpcPort}/`, dir, rpcPort, downloadDir, proc }
 }
 
 /** A browser context that refuses, and records, every request not to `base`. */
@@ -258,5 +263,25 @@ interopSuite("the web UI in chromium against bt daemon", ["libtorrent", "opentra
     await right.page.getByText("0 of 0").waitFor({ timeout: 10_000 })
     await expect.poll(() => right.page.getByRole("button", { name: "Settings…" }).isEnabled(), { timeout: 10_000 }).toBe(true)
     expect([...anonymous.foreign, ...wrong.foreign, ...right.foreign]).toEqual([])
+  })
+
+  test("a daemon that goes away is said so, and the page picks up (a new session id) when it is back", async () => {
+    const d = await startDaemon()
+    const { errors, foreign, page } = await open(d.base)
+    await page.goto(d.base)
+    await addViaDialog(page, async (p) => {
+      await p.locator('input[type="file"]').setInputFiles(two.torrent)
+      await p.getByLabel("Start when added").uncheck()
+    })
+    await row(page, "two.bin").waitFor({ timeout: 10_000 })
+    d.proc.child.kill("SIGTERM")
+    await new Promise((resolve) => d.proc.child.once("exit", resolve))
+    await page.getByRole("alert").filter({ hasText: "cannot reach the daemon" }).waitFor({ timeout: 10_000 })
+    await startDaemon([], { dir: d.dir, rpcPort: d.rpcPort })
+    await page.getByRole("alert").waitFor({ state: "detached", timeout: 15_000 })
+    await row(page, "two.bin").waitFor({ timeout: 10_000 })
+    expect(await row(page, "two.bin").locator("td.status").innerText()).toBe("Stopped")
+    expect(foreign).toEqual([])
+    expect(errors).toEqual([])
   })
 })

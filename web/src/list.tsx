@@ -111,7 +111,7 @@ export const TorrentList = (p: Props) => {
   const allChosen = ids.length > 0 && ids.every((id) => p.selected.has(id))
   return (
     <div class="list" role="region" aria-label="Torrents">
-      <table>
+      <table role="grid" aria-multiselectable="true" aria-label="Torrents">
         <thead>
           <tr>
             <th class="check">
