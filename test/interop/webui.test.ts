@@ -262,6 +262,28 @@ interopSuite("the web UI in chromium against bt daemon", ["libtorrent", "opentra
     expect((await right.page.goto(d.base))?.status()).toBe(200)
     await right.page.getByText("0 of 0").waitFor({ timeout: 10_000 })
     await expect.poll(() => right.page.getByRole("button", { name: "Settings…" }).isEnabled(), { timeout: 10_000 }).toBe(true)
+
+    // Global settings through the page: the alternative speed toggle and the settings dialog.
+    const alt = right.page.getByRole("button", { name: /Alt speed/ })
+    expect(await alt.getAttribute("aria-pressed")).toBe("false")
+    await alt.click()
+    await expect.poll(() => alt.getAttribute("aria-pressed"), { timeout: 10_000 }).toBe("true")
+    await right.page.getByRole("button", { name: "Settings…" }).click()
+    const settings = right.page.getByRole("dialog", { name: "Settings" })
+    await settings.getByLabel("Use: Seed at once").check()
+    await settings.getByLabel("Seed at once", { exact: true }).fill("7")
+    await settings.getByLabel("Encryption").selectOption("required")
+    await settings.getByRole("button", { name: "Save" }).click()
+    await settings.waitFor({ state: "hidden" })
+    const session = await right.page.evaluate(async () => {
+      const call = (id: string) =>
+        fetch("transmission/rpc", { method: "POST", headers: { "X-Transmission-Session-Id": id }, body: '{"method":"session-get"}' })
+      const first = await call("")
+      const reply = await call(first.headers.get("X-Transmission-Session-Id") ?? "")
+      return ((await reply.json()) as { arguments: Record<string, unknown> }).arguments
+    })
+    expect([session["seed-queue-enabled"], session["seed-queue-size"], session["encryption"], session["alt-speed-enabled"]])
+      .toEqual([true, 7, "required", true])
     expect([...anonymous.foreign, ...wrong.foreign, ...right.foreign]).toEqual([])
   })
 
