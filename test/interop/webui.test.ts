@@ -287,7 +287,7 @@ interopSuite("the web UI in chromium against bt daemon", ["libtorrent", "opentra
     expect([...anonymous.foreign, ...wrong.foreign, ...right.foreign]).toEqual([])
   })
 
-  test("a daemon that goes away is said so, and the page picks up (a new session id) when it is back", async () => {
+  test("labels set and filtered by; a daemon that goes away is said so, and the page picks up (a new session id) when it is back", async () => {
     const d = await startDaemon()
     const { errors, foreign, page } = await open(d.base)
     await page.goto(d.base)
@@ -296,6 +296,15 @@ interopSuite("the web UI in chromium against bt daemon", ["libtorrent", "opentra
       await p.getByLabel("Start when added").uncheck()
     })
     await row(page, "two.bin").waitFor({ timeout: 10_000 })
+    // Labels set through the page, and the list filtered by one.
+    await row(page, "two.bin").locator("td.status").click()
+    await page.getByRole("toolbar").getByRole("button", { name: "Labels…" }).click()
+    const labels = page.getByRole("dialog", { name: "Labels" })
+    await labels.getByRole("textbox").fill("linux, iso")
+    await labels.getByRole("button", { name: "Save" }).click()
+    await page.getByLabel("Label").locator("option", { hasText: "iso" }).waitFor({ state: "attached", timeout: 10_000 })
+    await page.getByLabel("Label").selectOption("iso")
+    await page.getByText("1 of 1").waitFor()
     d.proc.child.kill("SIGTERM")
     await new Promise((resolve) => d.proc.child.once("exit", resolve))
     await page.getByRole("alert").filter({ hasText: "cannot reach the daemon" }).waitFor({ timeout: 10_000 })
@@ -303,6 +312,7 @@ interopSuite("the web UI in chromium against bt daemon", ["libtorrent", "opentra
     await page.getByRole("alert").waitFor({ state: "detached", timeout: 15_000 })
     await row(page, "two.bin").waitFor({ timeout: 10_000 })
     expect(await row(page, "two.bin").locator("td.status").innerText()).toBe("Stopped")
+    await page.getByText("1 of 1").waitFor()
     expect(foreign).toEqual([])
     expect(errors).toEqual([])
   })

@@ -8,6 +8,7 @@ import {
   formatRatio,
   labelsOf,
   mergeTorrents,
+  parseLabels,
   rangeIds,
   sortTorrents,
   Status,
@@ -88,6 +89,8 @@ describe("web UI list logic", () => {
     assert.deepStrictEqual(ids({ status: "all", label: "src", search: "" }), [3])
     assert.deepStrictEqual(ids({ status: "all", label: "", search: "DEBIAN  iso" }), [1])
     assert.deepStrictEqual(labelsOf(list), ["linux", "src"])
+    assert.deepStrictEqual(parseLabels(" linux, iso,,linux ,"), ["linux", "iso"])
+    assert.deepStrictEqual(parseLabels(""), [])
   })
 
   it("sorts either way, unknown ETAs last, ties in queue order", () => {

@@ -31,3 +31,4 @@ describe("web UI file tree", () => {
     assert.deepStrictEqual(rows.map((r) => [r.path, r.folder, r.wanted, r.priority]), [["one.bin", false, "all", 0]])
   })
 })
+

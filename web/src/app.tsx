@@ -20,6 +20,7 @@ import {
   type StatusFilter,
   type Torrent
 } from "./format.js"
+import { LabelsDialog } from "./labels.js"
 import { TorrentList } from "./list.js"
 import { RemoveDialog } from "./remove.js"
 import type { RpcClient } from "./rpc.js"
@@ -34,7 +35,7 @@ interface Stats {
   readonly uploadSpeed: number
 }
 
-type Dialog = "add" | "remove" | "settings" | undefined
+type Dialog = "add" | "remove" | "settings" | "labels" | undefined
 
 export const App = ({ rpc }: { rpc: RpcClient }) => {
   const [torrents, setTorrents] = useState<ReadonlyMap<number, Torrent>>(new Map())
@@ -138,6 +139,7 @@ export const App = ({ rpc }: { rpc: RpcClient }) => {
           <button type="button" disabled={none} onClick={() => void act("torrent-start", { ids: chosen })}>Start</button>
           <button type="button" disabled={none} onClick={() => void act("torrent-stop", { ids: chosen })}>Stop</button>
           <button type="button" disabled={none} onClick={() => setDialog("remove")}>Remove…</button>
+          <button type="button" disabled={none} onClick={() => setDialog("labels")}>Labels…</button>
         </div>
         <div class="totals" aria-live="off">
           <span title="Download rate, all torrents">↓ {formatRate(stats.downloadSpeed) || "0 B/s"}</span>
@@ -222,6 +224,17 @@ export const App = ({ rpc }: { rpc: RpcClient }) => {
             setDialog(undefined)
             setSelected(new Set())
             void act("torrent-remove", { ids: chosen, "delete-local-data": deleteData })
+          }}
+        />
+      )}
+      {dialog === "labels" && (
+        <LabelsDialog
+          count={chosen.length}
+          labels={torrents.get(chosen[0] ?? -1)?.labels ?? []}
+          onCancel={() => setDialog(undefined)}
+          onSave={(labels) => {
+            setDialog(undefined)
+            void act("torrent-set", { ids: chosen, labels })
           }}
         />
       )}

@@ -102,6 +102,10 @@ export const filterTorrents = (torrents: ReadonlyArray<Torrent>, f: ListFilter):
   })
 }
 
+/** "a, b,,a " -> ["a", "b"]: labels typed comma-separated, trimmed, never empty, each once. */
+export const parseLabels = (text: string): Array<string> =>
+  [...new Set(text.split(",").map((l) => l.trim()).filter((l) => l !== ""))]
+
 /** Every label in use, sorted. */
 export const labelsOf = (torrents: ReadonlyArray<Torrent>): Array<string> =>
   [...new Set(torrents.flatMap((t) => t.labels))].sort((a, b) => a.localeCompare(b))
