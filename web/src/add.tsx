@@ -3,7 +3,7 @@
  * `metainfo`), into a download folder (the daemon's by default), started or not.
  */
 import { useState } from "preact/hooks"
-import { Modal } from "./modal.js"
+import { FormButtons, Modal } from "./modal.js"
 import { fileToBase64, type RpcClient } from "./rpc.js"
 
 export const AddDialog = (p: {
@@ -74,10 +74,7 @@ export const AddDialog = (p: {
         {problems.length > 0 && (
           <ul class="problem" role="alert">{problems.map((text) => <li>{text}</li>)}</ul>
         )}
-        <div class="buttons">
-          <button type="button" onClick={p.onClose}>Cancel</button>
-          <button type="submit" class="primary" disabled={busy || nothing}>{busy ? "Adding…" : "Add"}</button>
-        </div>
+        <FormButtons onCancel={p.onClose} submit={busy ? "Adding…" : "Add"} disabled={busy || nothing} />
       </form>
     </Modal>
   )

@@ -1,7 +1,7 @@
 /** Setting the labels of the torrents chosen: a comma-separated list (Transmission's labels hold no commas). */
 import { useState } from "preact/hooks"
 import { parseLabels } from "./format.js"
-import { Modal } from "./modal.js"
+import { FormButtons, Modal } from "./modal.js"
 
 export const LabelsDialog = (p: {
   count: number
@@ -22,10 +22,7 @@ export const LabelsDialog = (p: {
           Labels of {p.count === 1 ? "this torrent" : `these ${p.count} torrents`}, separated by commas
           <input type="text" value={text} onInput={(e) => setText(e.currentTarget.value)} />
         </label>
-        <div class="buttons">
-          <button type="button" onClick={p.onCancel}>Cancel</button>
-          <button type="submit" class="primary">Save</button>
-        </div>
+        <FormButtons onCancel={p.onCancel} submit="Save" />
       </form>
     </Modal>
   )

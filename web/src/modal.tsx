@@ -23,3 +23,11 @@ export const Modal = (p: { title: string; onClose: () => void; children: Compone
     </dialog>
   )
 }
+
+/** A dialog form's closing row: Cancel, and the submit button (its text, disabled while `busy`). */
+export const FormButtons = (p: { onCancel: () => void; submit: string; disabled?: boolean }) => (
+  <div class="buttons">
+    <button type="button" onClick={p.onCancel}>Cancel</button>
+    <button type="submit" class="primary" disabled={p.disabled === true}>{p.submit}</button>
+  </div>
+)

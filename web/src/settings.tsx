@@ -1,6 +1,6 @@
 /** The settings that matter, read from `session-get` and sent back with `session-set` (only what changed). */
 import { useState } from "preact/hooks"
-import { Modal } from "./modal.js"
+import { FormButtons, Modal } from "./modal.js"
 
 /** `session-get`'s answer, classic names; only what the page reads. */
 export interface Session {
@@ -92,10 +92,7 @@ export const SettingsDialog = (p: {
           DHT (find peers without trackers)
         </label>
         <p class="note">{p.session.version === undefined ? "" : `Daemon: ${p.session.version}`}</p>
-        <div class="buttons">
-          <button type="button" onClick={p.onCancel}>Cancel</button>
-          <button type="submit" class="primary">Save</button>
-        </div>
+        <FormButtons onCancel={p.onCancel} submit="Save" />
       </form>
     </Modal>
   )
