@@ -198,6 +198,19 @@ interopSuite("the web UI in chromium against bt daemon", ["libtorrent", "opentra
     await twoDetails.getByRole("button", { name: "Close details" }).click()
     await shoot(page, "list")
 
+    // "/" goes to the search box; the list narrows to what matches.
+    await page.locator("body").press("/")
+    await page.keyboard.type("two")
+    await page.getByText("1 of 2").waitFor()
+    await page.getByRole("searchbox").fill("")
+    await page.getByText("2 of 2").waitFor()
+
+    // Verify from the toolbar: the data checks out and it seeds again.
+    await row(page, "two.bin").locator("td.status").click()
+    await page.getByRole("toolbar").getByRole("button", { name: "Verify" }).click()
+    await expect.poll(() => row(page, "two.bin").locator("td.status").innerText(), { timeout: 20_000 }).toBe("Seeding")
+    await row(page, "two.bin").getByText("100 %").waitFor({ timeout: 10_000 })
+
     // Stop and start by selection and the toolbar.
     await row(page, "two.bin").locator("td.status").click()
     await page.getByRole("toolbar").getByRole("button", { name: "Stop" }).click()

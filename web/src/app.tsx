@@ -103,6 +103,29 @@ export const App = ({ rpc }: { rpc: RpcClient }) => {
     refresh()
   }, [rpc, refresh])
 
+  // Keys anywhere outside a field: "/" goes to the search box, Ctrl/⌘+O opens the add dialog.
+  useEffect(() => {
+    const keys = (e: KeyboardEvent) => {
+      const inField = (e.target as HTMLElement).closest("input, textarea, select, dialog") !== null
+      if (e.key === "/" && !inField) {
+        e.preventDefault()
+        document.querySelector<HTMLInputElement>('input[type="search"]')?.focus()
+      } else if (e.key.toLowerCase() === "o" && (e.ctrlKey || e.metaKey) && !inField) {
+        e.preventDefault()
+        setDialog("add")
+      }
+    }
+    document.addEventListener("keydown", keys)
+    return () => document.removeEventListener("keydown", keys)
+  }, [])
+
+  // The rates in the tab's title, to be seen from another tab.
+  useEffect(() => {
+    const down = formatRate(stats.downloadSpeed)
+    const up = formatRate(stats.uploadSpeed)
+    document.title = down === "" && up === "" ? "bt" : `↓ ${down || "0"} ↑ ${up || "0"} – bt`
+  }, [stats])
+
   // Dropping .torrent files anywhere on the page opens the add dialog with them.
   useEffect(() => {
     const over = (e: DragEvent) => {
@@ -139,6 +162,7 @@ export const App = ({ rpc }: { rpc: RpcClient }) => {
           <button type="button" disabled={none} onClick={() => void act("torrent-start", { ids: chosen })}>Start</button>
           <button type="button" disabled={none} onClick={() => void act("torrent-stop", { ids: chosen })}>Stop</button>
           <button type="button" disabled={none} onClick={() => setDialog("remove")}>Remove…</button>
+          <button type="button" disabled={none} onClick={() => void act("torrent-verify", { ids: chosen })}>Verify</button>
           <button type="button" disabled={none} onClick={() => setDialog("labels")}>Labels…</button>
         </div>
         <div class="totals" aria-live="off">
@@ -177,8 +201,9 @@ export const App = ({ rpc }: { rpc: RpcClient }) => {
         </label>
         <input
           type="search"
-          placeholder="Search names"
+          placeholder="Search names  ( / )"
           aria-label="Search torrents by name"
+          aria-keyshortcuts="/"
           value={filter.search}
           onInput={(e) => setFilter({ ...filter, search: e.currentTarget.value })}
         />
