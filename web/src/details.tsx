@@ -1,7 +1,7 @@
 /**
  * One torrent's details in tabs: general information (the stalled reason in plain words, hashes, dates, folder,
  * magnet link to copy, pieces as a bar), its files (wanted and priority, changed with `torrent-set`), its peers and
- * its trackers. Polled on its own, with the heavier fields, only while open.
+ * its trackers. Polled on its own while open, asking only for what the tab shown needs (the file names once).
  */
 import { useEffect, useMemo, useRef, useState } from "preact/hooks"
 import { errorKind, formatBytes, formatDate, formatPercent, formatRate } from "./format.js"
@@ -27,11 +27,23 @@ interface Detail {
   readonly percentDone: number; readonly files: ReadonlyArray<FileEntry>; readonly fileStats: ReadonlyArray<FileChoice>
   readonly peers: ReadonlyArray<Peer>; readonly trackerStats: ReadonlyArray<TrackerStat>
 }
-const FIELDS = [
+/** Asked for every time; the heavier fields only for the tab shown. */
+const BASE_FIELDS = [
   "id", "name", "hashString", "magnetLink", "downloadDir", "totalSize", "pieceCount", "pieceSize", "addedDate",
-  "doneDate", "activityDate", "error", "errorString", "isStalled", "isPrivate", "pieces", "percentDone", "files",
-  "fileStats", "peers", "trackerStats"
+  "doneDate", "activityDate", "error", "errorString", "isStalled", "isPrivate", "percentDone"
 ]
+const TAB_FIELDS: Readonly<Record<Tab, ReadonlyArray<string>>> = {
+  General: ["pieces"],
+  Files: ["fileStats"],
+  Peers: ["peers"],
+  Trackers: ["trackerStats"]
+}
+type FileStat = FileChoice & { readonly bytesCompleted: number }
+/** A reply: the base fields and those of the tab asked for. */
+type Reply = Omit<Detail, "files" | "fileStats" | "peers" | "trackerStats" | "pieces"> & Partial<Detail> & {
+  readonly fileStats?: ReadonlyArray<FileStat>
+}
+
 const TABS = ["General", "Files", "Peers", "Trackers"] as const
 type Tab = (typeof TABS)[number]
 /** Files shown at most at once: a torrent of 50,000 files stays responsive; the search finds the rest. */
@@ -53,13 +65,28 @@ export const Details = (p: {
   const [detail, setDetail] = useState<Detail | undefined>(undefined)
   const [tab, setTab] = useState<Tab>("General")
   const [version, setVersion] = useState(0)
+  /** The files' names and lengths, which never change: fetched once (once the metadata is here, for a magnet). */
+  const names = useRef<ReadonlyArray<FileEntry>>([])
   useEffect(() => {
     let timer: number | undefined
     let live = true
     const poll = async () => {
       try {
-        const reply = await p.rpc.call<{ torrents: Array<Detail> }>("torrent-get", { ids: [p.id], fields: FIELDS })
-        if (live) setDetail(reply.torrents[0])
+        const fields = [...BASE_FIELDS, ...TAB_FIELDS[tab], ...(tab === "Files" && names.current.length === 0 ? ["files"] : [])]
+        const reply = await p.rpc.call<{ torrents: Array<Reply> }>("torrent-get", { ids: [p.id], fields })
+        const t = reply.torrents[0]
+        if (t?.files !== undefined) names.current = t.files
+        const stats = t?.fileStats ?? []
+        if (live && t !== undefined) {
+          setDetail((held) => ({
+            ...t,
+            pieces: t.pieces ?? held?.pieces ?? "",
+            peers: t.peers ?? held?.peers ?? [],
+            trackerStats: t.trackerStats ?? held?.trackerStats ?? [],
+            fileStats: stats.length > 0 ? stats : held?.fileStats ?? [],
+            files: names.current.map((f, i) => ({ ...f, bytesCompleted: stats[i]?.bytesCompleted ?? f.bytesCompleted }))
+          }))
+        }
       } catch (error) {
         p.onProblem((error as Error).message)
       }
@@ -70,7 +97,7 @@ export const Details = (p: {
       live = false
       window.clearTimeout(timer)
     }
-  }, [p.id, version])
+  }, [p.id, version, tab])
 
   const set = async (args: Record<string, unknown>) => {
     try {
