@@ -1,5 +1,5 @@
-// Bundles the web UI (web/) into dist/web: app-HASH.js and app-HASH.css (cached for good by the daemon) and an
-// index.html naming them (never cached). Run by `npm run build`, so by `npm ci` through `prepare`.
+// Bundles the web UI (web/) into dist/web: assets/main-HASH.js and .css (cached for good by the daemon) and an
+// index.html naming them (never cached). The same layout works as transmission-daemon's TRANSMISSION_WEB_HOME. Run by `npm run build`, so by `npm ci` through `prepare`.
 import { build } from "esbuild"
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises"
 import { basename, join } from "node:path"
@@ -19,7 +19,7 @@ const result = await build({
   jsx: "automatic",
   jsxImportSource: "preact",
   entryNames: "[name]-[hash]",
-  outdir: out,
+  outdir: join(out, "assets"),
   metafile: true,
   legalComments: "none",
   logLevel: "warning"
@@ -30,4 +30,4 @@ const css = outputs.find((n) => n.endsWith(".css"))
 if (js === undefined || css === undefined) throw new Error(`web build: expected a .js and a .css, got ${outputs}`)
 const html = (await readFile(join(root, "web", "index.html"), "utf8")).replace("%JS%", js).replace("%CSS%", css)
 await writeFile(join(out, "index.html"), html)
-console.log(`web UI: dist/web/{index.html,${js},${css}}`)
+console.log(`web UI: dist/web/index.html, dist/web/assets/{${js},${css}}`)

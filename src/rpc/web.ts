@@ -42,7 +42,7 @@ const ASSET = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/
 export type WebOptions = Pick<RpcHttpOptions, "auth" | "allowedHosts">
 
 /**
- * Routes for the web UI in `dir`: `GET /` (index.html) and `GET /assets/NAME`. A missing `dir` (bt run from its
+ * Routes for the web UI in `dir`: `GET /` (`dir/index.html`) and `GET /assets/NAME` (`dir/assets/NAME`). A missing `dir` (bt run from its
  * sources without a build) answers `/` with a sentence saying so.
  */
 export const webRouter = (
@@ -52,10 +52,12 @@ export const webRouter = (
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const files = new Map<string, Uint8Array>()
-    const names = yield* fs.readDirectory(dir).pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
+    const index = yield* fs.readFile(`${dir}/index.html`).pipe(Effect.option)
+    if (Option.isSome(index)) files.set("index.html", index.value)
+    const names = yield* fs.readDirectory(`${dir}/assets`).pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
     for (const name of names) {
-      if (!ASSET.test(name)) continue
-      const bytes = yield* fs.readFile(`${dir}/${name}`).pipe(Effect.option)
+      if (!ASSET.test(name) || name === "index.html") continue
+      const bytes = yield* fs.readFile(`${dir}/assets/${name}`).pipe(Effect.option)
       if (Option.isSome(bytes)) files.set(name, bytes.value)
     }
     const checks = { ...options, sessionId: "", maxBodyBytes: 0 }

@@ -13,8 +13,8 @@ import * as Rpc from "../../src/rpc/index.js"
 
 const files: Record<string, string> = {
   "/dist/web/index.html": "<!doctype html><title>bt</title>",
-  "/dist/web/main-ABC.js": "console.log(1)",
-  "/dist/web/main-ABC.css": "body{}",
+  "/dist/web/assets/main-ABC.js": "console.log(1)",
+  "/dist/web/assets/main-ABC.css": "body{}",
   "/dist/secret.txt": "not for the web"
 }
 
