@@ -3,7 +3,8 @@
  * and libtorrent seeders found through opentracker, all on 127.0.0.1. A user adds a .torrent by the file input and
  * a magnet by paste, watches both reach 100 %, stops and starts one, opens its details, and removes them (one with
  * its data, checked on disk). Also: the page behind --rpc-auth asks for credentials, a hostile torrent name shows
- * as text, and no request leaves the daemon's origin.
+ * as text, labels, settings, a daemon restart mid-session, the same page served by transmission-daemon (where
+ * choosing files works), and no request leaves the daemon's origin.
  */
 import { existsSync } from "node:fs"
 import { mkdir } from "node:fs/promises"
@@ -112,7 +113,23 @@ const addViaDialog = async (page: Page, fill: (page: Page) => Promise<void>, scr
   await dialog.waitFor({ state: "hidden", timeout: 10_000 })
 }
 
-interopSuite("the web UI in chromium against bt daemon", ["libtorrent", "opentracker", "chromium"], () => {
+/** Adds a .torrent file through the dialog, stopped. */
+const addPaused = (page: Page, torrent: string) =>
+  addViaDialog(page, async (p) => {
+    await p.locator('input[type="file"]').setInputFiles(torrent)
+    await p.getByLabel("Start when added").uncheck()
+  })
+
+/** One RPC call made by the page itself (its origin, its credentials), with the 409 dance; the reply's arguments. */
+const rpcFromPage = (page: Page, url: string, body: string): Promise<Record<string, unknown>> =>
+  page.evaluate(async ([url, body]) => {
+    const call = (id: string) => fetch(url, { method: "POST", headers: { "X-Transmission-Session-Id": id }, body })
+    const first = await call("")
+    const reply = await call(first.headers.get("X-Transmission-Session-Id") ?? "")
+    return ((await reply.json()) as { arguments: Record<string, unknown> }).arguments
+  }, [url, body] as const)
+
+interopSuite("the web UI in chromium against bt daemon (and transmission-daemon)", ["libtorrent", "opentracker", "chromium", "transmission-daemon"], () => {
   let browser: Browser
   let work: string
   let one: Payload
@@ -156,10 +173,7 @@ interopSuite("the web UI in chromium against bt daemon", ["libtorrent", "opentra
 
     // The folder torrent by the file input, added stopped. bt does not choose files yet: the page shows the files'
     // choices read-only and says so (against transmission-daemon they are live).
-    await addViaDialog(page, async (p) => {
-      await p.locator('input[type="file"]').setInputFiles(one.torrent)
-      await p.getByLabel("Start when added").uncheck()
-    })
+    await addPaused(page, one.torrent)
     await row(page, "album").locator("td.name button").click()
     const details = page.getByRole("region", { name: "Details of album" })
     await details.getByRole("tab", { name: "Files" }).click()
@@ -288,13 +302,7 @@ interopSuite("the web UI in chromium against bt daemon", ["libtorrent", "opentra
     await settings.getByLabel("Encryption").selectOption("required")
     await settings.getByRole("button", { name: "Save" }).click()
     await settings.waitFor({ state: "hidden" })
-    const session = await right.page.evaluate(async () => {
-      const call = (id: string) =>
-        fetch("transmission/rpc", { method: "POST", headers: { "X-Transmission-Session-Id": id }, body: '{"method":"session-get"}' })
-      const first = await call("")
-      const reply = await call(first.headers.get("X-Transmission-Session-Id") ?? "")
-      return ((await reply.json()) as { arguments: Record<string, unknown> }).arguments
-    })
+    const session = await rpcFromPage(right.page, "transmission/rpc", '{"method":"session-get"}')
     expect([session["seed-queue-enabled"], session["seed-queue-size"], session["encryption"], session["alt-speed-enabled"]])
       .toEqual([true, 7, "required", true])
     expect([...anonymous.foreign, ...wrong.foreign, ...right.foreign]).toEqual([])
@@ -304,10 +312,7 @@ interopSuite("the web UI in chromium against bt daemon", ["libtorrent", "opentra
     const d = await startDaemon()
     const { errors, foreign, page } = await open(d.base)
     await page.goto(d.base)
-    await addViaDialog(page, async (p) => {
-      await p.locator('input[type="file"]').setInputFiles(two.torrent)
-      await p.getByLabel("Start when added").uncheck()
-    })
+    await addPaused(page, two.torrent)
     await row(page, "two.bin").waitFor({ timeout: 10_000 })
     // Labels set through the page, and the list filtered by one.
     await row(page, "two.bin").locator("td.status").click()
@@ -326,6 +331,41 @@ interopSuite("the web UI in chromium against bt daemon", ["libtorrent", "opentra
     await row(page, "two.bin").waitFor({ timeout: 10_000 })
     expect(await row(page, "two.bin").locator("td.status").innerText()).toBe("Stopped")
     await page.getByText("1 of 1").waitFor()
+    expect(foreign).toEqual([])
+    expect(errors).toEqual([])
+  })
+
+  test("the same page served by transmission-daemon (TRANSMISSION_WEB_HOME) chooses files there", async () => {
+    const dir = await tempDir()
+    const rpcPort = await freePort()
+    const proc = spawnTracked("transmission-daemon", [
+      "-f", "-g", join(dir, "state"), "-p", String(rpcPort), "-P", String(await freePort()), "-w", join(dir, "data"),
+      "-T", "-O", "-Y", "-M", "--no-utp", "-a", "127.0.0.1,::1", "-r", "127.0.0.1", "-i", "127.0.0.1",
+      "--no-incomplete-dir", "-GSR"
+    ], { env: { ...process.env, TRANSMISSION_WEB_HOME: join(repoRoot, "dist", "web") } })
+    const base = `http://127.0.0.1:${rpcPort}/transmission/web/`
+    const deadline = Date.now() + 20_000
+    while ((await fetch(base).then((r) => r.status, () => 0)) !== 200) {
+      if (proc.child.exitCode !== null || Date.now() > deadline) throw new Error(`transmission-daemon: ${proc.stderr()}`)
+      await sleep(200)
+    }
+    const { errors, foreign, page } = await open(`http://127.0.0.1:${rpcPort}/`)
+    await page.goto(base)
+    await addPaused(page, one.torrent)
+    await row(page, "album").locator("td.name button").click()
+    const details = page.getByRole("region", { name: "Details of album" })
+    await details.getByRole("tab", { name: "Files" }).click()
+    const fileB = details.getByRole("checkbox", { name: "Download album/b.bin" })
+    expect(await fileB.isEnabled({ timeout: 10_000 })).toBe(true)
+    await fileB.uncheck()
+    const folder = details.getByRole("checkbox", { name: "Download album", exact: true })
+    await expect.poll(() => folder.getAttribute("aria-checked"), { timeout: 10_000 }).toBe("mixed")
+    await details.getByRole("combobox", { name: "Priority of album/a.bin" }).selectOption("1")
+    await expect.poll(() => details.getByRole("combobox", { name: "Priority of album", exact: true }).inputValue(), { timeout: 10_000 }).toBe("")
+    // What the daemon holds now, read over its RPC by the page's own origin.
+    const reply = await rpcFromPage(page, "/transmission/rpc", '{"method":"torrent-get","arguments":{"fields":["wanted","priorities"]}}')
+    const held = (reply["torrents"] as Array<unknown>)[0]
+    expect(held).toEqual({ wanted: [1, 0], priorities: [1, 0] })
     expect(foreign).toEqual([])
     expect(errors).toEqual([])
   })
