@@ -3,7 +3,8 @@
 # Quick when they are already present: apt-get runs only for what is missing.
 set -euo pipefail
 
-packages=(opentracker python3-libtorrent transmission-cli transmission-daemon aria2 mktorrent)
+# chromium: the web UI's end-to-end test drives it with playwright-core (no browser is ever downloaded).
+packages=(opentracker python3-libtorrent transmission-cli transmission-daemon aria2 mktorrent chromium)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -100,7 +100,7 @@ const plain = (status: number, text: string, headers: Record<string, string> = {
   HttpServerResponse.text(`${text}\n`, { status, headers: { ...versionHeader, ...headers } })
 
 /** The refusal a request gets before its body is read (Host, then auth, then optionally the session id). */
-const refusal = (
+export const refusal = (
   options: RpcHttpOptions,
   headers: Headers.Headers,
   checkSession: boolean

@@ -16,6 +16,7 @@ export * from "./methods.js"
 export * from "./metrics.js"
 export * from "./names.js"
 export * from "./RpcError.js"
+export * from "./web.js"
 
 export interface RpcOptions extends Omit<RpcHttpOptions, "sessionId">, Omit<RpcEnvironment, "sessionId"> {
   readonly sessionId: string

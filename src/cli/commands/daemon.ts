@@ -6,6 +6,7 @@
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -14,7 +15,8 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { statfs } from "node:fs/promises"
 import { isIP } from "node:net"
-import { join, resolve } from "node:path"
+import { dirname, join, resolve } from "node:path"
+import { fileURLToPath } from "node:url"
 import { AddSource, Client } from "../../client/index.js"
 import * as Rpc from "../../rpc/index.js"
 import { nodeClientLayer } from "../clientLayer.js"
@@ -232,12 +234,16 @@ export const daemon = Command.make("daemon", options, (args) =>
           }).pipe(Effect.map((s) => ({ free: s.bavail * s.bsize, total: s.blocks * s.bsize }))),
         close: Effect.asVoid(Deferred.succeed(stop, "session-close"))
       })
-      yield* HttpServer.serveEffect(router)
+      // The web UI, built into dist/web beside dist/cli (this file is dist/cli/commands/daemon.js).
+      const webDir = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "web")
+      const web = yield* Rpc.webRouter({ auth, allowedHosts: loopback ? Option.some(args.rpcHost) : Option.none() }, webDir)
+      yield* HttpServer.serveEffect(HttpRouter.concat(router, web))
       const host = args.rpcBind.includes(":") ? `[${args.rpcBind}]` : args.rpcBind
       const server = yield* HttpServer.HttpServer
       const rpcPort = server.address._tag === "TcpAddress" ? server.address.port : args.rpcPort
       yield* Effect.logInfo(
         `bt daemon: RPC at http://${host}:${rpcPort}/transmission/rpc${Option.isSome(auth) ? " (auth on)" : ""}, ` +
+          `web UI at http://${host}:${rpcPort}/, ` +
           `peers on port ${client.port}, data in ${downloadDir}, state in ${stateDir}`
       )
       if (Option.isSome(args.watchDir)) yield* watchFolder(resolve(args.watchDir.value))

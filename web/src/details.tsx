@@ -1,0 +1,323 @@
+/**
+ * One torrent's details in tabs: general information (the stalled reason in plain words, hashes, dates, folder,
+ * magnet link to copy, pieces as a bar), its files (wanted and priority, changed with `torrent-set`), its peers and
+ * its trackers. Polled on its own while open, asking only for what the tab shown needs (the file names once).
+ */
+import { useEffect, useMemo, useRef, useState } from "preact/hooks"
+import { errorKind, formatBytes, formatDate, formatPercent, formatRate } from "./format.js"
+import type { RpcClient } from "./rpc.js"
+import { type FileChoice, type FileEntry, type FileRow, fileRows } from "./tree.js"
+
+interface Peer {
+  readonly address: string; readonly port: number; readonly clientName: string; readonly flagStr: string
+  readonly rateToClient: number; readonly rateToPeer: number; readonly progress: number
+  readonly isEncrypted: boolean; readonly isUTP: boolean; readonly isIncoming: boolean
+}
+interface TrackerStat {
+  readonly id: number; readonly announce: string; readonly tier: number; readonly lastAnnounceSucceeded: boolean
+  readonly hasAnnounced: boolean; readonly lastAnnounceResult: string; readonly lastAnnounceTime: number
+  readonly lastAnnouncePeerCount: number; readonly nextAnnounceTime: number; readonly seederCount: number
+  readonly leecherCount: number
+}
+interface Detail {
+  readonly id: number; readonly name: string; readonly hashString: string; readonly magnetLink: string
+  readonly downloadDir: string; readonly totalSize: number; readonly pieceCount: number; readonly pieceSize: number
+  readonly addedDate: number; readonly doneDate: number; readonly activityDate: number; readonly error: number
+  readonly errorString: string; readonly isStalled: boolean; readonly isPrivate: boolean; readonly pieces: string
+  readonly percentDone: number; readonly files: ReadonlyArray<FileEntry>; readonly fileStats: ReadonlyArray<FileChoice>
+  readonly peers: ReadonlyArray<Peer>; readonly trackerStats: ReadonlyArray<TrackerStat>
+}
+/** Asked for every time; the heavier fields only for the tab shown. */
+const BASE_FIELDS = [
+  "id", "name", "hashString", "magnetLink", "downloadDir", "totalSize", "pieceCount", "pieceSize", "addedDate",
+  "doneDate", "activityDate", "error", "errorString", "isStalled", "isPrivate", "percentDone"
+]
+const TAB_FIELDS: Readonly<Record<Tab, ReadonlyArray<string>>> = {
+  General: ["pieces"],
+  Files: ["fileStats"],
+  Peers: ["peers"],
+  Trackers: ["trackerStats"]
+}
+type FileStat = FileChoice & { readonly bytesCompleted: number }
+/** A reply: the base fields and those of the tab asked for. */
+type Reply = Omit<Detail, "files" | "fileStats" | "peers" | "trackerStats" | "pieces"> & Partial<Detail> & {
+  readonly fileStats?: ReadonlyArray<FileStat>
+}
+
+const TABS = ["General", "Files", "Peers", "Trackers"] as const
+type Tab = (typeof TABS)[number]
+/** Files shown at most at once: a torrent of 50,000 files stays responsive; the search finds the rest. */
+const MAX_FILES = 500
+
+/**
+ * Whether the daemon acts on `files-wanted` and `priority-*`. bt stores them but still downloads every file (its
+ * session has no file selection yet), so against bt the choices are shown read-only; Transmission acts on them.
+ */
+export const choosesFiles = (version: string | undefined): boolean => version === undefined || !version.includes("(bt)")
+
+export const Details = (p: {
+  rpc: RpcClient
+  id: number
+  choosesFiles: boolean
+  onClose: () => void
+  onProblem: (text: string) => void
+}) => {
+  const [detail, setDetail] = useState<Detail | undefined>(undefined)
+  const [tab, setTab] = useState<Tab>("General")
+  const [version, setVersion] = useState(0)
+  /** The files' names and lengths, which never change: fetched once (once the metadata is here, for a magnet). */
+  const names = useRef<ReadonlyArray<FileEntry>>([])
+  useEffect(() => {
+    let timer: number | undefined
+    let live = true
+    const poll = async () => {
+      try {
+        const fields = [...BASE_FIELDS, ...TAB_FIELDS[tab], ...(tab === "Files" && names.current.length === 0 ? ["files"] : [])]
+        const reply = await p.rpc.call<{ torrents: Array<Reply> }>("torrent-get", { ids: [p.id], fields })
+        const t = reply.torrents[0]
+        if (t?.files !== undefined) names.current = t.files
+        const stats = t?.fileStats ?? []
+        if (live && t !== undefined) {
+          setDetail((held) => ({
+            ...t,
+            pieces: t.pieces ?? held?.pieces ?? "",
+            peers: t.peers ?? held?.peers ?? [],
+            trackerStats: t.trackerStats ?? held?.trackerStats ?? [],
+            fileStats: stats.length > 0 ? stats : held?.fileStats ?? [],
+            files: names.current.map((f, i) => ({ ...f, bytesCompleted: stats[i]?.bytesCompleted ?? f.bytesCompleted }))
+          }))
+        }
+      } catch (error) {
+        p.onProblem((error as Error).message)
+      }
+      if (live) timer = window.setTimeout(() => void poll(), 2000)
+    }
+    void poll()
+    return () => {
+      live = false
+      window.clearTimeout(timer)
+    }
+  }, [p.id, version, tab])
+
+  const set = async (args: Record<string, unknown>) => {
+    try {
+      await p.rpc.call("torrent-set", { ids: [p.id], ...args })
+    } catch (error) {
+      p.onProblem((error as Error).message)
+    }
+    setVersion(version + 1)
+  }
+
+  return (
+    <section class="details" aria-label={`Details of ${detail?.name ?? "torrent"}`}>
+      <div class="details-head">
+        <h2>{detail?.name ?? "…"}</h2>
+        <button type="button" aria-label="Close details" onClick={p.onClose}>✕</button>
+      </div>
+      <div role="tablist" aria-label="Details">
+        {TABS.map((t) => (
+          <button type="button" role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>{t}</button>
+        ))}
+      </div>
+      <div role="tabpanel" class="tabpanel">
+        {detail === undefined ? <p>Loading…</p> : tab === "General"
+          ? <General d={detail} />
+          : tab === "Files"
+          ? <Files d={detail} readOnly={!p.choosesFiles} onSet={(args) => void set(args)} />
+          : tab === "Peers"
+          ? <Peers peers={detail.peers} />
+          : <Trackers trackers={detail.trackerStats} />}
+      </div>
+    </section>
+  )
+}
+
+const General = ({ d }: { d: Detail }) => {
+  const [copied, setCopied] = useState(false)
+  const copy = () => {
+    void navigator.clipboard?.writeText(d.magnetLink).then(() => setCopied(true), () => setCopied(false))
+  }
+  return (
+    <div>
+      {d.errorString !== "" && (
+        <p class={d.error !== 0 ? "why error" : "why"} role="status">
+          {d.error !== 0 ? `${errorKind(d.error)}: ` : d.isStalled ? "Stalled: " : ""}
+          {d.errorString}
+        </p>
+      )}
+      <PieceBar pieces={d.pieces} count={d.pieceCount} />
+      <dl class="info">
+        <dt>Have</dt><dd>{formatPercent(d.percentDone)} of {formatBytes(d.totalSize)}</dd>
+        <dt>Pieces</dt><dd>{d.pieceCount} × {formatBytes(d.pieceSize)}</dd>
+        <dt>Saved in</dt><dd class="path">{d.downloadDir}</dd>
+        <dt>Info hash</dt><dd class="hash">{d.hashString}</dd>
+        <dt>Private</dt><dd>{d.isPrivate ? "Yes (no DHT, no PEX)" : "No"}</dd>
+        <dt>Added</dt><dd>{formatDate(d.addedDate)}</dd>
+        <dt>Completed</dt><dd>{formatDate(d.doneDate) || "Not yet"}</dd>
+        <dt>Last activity</dt><dd>{formatDate(d.activityDate)}</dd>
+        <dt>Magnet link</dt>
+        <dd class="magnet">
+          <input type="text" readOnly value={d.magnetLink} aria-label="Magnet link" onFocus={(e) => e.currentTarget.select()} />
+          <button type="button" onClick={copy}>{copied ? "Copied" : "Copy"}</button>
+        </dd>
+      </dl>
+    </div>
+  )
+}
+
+/** The pieces had, as a bar: each pixel column darker the more of its pieces are here. */
+const PieceBar = ({ pieces, count }: { pieces: string; count: number }) => {
+  const ref = useRef<HTMLCanvasElement>(null)
+  useEffect(() => {
+    const canvas = ref.current
+    const ctx = canvas?.getContext("2d")
+    if (canvas == null || ctx == null || count === 0 || pieces === "") return
+    const bits = Uint8Array.from(atob(pieces), (c) => c.charCodeAt(0))
+    const width = canvas.width
+    ctx.clearRect(0, 0, width, canvas.height)
+    const color = getComputedStyle(canvas).color
+    for (let x = 0; x < width; x++) {
+      const from = Math.floor((x * count) / width)
+      const to = Math.max(from + 1, Math.floor(((x + 1) * count) / width))
+      let have = 0
+      for (let i = from; i < to; i++) if (((bits[i >> 3] ?? 0) >> (7 - (i & 7))) & 1) have++
+      ctx.globalAlpha = have / (to - from)
+      ctx.fillStyle = color
+      ctx.fillRect(x, 0, 1, canvas.height)
+    }
+  }, [pieces, count])
+  return <canvas class="pieces" ref={ref} width={600} height={12} role="img" aria-label="Pieces downloaded" />
+}
+
+const PRIORITIES = [[-1, "Low"], [0, "Normal"], [1, "High"]] as const
+const PRIORITY_KEY: Readonly<Record<number, string>> = { [-1]: "priority-low", 0: "priority-normal", 1: "priority-high" }
+
+/** A checkbox that can show "some": a folder whose files are partly wanted. */
+const TriState = (p: { label: string; state: FileRow["wanted"]; disabled: boolean; onChange: (checked: boolean) => void }) => {
+  const ref = useRef<HTMLInputElement>(null)
+  useEffect(() => {
+    if (ref.current !== null) ref.current.indeterminate = p.state === "some"
+  })
+  return (
+    <input
+      ref={ref}
+      type="checkbox"
+      aria-label={p.label}
+      checked={p.state === "all"}
+      disabled={p.disabled}
+      aria-checked={p.state === "some" ? "mixed" : p.state === "all"}
+      onChange={(e) => p.onChange(e.currentTarget.checked)}
+    />
+  )
+}
+
+const Files = ({ d, readOnly, onSet }: { d: Detail; readOnly: boolean; onSet: (args: Record<string, unknown>) => void }) => {
+  const [search, setSearch] = useState("")
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set())
+  const needle = search.toLowerCase()
+  const rows = useMemo(() => {
+    if (needle === "") return fileRows(d.files, d.fileStats, collapsed)
+    const hits = d.files.flatMap((f, i) => (f.name.toLowerCase().includes(needle) ? [i] : []))
+    return fileRows(hits.map((i) => d.files[i]!), hits.map((i) => d.fileStats[i]), new Set())
+      .map((r) => ({ ...r, indexes: r.indexes.map((k) => hits[k]!) }))
+  }, [d.files, d.fileStats, collapsed, needle])
+  const toggle = (path: string) => {
+    const next = new Set(collapsed)
+    if (!next.delete(path)) next.add(path)
+    setCollapsed(next)
+  }
+  return (
+    <div>
+      {readOnly && (
+        <p class="note" role="note">
+          This daemon (bt) downloads every file of a torrent: choosing files and their priorities is not done yet, so
+          they are shown here but cannot be changed.
+        </p>
+      )}
+      {d.files.length > 20 && (
+        <input type="search" aria-label="Search files" placeholder="Search files" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
+      )}
+      <table class="files">
+        <thead><tr><th>Get</th><th>File</th><th class="num">Size</th><th class="num">Done</th><th>Priority</th></tr></thead>
+        <tbody>
+          {rows.slice(0, MAX_FILES).map((r) => (
+            <tr key={r.path}>
+              <td>
+                <TriState
+                  label={`Download ${r.path}`}
+                  state={r.wanted}
+                  disabled={readOnly}
+                  onChange={(checked) => onSet({ [checked ? "files-wanted" : "files-unwanted"]: r.indexes })}
+                />
+              </td>
+              <td class="path" style={{ paddingLeft: `${r.depth * 1.2 + 0.4}em` }}>
+                {r.folder
+                  ? (
+                    <button type="button" class="link" aria-expanded={!collapsed.has(r.path)} onClick={() => toggle(r.path)}>
+                      {collapsed.has(r.path) ? "▸" : "▾"} {r.name}/
+                    </button>
+                  )
+                  : r.name}
+              </td>
+              <td class="num">{formatBytes(r.length)}</td>
+              <td class="num">{formatPercent(r.length > 0 ? r.bytesCompleted / r.length : 1)}</td>
+              <td>
+                <select
+                  aria-label={`Priority of ${r.path}`}
+                  value={r.priority ?? ""}
+                  disabled={readOnly}
+                  onChange={(e) => onSet({ [PRIORITY_KEY[Number(e.currentTarget.value)]!]: r.indexes })}
+                >
+                  {r.priority === undefined && <option value="">Mixed</option>}
+                  {PRIORITIES.map(([v, t]) => <option value={v}>{t}</option>)}
+                </select>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {rows.length > MAX_FILES && <p class="note">Showing {MAX_FILES} of {rows.length} rows: search or fold folders to narrow.</p>}
+      {d.files.length === 0 && <p class="note">No file list yet (a magnet link shows its files once the metadata arrives).</p>}
+    </div>
+  )
+}
+
+const Peers = ({ peers }: { peers: ReadonlyArray<Peer> }) =>
+  peers.length === 0 ? <p class="note">No peers connected.</p> : (
+    <table>
+      <thead>
+        <tr><th>Address</th><th>Client</th><th>Flags</th><th class="num">Down</th><th class="num">Up</th><th class="num">Has</th><th>Transport</th></tr>
+      </thead>
+      <tbody>
+        {peers.map((x) => (
+          <tr key={`${x.address}:${x.port}`}>
+            <td class="path">{x.address.includes(":") ? `[${x.address}]` : x.address}:{x.port}</td>
+            <td>{x.clientName}</td>
+            <td title="Transmission's peer flags">{x.flagStr}</td>
+            <td class="num">{formatRate(x.rateToClient)}</td>
+            <td class="num">{formatRate(x.rateToPeer)}</td>
+            <td class="num">{formatPercent(x.progress)}</td>
+            <td>{x.isUTP ? "uTP" : "TCP"}{x.isEncrypted ? ", encrypted" : ""}{x.isIncoming ? ", incoming" : ""}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  )
+
+const Trackers = ({ trackers }: { trackers: ReadonlyArray<TrackerStat> }) =>
+  trackers.length === 0 ? <p class="note">No trackers (DHT and peer exchange only).</p> : (
+    <ul class="trackers">
+      {trackers.map((t) => (
+        <li key={t.id}>
+          <div class="path">Tier {t.tier + 1}: {t.announce}</div>
+          <div>
+            {!t.hasAnnounced ? "Not announced yet" : t.lastAnnounceSucceeded
+              ? `OK, ${t.lastAnnouncePeerCount} peers at ${formatDate(t.lastAnnounceTime)}`
+              : <span class="error">Failed: {t.lastAnnounceResult || "no answer"}</span>}
+            {t.seederCount >= 0 && ` · ${t.seederCount} seeders, ${t.leecherCount} leechers`}
+            {t.nextAnnounceTime > 0 && ` · next ${formatDate(t.nextAnnounceTime)}`}
+          </div>
+        </li>
+      ))}
+    </ul>
+  )
