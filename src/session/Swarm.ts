@@ -189,10 +189,18 @@ export class Swarm {
    * Returns the peers banned because the good data proves they spoiled an earlier attempt at it.
    */
   pieceVerified(index: number, data: Uint8Array): ReadonlyArray<PeerLink> {
+    const wanted = this.picker.wants(index)
     for (const stale of this.picker.pieceVerified(index)) stale.peer.cancel(stale.index, stale.begin, stale.length)
     this.cache.set(index, data)
-    for (const link of this.links) link.weHave(index)
+    for (const link of this.links) link.weHave(index, wanted)
     return this.strike(this.blame.verified(index, data))
+  }
+
+  /** New piece priorities (from the files'): effective at once, for what we request and whom we are interested in. */
+  setPriorities(priorities: Uint8Array): void {
+    this.picker.setPriorities(priorities)
+    for (const link of this.links) link.recountWanted()
+    for (const link of this.links) link.fillRequests()
   }
 
   // Serving
