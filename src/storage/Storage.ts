@@ -36,14 +36,37 @@ export interface TorrentStorage {
   readonly existing: Effect.Effect<ReadonlyArray<ExistingFile | undefined>, StorageError>
   /** Makes everything written so far durable (fdatasync on each open file). */
   readonly flush: Effect.Effect<void, StorageError>
+  /**
+   * A new file selection (`skipped[i]`: file i is not wanted). A skipped file that does not exist is not created:
+   * its bytes (those of pieces it shares with wanted files) go to the torrent's part file instead. A file selected
+   * again gets its bytes moved out of the part file. A skipped file that exists stays where it is.
+   */
+  readonly select: (skipped: ReadonlyArray<boolean>) => Effect.Effect<void, StorageError>
 }
+
+export interface OpenOptions {
+  /** Files not wanted (by index): see `TorrentStorage.select`. Default: every file wanted. */
+  readonly skipped?: ReadonlyArray<boolean>
+}
+
+/**
+ * The part file of a torrent: hidden, in the download folder, named after the info-hash. It holds the bytes of
+ * skipped files at their offsets in the torrent's byte space (a sparse file: only boundary pieces are written).
+ */
+export const partFileName = (torrent: TorrentInfo): string => `.${torrent.infoHashHex}.parts`
 
 /** Where torrents' data is kept: files on disk (`layer`), or memory (`layerMemory`). */
 export class Storage extends Context.Tag("bt/Storage")<Storage, {
   /**
    * Opens `torrent`'s data in the download folder `directory` (created if missing). Files are opened as they are
    * first used and all closed when the scope closes; empty files of the torrent are created now, so a complete
-   * download has every file. Fails with "Unsafe" if any file would lie outside `directory`.
+   * download has every file (skipped ones excepted). Fails with "Unsafe" if any file would lie outside `directory`.
+   * For each file `existing` reports where its bytes are: the file itself, or for a skipped file kept in the part
+   * file, the part file (so a resume check sees a change to either).
    */
-  readonly open: (torrent: TorrentInfo, directory: string) => Effect.Effect<TorrentStorage, StorageError, Scope.Scope>
+  readonly open: (
+    torrent: TorrentInfo,
+    directory: string,
+    options?: OpenOptions
+  ) => Effect.Effect<TorrentStorage, StorageError, Scope.Scope>
 }>() {}
