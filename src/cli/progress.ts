@@ -21,11 +21,11 @@ export const progressLine = (p: TorrentProgress): string => {
   if (p.state === "seeding") {
     return `seeding  ${formatBytes(p.totalLength)}  up ${formatBytes(p.uploadRate)}/s  uploaded ${formatBytes(p.uploaded)}  ${peers}`
   }
-  const left = p.totalLength - p.bytesVerified
+  const left = p.wantedLength - p.wantedVerified
   const eta = p.downloadRate > 0 ? left / p.downloadRate : Infinity
   return [
-    `${percent(p.bytesVerified, p.totalLength).padStart(6)}`,
-    `${formatBytes(p.bytesVerified)} of ${formatBytes(p.totalLength)}`,
+    `${percent(p.wantedVerified, p.wantedLength).padStart(6)}`,
+    `${formatBytes(p.wantedVerified)} of ${formatBytes(p.wantedLength)}`,
     `down ${formatBytes(p.downloadRate)}/s`,
     `up ${formatBytes(p.uploadRate)}/s`,
     peers,

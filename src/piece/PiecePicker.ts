@@ -179,6 +179,7 @@ export class PiecePicker<Peer> {
   private readonly candidatesAt = new Int32Array(4)
   private missingWanted = 0
   private missingWantedBytes = 0
+  private wantedTotal = 0
 
   constructor(options: PiecePickerOptions) {
     validateGeometry(options)
@@ -194,6 +195,7 @@ export class PiecePicker<Peer> {
     this.priority = new Uint8Array(options.pieceCount).fill(Priority.normal)
     if (options.priorities !== undefined) this.priority.set(this.sizedPriorities(options.priorities))
     for (let index = 0; index < this.pieceCount; index++) {
+      if (this.priority[index]! > Priority.skip) this.wantedTotal += pieceSize(this, index)
       if (this.have.has(index)) {
         this.verifiedBytes += pieceSize(this, index)
       } else if (this.priority[index]! > Priority.skip) {
@@ -221,6 +223,8 @@ export class PiecePicker<Peer> {
       const before = this.priority[index]!
       const after = priorities[index]!
       if (before === after) continue
+      if (before === Priority.skip) this.wantedTotal += pieceSize(this, index)
+      else if (after === Priority.skip) this.wantedTotal -= pieceSize(this, index)
       if (!this.have.has(index)) {
         const size = pieceSize(this, index)
         if (before === Priority.skip) {
@@ -266,6 +270,11 @@ export class PiecePicker<Peer> {
   /** Bytes of wanted pieces not yet verified: the tracker's `left`. */
   get missingBytes(): number {
     return this.missingWantedBytes
+  }
+
+  /** Bytes of the wanted pieces (priority above `skip`), verified or not. */
+  get wantedBytes(): number {
+    return this.wantedTotal
   }
 
   /** Every wanted piece (priority above `skip`) is verified: the download is done, skipped pieces or not. */

@@ -19,8 +19,9 @@ import { BAN_CAPACITY, BanList } from "./BanList.js"
 import { acceptHandshake, type Accepted } from "./encryption.js"
 import { type MagnetHandle, startMagnet } from "./magnet.js"
 import { defaultSessionConfig, type SessionConfig } from "./SessionConfig.js"
+import { allFiles, type FilePriority, fromRanges } from "./selection.js"
 import { type PeerSources, startTorrent, type TorrentHandle } from "./Torrent.js"
-import type { TorrentError } from "./TorrentError.js"
+import { TorrentError } from "./TorrentError.js"
 
 export interface AddOptions {
   /** The download folder: a single-file torrent's file, or a multi-file torrent's folder, goes inside it. */
@@ -31,6 +32,11 @@ export interface AddOptions {
   readonly trackers?: boolean
   /** Look for peers on the session's DHT node, if it runs one (never for private torrents). Default true. */
   readonly dht?: boolean
+  /**
+   * Which files to fetch, once the torrent is known (a magnet's only after its metadata): given the default (every
+   * file, or a magnet's `so=` selection, BEP 53), the priorities, or a sentence saying why the selection is wrong.
+   */
+  readonly files?: (torrent: TorrentInfo, base: ReadonlyArray<FilePriority>) => ReadonlyArray<FilePriority> | string
 }
 
 /**
@@ -145,9 +151,12 @@ export const make = (
       )
     }
 
-    const add = (torrent: TorrentInfo, options: AddOptions, sources?: PeerSources) =>
+    const add = (torrent: TorrentInfo, options: AddOptions, sources?: PeerSources, base = allFiles(torrent)) =>
       Effect.gen(function*() {
+        const files = options.files === undefined ? base : options.files(torrent, base)
+        if (typeof files === "string") return yield* new TorrentError({ reason: "Selection", detail: files })
         const handle = yield* startTorrent({
+          files,
           torrent,
           directory: options.directory,
           peerId,
@@ -190,7 +199,12 @@ export const make = (
         resume,
         start: (torrent, peers, sources) =>
           // The magnet's announce loop goes on serving the torrent: it runs none of its own.
-          add(torrent, { directory: options.directory, peers, trackers: false, dht: false }, sources)
+          add(
+            torrent,
+            { ...options, peers, trackers: false, dht: false },
+            sources,
+            fromRanges(torrent, magnet.selectOnly)
+          )
       }).pipe(Effect.provide(context))
 
     return Session.of({ peerId, port: listener.local.port, add: (torrent, options) => add(torrent, options), addMagnet })

@@ -48,6 +48,8 @@ export interface SwarmOptions {
   readonly dhtPort: number | undefined
   /** A DHT node a peer told us of (BEP 5 `port` message). */
   readonly onDhtNode: (node: Endpoint) => void
+  /** Each piece's priority (see `Priority`); default every piece wanted. */
+  readonly priorities?: Uint8Array
 }
 
 
@@ -113,6 +115,7 @@ export class Swarm {
       totalLength: options.torrent.totalLength,
       random: options.random,
       have: options.have,
+      ...(options.priorities === undefined ? {} : { priorities: options.priorities }),
       maxOutstanding: Math.max(1, Math.floor(options.outstandingBytes / BLOCK_SIZE))
     })
     // Spares are kept up to what the backlog and the pieces in assembly may hold together (about the backlog plus

@@ -28,6 +28,7 @@ import { lookForPeers } from "./dhtPeers.js"
 import type { BanList } from "./BanList.js"
 import { makeDialer } from "./Dialer.js"
 import { restorePieces, saveResume } from "./restore.js"
+import { allFiles, type FilePriority, piecePriorities, skippedFiles } from "./selection.js"
 import { countPeers, stallReason } from "./stallReason.js"
 import { PeerLink } from "./PeerLink.js"
 import { dialPeer } from "./encryption.js"
@@ -45,6 +46,9 @@ export interface TorrentProgress {
   readonly checkedPieces: number
   readonly totalLength: number
   readonly bytesVerified: number
+  /** Bytes of the pieces the selected files touch, and how many of them are verified (all files: `totalLength`). */
+  readonly wantedLength: number
+  readonly wantedVerified: number
   /** Payload bytes received and kept, and received but not needed. */
   readonly downloaded: number
   readonly wasted: number
@@ -114,6 +118,14 @@ export interface TorrentHandle {
    * never, for a torrent complete from the start.
    */
   readonly downloadCompleted: Effect.Effect<void>
+  /** Each file's priority, by index in the torrent's file list. */
+  readonly files: Effect.Effect<ReadonlyArray<FilePriority>>
+  /**
+   * New file priorities, effective at once: skipped files stop being fetched (their pieces in flight are finished),
+   * files selected again get their bytes out of the part file and are fetched. `done` succeeds when every wanted
+   * file is verified; once it has, a later selection is fetched but `done` stays succeeded.
+   */
+  readonly setFiles: (files: ReadonlyArray<FilePriority>) => Effect.Effect<void, TorrentError>
 }
 
 export interface TorrentOptions {
@@ -138,6 +150,8 @@ export interface TorrentOptions {
   readonly resume: Option.Option<ResumeStore["Type"]>
   /** Trackers and DHT run elsewhere for this torrent (a magnet link's): their state, for progress. */
   readonly sources?: PeerSources
+  /** Each file's priority, by index; default every file `normal`. */
+  readonly files?: ReadonlyArray<FilePriority>
 }
 
 const storageError = (cause: { readonly message: string }) =>
@@ -160,9 +174,14 @@ export const startTorrent = (
     const now = () => clock.unsafeCurrentTimeMillis()
 
     const resume = options.resume
-    const storage = yield* Effect.flatMap(Storage, (s) => s.open(torrent, options.directory)).pipe(
-      Effect.mapError(storageError)
-    )
+    let files: ReadonlyArray<FilePriority> = options.files ?? allFiles(torrent)
+    if (files.length !== torrent.files.length) {
+      return yield* Effect.dieMessage(`${files.length} file priorities for ${torrent.files.length} files`)
+    }
+    const storage = yield* Effect.flatMap(
+      Storage,
+      (s) => s.open(torrent, options.directory, { skipped: skippedFiles(files) })
+    ).pipe(Effect.mapError(storageError))
     const done = yield* Deferred.make<void, TorrentError>()
     const checkedPieces = yield* Deferred.make<Bitfield, TorrentError>()
     const completed = yield* Queue.unbounded<CompletedPiece>()
@@ -244,11 +263,7 @@ export const startTorrent = (
                 `banned ${banned.map((link) => link.key).join(", ")}: piece ${piece.index} proved their data of it bad`
               )
             }
-            if (swarm.picker.isComplete()) {
-              yield* storage.flush
-              yield* ensureFilesPresent
-              yield* Deferred.succeed(done, undefined)
-            }
+            if (swarm.picker.isComplete()) yield* finish
           } else {
             const banned = swarm.pieceFailed(piece.index, piece.data)
             yield* Effect.logWarning(
@@ -259,13 +274,35 @@ export const startTorrent = (
         }
       }).pipe(Effect.mapError(storageError))
 
+    /** Every wanted piece is verified: make it durable and say so. */
+    const finish = Effect.gen(function*() {
+      yield* storage.flush
+      yield* ensureFilesPresent
+      yield* Deferred.succeed(done, undefined)
+    }).pipe(Effect.catchTag("StorageError", (error) => Effect.fail(storageError(error))))
+
+    /** Serialises selection changes: each moves bytes out of the part file before the picker asks for more. */
+    const selecting = yield* Effect.makeSemaphore(1)
+    const setFiles = (next: ReadonlyArray<FilePriority>): Effect.Effect<void, TorrentError> =>
+      selecting.withPermits(1)(Effect.gen(function*() {
+        if (next.length !== torrent.files.length) {
+          return yield* Effect.dieMessage(`${next.length} file priorities for ${torrent.files.length} files`)
+        }
+        yield* Effect.mapError(storage.select(skippedFiles(next)), storageError)
+        files = [...next]
+        const current = swarm
+        if (current === undefined) return // still checking: the swarm starts with these
+        current.setPriorities(piecePriorities(torrent, files))
+        if (current.picker.isComplete()) yield* finish
+      }))
+
     /**
      * Every file is where it should be, at its full size: a file deleted or truncated under us while we wrote
      * (our handle kept writing to the deleted file) fails the torrent rather than letting it claim completion.
      */
     const ensureFilesPresent = Effect.flatMap(storage.existing, (existing) => {
       const missing = torrent.files.findIndex((file, i) =>
-        !file.padding && file.length > 0 && (existing[i] === undefined || existing[i]!.size < file.length)
+        !file.padding && file.length > 0 && files[i] !== "skip" && (existing[i] === undefined || existing[i]!.size < file.length)
       )
       if (missing === -1) return Effect.void
       const path = [...(torrent.layout === "multi" ? [torrent.name] : []), ...torrent.files[missing]!.path].join("/")
@@ -303,6 +340,7 @@ export const startTorrent = (
         peerId: options.peerId,
         port: options.port,
         have,
+        priorities: piecePriorities(torrent, files),
         now,
         random: pickRandom,
         bans: options.bans,
@@ -407,6 +445,8 @@ export const startTorrent = (
           state: "checking",
           verifiedPieces: 0,
           bytesVerified: 0,
+          wantedLength: torrent.totalLength,
+          wantedVerified: 0,
           downloaded: 0,
           wasted: 0,
           uploaded: 0,
@@ -422,6 +462,8 @@ export const startTorrent = (
         state: current.picker.isComplete() ? "seeding" : "downloading",
         verifiedPieces: current.picker.verifiedCount,
         bytesVerified: current.picker.bytesVerified,
+        wantedLength: current.picker.wantedBytes,
+        wantedVerified: current.picker.wantedBytes - current.picker.missingBytes,
         downloaded: current.downloaded,
         wasted: current.wasted,
         uploaded: current.uploaded,
@@ -460,7 +502,9 @@ export const startTorrent = (
       accept,
       connections: () => dialer.active.size,
       transferStats,
-      downloadCompleted
+      downloadCompleted,
+      files: Effect.sync(() => files),
+      setFiles
     } satisfies TorrentHandle
   }).pipe(Effect.annotateLogs("torrent", options.torrent.name))
 

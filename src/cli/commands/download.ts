@@ -9,7 +9,7 @@ import * as Schedule from "effect/Schedule"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { isMagnet, Metainfo, torrentFileBytes } from "../../metainfo/index.js"
 import * as Session from "../../session/index.js"
-import { checkSwarmArgs, sessionLayerOf, swarmOptions } from "../options.js"
+import { checkSwarmArgs, filesOption, selectionOptions, sessionLayerOf, swarmOptions } from "../options.js"
 import { formatBytes } from "../format.js"
 import { summaryLine } from "../progress.js"
 import { parseDuration, reportMetadata, type ReportMode, reportMode, reportProgress } from "../report.js"
@@ -64,6 +64,7 @@ export const download = Command.make(
       Options.withDescription("the folder to download into (default: the current folder)")
     ),
     ...swarmOptions,
+    ...selectionOptions,
     saveTorrent: Options.file("save-torrent").pipe(
       Options.optional,
       Options.withDescription("for a magnet link: write the fetched metadata to this .torrent file")
@@ -104,7 +105,7 @@ export const download = Command.make(
       }
       const session = yield* Session.Session
       const started = yield* Clock.currentTimeMillis
-      const addOptions = { directory: args.output, peers, trackers: !args.noTrackers }
+      const addOptions = { directory: args.output, peers, trackers: !args.noTrackers, ...filesOption(args) }
       const mode = reportMode(args.json)
       const handle = magnet === undefined
         ? yield* session.add(yield* metainfo.load(args.torrent), addOptions)
@@ -125,7 +126,7 @@ export const download = Command.make(
           wasted: final.wasted,
           seconds
         }))
-        : Console.log(`${mode === "tty" ? "\r\x1b[K" : ""}${summaryLine(torrent.name, torrent.totalLength, final.downloaded, seconds)}`)
+        : Console.log(`${mode === "tty" ? "\r\x1b[K" : ""}${summaryLine(torrent.name, final.wantedLength, final.downloaded, seconds)}`)
 
       if (args.seed) {
         const ratioReached = Option.match(args.seedRatio, {
@@ -153,6 +154,7 @@ export const download = Command.make(
     )
 ).pipe(Command.withDescription(
   "Download a torrent (a .torrent file, or a magnet link whose metadata is fetched from peers first) into a folder, " +
-    "from its trackers' peers and any --peer given; exits 0 once every piece is verified on disk."
+    "from its trackers' peers and any --peer given; exits 0 once every piece of the selected files (--only, " +
+    "--exclude, a magnet's so=; default all) is verified on disk."
 ))
 
