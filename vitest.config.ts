@@ -1,6 +1,5 @@
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { defineConfig } from "vitest/config"
+import { interopStateDir } from "./test/interop/stateDir.js"
 
 export default defineConfig({
   test: {
@@ -22,8 +21,10 @@ export default defineConfig({
           // Real clients each take a core; running suites one at a time keeps them from starving each other.
           pool: "forks",
           poolOptions: { forks: { singleFork: true } },
-          // bt processes started by a test keep resume files here, not in the user's ~/.local/state/bt.
-          env: { BT_STATE_DIR: join(tmpdir(), `bt-interop-state-${process.pid}`) }
+          // bt processes started by a test keep resume files here, not in the user's ~/.local/state/bt; the
+          // global setup's teardown removes it.
+          env: { BT_STATE_DIR: interopStateDir },
+          globalSetup: ["test/interop/globalSetup.ts"]
         }
       }
     ]

@@ -20,6 +20,7 @@ export const dataDirectory = Options.directory("directory").pipe(
 /** Options shared by the commands that run a torrent (`download`, `seed`). */
 export const swarmOptions = {
   peer: Options.text("peer").pipe(
+    Options.withPseudoName("HOST:PORT"),
     Options.repeated,
     Options.withDescription("a peer to connect to, HOST:PORT or [IPV6]:PORT (repeatable)")
   ),
@@ -28,6 +29,7 @@ export const swarmOptions = {
     Options.withDescription("the TCP port to accept peers on (the next free one of the ten after it if taken; 0: any)")
   ),
   bind: Options.text("bind").pipe(
+    Options.withPseudoName("ADDR"),
     Options.repeated,
     Options.withDescription("an address to listen on, IPv4 or IPv6 (repeatable; default: every interface of both)")
   ),
@@ -56,6 +58,7 @@ export const swarmOptions = {
     Options.withDescription("run no DHT node: find peers through trackers, PEX and --peer only")
   ),
   dhtBootstrap: Options.text("dht-bootstrap").pipe(
+    Options.withPseudoName("HOST:PORT"),
     Options.repeated,
     Options.withDescription(
       "a DHT node to join through, HOST:PORT (repeatable; default: the nodes saved last time and the public routers)"

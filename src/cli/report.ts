@@ -1,10 +1,13 @@
+import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { MagnetHandle, TorrentHandle } from "../session/index.js"
-import { metadataLine, progressLine } from "./progress.js"
+import { metadataLine, progressLine, type Shown, stalledReason } from "./progress.js"
+import { RateWindow } from "./RateWindow.js"
 
 export type ReportMode = "tty" | "plain" | "json"
 
@@ -17,23 +20,71 @@ const every: Record<ReportMode, Duration.DurationInput> = {
   json: Duration.seconds(1)
 }
 
-/** Prints the torrent's progress now. */
-export const printProgress = (handle: TorrentHandle, mode: ReportMode): Effect.Effect<void> =>
-  Effect.flatMap(handle.progress, (progress) =>
-    mode === "json"
-      ? Console.log(JSON.stringify({ event: "progress", ...progress }))
-      : mode === "tty"
-      ? Effect.sync(() => process.stdout.write(`\r\x1b[K${progressLine(progress)}`))
-      : Console.log(progressLine(progress)))
+/** A live progress report: its latest figures, and a way to stop it before printing something else. */
+export interface ProgressReport {
+  /** The progress now, with rates over the report's window. */
+  readonly latest: Effect.Effect<Shown>
+  /** Stops the report, clearing the live line on a terminal; stopping twice is harmless. */
+  readonly stop: Effect.Effect<void>
+}
 
-/** Prints progress on the mode's interval, in the background, until the scope closes. */
-export const reportProgress = (handle: TorrentHandle, mode: ReportMode): Effect.Effect<void, never, Scope.Scope> =>
-  printProgress(handle, mode).pipe(
-    Effect.schedule(Schedule.spaced(every[mode])),
-    Effect.ensuring(mode === "tty" ? Effect.sync(() => process.stdout.write("\r\x1b[K")) : Effect.void),
-    Effect.forkScoped,
-    Effect.asVoid
-  )
+/** The JSON line of a progress: the session's fields, the rates measured over the window, the ETA in seconds. */
+const progressJson = (shown: Shown) =>
+  JSON.stringify({
+    event: "progress",
+    ...shown.progress,
+    downloadRate: Math.round(shown.downloadRate),
+    uploadRate: Math.round(shown.uploadRate),
+    eta: Number.isFinite(shown.eta) ? Math.round(shown.eta) : null,
+    ...(stalledReason(shown) === undefined ? {} : { reason: stalledReason(shown) })
+  })
+
+/**
+ * Prints progress on the mode's interval, in the background, until stopped or the scope closes. Rates are
+ * measured here, over a window of the last few seconds, from the totals the torrent reports: the first line after
+ * a second of transfer shows that second's rate, and a seeder's upload rate is what its upload total did.
+ */
+export const reportProgress = (handle: TorrentHandle, mode: ReportMode): Effect.Effect<ProgressReport, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const down = new RateWindow()
+    const up = new RateWindow()
+    const latest = Effect.zipWith(handle.progress, Clock.currentTimeMillis, (progress, now): Shown => {
+      down.add(now, progress.downloaded)
+      up.add(now, progress.uploaded)
+      return {
+        progress,
+        downloadRate: down.rate,
+        uploadRate: up.rate,
+        eta: down.eta(progress.wantedLength - progress.wantedVerified)
+      }
+    })
+    let shown = false
+    const print = (line: Shown) =>
+      mode === "json"
+        ? Console.log(progressJson(line))
+        : mode === "tty"
+        ? Effect.sync(() => {
+          shown = true
+          // One line that fits, or the next write could not take its place.
+          process.stdout.write(`\r\x1b[K${progressLine(line).slice(0, ((process.stdout.columns ?? 0) > 20 ? process.stdout.columns : 100) - 1)}`)
+        })
+        : Console.log(progressLine(line))
+    yield* latest // the first sample: the window starts now
+    const fiber = yield* Effect.sleep(every[mode]).pipe(
+      Effect.zipRight(latest),
+      Effect.flatMap(print),
+      Effect.forever,
+      Effect.forkScoped
+    )
+    const stop = Fiber.interrupt(fiber).pipe(
+      Effect.zipRight(Effect.sync(() => {
+        if (shown) process.stdout.write("\r\x1b[K")
+        shown = false
+      }))
+    )
+    yield* Effect.addFinalizer(() => stop)
+    return { latest, stop }
+  })
 
 /** Prints how the metadata fetch of a magnet link goes, on the mode's interval, until the scope closes. */
 export const reportMetadata = (handle: MagnetHandle, mode: ReportMode): Effect.Effect<void, never, Scope.Scope> =>

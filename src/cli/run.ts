@@ -5,59 +5,135 @@ import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import * as Cause from "effect/Cause"
-import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Metainfo from "../metainfo/index.js"
-import { create } from "./commands/create.js"
-import { dht } from "./commands/dht.js"
-import { download } from "./commands/download.js"
-import { info } from "./commands/info.js"
-import { magnet } from "./commands/magnet.js"
-import { peers } from "./commands/peers.js"
-import { seed } from "./commands/seed.js"
-import { verify } from "./commands/verify.js"
+import { create, createHelp } from "./commands/create.js"
+import { dht, dhtHelp } from "./commands/dht.js"
+import { download, downloadHelp } from "./commands/download.js"
+import { info, infoHelp } from "./commands/info.js"
+import { magnet, magnetHelp } from "./commands/magnet.js"
+import { peers, peersHelp } from "./commands/peers.js"
+import { seed, seedHelp } from "./commands/seed.js"
+import { verify, verifyHelp } from "./commands/verify.js"
+import type { HelpExtras } from "./help.js"
+import { plainStyle, ttyStyle } from "./help.js"
+import { describePlatformError, isPlatformError } from "./platformError.js"
+import { runProgram } from "./program.js"
+import { CommandFailed, UsageError } from "./UsageError.js"
 
+/**
+ * The commands. A new one is added here, and its help extras (examples, common options) to `extras` under its
+ * name (`"dht lookup"` for a subcommand); its options and arguments are read from its definition.
+ */
 const bt = Command.make("bt").pipe(
-  Command.withDescription("A BitTorrent client."),
-  Command.withSubcommands([info, magnet, create, peers, download, seed, verify, dht])
+  Command.withDescription("a BitTorrent client."),
+  Command.withSubcommands([download, seed, create, verify, info, magnet, peers, dht])
 )
 
-const cli = Command.run(bt, { name: "bt", version: "0.1.0" })
+const extras: HelpExtras = {
+  download: downloadHelp,
+  seed: seedHelp,
+  create: createHelp,
+  verify: verifyHelp,
+  info: infoHelp,
+  magnet: magnetHelp,
+  peers: peersHelp,
+  ...dhtHelp
+}
 
-/** Logs go to stderr, so that stdout carries only results and progress (and stays valid JSON with --json). */
-const LoggerLayer = Logger.replace(Logger.defaultLogger, Logger.prettyLogger({ stderr: true }))
+const colour = process.stdout.isTTY === true && (process.env["NO_COLOR"] ?? "") === ""
+
+/**
+ * Logs go to stderr, one line each (`bt: warning: ...`), so that stdout carries only results and progress (and
+ * stays valid JSON with --json). Only errors by default: what a warning would say (a tracker that does not answer)
+ * shows in the progress line when it holds a torrent up; `--log-level warning` (or `debug`) shows them, with where
+ * they come from.
+ */
+const lineLogger = Logger.make(({ annotations, logLevel, message }) => {
+  const text = (Array.isArray(message) ? message : [message]).map((part) => typeof part === "string" ? part : String(part))
+    .join(" ")
+  const where = [...annotations].map(([key, value]) => `${key}=${String(value)}`).join(" ")
+  const detail = LogLevel.lessThan(logLevel, LogLevel.Warning) || where === "" ? "" : ` (${where})`
+  process.stderr.write(`bt: ${logLevel.label.toLowerCase()}: ${text}${detail}\n`)
+})
+
+const LoggerLayer = Layer.merge(Logger.replace(Logger.defaultLogger, lineLogger), Logger.minimumLogLevel(LogLevel.Error))
 
 const NodeLayer = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer, LoggerLayer)
 const MainLayer = Metainfo.layer.pipe(Layer.provideMerge(NodeLayer))
 
+/** The first line of a message: an error's own message may carry more than the one line a user gets. */
+const firstLine = (text: string) => text.split("\n")[0]!.trim()
+
 /**
- * What the user sees when a command fails: one line for an expected error (every service error carries a
- * sentence for that), nothing more for a usage error (@effect/cli has printed it with help), and the full cause
- * only for a defect, which is a bug in bt.
+ * What the user sees when a command fails, on stderr: `bt: WHAT IS WRONG` and at most one more line, a hint. A
+ * defect (a bug in bt) says so in one line too; `BT_DEBUG=1` prints its full cause.
  */
-const report = (cause: Cause.Cause<unknown>): Effect.Effect<void> => {
-  if (Cause.isInterruptedOnly(cause)) return Effect.void
-  const failure = Cause.failureOption(cause)
+const report = (cause: Cause.Cause<unknown>): Effect.Effect<void> =>
+  Effect.sync(() => {
+    if (Cause.isInterruptedOnly(cause)) return
+    const lines: Array<string> = []
+    const failure = Cause.failureOption(cause)
+    if (Option.isSome(failure)) {
+      const error = failure.value
+      if (ValidationError.isValidationError(error)) return // printed by @effect/cli (completions, wizard)
+      if (error instanceof UsageError || error instanceof CommandFailed) {
+        lines.push(`bt: ${firstLine(error.message)}`)
+        if (error.hint !== undefined) lines.push(error.hint)
+      } else if (isPlatformError(error)) {
+        lines.push(`bt: ${describePlatformError(error)}`)
+      } else {
+        lines.push(`bt: ${firstLine(error instanceof Error ? error.message : String(error))}`)
+      }
+    } else {
+      const defect = Cause.squash(cause)
+      lines.push(`bt: internal error (${firstLine(defect instanceof Error ? defect.message : String(defect))})`)
+      lines.push(
+        (process.env["BT_DEBUG"] ?? "") === ""
+          ? "please report it; BT_DEBUG=1 shows the details"
+          : Cause.pretty(cause)
+      )
+    }
+    process.stderr.write(`${lines.join("\n")}\n`)
+  })
+
+/**
+ * The exit code: 0 on success, 2 for a command line that is wrong, 130 when stopped by SIGINT or SIGTERM (as
+ * shells expect for Ctrl-C; a download stopped early is incomplete), 1 for any other failure.
+ */
+const exitCode = (exit: Exit.Exit<unknown, unknown>): number => {
+  if (Exit.isSuccess(exit)) return 0
+  if (Cause.isInterruptedOnly(exit.cause)) return 130
+  const failure = Cause.failureOption(exit.cause)
   if (Option.isSome(failure)) {
     const error = failure.value
-    if (ValidationError.isValidationError(error)) return Effect.void
-    return Console.error(`bt: ${error instanceof Error ? error.message : String(error)}`)
+    if (error instanceof UsageError || ValidationError.isValidationError(error)) return 2
   }
-  return Console.error(`bt: internal error, please report it:\n${Cause.pretty(cause)}`)
+  return 1
 }
 
 /**
- * The exit code: 0 on success, 130 when stopped by SIGINT or SIGTERM (as shells expect for Ctrl-C; a download
- * stopped early is incomplete), 1 for any failure.
+ * A reader that goes away (`bt download ... --json | head -2`) is a reason to stop, as Ctrl-C is (finalizers run,
+ * resume state is saved), not a stack trace: the first EPIPE on stdout interrupts the program, the rest are
+ * ignored, and so is any on stderr.
  */
-const exitCode = (exit: Exit.Exit<unknown, unknown>): number =>
-  Exit.isSuccess(exit) ? 0 : Cause.isInterruptedOnly(exit.cause) ? 130 : 1
+let readerGone = false
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error
+  if (readerGone) return
+  readerGone = true
+  process.kill(process.pid, "SIGINT")
+})
+process.stderr.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error
+})
 
-cli(process.argv).pipe(
+runProgram({ root: bt, version: "0.1.0", extras, style: colour ? ttyStyle : plainStyle }, process.argv).pipe(
   Effect.tapErrorCause(report),
   Effect.provide(MainLayer),
   NodeRuntime.runMain({

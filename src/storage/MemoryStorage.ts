@@ -66,6 +66,7 @@ export const makeMemory = (
         yield* filePaths(directory, torrent)
         const now = yield* Clock.currentTimeMillis
         const disk = yield* diskFor(torrent, now)
+        const readOnly = options.readOnly === true
         // As on disk: every missing file starts parked, and `select` unparks (and creates, if empty) the wanted ones.
         const parked = torrent.files.map((file, index) => !file.padding && disk.files[index] === undefined)
         const select = (skipped: ReadonlyArray<boolean>) =>
@@ -85,7 +86,7 @@ export const makeMemory = (
             }
             if (!parked.some((p) => p)) disk.part = undefined
           })
-        yield* select(options.skipped ?? [])
+        if (!readOnly) yield* select(options.skipped ?? [])
         const state = yield* Effect.acquireRelease(
           Effect.sync(() => ({ closed: false })),
           (state) => Effect.sync(() => (state.closed = true))
@@ -120,7 +121,9 @@ export const makeMemory = (
 
         const storage: TorrentStorage = {
           writePiece: (index, data) =>
-            ifOpen(Effect.flatMap(pieceOffset(torrent, index, data.length), (offset) =>
+            readOnly
+              ? new StorageError({ reason: "Write", detail: `the data of ${torrent.name} is open read-only` })
+              : ifOpen(Effect.flatMap(pieceOffset(torrent, index, data.length), (offset) =>
               Effect.map(Clock.currentTimeMillis, (mtimeMs) => {
                 for (const segment of segments(torrent.files, offset, data.length)) {
                   const bytes = data.subarray(segment.bufferOffset, segment.bufferOffset + segment.length)

@@ -45,8 +45,30 @@ interface OpenFile {
   readonly writable: boolean
 }
 
+/**
+ * `mkdir -p`, one level at a time. Not `fs.mkdir(path, { recursive: true })`: under /proc, where ENOENT does not
+ * mean a missing parent, Node's recursive mkdir spins forever.
+ */
+const makeFolders = async (folder: string): Promise<void> => {
+  try {
+    await fs.mkdir(folder)
+  } catch (cause) {
+    const code = codeOf(cause)
+    if (code === "EEXIST") return
+    const parent = Path.dirname(folder)
+    if (code !== "ENOENT" || parent === folder) throw cause
+    // The parent is there and the folder still cannot be made: that is the answer.
+    if (await fs.stat(parent).then(() => true, () => false)) throw cause
+    await makeFolders(parent)
+    await fs.mkdir(folder).catch((again) => {
+      if (codeOf(again) !== "EEXIST") throw again
+    })
+  }
+}
+
 /** The plain-async core of one opened torrent; `open` wraps it in Effects. */
 const openFiles = async (torrent: TorrentInfo, directory: string, options: OpenOptions) => {
+  const readOnly = options.readOnly === true
   const root = Path.resolve(directory)
   const files = torrent.files
   /** The torrent's files, then the part file at index PART. */
@@ -106,12 +128,16 @@ const openFiles = async (torrent: TorrentInfo, directory: string, options: OpenO
     if (!(await ensureFolder(Path.dirname(path), create))) return undefined
     let file: OpenFile
     try {
-      file = { handle: await fs.open(path, create ? READ_WRITE | constants.O_CREAT : READ_WRITE, 0o666), writable: true }
+      file = readOnly
+        ? { handle: await fs.open(path, READ_ONLY), writable: false }
+        : { handle: await fs.open(path, create ? READ_WRITE | constants.O_CREAT : READ_WRITE, 0o666), writable: true }
     } catch (cause) {
       const code = codeOf(cause)
       if (!create && (code === "ENOENT" || code === "ENOTDIR")) return undefined
       // A file we may read but not write (seeding from read-only data): open it read-only for reads.
-      if (create || (code !== "EACCES" && code !== "EPERM" && code !== "EROFS")) throw systemError("Open", path, cause)
+      if (create || readOnly || (code !== "EACCES" && code !== "EPERM" && code !== "EROFS")) {
+        throw systemError("Open", path, cause)
+      }
       try {
         file = { handle: await fs.open(path, READ_ONLY), writable: false }
       } catch (cause) {
@@ -173,6 +199,7 @@ const openFiles = async (torrent: TorrentInfo, directory: string, options: OpenO
       : segment
 
   const write = async (offset: number, data: Uint8Array): Promise<void> => {
+    if (readOnly) throw new StorageError({ reason: "Write", detail: `the data of ${torrent.name} is open read-only` })
     for (const segment of segments(files, offset, data.length).map(route)) {
       const path = paths[segment.fileIndex]!
       const file = (await handleFor(segment.fileIndex, true))!
@@ -315,7 +342,8 @@ const openFiles = async (torrent: TorrentInfo, directory: string, options: OpenO
   // Create the download folder, and the torrent's wanted empty files so that a complete download has every file.
   // Every missing file starts parked: the wanted ones are unparked by `select`, taking their bytes from a part file
   // left by an earlier run that skipped them (and an empty file is created then).
-  await fs.mkdir(root, { recursive: true }).catch((cause) => {
+  if (readOnly) return { write, read, existing, flush, select, close }
+  await makeFolders(root).catch((cause) => {
     throw systemError("Open", root, cause)
   })
   try {

@@ -44,7 +44,13 @@ export interface TorrentStorage {
   readonly select: (skipped: ReadonlyArray<boolean>) => Effect.Effect<void, StorageError>
 }
 
+/** How a torrent's data is opened. */
 export interface OpenOptions {
+  /**
+   * For a check (`bt verify`, the start of `bt seed`): nothing is created or written, not the folder, not an empty
+   * file; files are opened read-only, missing ones read as zeros, and `writePiece` fails with "Write".
+   */
+  readonly readOnly?: boolean
   /** Files not wanted (by index): see `TorrentStorage.select`. Default: every file wanted. */
   readonly skipped?: ReadonlyArray<boolean>
 }
@@ -58,9 +64,9 @@ export const partFileName = (torrent: TorrentInfo): string => `.${torrent.infoHa
 /** Where torrents' data is kept: files on disk (`layer`), or memory (`layerMemory`). */
 export class Storage extends Context.Tag("bt/Storage")<Storage, {
   /**
-   * Opens `torrent`'s data in the download folder `directory` (created if missing). Files are opened as they are
-   * first used and all closed when the scope closes; empty files of the torrent are created now, so a complete
-   * download has every file (skipped ones excepted). Fails with "Unsafe" if any file would lie outside `directory`.
+   * Opens `torrent`'s data in the download folder `directory` (created if missing, unless `readOnly`). Files are
+   * opened as they are first used and all closed when the scope closes; empty files of the torrent are created now,
+   * so a complete download has every file (skipped ones excepted). Fails with "Unsafe" if any file would lie outside `directory`.
    * For each file `existing` reports where its bytes are: the file itself, or for a skipped file kept in the part
    * file, the part file (so a resume check sees a change to either).
    */

@@ -96,13 +96,18 @@ const doneEvent = (result: RunResult): DoneEvent | undefined =>
 
 const describeRun = (result: RunResult): string => `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
 
-/** What a user sees for an expected failure: a non-zero exit and one `bt: ...` line on stderr, no stack trace. */
+/**
+ * What a user sees for an expected failure: a non-zero exit and one `bt: ...` line on stderr, perhaps a hint after
+ * it, no stack trace.
+ */
 const expectOneErrorLine = (result: RunResult, mentions: string): void => {
   const context = describeRun(result)
   expect(result.code, context).not.toBe(0)
   expect(result.code, context).not.toBeNull()
   const lines = result.stderr.split("\n").filter((line) => line.trim() !== "")
-  expect(lines, context).toHaveLength(1)
+  expect(lines.length, context).toBeGreaterThanOrEqual(1)
+  expect(lines.length, context).toBeLessThanOrEqual(2)
+  if (lines.length === 2) expect(lines[1], context).toMatch(/^try: /)
   expect(lines[0], context).toMatch(/^bt: /)
   expect(lines[0], context).toContain(mentions)
   expect(result.stderr, context).not.toMatch(/^\s+at /m)

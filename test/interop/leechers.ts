@@ -4,8 +4,9 @@
  * interop suite stops it.
  */
 import { createHash } from "node:crypto"
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises"
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { connect } from "node:net"
+import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import {
   btArgs,
@@ -363,6 +364,14 @@ const startTransmissionOnce = async (configDir: string, downloadDir: string): Pr
 
   const endpoint = `http://127.0.0.1:${rpcPort}/transmission/rpc`
   let sessionId = ""
+  // Transmission keeps a lock file per RPC session id in /tmp, tr_session_id_<id>, and leaves it behind when it is
+  // killed: once this daemon has exited, remove the files of the ids it gave us (ours only).
+  const sessionIds = new Set<string>()
+  void proc.exited.then(() =>
+    Promise.all([...sessionIds].flatMap((id) =>
+      [...new Set(["/tmp", tmpdir()])].map((dir) => rm(join(dir, `tr_session_id_${id}`), { force: true }))
+    ))
+  )
   const rpc = async (method: string, args: Record<string, unknown>): Promise<Record<string, unknown>> => {
     // The first call is answered 409 with the session id to send from then on (CSRF protection).
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -374,6 +383,7 @@ const startTransmissionOnce = async (configDir: string, downloadDir: string): Pr
       })
       if (response.status === 409) {
         sessionId = response.headers.get("X-Transmission-Session-Id") ?? ""
+        if (/^[A-Za-z0-9]+$/.test(sessionId)) sessionIds.add(sessionId)
         continue
       }
       const body = (await response.json()) as { result: string; arguments: Record<string, unknown> }

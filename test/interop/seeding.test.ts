@@ -4,7 +4,7 @@
  * `bt seed`, two `bt download --seed` and a libtorrent leecher; and `bt seed` refusing data that does not match.
  * Every leecher's files are compared, by SHA-1, with the originals taken before anything ran.
  */
-import { cp, open, rm } from "node:fs/promises"
+import { cp, open, readdir, rm } from "node:fs/promises"
 import { join } from "node:path"
 import { beforeAll, expect, test } from "vitest"
 import {
@@ -337,10 +337,11 @@ interopSuite("bt seed refuses data that does not match the torrent", [], () => {
     expect(result.code, context).not.toBe(0)
     expect(result.code, context).not.toBeNull()
     const lines = result.stderr.split("\n").filter((line) => line.trim() !== "")
-    // Without --json, a "checking ..." status line comes first; the error is the one `bt: ` line.
+    // Without --json, a "checking ..." status line comes first; the error is the one `bt: ` line, then a hint.
     const errors = lines.filter((line) => line.startsWith("bt: "))
     expect(errors, context).toHaveLength(1)
-    if (json) expect(lines, context).toEqual(errors)
+    if (json) expect(lines.slice(0, 1), context).toEqual(errors)
+    expect(lines.slice(lines.indexOf(errors[0]!)).length, context).toBeLessThanOrEqual(2)
     expect(errors[0], context).toContain(join(dir, NAME, file))
     expect(errors[0], context).toMatch(/does not match/)
     expect(result.stderr, context).not.toMatch(/^\s+at /m)
@@ -366,6 +367,17 @@ interopSuite("bt seed refuses data that does not match the torrent", [], () => {
   test("-d pointing at a folder without the data", async () => {
     const empty = join(fixture.work, "empty")
     await cp(join(fixture.src, NAME, "docs"), join(empty, "unrelated"), { recursive: true })
-    await expectRefused(empty, "alpha.bin", true)
+    const result = await runBt(
+      ["seed", fixture.torrent, "-d", empty, "--port", "0", "--no-trackers", ...(await freshStateDir()), "--json"],
+      { timeoutMs: 30_000 }
+    )
+    const context = `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
+    expect(result.code, context).toBe(1)
+    // Nothing of the torrent there: said so, with a hint at what -d should be, and nothing written.
+    expect(result.stderr.trimEnd().split("\n"), context).toEqual([
+      `bt: none of ${NAME}'s files are in ${empty}`,
+      `is -d the folder that holds ${NAME}?`
+    ])
+    expect(await readdir(empty), context).toEqual(["unrelated"])
   })
 })

@@ -291,6 +291,38 @@ describe("file-system storage", () => {
       })
     ))
 
+  it.effect("a read-only open creates nothing, reads what is there, and refuses to write", () =>
+    run((storage, dir) =>
+      Effect.gen(function*() {
+        const missing = join(dir, "nowhere")
+        const absent = yield* storage.open(multiTorrent, missing, { readOnly: true })
+        expect(yield* absent.readPiece(0)).toEqual(new Uint8Array(16))
+        expect((yield* absent.existing).every((file) => file === undefined)).toBe(true)
+        expect(existsSync(missing)).toBe(false)
+        mkdirSync(join(dir, "folder", "d", "e"), { recursive: true })
+        writeFileSync(join(dir, "folder", "d", "e", "f.dat"), "x".repeat(40))
+        const present = yield* storage.open(multiTorrent, dir, { readOnly: true })
+        expect(new TextDecoder().decode(yield* present.readPiece(4))).toBe("x".repeat(8))
+        const error = yield* Effect.flip(present.writePiece(0, new Uint8Array(16)))
+        expect(error.reason).toBe("Write")
+        expect(existsSync(join(dir, "folder", "z", "empty2"))).toBe(false)
+        expect(existsSync(join(dir, "folder", "a.txt"))).toBe(false)
+      })
+    ))
+
+  it.effect("makes missing parent folders, and fails (rather than spins) where a folder cannot be made", () =>
+    run((storage, dir) =>
+      Effect.gen(function*() {
+        const deep = join(dir, "a", "b", "c")
+        yield* storage.open(multiTorrent, deep)
+        expect(existsSync(join(deep, "folder", "z", "empty2"))).toBe(true)
+        // Node's recursive mkdir never returns here; ours says no.
+        const error = yield* Effect.flip(storage.open(multiTorrent, "/proc/bt-storage-test"))
+        expect(error.reason).toBe("Open")
+        expect(error.message).toMatch(/\/proc\/bt-storage-test/)
+      })
+    ))
+
   it.effect("names the blocking path when a file stands where a folder should be", () =>
     run((storage, dir) =>
       Effect.gen(function*() {

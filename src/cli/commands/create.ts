@@ -10,7 +10,9 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { createTorrent, parseTorrent, pieceLengthProblem } from "../../metainfo/index.js"
 import { formatBytes, formatCount, table } from "../format.js"
-import { UsageError } from "../UsageError.js"
+import { describePlatformError } from "../platformError.js"
+import { CommandFailed, UsageError } from "../UsageError.js"
+import type { CommandHelp } from "../help.js"
 
 const TRACKER_SCHEMES = new Set(["http:", "https:", "udp:", "ws:", "wss:"])
 
@@ -79,10 +81,12 @@ export const create = Command.make(
     path: Args.text({ name: "path" }).pipe(Args.withDescription("the file or folder to make a torrent of")),
     tracker: Options.text("tracker").pipe(
       Options.withAlias("t"),
+      Options.withPseudoName("URL"),
       Options.repeated,
       Options.withDescription("a tracker URL; each -t is a tier of its own, -t \"URL1,URL2\" puts two in one tier")
     ),
     pieceLength: Options.text("piece-length").pipe(
+      Options.withPseudoName("SIZE"),
       Options.optional,
       Options.withDescription("bytes, a power of two from 16 KiB (256K, 1M ...); default: about 1000-2000 pieces")
     ),
@@ -90,6 +94,7 @@ export const create = Command.make(
     comment: Options.text("comment").pipe(Options.optional, Options.withDescription("a comment to put in the torrent")),
     output: Options.text("output").pipe(
       Options.withAlias("o"),
+      Options.withPseudoName("FILE"),
       Options.optional,
       Options.withDescription("where to write the .torrent (default: NAME.torrent in the current folder)")
     ),
@@ -143,11 +148,9 @@ export const create = Command.make(
 
       yield* fs.writeFile(output, bytes, { flag: args.force ? "w" : "wx" }).pipe(
         Effect.mapError((error) =>
-          new UsageError({
-            message: error._tag === "SystemError" && error.reason === "AlreadyExists"
-              ? `${output} already exists; use --force to overwrite it`
-              : `cannot write ${output}: ${error.message}`
-          })
+          error._tag === "SystemError" && error.reason === "AlreadyExists"
+            ? new UsageError({ message: `${output} already exists; use --force to overwrite it` })
+            : new CommandFailed({ message: describePlatformError(error, output) })
         )
       )
 
@@ -171,5 +174,13 @@ export const create = Command.make(
       )
     })
 ).pipe(Command.withDescription(
-  "Make a v1 .torrent of a file or folder: hashes the data and writes NAME.torrent, then prints its info-hash."
+  "Make a .torrent of a file or folder. Hashes the data, writes NAME.torrent (v1), and prints its info-hash."
 ))
+
+export const createHelp: CommandHelp = {
+  common: ["--tracker", "--output", "--private"],
+  examples: [
+    ["bt create ./photos -t udp://tracker.example:6969/announce", "writes photos.torrent here"],
+    ["bt create big.iso -o /tmp/big.torrent --piece-length 4M"]
+  ]
+}

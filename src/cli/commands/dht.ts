@@ -14,6 +14,7 @@ import { table } from "../format.js"
 import { nodeDhtLayer } from "../layers.js"
 import { dhtOptionsOf, swarmOptions } from "../options.js"
 import { UsageError } from "../UsageError.js"
+import type { HelpExtras } from "../help.js"
 
 /** An info-hash in hex (40 characters), or the one a magnet link names. */
 const infoHashOf = (text: string): Either.Either<Uint8Array, string> => {
@@ -52,7 +53,7 @@ const lookup = Command.make(
       }),
       (infoHash) => lookUp(infoHash, args)
     )
-).pipe(Command.withDescription("Look an info-hash up on the DHT (BEP 5): the peers found and the nodes that answered."))
+).pipe(Command.withDescription("Look an info-hash up on the DHT. Prints the peers found (BEP 5) and the nodes that answered."))
 
 /** Runs a DHT node as the options say, looks `infoHash` up, and prints what it found. */
 const lookUp = (
@@ -95,6 +96,16 @@ const lookUp = (
   )
 
 export const dht = Command.make("dht").pipe(
-  Command.withDescription("DHT diagnostics."),
+  Command.withDescription("DHT diagnostics. Look info-hashes up on the DHT without downloading."),
   Command.withSubcommands([lookup])
 )
+
+export const dhtHelp: HelpExtras = {
+  dht: { examples: [["bt dht lookup 0123456789abcdef0123456789abcdef01234567"]] },
+  "dht lookup": {
+    examples: [
+      ["bt dht lookup 0123456789abcdef0123456789abcdef01234567"],
+      ["bt dht lookup 'magnet:?xt=urn:btih:...' --json"]
+    ]
+  }
+}

@@ -2,18 +2,24 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Clock from "effect/Clock"
+import type * as Duration from "effect/Duration"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as FileSystem from "@effect/platform/FileSystem"
-import { isMagnet, Metainfo, torrentFileBytes } from "../../metainfo/index.js"
+import type { PlatformError } from "@effect/platform/Error"
+import { dirname, resolve } from "node:path"
+import { isMagnet, type MagnetLink, Metainfo, type TorrentInfo, torrentFileBytes } from "../../metainfo/index.js"
+import type { Endpoint } from "../../net/Datagram.js"
 import * as Session from "../../session/index.js"
 import { checkSwarmArgs, filesOption, selectionOptions, sessionLayerOf, swarmOptions } from "../options.js"
 import { formatBytes } from "../format.js"
-import { summaryLine } from "../progress.js"
+import { seededLine, stoppedLine, summaryLine } from "../progress.js"
 import { parseDuration, reportMetadata, type ReportMode, reportMode, reportProgress } from "../report.js"
-import { UsageError } from "../UsageError.js"
+import { describePlatformError } from "../platformError.js"
+import { CommandFailed, UsageError } from "../UsageError.js"
+import type { CommandHelp } from "../help.js"
 
 /**
  * Waits for a magnet link's metadata, showing how the fetch goes, then says how long it took and writes the
@@ -46,10 +52,126 @@ const fromMagnet = (
     if (Option.isSome(saveTorrent)) {
       const fs = yield* FileSystem.FileSystem
       yield* fs.writeFile(saveTorrent.value, torrentFileBytes(torrent)).pipe(
-        Effect.mapError((cause) => new UsageError({ message: `--save-torrent ${saveTorrent.value}: ${cause.message}` }))
+        Effect.mapError((cause) => new CommandFailed({ message: `--save-torrent: ${describePlatformError(cause, saveTorrent.value)}` }))
       )
     }
     return handle
+  })
+
+/**
+ * Makes `path` and any missing parents, one level at a time. Not `recursive: true`: Node's recursive mkdir spins
+ * forever under /proc (`-o /proc/x`), where ENOENT does not mean a parent is missing.
+ */
+const makeFolder = (path: string): Effect.Effect<void, PlatformError, FileSystem.FileSystem> =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) =>
+    fs.makeDirectory(path).pipe(
+      Effect.catchIf((error) => error._tag === "SystemError" && error.reason === "AlreadyExists", () => Effect.void),
+      Effect.catchIf(
+        (error) => error._tag === "SystemError" && error.reason === "NotFound" && dirname(path) !== path,
+        (error) =>
+          fs.exists(dirname(path)).pipe(
+            Effect.orElseSucceed(() => true),
+            // The parent is there and the folder still cannot be made: that is the answer.
+            Effect.flatMap((parentThere) =>
+              parentThere ? Effect.fail(error) : Effect.zipRight(makeFolder(dirname(path)), fs.makeDirectory(path))
+            )
+          )
+      )
+    ))
+
+/**
+ * The download itself, once the command line is checked: progress while it runs, a summary at the end, or on
+ * Ctrl-C one saying how far it got and how to go on; then seeding if asked.
+ */
+const run = (
+  args: {
+    readonly output: string
+    readonly noTrackers: boolean
+    readonly json: boolean
+    readonly seed: boolean
+    readonly seedRatio: Option.Option<number>
+    readonly saveTorrent: Option.Option<string>
+    readonly only: Option.Option<string>
+    readonly exclude: Option.Option<string>
+  },
+  peers: ReadonlyArray<Endpoint>,
+  seedTime: Option.Option<Duration.Duration>,
+  magnet: MagnetLink | undefined,
+  loaded: TorrentInfo | undefined
+) =>
+  Effect.gen(function*() {
+    const session = yield* Session.Session
+    const started = yield* Clock.currentTimeMillis
+    const directory = resolve(args.output)
+    const addOptions = { directory: args.output, peers, trackers: !args.noTrackers, ...filesOption(args) }
+    const mode = reportMode(args.json)
+    const handle = loaded !== undefined
+      ? yield* session.add(loaded, addOptions)
+      : yield* fromMagnet(yield* session.addMagnet(magnet!, addOptions), mode, started, args.saveTorrent).pipe(
+        Effect.onInterrupt(() =>
+          mode === "json"
+            ? Console.log(JSON.stringify({ event: "stopped", state: "metadata", directory }))
+            : Console.log("stopped while fetching the torrent's metadata; run the same command to try again")
+        )
+      )
+    const torrent = handle.torrent
+    const elapsed = Effect.map(Clock.currentTimeMillis, (now) => (now - started) / 1000)
+
+    let report = yield* reportProgress(handle, mode)
+    const stopped = Effect.gen(function*() {
+      yield* report.stop
+      const p = yield* handle.progress
+      const seconds = yield* elapsed
+      yield* mode === "json"
+        ? Console.log(JSON.stringify({
+          event: "stopped",
+          name: torrent.name,
+          state: p.state,
+          bytesVerified: p.bytesVerified,
+          totalLength: p.totalLength,
+          downloaded: p.downloaded,
+          uploaded: p.uploaded,
+          directory,
+          seconds
+        }))
+        : Console.log(p.state === "seeding" ? seededLine(torrent.name, p, seconds) : stoppedLine(torrent.name, p, directory))
+    })
+
+    yield* Effect.gen(function*() {
+      yield* handle.done
+      yield* report.stop
+      const final = yield* handle.progress
+      const seconds = yield* elapsed
+      yield* mode === "json"
+        ? Console.log(JSON.stringify({
+          event: "done",
+          name: torrent.name,
+          infoHash: torrent.infoHashHex,
+          totalLength: torrent.totalLength,
+          downloaded: final.downloaded,
+          wasted: final.wasted,
+          directory,
+          seconds
+        }))
+        : Console.log(summaryLine(torrent.name, final.wantedLength, final.downloaded, seconds, directory))
+      if (!args.seed) return
+
+      report = yield* reportProgress(handle, mode)
+      const ratioReached = Option.match(args.seedRatio, {
+        onNone: () => Effect.never,
+        onSome: (ratio) =>
+          handle.progress.pipe(
+            Effect.repeat({ schedule: Schedule.spaced("1 second"), until: (p) => p.uploaded >= ratio * torrent.totalLength })
+          )
+      })
+      const timeUp = Option.match(seedTime, { onNone: () => Effect.never, onSome: (duration) => Effect.sleep(duration) })
+      yield* Effect.raceFirst(ratioReached, timeUp)
+      yield* report.stop
+      const seeded = yield* handle.progress
+      yield* mode === "json"
+        ? Console.log(JSON.stringify({ event: "seeded", uploaded: seeded.uploaded }))
+        : Console.log(`${torrent.name}: seeded, uploaded ${formatBytes(seeded.uploaded)}`)
+    }).pipe(Effect.onInterrupt(() => stopped))
   })
 
 export const download = Command.make(
@@ -73,10 +195,12 @@ export const download = Command.make(
       Options.withDescription("keep seeding after the download completes (until --seed-ratio / --seed-time, or Ctrl-C)")
     ),
     seedRatio: Options.float("seed-ratio").pipe(
+      Options.withPseudoName("RATIO"),
       Options.optional,
       Options.withDescription("with --seed: stop once uploaded / size reaches this ratio")
     ),
     seedTime: Options.text("seed-time").pipe(
+      Options.withPseudoName("DURATION"),
       Options.optional,
       Options.withDescription("with --seed: stop after seeding this long (e.g. 90s, 30m, 2h)")
     )
@@ -103,58 +227,36 @@ export const download = Command.make(
       if (args.noTrackers && peers.length === 0 && (magnet?.peers.length ?? 0) === 0) {
         return yield* new UsageError({ message: "--no-trackers needs at least one --peer" })
       }
-      const session = yield* Session.Session
-      const started = yield* Clock.currentTimeMillis
-      const addOptions = { directory: args.output, peers, trackers: !args.noTrackers, ...filesOption(args) }
-      const mode = reportMode(args.json)
-      const handle = magnet === undefined
-        ? yield* session.add(yield* metainfo.load(args.torrent), addOptions)
-        : yield* fromMagnet(yield* session.addMagnet(magnet, addOptions), mode, started, args.saveTorrent)
-      const torrent = handle.torrent
-
-      yield* reportProgress(handle, mode)
-      yield* handle.done
-      const final = yield* handle.progress
-      const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
-      yield* mode === "json"
-        ? Console.log(JSON.stringify({
-          event: "done",
-          name: torrent.name,
-          infoHash: torrent.infoHashHex,
-          totalLength: torrent.totalLength,
-          downloaded: final.downloaded,
-          wasted: final.wasted,
-          seconds
-        }))
-        : Console.log(`${mode === "tty" ? "\r\x1b[K" : ""}${summaryLine(torrent.name, final.wantedLength, final.downloaded, seconds)}`)
-
-      if (args.seed) {
-        const ratioReached = Option.match(args.seedRatio, {
-          onNone: () => Effect.never,
-          onSome: (ratio) =>
-            handle.progress.pipe(
-              Effect.repeat({ schedule: Schedule.spaced("1 second"), until: (p) => p.uploaded >= ratio * torrent.totalLength })
-            )
-        })
-        const timeUp = Option.match(Option.flatMap(seedTime, Option.fromNullable), {
-          onNone: () => Effect.never,
-          onSome: (duration) => Effect.sleep(duration)
-        })
-        yield* Effect.raceFirst(ratioReached, timeUp)
-        const seeded = yield* handle.progress
-        yield* mode === "json"
-          ? Console.log(JSON.stringify({ event: "seeded", uploaded: seeded.uploaded }))
-          : Console.log(`${mode === "tty" ? "\r\x1b[K" : ""}${torrent.name}: seeded, uploaded ${formatBytes(seeded.uploaded)}`)
-      }
-    }).pipe(
-      Effect.scoped,
-      Effect.provide(
-        sessionLayerOf(args)
+      // Read before the session binds its ports: a missing .torrent is reported as nothing else.
+      const loaded = magnet === undefined ? yield* metainfo.load(args.torrent) : undefined
+      // The download folder, made now: one that cannot be is one line here, not a torrent that never starts.
+      yield* makeFolder(args.output).pipe(
+        Effect.mapError((cause) =>
+          new CommandFailed({
+            message: describePlatformError(cause, args.output).replace(/^cannot write/, "cannot make the folder"),
+            hint: "-o names the folder to download into"
+          })
+        )
       )
-    )
+      return yield* run(args, peers, Option.flatMap(seedTime, Option.fromNullable), magnet, loaded).pipe(
+        Effect.scoped,
+        Effect.provide(sessionLayerOf(args))
+      )
+    })
 ).pipe(Command.withDescription(
-  "Download a torrent (a .torrent file, or a magnet link whose metadata is fetched from peers first) into a folder, " +
-    "from its trackers' peers and any --peer given; exits 0 once every piece of the selected files (--only, " +
-    "--exclude, a magnet's so=; default all) is verified on disk."
+  "Download a torrent into a folder. From a .torrent file, or a magnet link whose metadata is fetched from " +
+    "peers first; from the peers its trackers and the DHT return and any --peer given. Data already in the folder " +
+    "is checked first and kept; exits 0 once every piece of the selected files (--only, --exclude, a magnet's so=; " +
+    "default all) is verified on disk. Ctrl-C stops it; the same command " +
+    "resumes."
 ))
 
+export const downloadHelp: CommandHelp = {
+  common: ["--output", "--peer", "--port", "--seed", "--json"],
+  examples: [
+    ["bt download ubuntu.torrent -o ~/Downloads"],
+    ["bt download 'magnet:?xt=urn:btih:...' -o ~/Downloads", "quote a magnet link for the shell"],
+    ["bt download album.torrent --peer 192.0.2.7:6881 --no-trackers", "from one known peer only"],
+    ["bt download ubuntu.torrent --seed --seed-ratio 2", "then seed until twice its size is uploaded"]
+  ]
+}

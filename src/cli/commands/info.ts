@@ -14,6 +14,7 @@ import {
   type TrackerTier
 } from "../../metainfo/index.js"
 import { formatBytes, formatCount, table } from "../format.js"
+import type { CommandHelp } from "../help.js"
 
 /** The `--json` shape of `bt info`: stable, documented in the README. */
 export const infoJson = (torrent: TorrentInfo) => ({
@@ -115,8 +116,16 @@ export const info = Command.make(
     })
 ).pipe(
   Command.withDescription(
-    "Show what a .torrent file holds: name, info-hash, size, pieces, trackers, files. " +
+    "Show what a torrent or magnet link holds. For a .torrent file: name, info-hash, size, pieces, trackers, files. " +
       "For a magnet link, what the link holds: info-hash, name, trackers, peers, web seeds and selected files " +
       "(the rest comes from peers)."
   )
 )
+
+export const infoHelp: CommandHelp = {
+  examples: [
+    ["bt info ubuntu.torrent"],
+    ["bt info ubuntu.torrent --json", "the same as one JSON object"],
+    ["bt info 'magnet:?xt=urn:btih:...&dn=...'", "what a magnet link holds (quote it for the shell)"]
+  ]
+}

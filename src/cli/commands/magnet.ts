@@ -3,6 +3,7 @@ import * as Command from "@effect/cli/Command"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { formatMagnet, Metainfo } from "../../metainfo/index.js"
+import type { CommandHelp } from "../help.js"
 
 export const magnet = Command.make(
   "magnet",
@@ -16,7 +17,11 @@ export const magnet = Command.make(
     })
 ).pipe(
   Command.withDescription(
-    "Print the magnet link of a .torrent file on one line: its info-hash, name (dn), every tracker (tr) and web " +
+    "Print a .torrent file's magnet link. One line: its info-hash, name (dn), every tracker (tr) and web " +
       "seed (ws)."
   )
 )
+
+export const magnetHelp: CommandHelp = {
+  examples: [["bt magnet ubuntu.torrent"]]
+}

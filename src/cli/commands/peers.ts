@@ -20,7 +20,8 @@ import {
 } from "../../tracker/index.js"
 import { table } from "../format.js"
 import { nodeTrackerLayer } from "../layers.js"
-import { UsageError } from "../UsageError.js"
+import { CommandFailed, UsageError } from "../UsageError.js"
+import type { CommandHelp } from "../help.js"
 
 interface TrackerResult {
   readonly url: string
@@ -163,10 +164,14 @@ export const peers = Command.make(
         yield* Console.log(results.map(resultText).join("\n"))
       }
       if (results.every(({ result }) => Either.isLeft(result))) {
-        return yield* new UsageError({ message: "no tracker answered" })
+        return yield* new CommandFailed({ message: "no tracker answered" })
       }
     }).pipe(Effect.provide(PeersTrackerLayer))
 ).pipe(Command.withDescription(
-  "Announce once to every tracker of a torrent and print the peers each returns, with each tracker's status " +
-    "(working or its error; seeders, leechers and downloaded from a scrape)."
+  "Ask a torrent's trackers for peers. Announces once to every tracker and prints the peers each returns, " +
+    "with each tracker's status (working or its error; seeders, leechers and downloaded from a scrape)."
 ))
+
+export const peersHelp: CommandHelp = {
+  examples: [["bt peers ubuntu.torrent"], ["bt peers ubuntu.torrent --json --timeout 5"]]
+}

@@ -1,14 +1,20 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
+import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { Metainfo, type TorrentInfo } from "../../metainfo/index.js"
-import type { Bitfield } from "../../piece/index.js"
+import type { Endpoint } from "../../net/Datagram.js"
+import { Bitfield } from "../../piece/index.js"
 import * as Session from "../../session/index.js"
+import { layer as storageLayer, Storage } from "../../storage/index.js"
+import { fileReports, nothingFound, problemText, requireFolder } from "../dataCheck.js"
 import { formatBytes } from "../format.js"
 import { checkSwarmArgs, dataDirectory, sessionLayerOf, swarmOptions } from "../options.js"
+import { seededLine } from "../progress.js"
 import { reportMode, reportProgress } from "../report.js"
-import { UsageError } from "../UsageError.js"
+import { CommandFailed } from "../UsageError.js"
+import type { CommandHelp } from "../help.js"
 
 /**
  * The file to name for the first piece that failed the check. A piece can span files, and its hash cannot tell which
@@ -33,6 +39,66 @@ const firstBadFile = (torrent: TorrentInfo, have: Bitfield): { readonly path: st
   return undefined
 }
 
+/**
+ * Before the session opens the data (which creates what is missing): every file of the torrent must be there, at
+ * its size. Read-only: a wrong -d writes nothing.
+ */
+const checkFilesPresent = (torrent: TorrentInfo, directory: string) =>
+  Effect.gen(function*() {
+    yield* requireFolder(directory, torrent)
+    const storage = yield* (yield* Storage).open(torrent, directory, { readOnly: true })
+    const existing = yield* storage.existing
+    const hint = `is -d the folder that holds ${torrent.name}?`
+    if (nothingFound(existing)) {
+      return yield* new CommandFailed({ message: `none of ${torrent.name}'s files are in ${directory}`, hint })
+    }
+    const wrong = fileReports(torrent, existing, Bitfield.full(torrent.pieceCount))[0]
+    if (wrong !== undefined) {
+      return yield* new CommandFailed({
+        message: `${directory}/${wrong.path}: ${problemText(wrong.problem)}; the data does not match the torrent`,
+        hint
+      })
+    }
+  }).pipe(Effect.scoped, Effect.provide(storageLayer))
+
+/** Seeds once the files are known to be there: the session hashes them, then serves peers until interrupted. */
+const seedChecked = (
+  torrent: TorrentInfo,
+  peers: ReadonlyArray<Endpoint>,
+  args: { readonly directory: string; readonly noTrackers: boolean; readonly json: boolean }
+) =>
+  Effect.gen(function*() {
+    const session = yield* Session.Session
+    const handle = yield* session.add(torrent, { directory: args.directory, peers, trackers: !args.noTrackers })
+    const mode = reportMode(args.json)
+    if (mode !== "json") yield* Console.error(`checking ${torrent.name} in ${args.directory}…`)
+    const have = yield* handle.checked
+    const bad = firstBadFile(torrent, have)
+    if (bad !== undefined) {
+      return yield* new CommandFailed({
+        message: `${args.directory}/${bad.path}: data does not match the torrent (piece ${bad.piece}, ${have.count} of ${torrent.pieceCount} pieces good)`,
+        hint: `is -d the folder that holds ${torrent.name}?`
+      })
+    }
+    if (mode !== "json") {
+      yield* Console.error(`seeding ${torrent.name} (${formatBytes(torrent.totalLength)}) on port ${session.port}; Ctrl-C to stop`)
+    } else {
+      yield* Console.log(JSON.stringify({ event: "seeding", infoHash: torrent.infoHashHex, port: session.port }))
+    }
+    const started = yield* Clock.currentTimeMillis
+    const report = yield* reportProgress(handle, mode)
+    // On Ctrl-C: what was uploaded, in how long.
+    const stopped = Effect.gen(function*() {
+      yield* report.stop
+      const p = yield* handle.progress
+      const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
+      yield* mode === "json"
+        ? Console.log(JSON.stringify({ event: "stopped", name: torrent.name, uploaded: p.uploaded, seconds }))
+        : Console.log(seededLine(torrent.name, p, seconds))
+    })
+    return yield* Effect.never.pipe(Effect.onInterrupt(() => stopped))
+  }).pipe(Effect.scoped)
+
 export const seed = Command.make(
   "seed",
   {
@@ -42,30 +108,21 @@ export const seed = Command.make(
   },
   (args) =>
     Effect.gen(function*() {
+      // Everything that can be checked without listening or writing is, before the session starts.
       const peers = yield* checkSwarmArgs(args)
       const torrent = yield* Effect.flatMap(Metainfo, (m) => m.load(args.torrent))
-      const session = yield* Session.Session
-      const handle = yield* session.add(torrent, { directory: args.directory, peers, trackers: !args.noTrackers })
-      const mode = reportMode(args.json)
-      if (mode !== "json") yield* Console.error(`checking ${torrent.name} in ${args.directory}…`)
-      const have = yield* handle.checked
-      const bad = firstBadFile(torrent, have)
-      if (bad !== undefined) {
-        return yield* new UsageError({
-          message: `${args.directory}/${bad.path}: data does not match the torrent (piece ${bad.piece}, ${have.count} of ${torrent.pieceCount} pieces good); is -d the folder that holds ${torrent.name}?`
-        })
-      }
-      if (mode !== "json") {
-        yield* Console.error(`seeding ${torrent.name} (${formatBytes(torrent.totalLength)}) on port ${session.port}; Ctrl-C to stop`)
-      } else {
-        yield* Console.log(JSON.stringify({ event: "seeding", infoHash: torrent.infoHashHex, port: session.port }))
-      }
-      yield* reportProgress(handle, mode)
-      return yield* Effect.never
-    }).pipe(
-      Effect.scoped,
-      Effect.provide(sessionLayerOf(args))
-    )
+      yield* checkFilesPresent(torrent, args.directory)
+      return yield* seedChecked(torrent, peers, args).pipe(Effect.provide(sessionLayerOf(args)))
+    })
 ).pipe(Command.withDescription(
-  "Check the data in a folder against a torrent, then seed it to peers until interrupted."
+  "Seed a torrent from a folder. The data is checked against the torrent first (nothing is written if it does " +
+    "not match), then served to peers until Ctrl-C."
 ))
+
+export const seedHelp: CommandHelp = {
+  common: ["--directory", "--port", "--json"],
+  examples: [
+    ["bt seed photos.torrent -d .", "the folder that holds photos/"],
+    ["bt seed photos.torrent -d ~/shared --port 51413"]
+  ]
+}

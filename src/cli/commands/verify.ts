@@ -7,29 +7,15 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
-import { Metainfo, pieceSize, type TorrentInfo } from "../../metainfo/index.js"
-import type { Bitfield } from "../../piece/index.js"
+import { Metainfo } from "../../metainfo/index.js"
 import { restorePieces } from "../../session/restore.js"
-import { layer as storageLayer, segments, Storage } from "../../storage/index.js"
+import { layer as storageLayer, Storage } from "../../storage/index.js"
 import { layerThreads } from "../../verifier/index.js"
 import { formatBytes, formatCount } from "../format.js"
+import { fileReports, nothingFound, problemText, reportsSummary, requireFolder } from "../dataCheck.js"
 import { dataDirectory } from "../options.js"
-import { UsageError } from "../UsageError.js"
-
-/** Files holding pieces that are missing or bad, in torrent order, with how many such pieces touch each. */
-const damagedFiles = (torrent: TorrentInfo, have: Bitfield): Array<{ readonly path: string; readonly pieces: number }> => {
-  const counts = new Map<number, number>()
-  for (let index = 0; index < torrent.pieceCount; index++) {
-    if (have.has(index)) continue
-    for (const segment of segments(torrent.files, index * torrent.pieceLength, pieceSize(torrent, index))) {
-      counts.set(segment.fileIndex, (counts.get(segment.fileIndex) ?? 0) + 1)
-    }
-  }
-  return [...counts].sort(([a], [b]) => a - b).map(([fileIndex, pieces]) => {
-    const file = torrent.files[fileIndex]!
-    return { path: (torrent.layout === "multi" ? [torrent.name, ...file.path] : file.path).join("/"), pieces }
-  })
-}
+import { CommandFailed } from "../UsageError.js"
+import type { CommandHelp } from "../help.js"
 
 export const verify = Command.make(
   "verify",
@@ -41,7 +27,9 @@ export const verify = Command.make(
   ({ directory, json, torrent: path }) =>
     Effect.gen(function*() {
       const torrent = yield* Effect.flatMap(Metainfo, (m) => m.load(path))
-      const storage = yield* (yield* Storage).open(torrent, directory)
+      yield* requireFolder(directory, torrent)
+      // A check writes nothing: no folder, no empty file, no byte.
+      const storage = yield* (yield* Storage).open(torrent, directory, { readOnly: true })
       const started = yield* Clock.currentTimeMillis
       let checked = 0
       const tty = !json && process.stderr.isTTY === true
@@ -59,7 +47,8 @@ export const verify = Command.make(
       })
       const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
       if (tty) yield* Effect.sync(() => process.stderr.write("\r\x1b[K"))
-      const damaged = damagedFiles(torrent, have)
+      const existing = yield* storage.existing
+      const reports = fileReports(torrent, existing, have)
       if (json) {
         yield* Console.log(JSON.stringify({
           event: "verified",
@@ -67,21 +56,36 @@ export const verify = Command.make(
           goodPieces: have.count,
           pieceCount: torrent.pieceCount,
           seconds,
-          damagedFiles: damaged
+          damagedFiles: reports.map(({ path, problem }) => ({ path, ...problem }))
         }))
       } else {
-        const rate = seconds > 0 ? `, ${formatBytes(torrent.totalLength / seconds)}/s` : ""
-        yield* Console.log(
-          `${torrent.name}: ${formatCount(have.count)} of ${formatCount(torrent.pieceCount)} pieces good (checked ${
-            formatBytes(torrent.totalLength)
-          } in ${seconds.toFixed(1)} s${rate})`
+        // What was there to read: a missing file or the part of one beyond its end is not "checked".
+        const present = torrent.files.reduce(
+          (sum, file, index) => sum + Math.min(existing[index]?.size ?? 0, file.padding ? 0 : file.length),
+          0
         )
-        for (const file of damaged.slice(0, 20)) yield* Console.log(`  ${file.path}: ${file.pieces} piece(s) missing or bad`)
-        if (damaged.length > 20) yield* Console.log(`  … and ${damaged.length - 20} more files`)
+        const rate = seconds > 0 && present > 0 ? `, ${formatBytes(present / seconds)}/s` : ""
+        yield* Console.log(
+          `${torrent.name}: ${formatCount(have.count)} of ${formatCount(torrent.pieceCount)} pieces good (read ${
+            formatBytes(present)
+          } of ${formatBytes(torrent.totalLength)} in ${seconds.toFixed(1)} s${rate})`
+        )
+        for (const { path, problem } of reports.slice(0, 20)) yield* Console.log(`  ${path}: ${problemText(problem)}`)
+        if (reports.length > 20) yield* Console.log(`  … and ${reports.length - 20} more files`)
       }
-      if (have.count < torrent.pieceCount) {
-        return yield* new UsageError({
-          message: `${torrent.pieceCount - have.count} of ${torrent.pieceCount} pieces missing or bad in ${directory}`
+      if (nothingFound(existing)) {
+        return yield* new CommandFailed({
+          message: `none of ${torrent.name}'s files are in ${directory}`,
+          hint: `is -d the folder that holds ${torrent.name}? try: bt verify ${path} -d FOLDER`
+        })
+      }
+      if (have.count < torrent.pieceCount || reports.length > 0) {
+        const bad = torrent.pieceCount - have.count
+        return yield* new CommandFailed({
+          message: `${torrent.name} does not match the torrent in ${directory}: ${
+            [reportsSummary(reports), bad === 0 ? undefined : `${formatCount(bad)} of ${formatCount(torrent.pieceCount)} pieces missing or bad`]
+              .filter((part) => part !== undefined && part !== "").join("; ")
+          }`
         })
       }
     }).pipe(
@@ -89,5 +93,10 @@ export const verify = Command.make(
       Effect.provide(Layer.merge(storageLayer, layerThreads()))
     )
 ).pipe(Command.withDescription(
-  "Hash the data in a folder against a torrent, on every core, and report which files are incomplete or damaged."
+  "Check the data in a folder against a torrent. Every piece is hashed, on every core; files missing, of the " +
+    "wrong size or damaged are named. Writes nothing; exits 0 only when every file matches."
 ))
+
+export const verifyHelp: CommandHelp = {
+  examples: [["bt verify ubuntu.torrent -d ~/Downloads"], ["bt verify ubuntu.torrent -d ~/Downloads --json"]]
+}

@@ -1,0 +1,67 @@
+import { describe, expect, it } from "@effect/vitest"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { bt, linesOf, workDir } from "./bt.js"
+
+const dir = workDir()
+writeFileSync(join(dir, "a-file"), "not a folder")
+mkdirSync(join(dir, "data"))
+writeFileSync(join(dir, "data", "payload.bin"), Buffer.alloc(40_000, 7))
+const made = bt(["create", "data/payload.bin", "-o", "payload.torrent"], { cwd: dir })
+if (made.code !== 0) throw new Error(`bt create failed: ${made.stderr}`)
+
+/** Names and words a user should never see: stack frames, exception classes, module and method names, errnos. */
+const INTERNAL = /^\s+at |Exception|Error:|FileSystem\.|ENOENT|EACCES|internal error|\bcause\b/m
+
+const cases: ReadonlyArray<{
+  readonly args: ReadonlyArray<string>
+  readonly code: number
+  readonly says: RegExp
+  readonly hint?: RegExp
+}> = [
+  { args: ["frobnicate", "--help"], code: 2, says: /unknown command 'frobnicate'/, hint: /^try: bt --help$/ },
+  { args: ["frobnicate"], code: 2, says: /unknown command 'frobnicate'/ },
+  { args: ["downlaod", "x.torrent"], code: 2, says: /unknown command 'downlaod'; did you mean download\?/ },
+  { args: ["download", "x.torrent", "--peeer", "1.2.3.4:5"], code: 2, says: /unknown option --peeer; did you mean --peer\?/ },
+  { args: ["download"], code: 2, says: /missing <torrent>/, hint: /^try: bt download --help$/ },
+  { args: ["download", "x.torrent", "--bogus"], code: 2, says: /unknown option --bogus/ },
+  { args: ["download", "--bogus", "x.torrent"], code: 2, says: /unknown option --bogus/ },
+  { args: ["download", "x.torrent", "y.torrent"], code: 2, says: /'y\.torrent'/ },
+  { args: ["download", "x.torrent", "--port", "abc"], code: 2, says: /--port abc: expected a whole number/ },
+  { args: ["download", "x.torrent", "--port", "99999"], code: 2, says: /--port 99999 is not a TCP port/ },
+  { args: ["seed", "x.torrent", "--port", "-5"], code: 2, says: /--port -5 is not a TCP port/, hint: /bt seed --help/ },
+  { args: ["download", "x.torrent", "--port"], code: 2, says: /--port needs a value/ },
+  { args: ["download", "x.torrent", "--encryption", "maybe"], code: 2, says: /expected one of prefer, require, disable/ },
+  { args: ["download", "x.torrent", "-o", "a-file"], code: 2, says: /--output a-file: not a folder/ },
+  { args: ["download", "x.torrent", "--seed-ratio", "2"], code: 2, says: /go with --seed/ },
+  { args: ["verify"], code: 2, says: /missing <file\.torrent>/, hint: /bt verify --help/ },
+  { args: ["dht", "lookup", "nothex"], code: 2, says: /expected an info-hash/, hint: /bt dht lookup --help/ },
+  { args: ["--bogus"], code: 2, says: /unknown option --bogus/ },
+  { args: ["info", "missing.torrent"], code: 1, says: /missing\.torrent/ },
+  { args: ["create", "data/payload.bin", "-o", "missing/dir/x.torrent"], code: 1, says: /cannot write .*x\.torrent: its folder does not exist/ },
+  // A folder that cannot be made (Node's recursive mkdir used to spin forever on this one).
+  {
+    args: ["download", "payload.torrent", "-o", "/proc/bt-test", "--no-dht", "--no-trackers", "--peer", "127.0.0.1:1", "--port", "0"],
+    code: 1,
+    says: /cannot make the folder \/proc\/bt-test/,
+    hint: /^-o names the folder/
+  }
+]
+
+describe("bad input", () => {
+  for (const { args, code, hint, says } of cases) {
+    it(`bt ${args.join(" ")}: exit ${code}, one line saying what is wrong, at most a hint after it`, () => {
+      const result = bt(args, { cwd: dir })
+      const context = `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
+      expect(result.code, context).toBe(code)
+      const lines = linesOf(result.stderr)
+      expect(lines.length, context).toBeGreaterThanOrEqual(1)
+      expect(lines.length, context).toBeLessThanOrEqual(2)
+      expect(lines[0], context).toMatch(/^bt: /)
+      expect(lines[0], context).toMatch(says)
+      if (hint !== undefined) expect(lines[1], context).toMatch(hint)
+      expect(result.stderr + result.stdout, context).not.toMatch(INTERNAL)
+      expect(result.stdout, context).toBe("")
+    })
+  }
+})

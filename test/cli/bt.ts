@@ -1,0 +1,62 @@
+/**
+ * Runs the built `bin/bt.js` as a child process, as a user would: for the tests of what a person sees (exit codes,
+ * error lines, help). Needs `npm run build` first (`npm test` does it).
+ */
+import { spawn, spawnSync } from "node:child_process"
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterAll } from "vitest"
+
+export const repoRoot = fileURLToPath(new URL("../..", import.meta.url))
+export const btBin = join(repoRoot, "bin", "bt.js")
+
+if (!existsSync(join(repoRoot, "dist", "cli", "main.js"))) {
+  throw new Error("test/cli runs the built bt: run `npm run build` first")
+}
+
+export interface Result {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** A folder of its own for the calling test file, removed when the file's tests end. */
+export const workDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), "bt-cli-test-"))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** The environment bt runs in: its state kept in `stateDir`, no colour asked for. */
+const envFor = (stateDir: string, extra: Record<string, string> = {}) => {
+  const env: Record<string, string> = { ...process.env as Record<string, string>, BT_STATE_DIR: stateDir, ...extra }
+  delete env["FORCE_COLOR"]
+  return env
+}
+
+/** Runs bt to the end (bounded by a generous timeout, a guard against a hang rather than a measure). */
+export const bt = (
+  args: ReadonlyArray<string>,
+  options: { readonly cwd: string; readonly env?: Record<string, string> }
+): Result => {
+  const result = spawnSync(process.execPath, [btBin, ...args], {
+    cwd: options.cwd,
+    env: envFor(join(options.cwd, ".state"), options.env),
+    encoding: "utf8",
+    timeout: 60_000
+  })
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
+}
+
+/** Starts bt in the background; the caller ends it (by this pid only). */
+export const startBt = (args: ReadonlyArray<string>, options: { readonly cwd: string }) =>
+  spawn(process.execPath, [btBin, ...args], {
+    cwd: options.cwd,
+    env: envFor(join(options.cwd, ".state")),
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+
+/** The non-empty lines of an output. */
+export const linesOf = (text: string): Array<string> => text.split("\n").filter((line) => line.trim() !== "")

@@ -1,0 +1,67 @@
+import { describe, expect, it } from "@effect/vitest"
+import { cpSync, mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { bt, linesOf, startBt, workDir } from "./bt.js"
+
+const dir = workDir()
+const album = join(dir, "src", "album")
+mkdirSync(album, { recursive: true })
+writeFileSync(join(album, "one.bin"), Buffer.alloc(300_000, 1))
+writeFileSync(join(album, "two.bin"), Buffer.alloc(700_000, 2))
+const torrent = join(dir, "album.torrent")
+const made = bt(["create", album, "-o", torrent, "--piece-length", "16K"], { cwd: dir })
+if (made.code !== 0) throw new Error(`bt create failed: ${made.stderr}`)
+
+/**
+ * Starts a download that can't finish (its only peer refuses connections), with one file of two already there;
+ * waits for the first stdout line that `ready` accepts, sends SIGINT, and returns what bt printed and its exit code.
+ */
+const interrupted = (name: string, extra: ReadonlyArray<string>, ready: (line: string) => boolean) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string; out: string }>((resolve, reject) => {
+    const out = join(dir, name)
+    mkdirSync(join(out, "album"), { recursive: true })
+    cpSync(join(album, "one.bin"), join(out, "album", "one.bin"))
+    const child = startBt(
+      ["download", torrent, "-o", out, "--peer", "127.0.0.1:1", "--no-trackers", "--no-dht", "--port", "0", ...extra],
+      { cwd: dir }
+    )
+    let stdout = ""
+    let stderr = ""
+    let sent = false
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString()
+      if (!sent && linesOf(stdout).some(ready)) {
+        sent = true
+        child.kill("SIGINT")
+      }
+    })
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
+    child.on("error", reject)
+    child.on("exit", (code) => resolve({ code, stdout, stderr, out }))
+  })
+
+describe("Ctrl-C", () => {
+  it("says how far the download got, how to resume, and where the files are", async () => {
+    const result = await interrupted("plain", [], (line) => line.includes("%"))
+    const context = `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
+    expect(result.code, context).toBe(130)
+    const last = linesOf(result.stdout).at(-1)!
+    // one.bin holds 18 whole pieces of 16 KiB: 294,912 bytes of 1,000,000.
+    expect(last, context).toMatch(/^album: stopped at 29 % \(.*\) — run the same command to resume; files in /)
+    expect(last, context).toContain(result.out)
+    // While nothing moved, the line said why instead of an ETA of --:--.
+    expect(result.stdout, context).toMatch(/\(no peers: no trackers, DHT off\)/)
+    expect(result.stderr, context).toBe("")
+  }, 60_000)
+
+  it("ends JSON progress with a stopped event", async () => {
+    const result = await interrupted("json", ["--json"], (line) => line.includes(`"state":"downloading"`))
+    const context = `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
+    expect(result.code, context).toBe(130)
+    const events = linesOf(result.stdout).map((line) => JSON.parse(line) as Record<string, unknown>)
+    expect(events.at(-1), context).toMatchObject({ event: "stopped", state: "downloading", bytesVerified: 18 * 16_384, directory: result.out })
+    expect(events.find((e) => e.event === "progress"), context).toMatchObject({ reason: "no peers: no trackers, DHT off", eta: null })
+  }, 60_000)
+})

@@ -1,0 +1,82 @@
+import { describe, expect, it } from "@effect/vitest"
+import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { bt, linesOf, workDir } from "./bt.js"
+
+const dir = workDir()
+const album = join(dir, "src", "album")
+mkdirSync(album, { recursive: true })
+writeFileSync(join(album, "one.bin"), Buffer.alloc(100_000, 1))
+writeFileSync(join(album, "two.bin"), Buffer.alloc(70_000, 2))
+writeFileSync(join(album, "notes.txt"), "liner notes\n")
+const torrent = join(dir, "album.torrent")
+const made = bt(["create", album, "-o", torrent, "--piece-length", "16K"], { cwd: dir })
+if (made.code !== 0) throw new Error(`bt create failed: ${made.stderr}`)
+
+/** A copy of the album in a folder of its own, changed by `spoil`. */
+const copyWith = (name: string, spoil: (root: string) => void): string => {
+  const copy = join(dir, name)
+  cpSync(join(dir, "src"), copy, { recursive: true })
+  spoil(join(copy, "album"))
+  return copy
+}
+
+const context = (result: ReturnType<typeof bt>) => `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
+
+describe("bt verify", () => {
+  it("passes good data", () => {
+    const result = bt(["verify", torrent, "-d", join(dir, "src")], { cwd: dir })
+    expect(result.code, context(result)).toBe(0)
+  })
+
+  it("writes nothing for a -d that does not exist, and hints at what -d should be", () => {
+    const nowhere = join(dir, "nowhere")
+    const result = bt(["verify", torrent, "-d", nowhere], { cwd: dir })
+    expect(result.code, context(result)).toBe(1)
+    expect(existsSync(nowhere), context(result)).toBe(false)
+    const lines = linesOf(result.stderr)
+    expect(lines, context(result)).toHaveLength(2)
+    expect(lines[0]).toMatch(/^bt: .*nowhere/)
+    expect(lines[1]).toMatch(/-d .*album/)
+  })
+
+  it("writes nothing into an empty folder: no torrent folder, no empty files", () => {
+    const empty = join(dir, "empty")
+    mkdirSync(empty)
+    const result = bt(["verify", torrent, "-d", empty], { cwd: dir })
+    expect(result.code, context(result)).toBe(1)
+    expect(readdirSync(empty), context(result)).toEqual([])
+    expect(linesOf(result.stderr)[0], context(result)).toMatch(/^bt: none of album's files are in/)
+    expect(linesOf(result.stderr)[1], context(result)).toMatch(/is -d the folder that holds album/)
+  })
+
+  it("names a deleted file as missing, and creates nothing in its place", () => {
+    const copy = copyWith("deleted", (root) => rmSync(join(root, "two.bin")))
+    const result = bt(["verify", torrent, "-d", copy], { cwd: dir })
+    expect(result.code, context(result)).toBe(1)
+    expect(result.stdout, context(result)).toMatch(/album\/two\.bin: missing/)
+    expect(result.stdout, context(result)).not.toMatch(/album\/one\.bin/)
+    expect(existsSync(join(copy, "album", "two.bin"))).toBe(false)
+    expect(linesOf(result.stderr)[0], context(result)).toMatch(/^bt: album does not match the torrent .*1 file missing/)
+  })
+
+  it("names a file with bytes appended as too large, and fails although every piece is good", () => {
+    const copy = copyWith("appended", (root) => appendFileSync(join(root, "one.bin"), "extra"))
+    const result = bt(["verify", torrent, "-d", copy], { cwd: dir })
+    expect(result.code, context(result)).toBe(1)
+    expect(result.stdout, context(result)).toMatch(/album\/one\.bin: too large \(100,005 bytes; the torrent says 100,000\)/)
+    expect(linesOf(result.stderr)[0], context(result)).toMatch(/too large/)
+  })
+
+  it("bt seed with a wrong -d writes nothing either, and says what is missing", () => {
+    const copy = copyWith("seed-deleted", (root) => rmSync(join(root, "notes.txt")))
+    const result = bt(["seed", torrent, "-d", copy, "--port", "0", "--no-trackers", "--no-dht"], { cwd: dir })
+    expect(result.code, context(result)).toBe(1)
+    expect(existsSync(join(copy, "album", "notes.txt"))).toBe(false)
+    expect(linesOf(result.stderr)[0], context(result)).toMatch(/^bt: .*album\/notes\.txt: missing/)
+    const nowhere = join(dir, "seed-nowhere")
+    const wrong = bt(["seed", torrent, "-d", nowhere, "--port", "0", "--no-trackers", "--no-dht"], { cwd: dir })
+    expect(wrong.code, context(wrong)).toBe(1)
+    expect(existsSync(nowhere)).toBe(false)
+  })
+})
