@@ -34,19 +34,23 @@ const filesOf = async (torrent: string): Promise<Array<string>> => {
   return info.files.map((file) => file.path)
 }
 
+/** The eight files written from `seed`, a v1 torrent of them in 64 KiB pieces, and libtorrent seeding it. */
+const seededSeason = async (seed: number) => {
+  const work = await tempDir()
+  await writeFiles(join(work, "src", "season"), spec, seed)
+  const expected = await hashFiles(join(work, "src", "season"), spec)
+  const torrent = join(work, "t.torrent")
+  await lt(["create", join(work, "src", "season"), "--out", torrent, "--piece-length", String(64 * 1024)])
+  const seeder = await startLtSeeder({ torrent, save: join(work, "src") })
+  return { expected, out: join(work, "out"), paths: await filesOf(torrent), seeder, torrent }
+}
+
 interopSuite("bt download --only and so= against libtorrent", ["libtorrent"], () => {
   test("fetches exactly the selected files, creates no other, and fetches a file selected later", async () => {
-    const work = await tempDir()
-    await writeFiles(join(work, "src", "season"), spec, 31)
-    const expected = await hashFiles(join(work, "src", "season"), spec)
-    const torrent = join(work, "t.torrent")
-    await lt(["create", join(work, "src", "season"), "--out", torrent, "--piece-length", String(64 * 1024)])
-    const seeder = await startLtSeeder({ torrent, save: join(work, "src") })
-    const paths = await filesOf(torrent)
+    const { expected, out, paths, seeder, torrent } = await seededSeason(31)
     const indexOf = (path: string) => paths.indexOf(path)
     const chosen = [spec[2]!, spec[5]!]
 
-    const out = join(work, "out")
     const download = (select: ReadonlyArray<string>) =>
       runBt(
         ["download", torrent, "-o", out, ...select, "--peer", `127.0.0.1:${seeder.port}`, "--no-trackers", "--no-dht",
@@ -70,17 +74,10 @@ interopSuite("bt download --only and so= against libtorrent", ["libtorrent"], ()
   }, 120_000)
 
   test("a magnet link's so= selects its files (BEP 53)", async () => {
-    const work = await tempDir()
-    await writeFiles(join(work, "src", "season"), spec, 32)
-    const expected = await hashFiles(join(work, "src", "season"), spec)
-    const torrent = join(work, "t.torrent")
-    await lt(["create", join(work, "src", "season"), "--out", torrent, "--piece-length", String(64 * 1024)])
-    const seeder = await startLtSeeder({ torrent, save: join(work, "src") })
-    const paths = await filesOf(torrent)
+    const { expected, out, paths, seeder, torrent } = await seededSeason(32)
     const chosen = [spec[0]!, spec[3]!, spec[4]!]
     const indices = chosen.map((file) => paths.indexOf(file.path)).sort((a, b) => a - b)
     const { magnet } = (await lt(["magnet", torrent])) as { readonly magnet: string }
-    const out = join(work, "out")
     const result = await runBt(
       ["download", `${magnet}&so=${indices.join(",")}`, "-o", out, "--peer", `127.0.0.1:${seeder.port}`,
         "--no-trackers", "--no-dht", "--port", String(await freePort()), "--json"],
