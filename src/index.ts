@@ -9,6 +9,8 @@
  * else torrents find peers through trackers, PEX and the addresses given). `examples/download.ts` shows the graph.
  */
 export * as Bencode from "./bencode/index.js"
+/** The Client: many torrents in one process, kept across restarts, queued and rate-limited (see `examples/client.ts`). */
+export * as Client from "./client/index.js"
 export * as Datagram from "./net/Datagram.js"
 /** The DHT node service (BEP 5); `DhtProtocol` holds its pure parts (KRPC, routing table, lookups). */
 export * as Dht from "./dht/Dht.js"

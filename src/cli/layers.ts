@@ -37,13 +37,13 @@ const defaultStateDir: Config.Config<string> = Config.string("BT_STATE_DIR").pip
   Config.orElse(() => Config.succeed(join(homedir(), ".local", "state", "bt")))
 )
 
-const resumeLayer = (stateDir: Option.Option<string>): Layer.Layer<ResumeStore.ResumeStore> =>
+export const resumeLayer = (stateDir: Option.Option<string>): Layer.Layer<ResumeStore.ResumeStore> =>
   Layer.unwrapEffect(
     Effect.map(stateDirOf(stateDir), ResumeStore.layerFiles)
   ).pipe(Layer.provide(Layer.merge(NodeFileSystem.layer, NodePath.layer)))
 
 /** The state folder given, or the default one. */
-const stateDirOf = (stateDir: Option.Option<string>): Effect.Effect<string> =>
+export const stateDirOf = (stateDir: Option.Option<string>): Effect.Effect<string> =>
   Option.match(stateDir, { onNone: () => defaultStateDir.pipe(Effect.orDie), onSome: Effect.succeed })
 
 /** What the DHT node is started with. */

@@ -70,8 +70,29 @@ export const swarmOptions = {
       "where resume files are kept (default: $BT_STATE_DIR, $XDG_STATE_HOME/bt or ~/.local/state/bt)"
     )
   ),
+  downloadLimit: Options.text("download-limit").pipe(
+    Options.optional,
+    Options.withDescription("the most bytes per second to download, e.g. 500K or 4M (K = 1024 bytes; default: no limit)")
+  ),
+  uploadLimit: Options.text("upload-limit").pipe(
+    Options.optional,
+    Options.withDescription("the most bytes per second to upload, e.g. 500K or 4M (K = 1024 bytes; default: no limit)")
+  ),
   json: Options.boolean("json").pipe(Options.withDescription("print progress and the result as JSON lines"))
 }
+
+const RATE_UNITS: Readonly<Record<string, number>> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }
+
+/** A rate such as `500K`, `4M`, `1.5m` or `65536`, in bytes per second; undefined if it is not one. */
+export const parseRate = (text: string): number | undefined => {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?(?:\/s)?$/i.exec(text.trim())
+  if (match === null) return undefined
+  const rate = Math.floor(Number(match[1]) * RATE_UNITS[match[2]!.toLowerCase()]!)
+  return rate > 0 ? rate : undefined
+}
+
+const rateOption = (value: Option.Option<string>): number =>
+  Option.match(value, { onNone: () => Number.POSITIVE_INFINITY, onSome: (text) => parseRate(text) ?? Number.POSITIVE_INFINITY })
 
 export interface SwarmArgs {
   readonly peer: ReadonlyArray<string>
@@ -82,6 +103,8 @@ export interface SwarmArgs {
   readonly transport: TransportMode
   readonly port: number
   readonly maxPeers: number
+  readonly downloadLimit: Option.Option<string>
+  readonly uploadLimit: Option.Option<string>
 }
 
 /** The Session on Node the shared options ask for: its settings, state folder, DHT node and transports. */
@@ -95,6 +118,8 @@ export const sessionConfigOf = (args: SwarmArgs): Partial<SessionConfig> => ({
   port: args.port,
   maxPeers: args.maxPeers,
   encryption: args.encryption,
+  downloadLimit: rateOption(args.downloadLimit),
+  uploadLimit: rateOption(args.uploadLimit),
   ...(args.bind.length > 0 ? { listenHosts: args.bind } : {})
 })
 
@@ -125,6 +150,11 @@ export const checkSwarmArgs = (args: SwarmArgs): Effect.Effect<ReadonlyArray<End
       return yield* new UsageError({ message: `--port ${args.port} is not a TCP port (0-65535)` })
     }
     if (args.maxPeers < 1) return yield* new UsageError({ message: "--max-peers must be at least 1" })
+    for (const [option, value] of [["--download-limit", args.downloadLimit], ["--upload-limit", args.uploadLimit]] as const) {
+      if (Option.isSome(value) && parseRate(value.value) === undefined) {
+        return yield* new UsageError({ message: `${option} ${value.value}: expected bytes per second, such as 500K or 4M` })
+      }
+    }
     const badBind = args.bind.find((host) => isIP(host) === 0)
     if (badBind !== undefined) {
       return yield* new UsageError({ message: `--bind ${badBind}: expected an IPv4 or IPv6 address` })

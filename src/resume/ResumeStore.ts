@@ -7,6 +7,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import { writeAtomically as writeFileAtomically } from "./atomicWrite.js"
 import { decodeResume, encodeResume, type ResumeState } from "./ResumeState.js"
 
 export class ResumeError extends Data.TaggedError("ResumeError")<{
@@ -30,6 +31,11 @@ export class ResumeStore extends Context.Tag("bt/ResumeStore")<ResumeStore, {
   /** A magnet link's info dictionary as fetched; the caller checks it against the info-hash. */
   readonly loadMetadata: (infoHashHex: string) => Effect.Effect<Option.Option<Uint8Array>>
   readonly saveMetadata: (infoHashHex: string, metadata: Uint8Array) => Effect.Effect<void, ResumeError>
+  /**
+   * Drops a torrent's resume state (its next start hashes the data), and with `metadata` its saved metadata too
+   * (the torrent was removed). Nothing there is no error.
+   */
+  readonly forget: (infoHashHex: string, metadata: boolean) => Effect.Effect<void, ResumeError>
 }>() {}
 
 /** Resume files in `directory` (created when first needed): `<info-hash>.resume`. */
@@ -40,21 +46,10 @@ export const makeFiles = (directory: string) =>
     const fileFor = (infoHashHex: string) => path.join(directory, `${infoHashHex}.resume`)
     const metadataFileFor = (infoHashHex: string) => path.join(directory, `${infoHashHex}.info`)
 
-    /** Writes `bytes` beside `target`, makes them durable, then swaps them in with one rename. */
-    const writeAtomically = (target: string, bytes: Uint8Array) => {
-      const temporary = `${target}.tmp`
-      return Effect.gen(function*() {
-        yield* fs.makeDirectory(directory, { recursive: true })
-        yield* Effect.scoped(Effect.gen(function*() {
-          const file = yield* fs.open(temporary, { flag: "w" })
-          yield* file.writeAll(bytes)
-          yield* file.sync
-        }))
-        yield* fs.rename(temporary, target)
-      }).pipe(
+    const writeAtomically = (target: string, bytes: Uint8Array) =>
+      writeFileAtomically(fs, directory, target, bytes).pipe(
         Effect.mapError((cause) => new ResumeError({ path: target, detail: cause.message, cause }))
       )
-    }
 
     const load = (infoHashHex: string) =>
       fs.readFile(fileFor(infoHashHex)).pipe(
@@ -74,12 +69,29 @@ export const makeFiles = (directory: string) =>
     const saveMetadata = (infoHashHex: string, metadata: Uint8Array) =>
       writeAtomically(metadataFileFor(infoHashHex), metadata)
 
-    return ResumeStore.of({ load, save, loadMetadata, saveMetadata })
+    const remove = (target: string) =>
+      fs.remove(target).pipe(
+        Effect.catchIf((cause) => cause._tag === "SystemError" && cause.reason === "NotFound", () => Effect.void),
+        Effect.mapError((cause) => new ResumeError({ path: target, detail: cause.message, cause }))
+      )
+    const forget = (infoHashHex: string, metadata: boolean) =>
+      Effect.zipRight(
+        remove(fileFor(infoHashHex)),
+        metadata ? remove(metadataFileFor(infoHashHex)) : Effect.void
+      )
+
+    return ResumeStore.of({ load, save, loadMetadata, saveMetadata, forget })
   })
 
 /** Resume files on the platform's FileSystem, in `directory`. */
 export const layerFiles = (directory: string): Layer.Layer<ResumeStore, never, FileSystem.FileSystem | Path.Path> =>
   Layer.effect(ResumeStore, makeFiles(directory))
+
+const without = (key: string) => <V>(map: Map<string, V>): Map<string, V> => {
+  const next = new Map(map)
+  next.delete(key)
+  return next
+}
 
 /** Resume states in memory, for tests: they survive a torrent's restart within one process. */
 export const layerMemory: Layer.Layer<ResumeStore> = Layer.effect(
@@ -91,7 +103,12 @@ export const layerMemory: Layer.Layer<ResumeStore> = Layer.effect(
       load: (infoHashHex) => Effect.map(Ref.get(states), (map) => Option.fromNullable(map.get(infoHashHex))),
       save: (state) => Ref.update(states, (map) => new Map(map).set(Buffer.from(state.infoHash).toString("hex"), state)),
       loadMetadata: (infoHashHex) => Effect.map(Ref.get(metadata), (map) => Option.fromNullable(map.get(infoHashHex))),
-      saveMetadata: (infoHashHex, bytes) => Ref.update(metadata, (map) => new Map(map).set(infoHashHex, bytes))
+      saveMetadata: (infoHashHex, bytes) => Ref.update(metadata, (map) => new Map(map).set(infoHashHex, bytes)),
+      forget: (infoHashHex, withMetadata) =>
+        Effect.zipRight(
+          Ref.update(states, without(infoHashHex)),
+          withMetadata ? Ref.update(metadata, without(infoHashHex)) : Effect.void
+        )
     })
   })
 )
@@ -103,6 +120,7 @@ export const layerNone: Layer.Layer<ResumeStore> = Layer.succeed(
     load: () => Effect.succeedNone,
     save: () => Effect.void,
     loadMetadata: () => Effect.succeedNone,
-    saveMetadata: () => Effect.void
+    saveMetadata: () => Effect.void,
+    forget: () => Effect.void
   })
 )

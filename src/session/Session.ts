@@ -11,11 +11,13 @@ import { makeAnnounceKey, makePeerId } from "../peer/peerId.js"
 import { ResumeStore } from "../resume/index.js"
 import { Dht } from "../dht/Dht.js"
 import { type Connection, Transport, type TransportError } from "../peer/transport/Transport.js"
-import type { Storage } from "../storage/index.js"
-import type { Tracker } from "../tracker/index.js"
-import type { Verifier } from "../verifier/index.js"
+import { Storage } from "../storage/index.js"
+import { type AnnounceHooks, Tracker } from "../tracker/index.js"
+import { Verifier } from "../verifier/index.js"
 import { obfuscatedInfoHash } from "../peer/mse/index.js"
 import { BAN_CAPACITY, BanList } from "./BanList.js"
+import { Direction, TokenBucket } from "../peer/transport/RateLimit.js"
+import { clockTimers, throttle } from "../peer/transport/Throttled.js"
 import { acceptHandshake, type Accepted } from "./encryption.js"
 import { type MagnetHandle, startMagnet } from "./magnet.js"
 import { defaultSessionConfig, type SessionConfig } from "./SessionConfig.js"
@@ -37,6 +39,15 @@ export interface AddOptions {
    * file, or a magnet's `so=` selection, BEP 53), the priorities, or a sentence saying why the selection is wrong.
    */
   readonly files?: (torrent: TorrentInfo, base: ReadonlyArray<FilePriority>) => ReadonlyArray<FilePriority> | string
+  /** Peer connections for this torrent; default the session's `maxPeers`. */
+  readonly maxPeers?: number
+  /**
+   * Wraps each of the torrent's peer connections, dialled or accepted (after the handshake): rate limits hook in
+   * here, at the transport seam, below the peer protocol.
+   */
+  readonly wrapConnection?: (connection: Connection) => Connection
+  /** Tracker reports and "announce now" (a magnet link's hooks serve its torrent too). */
+  readonly announce?: AnnounceHooks
 }
 
 /**
@@ -51,6 +62,8 @@ export class Session extends Context.Tag("bt/Session")<Session, {
   readonly add: (torrent: TorrentInfo, options: AddOptions) => Effect.Effect<TorrentHandle, TorrentError, Scope.Scope>
   /** Adds a magnet link: its metadata is fetched from peers (BEP 9), then it runs as `add` would run it. */
   readonly addMagnet: (magnet: MagnetLink, options: AddOptions) => Effect.Effect<MagnetHandle, never, Scope.Scope>
+  /** Changes the most peer connections over all torrents (`maxConnections`); open ones above it stay. */
+  readonly setMaxConnections: (count: number) => Effect.Effect<void>
 }>() {}
 
 /** Ports tried after the configured one is taken, as other clients do. */
@@ -61,7 +74,11 @@ export const make = (
 ): Effect.Effect<Session["Type"], TransportError, Transport | Storage | Verifier | Tracker | Scope.Scope> =>
   Effect.gen(function*() {
     const settings = { ...defaultSessionConfig, ...config }
-    const context = yield* Effect.context<Transport | Storage | Verifier | Tracker>()
+    // Only these services: the whole context would carry this layer's Scope too, and `add` would then run each
+    // torrent in the session's scope instead of the caller's (a torrent could not be stopped before the session).
+    const context = Context.pick(Transport, Storage, Verifier, Tracker)(
+      yield* Effect.context<Transport | Storage | Verifier | Tracker>()
+    )
     // Optional: an embedding program that provides no ResumeStore gets a full check of the data at every start.
     const resume = yield* Effect.serviceOption(ResumeStore)
     // Optional too: without a DHT node, torrents find peers through trackers, PEX and the addresses given.
@@ -71,6 +88,8 @@ export const make = (
     const key = makeAnnounceKey()
     /** Running torrents by info-hash (hex), for accepted connections to find theirs. */
     const torrents = new Map<string, TorrentHandle>()
+    /** Their connection wrappers, for accepted connections. */
+    const wrappers = new Map<string, (connection: Connection) => Connection>()
     /** Their info-hashes by obfuscated info-hash (hex), for encrypted connections to find theirs (MSE). */
     const obfuscated = new Map<string, Uint8Array>()
     let handshaking = 0
@@ -88,7 +107,8 @@ export const make = (
       for (const torrent of torrents.values()) total += torrent.connections()
       return total
     }
-    const connectionAllowed = () => connections() < settings.maxConnections
+    let maxConnections = settings.maxConnections
+    const connectionAllowed = () => connections() < maxConnections
 
     /**
      * An accepted connection: read its handshake, plaintext or after an encryption handshake (bounded in time),
@@ -108,10 +128,12 @@ export const make = (
       ).pipe(
         Effect.timeoutFail({ duration: settings.handshakeTimeout, onTimeout: () => "no handshake in time" }),
         Effect.flatMap((accepted) => {
-          const torrent = torrents.get(Buffer.from(accepted.handshake.infoHash).toString("hex"))
+          const hex = Buffer.from(accepted.handshake.infoHash).toString("hex")
+          const torrent = torrents.get(hex)
+          const wrap = wrappers.get(hex)
           return torrent === undefined
             ? Effect.fail("handshake for a torrent we do not have")
-            : torrent.accept(accepted.connection, accepted.handshake, accepted.rest)
+            : torrent.accept(wrap === undefined ? accepted.connection : wrap(accepted.connection), accepted.handshake, accepted.rest)
         }),
         Effect.catchAll((detail) =>
           Effect.zipRight(
@@ -151,17 +173,35 @@ export const make = (
       )
     }
 
-    const add = (torrent: TorrentInfo, options: AddOptions, sources?: PeerSources, base = allFiles(torrent)) =>
+    // The session's own rate limits (one-shot commands; the Client keeps its own per torrent): every connection of
+    // every torrent is held to them, or, unlimited, left alone.
+    const { later, now } = yield* clockTimers
+    const down = new Direction([new TokenBucket(settings.downloadLimit, now)])
+    const up = new Direction([new TokenBucket(settings.uploadLimit, now)])
+    const withSessionLimits = (wrap: AddOptions["wrapConnection"]): AddOptions["wrapConnection"] =>
+      !down.limited && !up.limited
+        ? wrap
+        : (connection) => throttle(wrap === undefined ? connection : wrap(connection), down, up, later)
+
+    /** The transport a torrent dials through: the session's, its connections wrapped if asked. */
+    const wrapped = (wrap: AddOptions["wrapConnection"]): Transport["Type"] =>
+      wrap === undefined
+        ? transport
+        : Transport.of({ connect: (to) => Effect.map(transport.connect(to), wrap), listen: transport.listen })
+
+    const add = (torrent: TorrentInfo, given: AddOptions, sources?: PeerSources, base = allFiles(torrent)) =>
       Effect.gen(function*() {
-        const files = options.files === undefined ? base : options.files(torrent, base)
+        const files = given.files === undefined ? base : given.files(torrent, base)
         if (typeof files === "string") return yield* new TorrentError({ reason: "Selection", detail: files })
+        const wrapConnection = withSessionLimits(given.wrapConnection)
+        const options: AddOptions = { ...given, ...(wrapConnection === undefined ? {} : { wrapConnection }) }
         const handle = yield* startTorrent({
           files,
           torrent,
           directory: options.directory,
           peerId,
           key,
-          config: settings,
+          config: options.maxPeers === undefined ? settings : { ...settings, maxPeers: options.maxPeers },
           port: listener.local.port,
           useTrackers: options.trackers ?? true,
           dht,
@@ -169,14 +209,17 @@ export const make = (
           connectionAllowed,
           bans,
           resume,
-          ...(sources === undefined ? {} : { sources })
-        })
+          ...(sources === undefined ? {} : { sources }),
+          ...(options.announce === undefined ? {} : { announce: options.announce })
+        }).pipe(Effect.provideService(Transport, wrapped(options.wrapConnection)))
         const hidden = Buffer.from(obfuscatedInfoHash(torrent.infoHash)).toString("hex")
         torrents.set(torrent.infoHashHex, handle)
+        if (options.wrapConnection !== undefined) wrappers.set(torrent.infoHashHex, options.wrapConnection)
         obfuscated.set(hidden, torrent.infoHash)
         yield* Effect.addFinalizer(() =>
           Effect.sync(() => {
             torrents.delete(torrent.infoHashHex)
+            wrappers.delete(torrent.infoHashHex)
             obfuscated.delete(hidden)
           })
         )
@@ -197,17 +240,32 @@ export const make = (
         connectionAllowed,
         bans,
         resume,
+        ...(options.announce === undefined ? {} : { announce: options.announce }),
         start: (torrent, peers, sources) =>
           // The magnet's announce loop goes on serving the torrent: it runs none of its own.
-          add(
-            torrent,
-            { ...options, peers, trackers: false, dht: false },
-            sources,
-            fromRanges(torrent, magnet.selectOnly)
-          )
+          add(torrent, {
+            directory: options.directory,
+            peers,
+            trackers: false,
+            dht: false,
+            ...(options.maxPeers === undefined ? {} : { maxPeers: options.maxPeers }),
+            ...(options.wrapConnection === undefined ? {} : { wrapConnection: options.wrapConnection }),
+            ...(options.files === undefined ? {} : { files: options.files })
+          }, sources, fromRanges(torrent, magnet.selectOnly))
       }).pipe(Effect.provide(context))
 
-    return Session.of({ peerId, port: listener.local.port, add: (torrent, options) => add(torrent, options), addMagnet })
+    const setMaxConnections = (count: number) =>
+      Effect.sync(() => {
+        maxConnections = count
+      })
+
+    return Session.of({
+      peerId,
+      port: listener.local.port,
+      add: (torrent, options) => add(torrent, options),
+      addMagnet,
+      setMaxConnections
+    })
   })
 
 /**

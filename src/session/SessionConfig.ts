@@ -70,6 +70,9 @@ export interface SessionConfig {
   readonly stallSettling: Duration.DurationInput
   /** The tracker announce loop's timing: backoff for failing tiers, interval bounds, per-tracker timeout. */
   readonly announce: AnnounceTiming
+  /** Bytes per second over all torrents' peers, each way; `Infinity` for no limit (and no cost). */
+  readonly downloadLimit: number
+  readonly uploadLimit: number
 }
 
 /** Quiet time after which we send a keep-alive: half the usual 120 s idle timeout. */
@@ -109,5 +112,7 @@ export const defaultSessionConfig: SessionConfig = {
   // Stored peers expire after 30 minutes on most nodes: announce well within that.
   dhtAnnounce: Schedule.spaced(Duration.minutes(15)),
   stallSettling: Duration.seconds(5),
-  announce: defaultAnnounceTiming
+  announce: defaultAnnounceTiming,
+  downloadLimit: Number.POSITIVE_INFINITY,
+  uploadLimit: Number.POSITIVE_INFINITY
 }

@@ -16,6 +16,7 @@ import { Bitfield } from "../piece/index.js"
 import type { ResumeStore } from "../resume/index.js"
 import { Storage } from "../storage/index.js"
 import {
+  type AnnounceHooks,
   type Announcer,
   startAnnouncing,
   type Tracker,
@@ -126,6 +127,8 @@ export interface TorrentHandle {
    * file is verified; once it has, a later selection is fetched but `done` stays succeeded.
    */
   readonly setFiles: (files: ReadonlyArray<FilePriority>) => Effect.Effect<void, TorrentError>
+  /** The pieces verified so far (a copy); undefined while checking. */
+  readonly verified: () => Bitfield | undefined
 }
 
 export interface TorrentOptions {
@@ -152,6 +155,8 @@ export interface TorrentOptions {
   readonly sources?: PeerSources
   /** Each file's priority, by index; default every file `normal`. */
   readonly files?: ReadonlyArray<FilePriority>
+  /** Tracker reports and "announce now", for a client that shows them. */
+  readonly announce?: AnnounceHooks
 }
 
 const storageError = (cause: { readonly message: string }) =>
@@ -376,7 +381,8 @@ export const startTorrent = (
           key: options.key,
           stats: transferStats,
           onPeers: (found) => addPeers(found),
-          ...(completeAtStart ? {} : { completed: downloadCompleted })
+          ...(completeAtStart ? {} : { completed: downloadCompleted }),
+          ...(options.announce === undefined ? {} : { hooks: options.announce })
         })
       }
       if (options.useDht && Option.isSome(options.dht) && !torrent.private) {
@@ -504,7 +510,8 @@ export const startTorrent = (
       transferStats,
       downloadCompleted,
       files: Effect.sync(() => files),
-      setFiles
+      setFiles,
+      verified: () => swarm?.picker.bitfield()
     } satisfies TorrentHandle
   }).pipe(Effect.annotateLogs("torrent", options.torrent.name))
 

@@ -11,7 +11,7 @@ import type { Dht } from "../dht/Dht.js"
 import type { Endpoint } from "../net/Datagram.js"
 import type { Transport } from "../peer/transport/Transport.js"
 import type { ResumeStore } from "../resume/index.js"
-import { type Announcer, startAnnouncing, type Tracker, type TrackerStatus } from "../tracker/index.js"
+import { type AnnounceHooks, type Announcer, startAnnouncing, type Tracker, type TrackerStatus } from "../tracker/index.js"
 import type { BanList } from "./BanList.js"
 import { type MetadataProgress, startMetadataFetch } from "./metadata/fetchMetadata.js"
 import { lookForPeers } from "./dhtPeers.js"
@@ -58,6 +58,8 @@ export interface MagnetOptions {
   readonly bans: BanList
   /** Where fetched metadata is kept for the next run, if anywhere. */
   readonly resume: Option.Option<ResumeStore["Type"]>
+  /** Tracker reports and "announce now", for a client that shows them. */
+  readonly announce?: AnnounceHooks
   /**
    * Starts the torrent once the metadata is known, with the peers heard of so far (trackers and DHT are ours to
    * run: `sources` tells their state).
@@ -130,7 +132,8 @@ export const startMagnet = (
         completed: Deferred.await(torrent).pipe(
           Effect.flatMap((torrent) => torrent.downloadCompleted),
           Effect.orElse(() => Effect.never)
-        )
+        ),
+        ...(options.announce === undefined ? {} : { hooks: options.announce })
       })
     }
     // The DHT may be asked before the metadata says whether the torrent is private; a private one stops it then.

@@ -1,3 +1,4 @@
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
@@ -69,6 +70,29 @@ export interface AnnouncerOptions {
    * leechers) in its status. Default true; a tracker that cannot scrape just keeps its announce's counts.
    */
   readonly scrape?: boolean
+  readonly hooks?: AnnounceHooks
+}
+
+/** What one announce to one tracker came to, for a client's list of trackers. Times in ms since the epoch. */
+export interface AnnounceReport {
+  readonly url: string
+  readonly at: number
+  readonly ok: boolean
+  /** "Success", the tracker's warning, or what went wrong. */
+  readonly message: string
+  readonly peers: number
+  readonly seeders: number | undefined
+  readonly leechers: number | undefined
+  /** When the next regular announce is due, after a success. */
+  readonly next: number | undefined
+}
+
+/** Hooks for a client that shows its trackers and lets a user announce now. */
+export interface AnnounceHooks {
+  /** Called after every announce attempt, plain code. */
+  readonly onReport?: (report: AnnounceReport) => void
+  /** Completes when an announce is wanted now (a user's "reannounce"): every tier announces. Evaluated afresh. */
+  readonly now?: Effect.Effect<void>
 }
 
 /** A running announce loop. */
@@ -117,6 +141,21 @@ export const startAnnouncing = (options: AnnouncerOptions): Effect.Effect<Announ
     /** Scrapes, beside the announces: they never hold a tier's schedule up. */
     const scrapes = yield* FiberSet.make<void>()
     const infoHashHex = Buffer.from(options.infoHash).toString("hex")
+    const onReport = options.hooks?.onReport
+    const report = (report: AnnounceReport) => Effect.sync(() => onReport?.(report))
+    /** Completed (and replaced) each time the hooks ask for an announce now: every tier waits on the current one. */
+    const wanted = yield* Ref.make(yield* Deferred.make<void>())
+    const askedNow = Effect.flatMap(Ref.get(wanted), Deferred.await)
+    const announceNow = options.hooks?.now
+    if (announceNow !== undefined) {
+      yield* Effect.forkScoped(Effect.forever(
+        announceNow.pipe(
+          Effect.zipRight(Deferred.make<void>()),
+          Effect.flatMap((next) => Ref.getAndSet(wanted, next)),
+          Effect.flatMap((current) => Deferred.succeed(current, undefined))
+        )
+      ))
+    }
 
     const request = (event: AnnounceEvent | undefined) =>
       Effect.map(options.stats, (stats) => ({
@@ -144,8 +183,32 @@ export const startAnnouncing = (options: AnnouncerOptions): Effect.Effect<Announ
         Effect.flatMap((req) => tracker.announce(url, req)),
         Effect.timeoutFail({ duration: timing.attemptTimeout, onTimeout: () => timedOut(url) }),
         Effect.tapBoth({
-          onFailure: (error) => update(url, (status) => failed(status, error, now())),
-          onSuccess: (answer) => update(url, (status) => answered(status, answer, now()))
+          onFailure: (error) =>
+            update(url, (status) => failed(status, error, now())).pipe(Effect.tap(() =>
+              report({
+                url,
+                at: now(),
+                ok: false,
+                message: error.message,
+                peers: 0,
+                seeders: undefined,
+                leechers: undefined,
+                next: undefined
+              })
+            )),
+          onSuccess: (answer) =>
+            update(url, (status) => answered(status, answer, now())).pipe(Effect.tap(() =>
+              report({
+                url,
+                at: now(),
+                ok: true,
+                message: answer.warning ?? "Success",
+                peers: answer.peers.length,
+                seeders: answer.complete,
+                leechers: answer.incomplete,
+                next: now() + Duration.toMillis(nextAnnounceDelay(answer, timing.minimumInterval, timing.maximumInterval))
+              })
+            ))
         }),
         Effect.onInterrupt(() => before === undefined ? Effect.void : update(url, () => before))
       )
@@ -215,10 +278,11 @@ export const startAnnouncing = (options: AnnouncerOptions): Effect.Effect<Announ
         for (;;) {
           const delay = nextAnnounceDelay(answer, timing.minimumInterval, timing.maximumInterval)
           yield* announceAt(delay)
-          const completedNow = yield* Effect.raceFirst(
+          const completedNow = yield* Effect.raceAll([
             Effect.as(Effect.sleep(delay), false),
+            Effect.as(askedNow, false),
             Effect.as(completion, true)
-          )
+          ])
           if (completedNow) completion = Effect.never
           answer = yield* round(completedNow ? "completed" : undefined)
         }

@@ -1,5 +1,7 @@
 /** The Tracker service (HTTP and UDP), BEP 12 tier order, and the per-torrent announce loop. */
 export {
+  type AnnounceHooks,
+  type AnnounceReport,
   type AnnounceTiming,
   type Announcer,
   type AnnouncerOptions,

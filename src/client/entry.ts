@@ -1,0 +1,299 @@
+import type * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import type { MagnetLink, TorrentInfo } from "../metainfo/index.js"
+import { trackerTiers } from "../metainfo/index.js"
+import type { Bitfield } from "../piece/index.js"
+import type { AnnounceReport } from "../tracker/index.js"
+import type { MagnetHandle, TorrentHandle, TorrentProgress } from "../session/index.js"
+import type {
+  ErrorKind,
+  FileSnapshot,
+  LimitMode,
+  PeerSnapshot,
+  SessionSettings,
+  SnapshotDetail,
+  TorrentSettings,
+  TorrentSnapshot,
+  TorrentStatus,
+  TrackerSnapshot
+} from "./Client.js"
+import type { TorrentRecord } from "./ClientState.js"
+import type { TorrentLimits } from "./limits.js"
+
+/** A torrent while it runs: its scope (closing it stops everything), and what the session gave for it. */
+export interface Run {
+  readonly scope: Scope.CloseableScope
+  readonly startedAt: number
+  torrent: TorrentHandle | undefined
+  magnet: MagnetHandle | undefined
+  /** The last progress sampled; its byte counters are this run's, added to the record's at the end. */
+  progress: TorrentProgress | undefined
+  /** Offered to announce now. */
+  readonly announceNow: Queue.Queue<void>
+}
+
+/** One torrent of the client: what is saved of it, and what it is doing now. Plain mutable data, behind a lock. */
+export interface Entry {
+  record: TorrentRecord
+  readonly magnet: MagnetLink
+  info: TorrentInfo | undefined
+  run: Run | undefined
+  /** Started past the queue ("start now"). */
+  forced: boolean
+  /** A recheck asked for on a stopped torrent: it runs until checked, then stops again. */
+  checkOnly: boolean
+  error: { readonly kind: ErrorKind; readonly message: string } | undefined
+  /** Verified pieces as last seen (running, or from the resume state). */
+  pieces: Bitfield | undefined
+  /** When anything about it last changed, for `recently-active`. */
+  changedAt: number
+  /** The rate limits its connections are held to. */
+  readonly limits: TorrentLimits
+  /** The last announce to each tracker, by URL. */
+  readonly trackerReports: Map<string, AnnounceReport>
+}
+
+export const isComplete = (entry: Entry): boolean =>
+  entry.info !== undefined && (entry.pieces?.isComplete() ?? false)
+
+/** The user wants it running: not stopped, not failed. */
+export const isWanted = (entry: Entry): boolean => (!entry.record.paused || entry.checkOnly) && entry.error === undefined
+
+export const statusOf = (entry: Entry): TorrentStatus => {
+  const run = entry.run
+  if (run === undefined) return isWanted(entry) ? (isComplete(entry) ? "seed-wait" : "download-wait") : "stopped"
+  const progress = run.progress
+  if (progress === undefined) return run.torrent === undefined && run.magnet !== undefined ? "downloading" : "checking"
+  return progress.state
+}
+
+/** Payload counters over the torrent's life: what the record holds plus the running session's. */
+export const totals = (entry: Entry) => ({
+  downloadedEver: entry.record.downloadedEver + (entry.run?.progress?.downloaded ?? 0),
+  uploadedEver: entry.record.uploadedEver + (entry.run?.progress?.uploaded ?? 0),
+  corruptEver: entry.record.corruptEver + (entry.run?.progress?.wasted ?? 0)
+})
+
+/** The limit in force: the torrent's own, the session's if switched on, or none. */
+const inForce = (mode: LimitMode, own: number, sessionOn: boolean, session: number): number | undefined =>
+  mode === "single" ? own : mode === "global" && sessionOn ? session : undefined
+
+/** The seed ratio limit in force, if any. */
+export const ratioLimit = (settings: TorrentSettings, session: SessionSettings): number | undefined =>
+  inForce(settings.seedRatioMode, settings.seedRatioLimit, session.seedRatioLimited, session.seedRatioLimit)
+
+/** The seed idle limit in force, in minutes, if any. */
+export const idleLimit = (settings: TorrentSettings, session: SessionSettings): number | undefined =>
+  inForce(settings.seedIdleMode, settings.seedIdleLimit, session.idleSeedingLimitEnabled, session.idleSeedingLimit)
+
+/** A download without payload this long gets a reason shown, well before it counts as stalled for the queue. */
+const QUIET_MS = 60_000
+
+const perSecond = (bytes: number) =>
+  bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB/s` : `${Math.round(bytes / 1024)} KiB/s`
+
+/** What the trackers say when every one of them failed its last announce, if so. */
+const trackerTrouble = (entry: Entry): string | undefined => {
+  const reports = [...entry.trackerReports.values()]
+  if (reports.length === 0 || reports.some((report) => report.ok)) return undefined
+  return `every tracker fails (${reports[0]!.url}: ${reports[0]!.message})`
+}
+
+/**
+ * What holds an active torrent back, in plain words: why a download does not move (after a minute without payload,
+ * or once stalled), or that a rate limit holds it; "" when nothing does or it is not active.
+ */
+const stalledReason = (entry: Entry, status: TorrentStatus, stalled: boolean, now: number): string => {
+  const run = entry.run
+  if (run === undefined || status === "checking") return ""
+  const progress = run.progress
+  if (status === "downloading") {
+    const limit = entry.limits.down.rate
+    const rate = progress?.downloadRate ?? 0
+    if (rate > 0 && rate >= 0.8 * limit) return `held to the download limit of ${perSecond(limit)}`
+    if (rate > 0) return ""
+    if (!stalled && now - Math.max(run.startedAt, entry.record.activityDate) < QUIET_MS) return ""
+    if (entry.info === undefined) return "fetching the metadata: no peer has sent it yet"
+    if (progress === undefined || progress.peers === 0) {
+      return `no peers: ${trackerTrouble(entry) ?? "none found by trackers, the DHT or PEX yet"}`
+    }
+    return `connected to ${progress.peers} peers, but none is sending (they choke us or lack the pieces we need)`
+  }
+  if (status === "seeding") {
+    const limit = entry.limits.up.rate
+    const rate = progress?.uploadRate ?? 0
+    if (rate > 0 && rate >= 0.8 * limit) return `held to the upload limit of ${perSecond(limit)}`
+    return stalled ? "no peer is downloading from us" : ""
+  }
+  return ""
+}
+
+/** Seconds without payload after which an active torrent counts as stalled. */
+export const stalledAfter = (session: SessionSettings): number =>
+  session.queueStalledEnabled ? session.queueStalledMinutes * 60 : Number.POSITIVE_INFINITY
+
+export const isStalled = (entry: Entry, now: number, session: SessionSettings): boolean => {
+  const run = entry.run
+  if (run === undefined || statusOf(entry) === "checking") return false
+  const since = Math.max(run.startedAt, entry.record.activityDate)
+  return now - since > stalledAfter(session) * 1000
+}
+
+const filePath = (info: TorrentInfo, path: ReadonlyArray<string>): string =>
+  [...(info.layout === "multi" ? [info.name] : []), ...path].join("/")
+
+/** Bytes of each file in verified pieces, from the bitfield. */
+const fileStats = (entry: Entry): ReadonlyArray<FileSnapshot> => {
+  const info = entry.info
+  if (info === undefined) return []
+  const pieces = entry.pieces
+  return info.files.flatMap((file, index): Array<FileSnapshot> => {
+    if (file.padding) return []
+    let completed = 0
+    if (pieces !== undefined && file.length > 0) {
+      const first = Math.floor(file.offset / info.pieceLength)
+      const last = Math.floor((file.offset + file.length - 1) / info.pieceLength)
+      for (let piece = first; piece <= last; piece++) {
+        if (!pieces.has(piece)) continue
+        const start = Math.max(file.offset, piece * info.pieceLength)
+        const end = Math.min(file.offset + file.length, (piece + 1) * info.pieceLength)
+        completed += end - start
+      }
+    }
+    return [{
+      name: filePath(info, file.path),
+      length: file.length,
+      bytesCompleted: completed,
+      wanted: entry.record.settings.wanted[index] ?? true,
+      priority: entry.record.settings.priorities[index] ?? 0
+    }]
+  })
+}
+
+const peerSnapshots = (entry: Entry): ReadonlyArray<PeerSnapshot> =>
+  (entry.run?.progress?.peerList ?? []).map((peer) => {
+    const at = peer.address.lastIndexOf(":")
+    const downloading = peer.downloadRate > 0
+    const uploading = peer.uploadRate > 0
+    return {
+      address: peer.address.slice(0, at).replace(/^\[|\]$/g, ""),
+      port: Number(peer.address.slice(at + 1)),
+      clientName: peer.client ?? "",
+      direction: peer.direction,
+      encrypted: peer.encrypted,
+      transport: peer.transport,
+      progress: 0,
+      rateToClient: peer.downloadRate,
+      rateToPeer: peer.uploadRate,
+      downloadingFrom: downloading,
+      uploadingTo: uploading,
+      flagStr: [
+        downloading ? "D" : "",
+        uploading ? "U" : "",
+        peer.encrypted ? "E" : "",
+        peer.transport === "utp" ? "T" : "",
+        peer.direction === "incoming" ? "I" : ""
+      ].join("")
+    }
+  })
+
+const trackerSnapshots = (entry: Entry): ReadonlyArray<TrackerSnapshot> =>
+  (entry.info === undefined ? entry.record.trackers : trackerTiers(entry.info)).flatMap((tier, tierIndex) =>
+    tier.map((announce) => ({ announce, tier: tierIndex }))
+  ).map(({ announce, tier }, id) => {
+    const report = entry.trackerReports.get(announce)
+    return {
+      id,
+      announce,
+      tier,
+      lastAnnounceTime: report?.at ?? 0,
+      lastAnnounceSucceeded: report?.ok ?? false,
+      lastAnnounceResult: report?.message ?? "",
+      lastAnnouncePeerCount: report?.peers ?? 0,
+      nextAnnounceTime: entry.run === undefined ? 0 : report?.next ?? 0,
+      seederCount: report?.seeders ?? -1,
+      leecherCount: report?.leechers ?? -1
+    }
+  })
+
+/** Bytes in verified pieces (the last piece may be short). */
+export const haveBytes = (entry: Entry): number => {
+  const { info, pieces } = entry
+  if (info === undefined || pieces === undefined) return 0
+  const lastShortBy = info.pieceCount * info.pieceLength - info.totalLength
+  return pieces.count * info.pieceLength - (pieces.has(info.pieceCount - 1) ? lastShortBy : 0)
+}
+
+/** A snapshot of one torrent: plain reads of the entry and its last sampled progress. */
+export const snapshot = (
+  entry: Entry,
+  queuePosition: number,
+  now: number,
+  session: SessionSettings,
+  detail: SnapshotDetail
+): TorrentSnapshot => {
+  const { record, info } = entry
+  const progress = entry.run?.progress
+  const status = statusOf(entry)
+  const total = info?.totalLength ?? 0
+  const have = haveBytes(entry)
+  const { corruptEver, downloadedEver, uploadedEver } = totals(entry)
+  const rateDownload = progress?.downloadRate ?? 0
+  const rateUpload = progress?.uploadRate ?? 0
+  const left = total - have
+  const stalled = status !== "checking" && entry.run !== undefined && isStalled(entry, now, session)
+  const metadataProgress = entry.run?.magnet?.metadataProgress()
+  return {
+    id: record.id,
+    hashString: record.hash,
+    name: info?.name ?? record.name,
+    status,
+    error: entry.error?.kind ?? 0,
+    errorString: entry.error?.message ?? "",
+    stalledReason: stalledReason(entry, status, stalled, now),
+    isStalled: stalled,
+    isFinished: record.finished,
+    isPrivate: info?.private ?? false,
+    totalSize: total,
+    sizeWhenDone: total,
+    leftUntilDone: left,
+    haveValid: have,
+    haveUnchecked: 0,
+    percentDone: info === undefined ? 0 : total === 0 ? 1 : have / total,
+    recheckProgress: status === "checking" && info !== undefined && info.pieceCount > 0
+      ? (progress?.checkedPieces ?? 0) / info.pieceCount
+      : 0,
+    metadataPercentComplete: info !== undefined
+      ? 1
+      : metadataProgress === undefined || metadataProgress.pieceCount === 0
+      ? 0
+      : metadataProgress.piecesReceived / metadataProgress.pieceCount,
+    downloadedEver,
+    uploadedEver,
+    corruptEver,
+    uploadRatio: downloadedEver > 0 ? uploadedEver / downloadedEver : total > 0 && have === total ? uploadedEver / total : 0,
+    rateDownload,
+    rateUpload,
+    eta: status !== "downloading" ? -1 : rateDownload > 0 ? Math.round(left / rateDownload) : -2,
+    peersConnected: progress?.peers ?? 0,
+    peersSendingToUs: progress?.peerList.filter((peer) => peer.downloadRate > 0).length ?? 0,
+    peersGettingFromUs: progress?.peerList.filter((peer) => peer.uploadRate > 0).length ?? 0,
+    peersKnown: progress?.peers ?? 0,
+    downloadDir: record.downloadDir,
+    addedDate: record.addedDate,
+    doneDate: record.doneDate,
+    activityDate: record.activityDate,
+    startDate: entry.run?.startedAt ?? 0,
+    secondsDownloading: Math.floor(record.secondsDownloading),
+    secondsSeeding: Math.floor(record.secondsSeeding),
+    queuePosition,
+    magnetLink: record.magnet,
+    pieceCount: info?.pieceCount ?? 0,
+    pieceSize: info?.pieceLength ?? 0,
+    settings: record.settings,
+    files: detail.files === true ? fileStats(entry) : [],
+    peers: detail.peers === true ? peerSnapshots(entry) : [],
+    trackers: detail.trackers === true ? trackerSnapshots(entry) : [],
+    ...(detail.pieces === true && entry.pieces !== undefined ? { pieces: entry.pieces.toBytes() } : {})
+  }
+}

@@ -1,0 +1,698 @@
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as PubSub from "effect/PubSub"
+import * as Queue from "effect/Queue"
+import * as Ref from "effect/Ref"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { resolve } from "node:path"
+import { isInside } from "../storage/layout.js"
+import { formatMagnet, parseMagnet, parseMetadata, trackerTiers } from "../metainfo/index.js"
+import { parseEndpoint } from "../net/endpoint.js"
+import { clockTimers, throttle } from "../peer/transport/Throttled.js"
+import type { Connection } from "../peer/transport/Transport.js"
+import { ResumeStore } from "../resume/index.js"
+import { Session, type TorrentHandle, type TorrentProgress } from "../session/index.js"
+import type { AnnounceReport } from "../tracker/index.js"
+import {
+  type AddOptions,
+  type AddSource,
+  Client,
+  type FreeSpace,
+  type ClientEvent,
+  ClientError,
+  type QueueMove,
+  type RemoveOptions,
+  type Selector,
+  type SessionSettings,
+  type SessionSettingsPatch,
+  type SessionStats,
+  type SnapshotDetail,
+  type TorrentRef,
+  type TorrentSettings,
+  type TorrentSettingsPatch,
+  type TransferTotals
+} from "./Client.js"
+import { makeStateFiles, type SessionRecord, type TorrentRecord } from "./ClientState.js"
+import { loadEntries } from "./load.js"
+import { deleteData, moveData } from "./data.js"
+import { type Entry, idleLimit, isComplete, isStalled, isWanted, ratioLimit, type Run, snapshot, statusOf, totals } from "./entry.js"
+import { applySessionLimits, applyTorrentLimits, makeSessionLimits, makeTorrentLimits } from "./limits.js"
+import { moveInQueue, placeInQueue, runnable } from "./queue.js"
+import { defaultSessionSettings, initialTorrentSettings, patchSession, patchTorrent, restoreSettings } from "./settings.js"
+import { defaultFetchLimits, type FetchLimits, type Resolved, resolveSource } from "./sources.js"
+
+export interface ClientConfig {
+  /** Where the torrent list, settings and ids are kept (the ResumeStore keeps pieces and metadata). */
+  readonly stateDir: string
+  /** Session settings for a fresh state folder; saved ones win over these. */
+  readonly settings?: Partial<SessionSettings>
+  /** Session settings that win over saved ones (what this start's command line says). */
+  readonly overrides?: Partial<SessionSettings>
+  /** How often running torrents are sampled (rates, completion, seed limits, the queue). */
+  readonly poll?: Duration.DurationInput
+  /** How often counters of running torrents are saved. */
+  readonly save?: Duration.DurationInput
+  readonly fetch?: FetchLimits
+  /**
+   * Folders data may go in: a download folder (`add`, `setLocation`, `setSession`) must be one of them or inside
+   * one. None: any folder (a local program's choice; a daemon serving remote users should set it).
+   */
+  readonly allowedFolders?: ReadonlyArray<string>
+  /** How to ask the platform for a filesystem's free space; none: `freeSpace` answers Unsupported. */
+  readonly freeSpace?: (path: string) => Effect.Effect<FreeSpace, ClientError>
+}
+
+/** How long a removed torrent's id is reported by `recently-active`, and a changed torrent counts as recent. */
+const RECENT_MS = 60_000
+
+const EMPTY_TOTALS: TransferTotals = { uploadedBytes: 0, downloadedBytes: 0, filesAdded: 0, secondsActive: 0, sessionCount: 0 }
+
+
+/**
+ * The Client over a Session: torrents kept in the state folder, run through the queue, sampled on a schedule. Every
+ * change goes through one lock; snapshots are plain reads of what the last sample saw.
+ */
+export const make = (
+  config: ClientConfig
+): Effect.Effect<Client["Type"], ClientError, Session | ResumeStore | FileSystem.FileSystem | Scope.Scope> =>
+  Effect.gen(function*() {
+    const session = yield* Session
+    const resume = yield* ResumeStore
+    const fs = yield* FileSystem.FileSystem
+    const http = yield* Effect.serviceOption(HttpClient.HttpClient)
+    // Torrents run in scopes forked from this one, made before the finalizer that stops them (with their counters
+    // saved, 32 at a time) is added: finalizers run last-added first, so that finalizer runs before this scope closes.
+    const runsScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.parallel)
+    const clock = yield* Effect.clock
+    const now = () => clock.unsafeCurrentTimeMillis()
+    const files = yield* makeStateFiles(config.stateDir)
+    const fetchLimits = config.fetch ?? defaultFetchLimits
+    const lock = yield* Effect.makeSemaphore(1)
+    const saveLock = yield* Effect.makeSemaphore(1)
+    const events = yield* PubSub.sliding<ClientEvent>(10_000)
+    const wake = yield* Queue.sliding<void>(1)
+    const publish = (event: ClientEvent) => PubSub.publish(events, event)
+
+    const loaded = yield* files.load
+    for (const { file, problem } of loaded.skipped) yield* Effect.logWarning(`skipping ${file}: ${problem}`)
+    const settings = yield* Ref.make({
+      ...restoreSettings(
+        { ...defaultSessionSettings(config.settings?.downloadDir ?? "."), ...config.settings },
+        loaded.session?.settings
+      ),
+      ...config.overrides,
+      peerPort: session.port
+    })
+    const startedAt = now()
+    const cumulativeAtStart = loaded.session?.cumulative ?? EMPTY_TOTALS
+    const current = { uploadedBytes: 0, downloadedBytes: 0, filesAdded: 0 }
+    let nextId = Math.max(loaded.session?.nextId ?? 1, ...loaded.torrents.map((record) => record.id + 1))
+
+    // ---- rate limits: the session's buckets, each torrent's own; timers on the Clock, fibers in the client's scope
+
+    const sessionLimits = makeSessionLimits(now)
+    applySessionLimits(sessionLimits, yield* Ref.get(settings))
+    const { later } = yield* clockTimers
+    const limitsFor = (torrentSettings: TorrentSettings) => {
+      const limits = makeTorrentLimits(now)
+      applyTorrentLimits(limits, torrentSettings, sessionLimits)
+      return limits
+    }
+
+    const entries = new Map<number, Entry>()
+    const byHash = new Map<string, number>()
+    let order: ReadonlyArray<number> = []
+    let removed: Array<{ readonly id: number; readonly at: number }> = []
+
+    // ---- persistence
+
+    const sessionRecord = (): Effect.Effect<SessionRecord> =>
+      Effect.map(Ref.get(settings), (current_) => ({
+        version: 1 as const,
+        nextId,
+        settings: { ...current_ },
+        cumulative: cumulativeNow(),
+        queue: [...order]
+      }))
+    const saveSession = Effect.flatMap(sessionRecord(), (record) => saveLock.withPermits(1)(files.saveSession(record)))
+
+    const recordNow = (entry: Entry): TorrentRecord => {
+      const ever = totals(entry)
+      return {
+        ...entry.record,
+        queuePosition: order.indexOf(entry.record.id),
+        downloadedEver: ever.downloadedEver,
+        uploadedEver: ever.uploadedEver,
+        corruptEver: ever.corruptEver
+      }
+    }
+    /** Each torrent's record as last written, to skip writing one that has not changed. */
+    const written = new Map<number, string>()
+    const saveEntry = (entry: Entry) =>
+      Effect.suspend(() => {
+        const record = recordNow(entry)
+        // Time counters alone do not make a write (an idle seed would be written every round); they go with the next.
+        const text = JSON.stringify({ ...record, secondsDownloading: 0, secondsSeeding: 0 })
+        if (written.get(record.id) === text) return Effect.void
+        return saveLock.withPermits(1)(files.saveTorrent(record)).pipe(
+          Effect.tap(() => Effect.sync(() => written.set(record.id, text)))
+        )
+      })
+    /** Saves, logging a failure rather than failing what triggered it (the state is saved again later). */
+    const saveQuietly = (entry: Entry) => saveEntry(entry).pipe(Effect.catchAll((error) => Effect.logWarning(error.message)))
+
+    const cumulativeNow = (): TransferTotals => ({
+      uploadedBytes: cumulativeAtStart.uploadedBytes + current.uploadedBytes,
+      downloadedBytes: cumulativeAtStart.downloadedBytes + current.downloadedBytes,
+      filesAdded: cumulativeAtStart.filesAdded + current.filesAdded,
+      secondsActive: cumulativeAtStart.secondsActive + Math.floor((now() - startedAt) / 1000),
+      sessionCount: cumulativeAtStart.sessionCount + 1
+    })
+
+    // ---- loading
+
+    for (const entry of yield* loadEntries(loaded.torrents, resume, limitsFor)) {
+      entries.set(entry.record.id, entry)
+      byHash.set(entry.record.hash, entry.record.id)
+    }
+    const savedOrder = (loaded.session?.queue ?? []).filter((id) => entries.has(id))
+    order = [...new Set([...savedOrder, ...entries.keys()])]
+
+    // ---- running torrents
+
+    const fail = (entry: Entry, message: string) =>
+      Effect.gen(function*() {
+        entry.error = { kind: 3, message }
+        entry.changedAt = now()
+        yield* publish({ _tag: "Error", id: entry.record.id, message })
+        yield* Effect.logWarning(`${entry.info?.name ?? entry.record.name}: ${message}`)
+        yield* Queue.offer(wake, undefined)
+      })
+
+    /** Watches a started torrent: the end of its check, its completion, its failure. */
+    const watch = (entry: Entry, handle: TorrentHandle) =>
+      Effect.gen(function*() {
+        entry.pieces = (yield* handle.checked).copy()
+        if (entry.checkOnly) {
+          entry.checkOnly = false
+          yield* Queue.offer(wake, undefined)
+        }
+        yield* handle.done
+        if (entry.record.doneDate === 0) {
+          entry.record = { ...entry.record, doneDate: now() }
+          entry.changedAt = now()
+          yield* publish({ _tag: "Completed", id: entry.record.id })
+          yield* saveQuietly(entry)
+        }
+      }).pipe(Effect.catchAll((error) => fail(entry, error.message)))
+
+    const startRun = (entry: Entry) =>
+      Effect.gen(function*() {
+        const scope = yield* Scope.fork(runsScope, ExecutionStrategy.sequential)
+        const announceNow = yield* Queue.sliding<void>(1)
+        const run: Run = { scope, startedAt: now(), torrent: undefined, magnet: undefined, progress: undefined, announceNow }
+        entry.run = run
+        entry.changedAt = now()
+        const options = {
+          directory: entry.record.downloadDir,
+          maxPeers: entry.record.settings.peerLimit,
+          wrapConnection: (connection: Connection) => throttle(connection, entry.limits.down, entry.limits.up, later),
+          announce: {
+            onReport: (report: AnnounceReport) => {
+              entry.trackerReports.set(report.url, report)
+            },
+            now: Queue.take(announceNow)
+          },
+          peers: [...entry.magnet.peers, ...entry.record.peers.flatMap((text) => {
+            const peer = parseEndpoint(text)
+            return typeof peer === "string" ? [] : [peer]
+          })]
+        }
+        if (entry.info !== undefined) {
+          const started = yield* session.add(entry.info, options).pipe(Scope.extend(scope), Effect.either)
+          if (Either.isLeft(started)) {
+            entry.run = undefined
+            yield* Scope.close(scope, Exit.void)
+            return yield* fail(entry, started.left.message)
+          }
+          run.torrent = started.right
+          yield* Effect.forkIn(watch(entry, started.right), scope)
+        } else {
+          const magnet = yield* session.addMagnet(entry.magnet, options).pipe(Scope.extend(scope))
+          run.magnet = magnet
+          yield* Effect.gen(function*() {
+            const handle = yield* magnet.torrent
+            run.torrent = handle
+            entry.info = handle.torrent
+            entry.record = { ...entry.record, name: handle.torrent.name }
+            entry.changedAt = now()
+            yield* publish({ _tag: "MetadataReceived", id: entry.record.id, name: handle.torrent.name })
+            yield* saveQuietly(entry)
+            yield* watch(entry, handle)
+          }).pipe(Effect.catchAll((error) => fail(entry, error.message)), Effect.forkIn(scope))
+        }
+        yield* publish({ _tag: "StatusChanged", id: entry.record.id, status: statusOf(entry) })
+      })
+
+    /** Stops a torrent: its counters go into its record, its scope closes (`stopped` to trackers, resume saved). */
+    const stopRun = (entry: Entry) =>
+      Effect.gen(function*() {
+        const run = entry.run
+        if (run === undefined) return
+        yield* sample(entry)
+        const ever = totals(entry)
+        entry.record = { ...entry.record, ...ever }
+        entry.run = undefined
+        entry.changedAt = now()
+        yield* Scope.close(run.scope, Exit.void)
+        yield* publish({ _tag: "StatusChanged", id: entry.record.id, status: statusOf(entry) })
+        yield* saveQuietly(entry)
+      })
+
+    /** Reads a running torrent's progress into its entry; counts activity and verified pieces. */
+    const sample = (entry: Entry) =>
+      Effect.gen(function*() {
+        const run = entry.run
+        if (run?.torrent === undefined) return
+        const before: TorrentProgress | undefined = run.progress
+        const progress = yield* run.torrent.progress
+        run.progress = progress
+        const downloaded = progress.downloaded - (before?.downloaded ?? 0)
+        const uploaded = progress.uploaded - (before?.uploaded ?? 0)
+        current.downloadedBytes += downloaded
+        current.uploadedBytes += uploaded
+        if (downloaded > 0 || uploaded > 0) {
+          entry.record = { ...entry.record, activityDate: now() }
+          entry.changedAt = now()
+        }
+        if (progress.state !== "checking" && progress.verifiedPieces !== entry.pieces?.count) {
+          entry.pieces = run.torrent.verified() ?? entry.pieces
+          entry.changedAt = now()
+          const info = run.torrent.torrent
+          yield* publish({
+            _tag: "Progress",
+            id: entry.record.id,
+            percentDone: info.totalLength === 0 ? 1 : progress.bytesVerified / info.totalLength,
+            haveValid: progress.bytesVerified,
+            rateDownload: progress.downloadRate,
+            rateUpload: progress.uploadRate
+          })
+        }
+      })
+
+    /** A seed past its ratio or idle limit stops, `finished`. */
+    const seedLimitReached = (entry: Entry, current_: SessionSettings): boolean => {
+      if (entry.run === undefined || statusOf(entry) !== "seeding" || entry.info === undefined) return false
+      const { downloadedEver, uploadedEver } = totals(entry)
+      const ratio = uploadedEver / Math.max(1, downloadedEver > 0 ? downloadedEver : entry.info.totalLength)
+      const ratioAt = ratioLimit(entry.record.settings, current_)
+      if (ratioAt !== undefined && ratio >= ratioAt) return true
+      const idleAt = idleLimit(entry.record.settings, current_)
+      const since = Math.max(entry.run.startedAt, entry.record.activityDate)
+      return idleAt !== undefined && now() - since >= idleAt * 60_000
+    }
+
+    /** Starts and stops torrents as the queue says. Under the lock. */
+    const reconcile = Effect.gen(function*() {
+      const current_ = yield* Ref.get(settings)
+      const at = now()
+      const run = runnable(
+        order.flatMap((id) => {
+          const entry = entries.get(id)
+          if (entry === undefined) return []
+          return [{
+            id,
+            wanted: isWanted(entry),
+            forced: entry.forced || entry.checkOnly,
+            complete: isComplete(entry),
+            running: entry.run !== undefined,
+            stalled: isStalled(entry, at, current_)
+          }]
+        }),
+        current_
+      )
+      for (const id of order) {
+        const entry = entries.get(id)!
+        if (entry.run !== undefined && !run.has(id)) yield* stopRun(entry)
+      }
+      for (const id of order) {
+        const entry = entries.get(id)!
+        if (entry.run === undefined && run.has(id)) yield* startRun(entry)
+      }
+    })
+
+    let lastSave = now()
+    const saveInterval = Duration.toMillis(config.save ?? Duration.seconds(30))
+    let lastTick = now()
+    const tick = Effect.gen(function*() {
+      const current_ = yield* Ref.get(settings)
+      const elapsed = (now() - lastTick) / 1000
+      lastTick = now()
+      for (const entry of entries.values()) {
+        yield* sample(entry)
+        const status = statusOf(entry)
+        if (status === "downloading" || status === "seeding") {
+          const field = status === "downloading" ? "secondsDownloading" : "secondsSeeding"
+          entry.record = { ...entry.record, [field]: entry.record[field] + elapsed }
+        }
+        if (seedLimitReached(entry, current_)) {
+          entry.record = { ...entry.record, paused: true, finished: true }
+          entry.changedAt = now()
+        }
+      }
+      yield* reconcile
+      removed = removed.filter((gone) => now() - gone.at < RECENT_MS)
+      if (now() - lastSave >= saveInterval) {
+        lastSave = now()
+        for (const entry of entries.values()) if (entry.run !== undefined) yield* saveQuietly(entry)
+        yield* saveSession.pipe(Effect.catchAll((error) => Effect.logWarning(error.message)))
+      }
+    })
+    const locked = lock.withPermits(1)
+
+    /** Fails unless `folder` is allowed to hold data. */
+    const allowedFolder = (folder: string) =>
+      Effect.suspend(() => {
+        const allowed = config.allowedFolders
+        if (allowed === undefined) return Effect.void
+        const target = resolve(folder)
+        return allowed.some((root) => resolve(root) === target || isInside(resolve(root), target))
+          ? Effect.void
+          : Effect.fail(
+            new ClientError({ reason: "InvalidArgument", detail: `${folder} is outside the folders data may go in` })
+          )
+      })
+
+    // ---- selection
+
+    const find = (ref: TorrentRef): Entry | undefined => {
+      const id = typeof ref === "number" ? ref : byHash.get(ref.toLowerCase())
+      return id === undefined ? undefined : entries.get(id)
+    }
+    /** The torrents selected, in queue order; unknown ids and hashes are skipped. */
+    const select = (selector: Selector): ReadonlyArray<Entry> => {
+      const all = order.map((id) => entries.get(id)!)
+      if (selector === "all") return all
+      if (selector === "recently-active") return all.filter((entry) => now() - entry.changedAt < RECENT_MS)
+      const chosen = new Set(selector.map(find).filter((entry) => entry !== undefined))
+      return all.filter((entry) => chosen.has(entry))
+    }
+    const forEach = (selector: Selector, f: (entry: Entry) => Effect.Effect<void, ClientError>) =>
+      locked(Effect.gen(function*() {
+        for (const entry of select(selector)) yield* f(entry)
+        yield* reconcile
+      }))
+
+    // ---- the service
+
+    const add = (source: AddSource, options: AddOptions = {}) =>
+      Effect.gen(function*() {
+        const badPeer = (options.peers ?? []).find((text) => typeof parseEndpoint(text) === "string")
+        if (badPeer !== undefined) {
+          return yield* new ClientError({ reason: "InvalidArgument", detail: `${badPeer} is not a HOST:PORT peer address` })
+        }
+        if (options.downloadDir !== undefined) yield* allowedFolder(options.downloadDir)
+        const resolved: Resolved = yield* resolveSource(source, fs, http, fetchLimits)
+        const hash = resolved._tag === "Torrent" ? resolved.info.infoHashHex : resolved.magnet.infoHashHex
+        return yield* locked(Effect.gen(function*() {
+          const existing = find(hash)
+          if (existing !== undefined) {
+            const name = existing.info?.name ?? existing.record.name
+            return { id: existing.record.id, hashString: hash, name, duplicate: true }
+          }
+          const current_ = yield* Ref.get(settings)
+          const info = resolved._tag === "Torrent" ? resolved.info : undefined
+          const magnet = resolved._tag === "Magnet" ? resolved.magnet : Either.getOrThrow(parseMagnet(formatMagnet(info!)))
+          const name = info?.name ?? magnet.name ?? hash
+          const id = nextId++
+          yield* saveSession
+          if (info !== undefined) {
+            yield* resume.saveMetadata(hash, info.infoBytes).pipe(
+              Effect.mapError((cause) => new ClientError({ reason: "Persistence", detail: cause.message, cause }))
+            )
+          }
+          const at = now()
+          const settingsOfNew = initialTorrentSettings(current_, info?.files.length ?? 0, options)
+          const entry: Entry = {
+            record: {
+              version: 1,
+              id,
+              hash,
+              name,
+              magnet: info === undefined ? resolveMagnetText(source) : formatMagnet(info),
+              trackers: info === undefined ? magnet.trackers.map((tier) => [...tier]) : trackerTiers(info).map((tier) => [...tier]),
+              downloadDir: options.downloadDir ?? current_.downloadDir,
+              peers: [...(options.peers ?? [])],
+              paused: options.paused ?? !current_.startAddedTorrents,
+              finished: false,
+              queuePosition: order.length,
+              addedDate: at,
+              doneDate: 0,
+              activityDate: 0,
+              downloadedEver: 0,
+              uploadedEver: 0,
+              corruptEver: 0,
+              secondsSeeding: 0,
+              secondsDownloading: 0,
+              settings: settingsOfNew
+            },
+            magnet,
+            info,
+            run: undefined,
+            forced: false,
+            checkOnly: false,
+            error: undefined,
+            pieces: undefined,
+            changedAt: at,
+            limits: limitsFor(settingsOfNew),
+            trackerReports: new Map()
+          }
+          yield* saveEntry(entry)
+          entries.set(id, entry)
+          byHash.set(hash, id)
+          order = [...order, id]
+          current.filesAdded++
+          yield* publish({ _tag: "Added", id, hashString: hash, name })
+          yield* reconcile
+          return { id, hashString: hash, name, duplicate: false }
+        }))
+      })
+
+    const remove = (selector: Selector, options: RemoveOptions = {}) =>
+      forEach(selector, (entry) =>
+        Effect.gen(function*() {
+          yield* stopRun(entry)
+          const { hash, id } = entry.record
+          entries.delete(id)
+          byHash.delete(hash)
+          order = order.filter((other) => other !== id)
+          removed.push({ id, at: now() })
+          yield* files.removeTorrent(hash)
+          written.delete(id)
+          yield* resume.forget(hash, true).pipe(Effect.catchAll((error) => Effect.logWarning(error.message)))
+          if (options.deleteData === true && entry.info !== undefined) {
+            yield* deleteData(fs, entry.info, entry.record.downloadDir)
+          }
+          yield* publish({ _tag: "Removed", id, hashString: hash })
+        }))
+
+    /** Changes a torrent's record and saves it. */
+    const update = (entry: Entry, change: Partial<TorrentRecord>) =>
+      Effect.suspend(() => {
+        entry.record = { ...entry.record, ...change }
+        entry.changedAt = now()
+        return saveEntry(entry)
+      })
+
+    const start = (selector: Selector, forced: boolean) =>
+      forEach(selector, (entry) => {
+        entry.forced = forced
+        entry.error = undefined
+        return update(entry, { paused: false, finished: false })
+      })
+
+    const stop = (selector: Selector) =>
+      forEach(selector, (entry) => {
+        entry.forced = false
+        entry.checkOnly = false
+        return update(entry, { paused: true })
+      })
+
+    const verify = (selector: Selector) =>
+      forEach(selector, (entry) =>
+        Effect.gen(function*() {
+          yield* stopRun(entry)
+          yield* resume.forget(entry.record.hash, false).pipe(
+            Effect.mapError((cause) => new ClientError({ reason: "Persistence", detail: cause.message, cause }))
+          )
+          entry.error = undefined
+          entry.pieces = undefined
+          entry.checkOnly = entry.record.paused
+          entry.changedAt = now()
+        }))
+
+    const setLocation = (selector: Selector, location: string, move: boolean) =>
+      Effect.zipRight(allowedFolder(location), forEach(selector, (entry) =>
+        Effect.gen(function*() {
+          yield* stopRun(entry)
+          if (move && entry.info !== undefined) yield* moveData(fs, entry.info, entry.record.downloadDir, location)
+          yield* update(entry, { downloadDir: location })
+        })))
+
+    const set = (selector: Selector, patch: TorrentSettingsPatch) =>
+      forEach(selector, (entry) =>
+        Effect.gen(function*() {
+          const next = patchTorrent(entry.record.settings, patch)
+          if (next instanceof ClientError) return yield* next
+          const badUrl = (patch.trackerAdd ?? []).find((url) => !/^(https?|udp):\/\/[^/]/i.test(url) || !URL.canParse(url))
+          if (badUrl !== undefined) {
+            return yield* new ClientError({ reason: "InvalidArgument", detail: `${badUrl} is not an http(s) or udp tracker URL` })
+          }
+          if (patch.queuePosition !== undefined) order = placeInQueue(order, entry.record.id, patch.queuePosition)
+          applyTorrentLimits(entry.limits, next, sessionLimits)
+          const trackers = patch.trackerAdd === undefined && patch.trackerRemove === undefined
+            ? undefined
+            : changeTrackers(entry, patch.trackerAdd ?? [], patch.trackerRemove ?? [])
+          // A new peer limit or tracker list takes a restart of the torrent (the queue starts it again at once).
+          if (next.peerLimit !== entry.record.settings.peerLimit || trackers !== undefined) yield* stopRun(entry)
+          yield* update(entry, { settings: next, ...(trackers === undefined ? {} : { trackers }) })
+        })).pipe(Effect.zipRight(patch.queuePosition === undefined ? Effect.void : saveSession))
+
+    /**
+     * The torrent's tracker tiers with the trackers of the given ids (positions in the flattened list, as snapshots
+     * number them) removed and each added URL a tier of its own; its metadata takes the new list.
+     */
+    const changeTrackers = (entry: Entry, add: ReadonlyArray<string>, remove: ReadonlyArray<number>) => {
+      const tiers = entry.info === undefined ? entry.record.trackers : trackerTiers(entry.info)
+      let id = 0
+      const kept = tiers.map((tier) => tier.filter(() => !remove.includes(id++))).filter((tier) => tier.length > 0)
+      const known = new Set(kept.flat())
+      const next = [...kept.map((tier) => [...tier]), ...[...new Set(add)].filter((url) => !known.has(url)).map((url) => [url])]
+      if (entry.info !== undefined) {
+        entry.info = Either.getOrElse(parseMetadata(entry.info.infoBytes, { trackers: next }), () => entry.info!)
+      }
+      return next
+    }
+
+    const queueMove = (selector: Selector, move: QueueMove) =>
+      locked(Effect.gen(function*() {
+        order = moveInQueue(order, select(selector).map((entry) => entry.record.id), move)
+        for (const entry of select(selector)) entry.changedAt = now()
+        yield* saveSession
+        yield* reconcile
+      }))
+
+    const setSession = (patch: SessionSettingsPatch) =>
+      locked(Effect.gen(function*() {
+        if (patch.downloadDir !== undefined) yield* allowedFolder(patch.downloadDir)
+        const next = patchSession(yield* Ref.get(settings), patch)
+        if (next instanceof ClientError) return yield* next
+        yield* Ref.set(settings, next)
+        yield* session.setMaxConnections(next.peerLimitGlobal)
+        applySessionLimits(sessionLimits, next)
+        for (const entry of entries.values()) {
+          entry.limits.down.update()
+          entry.limits.up.update()
+        }
+        yield* saveSession
+        yield* reconcile
+        return next
+      }))
+
+    const stats = Effect.sync((): SessionStats => {
+      let active = 0
+      let downloadSpeed = 0
+      let uploadSpeed = 0
+      for (const entry of entries.values()) {
+        if (entry.run !== undefined) active++
+        downloadSpeed += entry.run?.progress?.downloadRate ?? 0
+        uploadSpeed += entry.run?.progress?.uploadRate ?? 0
+      }
+      return {
+        activeTorrentCount: active,
+        pausedTorrentCount: entries.size - active,
+        torrentCount: entries.size,
+        downloadSpeed,
+        uploadSpeed,
+        cumulative: cumulativeNow(),
+        current: { ...current, secondsActive: Math.floor((now() - startedAt) / 1000), sessionCount: 1 }
+      }
+    })
+
+    const list = (selector: Selector = "all", detail: SnapshotDetail = {}) =>
+      Effect.map(Ref.get(settings), (current_) => {
+        const at = now()
+        const positions = new Map(order.map((id, index) => [id, index]))
+        return {
+          torrents: select(selector).map((entry) =>
+            snapshot(entry, positions.get(entry.record.id) ?? 0, at, current_, detail)
+          ),
+          removed: selector === "recently-active" ? removed.map((gone) => gone.id) : []
+        }
+      })
+
+    const get = (ref: TorrentRef) =>
+      Effect.flatMap(Effect.sync(() => find(ref)), (entry) =>
+        entry === undefined
+          ? Effect.fail(new ClientError({ reason: "NotFound", detail: `no torrent ${ref}` }))
+          : Effect.map(
+            list([entry.record.id], { files: true, peers: true, trackers: true, pieces: true }),
+            (found) => found.torrents[0]!
+          ))
+
+    // ---- life
+
+    yield* Effect.addFinalizer(() =>
+      locked(Effect.gen(function*() {
+        // Each stop tells trackers (bounded in time): in parallel, so a thousand torrents stop in seconds.
+        yield* Effect.forEach(entries.values(), stopRun, { concurrency: 32, discard: true })
+        yield* saveSession.pipe(Effect.catchAll((error) => Effect.logWarning(error.message)))
+      }))
+    )
+    yield* session.setMaxConnections((yield* Ref.get(settings)).peerLimitGlobal)
+    yield* locked(Effect.zipRight(saveSession, reconcile))
+    const poll = Duration.decode(config.poll ?? Duration.seconds(1))
+    yield* Effect.raceFirst(Queue.take(wake), Effect.sleep(poll)).pipe(
+      Effect.zipRight(locked(tick)),
+      Effect.forever,
+      Effect.forkScoped
+    )
+
+    return Client.of({
+      port: session.port,
+      add,
+      list,
+      get,
+      remove,
+      start: (selector) => start(selector, false),
+      startNow: (selector) => start(selector, true),
+      stop,
+      verify,
+      reannounce: (selector) =>
+        locked(Effect.forEach(select(selector), (entry) =>
+          entry.run === undefined ? Effect.void : Queue.offer(entry.run.announceNow, undefined), { discard: true })),
+      setLocation,
+      set,
+      queueMove,
+      session: Ref.get(settings),
+      setSession,
+      stats,
+      events: Stream.fromPubSub(events),
+      freeSpace: config.freeSpace ??
+        (() => Effect.fail(new ClientError({ reason: "Unsupported", detail: "this client cannot tell free space" })))
+    })
+  })
+
+/** A magnet link as the user gave it, for the record. */
+const resolveMagnetText = (source: AddSource): string => (source._tag === "Magnet" ? source.uri : "")
+
+/** The Client; needs a Session, a ResumeStore and a FileSystem (and an HttpClient, to add by URL). */
+export const layer = (config: ClientConfig): Layer.Layer<Client, ClientError, Session | ResumeStore | FileSystem.FileSystem> =>
+  Layer.scoped(Client, make(config))

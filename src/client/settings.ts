@@ -1,0 +1,145 @@
+import type {
+  AddOptions,
+  FileChoices,
+  SessionSettings,
+  SessionSettingsPatch,
+  TorrentSettings,
+  TorrentSettingsPatch
+} from "./Client.js"
+import { ClientError } from "./Client.js"
+
+/** Transmission's defaults, with speeds in bytes per second. */
+export const defaultSessionSettings = (downloadDir: string): SessionSettings => ({
+  downloadDir,
+  startAddedTorrents: true,
+  downloadQueueEnabled: true,
+  downloadQueueSize: 5,
+  seedQueueEnabled: false,
+  seedQueueSize: 10,
+  queueStalledEnabled: true,
+  queueStalledMinutes: 30,
+  speedLimitDown: 100 * 1024,
+  speedLimitDownEnabled: false,
+  speedLimitUp: 100 * 1024,
+  speedLimitUpEnabled: false,
+  altSpeedDown: 50 * 1024,
+  altSpeedUp: 50 * 1024,
+  altSpeedEnabled: false,
+  seedRatioLimit: 2,
+  seedRatioLimited: false,
+  idleSeedingLimit: 30,
+  idleSeedingLimitEnabled: false,
+  peerLimitGlobal: 200,
+  peerLimitPerTorrent: 50,
+  peerPort: 51413,
+  encryption: "preferred",
+  dhtEnabled: true,
+  pexEnabled: true
+})
+
+/** Saved settings over the defaults: fields of another type or unknown to this version are dropped. */
+export const restoreSettings = (
+  defaults: SessionSettings,
+  saved: Readonly<Record<string, unknown>> | undefined
+): SessionSettings => {
+  if (saved === undefined) return defaults
+  const result: Record<string, unknown> = { ...defaults }
+  for (const [key, value] of Object.entries(defaults)) {
+    if (typeof saved[key] === typeof value) result[key] = saved[key]
+  }
+  return result as unknown as SessionSettings
+}
+
+const invalid = (detail: string) => new ClientError({ reason: "InvalidArgument", detail })
+
+const NON_NEGATIVE: ReadonlyArray<keyof SessionSettings> = [
+  "downloadQueueSize",
+  "seedQueueSize",
+  "queueStalledMinutes",
+  "speedLimitDown",
+  "speedLimitUp",
+  "altSpeedDown",
+  "altSpeedUp",
+  "seedRatioLimit",
+  "idleSeedingLimit",
+  "peerLimitGlobal",
+  "peerLimitPerTorrent",
+  "peerPort"
+]
+
+/** The settings with `patch` applied, or why the patch makes no sense. */
+export const patchSession = (
+  settings: SessionSettings,
+  patch: SessionSettingsPatch
+): ClientError | SessionSettings => {
+  for (const key of NON_NEGATIVE) {
+    const value = patch[key]
+    if (value !== undefined && (typeof value !== "number" || !Number.isFinite(value) || value < 0)) {
+      return invalid(`${key} must be a number, 0 or more`)
+    }
+  }
+  if (patch.peerPort !== undefined && patch.peerPort > 65535) return invalid("peerPort must be at most 65535")
+  const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined))
+  return { ...settings, ...defined }
+}
+
+/** A new torrent's settings: the session's defaults, then what `add` was given. */
+export const initialTorrentSettings = (
+  session: SessionSettings,
+  fileCount: number,
+  options: AddOptions
+): TorrentSettings =>
+  applyFileChoices({
+    downloadLimit: session.speedLimitDown,
+    downloadLimited: false,
+    uploadLimit: session.speedLimitUp,
+    uploadLimited: false,
+    honorsSessionLimits: true,
+    seedRatioMode: "global",
+    seedRatioLimit: session.seedRatioLimit,
+    seedIdleMode: "global",
+    seedIdleLimit: session.idleSeedingLimit,
+    peerLimit: options.peerLimit ?? session.peerLimitPerTorrent,
+    labels: options.labels ?? [],
+    wanted: Array.from({ length: fileCount }, () => true),
+    priorities: Array.from({ length: fileCount }, () => 0 as const)
+  }, options)
+
+/** File choices by index; an empty list means every file (as Transmission). Indexes out of range are ignored. */
+const applyFileChoices = (settings: TorrentSettings, patch: FileChoices): TorrentSettings => {
+  const count = settings.wanted.length
+  const indexes = (list: ReadonlyArray<number> | undefined) =>
+    list === undefined ? [] : list.length === 0 ? Array.from({ length: count }, (_, i) => i) : list
+  const wanted = [...settings.wanted]
+  const priorities = [...settings.priorities]
+  for (const i of indexes(patch.filesWanted)) if (i >= 0 && i < count) wanted[i] = true
+  for (const i of indexes(patch.filesUnwanted)) if (i >= 0 && i < count) wanted[i] = false
+  for (const i of indexes(patch.priorityHigh)) if (i >= 0 && i < count) priorities[i] = 1
+  for (const i of indexes(patch.priorityNormal)) if (i >= 0 && i < count) priorities[i] = 0
+  for (const i of indexes(patch.priorityLow)) if (i >= 0 && i < count) priorities[i] = -1
+  return { ...settings, wanted, priorities }
+}
+
+/** A torrent's settings with `patch` applied, or why it makes no sense. */
+export const patchTorrent = (
+  settings: TorrentSettings,
+  patch: TorrentSettingsPatch
+): ClientError | TorrentSettings => {
+  for (const key of ["downloadLimit", "uploadLimit", "seedRatioLimit", "seedIdleLimit", "peerLimit"] as const) {
+    const value = patch[key]
+    if (value !== undefined && (!Number.isFinite(value) || value < 0)) return invalid(`${key} must be a number, 0 or more`)
+  }
+  const {
+    filesUnwanted: _fu,
+    filesWanted: _fw,
+    priorityHigh: _ph,
+    priorityLow: _pl,
+    priorityNormal: _pn,
+    queuePosition: _qp,
+    trackerAdd: _ta,
+    trackerRemove: _tr,
+    ...plain
+  } = patch
+  const defined = Object.fromEntries(Object.entries(plain).filter(([, value]) => value !== undefined))
+  return applyFileChoices({ ...settings, ...defined }, patch)
+}
