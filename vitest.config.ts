@@ -9,7 +9,10 @@ export default defineConfig({
           name: "unit",
           // The fuzz targets run here in a small slice; `npm run fuzz` runs them big (see test/fuzz/fuzz.ts).
           include: ["test/**/*.test.ts", "test/fuzz/**/*.fuzz.ts"],
-          exclude: ["test/interop/**"]
+          exclude: ["test/interop/**"],
+          // A ceiling for hangs, not a speed check: test/cli/ starts the built bt as a child process, which takes
+          // seconds on a loaded 2-core machine (5 s, vitest's default, was missed there).
+          testTimeout: 30_000
         }
       },
       {

@@ -13,11 +13,13 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Metainfo from "../metainfo/index.js"
 import { create, createHelp } from "./commands/create.js"
+import { daemon } from "./commands/daemon.js"
 import { dht, dhtHelp } from "./commands/dht.js"
 import { download, downloadHelp } from "./commands/download.js"
 import { info, infoHelp } from "./commands/info.js"
 import { magnet, magnetHelp } from "./commands/magnet.js"
 import { peers, peersHelp } from "./commands/peers.js"
+import { add, list, recheck, remove, start, stop } from "./commands/remote.js"
 import { seed, seedHelp } from "./commands/seed.js"
 import { verify, verifyHelp } from "./commands/verify.js"
 import type { HelpExtras } from "./help.js"
@@ -32,7 +34,23 @@ import { CommandFailed, UsageError } from "./UsageError.js"
  */
 const bt = Command.make("bt").pipe(
   Command.withDescription("a BitTorrent client."),
-  Command.withSubcommands([download, seed, create, verify, info, magnet, peers, dht])
+  Command.withSubcommands([
+    download,
+    seed,
+    create,
+    verify,
+    info,
+    magnet,
+    peers,
+    dht,
+    daemon,
+    add,
+    list,
+    start,
+    stop,
+    recheck,
+    remove
+  ])
 )
 
 const extras: HelpExtras = {
@@ -62,7 +80,13 @@ const lineLogger = Logger.make(({ annotations, logLevel, message }) => {
   process.stderr.write(`bt: ${logLevel.label.toLowerCase()}: ${text}${detail}\n`)
 })
 
-const LoggerLayer = Layer.merge(Logger.replace(Logger.defaultLogger, lineLogger), Logger.minimumLogLevel(LogLevel.Error))
+/**
+ * `bt daemon` runs for weeks under a service manager: its journal should say what it does (started, torrents
+ * added, completed), so it logs from `info` up. The one-shot commands log errors only. `--log-level` wins over both.
+ */
+const defaultLogLevel = process.argv.slice(2).find((arg) => !arg.startsWith("-")) === "daemon" ? LogLevel.Info : LogLevel.Error
+
+const LoggerLayer = Layer.merge(Logger.replace(Logger.defaultLogger, lineLogger), Logger.minimumLogLevel(defaultLogLevel))
 
 const NodeLayer = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer, LoggerLayer)
 const MainLayer = Metainfo.layer.pipe(Layer.provideMerge(NodeLayer))
