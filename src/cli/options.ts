@@ -174,6 +174,9 @@ export const selectionOptions = {
   exclude: Options.text("exclude").pipe(
     Options.optional,
     Options.withDescription("skip these files (indices, ranges or a glob, as --only)")
+  ),
+  sequential: Options.boolean("sequential").pipe(
+    Options.withDescription("fetch pieces in order rather than rarest first (to play a file while it downloads)")
   )
 }
 
@@ -181,8 +184,11 @@ export const selectionOptions = {
 export const filesOption = (args: {
   readonly only: Option.Option<string>
   readonly exclude: Option.Option<string>
-}): Pick<AddOptions, "files"> =>
-  Option.isNone(args.only) && Option.isNone(args.exclude) ? {} : {
+  readonly sequential: boolean
+}): Pick<AddOptions, "files" | "sequential"> => ({
+  ...(args.sequential ? { sequential: true } : {}),
+  ...(Option.isNone(args.only) && Option.isNone(args.exclude) ? {} : {
     files: (torrent, base) =>
       selectFiles(torrent, base, Option.getOrUndefined(args.only), Option.getOrUndefined(args.exclude))
-  }
+  })
+})

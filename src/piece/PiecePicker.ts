@@ -43,6 +43,11 @@ export interface PiecePickerOptions extends Geometry {
    * ones, rarest first within a priority. Default: every piece `normal`. Change it later with `setPriorities`.
    */
   readonly priorities?: Uint8Array
+  /**
+   * Start pieces in index order (within a priority) instead of rarest first: for playing a file while it downloads.
+   * Blocks are still spread over every peer that has them, and every piece is still verified.
+   */
+  readonly sequential?: boolean
 }
 
 /** A piece's (or a file's) priority: skipped, or wanted at one of three levels. */
@@ -180,6 +185,9 @@ export class PiecePicker<Peer> {
   private missingWanted = 0
   private missingWantedBytes = 0
   private wantedTotal = 0
+  private sequential: boolean
+  /** In sequential mode: no piece below this is a candidate (candidates below it appear only by `setPriorities`). */
+  private inOrderFrom = 0
 
   constructor(options: PiecePickerOptions) {
     validateGeometry(options)
@@ -192,6 +200,7 @@ export class PiecePicker<Peer> {
     this.blocksPerPiece = Math.ceil(options.pieceLength / BLOCK_SIZE)
     this.have = this.sized(options.have ?? new Bitfield(options.pieceCount)).copy()
     this.availability = new Availability(options.pieceCount)
+    this.sequential = options.sequential ?? false
     this.priority = new Uint8Array(options.pieceCount).fill(Priority.normal)
     if (options.priorities !== undefined) this.priority.set(this.sizedPriorities(options.priorities))
     for (let index = 0; index < this.pieceCount; index++) {
@@ -219,6 +228,7 @@ export class PiecePicker<Peer> {
    */
   setPriorities(priorities: Uint8Array): void {
     this.sizedPriorities(priorities)
+    this.inOrderFrom = 0
     for (let index = 0; index < this.pieceCount; index++) {
       const before = this.priority[index]!
       const after = priorities[index]!
@@ -395,7 +405,9 @@ export class PiecePicker<Peer> {
   private pickNew(bits: Bitfield): number {
     const levels = LEVELS.filter((level) => this.candidatesAt[level]! > 0)
     const pick = (accept?: (piece: number) => boolean) =>
-      this.have.count < this.randomFirstPieces
+      this.sequential
+        ? this.pickInOrder(bits, accept)
+        : this.have.count < this.randomFirstPieces
         ? this.availability.pickRandom(bits, this.random, accept)
         : this.availability.pickRarest(bits, this.random, accept)
     // One priority among the candidates (the usual case): no filter.
@@ -403,6 +415,24 @@ export class PiecePicker<Peer> {
     for (const level of levels) {
       const index = pick((piece) => this.priority[piece] === level)
       if (index >= 0) return index
+    }
+    return -1
+  }
+
+  /** Sequential mode on or off, from the next piece started. */
+  setSequential(on: boolean): void {
+    this.sequential = on
+    this.inOrderFrom = 0
+  }
+
+  /** The first candidate in `bits` (and `accept`) by index, or -1; skips for good the leading non-candidates. */
+  private pickInOrder(bits: Bitfield, accept?: (piece: number) => boolean): number {
+    for (let index = this.inOrderFrom; index < this.pieceCount; index++) {
+      if (!this.availability.isCandidate(index)) {
+        if (index === this.inOrderFrom) this.inOrderFrom++
+        continue
+      }
+      if (bits.has(index) && (accept === undefined || accept(index))) return index
     }
     return -1
   }

@@ -39,6 +39,8 @@ export interface AddOptions {
    * file, or a magnet's `so=` selection, BEP 53), the priorities, or a sentence saying why the selection is wrong.
    */
   readonly files?: (torrent: TorrentInfo, base: ReadonlyArray<FilePriority>) => ReadonlyArray<FilePriority> | string
+  /** Fetch pieces in order, for playing while downloading (see `TorrentOptions.sequential`). Default false. */
+  readonly sequential?: boolean
   /** Peer connections for this torrent; default the session's `maxPeers`. */
   readonly maxPeers?: number
   /**
@@ -197,6 +199,7 @@ export const make = (
         const options: AddOptions = { ...given, ...(wrapConnection === undefined ? {} : { wrapConnection }) }
         const handle = yield* startTorrent({
           files,
+          sequential: options.sequential === true,
           torrent,
           directory: options.directory,
           peerId,
@@ -250,7 +253,8 @@ export const make = (
             dht: false,
             ...(options.maxPeers === undefined ? {} : { maxPeers: options.maxPeers }),
             ...(options.wrapConnection === undefined ? {} : { wrapConnection: options.wrapConnection }),
-            ...(options.files === undefined ? {} : { files: options.files })
+            ...(options.files === undefined ? {} : { files: options.files }),
+            ...(options.sequential === undefined ? {} : { sequential: options.sequential })
           }, sources, fromRanges(torrent, magnet.selectOnly))
       }).pipe(Effect.provide(context))
 

@@ -50,6 +50,8 @@ export interface SwarmOptions {
   readonly onDhtNode: (node: Endpoint) => void
   /** Each piece's priority (see `Priority`); default every piece wanted. */
   readonly priorities?: Uint8Array
+  /** Start pieces in order (see `PiecePickerOptions.sequential`). */
+  readonly sequential?: boolean
 }
 
 
@@ -116,6 +118,7 @@ export class Swarm {
       random: options.random,
       have: options.have,
       ...(options.priorities === undefined ? {} : { priorities: options.priorities }),
+      sequential: options.sequential === true,
       maxOutstanding: Math.max(1, Math.floor(options.outstandingBytes / BLOCK_SIZE))
     })
     // Spares are kept up to what the backlog and the pieces in assembly may hold together (about the backlog plus

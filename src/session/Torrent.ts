@@ -155,6 +155,8 @@ export interface TorrentOptions {
   readonly sources?: PeerSources
   /** Each file's priority, by index; default every file `normal`. */
   readonly files?: ReadonlyArray<FilePriority>
+  /** Fetch pieces in order rather than rarest first (still from every peer, still verified). */
+  readonly sequential?: boolean
   /** Tracker reports and "announce now", for a client that shows them. */
   readonly announce?: AnnounceHooks
 }
@@ -346,6 +348,7 @@ export const startTorrent = (
         port: options.port,
         have,
         priorities: piecePriorities(torrent, files),
+        sequential: options.sequential === true,
         now,
         random: pickRandom,
         bans: options.bans,

@@ -99,6 +99,29 @@ describe("PiecePicker priorities", () => {
     p.checkInvariants()
   })
 
+  it("in sequential mode starts pieces in index order within a priority, spreading them over the peers", () => {
+    const p = new PiecePicker<string>({
+      pieceCount: 10,
+      pieceLength: BLOCK_SIZE,
+      totalLength: 10 * BLOCK_SIZE,
+      random: seeded(5),
+      sequential: true,
+      priorities: Uint8Array.from([2, 2, 2, 2, 2, 2, 2, 2, 3, 0])
+    })
+    const seed = all(10)
+    const odd = bitsOf(10, [1, 3, 5, 7])
+    p.addPeer("seed", seed)
+    p.addPeer("odd", odd)
+    // The high piece first, then in order; each peer takes the next piece it has.
+    expect(p.nextRequests("seed", seed, 2, 0).map((r) => r.index)).toEqual([8, 0])
+    expect(p.nextRequests("odd", odd, 2, 0).map((r) => r.index)).toEqual([1, 3])
+    expect(p.nextRequests("seed", seed, 10, 0).map((r) => r.index)).toEqual([2, 4, 5, 6, 7])
+    p.checkInvariants()
+    // Turned off, the rest goes rarest first again; the skipped piece is never asked for.
+    p.setSequential(false)
+    expect(p.nextRequests("seed", seed, 10, 0)).toEqual([])
+  })
+
   it("a selection change takes effect at the next request and completion follows the wanted pieces", () => {
     const p = new PiecePicker<string>({
       pieceCount: 4,

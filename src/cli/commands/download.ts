@@ -93,6 +93,7 @@ const run = (
     readonly saveTorrent: Option.Option<string>
     readonly only: Option.Option<string>
     readonly exclude: Option.Option<string>
+    readonly sequential: boolean
   },
   peers: ReadonlyArray<Endpoint>,
   seedTime: Option.Option<Duration.Duration>,
