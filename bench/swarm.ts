@@ -325,7 +325,8 @@ export const btDownload = async (o: {
   const host = o.peerHost ?? "127.0.0.1"
   const peers = (typeof o.peerPort === "number" ? [o.peerPort] : o.peerPort).flatMap((port) => ["--peer", `${host}:${port}`])
   const proc = spawnTracked(process.execPath, [
-    btBin, "download", o.torrent, "-o", o.out, ...peers, "--no-trackers", "--no-dht", "--port", "0",
+    btBin, "download", o.torrent, "-o", o.out, ...peers, "--no-trackers", "--no-dht", "--no-port-mapping", "--no-lsd",
+    "--port", "0",
     ...(o.bind === undefined ? [] : ["--bind", o.bind]),
     "--json", "--state-dir", o.stateDir, "--transport", o.transport ?? "tcp",
     ...(o.encryption === undefined ? [] : ["--encryption", o.encryption]),

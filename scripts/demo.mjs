@@ -90,9 +90,9 @@ try {
   await run(["info", torrent])
 
   step("bt seed: serving it on 127.0.0.1")
-  // Offline and on loopback only: no trackers, no DHT. Over TCP: two bt peers on one machine would otherwise pick
+  // Offline and on loopback only: no trackers, no DHT, no port mapping, no LSD. Over TCP: two bt peers on one machine would otherwise pick
   // uTP, which bt runs at about 0.6x TCP's speed today (see the README's "Not done yet").
-  const local = ["--no-trackers", "--no-dht", "--transport", "tcp", "--port", "0"]
+  const local = ["--no-trackers", "--no-dht", "--no-port-mapping", "--no-lsd", "--transport", "tcp", "--port", "0"]
   const port = await startSeeder([torrent, "-d", join(work, "seed"), ...local])
   console.log(`seeding on port ${port}`)
 

@@ -17,6 +17,14 @@ export * as Dht from "./dht/Dht.js"
 export * as DhtProtocol from "./dht/index.js"
 export * as MemoryDatagram from "./net/MemoryDatagram.js"
 export * as NodeDatagram from "./net/NodeDatagram.js"
+/**
+ * Port mapping (PCP, NAT-PMP, UPnP IGD) as the `PortMapper` service; it needs a `Gateway` (`NodeGateway.layer` on
+ * Linux), a `Datagram` and an `HttpClient`.
+ */
+export * as PortMap from "./net/portmap/index.js"
+export * as NodeGateway from "./net/portmap/NodeGateway.js"
+/** Local Service Discovery (BEP 14) as the `Lsd` service, on a `Datagram`. */
+export * as Lsd from "./net/lsd/index.js"
 export * as Metainfo from "./metainfo/index.js"
 export * as MemoryTransport from "./peer/transport/MemoryTransport.js"
 /** Message Stream Encryption (MSE/PE), pure: key exchange, RC4, both handshake machines. */

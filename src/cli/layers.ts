@@ -2,6 +2,8 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodePath from "@effect/platform-node/NodePath"
 import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Either from "effect/Either"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -12,6 +14,11 @@ import * as Dht from "../dht/Dht.js"
 import type { Endpoint } from "../net/Datagram.js"
 import type { Datagram } from "../net/Datagram.js"
 import * as NodeDatagram from "../net/NodeDatagram.js"
+import * as Lsd from "../net/lsd/Lsd.js"
+import * as Gateway from "../net/portmap/Gateway.js"
+import * as NodeGateway from "../net/portmap/NodeGateway.js"
+import { parseEndpoint } from "../net/endpoint.js"
+import * as PortMapper from "../net/portmap/PortMapper.js"
 import * as SharedDatagram from "../net/SharedDatagram.js"
 import * as Dual from "../peer/transport/Dual.js"
 import * as NodeTransport from "../peer/transport/NodeTransport.js"
@@ -133,3 +140,45 @@ export const nodeSessionLayer = (
     Layer.provide(udp)
   )
 }
+
+/** `HOST:PORT` from the environment variable `name`, if it is set. */
+const endpointConfig = (name: string): Config.Config<Option.Option<Endpoint>> =>
+  Config.option(Config.string(name)).pipe(Config.mapOrFail((text) => {
+    if (Option.isNone(text)) return Either.right(Option.none())
+    const parsed = parseEndpoint(text.value)
+    return typeof parsed === "string"
+      ? Either.left(ConfigError.InvalidData([name], `${name} ${text.value} ${parsed}`))
+      : Either.right(Option.some(parsed))
+  }))
+
+/**
+ * Port mapping on Node (the gateway from /proc/net/route, UDP and HTTP from Node), or none when `enabled` is false
+ * (`--no-port-mapping`). `BT_PORTMAP_GATEWAY=HOST:PORT` names the NAT-PMP/PCP gateway (and our address as HOST) and
+ * `BT_PORTMAP_SSDP=HOST:PORT` where SSDP searches go: for tests against fake gateways on 127.0.0.1.
+ */
+export const nodePortMapperLayer = (enabled: boolean): Layer.Layer<PortMapper.PortMapper> =>
+  !enabled ? PortMapper.layerOff : Layer.unwrapEffect(Effect.gen(function*() {
+    const gateway = yield* endpointConfig("BT_PORTMAP_GATEWAY")
+    const ssdp = yield* endpointConfig("BT_PORTMAP_SSDP")
+    const config: Partial<PortMapper.PortMapperConfig> = {
+      ...(Option.isSome(gateway) ? { gatewayPort: gateway.value.port } : {}),
+      ...(Option.isSome(ssdp) ? { ssdp: ssdp.value } : {})
+    }
+    const route = Option.match(gateway, {
+      onNone: () => NodeGateway.layer,
+      onSome: ({ host }) => Gateway.layerFixed({ gateway: host, local: host })
+    })
+    return PortMapper.layerConfig(config).pipe(
+      Layer.provide(Layer.mergeAll(NodeDatagram.layer, NodeHttpClient.layer, route))
+    )
+  }).pipe(Effect.orDie))
+
+/**
+ * Local Service Discovery on Node's UDP (the BEP 14 groups on port 6771), or none when `enabled` is false
+ * (`--no-lsd`) or no socket could join a group (one debug line: LSD is a bonus, never a reason to stop).
+ */
+export const nodeLsdLayer = (enabled: boolean): Layer.Layer<Lsd.Lsd> =>
+  !enabled ? Lsd.layerOff : Lsd.layer.pipe(
+    Layer.provide(NodeDatagram.layer),
+    Layer.catchAll((error) => Layer.unwrapEffect(Effect.as(Effect.logDebug(error.message), Lsd.layerOff)))
+  )

@@ -7,7 +7,11 @@ import type { Endpoint } from "../net/Datagram.js"
 import type { AddOptions, SessionConfig } from "../session/index.js"
 import { selectFiles } from "../session/selection.js"
 import { parseEndpoint } from "../net/endpoint.js"
-import { type DhtOptions, nodeSessionLayer, type TransportMode } from "./layers.js"
+import type * as Scope from "effect/Scope"
+import { Lsd } from "../net/lsd/Lsd.js"
+import { PortMapper } from "../net/portmap/PortMapper.js"
+import type { TorrentInfo } from "../metainfo/index.js"
+import { type DhtOptions, nodeLsdLayer, nodePortMapperLayer, nodeSessionLayer, type TransportMode } from "./layers.js"
 import { UsageError } from "./UsageError.js"
 
 /** `-d DIR`: where a torrent's data is (`seed`, `verify`). */
@@ -57,6 +61,14 @@ export const swarmOptions = {
   noDht: Options.boolean("no-dht").pipe(
     Options.withDescription("run no DHT node: find peers through trackers, PEX and --peer only")
   ),
+  noPortMapping: Options.boolean("no-port-mapping").pipe(
+    Options.withDescription(
+      "do not open the port on the router (by default bt asks the gateway through PCP, NAT-PMP or UPnP IGD)"
+    )
+  ),
+  noLsd: Options.boolean("no-lsd").pipe(
+    Options.withDescription("do not announce torrents to the local network or look for peers there (BEP 14)")
+  ),
   dhtBootstrap: Options.text("dht-bootstrap").pipe(
     Options.withPseudoName("HOST:PORT"),
     Options.repeated,
@@ -98,6 +110,10 @@ export interface SwarmArgs {
   readonly peer: ReadonlyArray<string>
   readonly noDht: boolean
   readonly dhtBootstrap: ReadonlyArray<string>
+  /** `--no-port-mapping`; absent: port mapping on. */
+  readonly noPortMapping?: boolean
+  /** `--no-lsd`; absent: Local Service Discovery on. */
+  readonly noLsd?: boolean
   readonly bind: ReadonlyArray<string>
   readonly encryption: "prefer" | "require" | "disable"
   readonly transport: TransportMode
@@ -107,11 +123,28 @@ export interface SwarmArgs {
   readonly uploadLimit: Option.Option<string>
 }
 
-/** The Session on Node the shared options ask for: its settings, state folder, DHT node and transports. */
+/**
+ * The Session on Node the shared options ask for: its settings, state folder, DHT node and transports; with the
+ * PortMapper (off with `--no-port-mapping`) and LSD (off with `--no-lsd`).
+ */
 export const sessionLayerOf = (args: SwarmArgs & { readonly stateDir: Option.Option<string> }) =>
   Layer.unwrapEffect(
     Effect.map(dhtOptionsOf(args), (dht) => nodeSessionLayer(sessionConfigOf(args), args.stateDir, dht, args.transport))
-  )
+  ).pipe(Layer.merge(nodePortMapperLayer(args.noPortMapping !== true)), Layer.merge(nodeLsdLayer(args.noLsd !== true)))
+
+/**
+ * Announces a torrent on the local network and adds the peers found there (BEP 14), until the scope closes; not for
+ * a private torrent (BEP 27), and a no-op when LSD is off.
+ */
+export const joinLsd = (
+  handle: { readonly torrent: TorrentInfo; readonly addPeers: (peers: ReadonlyArray<Endpoint>) => Effect.Effect<void> },
+  session: { readonly port: number }
+): Effect.Effect<void, never, Lsd | Scope.Scope> =>
+  handle.torrent.private ? Effect.void : Effect.flatMap(Lsd, (lsd) => lsd.add(handle.torrent.infoHash, session.port, handle.addPeers))
+
+/** Opens the session's port on the router, in the background, until the scope closes (a no-op when mapping is off). */
+export const mapSessionPort = (session: { readonly port: number }): Effect.Effect<void, never, PortMapper | Scope.Scope> =>
+  Effect.flatMap(PortMapper, (mapper) => mapper.map(session.port))
 
 /** The session settings the shared options give. */
 export const sessionConfigOf = (args: SwarmArgs): Partial<SessionConfig> => ({

@@ -3,8 +3,10 @@ import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import { PortMapper } from "../net/portmap/index.js"
 import type { MagnetHandle, TorrentHandle } from "../session/index.js"
 import { metadataLine, progressLine, type Shown, stalledReason } from "./progress.js"
 import { RateWindow } from "./RateWindow.js"
@@ -29,15 +31,22 @@ export interface ProgressReport {
 }
 
 /** The JSON line of a progress: the session's fields, the rates measured over the window, the ETA in seconds. */
-const progressJson = (shown: Shown) =>
+const progressJson = (shown: Shown, extra: object) =>
   JSON.stringify({
     event: "progress",
     ...shown.progress,
+    ...extra,
     downloadRate: Math.round(shown.downloadRate),
     uploadRate: Math.round(shown.uploadRate),
     eta: Number.isFinite(shown.eta) ? Math.round(shown.eta) : null,
     ...(stalledReason(shown) === undefined ? {} : { reason: stalledReason(shown) })
   })
+
+/** The port mapping's status for JSON progress, when a PortMapper is there and was asked to map. */
+const portMapping: Effect.Effect<object> = Effect.flatMap(Effect.serviceOption(PortMapper), (mapper) =>
+  Option.isNone(mapper)
+    ? Effect.succeed({})
+    : Effect.map(mapper.value.status, (status) => (status.state === "off" ? {} : { portMapping: status })))
 
 /**
  * Prints progress on the mode's interval, in the background, until stopped or the scope closes. Rates are
@@ -61,7 +70,7 @@ export const reportProgress = (handle: TorrentHandle, mode: ReportMode): Effect.
     let shown = false
     const print = (line: Shown) =>
       mode === "json"
-        ? Console.log(progressJson(line))
+        ? Effect.flatMap(portMapping, (mapping) => Console.log(progressJson(line, mapping)))
         : mode === "tty"
         ? Effect.sync(() => {
           shown = true

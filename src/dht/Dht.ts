@@ -24,6 +24,7 @@ import type * as Scope from "effect/Scope"
 import { isIP } from "node:net"
 import type { Datagram, Endpoint } from "../net/Datagram.js"
 import { answer, type NodeState } from "./answer.js"
+import { AddressVotes, nextSecureId, reseeded } from "./externalAddress.js"
 import { MAX_VALUES } from "./krpc.js"
 import { type DhtConfig, resolveConfig } from "./DhtConfig.js"
 import { DhtError } from "./DhtError.js"
@@ -58,6 +59,8 @@ export interface DhtStats {
   readonly port: number
   /** Our node id, in hex. */
   readonly nodeId: string
+  /** Our external address as most answering nodes see it (BEP 42 `ip`), once enough agree. */
+  readonly externalAddress?: string
 }
 
 export interface GetPeersOptions {
@@ -154,6 +157,25 @@ export const make = (
         return "ping" in insertion && insertion.ping !== undefined ? ping(insertion.ping) : Effect.void
       })
 
+    /**
+     * Each answer's BEP 42 `ip` is a vote on our external address. Once enough agree and our id does not conform to
+     * it, a conforming id is drawn for the next start (the table is saved under it); this run keeps its id, as
+     * changing it mid-run would empty the routing table.
+     */
+    const votes = new AddressVotes()
+    let nextId: NodeId | undefined
+    const vote = (reply: Reply) =>
+      Effect.suspend(() => {
+        if (reply.response.ip === undefined || nextId !== undefined) return Effect.void
+        votes.add(reply.from.host, reply.response.ip.host)
+        const external = votes.settled
+        if (external === undefined) return Effect.void
+        nextId = nextSecureId(ownId, external, () => randomNodeId())
+        return nextId === undefined
+          ? Effect.void
+          : Effect.logDebug(`external address ${external}: the next start uses the BEP 42 id ${nodeIdHex(nextId)}`)
+      })
+
     /** A node we know by id did not answer: after enough of that it makes way for a replacement. */
     const unanswered = (node: DhtNode) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
@@ -164,6 +186,7 @@ export const make = (
     /** A query whose outcome the routing table hears of: every valid answer, and timeouts of nodes with an id. */
     const ask = (node: Contact, body: QueryBody): Effect.Effect<Reply, DhtError> =>
       rpc.query(node, body).pipe(
+        Effect.tap(vote),
         Effect.tap(({ from, response }) => heard({ id: response.id, host: from.host, port: from.port })),
         Effect.tapError((error) =>
           error.reason === "Timeout" && node.id !== undefined ? unanswered(node as DhtNode) : Effect.void
@@ -238,7 +261,10 @@ export const make = (
 
     if (settings.table !== undefined) {
       const store = settings.table
-      const save = Effect.suspend(() => store.save(encodeRoutingTable(table)))
+      const save = Effect.suspend(() =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          store.save(encodeRoutingTable(nextId === undefined ? table : reseeded(table, nextId, now))))
+      )
       yield* Effect.addFinalizer(() => save)
       yield* Effect.schedule(save, settings.saveTable).pipe(annotate, Effect.forkScoped)
     }
@@ -302,7 +328,8 @@ export const make = (
       queriesReceived: counters.queriesReceived,
       dropped: counters.dropped,
       port: rpc.local.port,
-      nodeId: nodeIdHex(ownId)
+      nodeId: nodeIdHex(ownId),
+      ...(votes.settled === undefined ? {} : { externalAddress: votes.settled })
     }))
 
     yield* Effect.logDebug(`DHT node ${nodeIdHex(ownId)} on UDP ${addressKey(rpc.local)}`).pipe(annotate)

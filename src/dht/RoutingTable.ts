@@ -13,6 +13,7 @@
  * - every node, in a bucket or a replacement cache, is in the bucket its id belongs to, and appears once;
  * - no two nodes (table and caches together) share an id or an IP:port; our own id is never held.
  */
+import { isExemptAddress, isSecureNodeId } from "./bep42.js"
 import { addressKey, type DhtNode, encodeCompactNode } from "./DhtNode.js"
 import {
   bucketIndex,
@@ -47,6 +48,16 @@ export interface RoutingTableOptions {
   readonly maxFailures?: number
   /** For refresh targets. Default: node:crypto. */
   readonly random?: RandomBytes
+  /**
+   * At most one node per IP address (ports aside), so one host cannot pose as many nodes. Loopback, private and
+   * link-local addresses are exempt (a LAN or a test may run many nodes on one). Default true.
+   */
+  readonly onePerIp?: boolean
+  /**
+   * Refuse nodes whose id does not match their address under BEP 42 (exempt addresses aside). Default false: many
+   * nodes on the DHT do not conform yet, and libtorrent does not enforce it by default either.
+   */
+  readonly enforceSecureIds?: boolean
 }
 
 /**
@@ -73,6 +84,10 @@ export type RefusalReason =
   | "address-taken"
   /** This id is held at another IP:port (and is not bad). */
   | "id-taken"
+  /** Another node at this IP address (another port) is in the table and not bad (`onePerIp`). */
+  | "ip-taken"
+  /** The id does not match the address under BEP 42 (`enforceSecureIds`). */
+  | "insecure-id"
 
 /** What `responded` did with a node; `ping` asks the caller to ping that (questionable) node. */
 export type Insertion =
@@ -126,6 +141,10 @@ export class RoutingTable {
   private readonly table: Array<Bucket>
   private readonly byId = new Map<string, Entry>()
   private readonly byAddress = new Map<string, Entry>()
+  /** Entries by IP address alone, for `onePerIp` (exempt addresses are not kept here). */
+  private readonly byHost = new Map<string, Entry>()
+  private readonly onePerIp: boolean
+  private readonly enforceSecureIds: boolean
   private count = 0
 
   constructor(readonly ownId: NodeId, now: number, options: RoutingTableOptions = {}) {
@@ -135,6 +154,8 @@ export class RoutingTable {
     this.maxNodes = options.maxNodes ?? 1000
     this.maxFailures = options.maxFailures ?? 2
     this.random = options.random
+    this.onePerIp = options.onePerIp ?? true
+    this.enforceSecureIds = options.enforceSecureIds ?? false
     this.table = [{ nodes: [], replacements: [], lastChanged: now }]
   }
 
@@ -351,6 +372,12 @@ export class RoutingTable {
       if (!this.isBad(withId)) return "id-taken"
       this.drop(withId)
     }
+    if (this.enforceSecureIds && !isSecureNodeId(node.id, node.host)) return "insecure-id"
+    const atHost = this.onePerIp ? this.byHost.get(node.host) : undefined
+    if (atHost !== undefined && atHost.hex !== hex) {
+      if (!this.isBad(atHost)) return "ip-taken"
+      this.drop(atHost)
+    }
     return undefined
   }
 
@@ -466,10 +493,12 @@ export class RoutingTable {
   private remember(entry: Entry): void {
     this.byId.set(entry.hex, entry)
     this.byAddress.set(entry.address, entry)
+    if (this.onePerIp && !isExemptAddress(entry.node.host)) this.byHost.set(entry.node.host, entry)
   }
 
   private forget(entry: Entry): void {
     this.byId.delete(entry.hex)
     this.byAddress.delete(entry.address)
+    if (this.byHost.get(entry.node.host) === entry) this.byHost.delete(entry.node.host)
   }
 }

@@ -78,7 +78,9 @@ const reply = (state: NodeState, query: KrpcQuery, from: Endpoint, now: number):
     case "get_peers": {
       const token = tokens.issue(from.host, now)
       const values = peers.get(query.infoHash, MAX_ANSWER_VALUES, now, "ipv4")
-      return response(values.length > 0 ? { values, token } : { nodes: closest(query.infoHash), token })
+      // The closest nodes beside any values, so a lookup goes on closing in while it collects peers.
+      const nodes = closest(query.infoHash)
+      return response(values.length > 0 ? { values, nodes, token } : { nodes, token })
     }
     case "announce_peer": {
       if (!tokens.check(from.host, query.token, now)) {

@@ -40,6 +40,11 @@ export interface BindOptions {
    * and uTP share a port and tell their packets apart by shape. Default: all of them. An unshared socket ignores it.
    */
   readonly accepts?: (bytes: Uint8Array) => boolean
+  /**
+   * A multicast group to join once bound (LSD). The socket shares its port with others (SO_REUSEADDR), so every
+   * program on the machine listening to the group gets each datagram. An in-memory socket ignores it.
+   */
+  readonly multicast?: string
 }
 
 /**

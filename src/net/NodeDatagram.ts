@@ -21,6 +21,7 @@ export const layer: Layer.Layer<Datagram> = Layer.succeed(
           const socket = dgram.createSocket({
             type: options.family === "ipv4" ? "udp4" : "udp6",
             ...(options.family === "ipv6" ? { ipv6Only: true } : {}),
+            ...(options.multicast === undefined ? {} : { reuseAddr: true }),
             recvBufferSize: RECEIVE_BUFFER
           })
           const onError = (cause: Error) => {
@@ -30,6 +31,13 @@ export const layer: Layer.Layer<Datagram> = Layer.succeed(
           socket.once("error", onError)
           socket.bind(options.port ?? 0, options.host, () => {
             socket.off("error", onError)
+            if (options.multicast !== undefined) {
+              try {
+                socket.addMembership(options.multicast)
+              } catch (cause) {
+                return onError(new Error(`cannot join ${options.multicast}: ${(cause as Error).message}`))
+              }
+            }
             // Errors after binding surface on sends; an unhandled 'error' event must not crash the process.
             socket.on("error", () => {})
             resume(Effect.succeed(socket))

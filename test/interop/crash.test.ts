@@ -124,7 +124,7 @@ interopSuite("bt download killed with SIGKILL and restarted", ["libtorrent"], ()
     // would let a restarted bt on the same port take data around the counting proxy (and finish before its kill).
     const args = async () => [
       "bin/bt.js", "download", torrent, "-o", out, "--peer", `127.0.0.1:${proxy.port}`, "--no-trackers", "--no-dht",
-      "--state-dir", join(work, "state"), "--port", String(await freePort()), "--json"
+      "--no-port-mapping", "--no-lsd", "--state-dir", join(work, "state"), "--port", String(await freePort()), "--json"
     ]
     const runs: Array<{ readonly afterMs: number; readonly lines: ReadonlyArray<Line>; readonly sent: number }> = []
     const history = () =>

@@ -253,12 +253,16 @@ const check = (what: string, result: RunResult): RunResult => {
 /** `node bin/bt.js ...args` (needs `npm run build`). */
 /**
  * The arguments for a `bt` process of a test: `download` and `seed` get `--no-dht` unless the test gives DHT
- * options itself, so no test ever reaches for the public DHT routers.
+ * options itself, so no test ever reaches for the public DHT routers, and always `--no-port-mapping` and `--no-lsd`,
+ * so no test talks to the machine's real router or multicasts on its LAN (port mapping is tested against fake
+ * gateways in test/net/portmap, LSD between our own nodes on 127.0.0.1 and in network namespaces).
  */
 export const btArgs = (args: ReadonlyArray<string>): Array<string> => {
   const runsSwarm = args[0] === "download" || args[0] === "seed"
   const choseDht = args.some((arg) => arg === "--no-dht" || arg === "--dht-bootstrap")
-  return [join(repoRoot, "bin", "bt.js"), ...args, ...(runsSwarm && !choseDht ? ["--no-dht"] : [])]
+  const noMapping = runsSwarm && !args.includes("--no-port-mapping") ? ["--no-port-mapping"] : []
+  const noLsd = runsSwarm && !args.includes("--no-lsd") ? ["--no-lsd"] : []
+  return [join(repoRoot, "bin", "bt.js"), ...args, ...(runsSwarm && !choseDht ? ["--no-dht"] : []), ...noMapping, ...noLsd]
 }
 
 export const runBt = (args: ReadonlyArray<string>, opts: RunOptions = {}): Promise<RunResult> =>

@@ -288,6 +288,8 @@ def seed(args):
     started = time.monotonic()
 
     settings = apply_transport(apply_encryption(loopback_settings(args.port, args.listen_host), args.encryption), args.transport)
+    if args.lsd:
+        settings["enable_lsd"] = True
     session, handle = start_torrent(args, settings)
     if args.upload_limit > 0:
         # A per-torrent limit: unlike the session's, it also holds for peers on the local network.
@@ -501,6 +503,8 @@ def main():
     p.add_argument("--tracker-announce", action="store_true", help="announce to the torrent's trackers at once")
     p.add_argument("--check-timeout", type=float, default=60, help="seconds to wait for the hash check")
     p.add_argument("--upload-limit", type=int, default=0, help="bytes per second for this torrent; 0: no limit")
+    p.add_argument("--lsd", action="store_true",
+                   help="Local Service Discovery (BEP 14) on: only inside a network namespace, never on a real LAN")
     add_peer_options(p)
     p.set_defaults(run=seed)
 

@@ -13,7 +13,15 @@ import { dirname, resolve } from "node:path"
 import { isMagnet, type MagnetLink, Metainfo, type TorrentInfo, torrentFileBytes } from "../../metainfo/index.js"
 import type { Endpoint } from "../../net/Datagram.js"
 import * as Session from "../../session/index.js"
-import { checkSwarmArgs, filesOption, selectionOptions, sessionLayerOf, swarmOptions } from "../options.js"
+import {
+  checkSwarmArgs,
+  filesOption,
+  joinLsd,
+  mapSessionPort,
+  selectionOptions,
+  sessionLayerOf,
+  swarmOptions
+} from "../options.js"
 import { formatBytes } from "../format.js"
 import { seededLine, stoppedLine, summaryLine } from "../progress.js"
 import { parseDuration, reportMetadata, type ReportMode, reportMode, reportProgress } from "../report.js"
@@ -102,6 +110,7 @@ const run = (
 ) =>
   Effect.gen(function*() {
     const session = yield* Session.Session
+    yield* mapSessionPort(session)
     const started = yield* Clock.currentTimeMillis
     const directory = resolve(args.output)
     const addOptions = { directory: args.output, peers, trackers: !args.noTrackers, ...filesOption(args) }
@@ -116,6 +125,7 @@ const run = (
         )
       )
     const torrent = handle.torrent
+    yield* joinLsd(handle, session)
     const elapsed = Effect.map(Clock.currentTimeMillis, (now) => (now - started) / 1000)
 
     let report = yield* reportProgress(handle, mode)

@@ -10,7 +10,7 @@ import * as Session from "../../session/index.js"
 import { layer as storageLayer, Storage } from "../../storage/index.js"
 import { fileReports, nothingFound, problemText, requireFolder } from "../dataCheck.js"
 import { formatBytes } from "../format.js"
-import { checkSwarmArgs, dataDirectory, sessionLayerOf, swarmOptions } from "../options.js"
+import { checkSwarmArgs, dataDirectory, joinLsd, mapSessionPort, sessionLayerOf, swarmOptions } from "../options.js"
 import { seededLine } from "../progress.js"
 import { reportMode, reportProgress } from "../report.js"
 import { CommandFailed } from "../UsageError.js"
@@ -69,7 +69,9 @@ const seedChecked = (
 ) =>
   Effect.gen(function*() {
     const session = yield* Session.Session
+    yield* mapSessionPort(session)
     const handle = yield* session.add(torrent, { directory: args.directory, peers, trackers: !args.noTrackers })
+    yield* joinLsd(handle, session)
     const mode = reportMode(args.json)
     if (mode !== "json") yield* Console.error(`checking ${torrent.name} in ${args.directory}…`)
     const have = yield* handle.checked

@@ -1,0 +1,3 @@
+export * from "./codec.js"
+export * from "./Lsd.js"
+export { LsdError } from "./LsdError.js"

@@ -1,0 +1,6 @@
+export * from "./Gateway.js"
+export type { Granted, Method, MethodName } from "./Method.js"
+export * as Pmp from "./pmp.js"
+export { PortMapError, type PortMapErrorReason } from "./PortMapError.js"
+export * from "./PortMapper.js"
+export * as Upnp from "./upnp.js"
