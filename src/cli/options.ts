@@ -4,7 +4,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { isIP } from "node:net"
 import type { Endpoint } from "../net/Datagram.js"
-import type { SessionConfig } from "../session/index.js"
+import type { AddOptions, SessionConfig } from "../session/index.js"
+import { selectFiles } from "../session/selection.js"
 import { parseEndpoint } from "../net/endpoint.js"
 import type * as Scope from "effect/Scope"
 import { Lsd } from "../net/lsd/Lsd.js"
@@ -193,3 +194,34 @@ export const checkSwarmArgs = (args: SwarmArgs): Effect.Effect<ReadonlyArray<End
     }
     return peers
   })
+
+/** `--only` and `--exclude`: which files of the torrent to fetch (see `Session.selectFiles`). */
+export const selectionOptions = {
+  only: Options.text("only").pipe(
+    Options.optional,
+    Options.withDescription(
+      "fetch only these files: 0-based indices and ranges as bt info numbers them (0,2-4), or a glob over the " +
+        "file's path ('*.mkv'); the others are not created"
+    )
+  ),
+  exclude: Options.text("exclude").pipe(
+    Options.optional,
+    Options.withDescription("skip these files (indices, ranges or a glob, as --only)")
+  ),
+  sequential: Options.boolean("sequential").pipe(
+    Options.withDescription("fetch pieces in order rather than rarest first (to play a file while it downloads)")
+  )
+}
+
+/** The `files` add option for `--only`/`--exclude`, applied once the torrent is known (a magnet's after its metadata). */
+export const filesOption = (args: {
+  readonly only: Option.Option<string>
+  readonly exclude: Option.Option<string>
+  readonly sequential: boolean
+}): Pick<AddOptions, "files" | "sequential"> => ({
+  ...(args.sequential ? { sequential: true } : {}),
+  ...(Option.isNone(args.only) && Option.isNone(args.exclude) ? {} : {
+    files: (torrent, base) =>
+      selectFiles(torrent, base, Option.getOrUndefined(args.only), Option.getOrUndefined(args.exclude))
+  })
+})

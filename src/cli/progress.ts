@@ -45,8 +45,8 @@ export const progressLine = (shown: Shown): string => {
   }
   const reason = stalledReason(shown)
   return [
-    `${percent(p.bytesVerified, p.totalLength).padStart(6)}`,
-    `${formatBytes(p.bytesVerified)} of ${formatBytes(p.totalLength)}`,
+    `${percent(p.wantedVerified, p.wantedLength).padStart(6)}`,
+    `${formatBytes(p.wantedVerified)} of ${formatBytes(p.wantedLength)}`,
     `down ${formatBytes(shown.downloadRate)}/s`,
     `up ${formatBytes(shown.uploadRate)}/s`,
     peers,
@@ -70,10 +70,10 @@ export const summaryLine = (
 
 /** What a download stopped early (Ctrl-C) says: how far it got, and how to go on. */
 export const stoppedLine = (name: string, p: TorrentProgress, directory: string): string => {
-  const share = p.totalLength === 0 ? 100 : Math.floor((100 * p.bytesVerified) / p.totalLength)
+  const share = p.wantedLength === 0 ? 100 : Math.floor((100 * p.wantedVerified) / p.wantedLength)
   return p.state === "checking"
     ? `${name}: stopped while checking the data already in ${directory}; run the same command to go on`
-    : `${name}: stopped at ${share} % (${formatBytes(p.bytesVerified)} of ${formatBytes(p.totalLength)} verified` +
+    : `${name}: stopped at ${share} % (${formatBytes(p.wantedVerified)} of ${formatBytes(p.wantedLength)} verified` +
       `; downloaded ${formatBytes(p.downloaded)} this run) — run the same command to resume; files in ${directory}`
 }
 

@@ -64,7 +64,7 @@ export const reportProgress = (handle: TorrentHandle, mode: ReportMode): Effect.
         progress,
         downloadRate: down.rate,
         uploadRate: up.rate,
-        eta: down.eta(progress.totalLength - progress.bytesVerified)
+        eta: down.eta(progress.wantedLength - progress.wantedVerified)
       }
     })
     let shown = false

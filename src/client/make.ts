@@ -13,7 +13,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { resolve } from "node:path"
 import { isInside } from "../storage/layout.js"
-import { formatMagnet, parseMagnet, parseMetadata, trackerTiers } from "../metainfo/index.js"
+import { formatMagnet, parseMagnet, parseMetadata, type TorrentInfo, trackerTiers } from "../metainfo/index.js"
 import { parseEndpoint } from "../net/endpoint.js"
 import { clockTimers, throttle } from "../peer/transport/Throttled.js"
 import type { Connection } from "../peer/transport/Transport.js"
@@ -45,7 +45,15 @@ import { deleteData, moveData } from "./data.js"
 import { type Entry, idleLimit, isComplete, isStalled, isWanted, ratioLimit, type Run, snapshot, statusOf, totals } from "./entry.js"
 import { applySessionLimits, applyTorrentLimits, makeSessionLimits, makeTorrentLimits } from "./limits.js"
 import { moveInQueue, placeInQueue, runnable } from "./queue.js"
-import { defaultSessionSettings, initialTorrentSettings, patchSession, patchTorrent, restoreSettings } from "./settings.js"
+import {
+  defaultSessionSettings,
+  filePriorities,
+  initialTorrentSettings,
+  patchSession,
+  patchTorrent,
+  restoreSettings
+} from "./settings.js"
+import type { FilePriority } from "../session/selection.js"
 import { defaultFetchLimits, type FetchLimits, type Resolved, resolveSource } from "./sources.js"
 
 export interface ClientConfig {
@@ -233,7 +241,10 @@ export const make = (
           peers: [...entry.magnet.peers, ...entry.record.peers.flatMap((text) => {
             const peer = parseEndpoint(text)
             return typeof peer === "string" ? [] : [peer]
-          })]
+          })],
+          // The torrent's file choices, read when it starts (a magnet's once its metadata came; so= until set).
+          files: (torrent: TorrentInfo, base: ReadonlyArray<FilePriority>) =>
+            filePriorities(entry.record.settings, torrent.files.length) ?? base
         }
         if (entry.info !== undefined) {
           const started = yield* session.add(entry.info, options).pipe(Scope.extend(scope), Effect.either)
@@ -563,6 +574,14 @@ export const make = (
           // A new peer limit or tracker list takes a restart of the torrent (the queue starts it again at once).
           if (next.peerLimit !== entry.record.settings.peerLimit || trackers !== undefined) yield* stopRun(entry)
           yield* update(entry, { settings: next, ...(trackers === undefined ? {} : { trackers }) })
+          // New file choices take effect at once in a running torrent.
+          const running = entry.run?.torrent
+          const files = running === undefined ? undefined : filePriorities(next, running.torrent.files.length)
+          if (running !== undefined && files !== undefined) {
+            yield* running.setFiles(files).pipe(
+              Effect.mapError((error) => new ClientError({ reason: "Storage", detail: error.message, cause: error }))
+            )
+          }
         })).pipe(Effect.zipRight(patch.queuePosition === undefined ? Effect.void : saveSession))
 
     /**

@@ -7,6 +7,18 @@ import type {
   TorrentSettingsPatch
 } from "./Client.js"
 import { ClientError } from "./Client.js"
+import type { FilePriority } from "../session/selection.js"
+
+/**
+ * The session's file priorities for a torrent's settings (unwanted: skipped; Transmission's -1/0/1: low/normal/
+ * high), or undefined when the settings do not cover `fileCount` files (a magnet's before its metadata came).
+ */
+export const filePriorities = (settings: TorrentSettings, fileCount: number): Array<FilePriority> | undefined =>
+  settings.wanted.length !== fileCount ? undefined : settings.wanted.map((wanted, index) => {
+    if (!wanted) return "skip"
+    const priority = settings.priorities[index] ?? 0
+    return priority < 0 ? "low" : priority > 0 ? "high" : "normal"
+  })
 
 /** Transmission's defaults, with speeds in bytes per second. */
 export const defaultSessionSettings = (downloadDir: string): SessionSettings => ({

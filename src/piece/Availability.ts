@@ -62,10 +62,10 @@ export class Availability {
   /**
    * The rarest candidate in `bits`, ties broken at random, or -1. Buckets are visited from availability 1 up,
    * then 0 (pieces no counted peer has; only a caller passing an uncounted bitfield can match those). Within a
-   * bucket the scan starts at a random offset and wraps. Cost: the candidates in buckets rarer than the answer
+   * bucket the scan starts at a random offset and wraps. With `accept`, only candidates it accepts (one priority). Cost: the candidates in buckets rarer than the answer
    * that `bits` lacks, so O(1) for a seeder and at worst O(candidates) for a peer with nothing we need.
    */
-  pickRarest(bits: Bitfield, random: () => number): number {
+  pickRarest(bits: Bitfield, random: () => number, accept?: (piece: number) => boolean): number {
     for (let count = 1; count <= this.buckets.length; count++) {
       const bucket = this.buckets[count === this.buckets.length ? 0 : count]!
       const length = bucket.length
@@ -73,7 +73,7 @@ export class Availability {
       const start = Math.floor(random() * length)
       for (let k = 0; k < length; k++) {
         const piece = bucket[(start + k) % length]!
-        if (bits.has(piece)) return piece
+        if (bits.has(piece) && (accept === undefined || accept(piece))) return piece
       }
     }
     return -1
@@ -83,13 +83,13 @@ export class Availability {
    * A random candidate in `bits`, or -1: a scan over piece indexes from a random start, wrapping. Used only for
    * the first few pieces of a download, so the O(pieceCount) worst case is paid a handful of times.
    */
-  pickRandom(bits: Bitfield, random: () => number): number {
+  pickRandom(bits: Bitfield, random: () => number, accept?: (piece: number) => boolean): number {
     const pieceCount = this.position.length
     if (this.candidates === 0 || pieceCount === 0) return -1
     const start = Math.floor(random() * pieceCount)
     for (let k = 0; k < pieceCount; k++) {
       const piece = (start + k) % pieceCount
-      if (this.position[piece]! >= 0 && bits.has(piece)) return piece
+      if (this.position[piece]! >= 0 && bits.has(piece) && (accept === undefined || accept(piece))) return piece
     }
     return -1
   }

@@ -38,7 +38,22 @@ export interface PiecePickerOptions extends Geometry {
    * since partial pieces are handed out before new ones open, so do the pieces in assembly. Default: no limit.
    */
   readonly maxOutstanding?: number
+  /**
+   * Each piece's priority (see `Priority`): `skip` pieces are never started, higher ones are started before lower
+   * ones, rarest first within a priority. Default: every piece `normal`. Change it later with `setPriorities`.
+   */
+  readonly priorities?: Uint8Array
+  /**
+   * Start pieces in index order (within a priority) instead of rarest first: for playing a file while it downloads.
+   * Blocks are still spread over every peer that has them, and every piece is still verified.
+   */
+  readonly sequential?: boolean
 }
+
+/** A piece's (or a file's) priority: skipped, or wanted at one of three levels. */
+export const Priority = { skip: 0, low: 1, normal: 2, high: 3 } as const
+export type Priority = typeof Priority[keyof typeof Priority]
+const LEVELS = [Priority.high, Priority.normal, Priority.low] as const
 
 /** In endgame a block may be outstanding with at most this many peers: the first request plus two duplicates. */
 export const ENDGAME_MAX_HOLDERS = 3
@@ -122,10 +137,14 @@ const REFUSED: BlockReceived<never> = { accepted: false, pieceComplete: false, c
 /**
  * Block bookkeeping and piece selection for one torrent. Pure and synchronous: called per block on the hot path.
  *
- * Every piece we do not have is in exactly one of two places:
- * - a *candidate* (in `availability`'s buckets): nothing requested or received yet;
+ * Every piece we do not have is in exactly one of three places:
+ * - a *candidate* (in `availability`'s buckets): wanted (priority above `skip`), nothing requested or received yet;
  * - *started* (in `started`): per-block state in a `Piece`, kept until the piece is verified (a failed piece is
- *   reset in place). `open` holds the started pieces with at least one free block, in the order they opened.
+ *   reset in place), whatever its priority becomes meanwhile. `open` holds the started pieces with at least one free
+ *   block, in the order they opened;
+ * - *skipped*: priority `skip` and not started; never requested until its priority rises.
+ * `candidatesAt[p]` counts the candidates of priority p; `missingWanted` the pieces not verified whose priority is
+ * above `skip` (the download is complete when it is 0).
  *
  * Further invariants (checked by `checkInvariants`):
  * - `unrequested` = candidate blocks + free blocks of started pieces; endgame is exactly `unrequested === 0`;
@@ -161,6 +180,14 @@ export class PiecePicker<Peer> {
   /** Started pieces whose blocks have not all been received: the pieces in assembly. */
   private assembling = 0
   private verifiedBytes = 0
+  private readonly priority: Uint8Array
+  private readonly candidatesAt = new Int32Array(4)
+  private missingWanted = 0
+  private missingWantedBytes = 0
+  private wantedTotal = 0
+  private sequential: boolean
+  /** In sequential mode: no piece below this is a candidate (candidates below it appear only by `setPriorities`). */
+  private inOrderFrom = 0
 
   constructor(options: PiecePickerOptions) {
     validateGeometry(options)
@@ -173,14 +200,61 @@ export class PiecePicker<Peer> {
     this.blocksPerPiece = Math.ceil(options.pieceLength / BLOCK_SIZE)
     this.have = this.sized(options.have ?? new Bitfield(options.pieceCount)).copy()
     this.availability = new Availability(options.pieceCount)
+    this.sequential = options.sequential ?? false
+    this.priority = new Uint8Array(options.pieceCount).fill(Priority.normal)
+    if (options.priorities !== undefined) this.priority.set(this.sizedPriorities(options.priorities))
     for (let index = 0; index < this.pieceCount; index++) {
+      if (this.priority[index]! > Priority.skip) this.wantedTotal += pieceSize(this, index)
       if (this.have.has(index)) {
         this.verifiedBytes += pieceSize(this, index)
-      } else {
-        this.availability.insert(index)
-        this.unrequested += blockCount(this, index)
+      } else if (this.priority[index]! > Priority.skip) {
+        this.addCandidate(index)
+        this.missingWanted++
+        this.missingWantedBytes += pieceSize(this, index)
       }
     }
+  }
+
+  // Priorities
+
+  /** Piece `index`'s priority. */
+  priorityOf(index: number): Priority {
+    return this.priority[this.inRange(index)]! as Priority
+  }
+
+  /**
+   * New priorities for every piece, effective for the next request. A piece newly skipped stops being started (one
+   * already started is finished); a piece newly wanted becomes a candidate.
+   */
+  setPriorities(priorities: Uint8Array): void {
+    this.sizedPriorities(priorities)
+    this.inOrderFrom = 0
+    for (let index = 0; index < this.pieceCount; index++) {
+      const before = this.priority[index]!
+      const after = priorities[index]!
+      if (before === after) continue
+      if (before === Priority.skip) this.wantedTotal += pieceSize(this, index)
+      else if (after === Priority.skip) this.wantedTotal -= pieceSize(this, index)
+      if (!this.have.has(index)) {
+        const size = pieceSize(this, index)
+        if (before === Priority.skip) {
+          this.missingWanted++
+          this.missingWantedBytes += size
+        } else if (after === Priority.skip) {
+          this.missingWanted--
+          this.missingWantedBytes -= size
+        }
+        if (this.availability.isCandidate(index)) this.removeCandidate(index)
+        this.priority[index] = after
+        if (after !== Priority.skip && !this.started.has(index)) this.addCandidate(index)
+      }
+      this.priority[index] = after
+    }
+  }
+
+  /** We lack piece `index` and want it: its priority is above `skip`, or it is being fetched already. */
+  wants(index: number): boolean {
+    return !this.have.has(index) && (this.priority[index]! > Priority.skip || this.started.has(index))
   }
 
   // Geometry
@@ -203,12 +277,23 @@ export class PiecePicker<Peer> {
     return this.verifiedBytes
   }
 
-  /** Bytes not yet verified: the tracker's `left`. */
+  /** Bytes of wanted pieces not yet verified: the tracker's `left`. */
   get missingBytes(): number {
-    return this.totalLength - this.verifiedBytes
+    return this.missingWantedBytes
   }
 
+  /** Bytes of the wanted pieces (priority above `skip`), verified or not. */
+  get wantedBytes(): number {
+    return this.wantedTotal
+  }
+
+  /** Every wanted piece (priority above `skip`) is verified: the download is done, skipped pieces or not. */
   isComplete(): boolean {
+    return this.missingWanted === 0
+  }
+
+  /** Every piece of the torrent is verified. */
+  hasAll(): boolean {
     return this.have.isComplete()
   }
 
@@ -296,11 +381,11 @@ export class PiecePicker<Peer> {
       if (bits.has(index) && this.mayTake(piece, peer)) this.fill(piece, peer, state, max, now, out)
     }
     while (out.length < max && this.availability.size > 0) {
-      const index = this.have.count < this.randomFirstPieces
-        ? this.availability.pickRandom(bits, this.random)
-        : this.availability.pickRarest(bits, this.random)
+      const index = this.pickNew(bits)
       if (index < 0) break
-      this.availability.remove(index)
+      // Its blocks stay unrequested: they become the started piece's free blocks.
+      this.removeCandidate(index)
+      this.unrequested += blockCount(this, index)
       const piece = new Piece<Peer>(index, blockCount(this, index))
       this.started.set(index, piece)
       this.open.add(index)
@@ -311,6 +396,45 @@ export class PiecePicker<Peer> {
       this.endgame(peer, state, bits, Math.min(max, out.length + ENDGAME_DEPTH - state.requests.size), now, out)
     }
     return out
+  }
+
+  /**
+   * A candidate in `bits` to start: of the highest priority that has one, random until `randomFirstPieces` are
+   * verified, then rarest first. Or -1.
+   */
+  private pickNew(bits: Bitfield): number {
+    const levels = LEVELS.filter((level) => this.candidatesAt[level]! > 0)
+    const pick = (accept?: (piece: number) => boolean) =>
+      this.sequential
+        ? this.pickInOrder(bits, accept)
+        : this.have.count < this.randomFirstPieces
+        ? this.availability.pickRandom(bits, this.random, accept)
+        : this.availability.pickRarest(bits, this.random, accept)
+    // One priority among the candidates (the usual case): no filter.
+    if (levels.length <= 1) return pick()
+    for (const level of levels) {
+      const index = pick((piece) => this.priority[piece] === level)
+      if (index >= 0) return index
+    }
+    return -1
+  }
+
+  /** Sequential mode on or off, from the next piece started. */
+  setSequential(on: boolean): void {
+    this.sequential = on
+    this.inOrderFrom = 0
+  }
+
+  /** The first candidate in `bits` (and `accept`) by index, or -1; skips for good the leading non-candidates. */
+  private pickInOrder(bits: Bitfield, accept?: (piece: number) => boolean): number {
+    for (let index = this.inOrderFrom; index < this.pieceCount; index++) {
+      if (!this.availability.isCandidate(index)) {
+        if (index === this.inOrderFrom) this.inOrderFrom++
+        continue
+      }
+      if (bits.has(index) && (accept === undefined || accept(index))) return index
+    }
+    return -1
   }
 
   /**
@@ -447,9 +571,12 @@ export class PiecePicker<Peer> {
       this.unrequested -= piece.free
       this.started.delete(index)
       this.open.delete(index)
-    } else {
-      this.availability.remove(index)
-      this.unrequested -= blockCount(this, index)
+    } else if (this.availability.isCandidate(index)) {
+      this.removeCandidate(index)
+    }
+    if (this.priority[index]! > Priority.skip) {
+      this.missingWanted--
+      this.missingWantedBytes -= pieceSize(this, index)
     }
     this.have.set(index)
     this.verifiedBytes += pieceSize(this, index)
@@ -495,6 +622,8 @@ export class PiecePicker<Peer> {
     let bytes = 0
     let assembling = 0
     let requested = 0
+    let missingWanted = 0
+    const candidatesAt = new Int32Array(4)
     const counts = new Int32Array(this.pieceCount)
     for (const state of this.peers.values()) state.bits.forEachSet((index) => counts[index]!++)
     for (let index = 0; index < this.pieceCount; index++) {
@@ -506,9 +635,15 @@ export class PiecePicker<Peer> {
         if (piece !== undefined || candidate) fail(`verified piece ${index} is still wanted`)
         continue
       }
-      if ((piece !== undefined) === candidate) fail(`piece ${index} must be either started or a candidate`)
+      const wanted = this.priority[index]! > Priority.skip
+      if (wanted) missingWanted++
+      if (piece !== undefined && candidate) fail(`piece ${index} is both started and a candidate`)
+      if (piece === undefined && candidate !== wanted) fail(`piece ${index} must be a candidate iff wanted`)
       if (piece === undefined) {
-        unrequested += blockCount(this, index)
+        if (candidate) {
+          candidatesAt[this.priority[index]!]!++
+          unrequested += blockCount(this, index)
+        }
         continue
       }
       let free = 0
@@ -540,6 +675,8 @@ export class PiecePicker<Peer> {
     }
     if (unrequested !== this.unrequested) fail(`unrequested ${this.unrequested}, recounted ${unrequested}`)
     if (bytes !== this.verifiedBytes) fail(`verified bytes`)
+    if (missingWanted !== this.missingWanted) fail(`missing wanted ${this.missingWanted}, recounted ${missingWanted}`)
+    if (candidatesAt.some((n, level) => n !== this.candidatesAt[level])) fail(`candidates per priority`)
     if (assembling !== this.assembling) fail(`assembling ${this.assembling}, recounted ${assembling}`)
     for (const [peer, state] of this.peers) {
       requested += state.requests.size
@@ -551,6 +688,26 @@ export class PiecePicker<Peer> {
   }
 
   // Internals
+
+  private addCandidate(index: number): void {
+    this.availability.insert(index)
+    this.candidatesAt[this.priority[index]!]!++
+    this.unrequested += blockCount(this, index)
+  }
+
+  private removeCandidate(index: number): void {
+    this.availability.remove(index)
+    this.candidatesAt[this.priority[index]!]!--
+    this.unrequested -= blockCount(this, index)
+  }
+
+  private sizedPriorities(priorities: Uint8Array): Uint8Array {
+    if (priorities.length !== this.pieceCount) {
+      throw new RangeError(`${priorities.length} priorities for ${this.pieceCount} pieces`)
+    }
+    if (priorities.some((p) => p > Priority.high)) throw new RangeError(`a priority above ${Priority.high}`)
+    return priorities
+  }
 
   private fill(piece: Piece<Peer>, peer: Peer, state: PeerState, max: number, now: number, out: Array<BlockRequest>) {
     let block = piece.cursor

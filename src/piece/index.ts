@@ -12,6 +12,7 @@ export {
   MIN_FAIR_SHARE,
   type PeerRequest,
   PiecePicker,
-  type PiecePickerOptions
+  type PiecePickerOptions,
+  Priority
 } from "./PiecePicker.js"
 export { MAX_REQUEST_DEPTH, MIN_REQUEST_DEPTH, pipelineDepth, REQUEST_QUEUE_SECONDS, requestDepth } from "./pipeline.js"

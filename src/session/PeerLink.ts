@@ -340,13 +340,18 @@ export class PeerLink implements Link {
   private gotBitfield(bytes: Uint8Array): void {
     this.bits = Bitfield.fromBytes(bytes, this.swarm.pieceCount)
     this.swarm.picker.addPeer(this, this.bits)
+    this.recountWanted()
+    this.dropIfBothComplete()
+  }
+
+  /** Counts the peer's pieces we want (after a bitfield, or when the file selection changed) and updates interest. */
+  recountWanted(): void {
     let wanted = 0
     this.bits.forEachSet((index) => {
-      if (!this.swarm.picker.hasPiece(index)) wanted++
+      if (this.swarm.picker.wants(index)) wanted++
     })
     this.wanted = wanted
     this.updateInterest()
-    this.dropIfBothComplete()
   }
 
   /** A bitfield after haves or another bitfield: the pieces it adds count as haves; none is taken back. */
@@ -360,7 +365,7 @@ export class PeerLink implements Link {
     if (this.bits.has(index)) return
     this.bits.set(index)
     this.swarm.picker.peerHave(this, index)
-    if (!this.swarm.picker.hasPiece(index)) {
+    if (this.swarm.picker.wants(index)) {
       this.wanted++
       this.updateInterest()
     }
@@ -369,7 +374,7 @@ export class PeerLink implements Link {
 
   /** Two seeds have nothing to say to each other. */
   private dropIfBothComplete(): void {
-    if (this.bits.isComplete() && this.swarm.picker.isComplete()) {
+    if (this.bits.isComplete() && this.swarm.picker.hasAll()) {
       this.fail(this.problem("NotNeeded", "both sides have every piece"))
     }
   }
@@ -409,10 +414,10 @@ export class PeerLink implements Link {
 
   // Our side
 
-  /** We verified piece `index`: tell the peer if it lacks it, and re-evaluate interest. */
-  weHave(index: number): void {
+  /** We verified piece `index` (`wanted`: counted as wanted until now): tell the peer if it lacks it, re-evaluate interest. */
+  weHave(index: number, wanted: boolean): void {
     if (this.bits.has(index)) {
-      this.wanted--
+      if (wanted) this.wanted--
       this.updateInterest()
       this.dropIfBothComplete()
     } else {

@@ -21,8 +21,9 @@ import { clockTimers, throttle } from "../peer/transport/Throttled.js"
 import { acceptHandshake, type Accepted } from "./encryption.js"
 import { type MagnetHandle, startMagnet } from "./magnet.js"
 import { defaultSessionConfig, type SessionConfig } from "./SessionConfig.js"
+import { allFiles, type FilePriority, fromRanges } from "./selection.js"
 import { type PeerSources, startTorrent, type TorrentHandle } from "./Torrent.js"
-import type { TorrentError } from "./TorrentError.js"
+import { TorrentError } from "./TorrentError.js"
 
 export interface AddOptions {
   /** The download folder: a single-file torrent's file, or a multi-file torrent's folder, goes inside it. */
@@ -33,6 +34,13 @@ export interface AddOptions {
   readonly trackers?: boolean
   /** Look for peers on the session's DHT node, if it runs one (never for private torrents). Default true. */
   readonly dht?: boolean
+  /**
+   * Which files to fetch, once the torrent is known (a magnet's only after its metadata): given the default (every
+   * file, or a magnet's `so=` selection, BEP 53), the priorities, or a sentence saying why the selection is wrong.
+   */
+  readonly files?: (torrent: TorrentInfo, base: ReadonlyArray<FilePriority>) => ReadonlyArray<FilePriority> | string
+  /** Fetch pieces in order, for playing while downloading (see `TorrentOptions.sequential`). Default false. */
+  readonly sequential?: boolean
   /** Peer connections for this torrent; default the session's `maxPeers`. */
   readonly maxPeers?: number
   /**
@@ -183,11 +191,15 @@ export const make = (
         ? transport
         : Transport.of({ connect: (to) => Effect.map(transport.connect(to), wrap), listen: transport.listen })
 
-    const add = (torrent: TorrentInfo, given: AddOptions, sources?: PeerSources) =>
+    const add = (torrent: TorrentInfo, given: AddOptions, sources?: PeerSources, base = allFiles(torrent)) =>
       Effect.gen(function*() {
+        const files = given.files === undefined ? base : given.files(torrent, base)
+        if (typeof files === "string") return yield* new TorrentError({ reason: "Selection", detail: files })
         const wrapConnection = withSessionLimits(given.wrapConnection)
         const options: AddOptions = { ...given, ...(wrapConnection === undefined ? {} : { wrapConnection }) }
         const handle = yield* startTorrent({
+          files,
+          sequential: options.sequential === true,
           torrent,
           directory: options.directory,
           peerId,
@@ -240,8 +252,10 @@ export const make = (
             trackers: false,
             dht: false,
             ...(options.maxPeers === undefined ? {} : { maxPeers: options.maxPeers }),
-            ...(options.wrapConnection === undefined ? {} : { wrapConnection: options.wrapConnection })
-          }, sources)
+            ...(options.wrapConnection === undefined ? {} : { wrapConnection: options.wrapConnection }),
+            ...(options.files === undefined ? {} : { files: options.files }),
+            ...(options.sequential === undefined ? {} : { sequential: options.sequential })
+          }, sources, fromRanges(torrent, magnet.selectOnly))
       }).pipe(Effect.provide(context))
 
     const setMaxConnections = (count: number) =>

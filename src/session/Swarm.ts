@@ -48,6 +48,10 @@ export interface SwarmOptions {
   readonly dhtPort: number | undefined
   /** A DHT node a peer told us of (BEP 5 `port` message). */
   readonly onDhtNode: (node: Endpoint) => void
+  /** Each piece's priority (see `Priority`); default every piece wanted. */
+  readonly priorities?: Uint8Array
+  /** Start pieces in order (see `PiecePickerOptions.sequential`). */
+  readonly sequential?: boolean
 }
 
 
@@ -113,6 +117,8 @@ export class Swarm {
       totalLength: options.torrent.totalLength,
       random: options.random,
       have: options.have,
+      ...(options.priorities === undefined ? {} : { priorities: options.priorities }),
+      sequential: options.sequential === true,
       maxOutstanding: Math.max(1, Math.floor(options.outstandingBytes / BLOCK_SIZE))
     })
     // Spares are kept up to what the backlog and the pieces in assembly may hold together (about the backlog plus
@@ -189,10 +195,18 @@ export class Swarm {
    * Returns the peers banned because the good data proves they spoiled an earlier attempt at it.
    */
   pieceVerified(index: number, data: Uint8Array): ReadonlyArray<PeerLink> {
+    const wanted = this.picker.wants(index)
     for (const stale of this.picker.pieceVerified(index)) stale.peer.cancel(stale.index, stale.begin, stale.length)
     this.cache.set(index, data)
-    for (const link of this.links) link.weHave(index)
+    for (const link of this.links) link.weHave(index, wanted)
     return this.strike(this.blame.verified(index, data))
+  }
+
+  /** New piece priorities (from the files'): effective at once, for what we request and whom we are interested in. */
+  setPriorities(priorities: Uint8Array): void {
+    this.picker.setPriorities(priorities)
+    for (const link of this.links) link.recountWanted()
+    for (const link of this.links) link.fillRequests()
   }
 
   // Serving

@@ -29,6 +29,7 @@ import { lookForPeers } from "./dhtPeers.js"
 import type { BanList } from "./BanList.js"
 import { makeDialer } from "./Dialer.js"
 import { restorePieces, saveResume } from "./restore.js"
+import { allFiles, type FilePriority, piecePriorities, skippedFiles } from "./selection.js"
 import { countPeers, stallReason } from "./stallReason.js"
 import { PeerLink } from "./PeerLink.js"
 import { dialPeer } from "./encryption.js"
@@ -47,6 +48,9 @@ export interface TorrentProgress {
   /** The payload's bytes, and those of them verified: BEP 47 padding files (zeros between files) not counted. */
   readonly totalLength: number
   readonly bytesVerified: number
+  /** Bytes of the pieces the selected files touch, and how many of them are verified (all files: `totalLength`). */
+  readonly wantedLength: number
+  readonly wantedVerified: number
   /** Payload bytes received and kept, and received but not needed. */
   readonly downloaded: number
   readonly wasted: number
@@ -116,6 +120,14 @@ export interface TorrentHandle {
    * never, for a torrent complete from the start.
    */
   readonly downloadCompleted: Effect.Effect<void>
+  /** Each file's priority, by index in the torrent's file list. */
+  readonly files: Effect.Effect<ReadonlyArray<FilePriority>>
+  /**
+   * New file priorities, effective at once: skipped files stop being fetched (their pieces in flight are finished),
+   * files selected again get their bytes out of the part file and are fetched. `done` succeeds when every wanted
+   * file is verified; once it has, a later selection is fetched but `done` stays succeeded.
+   */
+  readonly setFiles: (files: ReadonlyArray<FilePriority>) => Effect.Effect<void, TorrentError>
   /** The pieces verified so far (a copy); undefined while checking. */
   readonly verified: () => Bitfield | undefined
 }
@@ -142,6 +154,10 @@ export interface TorrentOptions {
   readonly resume: Option.Option<ResumeStore["Type"]>
   /** Trackers and DHT run elsewhere for this torrent (a magnet link's): their state, for progress. */
   readonly sources?: PeerSources
+  /** Each file's priority, by index; default every file `normal`. */
+  readonly files?: ReadonlyArray<FilePriority>
+  /** Fetch pieces in order rather than rarest first (still from every peer, still verified). */
+  readonly sequential?: boolean
   /** Tracker reports and "announce now", for a client that shows them. */
   readonly announce?: AnnounceHooks
 }
@@ -166,9 +182,14 @@ export const startTorrent = (
     const now = () => clock.unsafeCurrentTimeMillis()
 
     const resume = options.resume
-    const storage = yield* Effect.flatMap(Storage, (s) => s.open(torrent, options.directory)).pipe(
-      Effect.mapError(storageError)
-    )
+    let files: ReadonlyArray<FilePriority> = options.files ?? allFiles(torrent)
+    if (files.length !== torrent.files.length) {
+      return yield* Effect.dieMessage(`${files.length} file priorities for ${torrent.files.length} files`)
+    }
+    const storage = yield* Effect.flatMap(
+      Storage,
+      (s) => s.open(torrent, options.directory, { skipped: skippedFiles(files) })
+    ).pipe(Effect.mapError(storageError))
     const done = yield* Deferred.make<void, TorrentError>()
     const checkedPieces = yield* Deferred.make<Bitfield, TorrentError>()
     const completed = yield* Queue.unbounded<CompletedPiece>()
@@ -250,11 +271,7 @@ export const startTorrent = (
                 `banned ${banned.map((link) => link.key).join(", ")}: piece ${piece.index} proved their data of it bad`
               )
             }
-            if (swarm.picker.isComplete()) {
-              yield* storage.flush
-              yield* ensureFilesPresent
-              yield* Deferred.succeed(done, undefined)
-            }
+            if (swarm.picker.isComplete()) yield* finish
           } else {
             const banned = swarm.pieceFailed(piece.index, piece.data)
             yield* Effect.logWarning(
@@ -265,13 +282,35 @@ export const startTorrent = (
         }
       }).pipe(Effect.mapError(storageError))
 
+    /** Every wanted piece is verified: make it durable and say so. */
+    const finish = Effect.gen(function*() {
+      yield* storage.flush
+      yield* ensureFilesPresent
+      yield* Deferred.succeed(done, undefined)
+    }).pipe(Effect.catchTag("StorageError", (error) => Effect.fail(storageError(error))))
+
+    /** Serialises selection changes: each moves bytes out of the part file before the picker asks for more. */
+    const selecting = yield* Effect.makeSemaphore(1)
+    const setFiles = (next: ReadonlyArray<FilePriority>): Effect.Effect<void, TorrentError> =>
+      selecting.withPermits(1)(Effect.gen(function*() {
+        if (next.length !== torrent.files.length) {
+          return yield* Effect.dieMessage(`${next.length} file priorities for ${torrent.files.length} files`)
+        }
+        yield* Effect.mapError(storage.select(skippedFiles(next)), storageError)
+        files = [...next]
+        const current = swarm
+        if (current === undefined) return // still checking: the swarm starts with these
+        current.setPriorities(piecePriorities(torrent, files))
+        if (current.picker.isComplete()) yield* finish
+      }))
+
     /**
      * Every file is where it should be, at its full size: a file deleted or truncated under us while we wrote
      * (our handle kept writing to the deleted file) fails the torrent rather than letting it claim completion.
      */
     const ensureFilesPresent = Effect.flatMap(storage.existing, (existing) => {
       const missing = torrent.files.findIndex((file, i) =>
-        !file.padding && file.length > 0 && (existing[i] === undefined || existing[i]!.size < file.length)
+        !file.padding && file.length > 0 && files[i] !== "skip" && (existing[i] === undefined || existing[i]!.size < file.length)
       )
       if (missing === -1) return Effect.void
       const path = [...(torrent.layout === "multi" ? [torrent.name] : []), ...torrent.files[missing]!.path].join("/")
@@ -309,6 +348,8 @@ export const startTorrent = (
         peerId: options.peerId,
         port: options.port,
         have,
+        priorities: piecePriorities(torrent, files),
+        sequential: options.sequential === true,
         now,
         random: pickRandom,
         bans: options.bans,
@@ -411,8 +452,13 @@ export const startTorrent = (
     const pads = torrent.files.filter((file) => file.padding && file.length > 0)
       .map((file) => ({ piece: Math.floor(file.offset / torrent.pieceLength), length: file.length }))
     const payloadLength = pads.reduce((total, pad) => total - pad.length, torrent.totalLength)
-    const padVerified = (picker: { hasPiece: (index: number) => boolean }) =>
-      pads.reduce((total, pad) => picker.hasPiece(pad.piece) ? total + pad.length : total, 0)
+    type PadView = { hasPiece: (index: number) => boolean; priorityOf: (index: number) => number }
+    /** Padding bytes in pieces that are verified (and wanted, if asked), or in wanted pieces. */
+    const padVerified = (picker: PadView, wantedOnly = false) =>
+      pads.reduce((total, pad) =>
+        picker.hasPiece(pad.piece) && (!wantedOnly || picker.priorityOf(pad.piece) !== 0) ? total + pad.length : total, 0)
+    const padWanted = (picker: PadView) =>
+      pads.reduce((total, pad) => picker.priorityOf(pad.piece) !== 0 ? total + pad.length : total, 0)
 
     const ownProgress = Effect.sync((): TorrentProgress => {
       const current = swarm
@@ -424,6 +470,8 @@ export const startTorrent = (
           state: "checking",
           verifiedPieces: 0,
           bytesVerified: 0,
+          wantedLength: payloadLength,
+          wantedVerified: 0,
           downloaded: 0,
           wasted: 0,
           uploaded: 0,
@@ -439,6 +487,9 @@ export const startTorrent = (
         state: current.picker.isComplete() ? "seeding" : "downloading",
         verifiedPieces: current.picker.verifiedCount,
         bytesVerified: current.picker.bytesVerified - (pads.length === 0 ? 0 : padVerified(current.picker)),
+        wantedLength: current.picker.wantedBytes - (pads.length === 0 ? 0 : padWanted(current.picker)),
+        wantedVerified: current.picker.wantedBytes - current.picker.missingBytes -
+          (pads.length === 0 ? 0 : padVerified(current.picker, true)),
         downloaded: current.downloaded,
         wasted: current.wasted,
         uploaded: current.uploaded,
@@ -478,6 +529,8 @@ export const startTorrent = (
       connections: () => dialer.active.size,
       transferStats,
       downloadCompleted,
+      files: Effect.sync(() => files),
+      setFiles,
       verified: () => swarm?.picker.bitfield()
     } satisfies TorrentHandle
   }).pipe(Effect.annotateLogs("torrent", options.torrent.name))

@@ -1,8 +1,11 @@
 import * as Data from "effect/Data"
 /** Why a torrent stopped. Peer trouble never stops a torrent; only what makes progress impossible does. */
 export class TorrentError extends Data.TaggedError("TorrentError")<{
-  /** `Storage`: the disk failed us. `Metadata`: a magnet link's fetched metadata is not a valid torrent. */
-  readonly reason: "Storage" | "Metadata"
+  /**
+   * `Storage`: the disk failed us. `Metadata`: a magnet link's fetched metadata is not a valid torrent.
+   * `Selection`: the files asked for do not exist in the torrent.
+   */
+  readonly reason: "Storage" | "Metadata" | "Selection"
   readonly detail: string
   readonly cause?: unknown
 }> {

@@ -4,6 +4,15 @@ export type { MetadataProgress } from "./metadata/fetchMetadata.js"
 export { isFinal, PeerError, type PeerErrorReason } from "./PeerError.js"
 export { type AddOptions, layer, layerConfig, make, Session } from "./Session.js"
 export { defaultSessionConfig, type SessionConfig } from "./SessionConfig.js"
+export {
+  allFiles,
+  type FilePriority,
+  fromRanges,
+  matchFiles,
+  piecePriorities,
+  selectFiles,
+  skippedFiles
+} from "./selection.js"
 export { type StallSnapshot, stallReason, trackerSummary } from "./stallReason.js"
 export type { PeerInfo, PeerSources, TorrentHandle, TorrentOptions, TorrentProgress } from "./Torrent.js"
 export { TorrentError } from "./TorrentError.js"

@@ -1,7 +1,7 @@
 /**
  * Storage in memory, for tests and in-process swarms: one byte array per torrent (by info-hash), kept across opens
  * like a disk, with the same observable behaviour as the file-system layer (padding never stored, missing data reads
- * as zeros, empty files exist once opened, the same range and path checks).
+ * as zeros, empty files exist once opened, skipped files parked in a part file, the same range and path checks).
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -16,12 +16,16 @@ import { StorageError } from "./StorageError.js"
 export class MemoryStorage extends Context.Tag("bt/MemoryStorage")<MemoryStorage, {
   /** A copy of a torrent's byte space as stored (padding reads as zeros), or `undefined` if never opened or seeded. */
   readonly contents: (infoHashHex: string) => Uint8Array | undefined
+  /** A copy of a torrent's part file (in the torrent's byte space), or `undefined` if it has none. */
+  readonly partFile: (infoHashHex: string) => Uint8Array | undefined
 }>() {}
 
 interface Disk {
   readonly bytes: Uint8Array
   /** Per file: its size and modification time once it exists. */
   readonly files: Array<{ size: number; mtimeMs: number } | undefined>
+  /** The part file: the bytes of parked files at their offsets, and when it was last written. */
+  part: { readonly bytes: Uint8Array; mtimeMs: number } | undefined
 }
 
 const zeroPadding = (torrent: TorrentInfo, bytes: Uint8Array) => {
@@ -52,22 +56,37 @@ export const makeMemory = (
       const files = torrent.files.map((file) =>
         seed !== undefined && !file.padding ? { size: file.length, mtimeMs: now } : undefined
       )
-      const disk: Disk = { bytes, files }
+      const disk: Disk = { bytes, files, part: undefined }
       disks.set(torrent.infoHashHex, disk)
       return Effect.succeed(disk)
     }
 
-    const open = (torrent: TorrentInfo, directory: string, options?: OpenOptions) =>
+    const open = (torrent: TorrentInfo, directory: string, options: OpenOptions = {}) =>
       Effect.gen(function*() {
         yield* filePaths(directory, torrent)
         const now = yield* Clock.currentTimeMillis
         const disk = yield* diskFor(torrent, now)
-        const readOnly = options?.readOnly === true
-        for (const [index, file] of torrent.files.entries()) {
-          if (!readOnly && file.length === 0 && !file.padding && disk.files[index] === undefined) {
-            disk.files[index] = { size: 0, mtimeMs: now }
-          }
-        }
+        const readOnly = options.readOnly === true
+        // As on disk: every missing file starts parked, and `select` unparks (and creates, if empty) the wanted ones.
+        const parked = torrent.files.map((file, index) => !file.padding && disk.files[index] === undefined)
+        const select = (skipped: ReadonlyArray<boolean>) =>
+          Effect.map(Clock.currentTimeMillis, (mtimeMs) => {
+            for (const [index, file] of torrent.files.entries()) {
+              if (file.padding) continue
+              if (skipped[index] === true) {
+                if (disk.files[index] === undefined) parked[index] = true
+              } else if (parked[index]) {
+                parked[index] = false
+                const held = disk.part?.bytes.subarray(file.offset, file.offset + file.length)
+                if (file.length === 0 || held?.some((byte) => byte !== 0) === true) {
+                  if (held !== undefined) disk.bytes.set(held, file.offset)
+                  disk.files[index] = { size: file.length, mtimeMs }
+                }
+              }
+            }
+            if (!parked.some((p) => p)) disk.part = undefined
+          })
+        if (!readOnly) yield* select(options.skipped ?? [])
         const state = yield* Effect.acquireRelease(
           Effect.sync(() => ({ closed: false })),
           (state) => Effect.sync(() => (state.closed = true))
@@ -86,10 +105,15 @@ export const makeMemory = (
           Effect.sync(() => {
             const out = into?.fill(0) ?? new Uint8Array(length)
             for (const segment of segments(torrent.files, offset, length)) {
+              const start = torrent.files[segment.fileIndex]!.offset + segment.fileOffset
+              if (parked[segment.fileIndex]) {
+                const part = disk.part?.bytes.subarray(start, start + segment.length)
+                if (part !== undefined) out.set(part, segment.bufferOffset)
+                continue
+              }
               const size = disk.files[segment.fileIndex]?.size ?? 0
               const available = Math.min(segment.length, size - segment.fileOffset)
               if (available <= 0) continue
-              const start = torrent.files[segment.fileIndex]!.offset + segment.fileOffset
               out.set(disk.bytes.subarray(start, start + available), segment.bufferOffset)
             }
             return out
@@ -102,6 +126,13 @@ export const makeMemory = (
               : ifOpen(Effect.flatMap(pieceOffset(torrent, index, data.length), (offset) =>
               Effect.map(Clock.currentTimeMillis, (mtimeMs) => {
                 for (const segment of segments(torrent.files, offset, data.length)) {
+                  const bytes = data.subarray(segment.bufferOffset, segment.bufferOffset + segment.length)
+                  if (parked[segment.fileIndex]) {
+                    disk.part ??= { bytes: new Uint8Array(torrent.totalLength), mtimeMs }
+                    disk.part.bytes.set(bytes, offset + segment.bufferOffset)
+                    disk.part.mtimeMs = mtimeMs
+                    continue
+                  }
                   disk.bytes.set(
                     data.subarray(segment.bufferOffset, segment.bufferOffset + segment.length),
                     offset + segment.bufferOffset
@@ -118,11 +149,15 @@ export const makeMemory = (
               ? storage.read(index, 0, pieceSize(torrent, index))
               : ifOpen(Effect.flatMap(pieceOffset(torrent, index, into.length), (offset) => readAt(offset, into.length, into))),
           existing: ifOpen(Effect.sync(() =>
-            disk.files.map((file, fileIndex): ExistingFile | undefined =>
-              file === undefined ? undefined : { fileIndex, size: file.size, mtimeMs: file.mtimeMs }
-            )
+            disk.files.map((file, fileIndex): ExistingFile | undefined => {
+              const where = parked[fileIndex]
+                ? disk.part && { size: disk.part.bytes.length, mtimeMs: disk.part.mtimeMs }
+                : file
+              return where === undefined ? undefined : { fileIndex, size: where.size, mtimeMs: where.mtimeMs }
+            })
           )),
-          flush: ifOpen(Effect.void)
+          flush: ifOpen(Effect.void),
+          select: (skipped) => ifOpen(select(skipped))
         }
         return storage
       })
@@ -132,12 +167,19 @@ export const makeMemory = (
       return disk === undefined ? undefined : Uint8Array.from(disk.bytes)
     }
 
-    return { open, contents }
+    const partFile = (infoHashHex: string) => {
+      const part = disks.get(infoHashHex)?.part
+      return part === undefined ? undefined : Uint8Array.from(part.bytes)
+    }
+
+    return { open, contents, partFile }
   })
 
 /** Memory storage, optionally pre-seeded (see `makeMemory`); provides `MemoryStorage` too, to read back contents. */
 export const layerMemory = (initial?: ReadonlyMap<string, Uint8Array>): Layer.Layer<Storage | MemoryStorage> =>
   Layer.effectContext(
-    Effect.map(makeMemory(initial), ({ contents, open }) =>
-      Context.make(Storage, Storage.of({ open })).pipe(Context.add(MemoryStorage, MemoryStorage.of({ contents }))))
+    Effect.map(makeMemory(initial), ({ contents, open, partFile }) =>
+      Context.make(Storage, Storage.of({ open })).pipe(
+        Context.add(MemoryStorage, MemoryStorage.of({ contents, partFile }))
+      ))
   )

@@ -5,6 +5,9 @@
  * at a time below the download folder, refusing any that is a symbolic link; files are opened with O_NOFOLLOW and
  * never truncated. Two files of the torrent that turn out to be one file on disk (a case-folding file system, a hard
  * link) are refused as "Unsafe" when the second is opened.
+ *
+ * A skipped file that does not exist is "parked": its bytes go to the torrent's part file (`partFileName`), at their
+ * offset in the torrent's byte space, until it is selected again and they move to the file.
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -13,9 +16,12 @@ import { constants } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as Path from "node:path"
 import { pieceSize, type TorrentInfo } from "../metainfo/TorrentInfo.js"
-import { blockOffset, filePaths, isInside, pieceOffset, segments } from "./layout.js"
-import { type ExistingFile, Storage, type TorrentStorage } from "./Storage.js"
+import { blockOffset, filePaths, isInside, pieceOffset, type Segment, segments } from "./layout.js"
+import { type ExistingFile, type OpenOptions, partFileName, Storage, type TorrentStorage } from "./Storage.js"
 import { describeSystemError, StorageError, type StorageErrorReason } from "./StorageError.js"
+
+/** Bytes moved out of the part file at a time. */
+const MOVE_CHUNK = 1 << 20
 
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0
 const READ_WRITE = constants.O_RDWR | NOFOLLOW
@@ -61,11 +67,16 @@ const makeFolders = async (folder: string): Promise<void> => {
 }
 
 /** The plain-async core of one opened torrent; `open` wraps it in Effects. */
-const openFiles = async (torrent: TorrentInfo, directory: string, readOnly: boolean) => {
+const openFiles = async (torrent: TorrentInfo, directory: string, options: OpenOptions) => {
+  const readOnly = options.readOnly === true
   const root = Path.resolve(directory)
-  const paths = Either.getOrThrowWith(filePaths(root, torrent), (error) => error)
   const files = torrent.files
-  const handles: Array<Promise<OpenFile> | undefined> = new Array(files.length)
+  /** The torrent's files, then the part file at index PART. */
+  const paths = [...Either.getOrThrowWith(filePaths(root, torrent), (error) => error), Path.join(root, partFileName(torrent))]
+  const PART = files.length
+  const handles: Array<Promise<OpenFile> | undefined> = new Array(files.length + 1)
+  /** Files whose bytes are in the part file (see the module comment). */
+  const parked: Array<boolean> = files.map(() => false)
   /** Folders already checked to be real folders (not links) inside `root`. */
   const folders = new Set<string>()
   /** dev:ino of each open file, to catch two torrent files that are one file on disk. */
@@ -181,9 +192,15 @@ const openFiles = async (torrent: TorrentInfo, directory: string, readOnly: bool
     return file
   }
 
+  /** Where a segment's bytes are: its file, or for a parked file the part file. */
+  const route = (segment: Segment): Segment =>
+    parked[segment.fileIndex]
+      ? { ...segment, fileIndex: PART, fileOffset: files[segment.fileIndex]!.offset + segment.fileOffset }
+      : segment
+
   const write = async (offset: number, data: Uint8Array): Promise<void> => {
     if (readOnly) throw new StorageError({ reason: "Write", detail: `the data of ${torrent.name} is open read-only` })
-    for (const segment of segments(files, offset, data.length)) {
+    for (const segment of segments(files, offset, data.length).map(route)) {
       const path = paths[segment.fileIndex]!
       const file = (await handleFor(segment.fileIndex, true))!
       if (!file.writable) {
@@ -203,9 +220,11 @@ const openFiles = async (torrent: TorrentInfo, directory: string, readOnly: bool
   }
 
   /** Reads into `into` when given (of `length` bytes, old contents: every byte not read is zeroed), else anew. */
-  const read = async (offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> => {
+  const read = async (offset: number, length: number, into?: Uint8Array, from?: number): Promise<Uint8Array> => {
     const out = into ?? new Uint8Array(length)
-    const parts = segments(files, offset, length)
+    const parts = from === undefined
+      ? segments(files, offset, length).map(route)
+      : [{ fileIndex: from, fileOffset: offset, bufferOffset: 0, length }]
     // Padding (gaps between the segments) reads as zeros; a fresh buffer is zero already.
     if (into !== undefined && parts.reduce((sum, segment) => sum + segment.length, 0) < length) out.fill(0)
     for (const segment of parts) {
@@ -231,7 +250,7 @@ const openFiles = async (torrent: TorrentInfo, directory: string, readOnly: bool
     Promise.all(files.map(async (file, fileIndex) => {
       if (closed) throw closedError()
       if (file.padding) return undefined
-      const path = paths[fileIndex]!
+      const path = paths[parked[fileIndex] ? PART : fileIndex]!
       try {
         const stat = await fs.lstat(path)
         return stat.isFile() ? { fileIndex, size: stat.size, mtimeMs: stat.mtimeMs } : undefined
@@ -253,6 +272,61 @@ const openFiles = async (torrent: TorrentInfo, directory: string, readOnly: bool
     }))
   }
 
+  const exists = async (path: string): Promise<boolean> => {
+    try {
+      return (await fs.lstat(path)).isFile()
+    } catch (cause) {
+      const code = codeOf(cause)
+      if (code === "ENOENT" || code === "ENOTDIR") return false
+      throw systemError("Read", path, cause)
+    }
+  }
+
+  /** Copies file `index`'s bytes out of the part file (only chunks holding data: the part file is sparse). */
+  const unpark = async (index: number): Promise<void> => {
+    const file = files[index]!
+    if (file.length === 0) {
+      await (await handleFor(index, true))!.handle.close()
+      handles[index] = undefined
+      return
+    }
+    const part = await handleFor(PART, false)
+    if (part === undefined) return
+    const chunk = new Uint8Array(Math.min(MOVE_CHUNK, file.length))
+    let moved = false
+    for (let at = 0; at < file.length; at += chunk.length) {
+      const length = Math.min(chunk.length, file.length - at)
+      const data = await read(file.offset + at, length, chunk.subarray(0, length), PART)
+      if (data.every((byte) => byte === 0)) continue
+      await write(file.offset + at, data)
+      moved = true
+    }
+    if (!moved) return
+    const handle = (await handleFor(index, true))!.handle
+    if ((await handle.stat()).size < file.length) await handle.truncate(file.length)
+  }
+
+  const select = async (skipped: ReadonlyArray<boolean>): Promise<void> => {
+    if (closed) throw closedError()
+    for (const [index, file] of files.entries()) {
+      if (file.padding) continue
+      if (skipped[index] === true) {
+        if (!parked[index] && handles[index] === undefined && !(await exists(paths[index]!))) parked[index] = true
+      } else if (parked[index]) {
+        // Writes go to the file from now on; what the part file holds of it is verified data, the same bytes.
+        parked[index] = false
+        await unpark(index)
+      }
+    }
+    if (parked.some((p) => p) || !(await exists(paths[PART]!))) return
+    const part = handles[PART]
+    handles[PART] = undefined
+    await (await part?.catch(() => undefined))?.handle.close()
+    await fs.unlink(paths[PART]!).catch((cause) => {
+      if (codeOf(cause) !== "ENOENT") throw systemError("Write", paths[PART]!, cause)
+    })
+  }
+
   /** Closes every handle; resolves to the errors of those that failed to close. */
   const close = async (): Promise<Array<StorageError>> => {
     closed = true
@@ -265,23 +339,22 @@ const openFiles = async (torrent: TorrentInfo, directory: string, readOnly: bool
     return results.flatMap((result) => result.status === "rejected" ? [result.reason as StorageError] : [])
   }
 
-  if (readOnly) return { write, read, existing, flush, close }
-  // Create the download folder, and the torrent's empty files so that a complete download has every file.
+  // Create the download folder, and the torrent's wanted empty files so that a complete download has every file.
+  // Every missing file starts parked: the wanted ones are unparked by `select`, taking their bytes from a part file
+  // left by an earlier run that skipped them (and an empty file is created then).
+  if (readOnly) return { write, read, existing, flush, select, close }
   await makeFolders(root).catch((cause) => {
     throw systemError("Open", root, cause)
   })
   try {
-    for (const [index, file] of files.entries()) {
-      if (file.length !== 0 || file.padding) continue
-      await (await handleFor(index, true))!.handle.close()
-      handles[index] = undefined // reopened if ever needed; its identity stays reserved
-    }
+    for (const [index, file] of files.entries()) if (!file.padding) parked[index] = !(await exists(paths[index]!))
+    await select(options.skipped ?? [])
   } catch (cause) {
     await close()
     throw cause
   }
 
-  return { write, read, existing, flush, close }
+  return { write, read, existing, flush, select, close }
 }
 
 /** Errors are StorageErrors already; anything else (a bug in this module) still names the torrent. */
@@ -292,14 +365,11 @@ const unexpected = (torrent: TorrentInfo, reason: StorageErrorReason) => (cause:
 
 /** Opens torrents' data on the local file system. */
 export const make: Storage["Type"] = Storage.of({
-  open: (torrent, directory, options) =>
+  open: (torrent, directory, options = {}) =>
     Effect.gen(function*() {
       const failed = (reason: StorageErrorReason) => unexpected(torrent, reason)
       const files = yield* Effect.acquireRelease(
-        Effect.tryPromise({
-          try: () => openFiles(torrent, directory, options?.readOnly === true),
-          catch: failed("Open")
-        }),
+        Effect.tryPromise({ try: () => openFiles(torrent, directory, options), catch: failed("Open") }),
         (files) =>
           Effect.promise(() => files.close()).pipe(
             Effect.flatMap((errors) => Effect.forEach(errors, (error) => Effect.logWarning(error.message)))
@@ -322,7 +392,8 @@ export const make: Storage["Type"] = Storage.of({
             : Effect.flatMap(Effect.suspend(() => pieceOffset(torrent, index, into.length)), (offset) =>
               readAt(offset, into.length, into)),
         existing: Effect.tryPromise({ try: () => files.existing(), catch: failed("Read") }),
-        flush: Effect.tryPromise({ try: () => files.flush(), catch: failed("Write") })
+        flush: Effect.tryPromise({ try: () => files.flush(), catch: failed("Write") }),
+        select: (skipped) => Effect.tryPromise({ try: () => files.select(skipped), catch: failed("Write") })
       }
       return storage
     })

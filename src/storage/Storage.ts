@@ -36,6 +36,12 @@ export interface TorrentStorage {
   readonly existing: Effect.Effect<ReadonlyArray<ExistingFile | undefined>, StorageError>
   /** Makes everything written so far durable (fdatasync on each open file). */
   readonly flush: Effect.Effect<void, StorageError>
+  /**
+   * A new file selection (`skipped[i]`: file i is not wanted). A skipped file that does not exist is not created:
+   * its bytes (those of pieces it shares with wanted files) go to the torrent's part file instead. A file selected
+   * again gets its bytes moved out of the part file. A skipped file that exists stays where it is.
+   */
+  readonly select: (skipped: ReadonlyArray<boolean>) => Effect.Effect<void, StorageError>
 }
 
 /** How a torrent's data is opened. */
@@ -45,14 +51,24 @@ export interface OpenOptions {
    * file; files are opened read-only, missing ones read as zeros, and `writePiece` fails with "Write".
    */
   readonly readOnly?: boolean
+  /** Files not wanted (by index): see `TorrentStorage.select`. Default: every file wanted. */
+  readonly skipped?: ReadonlyArray<boolean>
 }
+
+/**
+ * The part file of a torrent: hidden, in the download folder, named after the info-hash. It holds the bytes of
+ * skipped files at their offsets in the torrent's byte space (a sparse file: only boundary pieces are written).
+ */
+export const partFileName = (torrent: TorrentInfo): string => `.${torrent.infoHashHex}.parts`
 
 /** Where torrents' data is kept: files on disk (`layer`), or memory (`layerMemory`). */
 export class Storage extends Context.Tag("bt/Storage")<Storage, {
   /**
    * Opens `torrent`'s data in the download folder `directory` (created if missing, unless `readOnly`). Files are
    * opened as they are first used and all closed when the scope closes; empty files of the torrent are created now,
-   * so a complete download has every file. Fails with "Unsafe" if any file would lie outside `directory`.
+   * so a complete download has every file (skipped ones excepted). Fails with "Unsafe" if any file would lie outside `directory`.
+   * For each file `existing` reports where its bytes are: the file itself, or for a skipped file kept in the part
+   * file, the part file (so a resume check sees a change to either).
    */
   readonly open: (
     torrent: TorrentInfo,

@@ -10,5 +10,5 @@ export {
 } from "./layout.js"
 export { layerMemory, makeMemory, MemoryStorage } from "./MemoryStorage.js"
 export { layer, make } from "./NodeStorage.js"
-export { type ExistingFile, type OpenOptions, Storage, type TorrentStorage } from "./Storage.js"
+export { type ExistingFile, type OpenOptions, partFileName, Storage, type TorrentStorage } from "./Storage.js"
 export { describeSystemError, StorageError, type StorageErrorReason } from "./StorageError.js"

@@ -7,8 +7,14 @@ import type { TorrentHandle, TorrentProgress } from "../../src/session/index.js"
 
 const MiB = 1024 * 1024
 
-const progress = (over: Partial<TorrentProgress> = {}): TorrentProgress => ({
-  state: "downloading",
+const progress = (over: Partial<TorrentProgress> = {}): TorrentProgress => {
+  const shown = progressOf(over)
+  // Every file wanted unless a test says otherwise.
+  return { ...shown, wantedLength: over.wantedLength ?? shown.totalLength, wantedVerified: over.wantedVerified ?? shown.bytesVerified }
+}
+
+const progressOf = (over: Partial<TorrentProgress>) => ({
+  state: "downloading" as const,
   pieceCount: 400,
   verifiedPieces: 0,
   checkedPieces: 400,

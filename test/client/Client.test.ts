@@ -1,8 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Stream } from "effect"
+import { Context, Duration, Effect, Layer, Stream } from "effect"
 import * as Client from "../../src/client/index.js"
 import type { Endpoint } from "../../src/net/Datagram.js"
 import { MemoryStorage } from "../../src/storage/index.js"
+import { makeSwarmTorrent } from "../session/fixtures.js"
 import { startSeeder } from "../session/seederDouble.js"
 import * as Tracker from "../../src/tracker/index.js"
 import { clientOver, eventually, makeTorrent, world } from "./fixtures.js"
@@ -144,6 +145,39 @@ describe("Client", () => {
       yield* secondRun.pipe(Effect.provide(services))
       // Nothing verified was fetched again.
       expect(seederOne.log.served.length).toBe(servedBefore)
+    }))
+
+  it.scopedLive("fetches only the wanted files, and a file wanted later at once (files-unwanted / files-wanted)", () =>
+    Effect.gen(function*() {
+      // Two files; piece 6 holds the end of a.bin and the start of b.bin.
+      const album = makeSwarmTorrent({
+        pieceLength: 16384,
+        seed: 5,
+        files: [{ path: ["a.bin"], length: 100_000 }, { path: ["b.bin"], length: 150_000 }]
+      })
+      const bytes = Buffer.concat([
+        Buffer.from("d8:announce28:http://tracker.test/announce4:info"),
+        album.torrent.infoBytes,
+        Buffer.from("e")
+      ])
+      let seeders: ReadonlyArray<Endpoint> = []
+      const services = yield* Layer.build(world(() => seeders))
+      const seeder = yield* startSeeder(album).pipe(Effect.provide(services))
+      seeders = [seeder.address]
+      const stored = () => Context.get(services, MemoryStorage).contents(album.torrent.infoHashHex)!
+      const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(b)
+      yield* Effect.gen(function*() {
+        const client = yield* Client.Client
+        const { id } = yield* client.add(Client.AddSource.metainfo(bytes), { filesUnwanted: [0] })
+        yield* eventually("b.bin is done", Effect.map(snapshotOf(id), (t) => t.status === "seeding"))
+        expect(same(stored().subarray(100_000), album.content.subarray(100_000))).toBe(true)
+        // Of a.bin only what shares piece 6 with b.bin came, kept apart: nothing of it is in its file.
+        expect(same(stored().subarray(0, 100_000), new Uint8Array(100_000))).toBe(true)
+        expect(new Set(seeder.log.requests.map((r) => r.index)).has(0)).toBe(false)
+        yield* client.set([id], { filesWanted: [0] })
+        yield* eventually("a.bin is done too", Effect.map(snapshotOf(id), (t) => t.haveValid === 250_000))
+        expect(same(stored(), album.content)).toBe(true)
+      }).pipe(Effect.provide(clientOver(Client.makeMemoryFileSystem().fileSystem)), Effect.provide(services))
     }))
 
   it.scopedLive("holds a torrent to its download limit, and lets it finish once the limit is lifted", () =>

@@ -15,18 +15,8 @@ import {
   type PiecePickerOptions,
   requestDepth
 } from "../../src/piece/index.js"
+import { seeded } from "../support/seeded.js"
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-const seeded = (seed: number): () => number => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const geometry = (pieceLength: number, totalLength: number) => ({
   pieceLength,

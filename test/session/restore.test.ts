@@ -1,12 +1,15 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Layer, Option, Ref, TestClock } from "effect"
 import { createHash, randomBytes } from "node:crypto"
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { encode } from "../../src/bencode/index.js"
 import { parseTorrent, type TorrentInfo } from "../../src/metainfo/index.js"
 import { Bitfield } from "../../src/piece/index.js"
 import { layerMemory as resumeMemory, ResumeStore } from "../../src/resume/index.js"
 import { restorePieces, saveResume } from "../../src/session/restore.js"
-import { layerMemory as storageMemory, Storage } from "../../src/storage/index.js"
+import { layer as nodeStorage, layerMemory as storageMemory, Storage } from "../../src/storage/index.js"
 import { passes, Verifier } from "../../src/verifier/index.js"
 
 const PIECE = 16384
@@ -115,4 +118,39 @@ describe("restorePieces", () => {
       expect(result.have).toEqual([true, false, false, false, false])
       expect(result.hashed).toBe(3)
     }).pipe(Effect.provide(Layers)))
+})
+
+describe("restorePieces with a skipped file (on disk)", () => {
+  const skipped = [true, false]
+  const openSkipping = (dir: string) => Effect.flatMap(Storage, (s) => s.open(torrent, dir, { skipped }))
+  const restoreIn = (dir: string) =>
+    Effect.gen(function*() {
+      const { hashed, layer } = yield* countingVerifier
+      const storage = yield* openSkipping(dir)
+      const { have } = yield* restorePieces(torrent, storage, Option.some(yield* ResumeStore), () => {}).pipe(
+        Effect.provide(layer)
+      )
+      return { have: Array.from({ length: torrent.pieceCount }, (_, i) => have.has(i)), hashed: yield* Ref.get(hashed) }
+    })
+
+  it.scoped("trusts the state while the part file is unchanged, and hashes again the pieces it held once it is gone", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "bt-restore-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      // b.bin wanted: pieces 2 (shared with the skipped a.bin), 3 and 4 are fetched and verified.
+      yield* Effect.scoped(Effect.gen(function*() {
+        const storage = yield* openSkipping(dir)
+        for (const i of [2, 3, 4]) yield* storage.writePiece(i, piece(i))
+        const bits = new Bitfield(torrent.pieceCount)
+        for (const i of [2, 3, 4]) bits.set(i)
+        yield* saveResume(torrent, storage, yield* ResumeStore, bits, [])
+      }))
+      expect(existsSync(join(dir, "restore", "a.bin"))).toBe(false)
+      // A restart neither fetches again nor hashes: the files and the part file are as recorded.
+      expect(yield* Effect.scoped(restoreIn(dir))).toEqual({ have: [false, false, true, true, true], hashed: 0 })
+      // The part file lost: piece 2's bytes in a.bin are missing, so it is not trusted (hashed, found wrong).
+      rmSync(join(dir, `.${torrent.infoHashHex}.parts`))
+      const after = yield* Effect.scoped(restoreIn(dir))
+      expect(after.have).toEqual([false, false, false, true, true])
+    }).pipe(Effect.provide(Layer.merge(nodeStorage, resumeMemory))))
 })

@@ -165,6 +165,47 @@ describe.each(implementations)("$name storage", ({ storageLayer }) => {
       })
     ))
 
+  it.effect("parks skipped files' bytes in the part file and moves them out when the files are selected", () =>
+    run((storage, dir) =>
+      Effect.gen(function*() {
+        const bytes = contentFor(multiTorrent)
+        const sizes = (files: ReadonlyArray<{ readonly size: number } | undefined>) => files.map((file) => file?.size)
+        const readsBack = (torrent: TorrentStorage) =>
+          Effect.gen(function*() {
+            for (let i = 0; i < multiTorrent.pieceCount; i++) {
+              expect(yield* torrent.readPiece(i)).toEqual(pieceOf(multiTorrent, bytes, i))
+            }
+          })
+        // b.bin, the first empty file and f.dat skipped: piece 0 touches a.txt, b.bin and c.bin.
+        const skipped = [false, true, true, false, false, true, false]
+        yield* Effect.scoped(Effect.gen(function*() {
+          const torrent = yield* storage.open(multiTorrent, dir, { skipped })
+          expect(sizes(yield* torrent.existing)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined, 0])
+          yield* writeAll(multiTorrent, bytes)(torrent)
+          yield* torrent.flush
+          yield* readsBack(torrent)
+          const existing = sizes(yield* torrent.existing)
+          // The wanted files are there; the skipped ones report the part file, which now exists.
+          expect([existing[0], existing[3], existing[6]]).toEqual([10, 5, 0])
+          expect(existing[1]).toBeGreaterThan(0)
+          expect(existing[5]).toBe(existing[1])
+        }))
+        // A restart that now wants b.bin and the empty file: their bytes move out of the part file.
+        const torrent = yield* storage.open(multiTorrent, dir, { skipped: [false, false, false, false, false, true, false] })
+        const existing = sizes(yield* torrent.existing)
+        expect(existing.slice(0, 4)).toEqual([10, 3, 0, 5])
+        yield* readsBack(torrent)
+        // Selected mid-run: f.dat is moved too, and with nothing parked the part file goes.
+        yield* torrent.select(multiTorrent.files.map(() => false))
+        expect(sizes(yield* torrent.existing)).toEqual([10, 3, 0, 5, undefined, 40, 0])
+        yield* readsBack(torrent)
+        // Skipping a file that exists leaves it where it is.
+        yield* torrent.select([true, true, true, true, true, true, true])
+        expect(sizes(yield* torrent.existing)).toEqual([10, 3, 0, 5, undefined, 40, 0])
+        yield* readsBack(torrent)
+      })
+    ))
+
   it.effect("keeps data across a close and a reopen", () =>
     run((storage, dir) =>
       Effect.gen(function*() {
@@ -352,6 +393,44 @@ describe("file-system storage", () => {
     })
     expect(error.message).toBe("cannot write /x/y: no space left on device; free some space and resume")
   })
+})
+
+describe("file-system storage with skipped files", () => {
+  it.effect("creates no skipped file; keeps their boundary bytes in one hidden part file", () =>
+    withStorage(() => nodeLayer, (storage, dir) =>
+      Effect.gen(function*() {
+        const bytes = contentFor(multiTorrent)
+        const torrent = yield* storage.open(multiTorrent, dir, { skipped: [false, true, true, false, false, true, false] })
+        yield* writeAll(multiTorrent, bytes)(torrent)
+        yield* torrent.flush
+        const folder = join(dir, multiTorrent.name)
+        expect(existsSync(join(folder, "sub", "deep", "b.bin"))).toBe(false)
+        expect(existsSync(join(folder, "empty"))).toBe(false)
+        expect(existsSync(join(folder, "d", "e", "f.dat"))).toBe(false)
+        expect(readFileSync(join(folder, "a.txt"))).toEqual(Buffer.from(bytes.subarray(0, 10)))
+        const part = join(dir, `.${multiTorrent.infoHashHex}.parts`)
+        expect(readFileSync(part).subarray(10, 13)).toEqual(Buffer.from(bytes.subarray(10, 13)))
+        yield* torrent.select(multiTorrent.files.map(() => false))
+        expect(readFileSync(join(folder, "sub", "deep", "b.bin"))).toEqual(Buffer.from(bytes.subarray(10, 13)))
+        expect(readFileSync(join(folder, "d", "e", "f.dat"))).toEqual(Buffer.from(bytes.subarray(32, 72)))
+        expect(existsSync(join(folder, "empty"))).toBe(true)
+        expect(existsSync(part)).toBe(false)
+      })))
+})
+
+describe("memory storage with skipped files", () => {
+  it.effect("keeps skipped files' bytes only in the part file", () =>
+    Effect.gen(function*() {
+      const bytes = contentFor(multiTorrent)
+      const memory = yield* MemoryStorage
+      const torrent = yield* (yield* Storage).open(multiTorrent, "dl", { skipped: [false, true, false, false, false, false, false] })
+      yield* writeAll(multiTorrent, bytes)(torrent)
+      expect(memory.contents(multiTorrent.infoHashHex)!.subarray(10, 13)).toEqual(new Uint8Array(3))
+      expect(memory.partFile(multiTorrent.infoHashHex)!.subarray(10, 13)).toEqual(bytes.subarray(10, 13))
+      yield* torrent.select(multiTorrent.files.map(() => false))
+      expect(memory.contents(multiTorrent.infoHashHex)!.subarray(10, 13)).toEqual(bytes.subarray(10, 13))
+      expect(memory.partFile(multiTorrent.infoHashHex)).toBeUndefined()
+    }).pipe(Effect.scoped, Effect.provide(layerMemory())))
 })
 
 describe("memory storage", () => {

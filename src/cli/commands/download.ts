@@ -13,7 +13,15 @@ import { dirname, resolve } from "node:path"
 import { isMagnet, type MagnetLink, Metainfo, type TorrentInfo, torrentFileBytes } from "../../metainfo/index.js"
 import type { Endpoint } from "../../net/Datagram.js"
 import * as Session from "../../session/index.js"
-import { checkSwarmArgs, joinLsd, mapSessionPort, sessionLayerOf, swarmOptions } from "../options.js"
+import {
+  checkSwarmArgs,
+  filesOption,
+  joinLsd,
+  mapSessionPort,
+  selectionOptions,
+  sessionLayerOf,
+  swarmOptions
+} from "../options.js"
 import { formatBytes } from "../format.js"
 import { seededLine, stoppedLine, summaryLine } from "../progress.js"
 import { parseDuration, reportMetadata, type ReportMode, reportMode, reportProgress } from "../report.js"
@@ -92,6 +100,9 @@ const run = (
     readonly seed: boolean
     readonly seedRatio: Option.Option<number>
     readonly saveTorrent: Option.Option<string>
+    readonly only: Option.Option<string>
+    readonly exclude: Option.Option<string>
+    readonly sequential: boolean
   },
   peers: ReadonlyArray<Endpoint>,
   seedTime: Option.Option<Duration.Duration>,
@@ -103,7 +114,7 @@ const run = (
     yield* mapSessionPort(session)
     const started = yield* Clock.currentTimeMillis
     const directory = resolve(args.output)
-    const addOptions = { directory: args.output, peers, trackers: !args.noTrackers }
+    const addOptions = { directory: args.output, peers, trackers: !args.noTrackers, ...filesOption(args) }
     const mode = reportMode(args.json)
     const handle = loaded !== undefined
       ? yield* session.add(loaded, addOptions)
@@ -154,7 +165,7 @@ const run = (
           directory,
           seconds
         }))
-        : Console.log(summaryLine(torrent.name, final.totalLength, final.downloaded, seconds, directory))
+        : Console.log(summaryLine(torrent.name, final.wantedLength, final.downloaded, seconds, directory))
       if (!args.seed) return
 
       report = yield* reportProgress(handle, mode)
@@ -187,6 +198,7 @@ export const download = Command.make(
       Options.withDescription("the folder to download into (default: the current folder)")
     ),
     ...swarmOptions,
+    ...selectionOptions,
     saveTorrent: Options.file("save-torrent").pipe(
       Options.optional,
       Options.withDescription("for a magnet link: write the fetched metadata to this .torrent file")
@@ -247,7 +259,8 @@ export const download = Command.make(
 ).pipe(Command.withDescription(
   "Download a torrent into a folder. From a .torrent file, or a magnet link whose metadata is fetched from " +
     "peers first; from the peers its trackers and the DHT return and any --peer given. Data already in the folder " +
-    "is checked first and kept; exits 0 once every piece is verified on disk. Ctrl-C stops it; the same command " +
+    "is checked first and kept; exits 0 once every piece of the selected files (--only, --exclude, a magnet's so=; " +
+    "default all) is verified on disk. Ctrl-C stops it; the same command " +
     "resumes."
 ))
 

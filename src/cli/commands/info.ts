@@ -29,6 +29,7 @@ export const infoJson = (torrent: TorrentInfo) => ({
   pieceCount: torrent.pieceCount,
   private: torrent.private,
   files: torrent.files.map((file, index) => ({
+    index,
     path: file.path.join("/"),
     length: file.length,
     offset: file.offset,
@@ -80,9 +81,11 @@ export const infoText = (torrent: TorrentInfo): string => {
     ...(created === "" ? [] : [["created", created] as const]),
     ...(torrent.comment === undefined ? [] : [["comment", torrent.comment] as const])
   ])
-  const files = torrent.files.filter((file) => !file.padding)
+  // Numbered by their place in the file list (padding files count but are not shown): --only and so= use these.
+  const files = torrent.files.flatMap((file, index) => file.padding ? [] : [{ file, index }])
+  const width = String(torrent.files.length - 1).length
   const fileList = `files (${formatCount(files.length)}):\n${
-    table(files.map((file) => [formatBytes(file.length), file.path.join("/")] as const), "  ")
+    table(files.map(({ file, index }) => [`${index}`.padStart(width), `${formatBytes(file.length).padStart(9)}  ${file.path.join("/")}`] as const), "  ")
   }`
   return [summary, trackersText(trackerTiers(torrent)), ...listText("web seeds", torrent.urlList), fileList].join("\n")
 }
