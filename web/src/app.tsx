@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks"
 import { AddDialog } from "./add.js"
-import { choosesFiles, Details } from "./details.js"
+import { Details } from "./details.js"
 import {
   filterTorrents,
   formatBytes,
@@ -225,7 +225,6 @@ export const App = ({ rpc }: { rpc: RpcClient }) => {
             key={details}
             rpc={rpc}
             id={details}
-            choosesFiles={choosesFiles(session?.version)}
             onClose={() => setDetails(undefined)} onProblem={setProblem} />
         )}
       </main>

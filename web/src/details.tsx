@@ -49,16 +49,9 @@ type Tab = (typeof TABS)[number]
 /** Files shown at most at once: a torrent of 50,000 files stays responsive; the search finds the rest. */
 const MAX_FILES = 500
 
-/**
- * Whether the daemon acts on `files-wanted` and `priority-*`. bt stores them but still downloads every file (its
- * session has no file selection yet), so against bt the choices are shown read-only; Transmission acts on them.
- */
-export const choosesFiles = (version: string | undefined): boolean => version === undefined || !version.includes("(bt)")
-
 export const Details = (p: {
   rpc: RpcClient
   id: number
-  choosesFiles: boolean
   onClose: () => void
   onProblem: (text: string) => void
 }) => {
@@ -123,7 +116,7 @@ export const Details = (p: {
         {detail === undefined ? <p>Loading…</p> : tab === "General"
           ? <General d={detail} />
           : tab === "Files"
-          ? <Files d={detail} readOnly={!p.choosesFiles} onSet={(args) => void set(args)} />
+          ? <Files d={detail} onSet={(args) => void set(args)} />
           : tab === "Peers"
           ? <Peers peers={detail.peers} />
           : <Trackers trackers={detail.trackerStats} />}
@@ -193,7 +186,7 @@ const PRIORITIES = [[-1, "Low"], [0, "Normal"], [1, "High"]] as const
 const PRIORITY_KEY: Readonly<Record<number, string>> = { [-1]: "priority-low", 0: "priority-normal", 1: "priority-high" }
 
 /** A checkbox that can show "some": a folder whose files are partly wanted. */
-const TriState = (p: { label: string; state: FileRow["wanted"]; disabled: boolean; onChange: (checked: boolean) => void }) => {
+const TriState = (p: { label: string; state: FileRow["wanted"]; onChange: (checked: boolean) => void }) => {
   const ref = useRef<HTMLInputElement>(null)
   useEffect(() => {
     if (ref.current !== null) ref.current.indeterminate = p.state === "some"
@@ -204,14 +197,13 @@ const TriState = (p: { label: string; state: FileRow["wanted"]; disabled: boolea
       type="checkbox"
       aria-label={p.label}
       checked={p.state === "all"}
-      disabled={p.disabled}
       aria-checked={p.state === "some" ? "mixed" : p.state === "all"}
       onChange={(e) => p.onChange(e.currentTarget.checked)}
     />
   )
 }
 
-const Files = ({ d, readOnly, onSet }: { d: Detail; readOnly: boolean; onSet: (args: Record<string, unknown>) => void }) => {
+const Files = ({ d, onSet }: { d: Detail; onSet: (args: Record<string, unknown>) => void }) => {
   const [search, setSearch] = useState("")
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set())
   const needle = search.toLowerCase()
@@ -228,12 +220,6 @@ const Files = ({ d, readOnly, onSet }: { d: Detail; readOnly: boolean; onSet: (a
   }
   return (
     <div>
-      {readOnly && (
-        <p class="note" role="note">
-          This daemon (bt) downloads every file of a torrent: choosing files and their priorities is not done yet, so
-          they are shown here but cannot be changed.
-        </p>
-      )}
       {d.files.length > 20 && (
         <input type="search" aria-label="Search files" placeholder="Search files" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
       )}
@@ -246,7 +232,6 @@ const Files = ({ d, readOnly, onSet }: { d: Detail; readOnly: boolean; onSet: (a
                 <TriState
                   label={`Download ${r.path}`}
                   state={r.wanted}
-                  disabled={readOnly}
                   onChange={(checked) => onSet({ [checked ? "files-wanted" : "files-unwanted"]: r.indexes })}
                 />
               </td>
@@ -265,7 +250,6 @@ const Files = ({ d, readOnly, onSet }: { d: Detail; readOnly: boolean; onSet: (a
                 <select
                   aria-label={`Priority of ${r.path}`}
                   value={r.priority ?? ""}
-                  disabled={readOnly}
                   onChange={(e) => onSet({ [PRIORITY_KEY[Number(e.currentTarget.value)]!]: r.indexes })}
                 >
                   {r.priority === undefined && <option value="">Mixed</option>}
