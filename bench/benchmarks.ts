@@ -3,7 +3,8 @@
  * it started and deletes what the runs wrote. Targets are the ones the benchmark issue sets; they are reported,
  * never asserted.
  */
-import { mkdir, writeFile } from "node:fs/promises"
+import { mkdir, readFile, writeFile } from "node:fs/promises"
+import { performance } from "node:perf_hooks"
 import { join } from "node:path"
 import {
   type BenchResult,
@@ -17,7 +18,8 @@ import {
   type Subject,
   type SubjectResult
 } from "./measure.js"
-import { cpuSecondsNow, type Proc, runBounded, RunError, stop } from "./proc.js"
+import { type Daemon, pollUntil, startDaemon, tinyTorrents } from "./daemon.js"
+import { cpuSecondsNow, type Proc, rssNow, runBounded, RunError, stop } from "./proc.js"
 import {
   aria2Download,
   btBin,
@@ -33,6 +35,7 @@ import {
   removeDir,
   sameBytes,
   type Seeder,
+  sleepMs,
   startBtSeeder,
   startLinkRelay,
   startLtSeeder,
@@ -793,6 +796,236 @@ const wan: Benchmark = {
   }
 }
 
+
+// ---------------------------------------------------------------------------------------------------------------
+// daemon
+
+const LOADED = 1000
+/** The fields a UI polls every second or two. */
+const UI_FIELDS = [
+  "id", "name", "status", "percentDone", "rateDownload", "rateUpload", "eta", "sizeWhenDone", "peersConnected",
+  "uploadRatio", "error", "errorString", "queuePosition", "labels"
+]
+const LIMIT_BYTES = 2_000_000
+const WINDOW_S = 5
+const WINDOWS = 4
+
+type Row = Record<string, unknown>
+const torrentsOf = (args: Row): Array<Row> => (args.torrents as Array<Row> | undefined) ?? []
+const msSince = (t0: number): number => Math.round(performance.now() - t0)
+const atMost = (what: string, unit: string, value: number | undefined, target: number): Comparison => ({
+  what,
+  unit,
+  ...(value === undefined ? {} : { value, met: value <= target }),
+  target: { op: "<=", value: target }
+})
+
+/** Adds the torrent at `path` (base64 metainfo) into `dir`, waits until it is complete; returns its id. */
+const daemonFetch = async (d: Daemon, path: string, dir: string, timeoutMs: number): Promise<number> => {
+  const added = await d.rpc("torrent-add", { metainfo: (await readFile(path)).toString("base64"), "download-dir": dir })
+  const id = Number(((added["torrent-added"] ?? added["torrent-duplicate"]) as Row).id)
+  await pollUntil(
+    async () => (Number(torrentsOf(await d.rpc("torrent-get", { ids: [id], fields: ["percentDone"] }))[0]?.percentDone) === 1 ? true : undefined),
+    timeoutMs,
+    "daemon download",
+    d.proc
+  )
+  return id
+}
+
+const daemonBench: Benchmark = {
+  name: "daemon",
+  title: `bt daemon: ${LOADED} torrents loaded; a download vs bt download; a session download limit`,
+  run: async (ctx) => {
+    const notes: Array<string> = []
+    const comparisons: Array<Comparison> = []
+    const procs: Array<Proc | undefined> = []
+    const root = join(ctx.work, "daemon")
+    try {
+      // 1. 1,000 seeding torrents: added over the RPC, then the daemon restarted so they load from its state folder.
+      const files = join(root, "tiny")
+      const state = join(root, "state")
+      ctx.progress.log(`  making ${LOADED} tiny torrents (16 KiB, one piece each) and adding them over the RPC…`)
+      const tiny = await tinyTorrents(files, LOADED)
+      const first = await startDaemon({ stateDir: state, downloadDir: files })
+      procs.push(first.proc)
+      await pollUntil(() => first.rpc("session-get"), 30_000, "daemon start", first.proc)
+      for (const t of tiny) await first.rpc("torrent-add", { metainfo: Buffer.from(t).toString("base64"), "download-dir": files })
+      await pollUntil(
+        async () => {
+          const ts = torrentsOf(await first.rpc("torrent-get", { fields: ["percentDone"] }))
+          return ts.length === LOADED && ts.every((t) => t.percentDone === 1) ? true : undefined
+        },
+        ctx.timeoutMs,
+        `${LOADED} torrents checked and seeding`,
+        first.proc,
+        500
+      )
+      await stop(first.proc)
+      ctx.progress.log("  restarting the daemon on that state folder…")
+      const t0 = performance.now()
+      const d = await startDaemon({ stateDir: state, downloadDir: files })
+      procs.push(d.proc)
+      await pollUntil(
+        async () => (torrentsOf(await d.rpc("torrent-get", { fields: ["id"] })).length === LOADED ? true : undefined),
+        ctx.timeoutMs,
+        `${LOADED} torrents listed`,
+        d.proc,
+        20
+      )
+      const startMs = msSince(t0)
+      const seeding = await pollUntil(
+        async () => {
+          const ts = torrentsOf(await d.rpc("torrent-get", { fields: ["status"] }))
+          return ts.every((t) => t.status === 6) ? ts.length : undefined
+        },
+        60_000,
+        "all seeding after the restart",
+        d.proc,
+        200
+      ).catch(() => 0)
+      ctx.progress.log(`  listed ${LOADED} in ${startMs} ms; all seeding ${seeding === LOADED ? "yes" : "no"}; settling 5 s, then idle CPU over 20 s…`)
+      await sleepMs(5_000)
+      const rss = rssNow(d.proc)
+      const cpu0 = cpuSecondsNow(d.proc)
+      const c0 = performance.now()
+      await sleepMs(20_000)
+      const cpu1 = cpuSecondsNow(d.proc)
+      const idlePct =
+        cpu0 === undefined || cpu1 === undefined ? undefined : Math.round(((cpu1 - cpu0) / ((performance.now() - c0) / 1000)) * 1000) / 10
+      const latencies: Array<number> = []
+      for (let i = 0; i < 10; i++) {
+        const q0 = performance.now()
+        const got = torrentsOf(await d.rpc("torrent-get", { fields: UI_FIELDS }))
+        latencies.push(performance.now() - q0)
+        if (got.length !== LOADED) throw new RunError(`torrent-get listed ${got.length}, not ${LOADED}`)
+        await sleepMs(200)
+      }
+      const getMs = Math.round(median(latencies)! * 10) / 10
+      ctx.progress.log(
+        `  RSS ${rss === undefined ? "?" : Math.round(rss / 1e6)} MB, idle CPU ${idlePct ?? "?"} %, torrent-get median ${getMs} ms [${latencies.map((x) => x.toFixed(0)).join(" ")}]`
+      )
+      comparisons.push(
+        atMost(`start until the RPC lists all ${LOADED} torrents`, "ms", startMs, 3000),
+        atMost(`RSS with ${LOADED} torrents loaded`, "MB", rss === undefined ? undefined : Math.round(rss / 1e6), 300),
+        atMost("idle CPU over 20 s, % of a core", "%", idlePct, 1),
+        atMost(`torrent-get of all ${LOADED}, ${UI_FIELDS.length} UI fields, median of 10`, "ms", getMs, 50)
+      )
+      notes.push(
+        `${LOADED} single-file torrents of 16 KiB (one piece), no tracker, data present, added over the RPC then loaded from the state folder by a restart; ` +
+          `start = spawn of bt daemon until a torrent-get lists all ${LOADED}; ${seeding === LOADED ? "all were seeding" : "NOT all were seeding"} after the restart; ` +
+          "RSS (VmRSS) read 5 s after the load; idle CPU = utime+stime from /proc/PID/stat over the next 20 s"
+      )
+      await stop(d.proc)
+
+      // 2. and 3.: a download through a fresh daemon vs bt download, from the same libtorrent seeder.
+      if (!hasLibtorrent()) {
+        notes.push("python3-libtorrent is not installed: the download and rate-limit parts skipped")
+        return { name: "daemon", title: daemonBench.title, status: "partial", subjects: [], comparisons, notes }
+      }
+      if (!onPath("opentracker")) {
+        notes.push("opentracker not installed (the daemon finds the seeder through a tracker): the download and rate-limit parts skipped")
+        return { name: "daemon", title: daemonBench.title, status: "partial", subjects: [], comparisons, notes }
+      }
+      const { file, seedDir, torrent } = await ctx.payload()
+      const tracker = await startOpentracker(join(root, "tracker"), torrent.infoHash)
+      procs.push(tracker.proc)
+      const trackerTorrent = join(root, "payload-tracker.torrent")
+      await withAnnounce(torrent.path, tracker.url, trackerTorrent)
+      ctx.progress.log("  starting the libtorrent seeder (hash check)…")
+      const seeder = await startLtSeeder({ torrent: trackerTorrent, save: seedDir, trackerAnnounce: true, readyMs: ctx.timeoutMs })
+      procs.push(seeder.proc)
+      const dl = await startDaemon({ stateDir: join(root, "dl-state"), downloadDir: join(root, "dl-default") })
+      procs.push(dl.proc)
+      await pollUntil(() => dl.rpc("session-get"), 30_000, "daemon start", dl.proc)
+
+      const out = (id: string, round: number): string => join(root, `dl-${id}-${round}`)
+      const transfer = payloadSubject({ ctx, file, seedDir, bytes: torrent.size, out, state: (id, round) => join(root, `state-${id}-${round}`) })
+      let lastId: number | undefined
+      const subjects: Array<Subject> = [
+        transfer("bt", "bt download", "bt", "bt download", (round) =>
+          btDownload({ torrent: torrent.path, out: out("bt", round), stateDir: join(root, `state-bt-${round}`), peerPort: seeder.port, timeoutMs: ctx.timeoutMs })),
+        {
+          ...transfer("daemon", "bt daemon (torrent-add)", "bt", "bt daemon", async (round) => {
+            const cpu0 = cpuSecondsNow(dl.proc)
+            const t = performance.now()
+            lastId = await daemonFetch(dl, trackerTorrent, out("daemon", round), ctx.timeoutMs)
+            const seconds = (performance.now() - t) / 1000
+            const cpu1 = cpuSecondsNow(dl.proc)
+            const cpuSeconds = cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0
+            return { exit: { code: 0, signal: null, stdout: "", stderr: "", seconds, peakRss: undefined, cpuSeconds } }
+          }),
+          cleanup: async (round) => {
+            if (lastId !== undefined) await dl.rpc("torrent-remove", { ids: [lastId], "delete-local-data": true })
+            lastId = undefined
+            await removeDir(out("daemon", round))
+          }
+        }
+      ]
+      const results = await interleave(subjects, ctx.rounds, ctx.progress)
+      const daemonRes = byId(results, "daemon")
+      const btRes = byId(results, "bt")
+      // bt download's own figure (its "done" line: first connection to done), to set its process start-up aside.
+      const ownMibps = (r: { readonly selfSeconds?: number } | undefined): number | undefined =>
+        r?.selfSeconds === undefined || r.selfSeconds <= 0 ? undefined : torrent.size / (1 << 20) / r.selfSeconds
+      const ownRatio = (d: number | undefined, b: number | undefined): number | undefined =>
+        d === undefined || b === undefined ? undefined : Math.round((d / b) * 1000) / 1000
+      const own = ownRatio(daemonRes?.median?.mibps, ownMibps(btRes?.median))
+      comparisons.push(
+        ratio("daemon / bt download, wall time (MiB/s)", daemonRes, btRes, 0.95),
+        {
+          what: "daemon / bt download's own time (MiB/s)",
+          unit: "×",
+          ...(own === undefined ? {} : { value: own, met: own >= 0.95 }),
+          target: { op: ">=", value: 0.95 },
+          perRound: [...Array(ctx.rounds).keys()].map((i) =>
+            ownRatio(daemonRes?.runs.find((r) => r.round === i)?.mibps, ownMibps(btRes?.runs.find((r) => r.round === i))) ?? null
+          )
+        }
+      )
+      notes.push(
+        "daemon: one long-running bt daemon; time from torrent-add (base64 metainfo) until torrent-get reports percentDone 1 (polled every 50 ms), " +
+          "so without process start-up but with an announce to opentracker (the daemon has no --peer); bt download: spawn to exit, the seeder given with --peer; " +
+          "the second ratio uses bt download's own time instead (its done line), which leaves its process start-up out",
+        "both from the same libtorrent seeder, interleaved; the daemon's copy is removed with delete-local-data after each run"
+      )
+
+      // 3. A session download limit, held over 5-second windows.
+      await dl.rpc("session-set", { "speed-limit-down": LIMIT_BYTES / 1000, "speed-limit-down-enabled": true })
+      const limOut = join(root, "dl-limit")
+      const added = await dl.rpc("torrent-add", { metainfo: (await readFile(trackerTorrent)).toString("base64"), "download-dir": limOut })
+      const limId = Number(((added["torrent-added"] ?? added["torrent-duplicate"]) as Row).id)
+      const have = async (): Promise<number> =>
+        Number(torrentsOf(await dl.rpc("torrent-get", { ids: [limId], fields: ["downloadedEver"] }))[0]?.downloadedEver ?? 0)
+      await pollUntil(async () => ((await have()) > 0 ? true : undefined), 60_000, "limited download starts", dl.proc)
+      await sleepMs(2_000) // past the first burst the bucket allows
+      const rates: Array<number> = []
+      let before = await have()
+      let w0 = performance.now()
+      for (let i = 0; i < WINDOWS; i++) {
+        await sleepMs(WINDOW_S * 1000)
+        const now = await have()
+        const t = performance.now()
+        rates.push((now - before) / ((t - w0) / 1000))
+        before = now
+        w0 = t
+      }
+      await dl.rpc("torrent-remove", { ids: [limId], "delete-local-data": true })
+      const worst = Math.max(...rates.map((r) => Math.abs(r / LIMIT_BYTES - 1)))
+      ctx.progress.log(`  limit ${LIMIT_BYTES / 1e6} MB/s: windows ${rates.map((r) => (r / 1e6).toFixed(2)).join(" ")} MB/s`)
+      comparisons.push(atMost(`session limit ${LIMIT_BYTES / 1e6} MB/s: worst ${WINDOW_S} s window off by`, "%", Math.round(worst * 1000) / 10, 10))
+      notes.push(
+        `rate limit: session-set speed-limit-down ${LIMIT_BYTES / 1000} kB/s; downloadedEver read every ${WINDOW_S} s for ${WINDOWS} windows from 2 s after the first byte: ` +
+          rates.map((r) => `${(r / 1e6).toFixed(2)}`).join(", ") + " MB/s"
+      )
+      return { name: "daemon", title: daemonBench.title, status: statusOf(results), metric: "mibps", subjects: results, comparisons, notes }
+    } finally {
+      await stopAllOf(procs)
+      await removeDir(root)
+    }
+  }
+}
+
 export const benchmarks: ReadonlyArray<Benchmark> = [
   download,
   upload,
@@ -802,8 +1035,9 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   encrypted,
   utp,
   manyPeers,
-  wan
+  wan,
+  daemonBench
 ]
 
 /** Benchmarks that need the shared payload. */
-export const needsPayload = new Set(["download", "upload", "bt-to-bt", "recheck", "encrypted", "utp", "many-peers", "wan"])
+export const needsPayload = new Set(["download", "upload", "bt-to-bt", "recheck", "encrypted", "utp", "many-peers", "wan", "daemon"])

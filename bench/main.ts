@@ -18,7 +18,7 @@ import { renderTable } from "./table.js"
 const usage = `usage: npm run bench [-- [NAME...] [--size SIZE] [--rounds N] [--timeout SECONDS] [--out FILE]]
 
 NAME        ${benchmarks.map((b) => b.name).join(", ")} (default: all)
---size      payload size for download, upload, bt-to-bt, recheck, encrypted, many-peers and wan, e.g. 1G, 512M, 256MiB (default 1G; env BENCH_SIZE)
+--size      payload size for download, upload, bt-to-bt, recheck, encrypted, many-peers, wan and daemon, e.g. 1G, 512M, 256MiB (default 1G; env BENCH_SIZE)
 --rounds    interleaved rounds, at least 3 (default 3; env BENCH_ROUNDS); startup runs at least 5
 --timeout   seconds one run (or one seeder's start) may take before it counts as failed (default 300)
 --out       where the JSON goes (default bench/results/latest.json)`

@@ -53,6 +53,16 @@ const sampleProc = (pid: number): { rss?: number; cpu?: number } => {
 export const cpuSecondsNow = (proc: Proc): number | undefined =>
   proc.child.pid === undefined ? undefined : sampleProc(proc.child.pid).cpu
 
+/** The process's resident set now (VmRSS), in bytes; undefined once it is gone. */
+export const rssNow = (proc: Proc): number | undefined => {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${proc.child.pid}/status`, "utf8"))
+    return m?.[1] === undefined ? undefined : Number(m[1]) * 1024
+  } catch {
+    return undefined
+  }
+}
+
 /** Starts a process (stdin ignored) that is tracked until it exits and sampled every 100 ms. */
 export const spawnTracked = (cmd: string, args: ReadonlyArray<string>, opts: { cwd?: string } = {}): Proc => {
   const started = performance.now()
