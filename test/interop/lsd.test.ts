@@ -49,7 +49,7 @@ interopSuite("LSD (BEP 14) with libtorrent, in two network namespaces", ["ip", "
     await writeFiles(join(work, "src"), spec, 14)
     const torrent = join(work, "t.torrent")
     // No trackers in the torrent: LSD is the only way the two can meet.
-    expect((await runBt(["create", join(work, "src", "lsd"), "-o", torrent])).code).toBe(0)
+    expect((await runBt(["create", join(work, "src", "lsd"), "-o", torrent, "--v1"])).code).toBe(0)
     const bt = spawnTracked("ip", [
       "netns", "exec", NS_BT, process.execPath, join(repoRoot, "bin", "bt.js"), "download", torrent,
       "-o", join(work, "out"), "--bind", ADDR_BT, "--port", "6881", "--no-dht", "--no-port-mapping",

@@ -258,8 +258,9 @@ interopSuite("bt daemon's guards: auth, Host, a public bind, /metrics, the watch
       env: { ...process.env, BT_RPC_AUTH: "" },
       timeoutMs: 20_000
     })
-    expect(result.code).toBe(1)
-    expect(result.stderr.trim().split("\n")).toHaveLength(1)
+    // A wrong command line: exit 2 and the hint line, as every usage error.
+    expect(result.code).toBe(2)
+    expect(result.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^bt: /), "try: bt daemon --help"])
     expect(result.stderr).toMatch(/^bt: --rpc-bind 0\.0\.0\.0 without --rpc-auth/)
   })
 })
@@ -289,7 +290,7 @@ interopSuite("bt add/list/stop/start/remove against transmission-daemon", ["tran
     await bt("remove", "--rpc", address, "1", hash)
     await until("both removed", 10_000, async () => ((await btList(address)).length === 0 ? true : undefined))
     const refused = await runBt(["stop", "--rpc", address, "nope"])
-    expect(refused.code).toBe(1)
+    expect(refused.code).toBe(2)
     expect(refused.stderr).toMatch(/^bt: nope: expected a torrent id/)
   })
 })

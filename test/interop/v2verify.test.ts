@@ -53,6 +53,6 @@ interopSuite("bt verify checks v2 and hybrid torrents libtorrent made", ["libtor
     expect(bad.code).toBe(1)
     expect(bad.stderr.trim().split("\n")).toHaveLength(1)
     expect(bad.verified.goodPieces).toBe(bad.verified.pieceCount - 1)
-    expect(bad.verified.damagedFiles).toEqual([{ path: "data/z/big.bin", pieces: 1 }])
+    expect(bad.verified.damagedFiles).toEqual([{ path: "data/z/big.bin", kind: "bad pieces", pieces: 1 }])
   })
 })
