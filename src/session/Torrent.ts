@@ -418,8 +418,9 @@ export const startTorrent = (
       Effect.gen(function*() {
         let saved = -1
         const save = Effect.suspend(() => {
+          // Nothing verified since the last save: no bitfield copied, no write.
+          if (swarm.picker.verifiedCount === saved) return Effect.void
           const verified = swarm.picker.bitfield()
-          if (verified.count === saved) return Effect.void
           return saveResume(torrent, storage, store, verified, [...swarm.links].map((link) => link.key)).pipe(
             Effect.tap(() => Effect.sync(() => {
               saved = verified.count
