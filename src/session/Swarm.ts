@@ -48,6 +48,8 @@ export interface SwarmOptions {
   readonly dhtPort: number | undefined
   /** A DHT node a peer told us of (BEP 5 `port` message). */
   readonly onDhtNode: (node: Endpoint) => void
+  /** A peer was admitted (so periodic upkeep that sleeps while there are none can wake). */
+  readonly onPeerJoined?: () => void
   /** Each piece's priority (see `Priority`); default every piece wanted. */
   readonly priorities?: Uint8Array
   /** Start pieces in order (see `PiecePickerOptions.sequential`). */
@@ -137,6 +139,7 @@ export class Swarm {
     if (refusal !== undefined) return refusal
     this.links.add(link)
     this.picker.addPeer(link, link.bits)
+    this.options.onPeerJoined?.()
     return undefined
   }
 

@@ -5,7 +5,6 @@ import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
-import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { Dht, DhtStats } from "../dht/Dht.js"
 import { pieceCheck, type TorrentInfo, trackerTiers } from "../metainfo/index.js"
@@ -194,6 +193,8 @@ export const startTorrent = (
     const checkedPieces = yield* Deferred.make<Bitfield, TorrentError>()
     const completed = yield* Queue.unbounded<CompletedPiece>()
     const toRead = yield* Queue.unbounded<number>()
+    /** Signalled when a peer is admitted: wakes the upkeep loop, which sleeps while the torrent has no peers. */
+    const peerJoined = yield* Queue.sliding<void>(1)
     /** Pieces checked so far while checking existing data: written per piece by plain code, read by `progress`. */
     let checked = 0
     let swarm: Swarm | undefined
@@ -363,7 +364,8 @@ export const startTorrent = (
         dhtPort: Option.getOrUndefined(Option.map(options.dht, (dht) => dht.port)),
         onDhtNode: (node) => {
           if (Option.isSome(options.dht)) runFork(options.dht.value.addNode(node))
-        }
+        },
+        onPeerJoined: () => Queue.unsafeOffer(peerJoined, undefined)
       })
       swarm = started
       const completeAtStart = started.picker.isComplete()
@@ -373,7 +375,13 @@ export const startTorrent = (
         Effect.forkScoped(Effect.catchAll(effect, (error) => Deferred.fail(done, error)))
       for (let i = 0; i < config.writers; i++) yield* stopOnError(writer(started))
       yield* stopOnError(reader(started))
-      yield* Effect.sync(() => started.tick(limits)).pipe(Effect.schedule(Schedule.spaced(config.tick)), Effect.forkScoped)
+      // The per-second upkeep sleeps while no peer is connected (it has nothing to do then): a thousand idle seeds
+      // are not a thousand wake-ups a second. With peers it runs as before, every `config.tick`.
+      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
+        if (started.links.size === 0) yield* Queue.take(peerJoined)
+        yield* Effect.sleep(config.tick)
+        started.tick(limits)
+      })))
       yield* Effect.sync(() => started.rechoke(limits.snubMs)).pipe(Effect.schedule(config.rechoke), Effect.forkScoped)
       if (options.useTrackers) {
         announcer = yield* startAnnouncing({
@@ -410,8 +418,9 @@ export const startTorrent = (
       Effect.gen(function*() {
         let saved = -1
         const save = Effect.suspend(() => {
+          // Nothing verified since the last save: no bitfield copied, no write.
+          if (swarm.picker.verifiedCount === saved) return Effect.void
           const verified = swarm.picker.bitfield()
-          if (verified.count === saved) return Effect.void
           return saveResume(torrent, storage, store, verified, [...swarm.links].map((link) => link.key)).pipe(
             Effect.tap(() => Effect.sync(() => {
               saved = verified.count
