@@ -57,7 +57,9 @@ const downloadThrough = async (
 interopSuite("bt over an emulated WAN (link emulator) from libtorrent", ["libtorrent"], () => {
   test("100 ms round trip at 20 MiB/s over TCP: completes, and the pipeline grows to cover the link's BDP", async () => {
     const rate = 20 * 1024 * 1024
-    const size = 8 * 1024 * 1024 + 777
+    // Big enough that the link's 20 MiB/s takes more than the 1 s before the first JSON progress line, so at least
+    // one line shows the peer with its pipeline.
+    const size = 32 * 1024 * 1024 + 777
     const { link, seconds, seen } = await downloadThrough(
       size,
       { delayMs: 50, jitterMs: 2, rate },
@@ -71,6 +73,7 @@ interopSuite("bt over an emulated WAN (link emulator) from libtorrent", ["libtor
     // on average (at 20 MiB/s that is 128 blocks; the unit tests check the arithmetic at full rate).
     const reached = size / seconds
     const bdpBlocks = Math.ceil((Math.min(rate, reached) * 0.1) / BLOCK_SIZE)
+    expect(seen.length, "no progress line showed the peer").toBeGreaterThan(0)
     const peak = Math.max(...seen.map((peer) => peer.peakOutstanding as number))
     const context = `${JSON.stringify(seen.at(-1))}; ${(reached / 1024 / 1024).toFixed(1)} MiB/s on average`
     expect(peak, context).toBeGreaterThan(Math.max(16, bdpBlocks))
