@@ -222,11 +222,21 @@ export const startLtSeeder = async (o: {
   return { port: (JSON.parse(line) as { port: number }).port, proc }
 }
 
-/** `bt seed T -d DIR --port 0 --no-trackers --no-dht --json --transport tcp`: resolves at its `seeding` line (after its data check). */
-export const startBtSeeder = async (o: { torrent: string; dir: string; stateDir: string; readyMs: number }): Promise<Seeder> => {
+/** bt's `--transport`, or `default` for none on the command line (what a user gets). */
+export type BtTransport = "tcp" | "utp" | "both" | "default"
+
+const transportArgs = (transport: BtTransport): Array<string> => (transport === "default" ? [] : ["--transport", transport])
+
+/**
+ * `bt seed T -d DIR --port 0 --no-trackers --no-dht --json --transport tcp` (or the `transport` given): resolves at
+ * its `seeding` line (after its data check).
+ */
+export const startBtSeeder = async (
+  o: { torrent: string; dir: string; stateDir: string; readyMs: number; transport?: BtTransport }
+): Promise<Seeder> => {
   const proc = spawnTracked(process.execPath, [
     btBin, "seed", o.torrent, "-d", o.dir, "--port", "0", "--no-trackers", "--no-dht", "--json", "--state-dir", o.stateDir,
-    "--transport", "tcp"
+    ...transportArgs(o.transport ?? "tcp")
   ])
   const line = await waitForLine(proc, (l) => l.includes(`"event":"seeding"`), o.readyMs, "bt seed")
   return { port: (JSON.parse(line) as { port: number }).port, proc }
@@ -310,7 +320,7 @@ export const btDownload = async (o: {
   /** bt's `--encryption` (its default, prefer, when absent). */
   encryption?: "prefer" | "require" | "disable"
   /** bt's `--transport`: TCP unless asked (the peers benchmarked against speak TCP only, unless told otherwise). */
-  transport?: "tcp" | "utp" | "both"
+  transport?: BtTransport
   /** bt's `--max-peers` (its default, 50, when absent). */
   maxPeers?: number
   /** Called with the bt process as soon as it is started. */
@@ -328,7 +338,7 @@ export const btDownload = async (o: {
     btBin, "download", o.torrent, "-o", o.out, ...peers, "--no-trackers", "--no-dht", "--no-port-mapping", "--no-lsd",
     "--port", "0",
     ...(o.bind === undefined ? [] : ["--bind", o.bind]),
-    "--json", "--state-dir", o.stateDir, "--transport", o.transport ?? "tcp",
+    "--json", "--state-dir", o.stateDir, ...transportArgs(o.transport ?? "tcp"),
     ...(o.encryption === undefined ? [] : ["--encryption", o.encryption]),
     ...(o.maxPeers === undefined ? [] : ["--max-peers", String(o.maxPeers)])
   ])
