@@ -569,11 +569,16 @@ const startup: Benchmark = {
     }
     const info = ms("bt-info")
     const show = ms("transmission-show")
+    const nodeMs = ms("node")
+    const rss = (id: string): number | undefined => byId(results, id)?.maxPeakRssMB
     const comparisons: Array<Comparison> = [
-      { what: "bt info, median", unit: "ms", ...(info === undefined ? {} : { value: info }) },
-      { what: "bt --help, median", unit: "ms", ...(ms("bt-help") === undefined ? {} : { value: ms("bt-help")! }) },
+      atMost("bt info, median", "ms", info, 150),
+      atMost("bt --help, median", "ms", ms("bt-help"), 150),
+      atMost("bt info time / node -e 0 time", "×", info === undefined || nodeMs === undefined ? undefined : Math.round((info / nodeMs) * 100) / 100, 3),
+      atMost("bt info, peak RSS (max over runs)", "MB", rss("bt-info"), 60),
+      atMost("bt --help, peak RSS (max over runs)", "MB", rss("bt-help"), 60),
       ...(show === undefined ? [] : [{ what: "transmission-show, median", unit: "ms", value: show }]),
-      ...(ms("node") === undefined ? [] : [{ what: "node -e 0, median", unit: "ms", value: ms("node")! }]),
+      ...(nodeMs === undefined ? [] : [{ what: "node -e 0, median", unit: "ms", value: nodeMs }]),
       ...(info === undefined || show === undefined
         ? []
         : [{ what: "bt info time / transmission-show time", unit: "×", value: Math.round((info / show) * 100) / 100 }])

@@ -5,7 +5,7 @@
  */
 import { randomFillSync } from "node:crypto"
 import { createSocket } from "node:dgram"
-import { accessSync, constants } from "node:fs"
+import { accessSync, constants, existsSync } from "node:fs"
 import { chmod, cp, mkdir, open, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { type AddressInfo, createServer } from "node:net"
 import { delimiter, dirname, join } from "node:path"
@@ -28,7 +28,9 @@ export const snapshotBt = async (): Promise<void> => {
   await rm(dir, { recursive: true, force: true })
   await mkdir(dir, { recursive: true })
   await cp(join(repoRoot, "dist"), join(dir, "dist"), { recursive: true })
-  await writeFile(btBin, `// A snapshot of dist/ made by npm run bench; see bench/swarm.ts.\nimport "./dist/cli/main.js"\n`)
+  // The bundle, as bin/bt.js runs it after npm run build (the unbundled CLI if there is none).
+  const entry = existsSync(join(dir, "dist", "cli", "bundle", "main.js")) ? "./dist/cli/bundle/main.js" : "./dist/cli/main.js"
+  await writeFile(btBin, `// A snapshot of dist/ made by npm run bench; see bench/swarm.ts.\nimport "${entry}"\n`)
 }
 export const ltPy = join(repoRoot, "test", "interop", "lt.py")
 /** Debian's interpreter: the one python3-libtorrent is built for. */
