@@ -25,6 +25,7 @@ import {
   btBin,
   btCreate,
   btDownload,
+  type BtTransport,
   btVerify,
   ddWrite,
   hasLibtorrent,
@@ -454,6 +455,76 @@ const btToBt: Benchmark = {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// defaults
+
+/**
+ * bt seed → bt download as a user gets them (no `--transport`), against both transports named: the defaults should
+ * cost nothing against the best of them. One seeder with default options serves every run.
+ */
+const defaults: Benchmark = {
+  name: "defaults",
+  title: "bt seed → bt download: default options vs the best transport (--transport tcp, --transport utp)",
+  run: async (ctx) => {
+    const { file, seedDir, torrent } = await ctx.payload()
+    const procs: Array<Proc | undefined> = []
+    try {
+      ctx.progress.log("  starting bt seed with default options (data check)…")
+      const seeder = await startBtSeeder({
+        torrent: torrent.path,
+        dir: seedDir,
+        stateDir: join(ctx.work, "state-btseed-defaults"),
+        readyMs: ctx.timeoutMs,
+        transport: "default"
+      })
+      procs.push(seeder.proc)
+      const out = (id: string, round: number): string => join(ctx.work, `defaults-${id}-${round}`)
+      const state = (id: string, round: number): string => join(ctx.work, `state-defaults-${id}-${round}`)
+      const subject = payloadSubject({ ctx, file, seedDir, bytes: torrent.size, out, state })
+      const variant = (id: string, label: string, role: Subject["role"], transport: BtTransport): Subject =>
+        subject(id, label, role, "bt download", (round) =>
+          btDownload({
+            torrent: torrent.path,
+            out: out(id, round),
+            stateDir: state(id, round),
+            peerPort: seeder.port,
+            timeoutMs: ctx.timeoutMs,
+            transport
+          }))
+      const results = await interleave(
+        [
+          variant("defaults", "bt download (default options)", "bt", "default"),
+          variant("tcp", "bt download --transport tcp", "anchor", "tcp"),
+          variant("utp", "bt download --transport utp", "anchor", "utp")
+        ],
+        ctx.rounds,
+        ctx.progress
+      )
+      const tcp = byId(results, "tcp")
+      const utp = byId(results, "utp")
+      const best = (utp?.median?.mibps ?? 0) > (tcp?.median?.mibps ?? 0) ? utp : tcp
+      return {
+        name: "defaults",
+        title: defaults.title,
+        status: statusOf(results),
+        metric: "mibps",
+        subjects: results,
+        comparisons: [
+          ratio(`defaults / best transport (${best?.id ?? "none"}) (MiB/s)`, byId(results, "defaults"), best, 0.95),
+          ratio("uTP / TCP between two bt (MiB/s)", utp, tcp)
+        ],
+        notes: [
+          WARM_CACHE,
+          "one bt seed with default options (it listens on TCP and uTP) serves every run; seeder and downloader share the 2 cores",
+          "the downloader dials the seeder (--peer); the transport it picks is its default's choice"
+        ]
+      }
+    } finally {
+      await stopAllOf(procs)
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // startup
 
 const startup: Benchmark = {
@@ -498,11 +569,16 @@ const startup: Benchmark = {
     }
     const info = ms("bt-info")
     const show = ms("transmission-show")
+    const nodeMs = ms("node")
+    const rss = (id: string): number | undefined => byId(results, id)?.maxPeakRssMB
     const comparisons: Array<Comparison> = [
-      { what: "bt info, median", unit: "ms", ...(info === undefined ? {} : { value: info }) },
-      { what: "bt --help, median", unit: "ms", ...(ms("bt-help") === undefined ? {} : { value: ms("bt-help")! }) },
+      atMost("bt info, median", "ms", info, 150),
+      atMost("bt --help, median", "ms", ms("bt-help"), 150),
+      atMost("bt info time / node -e 0 time", "×", info === undefined || nodeMs === undefined ? undefined : Math.round((info / nodeMs) * 100) / 100, 3),
+      atMost("bt info, peak RSS (max over runs)", "MB", rss("bt-info"), 60),
+      atMost("bt --help, peak RSS (max over runs)", "MB", rss("bt-help"), 60),
       ...(show === undefined ? [] : [{ what: "transmission-show, median", unit: "ms", value: show }]),
-      ...(ms("node") === undefined ? [] : [{ what: "node -e 0, median", unit: "ms", value: ms("node")! }]),
+      ...(nodeMs === undefined ? [] : [{ what: "node -e 0, median", unit: "ms", value: nodeMs }]),
       ...(info === undefined || show === undefined
         ? []
         : [{ what: "bt info time / transmission-show time", unit: "×", value: Math.round((info / show) * 100) / 100 }])
@@ -1030,6 +1106,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   download,
   upload,
   btToBt,
+  defaults,
   startup,
   recheck,
   encrypted,
@@ -1040,4 +1117,4 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
 ]
 
 /** Benchmarks that need the shared payload. */
-export const needsPayload = new Set(["download", "upload", "bt-to-bt", "recheck", "encrypted", "utp", "many-peers", "wan", "daemon"])
+export const needsPayload = new Set(["download", "upload", "bt-to-bt", "defaults", "recheck", "encrypted", "utp", "many-peers", "wan", "daemon"])

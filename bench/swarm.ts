@@ -5,7 +5,7 @@
  */
 import { randomFillSync } from "node:crypto"
 import { createSocket } from "node:dgram"
-import { accessSync, constants } from "node:fs"
+import { accessSync, constants, existsSync } from "node:fs"
 import { chmod, cp, mkdir, open, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { type AddressInfo, createServer } from "node:net"
 import { delimiter, dirname, join } from "node:path"
@@ -28,7 +28,9 @@ export const snapshotBt = async (): Promise<void> => {
   await rm(dir, { recursive: true, force: true })
   await mkdir(dir, { recursive: true })
   await cp(join(repoRoot, "dist"), join(dir, "dist"), { recursive: true })
-  await writeFile(btBin, `// A snapshot of dist/ made by npm run bench; see bench/swarm.ts.\nimport "./dist/cli/main.js"\n`)
+  // The bundle, as bin/bt.js runs it after npm run build (the unbundled CLI if there is none).
+  const entry = existsSync(join(dir, "dist", "cli", "bundle", "main.js")) ? "./dist/cli/bundle/main.js" : "./dist/cli/main.js"
+  await writeFile(btBin, `// A snapshot of dist/ made by npm run bench; see bench/swarm.ts.\nimport "${entry}"\n`)
 }
 export const ltPy = join(repoRoot, "test", "interop", "lt.py")
 /** Debian's interpreter: the one python3-libtorrent is built for. */
@@ -222,11 +224,21 @@ export const startLtSeeder = async (o: {
   return { port: (JSON.parse(line) as { port: number }).port, proc }
 }
 
-/** `bt seed T -d DIR --port 0 --no-trackers --no-dht --json --transport tcp`: resolves at its `seeding` line (after its data check). */
-export const startBtSeeder = async (o: { torrent: string; dir: string; stateDir: string; readyMs: number }): Promise<Seeder> => {
+/** bt's `--transport`, or `default` for none on the command line (what a user gets). */
+export type BtTransport = "tcp" | "utp" | "both" | "default"
+
+const transportArgs = (transport: BtTransport): Array<string> => (transport === "default" ? [] : ["--transport", transport])
+
+/**
+ * `bt seed T -d DIR --port 0 --no-trackers --no-dht --json --transport tcp` (or the `transport` given): resolves at
+ * its `seeding` line (after its data check).
+ */
+export const startBtSeeder = async (
+  o: { torrent: string; dir: string; stateDir: string; readyMs: number; transport?: BtTransport }
+): Promise<Seeder> => {
   const proc = spawnTracked(process.execPath, [
     btBin, "seed", o.torrent, "-d", o.dir, "--port", "0", "--no-trackers", "--no-dht", "--json", "--state-dir", o.stateDir,
-    "--transport", "tcp"
+    ...transportArgs(o.transport ?? "tcp")
   ])
   const line = await waitForLine(proc, (l) => l.includes(`"event":"seeding"`), o.readyMs, "bt seed")
   return { port: (JSON.parse(line) as { port: number }).port, proc }
@@ -310,7 +322,7 @@ export const btDownload = async (o: {
   /** bt's `--encryption` (its default, prefer, when absent). */
   encryption?: "prefer" | "require" | "disable"
   /** bt's `--transport`: TCP unless asked (the peers benchmarked against speak TCP only, unless told otherwise). */
-  transport?: "tcp" | "utp" | "both"
+  transport?: BtTransport
   /** bt's `--max-peers` (its default, 50, when absent). */
   maxPeers?: number
   /** Called with the bt process as soon as it is started. */
@@ -328,7 +340,7 @@ export const btDownload = async (o: {
     btBin, "download", o.torrent, "-o", o.out, ...peers, "--no-trackers", "--no-dht", "--no-port-mapping", "--no-lsd",
     "--port", "0",
     ...(o.bind === undefined ? [] : ["--bind", o.bind]),
-    "--json", "--state-dir", o.stateDir, "--transport", o.transport ?? "tcp",
+    "--json", "--state-dir", o.stateDir, ...transportArgs(o.transport ?? "tcp"),
     ...(o.encryption === undefined ? [] : ["--encryption", o.encryption]),
     ...(o.maxPeers === undefined ? [] : ["--max-peers", String(o.maxPeers)])
   ])

@@ -31,7 +31,7 @@ export * as MemoryTransport from "./peer/transport/MemoryTransport.js"
 export * as Mse from "./peer/mse/index.js"
 export * as NodeTransport from "./peer/transport/NodeTransport.js"
 /**
- * uTP (BEP 29) as a Transport; `DualTransport` puts it beside TCP (uTP first); `SharedDatagram` lets it share the
+ * uTP (BEP 29) as a Transport; `DualTransport` puts it beside TCP (TCP first); `SharedDatagram` lets it share the
  * DHT's UDP port.
  */
 export * as UtpTransport from "./peer/utp/UtpTransport.js"

@@ -79,6 +79,10 @@ export interface Style {
 export const plainStyle: Style = { heading: (text) => text }
 export const ttyStyle: Style = { heading: (text) => `\x1b[1m${text}\x1b[0m` }
 
+/** Bold headings on a terminal, unless NO_COLOR is set. */
+export const terminalStyle = (): Style =>
+  process.stdout.isTTY === true && (process.env["NO_COLOR"] ?? "") === "" ? ttyStyle : plainStyle
+
 /** The help of `command` (found below `root`). */
 export const renderHelp = (
   root: CommandSpec,

@@ -93,7 +93,7 @@ const dhtLayerOn = (
     return Dht.layerConfig({ ...bound, port }).pipe(Layer.orElse(() => Dht.layerConfig({ ...bound, port: 0 })))
   })).pipe(Layer.provide(NodeFileSystem.layer))
 
-/** Which transports carry peer connections: TCP, uTP (BEP 29), or both (uTP tried first, then TCP). */
+/** Which transports carry peer connections: TCP, uTP (BEP 29), or both (TCP tried first, then uTP: see Dual.make). */
 export type TransportMode = "tcp" | "utp" | "both"
 
 /** The Transport a mode asks for; uTP binds on the Datagram given, the TCP listener's port number. */

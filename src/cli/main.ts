@@ -21,8 +21,13 @@
  * command is the first argument that is not an option; when that guess is wrong, only the tuning is lost.
  *
  * Both are process-wide V8 settings: the CLI's to make, never the library's.
+ *
+ * In the bundle (scripts/build-cli.mjs), `BT_HELP_SNAPSHOT` is the commands' help, taken at build time: help and
+ * the version are printed from it without loading the program (./quickHelp.ts).
  */
 import { setFlagsFromString } from "node:v8"
+
+declare const BT_HELP_SNAPSHOT: string | undefined
 
 const TUNED_COMMANDS = new Set(["download", "seed"])
 
@@ -30,4 +35,11 @@ if (TUNED_COMMANDS.has(process.argv.slice(2).find((arg) => !arg.startsWith("-"))
   setFlagsFromString("--semi-space-growth-factor=1")
   setFlagsFromString("--heap-growing-percent=60")
 }
-await import("./run.js")
+const snapshot = typeof BT_HELP_SNAPSHOT === "string" ? BT_HELP_SNAPSHOT : undefined
+const quick = snapshot === undefined
+  ? undefined
+  : await import("./quickHelp.js").then(async ({ quickHelp }) =>
+    quickHelp(JSON.parse(snapshot), process.argv.slice(2), (await import("./help.js")).terminalStyle())
+  )
+if (quick === undefined) await import("./run.js")
+else process.stdout.write(`${quick}\n`)

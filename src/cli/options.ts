@@ -47,7 +47,7 @@ export const swarmOptions = {
   transport: Options.choice("transport", ["both", "tcp", "utp"]).pipe(
     Options.withDefault("both" as const),
     Options.withDescription(
-      "how peers are reached: both (uTP first, then TCP; accept both), tcp or utp only. uTP (BEP 29) shares " +
+      "how peers are reached: both (TCP first, uTP if TCP is refused or slow; accept both), tcp or utp only. uTP (BEP 29) shares " +
         "the UDP port with the DHT, on the TCP port's number"
     )
   ),

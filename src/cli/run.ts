@@ -1,4 +1,3 @@
-import * as Command from "@effect/cli/Command"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
@@ -12,59 +11,13 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Metainfo from "../metainfo/index.js"
-import { create, createHelp } from "./commands/create.js"
-import { daemon } from "./commands/daemon.js"
-import { dht, dhtHelp } from "./commands/dht.js"
-import { download, downloadHelp } from "./commands/download.js"
-import { info, infoHelp } from "./commands/info.js"
-import { magnet, magnetHelp } from "./commands/magnet.js"
-import { peers, peersHelp } from "./commands/peers.js"
-import { add, list, recheck, remove, start, stop } from "./commands/remote.js"
-import { seed, seedHelp } from "./commands/seed.js"
-import { verify, verifyHelp } from "./commands/verify.js"
-import type { HelpExtras } from "./help.js"
-import { plainStyle, ttyStyle } from "./help.js"
+import { terminalStyle } from "./help.js"
 import { describePlatformError, isPlatformError } from "./platformError.js"
 import { runProgram } from "./program.js"
+import { loadRoot, needed, VERSION } from "./root.js"
 import { CommandFailed, UsageError } from "./UsageError.js"
 
-/**
- * The commands. A new one is added here, and its help extras (examples, common options) to `extras` under its
- * name (`"dht lookup"` for a subcommand); its options and arguments are read from its definition.
- */
-const bt = Command.make("bt").pipe(
-  Command.withDescription("a BitTorrent client."),
-  Command.withSubcommands([
-    download,
-    seed,
-    create,
-    verify,
-    info,
-    magnet,
-    peers,
-    dht,
-    daemon,
-    add,
-    list,
-    start,
-    stop,
-    recheck,
-    remove
-  ])
-)
-
-const extras: HelpExtras = {
-  download: downloadHelp,
-  seed: seedHelp,
-  create: createHelp,
-  verify: verifyHelp,
-  info: infoHelp,
-  magnet: magnetHelp,
-  peers: peersHelp,
-  ...dhtHelp
-}
-
-const colour = process.stdout.isTTY === true && (process.env["NO_COLOR"] ?? "") === ""
+const { root: bt, extras } = await loadRoot(needed(process.argv))
 
 /**
  * Logs go to stderr, one line each (`bt: warning: ...`), so that stdout carries only results and progress (and
@@ -157,7 +110,7 @@ process.stderr.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code !== "EPIPE") throw error
 })
 
-runProgram({ root: bt, version: "0.1.0", extras, style: colour ? ttyStyle : plainStyle }, process.argv).pipe(
+runProgram({ root: bt, version: VERSION, extras, style: terminalStyle() }, process.argv).pipe(
   Effect.tapErrorCause(report),
   Effect.provide(MainLayer),
   NodeRuntime.runMain({

@@ -1,6 +1,6 @@
 /**
  * uTP (BEP 29) with libtorrent on 127.0.0.1: libtorrent with TCP off both ways (uTP only) seeding to `bt download`
- * and leeching from `bt seed`, plaintext and RC4-encrypted, with bt's default transports (uTP first, then TCP);
+ * and leeching from `bt seed`, plaintext and RC4-encrypted, with bt's default transports (TCP first, uTP when TCP is refused or closed at once);
  * and bt falling back to TCP for a libtorrent without uTP.
  */
 import { join } from "node:path"
