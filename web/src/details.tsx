@@ -6,7 +6,8 @@
 import { useEffect, useRef, useState } from "preact/hooks"
 import { FileTree } from "./files.js"
 import { errorKind, formatBytes, formatDate, formatPercent, formatRate } from "./format.js"
-import { type Limits, LIMIT_FIELDS, Options } from "./options.js"
+import { type Limits, LIMIT_FIELDS } from "./limits.js"
+import { Options } from "./options.js"
 import type { RpcClient } from "./rpc.js"
 import type { FileChoice, FileEntry } from "./tree.js"
 

@@ -3,29 +3,9 @@
  * limits, whether the session's limits hold it too, its seed ratio (the session's, its own, or none) and its peers.
  */
 import { useState } from "preact/hooks"
-
-/** The fields, by their classic names (transmission-daemon answers them too). */
-export interface Limits {
-  readonly downloadLimit: number
-  readonly downloadLimited: boolean
-  readonly uploadLimit: number
-  readonly uploadLimited: boolean
-  readonly honorsSessionLimits: boolean
-  readonly seedRatioMode: number
-  readonly seedRatioLimit: number
-  readonly "peer-limit": number
-}
-
-export const LIMIT_FIELDS: ReadonlyArray<keyof Limits> = [
-  "downloadLimit", "downloadLimited", "uploadLimit", "uploadLimited", "honorsSessionLimits", "seedRatioMode",
-  "seedRatioLimit", "peer-limit"
-]
+import { type Limits, limitsPatch } from "./limits.js"
 
 const RATIO_MODES = [[0, "The session's"], [1, "Its own"], [2, "None: seed for ever"]] as const
-
-/** What changed between `from` and `to`, as `torrent-set` takes it. */
-export const limitsPatch = (from: Limits, to: Limits): Record<string, unknown> =>
-  Object.fromEntries(LIMIT_FIELDS.filter((k) => from[k] !== to[k]).map((k) => [k, to[k]]))
 
 export const Options = (p: { limits: Limits; onSet: (patch: Record<string, unknown>) => void }) => {
   const [draft, setDraft] = useState<Limits>(p.limits)
