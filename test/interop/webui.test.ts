@@ -417,6 +417,10 @@ interopSuite("the web UI in chromium against bt daemon (and transmission-daemon)
     await page.keyboard.press("Home")
     await expect.poll(focused, { timeout: 10_000 }).toMatch(/^2 bulk-/)
     expect(await focused()).toContain(first)
+    // Page Down moves the focus a screenful (fewer rows than the page holds, more than a few).
+    await page.keyboard.press("PageDown")
+    await expect.poll(async () => Number((await focused()).split(" ")[0]), { timeout: 10_000 }).toBeGreaterThan(6)
+    expect(Number((await focused()).split(" ")[0])).toBeLessThan(30)
     // Scrolled to the middle: the rows there are rendered, the first ones are not.
     await page.locator(".list").evaluate((element) => (element.scrollTop = 600 * 40))
     await expect.poll(() => page.locator(".list tbody tr[data-id]").first().getAttribute("aria-rowindex"), { timeout: 10_000 })

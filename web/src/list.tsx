@@ -1,7 +1,7 @@
 /**
  * The torrent list: a table with sortable columns and rows selected by mouse (click, Ctrl/⌘-click, Shift-click),
- * by checkbox, or by keyboard (arrows move, Shift+arrows extend, Space toggles, Ctrl+A selects all, Enter opens the
- * details, Delete removes). One row at a time takes the Tab stop (a roving tabindex). Only the rows in view (and a
+ * by checkbox, or by keyboard (arrows, Page Up/Down, Home and End move, Shift+arrows extend, Space toggles, Ctrl+A
+ * selects all, Enter opens the details, Delete removes). One row at a time takes the Tab stop (a roving tabindex). Only the rows in view (and a
  * few around them) are in the page, so that thousands of torrents scroll and update smoothly: every row is one
  * line high (ROW_HEIGHT), the rest of the list is room left above and below.
  */
@@ -120,7 +120,10 @@ export const TorrentList = (p: Props) => {
     }
     if (e.key === "ArrowDown") move(at + 1)
     else if (e.key === "ArrowUp") move(at - 1)
-    else if (e.key === "Home") move(0)
+    else if (e.key === "PageDown" || e.key === "PageUp") {
+      const page = Math.max(1, Math.floor((scroller.current?.clientHeight ?? 0) / ROW_HEIGHT) - 2)
+      move(at + (e.key === "PageDown" ? page : -page))
+    } else if (e.key === "Home") move(0)
     else if (e.key === "End") move(ids.length - 1)
     else if (e.key === " ") {
       e.preventDefault()
