@@ -49,6 +49,9 @@ type Reply = Omit<Detail, "files" | "fileStats" | "peers" | "trackerStats" | "pi
   readonly fileStats?: ReadonlyArray<FileStat>
 } & Partial<Limits>
 
+/** Past this many files the Files tab polls their progress every 10 s rather than 2 s (each poll lists them all). */
+const MANY_FILES = 5000
+
 const TABS = ["General", "Files", "Peers", "Trackers", "Options"] as const
 type Tab = (typeof TABS)[number]
 
@@ -89,7 +92,7 @@ export const Details = (p: {
       } catch (error) {
         p.onProblem((error as Error).message)
       }
-      if (live) timer = window.setTimeout(() => void poll(), 2000)
+      if (live) timer = window.setTimeout(() => void poll(), tab === "Files" && names.current.length > MANY_FILES ? 10_000 : 2000)
     }
     void poll()
     return () => {
