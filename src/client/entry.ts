@@ -42,6 +42,11 @@ export interface Entry {
   forced: boolean
   /** A recheck asked for on a stopped torrent: it runs until checked, then stops again. */
   checkOnly: boolean
+  /**
+   * A magnet link added stopped: it runs until its metadata arrives (fetching no data), then stops again, so that
+   * its files can be chosen before it starts. Not saved: after a restart a stopped magnet stays stopped.
+   */
+  metadataOnly: boolean
   error: { readonly kind: ErrorKind; readonly message: string } | undefined
   /** Verified pieces as last seen (running, or from the resume state). */
   pieces: Bitfield | undefined
@@ -57,7 +62,7 @@ export const isComplete = (entry: Entry): boolean =>
   entry.info !== undefined && (entry.pieces?.isComplete() ?? false)
 
 /** The user wants it running: not stopped, not failed. */
-export const isWanted = (entry: Entry): boolean => (!entry.record.paused || entry.checkOnly) && entry.error === undefined
+export const isWanted = (entry: Entry): boolean => (!entry.record.paused || entry.checkOnly || entry.metadataOnly) && entry.error === undefined
 
 export const statusOf = (entry: Entry): TorrentStatus => {
   const run = entry.run
@@ -224,6 +229,31 @@ export const haveBytes = (entry: Entry): number => {
   return pieces.count * info.pieceLength - (pieces.has(info.pieceCount - 1) ? lastShortBy : 0)
 }
 
+/**
+ * The bytes of the pieces a wanted file touches, and how many of them are verified: what `sizeWhenDone` and
+ * `percentDone` count (as Transmission does, by whole pieces). Every file wanted: the whole torrent.
+ */
+export const wantedBytes = (entry: Entry): { readonly size: number; readonly have: number } => {
+  const { info, pieces } = entry
+  const wanted = entry.record.settings.wanted
+  if (info === undefined || wanted.every((w) => w)) return { size: info?.totalLength ?? 0, have: haveBytes(entry) }
+  const marked = new Uint8Array(info.pieceCount)
+  info.files.forEach((file, index) => {
+    if (file.padding || file.length === 0 || !(wanted[index] ?? true)) return
+    const last = Math.floor((file.offset + file.length - 1) / info.pieceLength)
+    for (let piece = Math.floor(file.offset / info.pieceLength); piece <= last; piece++) marked[piece] = 1
+  })
+  let size = 0
+  let have = 0
+  for (let piece = 0; piece < info.pieceCount; piece++) {
+    if (marked[piece] === 0) continue
+    const length = Math.min(info.pieceLength, info.totalLength - piece * info.pieceLength)
+    size += length
+    if (pieces?.has(piece) === true) have += length
+  }
+  return { size, have }
+}
+
 /** A snapshot of one torrent: plain reads of the entry and its last sampled progress. */
 export const snapshot = (
   entry: Entry,
@@ -240,7 +270,8 @@ export const snapshot = (
   const { corruptEver, downloadedEver, uploadedEver } = totals(entry)
   const rateDownload = progress?.downloadRate ?? 0
   const rateUpload = progress?.uploadRate ?? 0
-  const left = total - have
+  const wanted = wantedBytes(entry)
+  const left = wanted.size - wanted.have
   const stalled = status !== "checking" && entry.run !== undefined && isStalled(entry, now, session)
   const metadataProgress = entry.run?.magnet?.metadataProgress()
   return {
@@ -255,11 +286,11 @@ export const snapshot = (
     isFinished: record.finished,
     isPrivate: info?.private ?? false,
     totalSize: total,
-    sizeWhenDone: total,
+    sizeWhenDone: wanted.size,
     leftUntilDone: left,
     haveValid: have,
     haveUnchecked: 0,
-    percentDone: info === undefined ? 0 : total === 0 ? 1 : have / total,
+    percentDone: info === undefined ? 0 : wanted.size === 0 ? 1 : wanted.have / wanted.size,
     recheckProgress: status === "checking" && info !== undefined && info.pieceCount > 0
       ? (progress?.checkedPieces ?? 0) / info.pieceCount
       : 0,

@@ -52,6 +52,7 @@ export const loadEntries = (
         run: undefined,
         forced: false,
         checkOnly: false,
+        metadataOnly: false,
         error: undefined,
         pieces: yield* savedPieces(resume, record.hash, info),
         changedAt: 0,

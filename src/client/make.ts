@@ -42,12 +42,25 @@ import {
 import { makeStateFiles, type SessionRecord, type TorrentRecord } from "./ClientState.js"
 import { loadEntries } from "./load.js"
 import { deleteData, moveData } from "./data.js"
-import { type Entry, idleLimit, isComplete, isStalled, isWanted, ratioLimit, type Run, snapshot, statusOf, totals } from "./entry.js"
+import {
+  type Entry,
+  idleLimit,
+  isComplete,
+  isStalled,
+  isWanted,
+  ratioLimit,
+  type Run,
+  snapshot,
+  statusOf,
+  totals,
+  wantedBytes
+} from "./entry.js"
 import { applySessionLimits, applyTorrentLimits, makeSessionLimits, makeTorrentLimits } from "./limits.js"
 import { moveInQueue, placeInQueue, runnable } from "./queue.js"
 import {
   defaultSessionSettings,
   filePriorities,
+  sizedFor,
   initialTorrentSettings,
   patchSession,
   patchTorrent,
@@ -228,6 +241,7 @@ export const make = (
         const run: Run = { scope, startedAt: now(), torrent: undefined, magnet: undefined, progress: undefined, announceNow }
         entry.run = run
         entry.changedAt = now()
+        let skipAll = false
         const options = {
           directory: entry.record.downloadDir,
           maxPeers: entry.record.settings.peerLimit,
@@ -242,9 +256,14 @@ export const make = (
             const peer = parseEndpoint(text)
             return typeof peer === "string" ? [] : [peer]
           })],
-          // The torrent's file choices, read when it starts (a magnet's once its metadata came; so= until set).
-          files: (torrent: TorrentInfo, base: ReadonlyArray<FilePriority>) =>
-            filePriorities(entry.record.settings, torrent.files.length) ?? base
+          // The torrent's file choices, read when it starts (a magnet's once its metadata came; so= until set). A
+          // magnet run for its metadata alone skips every file.
+          files: (torrent: TorrentInfo, base: ReadonlyArray<FilePriority>) => {
+            skipAll = entry.metadataOnly && entry.record.paused
+            return skipAll
+              ? torrent.files.map((): FilePriority => "skip")
+              : filePriorities(entry.record.settings, torrent.files.length) ?? base
+          }
         }
         if (entry.info !== undefined) {
           const started = yield* session.add(entry.info, options).pipe(Scope.extend(scope), Effect.either)
@@ -262,10 +281,14 @@ export const make = (
             const handle = yield* magnet.torrent
             run.torrent = handle
             entry.info = handle.torrent
-            entry.record = { ...entry.record, name: handle.torrent.name }
+            const settings = sizedFor(entry.record.settings, handle.torrent.files.length)
+            entry.record = { ...entry.record, name: handle.torrent.name, settings }
             entry.changedAt = now()
             yield* publish({ _tag: "MetadataReceived", id: entry.record.id, name: handle.torrent.name })
             yield* saveQuietly(entry)
+            entry.metadataOnly = false
+            // Fetched for its metadata alone: the queue stops it (or starts it afresh with the files chosen).
+            if (skipAll) return yield* Queue.offer(wake, undefined)
             yield* watch(entry, handle)
           }).pipe(Effect.catchAll((error) => fail(entry, error.message)), Effect.forkIn(scope))
         }
@@ -306,11 +329,11 @@ export const make = (
         if (progress.state !== "checking" && progress.verifiedPieces !== entry.pieces?.count) {
           entry.pieces = run.torrent.verified() ?? entry.pieces
           entry.changedAt = now()
-          const info = run.torrent.torrent
+          const wanted = wantedBytes(entry)
           yield* publish({
             _tag: "Progress",
             id: entry.record.id,
-            percentDone: info.totalLength === 0 ? 1 : progress.bytesVerified / info.totalLength,
+            percentDone: wanted.size === 0 ? 1 : wanted.have / wanted.size,
             haveValid: progress.bytesVerified,
             rateDownload: progress.downloadRate,
             rateUpload: progress.uploadRate
@@ -341,7 +364,7 @@ export const make = (
           return [{
             id,
             wanted: isWanted(entry),
-            forced: entry.forced || entry.checkOnly,
+            forced: entry.forced || entry.checkOnly || entry.metadataOnly,
             complete: isComplete(entry),
             running: entry.run !== undefined,
             stalled: isStalled(entry, at, current_)
@@ -479,6 +502,7 @@ export const make = (
             run: undefined,
             forced: false,
             checkOnly: false,
+            metadataOnly: info === undefined && (options.paused ?? !current_.startAddedTorrents),
             error: undefined,
             pieces: undefined,
             changedAt: at,
@@ -533,6 +557,7 @@ export const make = (
       forEach(selector, (entry) => {
         entry.forced = false
         entry.checkOnly = false
+        entry.metadataOnly = false
         return update(entry, { paused: true })
       })
 
@@ -560,7 +585,8 @@ export const make = (
     const set = (selector: Selector, patch: TorrentSettingsPatch) =>
       forEach(selector, (entry) =>
         Effect.gen(function*() {
-          const next = patchTorrent(entry.record.settings, patch)
+          const sized = entry.info === undefined ? entry.record.settings : sizedFor(entry.record.settings, entry.info.files.length)
+          const next = patchTorrent(sized, patch)
           if (next instanceof ClientError) return yield* next
           const badUrl = (patch.trackerAdd ?? []).find((url) => !/^(https?|udp):\/\/[^/]/i.test(url) || !URL.canParse(url))
           if (badUrl !== undefined) {

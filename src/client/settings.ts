@@ -20,6 +20,14 @@ export const filePriorities = (settings: TorrentSettings, fileCount: number): Ar
     return priority < 0 ? "low" : priority > 0 ? "high" : "normal"
   })
 
+/** The settings with a choice for each of `fileCount` files: a magnet's, all wanted at normal, once its metadata came. */
+export const sizedFor = (settings: TorrentSettings, fileCount: number): TorrentSettings =>
+  settings.wanted.length === fileCount ? settings : {
+    ...settings,
+    wanted: Array.from({ length: fileCount }, (_, i) => settings.wanted[i] ?? true),
+    priorities: Array.from({ length: fileCount }, (_, i) => settings.priorities[i] ?? 0)
+  }
+
 /** Transmission's defaults, with speeds in bytes per second. */
 export const defaultSessionSettings = (downloadDir: string): SessionSettings => ({
   downloadDir,

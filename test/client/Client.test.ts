@@ -170,6 +170,9 @@ describe("Client", () => {
         const client = yield* Client.Client
         const { id } = yield* client.add(Client.AddSource.metainfo(bytes), { filesUnwanted: [0] })
         yield* eventually("b.bin is done", Effect.map(snapshotOf(id), (t) => t.status === "seeding"))
+        // Done means done with what is wanted: the pieces b.bin touches (6 to 15, the last one short).
+        const done = yield* snapshotOf(id)
+        expect([done.sizeWhenDone, done.leftUntilDone, done.percentDone]).toEqual([9 * 16384 + (250_000 - 15 * 16384), 0, 1])
         expect(same(stored().subarray(100_000), album.content.subarray(100_000))).toBe(true)
         // Of a.bin only what shares piece 6 with b.bin came, kept apart: nothing of it is in its file.
         expect(same(stored().subarray(0, 100_000), new Uint8Array(100_000))).toBe(true)
@@ -177,6 +180,33 @@ describe("Client", () => {
         yield* client.set([id], { filesWanted: [0] })
         yield* eventually("a.bin is done too", Effect.map(snapshotOf(id), (t) => t.haveValid === 250_000))
         expect(same(stored(), album.content)).toBe(true)
+      }).pipe(Effect.provide(clientOver(Client.makeMemoryFileSystem().fileSystem)), Effect.provide(services))
+    }))
+
+  it.scopedLive("a magnet link added stopped fetches its metadata and no data, stops, and fetches the files chosen once started", () =>
+    Effect.gen(function*() {
+      const album = makeSwarmTorrent({
+        pieceLength: 16384,
+        seed: 6,
+        files: [{ path: ["a.bin"], length: 100_000 }, { path: ["b.bin"], length: 150_000 }]
+      })
+      let seeders: ReadonlyArray<Endpoint> = []
+      const services = yield* Layer.build(world(() => seeders))
+      const seeder = yield* startSeeder({ ...album, metadata: "honest" }).pipe(Effect.provide(services))
+      seeders = [seeder.address]
+      const stored = () => Context.get(services, MemoryStorage).contents(album.torrent.infoHashHex)
+      yield* Effect.gen(function*() {
+        const client = yield* Client.Client
+        const link = `magnet:?xt=urn:btih:${album.torrent.infoHashHex}&tr=${encodeURIComponent("http://tracker.test/announce")}`
+        const { id } = yield* client.add(Client.AddSource.magnet(link), { paused: true })
+        yield* eventually("the metadata, then stopped", Effect.map(snapshotOf(id), (t) => t.totalSize === 250_000 && t.status === "stopped"))
+        expect(seeder.log.requests).toEqual([])
+        expect((yield* snapshotOf(id)).files.map((f) => [f.name, f.wanted])).toEqual([["album/a.bin", true], ["album/b.bin", true]])
+        yield* client.set([id], { filesUnwanted: [1] })
+        yield* client.start([id])
+        yield* eventually("a.bin is done", Effect.map(snapshotOf(id), (t) => t.status === "seeding"))
+        expect(Buffer.from(stored()!.subarray(0, 100_000)).equals(album.content.subarray(0, 100_000))).toBe(true)
+        expect([...new Set(seeder.log.requests.map((r) => r.index))].every((piece) => piece <= 6)).toBe(true)
       }).pipe(Effect.provide(clientOver(Client.makeMemoryFileSystem().fileSystem)), Effect.provide(services))
     }))
 

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { fileRows } from "../../web/src/tree.js"
+import { applyFileSet, choicesToSet, fileRows } from "../../web/src/tree.js"
+import { limitsPatch } from "../../web/src/limits.js"
 
 const files = [
   { name: "album/b.flac", length: 10, bytesCompleted: 10 },
@@ -30,5 +31,26 @@ describe("web UI file tree", () => {
     const rows = fileRows([{ name: "one.bin", length: 7, bytesCompleted: 7 }], [], new Set())
     assert.deepStrictEqual(rows.map((r) => [r.path, r.folder, r.wanted, r.priority]), [["one.bin", false, "all", 0]])
   })
-})
 
+  it("choices made before adding: applied locally, then sent as the files left out and the priorities not normal", () => {
+    const all = [0, 1, 2, 3].map(() => ({ wanted: true, priority: 0 }))
+    assert.deepStrictEqual(choicesToSet(all), {})
+    const chosen = applyFileSet(applyFileSet(all, { "files-unwanted": [1, 3, 9] }), { "priority-high": [0], "priority-low": [3] })
+    assert.deepStrictEqual(chosen.map((c) => [c.wanted, c.priority]), [[true, 1], [false, 0], [true, 0], [false, -1]])
+    assert.deepStrictEqual(choicesToSet(chosen), { "files-unwanted": [1, 3], "priority-low": [3], "priority-high": [0] })
+    assert.deepStrictEqual(applyFileSet(chosen, { "files-wanted": [1], "priority-normal": [0, 3] }).map((c) => [c.wanted, c.priority]), [
+      [true, 0], [true, 0], [true, 0], [false, 0]
+    ])
+  })
+
+  it("a torrent's options: only what changed is sent", () => {
+    const limits = {
+      downloadLimit: 100, downloadLimited: false, uploadLimit: 100, uploadLimited: false, honorsSessionLimits: true,
+      seedRatioMode: 0, seedRatioLimit: 2, "peer-limit": 50
+    }
+    assert.deepStrictEqual(limitsPatch(limits, limits), {})
+    assert.deepStrictEqual(limitsPatch(limits, { ...limits, downloadLimited: true, downloadLimit: 700, seedRatioMode: 1 }), {
+      downloadLimit: 700, downloadLimited: true, seedRatioMode: 1
+    })
+  })
+})

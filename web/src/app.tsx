@@ -35,6 +35,14 @@ interface Stats {
   readonly uploadSpeed: number
 }
 
+/** Moves in the queue of the torrents chosen: the method's suffix, the button's text, its label. */
+const QUEUE_MOVES = [
+  ["top", "⤒", "Move to the top of the queue"],
+  ["up", "↑", "Move up the queue"],
+  ["down", "↓", "Move down the queue"],
+  ["bottom", "⤓", "Move to the bottom of the queue"]
+] as const
+
 type Dialog = "add" | "remove" | "settings" | "labels" | undefined
 
 export const App = ({ rpc }: { rpc: RpcClient }) => {
@@ -165,6 +173,13 @@ export const App = ({ rpc }: { rpc: RpcClient }) => {
           <button type="button" disabled={none} onClick={() => void act("torrent-verify", { ids: chosen })}>Verify</button>
           <button type="button" disabled={none} onClick={() => setDialog("labels")}>Labels…</button>
         </div>
+        <div class="actions" role="toolbar" aria-label="Queue">
+          {QUEUE_MOVES.map(([move, text, label]) => (
+            <button type="button" disabled={none} aria-label={label} title={label} onClick={() => void act(`queue-move-${move}`, { ids: chosen })}>
+              {text}
+            </button>
+          ))}
+        </div>
         <div class="totals" aria-live="off">
           <span title="Download rate, all torrents">↓ {formatRate(stats.downloadSpeed) || "0 B/s"}</span>
           <span title="Upload rate, all torrents">↑ {formatRate(stats.uploadSpeed) || "0 B/s"}</span>
@@ -225,6 +240,7 @@ export const App = ({ rpc }: { rpc: RpcClient }) => {
             key={details}
             rpc={rpc}
             id={details}
+            streams={session?.version?.endsWith("(bt)") === true}
             onClose={() => setDetails(undefined)} onProblem={setProblem} />
         )}
       </main>

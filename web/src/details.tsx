@@ -1,12 +1,15 @@
 /**
  * One torrent's details in tabs: general information (the stalled reason in plain words, hashes, dates, folder,
- * magnet link to copy, pieces as a bar), its files (wanted and priority, changed with `torrent-set`), its peers and
- * its trackers. Polled on its own while open, asking only for what the tab shown needs (the file names once).
+ * magnet link to copy, pieces as a bar), its files (wanted and priority, changed with `torrent-set`; an open link
+ * to the daemon's stream of each), its peers, its trackers, and its options (speed limits, seed ratio, peers). Polled on its own while open, asking only for what the tab shown needs (the file names once).
  */
-import { useEffect, useMemo, useRef, useState } from "preact/hooks"
+import { useEffect, useRef, useState } from "preact/hooks"
+import { FileTree } from "./files.js"
 import { errorKind, formatBytes, formatDate, formatPercent, formatRate } from "./format.js"
+import { type Limits, LIMIT_FIELDS } from "./limits.js"
+import { Options } from "./options.js"
 import type { RpcClient } from "./rpc.js"
-import { type FileChoice, type FileEntry, type FileRow, fileRows } from "./tree.js"
+import type { FileChoice, FileEntry } from "./tree.js"
 
 interface Peer {
   readonly address: string; readonly port: number; readonly clientName: string; readonly flagStr: string
@@ -26,6 +29,7 @@ interface Detail {
   readonly errorString: string; readonly isStalled: boolean; readonly isPrivate: boolean; readonly pieces: string
   readonly percentDone: number; readonly files: ReadonlyArray<FileEntry>; readonly fileStats: ReadonlyArray<FileChoice>
   readonly peers: ReadonlyArray<Peer>; readonly trackerStats: ReadonlyArray<TrackerStat>
+  readonly limits: Limits | undefined
 }
 /** Asked for every time; the heavier fields only for the tab shown. */
 const BASE_FIELDS = [
@@ -36,22 +40,26 @@ const TAB_FIELDS: Readonly<Record<Tab, ReadonlyArray<string>>> = {
   General: ["pieces"],
   Files: ["fileStats"],
   Peers: ["peers"],
-  Trackers: ["trackerStats"]
+  Trackers: ["trackerStats"],
+  Options: LIMIT_FIELDS
 }
 type FileStat = FileChoice & { readonly bytesCompleted: number }
 /** A reply: the base fields and those of the tab asked for. */
-type Reply = Omit<Detail, "files" | "fileStats" | "peers" | "trackerStats" | "pieces"> & Partial<Detail> & {
+type Reply = Omit<Detail, "files" | "fileStats" | "peers" | "trackerStats" | "pieces" | "limits"> & Partial<Detail> & {
   readonly fileStats?: ReadonlyArray<FileStat>
-}
+} & Partial<Limits>
 
-const TABS = ["General", "Files", "Peers", "Trackers"] as const
+/** Past this many files the Files tab polls their progress every 10 s rather than 2 s (each poll lists them all). */
+const MANY_FILES = 5000
+
+const TABS = ["General", "Files", "Peers", "Trackers", "Options"] as const
 type Tab = (typeof TABS)[number]
-/** Files shown at most at once: a torrent of 50,000 files stays responsive; the search finds the rest. */
-const MAX_FILES = 500
 
 export const Details = (p: {
   rpc: RpcClient
   id: number
+  /** The daemon streams files at /stream/<info-hash>/<file-index> (bt does; transmission-daemon does not). */
+  streams: boolean
   onClose: () => void
   onProblem: (text: string) => void
 }) => {
@@ -77,13 +85,14 @@ export const Details = (p: {
             peers: t.peers ?? held?.peers ?? [],
             trackerStats: t.trackerStats ?? held?.trackerStats ?? [],
             fileStats: stats.length > 0 ? stats : held?.fileStats ?? [],
+            limits: t.downloadLimit !== undefined ? t as Limits : held?.limits,
             files: names.current.map((f, i) => ({ ...f, bytesCompleted: stats[i]?.bytesCompleted ?? f.bytesCompleted }))
           }))
         }
       } catch (error) {
         p.onProblem((error as Error).message)
       }
-      if (live) timer = window.setTimeout(() => void poll(), 2000)
+      if (live) timer = window.setTimeout(() => void poll(), tab === "Files" && names.current.length > MANY_FILES ? 10_000 : 2000)
     }
     void poll()
     return () => {
@@ -116,10 +125,19 @@ export const Details = (p: {
         {detail === undefined ? <p>Loading…</p> : tab === "General"
           ? <General d={detail} />
           : tab === "Files"
-          ? <Files d={detail} onSet={(args) => void set(args)} />
+          ? (
+            <FileTree
+              files={detail.files}
+              choices={detail.fileStats}
+              onSet={(args) => void set(args)}
+              link={p.streams ? (index) => `stream/${detail.hashString}/${index}` : undefined}
+            />
+          )
           : tab === "Peers"
           ? <Peers peers={detail.peers} />
-          : <Trackers trackers={detail.trackerStats} />}
+          : tab === "Trackers"
+          ? <Trackers trackers={detail.trackerStats} />
+          : detail.limits === undefined ? <p>Loading…</p> : <Options limits={detail.limits} onSet={(args) => void set(args)} />}
       </div>
     </section>
   )
@@ -180,90 +198,6 @@ const PieceBar = ({ pieces, count }: { pieces: string; count: number }) => {
     }
   }, [pieces, count])
   return <canvas class="pieces" ref={ref} width={600} height={12} role="img" aria-label="Pieces downloaded" />
-}
-
-const PRIORITIES = [[-1, "Low"], [0, "Normal"], [1, "High"]] as const
-const PRIORITY_KEY: Readonly<Record<number, string>> = { [-1]: "priority-low", 0: "priority-normal", 1: "priority-high" }
-
-/** A checkbox that can show "some": a folder whose files are partly wanted. */
-const TriState = (p: { label: string; state: FileRow["wanted"]; onChange: (checked: boolean) => void }) => {
-  const ref = useRef<HTMLInputElement>(null)
-  useEffect(() => {
-    if (ref.current !== null) ref.current.indeterminate = p.state === "some"
-  })
-  return (
-    <input
-      ref={ref}
-      type="checkbox"
-      aria-label={p.label}
-      checked={p.state === "all"}
-      aria-checked={p.state === "some" ? "mixed" : p.state === "all"}
-      onChange={(e) => p.onChange(e.currentTarget.checked)}
-    />
-  )
-}
-
-const Files = ({ d, onSet }: { d: Detail; onSet: (args: Record<string, unknown>) => void }) => {
-  const [search, setSearch] = useState("")
-  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set())
-  const needle = search.toLowerCase()
-  const rows = useMemo(() => {
-    if (needle === "") return fileRows(d.files, d.fileStats, collapsed)
-    const hits = d.files.flatMap((f, i) => (f.name.toLowerCase().includes(needle) ? [i] : []))
-    return fileRows(hits.map((i) => d.files[i]!), hits.map((i) => d.fileStats[i]), new Set())
-      .map((r) => ({ ...r, indexes: r.indexes.map((k) => hits[k]!) }))
-  }, [d.files, d.fileStats, collapsed, needle])
-  const toggle = (path: string) => {
-    const next = new Set(collapsed)
-    if (!next.delete(path)) next.add(path)
-    setCollapsed(next)
-  }
-  return (
-    <div>
-      {d.files.length > 20 && (
-        <input type="search" aria-label="Search files" placeholder="Search files" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
-      )}
-      <table class="files">
-        <thead><tr><th>Get</th><th>File</th><th class="num">Size</th><th class="num">Done</th><th>Priority</th></tr></thead>
-        <tbody>
-          {rows.slice(0, MAX_FILES).map((r) => (
-            <tr key={r.path}>
-              <td>
-                <TriState
-                  label={`Download ${r.path}`}
-                  state={r.wanted}
-                  onChange={(checked) => onSet({ [checked ? "files-wanted" : "files-unwanted"]: r.indexes })}
-                />
-              </td>
-              <td class="path" style={{ paddingLeft: `${r.depth * 1.2 + 0.4}em` }}>
-                {r.folder
-                  ? (
-                    <button type="button" class="link" aria-expanded={!collapsed.has(r.path)} onClick={() => toggle(r.path)}>
-                      {collapsed.has(r.path) ? "▸" : "▾"} {r.name}/
-                    </button>
-                  )
-                  : r.name}
-              </td>
-              <td class="num">{formatBytes(r.length)}</td>
-              <td class="num">{formatPercent(r.length > 0 ? r.bytesCompleted / r.length : 1)}</td>
-              <td>
-                <select
-                  aria-label={`Priority of ${r.path}`}
-                  value={r.priority ?? ""}
-                  onChange={(e) => onSet({ [PRIORITY_KEY[Number(e.currentTarget.value)]!]: r.indexes })}
-                >
-                  {r.priority === undefined && <option value="">Mixed</option>}
-                  {PRIORITIES.map(([v, t]) => <option value={v}>{t}</option>)}
-                </select>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {rows.length > MAX_FILES && <p class="note">Showing {MAX_FILES} of {rows.length} rows: search or fold folders to narrow.</p>}
-      {d.files.length === 0 && <p class="note">No file list yet (a magnet link shows its files once the metadata arrives).</p>}
-    </div>
-  )
 }
 
 const Peers = ({ peers }: { peers: ReadonlyArray<Peer> }) =>

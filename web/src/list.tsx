@@ -1,9 +1,13 @@
 /**
  * The torrent list: a table with sortable columns and rows selected by mouse (click, Ctrl/⌘-click, Shift-click),
- * by checkbox, or by keyboard (arrows move, Shift+arrows extend, Space toggles, Ctrl+A selects all, Enter opens the
- * details, Delete removes). One row at a time takes the Tab stop (a roving tabindex).
+ * by checkbox, or by keyboard (arrows, Page Up/Down, Home and End move, Shift+arrows extend, Space toggles, Ctrl+A
+ * selects all, Enter opens the details, Delete removes). One row at a time takes the Tab stop (a roving tabindex). Only the rows in view (and a
+ * few around them) are in the page, so that thousands of torrents scroll and update smoothly: every row is one
+ * line high (ROW_HEIGHT), the rest of the list is room left above and below.
  */
-import { useRef, useState } from "preact/hooks"
+import { useEffect, useRef, useState } from "preact/hooks"
+import { useWindow } from "./virtual.js"
+import { scrollFor } from "./window.js"
 import {
   errorKind,
   formatBytes,
@@ -31,6 +35,11 @@ const COLUMNS: ReadonlyArray<readonly [SortKey, string, string]> = [
   ["ratio", "Ratio", "num narrow-hide"]
 ]
 
+/** Every row's height in px (style.css holds them to it). */
+const ROW_HEIGHT = 40
+/** The sticky header's height in px, kept clear when scrolling a row into view. */
+const HEADER_HEIGHT = 32
+
 interface Props {
   readonly torrents: ReadonlyArray<Torrent>
   readonly sort: Sort
@@ -46,13 +55,29 @@ export const TorrentList = (p: Props) => {
   const [focused, setFocused] = useState<number | undefined>(undefined)
   const anchor = useRef<number | undefined>(undefined)
   const body = useRef<HTMLTableSectionElement>(null)
+  const scroller = useRef<HTMLDivElement>(null)
+  /** A row to focus once it is rendered (moving by keyboard to a row out of view). */
+  const pendingFocus = useRef<number | undefined>(undefined)
   const ids = p.torrents.map((t) => t.id)
   const tabStop = focused !== undefined && ids.includes(focused) ? focused : ids[0]
+  const range = useWindow(scroller, p.torrents.length, ROW_HEIGHT)
 
   const focusRow = (id: number) => {
     setFocused(id)
-    body.current?.querySelector<HTMLElement>(`tr[data-id="${id}"]`)?.focus()
+    const element = scroller.current
+    if (element !== null) {
+      element.scrollTop = scrollFor(element.scrollTop, element.clientHeight, ROW_HEIGHT, ids.indexOf(id), HEADER_HEIGHT)
+    }
+    pendingFocus.current = id
   }
+  useEffect(() => {
+    const id = pendingFocus.current
+    const row = id === undefined ? null : body.current?.querySelector<HTMLElement>(`tr[data-id="${id}"]`)
+    if (row != null) {
+      pendingFocus.current = undefined
+      row.focus()
+    }
+  })
 
   const click = (e: MouseEvent, id: number) => {
     if ((e.target as HTMLElement).closest("input")) return
@@ -95,7 +120,10 @@ export const TorrentList = (p: Props) => {
     }
     if (e.key === "ArrowDown") move(at + 1)
     else if (e.key === "ArrowUp") move(at - 1)
-    else if (e.key === "Home") move(0)
+    else if (e.key === "PageDown" || e.key === "PageUp") {
+      const page = Math.max(1, Math.floor((scroller.current?.clientHeight ?? 0) / ROW_HEIGHT) - 2)
+      move(at + (e.key === "PageDown" ? page : -page))
+    } else if (e.key === "Home") move(0)
     else if (e.key === "End") move(ids.length - 1)
     else if (e.key === " ") {
       e.preventDefault()
@@ -110,10 +138,10 @@ export const TorrentList = (p: Props) => {
 
   const allChosen = ids.length > 0 && ids.every((id) => p.selected.has(id))
   return (
-    <div class="list" role="region" aria-label="Torrents">
-      <table role="grid" aria-multiselectable="true" aria-label="Torrents">
+    <div class="list" role="region" aria-label="Torrents" ref={scroller}>
+      <table role="grid" aria-multiselectable="true" aria-label="Torrents" aria-rowcount={p.torrents.length + 1}>
         <thead>
-          <tr>
+          <tr aria-rowindex={1}>
             <th class="check">
               <input
                 type="checkbox"
@@ -137,7 +165,9 @@ export const TorrentList = (p: Props) => {
           </tr>
         </thead>
         <tbody ref={body}>
-          {p.torrents.map((t) => {
+          {range.before > 0 && <tr class="space" aria-hidden="true" style={{ height: `${range.before}px` }} />}
+          {p.torrents.slice(range.first, range.last).map((t, at) => {
+            const index = range.first + at
             const chosen = p.selected.has(t.id)
             const stopped = t.status === Status.stopped
             const why = t.errorString !== "" ? `${errorKind(t.error) || "Note"}: ${t.errorString}` : ""
@@ -145,8 +175,9 @@ export const TorrentList = (p: Props) => {
               <tr
                 key={t.id}
                 data-id={t.id}
-                class={chosen ? "chosen" : ""}
+                class={`${chosen ? "chosen" : ""} ${index % 2 === 1 ? "even" : ""}`}
                 aria-selected={chosen}
+                aria-rowindex={index + 2}
                 tabIndex={t.id === tabStop ? 0 : -1}
                 onClick={(e) => click(e, t.id)}
                 onDblClick={() => p.onOpen(t.id)}
@@ -157,8 +188,8 @@ export const TorrentList = (p: Props) => {
                   <input type="checkbox" aria-label={`Select ${t.name}`} checked={chosen} onChange={() => toggle(t.id)} />
                 </td>
                 <td class="name">
-                  <button type="button" class="link" onClick={() => p.onOpen(t.id)} tabIndex={-1}>{t.name}</button>
-                  {why !== "" && <div class={t.error !== 0 ? "why error" : "why"}>{why}</div>}
+                  <button type="button" class="link" onClick={() => p.onOpen(t.id)} tabIndex={-1} title={t.name}>{t.name}</button>
+                  {why !== "" && <div class={t.error !== 0 ? "why error" : "why"} title={why}>{why}</div>}
                 </td>
                 <td class="num">{formatBytes(t.sizeWhenDone)}</td>
                 <td class="progress">
@@ -185,6 +216,7 @@ export const TorrentList = (p: Props) => {
               </tr>
             )
           })}
+          {range.after > 0 && <tr class="space" aria-hidden="true" style={{ height: `${range.after}px` }} />}
         </tbody>
       </table>
       {p.torrents.length === 0 && <p class="empty">No torrents here. Add one, or drop a .torrent file on the page.</p>}

@@ -80,3 +80,34 @@ export const fileRows = (
   walk(root, "", 0, false)
   return rows
 }
+
+/** A change of file choices, as `torrent-set` (and `torrent-add`) take it: file indexes under each key. */
+export type FileSet = Partial<Record<
+  "files-wanted" | "files-unwanted" | "priority-low" | "priority-normal" | "priority-high",
+  ReadonlyArray<number>
+>>
+
+/** The choices with `set` applied (for files not yet sent to the daemon: the add dialog's). */
+export const applyFileSet = (choices: ReadonlyArray<FileChoice>, set: FileSet): Array<FileChoice> => {
+  const next = [...choices]
+  const each = (key: keyof FileSet, change: (c: FileChoice) => FileChoice) => {
+    for (const i of set[key] ?? []) if (next[i] !== undefined) next[i] = change(next[i]!)
+  }
+  each("files-wanted", (c) => ({ ...c, wanted: true }))
+  each("files-unwanted", (c) => ({ ...c, wanted: false }))
+  each("priority-low", (c) => ({ ...c, priority: -1 }))
+  each("priority-normal", (c) => ({ ...c, priority: 0 }))
+  each("priority-high", (c) => ({ ...c, priority: 1 }))
+  return next
+}
+
+/** What to send once the files are chosen: the unwanted ones and the priorities other than normal (or nothing). */
+export const choicesToSet = (choices: ReadonlyArray<FileChoice>): FileSet => {
+  const where = (test: (c: FileChoice) => boolean) => choices.flatMap((c, i) => (test(c) ? [i] : []))
+  const set: Record<string, ReadonlyArray<number>> = {
+    "files-unwanted": where((c) => !c.wanted),
+    "priority-low": where((c) => c.priority < 0),
+    "priority-high": where((c) => c.priority > 0)
+  }
+  return Object.fromEntries(Object.entries(set).filter(([, list]) => list.length > 0))
+}
