@@ -21,6 +21,7 @@ import { magnet, magnetHelp } from "./commands/magnet.js"
 import { peers, peersHelp } from "./commands/peers.js"
 import { add, list, recheck, remove, start, stop } from "./commands/remote.js"
 import { seed, seedHelp } from "./commands/seed.js"
+import { stream, streamHelp } from "./commands/stream.js"
 import { verify, verifyHelp } from "./commands/verify.js"
 import type { HelpExtras } from "./help.js"
 import { plainStyle, ttyStyle } from "./help.js"
@@ -36,6 +37,7 @@ const bt = Command.make("bt").pipe(
   Command.withDescription("a BitTorrent client."),
   Command.withSubcommands([
     download,
+    stream,
     seed,
     create,
     verify,
@@ -55,6 +57,7 @@ const bt = Command.make("bt").pipe(
 
 const extras: HelpExtras = {
   download: downloadHelp,
+  stream: streamHelp,
   seed: seedHelp,
   create: createHelp,
   verify: verifyHelp,

@@ -50,10 +50,13 @@ export interface PiecePickerOptions extends Geometry {
   readonly sequential?: boolean
 }
 
-/** A piece's (or a file's) priority: skipped, or wanted at one of three levels. */
-export const Priority = { skip: 0, low: 1, normal: 2, high: 3 } as const
+/**
+ * A piece's (or a file's) priority: skipped, or wanted at one of three levels. `deadline` is a piece's only: one a
+ * reader needs now (a stream's window), started before all others and in index order.
+ */
+export const Priority = { skip: 0, low: 1, normal: 2, high: 3, deadline: 4 } as const
 export type Priority = typeof Priority[keyof typeof Priority]
-const LEVELS = [Priority.high, Priority.normal, Priority.low] as const
+const LEVELS = [Priority.deadline, Priority.high, Priority.normal, Priority.low] as const
 
 /** In endgame a block may be outstanding with at most this many peers: the first request plus two duplicates. */
 export const ENDGAME_MAX_HOLDERS = 3
@@ -181,7 +184,7 @@ export class PiecePicker<Peer> {
   private assembling = 0
   private verifiedBytes = 0
   private readonly priority: Uint8Array
-  private readonly candidatesAt = new Int32Array(4)
+  private readonly candidatesAt = new Int32Array(5)
   private missingWanted = 0
   private missingWantedBytes = 0
   private wantedTotal = 0
@@ -403,7 +406,11 @@ export class PiecePicker<Peer> {
    * verified, then rarest first. Or -1.
    */
   private pickNew(bits: Bitfield): number {
-    const levels = LEVELS.filter((level) => this.candidatesAt[level]! > 0)
+    if (this.candidatesAt[Priority.deadline]! > 0) {
+      const index = this.firstDeadline(bits)
+      if (index >= 0) return index
+    }
+    const levels = LEVELS.filter((level) => level !== Priority.deadline && this.candidatesAt[level]! > 0)
     const pick = (accept?: (piece: number) => boolean) =>
       this.sequential
         ? this.pickInOrder(bits, accept)
@@ -415,6 +422,14 @@ export class PiecePicker<Peer> {
     for (const level of levels) {
       const index = pick((piece) => this.priority[piece] === level)
       if (index >= 0) return index
+    }
+    return -1
+  }
+
+  /** The `deadline` candidate in `bits` of lowest index, or -1: what a reader needs first. */
+  private firstDeadline(bits: Bitfield): number {
+    for (let index = 0; index < this.pieceCount; index++) {
+      if (this.priority[index] === Priority.deadline && bits.has(index) && this.availability.isCandidate(index)) return index
     }
     return -1
   }
@@ -623,7 +638,7 @@ export class PiecePicker<Peer> {
     let assembling = 0
     let requested = 0
     let missingWanted = 0
-    const candidatesAt = new Int32Array(4)
+    const candidatesAt = new Int32Array(5)
     const counts = new Int32Array(this.pieceCount)
     for (const state of this.peers.values()) state.bits.forEachSet((index) => counts[index]!++)
     for (let index = 0; index < this.pieceCount; index++) {
@@ -705,7 +720,7 @@ export class PiecePicker<Peer> {
     if (priorities.length !== this.pieceCount) {
       throw new RangeError(`${priorities.length} priorities for ${this.pieceCount} pieces`)
     }
-    if (priorities.some((p) => p > Priority.high)) throw new RangeError(`a priority above ${Priority.high}`)
+    if (priorities.some((p) => p > Priority.deadline)) throw new RangeError(`a priority above ${Priority.deadline}`)
     return priorities
   }
 
