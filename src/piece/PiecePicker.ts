@@ -191,6 +191,8 @@ export class PiecePicker<Peer> {
   private sequential: boolean
   /** In sequential mode: no piece below this is a candidate (candidates below it appear only by `setPriorities`). */
   private inOrderFrom = 0
+  /** See `setWindows`. */
+  private windows: ReadonlyArray<{ readonly from: number; readonly to: number }> = []
 
   constructor(options: PiecePickerOptions) {
     validateGeometry(options)
@@ -378,6 +380,21 @@ export class PiecePicker<Peer> {
     if (max <= 0) return out
     const state = this.peer(peer)
     max = Math.min(max, this.allowance(state))
+    // Pieces a reader waits for first: those started, then new ones.
+    if (this.candidatesAt[Priority.deadline]! > 0 || this.windows.length > 0) {
+      for (const index of this.open) {
+        if (out.length >= max) return out
+        const piece = this.started.get(index)!
+        if (this.priority[index] === Priority.deadline && bits.has(index) && this.mayTake(piece, peer)) {
+          this.fill(piece, peer, state, max, now, out)
+        }
+      }
+      while (out.length < max && this.candidatesAt[Priority.deadline]! > 0) {
+        const index = this.firstDeadline(bits)
+        if (index < 0) break
+        this.start(index, peer, state, max, now, out)
+      }
+    }
     for (const index of this.open) {
       if (out.length >= max) return out
       const piece = this.started.get(index)!
@@ -386,19 +403,24 @@ export class PiecePicker<Peer> {
     while (out.length < max && this.availability.size > 0) {
       const index = this.pickNew(bits)
       if (index < 0) break
-      // Its blocks stay unrequested: they become the started piece's free blocks.
-      this.removeCandidate(index)
-      this.unrequested += blockCount(this, index)
-      const piece = new Piece<Peer>(index, blockCount(this, index))
-      this.started.set(index, piece)
-      this.open.add(index)
-      this.assembling++
-      this.fill(piece, peer, state, max, now, out)
+      this.start(index, peer, state, max, now, out)
     }
     if (out.length < max && this.unrequested === 0) {
       this.endgame(peer, state, bits, Math.min(max, out.length + ENDGAME_DEPTH - state.requests.size), now, out)
     }
     return out
+  }
+
+  /** Starts candidate `index` and hands `peer` its first blocks. */
+  private start(index: number, peer: Peer, state: PeerState, max: number, now: number, out: Array<BlockRequest>): void {
+    // Its blocks stay unrequested: they become the started piece's free blocks.
+    this.removeCandidate(index)
+    this.unrequested += blockCount(this, index)
+    const piece = new Piece<Peer>(index, blockCount(this, index))
+    this.started.set(index, piece)
+    this.open.add(index)
+    this.assembling++
+    this.fill(piece, peer, state, max, now, out)
   }
 
   /**
@@ -426,11 +448,30 @@ export class PiecePicker<Peer> {
     return -1
   }
 
-  /** The `deadline` candidate in `bits` of lowest index, or -1: what a reader needs first. */
+  /**
+   * The readers' windows (each from the piece a reader is at to the last it wants soon), most urgent first, for
+   * ordering `deadline` pieces: see `firstDeadline`. The pieces themselves are made `deadline` by `setPriorities`.
+   */
+  setWindows(windows: ReadonlyArray<{ readonly from: number; readonly to: number }>): void {
+    this.windows = windows
+  }
+
+  /**
+   * The `deadline` candidate in `bits` nearest the front of its window, the windows taken in turn (each reader's
+   * next piece before any reader's second), or -1. Deadline pieces outside every window come last, by index.
+   */
   private firstDeadline(bits: Bitfield): number {
-    for (let index = 0; index < this.pieceCount; index++) {
-      if (this.priority[index] === Priority.deadline && bits.has(index) && this.availability.isCandidate(index)) return index
+    const takes = (index: number) =>
+      index >= 0 && index < this.pieceCount && this.priority[index] === Priority.deadline && bits.has(index) &&
+      this.availability.isCandidate(index)
+    const longest = this.windows.reduce((most, w) => Math.max(most, w.to - w.from + 1), 0)
+    for (let distance = 0; distance < longest; distance++) {
+      for (const window of this.windows) {
+        const index = window.from + distance
+        if (index <= window.to && takes(index)) return index
+      }
     }
+    for (let index = 0; index < this.pieceCount; index++) if (takes(index)) return index
     return -1
   }
 

@@ -413,6 +413,7 @@ export const startTorrent = (
         onPeerJoined: () => Queue.unsafeOffer(peerJoined, undefined)
       })
       swarm = started
+      started.picker.setWindows([...windows.values()])
       for (const index of [...waiting.keys()]) if (have.has(index)) wake(index)
       const completeAtStart = started.picker.isComplete()
       if (completeAtStart) yield* Deferred.succeed(done, undefined)
@@ -594,6 +595,7 @@ export const startTorrent = (
         if (window === undefined ? before === undefined : before?.from === window.from && before.to === window.to) return
         if (window === undefined) windows.delete(reader)
         else windows.set(reader, window)
+        swarm?.picker.setWindows([...windows.values()])
         swarm?.setPriorities(effectivePriorities())
       })
 

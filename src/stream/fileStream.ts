@@ -27,8 +27,11 @@ export interface FileStreamOptions {
   readonly windowBytes?: number
 }
 
-/** The reader's window by default: enough for several seconds of high-bitrate video. */
-export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024
+/**
+ * The reader's window by default: several seconds of high-bitrate video. Not much more: a reader that stops reading
+ * (a player that opened another connection to seek) keeps its window, and shares the fetching with the others.
+ */
+export const DEFAULT_WINDOW_BYTES = 4 * 1024 * 1024
 
 /** The largest chunk read at once. */
 export const CHUNK_BYTES = 256 * 1024

@@ -4,10 +4,23 @@
  * whole file matches its SHA-1, and `ffprobe` reads a video's duration from the stream URL while it downloads.
  */
 import { createHash } from "node:crypto"
-import { readFile, stat } from "node:fs/promises"
+import { mkdir, readFile, stat } from "node:fs/promises"
 import { join } from "node:path"
 import { expect, test } from "vitest"
-import { btArgs, interopSuite, lt, run, spawnTracked, startLtSeeder, tempDir, waitForLine, writeFiles } from "./harness.js"
+import {
+  btArgs,
+  freePort,
+  interopSuite,
+  lt,
+  run,
+  spawnTracked,
+  startLtSeeder,
+  startOpentracker,
+  type Tracked,
+  tempDir,
+  waitForLine,
+  writeFiles
+} from "./harness.js"
 
 const MiB = 1024 * 1024
 
@@ -26,6 +39,16 @@ const startStream = async (torrent: string, out: string, port: number) => {
   ]))
   const line = await waitForLine(proc, (l) => l.includes(`"event":"stream"`), 60_000)
   return { proc, stream: JSON.parse(line) as StreamLine }
+}
+
+/** Waits, bounded, for `text` on the process's stderr. */
+const waitForStderr = async (proc: Tracked, text: string, ms: number) => {
+  const deadline = Date.now() + ms
+  while (!proc.stderr().includes(text)) {
+    if (proc.child.exitCode !== null) throw new Error(`exited: ${proc.stderr()}`)
+    if (Date.now() > deadline) throw new Error(`no "${text}" within ${ms} ms: ${proc.stderr()}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
 }
 
 /** Bytes of `path` allocated on disk: the pieces written so far (the file is sparse until then). */
@@ -87,15 +110,15 @@ interopSuite("bt stream to ffprobe", ["libtorrent", "ffmpeg", "ffprobe"], () => 
     await run("mkdir", ["-p", join(work, "src")])
     // No faststart: the index (moov) is at the end, as in many real files.
     const made = await run("ffmpeg", [
-      "-v", "error", "-f", "lavfi", "-i", "testsrc=duration=20:size=640x360:rate=25", "-c:v", "libx264",
+      "-v", "error", "-f", "lavfi", "-i", "testsrc=duration=60:size=640x360:rate=25", "-c:v", "libx264",
       "-preset", "ultrafast", "-b:v", "1500k", "-pix_fmt", "yuv420p", video
     ], { timeoutMs: 60_000 })
     expect(made.code, made.stderr).toBe(0)
     const size = (await stat(video)).size
     const torrent = join(work, "clip.torrent")
     await lt(["create", video, "--out", torrent, "--piece-length", String(32 * 1024)])
-    // About ten seconds for the whole file: ffprobe needs its start and its end only.
-    const seeder = await startLtSeeder({ torrent, save: join(work, "src"), uploadLimit: Math.ceil(size / 10) })
+    // About 45 s for the whole file (~11 MB): ffprobe needs its start and its end only.
+    const seeder = await startLtSeeder({ torrent, save: join(work, "src"), uploadLimit: 256 * 1024 })
     const out = join(work, "out")
     const { stream } = await startStream(torrent, out, seeder.port)
     const head = await fetch(stream.url, { method: "HEAD" })
@@ -104,7 +127,88 @@ interopSuite("bt stream to ffprobe", ["libtorrent", "ffmpeg", "ffprobe"], () => 
       timeoutMs: 60_000
     })
     expect(probe.code, probe.stderr).toBe(0)
-    expect(Number(probe.stdout.trim())).toBeCloseTo(20, 0)
-    expect(await allocated(join(out, "clip.mp4"))).toBeLessThan(size)
+    expect(Number(probe.stdout.trim())).toBeCloseTo(60, 0)
+    // It had its answer while much of the file was still missing.
+    expect(await allocated(join(out, "clip.mp4"))).toBeLessThan(size * 0.75)
+  }, 120_000)
+})
+
+/** One RPC call (classic dialect) to `rpc` with Basic `auth`, fetching the session id first. */
+const rpcCall = async (rpc: string, auth: string, method: string, args: Record<string, unknown>) => {
+  const url = `http://${rpc}/transmission/rpc`
+  const headers: Record<string, string> = { authorization: auth, "content-type": "application/json" }
+  const body = JSON.stringify({ method, arguments: args })
+  let response = await fetch(url, { method: "POST", headers, body })
+  if (response.status === 409) {
+    headers["x-transmission-session-id"] = response.headers.get("x-transmission-session-id")!
+    response = await fetch(url, { method: "POST", headers, body })
+  }
+  expect(response.status).toBe(200)
+  return (await response.json()) as { readonly result: string; readonly arguments: any }
+}
+
+interopSuite("bt daemon serves /stream/<info-hash>/<index>", ["libtorrent", "opentracker"], () => {
+  test("behind its auth, with ranges; torrent-get gives each file's URL; removing the torrent ends a read", async () => {
+    const work = await tempDir()
+    const size = 8 * MiB
+    await writeFiles(join(work, "src"), [{ path: "film.mkv", size }], 23)
+    const tracker = await startOpentracker(join(work, "tracker"), [])
+    const torrent = join(work, "film.torrent")
+    const info = (await lt([
+      "create", join(work, "src", "film.mkv"), "--out", torrent, "--piece-length", String(64 * 1024),
+      "--tracker", tracker.httpUrl
+    ])) as { readonly info_hash: string }
+    await tracker.allow([info.info_hash])
+    await startLtSeeder({ torrent, save: join(work, "src"), trackerAnnounce: true, uploadLimit: 512 * 1024 })
+    const original = await readFile(join(work, "src", "film.mkv"))
+
+    const rpcPort = await freePort()
+    const rpc = `127.0.0.1:${rpcPort}`
+    await mkdir(join(work, "data"))
+    const daemon = spawnTracked(process.execPath, btArgs([
+      "daemon", "--rpc-port", String(rpcPort), "--port", String(await freePort()), "--no-dht",
+      "--state-dir", join(work, "state"), "--download-dir", join(work, "data"), "--rpc-auth", "u:pw"
+    ]))
+    await waitForStderr(daemon, "bt daemon: RPC at", 20_000)
+    const auth = `Basic ${Buffer.from("u:pw").toString("base64")}`
+    const added = await rpcCall(rpc, auth, "torrent-add", { metainfo: (await readFile(torrent)).toString("base64") })
+    expect(added.result).toBe("success")
+    const got = await rpcCall(rpc, auth, "torrent-get", { ids: [info.info_hash], fields: ["files"] })
+    const path = got.arguments.torrents[0].files[0].streamUrl as string
+    expect(path).toBe(`/stream/${info.info_hash}/0`)
+    const url = `http://${rpc}${path}`
+
+    expect((await fetch(url)).status).toBe(401)
+    const tail = await fetch(url, { headers: { authorization: auth, range: "bytes=-100000" } })
+    expect(tail.status).toBe(206)
+    expect(tail.headers.get("content-type")).toBe("video/x-matroska")
+    expect(Buffer.from(await tail.arrayBuffer()).equals(original.subarray(size - 100_000))).toBe(true)
+
+    // A read of the whole file (at 512 KiB/s, ~16 s), ended by removing the torrent once bytes flow.
+    const whole = await fetch(url, { headers: { authorization: auth } })
+    expect(whole.status).toBe(200)
+    const reader = whole.body!.getReader()
+    let received = 0
+    const first = await reader.read()
+    received += first.value?.length ?? 0
+    expect(received).toBeGreaterThan(0)
+    await rpcCall(rpc, auth, "torrent-remove", { ids: [info.info_hash] })
+    const ended = (async () => {
+      try {
+        for (;;) {
+          const { done, value } = await reader.read()
+          if (done) return "done"
+          received += value.length
+        }
+      } catch {
+        return "cut"
+      }
+    })()
+    expect(["done", "cut"]).toContain(await ended)
+    expect(received).toBeLessThan(size)
+    // The daemon goes on.
+    const after = await rpcCall(rpc, auth, "torrent-get", { fields: ["id"] })
+    expect(after.arguments.torrents).toEqual([])
+    expect((await fetch(url, { headers: { authorization: auth } })).status).toBe(404)
   }, 120_000)
 })
