@@ -78,6 +78,12 @@ export const ENDGAME_DEPTH = 4
  */
 export const ENDGAME_WAIT_MS = 1_000
 
+/**
+ * A block of a piece a reader waits for (`deadline`) that has been outstanding this long with one peer is asked of
+ * a second: a working peer answers a fresh request well within it, even with a few blocks queued before it.
+ */
+export const DEADLINE_LATE_MS = 2_000
+
 /** The fewest requests a peer may keep outstanding under `maxOutstanding`, however many peers share it. */
 export const MIN_FAIR_SHARE = 2
 
@@ -394,6 +400,7 @@ export class PiecePicker<Peer> {
         if (index < 0) break
         this.start(index, peer, state, max, now, out)
       }
+      this.lateDeadline(peer, state, bits, max, now, out)
     }
     for (const index of this.open) {
       if (out.length >= max) return out
@@ -793,6 +800,26 @@ export class PiecePicker<Peer> {
             this.take(piece, block, peer, state, now, out)
           }
         }
+      }
+    }
+  }
+
+  /**
+   * Blocks of `deadline` pieces outstanding with one other peer for over DEADLINE_LATE_MS: asked of `peer` too, so a
+   * slow or stuck peer does not hold a reader up (the first answer wins; the other holder is sent CANCEL).
+   */
+  private lateDeadline(peer: Peer, state: PeerState, bits: Bitfield, max: number, now: number, out: Array<BlockRequest>) {
+    for (const piece of this.started.values()) {
+      if (
+        this.priority[piece.index] !== Priority.deadline || !bits.has(piece.index) ||
+        piece.receivedCount === piece.blocks || !this.mayTake(piece, peer)
+      ) continue
+      for (let block = 0; block < piece.blocks; block++) {
+        if (out.length >= max) return
+        const held = piece.holders[block]!
+        if (held.length !== 1 || held[0] === peer) continue
+        const asked = this.peers.get(held[0]!)!.requests.get(this.key(piece.index, block))!.at
+        if (now - asked > DEADLINE_LATE_MS) this.take(piece, block, peer, state, now, out)
       }
     }
   }
