@@ -76,11 +76,18 @@ const PLAYLIST = /^\/stream\/([0-9a-fA-F]{40})\/playlist\.m3u$/
 const text = (status: number, body: string, headers: Record<string, string> = {}) =>
   HttpServerResponse.text(`${body}\n`, { status, headers })
 
-/** Answers one request for a file of `torrent`. */
+/**
+ * Bodies being sent at once, over all torrents, at most: each holds one chunk (`CHUNK_BYTES`) and its socket's
+ * buffer, so a thousand readers cost no more than this many. One more is answered 503 at once.
+ */
+export const MAX_READERS = 64
+
+/** Answers one request for a file of `torrent`; `reading` counts the bodies being sent (see `MAX_READERS`). */
 export const serveFile = (
   source: StreamSource,
   fileIndex: number,
-  rangeHeader: string | undefined
+  rangeHeader: string | undefined,
+  reading: { count: number } = { count: 0 }
 ): HttpServerResponse.HttpServerResponse => {
   const file = source.torrent.files[fileIndex]
   if (file === undefined || file.padding) return text(404, "404: Not Found: no such file in this torrent")
@@ -92,7 +99,13 @@ export const serveFile = (
   const [start, end] = answer._tag === "Partial" ? [answer.start, answer.end + 1] : [0, size]
   // A stopped torrent ends the body short: the client sees fewer bytes than Content-Length, and with
   // `connection: close` the connection ends there rather than waiting for the rest.
-  const body = fileStream(source, fileIndex, { start, end }).pipe(Stream.catchAll(() => Stream.empty))
+  if (reading.count >= MAX_READERS) {
+    return text(503, `503: Service Unavailable: ${MAX_READERS} readers already; try again`, { "retry-after": "5" })
+  }
+  const body = Stream.acquireRelease(Effect.sync(() => reading.count++), () => Effect.sync(() => reading.count--)).pipe(
+    Stream.flatMap(() => fileStream(source, fileIndex, { start, end })),
+    Stream.catchAll(() => Stream.empty)
+  )
   return HttpServerResponse.stream(body, {
     status: answer._tag === "Partial" ? 206 : 200,
     contentType: mediaType(file.path.at(-1) ?? ""),
@@ -119,6 +132,7 @@ export const streamRouter = (
   guard: (request: HttpServerRequest.HttpServerRequest) => Option.Option<HttpServerResponse.HttpServerResponse> = () =>
     Option.none()
 ): HttpRouter.HttpRouter => {
+  const reading = { count: 0 }
   const handle = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const refused = guard(request)
     if (Option.isSome(refused)) return Effect.succeed(refused.value)
@@ -133,7 +147,7 @@ export const streamRouter = (
     return Effect.flatMap(find(hash), (found) => {
       if (Option.isNone(found)) return Effect.succeed(text(404, "404: Not Found: no running torrent with this info-hash"))
       const source = found.value
-      if (file !== null) return Effect.succeed(serveFile(source, Number(file[2]), request.headers["range"]))
+      if (file !== null) return Effect.succeed(serveFile(source, Number(file[2]), request.headers["range"], reading))
       return Effect.map(source.files, (files) =>
         HttpServerResponse.text(playlist(source, files), { contentType: "audio/x-mpegurl; charset=utf-8" }))
     })
