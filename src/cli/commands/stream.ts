@@ -7,7 +7,9 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { isIP } from "node:net"
+import type { TorrentInfo } from "../../metainfo/index.js"
 import * as Session from "../../session/index.js"
+import type { FilePriority } from "../../session/selection.js"
 import { playlistPath, streamPath, streamRouter } from "../../stream/index.js"
 import { checkSwarmArgs, filesOption, joinLsd, mapSessionPort, selectionOptions, sessionLayerOf, swarmOptions } from "../options.js"
 import { reportMode, reportProgress } from "../report.js"
@@ -61,11 +63,20 @@ export const stream = Command.make(
         const session = yield* Session.Session
         yield* mapSessionPort(session)
         const started = yield* Clock.currentTimeMillis
+        const selection = filesOption({ ...args, only })
+        const choose = selection.files
         const addOptions = {
           directory: args.output,
           peers,
           trackers: !args.noTrackers,
-          ...filesOption({ ...args, only })
+          ...selection,
+          // --file N is --only N, and an error about it names --file.
+          ...(choose === undefined || Option.isNone(args.file) ? {} : {
+            files: (torrent: TorrentInfo, base: ReadonlyArray<FilePriority>) => {
+              const chosen = choose(torrent, base)
+              return typeof chosen === "string" ? chosen.replace(/^--only/, "--file") : chosen
+            }
+          })
         }
         const handle = loaded !== undefined
           ? yield* session.add(loaded, addOptions)
