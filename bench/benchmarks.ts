@@ -28,6 +28,7 @@ import {
   btDownload,
   btVerify,
   ddWrite,
+  type Downloaded,
   hasLibtorrent,
   jsonLines,
   ltCheck,
@@ -1034,16 +1035,25 @@ const STREAM_RATE = 4 * 1024 * 1024
 const MIB_BYTES = 1024 * 1024
 
 /** One `bt stream` run: ms from its URL line to the first byte of a read from 0, then to 1 MiB read at 90 %. */
-const streamRound = async (ctx: Context, torrent: string, file: string, size: number, port: number, round: number) => {
-  const out = join(ctx.work, `stream-${round}`)
+/** `bt stream` of `torrent` from the seeder at `port` into `ctx.work/<name>`, on a free HTTP port, and its URL. */
+const startStream = async (ctx: Context, torrent: string, port: number, name: string) => {
   const proc = spawnTracked(process.execPath, [
-    btBin, "stream", torrent, "-o", out, "--peer", `127.0.0.1:${port}`, "--no-trackers", "--no-dht",
+    btBin, "stream", torrent, "-o", join(ctx.work, name), "--peer", `127.0.0.1:${port}`, "--no-trackers", "--no-dht",
     "--no-port-mapping", "--no-lsd", "--port", "0", "--http-port", "0", "--transport", "tcp", "--json",
-    "--state-dir", join(ctx.work, `state-stream-${round}`)
+    "--state-dir", join(ctx.work, `state-${name}`)
   ])
+  const line = await waitForLine(proc, (l) => l.includes(`"event":"stream"`), ctx.timeoutMs, "bt stream")
+  return { proc, url: String((JSON.parse(line) as Row).url) }
+}
+
+const streamRound = async (ctx: Context, torrent: string, file: string, size: number, port: number, round: number) => {
+  const name = `stream-${round}`
+  const started = await startStream(ctx, torrent, port, name).catch(async (error) => {
+    await removeDir(join(ctx.work, name))
+    throw error
+  })
+  const { proc, url } = started
   try {
-    const line = await waitForLine(proc, (l) => l.includes(`"event":"stream"`), ctx.timeoutMs, "bt stream")
-    const url = String((JSON.parse(line) as Row).url)
     const t0 = performance.now()
     const head = await fetch(url, { signal: AbortSignal.timeout(ctx.timeoutMs) })
     const reader = head.body!.getReader()
@@ -1063,9 +1073,33 @@ const streamRound = async (ctx: Context, torrent: string, file: string, size: nu
     return { firstByteMs, farMs }
   } finally {
     await stop(proc)
-    await removeDir(out)
-    await removeDir(join(ctx.work, `state-stream-${round}`))
+    await removeDir(join(ctx.work, name))
+    await removeDir(join(ctx.work, `state-${name}`))
   }
+}
+
+/** Reads `url` to its end, discarding the bytes; resolves with how many there were. */
+const drain = async (url: string, timeoutMs: number): Promise<number> => {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
+  const reader = response.body!.getReader()
+  let total = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) return total
+    total += value.length
+  }
+}
+
+/** `bt stream` with two readers of the whole file at once, to the end; then stopped. Its peak RSS is the figure. */
+const streamTwoReaders = async (ctx: Context, torrent: string, size: number, port: number, round: number): Promise<Downloaded> => {
+  const { proc, url } = await startStream(ctx, torrent, port, `mem-two-readers-${round}`)
+  try {
+    const read = await Promise.all([drain(url, ctx.timeoutMs), drain(url, ctx.timeoutMs)])
+    if (read.some((n) => n !== size)) throw new RunError(`bt stream: the readers got ${read.join(" and ")} bytes of ${size}`)
+  } finally {
+    await stop(proc)
+  }
+  return { exit: await proc.exited }
 }
 
 const streamBench: Benchmark = {
@@ -1109,22 +1143,67 @@ const streamBench: Benchmark = {
         summary("first-byte", "bt stream: first byte of a read from 0 (from the URL line)", first),
         summary("far-range", "bt stream: 1 MiB at 90 % of the file", far)
       ]
+      // Memory: two readers of the whole file against a plain download, from a second seeder with no limit.
+      ctx.progress.log("  starting an unlimited libtorrent seeder for the memory comparison…")
+      const fast = await startLtSeeder({ torrent: torrent.path, save: seedDir, readyMs: ctx.timeoutMs })
+      procs.push(fast.proc)
+      const out = (id: string, round: number): string => join(ctx.work, `mem-${id}-${round}`)
+      const cleanup = (id: string) => async (round: number) => {
+        await removeDir(out(id, round))
+        await removeDir(join(ctx.work, `state-mem-${id}-${round}`))
+      }
+      const memory = await interleave([
+        {
+          id: "two-readers",
+          label: "bt stream, two readers of the whole file",
+          role: "bt",
+          measured: "bt stream",
+          bytes: torrent.size,
+          run: (round) => streamTwoReaders(ctx, torrent.path, torrent.size, fast.port, round),
+          cleanup: cleanup("two-readers")
+        },
+        {
+          id: "download",
+          label: "bt download (no readers)",
+          role: "anchor",
+          measured: "bt download",
+          bytes: torrent.size,
+          run: (round) =>
+            btDownload({
+              torrent: torrent.path,
+              out: out("download", round),
+              stateDir: join(ctx.work, `state-mem-download-${round}`),
+              peerPort: fast.port,
+              timeoutMs: ctx.timeoutMs
+            }),
+          cleanup: cleanup("download")
+        }
+      ], ctx.rounds, ctx.progress)
+      const rssOf = (id: string) => byId(memory, id)?.median?.peakRssMB
+      const streamRss = rssOf("two-readers")
+      const plainRss = rssOf("download")
       const ms = (s: SubjectResult) => (s.median === undefined ? undefined : Math.round(s.median.seconds * 1000))
       return {
         name: "stream",
         title: streamBench.title,
-        status: statusOf(subjects),
+        status: statusOf([...subjects, ...memory]),
         metric: "ms",
-        subjects,
+        subjects: [...subjects, ...memory],
         comparisons: [
           atMost("first byte", "ms", ms(subjects[0]!), 1500),
-          atMost("1 MiB at 90 %", "ms", ms(subjects[1]!), 3000)
+          atMost("1 MiB at 90 %", "ms", ms(subjects[1]!), 3000),
+          atMost(
+            "peak RSS: two readers − plain download",
+            "MB",
+            streamRss === undefined || plainRss === undefined ? undefined : Math.round(streamRss - plainRss),
+            32
+          )
         ],
         notes: [
           "a fresh bt stream per round (empty download folder), the seeder kept; timed from the line printing the URL, which bt prints once the torrent is added (the seeder is dialled then: on loopback it connects in milliseconds)",
           "the read from 0 is cancelled after its first chunk; the range read follows at once on a second connection, so the first reader's window is still there",
           "the seeder's 4 MiB/s is libtorrent's upload rate limit on that torrent; a sequential download would reach 90 % of the file after size * 0.9 / 4 MiB/s",
-          "not measured yet: peak RSS while two readers stream against a plain download's (the issue's third target)"
+          "memory: a second libtorrent seeder of the same data with no limit; bt stream with two readers of the whole file at once (to the end, then stopped) against bt download, interleaved; peak RSS (VmHWM) of the bt process; times there are spawn to exit and not comparable (bt stream is stopped only once the readers are done)"
         ]
       }
     } finally {
