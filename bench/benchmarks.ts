@@ -3,7 +3,7 @@
  * it started and deletes what the runs wrote. Targets are the ones the benchmark issue sets; they are reported,
  * never asserted.
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises"
+import { mkdir, open, readFile, writeFile } from "node:fs/promises"
 import { performance } from "node:perf_hooks"
 import { join } from "node:path"
 import {
@@ -14,12 +14,13 @@ import {
   median,
   type Progress,
   ratio,
+  type RunRecord,
   statusOf,
   type Subject,
   type SubjectResult
 } from "./measure.js"
 import { type Daemon, pollUntil, startDaemon, tinyTorrents } from "./daemon.js"
-import { cpuSecondsNow, type Proc, rssNow, runBounded, RunError, stop } from "./proc.js"
+import { cpuSecondsNow, type Proc, rssNow, runBounded, RunError, spawnTracked, stop, waitForLine } from "./proc.js"
 import {
   aria2Download,
   btBin,
@@ -28,6 +29,7 @@ import {
   type BtTransport,
   btVerify,
   ddWrite,
+  type Downloaded,
   hasLibtorrent,
   jsonLines,
   ltCheck,
@@ -1102,6 +1104,190 @@ const daemonBench: Benchmark = {
   }
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// stream
+
+const STREAM_RATE = 4 * 1024 * 1024
+const MIB_BYTES = 1024 * 1024
+
+/** One `bt stream` run: ms from its URL line to the first byte of a read from 0, then to 1 MiB read at 90 %. */
+/** `bt stream` of `torrent` from the seeder at `port` into `ctx.work/<name>`, on a free HTTP port, and its URL. */
+const startStream = async (ctx: Context, torrent: string, port: number, name: string) => {
+  const proc = spawnTracked(process.execPath, [
+    btBin, "stream", torrent, "-o", join(ctx.work, name), "--peer", `127.0.0.1:${port}`, "--no-trackers", "--no-dht",
+    "--no-port-mapping", "--no-lsd", "--port", "0", "--http-port", "0", "--transport", "tcp", "--json",
+    "--state-dir", join(ctx.work, `state-${name}`)
+  ])
+  const line = await waitForLine(proc, (l) => l.includes(`"event":"stream"`), ctx.timeoutMs, "bt stream")
+  return { proc, url: String((JSON.parse(line) as Row).url) }
+}
+
+const streamRound = async (ctx: Context, torrent: string, file: string, size: number, port: number, round: number) => {
+  const name = `stream-${round}`
+  const started = await startStream(ctx, torrent, port, name).catch(async (error) => {
+    await removeDir(join(ctx.work, name))
+    throw error
+  })
+  const { proc, url } = started
+  try {
+    const t0 = performance.now()
+    const head = await fetch(url, { signal: AbortSignal.timeout(ctx.timeoutMs) })
+    const reader = head.body!.getReader()
+    const first = await reader.read()
+    const firstByteMs = msSince(t0)
+    if (first.done === true || first.value.length === 0) throw new RunError("bt stream: no first byte")
+    await reader.cancel()
+    const from = Math.floor(size * 0.9)
+    const t1 = performance.now()
+    const far = await fetch(url, { headers: { range: `bytes=${from}-${from + MIB_BYTES - 1}` }, signal: AbortSignal.timeout(ctx.timeoutMs) })
+    const bytes = Buffer.from(await far.arrayBuffer())
+    const farMs = msSince(t1)
+    const expected = Buffer.alloc(MIB_BYTES)
+    const handle = await open(file, "r")
+    await handle.read(expected, 0, MIB_BYTES, from).finally(() => handle.close())
+    if (far.status !== 206 || !bytes.equals(expected)) throw new RunError(`bt stream: the range at 90 % came back wrong (${far.status})`)
+    return { firstByteMs, farMs }
+  } finally {
+    await stop(proc)
+    await removeDir(join(ctx.work, name))
+    await removeDir(join(ctx.work, `state-${name}`))
+  }
+}
+
+/** Reads `url` to its end, discarding the bytes; resolves with how many there were. */
+const drain = async (url: string, timeoutMs: number): Promise<number> => {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
+  const reader = response.body!.getReader()
+  let total = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) return total
+    total += value.length
+  }
+}
+
+/** `bt stream` with two readers of the whole file at once, to the end; then stopped. Its peak RSS is the figure. */
+const streamTwoReaders = async (ctx: Context, torrent: string, size: number, port: number, round: number): Promise<Downloaded> => {
+  const { proc, url } = await startStream(ctx, torrent, port, `mem-two-readers-${round}`)
+  try {
+    const read = await Promise.all([drain(url, ctx.timeoutMs), drain(url, ctx.timeoutMs)])
+    if (read.some((n) => n !== size)) throw new RunError(`bt stream: the readers got ${read.join(" and ")} bytes of ${size}`)
+  } finally {
+    await stop(proc)
+  }
+  return { exit: await proc.exited }
+}
+
+const streamBench: Benchmark = {
+  name: "stream",
+  title: "bt stream from one libtorrent seeder limited to 4 MiB/s: the first byte, and 1 MiB read at 90 % of the file",
+  run: async (ctx) => {
+    if (!hasLibtorrent()) return skipped("stream", "python3-libtorrent is not installed (scripts/install-interop-peers.sh)")
+    const { file, seedDir, torrent } = await ctx.payload()
+    const procs: Array<Proc | undefined> = []
+    try {
+      ctx.progress.log("  starting the libtorrent seeder (hash check), limited to 4 MiB/s…")
+      const seeder = await startLtSeeder({ torrent: torrent.path, save: seedDir, uploadLimit: STREAM_RATE, readyMs: ctx.timeoutMs })
+      procs.push(seeder.proc)
+      const first: Array<RunRecord> = []
+      const far: Array<RunRecord> = []
+      for (let round = 0; round < ctx.rounds; round++) {
+        try {
+          const r = await streamRound(ctx, torrent.path, file, torrent.size, seeder.port, round)
+          ctx.progress.log(`  round ${round + 1}: first byte ${r.firstByteMs} ms, 1 MiB at 90 % ${r.farMs} ms`)
+          first.push({ round, position: 0, ok: true, seconds: r.firstByteMs / 1000 })
+          far.push({ round, position: 1, ok: true, seconds: r.farMs / 1000 })
+        } catch (error) {
+          const text = error instanceof Error ? error.message : String(error)
+          first.push({ round, position: 0, ok: false, error: text })
+          far.push({ round, position: 1, ok: false, error: text })
+        }
+      }
+      const summary = (id: string, label: string, runs: Array<RunRecord>): SubjectResult => {
+        const seconds = median(runs.flatMap((r) => (r.ok && r.seconds !== undefined ? [r.seconds] : [])))
+        return {
+          id,
+          label,
+          role: "bt",
+          measured: "bt stream",
+          status: runs.every((r) => r.ok) ? "ok" : "failed",
+          runs,
+          ...(seconds === undefined ? {} : { median: { seconds } })
+        }
+      }
+      const subjects = [
+        summary("first-byte", "bt stream: first byte of a read from 0 (from the URL line)", first),
+        summary("far-range", "bt stream: 1 MiB at 90 % of the file", far)
+      ]
+      // Memory: two readers of the whole file against a plain download, from a second seeder with no limit.
+      ctx.progress.log("  starting an unlimited libtorrent seeder for the memory comparison…")
+      const fast = await startLtSeeder({ torrent: torrent.path, save: seedDir, readyMs: ctx.timeoutMs })
+      procs.push(fast.proc)
+      const out = (id: string, round: number): string => join(ctx.work, `mem-${id}-${round}`)
+      const cleanup = (id: string) => async (round: number) => {
+        await removeDir(out(id, round))
+        await removeDir(join(ctx.work, `state-mem-${id}-${round}`))
+      }
+      const memory = await interleave([
+        {
+          id: "two-readers",
+          label: "bt stream, two readers of the whole file",
+          role: "bt",
+          measured: "bt stream",
+          bytes: torrent.size,
+          run: (round) => streamTwoReaders(ctx, torrent.path, torrent.size, fast.port, round),
+          cleanup: cleanup("two-readers")
+        },
+        {
+          id: "download",
+          label: "bt download (no readers)",
+          role: "anchor",
+          measured: "bt download",
+          bytes: torrent.size,
+          run: (round) =>
+            btDownload({
+              torrent: torrent.path,
+              out: out("download", round),
+              stateDir: join(ctx.work, `state-mem-download-${round}`),
+              peerPort: fast.port,
+              timeoutMs: ctx.timeoutMs
+            }),
+          cleanup: cleanup("download")
+        }
+      ], ctx.rounds, ctx.progress)
+      const rssOf = (id: string) => byId(memory, id)?.median?.peakRssMB
+      const streamRss = rssOf("two-readers")
+      const plainRss = rssOf("download")
+      const ms = (s: SubjectResult) => (s.median === undefined ? undefined : Math.round(s.median.seconds * 1000))
+      return {
+        name: "stream",
+        title: streamBench.title,
+        status: statusOf([...subjects, ...memory]),
+        metric: "ms",
+        subjects: [...subjects, ...memory],
+        comparisons: [
+          atMost("first byte", "ms", ms(subjects[0]!), 1500),
+          atMost("1 MiB at 90 %", "ms", ms(subjects[1]!), 3000),
+          atMost(
+            "peak RSS: two readers − plain download",
+            "MB",
+            streamRss === undefined || plainRss === undefined ? undefined : Math.round(streamRss - plainRss),
+            32
+          )
+        ],
+        notes: [
+          "a fresh bt stream per round (empty download folder), the seeder kept; timed from the line printing the URL, which bt prints once the torrent is added (the seeder is dialled then: on loopback it connects in milliseconds)",
+          "the read from 0 is cancelled after its first chunk; the range read follows at once on a second connection, so the first reader's window is still there",
+          "the seeder's 4 MiB/s is libtorrent's upload rate limit on that torrent; a sequential download would reach 90 % of the file after size * 0.9 / 4 MiB/s",
+          "memory: a second libtorrent seeder of the same data with no limit; bt stream with two readers of the whole file at once (to the end, then stopped) against bt download, interleaved; peak RSS (VmHWM) of the bt process; times there are spawn to exit and not comparable (bt stream is stopped only once the readers are done)"
+        ]
+      }
+    } finally {
+      await stopAllOf(procs)
+    }
+  }
+}
+
 export const benchmarks: ReadonlyArray<Benchmark> = [
   download,
   upload,
@@ -1113,8 +1299,9 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   utp,
   manyPeers,
   wan,
-  daemonBench
+  daemonBench,
+  streamBench
 ]
 
 /** Benchmarks that need the shared payload. */
-export const needsPayload = new Set(["download", "upload", "bt-to-bt", "defaults", "recheck", "encrypted", "utp", "many-peers", "wan", "daemon"])
+export const needsPayload = new Set(["download", "upload", "bt-to-bt", "defaults", "recheck", "encrypted", "utp", "many-peers", "wan", "daemon", "stream"])

@@ -210,6 +210,8 @@ export const startLtSeeder = async (o: {
   transport?: "tcp" | "utp" | "both"
   /** The loopback address it listens on (127.0.0.1 when absent). */
   listenHost?: string
+  /** Bytes per second it may upload (no limit when absent). */
+  uploadLimit?: number
   readyMs: number
 }): Promise<Seeder> => {
   const proc = spawnTracked(debianPython, [
@@ -218,7 +220,8 @@ export const startLtSeeder = async (o: {
     ...(o.trackerAnnounce ? ["--tracker-announce"] : []),
     ...(o.encryption === undefined ? [] : ["--encryption", o.encryption]),
     ...(o.transport === undefined ? [] : ["--transport", o.transport]),
-    ...(o.listenHost === undefined ? [] : ["--listen-host", o.listenHost])
+    ...(o.listenHost === undefined ? [] : ["--listen-host", o.listenHost]),
+    ...(o.uploadLimit === undefined ? [] : ["--upload-limit", String(o.uploadLimit)])
   ])
   const line = await waitForLine(proc, (l) => l.startsWith("{"), o.readyMs + 15_000, "libtorrent seeder")
   return { port: (JSON.parse(line) as { port: number }).port, proc }

@@ -4,7 +4,8 @@
 set -euo pipefail
 
 # chromium: the web UI's end-to-end test drives it with playwright-core (no browser is ever downloaded).
-packages=(opentracker python3-libtorrent transmission-cli transmission-daemon aria2 mktorrent chromium)
+# ffmpeg (ffprobe) and curl: the streaming test reads the stream URL with them.
+packages=(opentracker python3-libtorrent transmission-cli transmission-daemon aria2 mktorrent chromium ffmpeg curl)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,7 +1,9 @@
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
+import type { TorrentHandle } from "../session/Torrent.js"
 
 /**
  * The Client: many torrents in one long-lived process, sharing one listen port, one DHT node and one UDP socket.
@@ -68,6 +70,8 @@ export type LimitMode = "global" | "single" | "unlimited"
 export const limitModeCode: Readonly<Record<LimitMode, number>> = { global: 0, single: 1, unlimited: 2 }
 
 export interface FileSnapshot {
+  /** Its index in the torrent's file list (BEP 53's numbering; padding files are counted, never listed). */
+  readonly index: number
   /** Its path, `/`-separated, starting with the torrent's name for a multi-file torrent (as Transmission's). */
   readonly name: string
   readonly length: number
@@ -434,6 +438,11 @@ export class Client extends Context.Tag("bt/Client")<Client, {
   readonly stats: Effect.Effect<SessionStats>
   /** Every torrent's events, from the moment of subscribing. */
   readonly events: Stream.Stream<ClientEvent>
+  /**
+   * A running torrent whose metadata is known, for reading its files while it runs (`FileStream.fileStream`, the
+   * HTTP stream routes); none when it is stopped, unknown or still fetching its metadata.
+   */
+  readonly running: (ref: TorrentRef) => Effect.Effect<Option.Option<TorrentHandle>>
   /** The space left (for us) and in all on the filesystem holding `path` (Transmission's `free-space`). */
   readonly freeSpace: (path: string) => Effect.Effect<FreeSpace, ClientError>
 }>() {}

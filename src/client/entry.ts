@@ -166,6 +166,7 @@ const fileStats = (entry: Entry): ReadonlyArray<FileSnapshot> => {
       }
     }
     return [{
+      index,
       name: filePath(info, file.path),
       length: file.length,
       bytesCompleted: completed,

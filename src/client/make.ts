@@ -6,6 +6,7 @@ import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
@@ -730,6 +731,7 @@ export const make = (
       setSession,
       stats,
       events: Stream.fromPubSub(events),
+      running: (ref) => Effect.sync(() => Option.fromNullable(find(ref)?.run?.torrent)),
       freeSpace: config.freeSpace ??
         (() => Effect.fail(new ClientError({ reason: "Unsupported", detail: "this client cannot tell free space" })))
     })

@@ -50,10 +50,13 @@ export interface PiecePickerOptions extends Geometry {
   readonly sequential?: boolean
 }
 
-/** A piece's (or a file's) priority: skipped, or wanted at one of three levels. */
-export const Priority = { skip: 0, low: 1, normal: 2, high: 3 } as const
+/**
+ * A piece's (or a file's) priority: skipped, or wanted at one of three levels. `deadline` is a piece's only: one a
+ * reader needs now (a stream's window), started before all others and in index order.
+ */
+export const Priority = { skip: 0, low: 1, normal: 2, high: 3, deadline: 4 } as const
 export type Priority = typeof Priority[keyof typeof Priority]
-const LEVELS = [Priority.high, Priority.normal, Priority.low] as const
+const LEVELS = [Priority.deadline, Priority.high, Priority.normal, Priority.low] as const
 
 /** In endgame a block may be outstanding with at most this many peers: the first request plus two duplicates. */
 export const ENDGAME_MAX_HOLDERS = 3
@@ -74,6 +77,12 @@ export const ENDGAME_DEPTH = 4
  * after a second or two (an idle peer asks again at the swarm's next tick) instead of after the request timeout.
  */
 export const ENDGAME_WAIT_MS = 1_000
+
+/**
+ * A block of a piece a reader waits for (`deadline`) that has been outstanding this long with one peer is asked of
+ * a second: a working peer answers a fresh request well within it, even with a few blocks queued before it.
+ */
+export const DEADLINE_LATE_MS = 2_000
 
 /** The fewest requests a peer may keep outstanding under `maxOutstanding`, however many peers share it. */
 export const MIN_FAIR_SHARE = 2
@@ -181,13 +190,15 @@ export class PiecePicker<Peer> {
   private assembling = 0
   private verifiedBytes = 0
   private readonly priority: Uint8Array
-  private readonly candidatesAt = new Int32Array(4)
+  private readonly candidatesAt = new Int32Array(5)
   private missingWanted = 0
   private missingWantedBytes = 0
   private wantedTotal = 0
   private sequential: boolean
   /** In sequential mode: no piece below this is a candidate (candidates below it appear only by `setPriorities`). */
   private inOrderFrom = 0
+  /** See `setWindows`. */
+  private windows: ReadonlyArray<{ readonly from: number; readonly to: number }> = []
 
   constructor(options: PiecePickerOptions) {
     validateGeometry(options)
@@ -375,6 +386,22 @@ export class PiecePicker<Peer> {
     if (max <= 0) return out
     const state = this.peer(peer)
     max = Math.min(max, this.allowance(state))
+    // Pieces a reader waits for first: those started, then new ones.
+    if (this.candidatesAt[Priority.deadline]! > 0 || this.windows.length > 0) {
+      for (const index of this.open) {
+        if (out.length >= max) return out
+        const piece = this.started.get(index)!
+        if (this.priority[index] === Priority.deadline && bits.has(index) && this.mayTake(piece, peer)) {
+          this.fill(piece, peer, state, max, now, out)
+        }
+      }
+      while (out.length < max && this.candidatesAt[Priority.deadline]! > 0) {
+        const index = this.firstDeadline(bits)
+        if (index < 0) break
+        this.start(index, peer, state, max, now, out)
+      }
+      this.lateDeadline(peer, state, bits, max, now, out)
+    }
     for (const index of this.open) {
       if (out.length >= max) return out
       const piece = this.started.get(index)!
@@ -383,14 +410,7 @@ export class PiecePicker<Peer> {
     while (out.length < max && this.availability.size > 0) {
       const index = this.pickNew(bits)
       if (index < 0) break
-      // Its blocks stay unrequested: they become the started piece's free blocks.
-      this.removeCandidate(index)
-      this.unrequested += blockCount(this, index)
-      const piece = new Piece<Peer>(index, blockCount(this, index))
-      this.started.set(index, piece)
-      this.open.add(index)
-      this.assembling++
-      this.fill(piece, peer, state, max, now, out)
+      this.start(index, peer, state, max, now, out)
     }
     if (out.length < max && this.unrequested === 0) {
       this.endgame(peer, state, bits, Math.min(max, out.length + ENDGAME_DEPTH - state.requests.size), now, out)
@@ -398,12 +418,28 @@ export class PiecePicker<Peer> {
     return out
   }
 
+  /** Starts candidate `index` and hands `peer` its first blocks. */
+  private start(index: number, peer: Peer, state: PeerState, max: number, now: number, out: Array<BlockRequest>): void {
+    // Its blocks stay unrequested: they become the started piece's free blocks.
+    this.removeCandidate(index)
+    this.unrequested += blockCount(this, index)
+    const piece = new Piece<Peer>(index, blockCount(this, index))
+    this.started.set(index, piece)
+    this.open.add(index)
+    this.assembling++
+    this.fill(piece, peer, state, max, now, out)
+  }
+
   /**
    * A candidate in `bits` to start: of the highest priority that has one, random until `randomFirstPieces` are
    * verified, then rarest first. Or -1.
    */
   private pickNew(bits: Bitfield): number {
-    const levels = LEVELS.filter((level) => this.candidatesAt[level]! > 0)
+    if (this.candidatesAt[Priority.deadline]! > 0) {
+      const index = this.firstDeadline(bits)
+      if (index >= 0) return index
+    }
+    const levels = LEVELS.filter((level) => level !== Priority.deadline && this.candidatesAt[level]! > 0)
     const pick = (accept?: (piece: number) => boolean) =>
       this.sequential
         ? this.pickInOrder(bits, accept)
@@ -416,6 +452,33 @@ export class PiecePicker<Peer> {
       const index = pick((piece) => this.priority[piece] === level)
       if (index >= 0) return index
     }
+    return -1
+  }
+
+  /**
+   * The readers' windows (each from the piece a reader is at to the last it wants soon), most urgent first, for
+   * ordering `deadline` pieces: see `firstDeadline`. The pieces themselves are made `deadline` by `setPriorities`.
+   */
+  setWindows(windows: ReadonlyArray<{ readonly from: number; readonly to: number }>): void {
+    this.windows = windows
+  }
+
+  /**
+   * The `deadline` candidate in `bits` nearest the front of its window, the windows taken in turn (each reader's
+   * next piece before any reader's second), or -1. Deadline pieces outside every window come last, by index.
+   */
+  private firstDeadline(bits: Bitfield): number {
+    const takes = (index: number) =>
+      index >= 0 && index < this.pieceCount && this.priority[index] === Priority.deadline && bits.has(index) &&
+      this.availability.isCandidate(index)
+    const longest = this.windows.reduce((most, w) => Math.max(most, w.to - w.from + 1), 0)
+    for (let distance = 0; distance < longest; distance++) {
+      for (const window of this.windows) {
+        const index = window.from + distance
+        if (index <= window.to && takes(index)) return index
+      }
+    }
+    for (let index = 0; index < this.pieceCount; index++) if (takes(index)) return index
     return -1
   }
 
@@ -623,7 +686,7 @@ export class PiecePicker<Peer> {
     let assembling = 0
     let requested = 0
     let missingWanted = 0
-    const candidatesAt = new Int32Array(4)
+    const candidatesAt = new Int32Array(5)
     const counts = new Int32Array(this.pieceCount)
     for (const state of this.peers.values()) state.bits.forEachSet((index) => counts[index]!++)
     for (let index = 0; index < this.pieceCount; index++) {
@@ -705,7 +768,7 @@ export class PiecePicker<Peer> {
     if (priorities.length !== this.pieceCount) {
       throw new RangeError(`${priorities.length} priorities for ${this.pieceCount} pieces`)
     }
-    if (priorities.some((p) => p > Priority.high)) throw new RangeError(`a priority above ${Priority.high}`)
+    if (priorities.some((p) => p > Priority.deadline)) throw new RangeError(`a priority above ${Priority.deadline}`)
     return priorities
   }
 
@@ -737,6 +800,26 @@ export class PiecePicker<Peer> {
             this.take(piece, block, peer, state, now, out)
           }
         }
+      }
+    }
+  }
+
+  /**
+   * Blocks of `deadline` pieces outstanding with one other peer for over DEADLINE_LATE_MS: asked of `peer` too, so a
+   * slow or stuck peer does not hold a reader up (the first answer wins; the other holder is sent CANCEL).
+   */
+  private lateDeadline(peer: Peer, state: PeerState, bits: Bitfield, max: number, now: number, out: Array<BlockRequest>) {
+    for (const piece of this.started.values()) {
+      if (
+        this.priority[piece.index] !== Priority.deadline || !bits.has(piece.index) ||
+        piece.receivedCount === piece.blocks || !this.mayTake(piece, peer)
+      ) continue
+      for (let block = 0; block < piece.blocks; block++) {
+        if (out.length >= max) return
+        const held = piece.holders[block]!
+        if (held.length !== 1 || held[0] === peer) continue
+        const asked = this.peers.get(held[0]!)!.requests.get(this.key(piece.index, block))!.at
+        if (now - asked > DEADLINE_LATE_MS) this.take(piece, block, peer, state, now, out)
       }
     }
   }

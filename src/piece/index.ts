@@ -3,6 +3,7 @@ export { Bitfield } from "./Bitfield.js"
 export { blockCount, blockLength, type Geometry, pieceSize, validateGeometry } from "./geometry.js"
 export {
   BLOCK_SIZE,
+  DEADLINE_LATE_MS,
   type BlockReceived,
   type BlockRequest,
   ENDGAME_DEPTH,

@@ -3,10 +3,11 @@
  * (methods.ts), the HTTP routes with their Host/auth/session-id checks (http.ts) and `/metrics` (metrics.ts).
  * No Node here: whoever mounts the router provides the HTTP server.
  */
-import type * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as Effect from "effect/Effect"
+import { streamRouter } from "../stream/http.js"
 import { Client } from "../client/Client.js"
-import { MAX_IN_FLIGHT, router, type RpcHttpOptions } from "./http.js"
+import { MAX_IN_FLIGHT, refusal, router, type RpcHttpOptions } from "./http.js"
 import { makeDispatch, type RpcEnvironment } from "./methods.js"
 import { metricsText } from "./metrics.js"
 
@@ -24,7 +25,10 @@ export interface RpcOptions extends Omit<RpcHttpOptions, "sessionId">, Omit<RpcE
   readonly dhtNodes?: Effect.Effect<number>
 }
 
-/** The RPC routes over the Client in context. */
+/**
+ * The RPC routes over the Client in context, and `/stream/<info-hash>/<file-index>` (each running torrent's files
+ * over HTTP, behind the same Host and auth checks; not the session id, which a player cannot echo).
+ */
 export const make = (options: RpcOptions): Effect.Effect<HttpRouter.HttpRouter, never, Client> =>
   Effect.gen(function*() {
     const client = yield* Client
@@ -35,5 +39,6 @@ export const make = (options: RpcOptions): Effect.Effect<HttpRouter.HttpRouter, 
       const dhtNodes = options.dhtNodes === undefined ? undefined : yield* options.dhtNodes
       return metricsText({ stats, torrents, dhtNodes })
     })
-    return router(options, makeDispatch(client, options), metrics, gate)
+    const streams = streamRouter(client.running, (request) => refusal(options, request.headers, false))
+    return HttpRouter.concat(router(options, makeDispatch(client, options), metrics, gate), streams)
   })

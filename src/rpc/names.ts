@@ -23,7 +23,7 @@ const TORRENT_NAMES = [
   "totalSize", "trackerList", "trackerStats", "uploadedEver", "uploadLimit", "uploadLimited", "uploadRatio",
   "webseedsSendingToUs",
   // files, fileStats, peers, peersFrom, trackerStats
-  "bytesCompleted", "beginPiece", "endPiece", "clientIsChoked", "clientIsInterested", "clientName", "flagStr",
+  "bytesCompleted", "beginPiece", "endPiece", "streamUrl", "clientIsChoked", "clientIsInterested", "clientName", "flagStr",
   "isDownloadingFrom", "isEncrypted", "isIncoming", "isUploadingTo", "isUTP", "peerIsChoked", "peerIsInterested",
   "rateToClient", "rateToPeer", "fromCache", "fromDht", "fromIncoming", "fromLpd", "fromLtep", "fromPex",
   "fromTracker", "announceState", "downloadCount", "hasAnnounced", "hasScraped", "isBackup", "lastAnnouncePeerCount",

@@ -3,6 +3,7 @@
  * Transmission's units: dates in seconds since the epoch, speed limits in kB/s (1000 bytes), rates in B/s.
  */
 import * as Encoding from "effect/Encoding"
+import { streamPath } from "../stream/http.js"
 import {
   limitModeCode,
   type SnapshotDetail,
@@ -109,7 +110,9 @@ export const torrentFields: Readonly<Record<string, Field>> = {
       length: f.length,
       bytes_completed: f.bytesCompleted,
       begin_piece: spans[i]!.begin,
-      end_piece: spans[i]!.end
+      end_piece: spans[i]!.end,
+      // bt's own: where the daemon serves the file over HTTP (GET with Range), behind the RPC's auth.
+      stream_url: streamPath(t.hashString, f.index)
     }))
   },
   file_stats: (t) => t.files.map((f) => ({ bytes_completed: f.bytesCompleted, wanted: f.wanted, priority: f.priority })),

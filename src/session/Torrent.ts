@@ -1,6 +1,8 @@
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
 import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
@@ -11,7 +13,7 @@ import { pieceCheck, type TorrentInfo, trackerTiers } from "../metainfo/index.js
 import type { Endpoint } from "../net/Datagram.js"
 import { parseEndpoint } from "../net/endpoint.js"
 import { type Connection, Transport } from "../peer/transport/Transport.js"
-import { Bitfield } from "../piece/index.js"
+import { Bitfield, Priority } from "../piece/index.js"
 import type { ResumeStore } from "../resume/index.js"
 import { Storage } from "../storage/index.js"
 import {
@@ -129,6 +131,19 @@ export interface TorrentHandle {
   readonly setFiles: (files: ReadonlyArray<FilePriority>) => Effect.Effect<void, TorrentError>
   /** The pieces verified so far (a copy); undefined while checking. */
   readonly verified: () => Bitfield | undefined
+  /**
+   * Succeeds once piece `index` is verified and written (at once if it is already); fails with `Stopped` when the
+   * torrent stops (its scope closes) and with the torrent's error if it fails. Waiting does not make the piece
+   * wanted: a reader says what it needs with `setWindow`.
+   */
+  readonly pieceReady: (index: number) => Effect.Effect<void, TorrentError>
+  /** Reads `length` bytes at `begin` in piece `index` from storage (a verified piece: see `pieceReady`). */
+  readonly read: (index: number, begin: number, length: number) => Effect.Effect<Uint8Array, TorrentError>
+  /**
+   * A reader's window (pieces `from` to `to`, inclusive), fetched before anything else, in order, skipped files
+   * or not; `undefined` removes the reader's window. Each reader (any key) has its own.
+   */
+  readonly setWindow: (reader: symbol, window: { readonly from: number; readonly to: number } | undefined) => Effect.Effect<void>
 }
 
 export interface TorrentOptions {
@@ -195,6 +210,35 @@ export const startTorrent = (
     const toRead = yield* Queue.unbounded<number>()
     /** Signalled when a peer is admitted: wakes the upkeep loop, which sleeps while the torrent has no peers. */
     const peerJoined = yield* Queue.sliding<void>(1)
+    /** Readers waiting for pieces (see `pieceReady`), by piece index; failed with `Stopped` when the torrent stops. */
+    const waiting = new Map<number, Set<Deferred.Deferred<void, TorrentError>>>()
+    let stopped = false
+    const wake = (index: number) => {
+      const set = waiting.get(index)
+      if (set === undefined) return
+      waiting.delete(index)
+      for (const waiter of set) Deferred.unsafeDone(waiter, Exit.void)
+    }
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        stopped = true
+        const error = new TorrentError({ reason: "Stopped", detail: `${torrent.name} stopped` })
+        for (const set of waiting.values()) for (const waiter of set) Deferred.unsafeDone(waiter, Exit.fail(error))
+        waiting.clear()
+      })
+    )
+    /** Readers' windows (see `setWindow`): their pieces are raised above every file priority. */
+    const windows = new Map<symbol, { readonly from: number; readonly to: number }>()
+    /** The pieces' priorities: the files', with readers' windows on top. */
+    const effectivePriorities = () => {
+      const priorities = piecePriorities(torrent, files)
+      for (const { from, to } of windows.values()) {
+        for (let piece = Math.max(0, from); piece <= Math.min(to, torrent.pieceCount - 1); piece++) {
+          priorities[piece] = Priority.deadline
+        }
+      }
+      return priorities
+    }
     /** Pieces checked so far while checking existing data: written per piece by plain code, read by `progress`. */
     let checked = 0
     let swarm: Swarm | undefined
@@ -267,6 +311,7 @@ export const startTorrent = (
           swarm.settled(piece.data.length)
           if (good) {
             const banned = swarm.pieceVerified(piece.index, piece.data)
+            wake(piece.index)
             if (banned.length > 0) {
               yield* Effect.logWarning(
                 `banned ${banned.map((link) => link.key).join(", ")}: piece ${piece.index} proved their data of it bad`
@@ -301,7 +346,7 @@ export const startTorrent = (
         files = [...next]
         const current = swarm
         if (current === undefined) return // still checking: the swarm starts with these
-        current.setPriorities(piecePriorities(torrent, files))
+        current.setPriorities(effectivePriorities())
         if (current.picker.isComplete()) yield* finish
       }))
 
@@ -349,7 +394,7 @@ export const startTorrent = (
         peerId: options.peerId,
         port: options.port,
         have,
-        priorities: piecePriorities(torrent, files),
+        priorities: effectivePriorities(),
         sequential: options.sequential === true,
         now,
         random: pickRandom,
@@ -368,6 +413,8 @@ export const startTorrent = (
         onPeerJoined: () => Queue.unsafeOffer(peerJoined, undefined)
       })
       swarm = started
+      started.picker.setWindows([...windows.values()])
+      for (const index of [...waiting.keys()]) if (have.has(index)) wake(index)
       const completeAtStart = started.picker.isComplete()
       if (completeAtStart) yield* Deferred.succeed(done, undefined)
       // A storage failure in either worker stops the torrent: `done` fails with it.
@@ -525,6 +572,33 @@ export const startTorrent = (
       }
     })
 
+    const pieceReady = (index: number): Effect.Effect<void, TorrentError> =>
+      Effect.suspend(() => {
+        if (stopped) return Effect.fail(new TorrentError({ reason: "Stopped", detail: `${torrent.name} stopped` }))
+        if (swarm?.picker.hasPiece(index) === true) return Effect.void
+        const waiter = Deferred.unsafeMake<void, TorrentError>(FiberId.none)
+        const set = waiting.get(index) ?? new Set()
+        set.add(waiter)
+        waiting.set(index, set)
+        // A torrent that fails (its disk) fails its readers too.
+        return Effect.raceFirst(Deferred.await(waiter), Effect.zipRight(Deferred.await(done), Effect.never)).pipe(
+          Effect.ensuring(Effect.sync(() => {
+            set.delete(waiter)
+            if (set.size === 0 && waiting.get(index) === set) waiting.delete(index)
+          }))
+        )
+      })
+
+    const setWindow = (reader: symbol, window: { readonly from: number; readonly to: number } | undefined) =>
+      Effect.sync(() => {
+        const before = windows.get(reader)
+        if (window === undefined ? before === undefined : before?.from === window.from && before.to === window.to) return
+        if (window === undefined) windows.delete(reader)
+        else windows.set(reader, window)
+        swarm?.picker.setWindows([...windows.values()])
+        swarm?.setPriorities(effectivePriorities())
+      })
+
     const progress = Effect.zipWith(ownProgress, dhtStats, (own, dht): TorrentProgress =>
       dht === undefined ? own : { ...own, dht })
 
@@ -540,7 +614,10 @@ export const startTorrent = (
       downloadCompleted,
       files: Effect.sync(() => files),
       setFiles,
-      verified: () => swarm?.picker.bitfield()
+      verified: () => swarm?.picker.bitfield(),
+      pieceReady,
+      read: (index, begin, length) => Effect.mapError(storage.read(index, begin, length), storageError),
+      setWindow
     } satisfies TorrentHandle
   }).pipe(Effect.annotateLogs("torrent", options.torrent.name))
 

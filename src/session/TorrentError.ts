@@ -3,9 +3,10 @@ import * as Data from "effect/Data"
 export class TorrentError extends Data.TaggedError("TorrentError")<{
   /**
    * `Storage`: the disk failed us. `Metadata`: a magnet link's fetched metadata is not a valid torrent.
-   * `Selection`: the files asked for do not exist in the torrent.
+   * `Selection`: the files asked for do not exist in the torrent. `Stopped`: the torrent stopped (or was removed)
+   * while something waited on it.
    */
-  readonly reason: "Storage" | "Metadata" | "Selection"
+  readonly reason: "Storage" | "Metadata" | "Selection" | "Stopped"
   readonly detail: string
   readonly cause?: unknown
 }> {

@@ -250,7 +250,7 @@ const openFiles = async (torrent: TorrentInfo, directory: string, options: OpenO
     Promise.all(files.map(async (file, fileIndex) => {
       if (closed) throw closedError()
       if (file.padding) return undefined
-      const path = paths[parked[fileIndex] ? PART : fileIndex]!
+      const path = paths[parked[fileIndex] && !readOnly ? PART : fileIndex]!
       try {
         const stat = await fs.lstat(path)
         return stat.isFile() ? { fileIndex, size: stat.size, mtimeMs: stat.mtimeMs } : undefined
@@ -342,7 +342,14 @@ const openFiles = async (torrent: TorrentInfo, directory: string, options: OpenO
   // Create the download folder, and the torrent's wanted empty files so that a complete download has every file.
   // Every missing file starts parked: the wanted ones are unparked by `select`, taking their bytes from a part file
   // left by an earlier run that skipped them (and an empty file is created then).
-  if (readOnly) return { write, read, existing, flush, select, close }
+  // A check reads a missing file's bytes from the part file when there is one (the pieces it shares with files
+  // that are there verify), and still reports the file itself as missing.
+  if (readOnly) {
+    if (await exists(paths[PART]!)) {
+      for (const [index, file] of files.entries()) if (!file.padding) parked[index] = !(await exists(paths[index]!))
+    }
+    return { write, read, existing, flush, select, close }
+  }
   await makeFolders(root).catch((cause) => {
     throw systemError("Open", root, cause)
   })

@@ -48,7 +48,9 @@ export interface TorrentStorage {
 export interface OpenOptions {
   /**
    * For a check (`bt verify`, the start of `bt seed`): nothing is created or written, not the folder, not an empty
-   * file; files are opened read-only, missing ones read as zeros, and `writePiece` fails with "Write".
+   * file; files are opened read-only, missing ones read as zeros (or, when the torrent's part file is there, as what
+   * it holds of them, so pieces shared with files that are there verify; `existing` still reports them missing), and
+   * `writePiece` fails with "Write".
    */
   readonly readOnly?: boolean
   /** Files not wanted (by index): see `TorrentStorage.select`. Default: every file wanted. */

@@ -39,6 +39,16 @@ const cases: ReadonlyArray<{
   { args: ["--bogus"], code: 2, says: /unknown option --bogus/ },
   { args: ["info", "missing.torrent"], code: 1, says: /missing\.torrent/ },
   { args: ["create", "data/payload.bin", "-o", "missing/dir/x.torrent"], code: 1, says: /cannot write .*x\.torrent: its folder does not exist/ },
+  { args: ["stream", "x.torrent", "--http-port", "70000"], code: 2, says: /--http-port 70000 is not a TCP port/, hint: /bt stream --help/ },
+  { args: ["stream", "x.torrent", "--http-bind", "example.com"], code: 2, says: /--http-bind example\.com: expected an IPv4 or IPv6 address/ },
+  { args: ["stream", "x.torrent", "--file", "1", "--only", "0"], code: 2, says: /--file goes without --only and --exclude/ },
+  { args: ["stream", "x.torrent", "--file", "-1"], code: 2, says: /--file -1: expected a file index/ },
+  {
+    args: ["stream", "payload.torrent", "--file", "3", "--no-dht", "--no-trackers", "--no-lsd", "--no-port-mapping",
+      "--peer", "127.0.0.1:1", "--port", "0", "--http-port", "0", "-o", "out"],
+    code: 1,
+    says: /--file: file 3 does not exist/
+  },
   // A folder that cannot be made (Node's recursive mkdir used to spin forever on this one).
   {
     args: ["download", "payload.torrent", "-o", "/proc/bt-test", "--no-dht", "--no-trackers", "--peer", "127.0.0.1:1", "--port", "0"],

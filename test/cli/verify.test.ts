@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { bt, linesOf, workDir } from "./bt.js"
 
@@ -78,5 +78,46 @@ describe("bt verify", () => {
     const wrong = bt(["seed", torrent, "-d", nowhere, "--port", "0", "--no-trackers", "--no-dht"], { cwd: dir })
     expect(wrong.code, context(wrong)).toBe(1)
     expect(existsSync(nowhere)).toBe(false)
+  })
+
+  it("reads a skipped file's bytes from the part file: the pieces it shares with the others verify", () => {
+    // v1: no padding, so two.bin shares a piece with the file before it.
+    const v1 = join(dir, "album-v1.torrent")
+    const made = bt(["create", album, "-o", v1, "--v1", "--force", "--piece-length", "16K"], { cwd: dir })
+    expect(made.code, context(made)).toBe(0)
+    const info = JSON.parse(bt(["info", v1, "--json"], { cwd: dir }).stdout) as {
+      readonly infoHash: string
+      readonly pieceCount: number
+      readonly totalLength: number
+      readonly files: ReadonlyArray<{ readonly path: string; readonly offset: number; readonly length: number }>
+    }
+    const two = info.files.find((file) => file.path.endsWith("two.bin"))!
+    const count = (result: ReturnType<typeof bt>) => Number(/([\d,]+) of [\d,]+ pieces good/.exec(result.stdout)![1]!.replace(/,/g, ""))
+
+    // two.bin skipped: not there, its bytes in the hidden part file at their place in the torrent's byte space.
+    const copy = copyWith("parked", (root) => rmSync(join(root, "two.bin")))
+    const without = bt(["verify", v1, "-d", copy], { cwd: dir })
+    const part = join(copy, `.${info.infoHash}.parts`)
+    const bytes = Buffer.alloc(two.offset + two.length)
+    readFileSync(join(album, "two.bin")).copy(bytes, two.offset)
+    writeFileSync(part, bytes)
+    const before = statSync(part).mtimeMs
+    const result = bt(["verify", v1, "-d", copy], { cwd: dir })
+    // The pieces two.bin shares with its neighbours verify now; those wholly inside it are not read (the file is
+    // missing, as it is reported), and nothing was written.
+    const P = 16384
+    const first = Math.floor(two.offset / P)
+    const last = Math.floor((two.offset + two.length - 1) / P)
+    const inside = [...Array(last - first + 1).keys()].map((i) => first + i)
+      .filter((piece) => piece * P >= two.offset && Math.min((piece + 1) * P, info.totalLength) <= two.offset + two.length)
+      .length
+    const shared = last - first + 1 - inside
+    expect(shared).toBeGreaterThan(0)
+    expect(count(result), context(result)).toBe(info.pieceCount - inside)
+    expect(count(without), context(without)).toBe(info.pieceCount - inside - shared)
+    expect(result.stdout, context(result)).toMatch(/album\/two\.bin: missing/)
+    expect(result.code, context(result)).toBe(1)
+    expect(existsSync(join(copy, "album", "two.bin"))).toBe(false)
+    expect(statSync(part).mtimeMs).toBe(before)
   })
 })

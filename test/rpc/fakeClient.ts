@@ -73,8 +73,8 @@ export const snapshot = (id: number, overrides: Partial<TorrentSnapshot> = {}): 
     priorities: [0, 1]
   },
   files: [
-    { name: `torrent-${id}/a.bin`, length: 600_000, bytesCompleted: 500_000, wanted: true, priority: 0 },
-    { name: `torrent-${id}/b.bin`, length: 400_000, bytesCompleted: 0, wanted: false, priority: 1 }
+    { index: 0, name: `torrent-${id}/a.bin`, length: 600_000, bytesCompleted: 500_000, wanted: true, priority: 0 },
+    { index: 1, name: `torrent-${id}/b.bin`, length: 400_000, bytesCompleted: 0, wanted: false, priority: 1 }
   ],
   peers: [],
   trackers: [],
@@ -111,6 +111,7 @@ export const makeFakeClient = (initial: ReadonlyArray<TorrentSnapshot> = [snapsh
   const client: Client["Type"] = {
     port: 51413,
     freeSpace: (path: string) => Effect.succeed({ path, sizeBytes: 1_000_000_000, totalSize: 2_000_000_000 }),
+    running: () => Effect.succeedNone,
     add: (source: AddSource, options?: AddOptions) =>
       Effect.suspend((): Effect.Effect<Added, ClientError> => {
         calls.push(["add", source, options])

@@ -222,8 +222,8 @@ describe("methods, classic dialect", () => {
     })
     expect(reply.arguments.torrents[0]).toEqual({
       files: [
-        { name: "torrent-1/a.bin", length: 600_000, bytesCompleted: 500_000, beginPiece: 0, endPiece: 3 },
-        { name: "torrent-1/b.bin", length: 400_000, bytesCompleted: 0, beginPiece: 2, endPiece: 4 }
+        { name: "torrent-1/a.bin", length: 600_000, bytesCompleted: 500_000, beginPiece: 0, endPiece: 3, streamUrl: `/stream/${"1".padStart(40, "a")}/0` },
+        { name: "torrent-1/b.bin", length: 400_000, bytesCompleted: 0, beginPiece: 2, endPiece: 4, streamUrl: `/stream/${"1".padStart(40, "a")}/1` }
       ],
       fileStats: [
         { bytesCompleted: 500_000, wanted: true, priority: 0 },

@@ -72,7 +72,14 @@ describe("the RPC over the Client", () => {
         id: 1, name: "one", status: 0, hashString: one.torrent.infoHashHex, totalSize: 300_000, labels: ["x"],
         downloadLimit: 64, downloadLimited: true, queuePosition: 0, metadataPercentComplete: 1
       })
-      expect(first.files).toEqual([{ name: "one/data.bin", length: 300_000, bytesCompleted: 0, beginPiece: 0, endPiece: 10 }])
+      expect(first.files).toEqual([{
+        name: "one/data.bin",
+        length: 300_000,
+        bytesCompleted: 0,
+        beginPiece: 0,
+        endPiece: 10,
+        streamUrl: `/stream/${one.torrent.infoHashHex}/0`
+      }])
       expect(first.fileStats).toEqual([{ bytesCompleted: 0, wanted: true, priority: 0 }])
       expect(second).toMatchObject({ id: 2, name: "two", metadataPercentComplete: 0 })
       expect(Object.keys(first).sort()).toEqual([...UI_FIELDS].sort())

@@ -10,7 +10,6 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { statfs } from "node:fs/promises"
@@ -22,6 +21,7 @@ import * as Rpc from "../../rpc/index.js"
 import { nodeClientLayer } from "../clientLayer.js"
 import { stateDirOf } from "../layers.js"
 import { dhtOptionsOf, swarmOptions } from "../options.js"
+import { nodeHttpServerLayer } from "../httpServer.js"
 import { UsageError } from "../UsageError.js"
 import { authFromEnv, parseCredentials } from "./remote.js"
 
@@ -161,25 +161,8 @@ const stopOnSignals = (stop: Deferred.Deferred<string>) =>
       })
   )
 
-/**
- * Node's HTTP server for the RPC, loaded only when the daemon runs (so that `bt --help` and the other commands do
- * not pay for it).
- */
-const rpcServerLayer = (host: string, port: number) =>
-  Layer.unwrapEffect(
-    Effect.promise(async () => {
-      const [NodeHttpServer, { createServer }] = await Promise.all([
-        import("@effect/platform-node/NodeHttpServer"),
-        import("node:http")
-      ])
-      return NodeHttpServer.layer(() => createServer(), { port, host }).pipe(
-        Layer.mapError((error) => {
-          const why = error.cause instanceof Error ? error.cause.message : String(error.cause)
-          return new UsageError({ message: `cannot serve the RPC on ${host}:${port} (${why}); is --rpc-port taken?` })
-        })
-      )
-    })
-  )
+/** Node's HTTP server for the RPC. */
+const rpcServerLayer = (host: string, port: number) => nodeHttpServerLayer(host, port, "the RPC", "--rpc-port")
 
 export const daemon = Command.make("daemon", options, (args) =>
   Effect.gen(function*() {

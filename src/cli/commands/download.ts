@@ -34,7 +34,7 @@ import { refuseV2OnlyMagnet } from "../v2only.js"
  * Waits for a magnet link's metadata, showing how the fetch goes, then says how long it took and writes the
  * .torrent if asked to.
  */
-const fromMagnet = (
+export const fromMagnet = (
   magnet: Session.MagnetHandle,
   mode: ReportMode,
   started: number,
@@ -71,7 +71,7 @@ const fromMagnet = (
  * Makes `path` and any missing parents, one level at a time. Not `recursive: true`: Node's recursive mkdir spins
  * forever under /proc (`-o /proc/x`), where ENOENT does not mean a parent is missing.
  */
-const makeFolder = (path: string): Effect.Effect<void, PlatformError, FileSystem.FileSystem> =>
+export const makeFolder = (path: string): Effect.Effect<void, PlatformError, FileSystem.FileSystem> =>
   Effect.flatMap(FileSystem.FileSystem, (fs) =>
     fs.makeDirectory(path).pipe(
       Effect.catchIf((error) => error._tag === "SystemError" && error.reason === "AlreadyExists", () => Effect.void),
@@ -186,17 +186,48 @@ const run = (
     }).pipe(Effect.onInterrupt(() => stopped))
   })
 
+/** `-o DIR`: the download folder (`download`, `stream`). */
+export const outputOption = Options.directory("output").pipe(
+  Options.withAlias("o"),
+  Options.withDefault("."),
+  Options.withDescription("the folder to download into (default: the current folder)")
+)
+
+/**
+ * The torrent a command line names, checked before the session binds its ports: a magnet link parsed, or a
+ * .torrent read (a missing one is reported as nothing else); and the download folder, made now (one that cannot be
+ * is one line here, not a torrent that never starts).
+ */
+export const openSource = (
+  args: { readonly torrent: string; readonly output: string; readonly noTrackers: boolean },
+  peers: ReadonlyArray<Endpoint>
+) =>
+  Effect.gen(function*() {
+    const metainfo = yield* Metainfo
+    const magnet = isMagnet(args.torrent) ? yield* metainfo.parseMagnet(args.torrent) : undefined
+    if (magnet !== undefined) yield* refuseV2OnlyMagnet(magnet)
+    if (args.noTrackers && peers.length === 0 && (magnet?.peers.length ?? 0) === 0) {
+      return yield* new UsageError({ message: "--no-trackers needs at least one --peer" })
+    }
+    const loaded = magnet === undefined ? yield* metainfo.load(args.torrent) : undefined
+    yield* makeFolder(args.output).pipe(
+      Effect.mapError((cause) =>
+        new CommandFailed({
+          message: describePlatformError(cause, args.output).replace(/^cannot write/, "cannot make the folder"),
+          hint: "-o names the folder to download into"
+        })
+      )
+    )
+    return { loaded, magnet }
+  })
+
 export const download = Command.make(
   "download",
   {
     torrent: Args.text({ name: "torrent" }).pipe(
       Args.withDescription("the .torrent file or magnet link to download (quote a magnet link for the shell)")
     ),
-    output: Options.directory("output").pipe(
-      Options.withAlias("o"),
-      Options.withDefault("."),
-      Options.withDescription("the folder to download into (default: the current folder)")
-    ),
+    output: outputOption,
     ...swarmOptions,
     ...selectionOptions,
     saveTorrent: Options.file("save-torrent").pipe(
@@ -231,26 +262,10 @@ export const download = Command.make(
         return yield* new UsageError({ message: "--seed-ratio and --seed-time go with --seed" })
       }
 
-      const metainfo = yield* Metainfo
-      const magnet = isMagnet(args.torrent) ? yield* metainfo.parseMagnet(args.torrent) : undefined
-      if (magnet !== undefined) yield* refuseV2OnlyMagnet(magnet)
-      if (magnet === undefined && Option.isSome(args.saveTorrent)) {
+      if (!isMagnet(args.torrent) && Option.isSome(args.saveTorrent)) {
         return yield* new UsageError({ message: "--save-torrent goes with a magnet link" })
       }
-      if (args.noTrackers && peers.length === 0 && (magnet?.peers.length ?? 0) === 0) {
-        return yield* new UsageError({ message: "--no-trackers needs at least one --peer" })
-      }
-      // Read before the session binds its ports: a missing .torrent is reported as nothing else.
-      const loaded = magnet === undefined ? yield* metainfo.load(args.torrent) : undefined
-      // The download folder, made now: one that cannot be is one line here, not a torrent that never starts.
-      yield* makeFolder(args.output).pipe(
-        Effect.mapError((cause) =>
-          new CommandFailed({
-            message: describePlatformError(cause, args.output).replace(/^cannot write/, "cannot make the folder"),
-            hint: "-o names the folder to download into"
-          })
-        )
-      )
+      const { loaded, magnet } = yield* openSource(args, peers)
       return yield* run(args, peers, Option.flatMap(seedTime, Option.fromNullable), magnet, loaded).pipe(
         Effect.scoped,
         Effect.provide(sessionLayerOf(args))

@@ -9,6 +9,7 @@ import type { HelpExtras } from "../help.js"
 /** The commands by name, in the order the help lists them: each loads its module, and gives its help extras. */
 export const commands = {
   download: () => import("./download.js").then((m) => ({ command: m.download, extras: { download: m.downloadHelp } })),
+  stream: () => import("./stream.js").then((m) => ({ command: m.stream, extras: { stream: m.streamHelp } })),
   seed: () => import("./seed.js").then((m) => ({ command: m.seed, extras: { seed: m.seedHelp } })),
   create: () => import("./create.js").then((m) => ({ command: m.create, extras: { create: m.createHelp } })),
   verify: () => import("./verify.js").then((m) => ({ command: m.verify, extras: { verify: m.verifyHelp } })),

@@ -1,0 +1,3 @@
+export * from "./fileStream.js"
+export * from "./http.js"
+export * from "./range.js"
