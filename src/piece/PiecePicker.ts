@@ -383,19 +383,43 @@ export class PiecePicker<Peer> {
     while (out.length < max && this.availability.size > 0) {
       const index = this.pickNew(bits)
       if (index < 0) break
-      // Its blocks stay unrequested: they become the started piece's free blocks.
-      this.removeCandidate(index)
-      this.unrequested += blockCount(this, index)
-      const piece = new Piece<Peer>(index, blockCount(this, index))
-      this.started.set(index, piece)
-      this.open.add(index)
-      this.assembling++
-      this.fill(piece, peer, state, max, now, out)
+      this.fill(this.start(index), peer, state, max, now, out)
     }
     if (out.length < max && this.unrequested === 0) {
       this.endgame(peer, state, bits, Math.min(max, out.length + ENDGAME_DEPTH - state.requests.size), now, out)
     }
     return out
+  }
+
+  /**
+   * Up to `max` requests for `peer` that follow each other in the torrent: a new piece (chosen as `nextRequests`
+   * would choose it), then the pieces after it while they are candidates in `bits`. For a web seed (BEP 19), which
+   * fetches byte ranges of several pieces at once. With no new piece to start, whatever `nextRequests` gives (blocks
+   * of partial pieces, endgame duplicates), adjacent or not.
+   */
+  nextRun(peer: Peer, bits: Bitfield, max: number, now: number): Array<BlockRequest> {
+    const state = this.peer(peer)
+    max = Math.min(max, this.allowance(state))
+    if (max <= 0) return []
+    const out: Array<BlockRequest> = []
+    let index = this.availability.size > 0 ? this.pickNew(bits) : -1
+    while (index >= 0 && out.length < max) {
+      this.fill(this.start(index), peer, state, max, now, out)
+      index++
+      if (index >= this.pieceCount || !bits.has(index) || !this.availability.isCandidate(index)) break
+    }
+    return out.length > 0 ? out : this.nextRequests(peer, bits, max, now)
+  }
+
+  /** Starts candidate `index`: its blocks stay unrequested, as the started piece's free blocks. */
+  private start(index: number): Piece<Peer> {
+    this.removeCandidate(index)
+    this.unrequested += blockCount(this, index)
+    const piece = new Piece<Peer>(index, blockCount(this, index))
+    this.started.set(index, piece)
+    this.open.add(index)
+    this.assembling++
+    return piece
   }
 
   /**
