@@ -393,8 +393,9 @@ export class PiecePicker<Peer> {
 
   /**
    * Up to `max` requests for `peer` that follow each other in the torrent: a new piece (chosen as `nextRequests`
-   * would choose it), then the pieces after it while they are candidates in `bits`. For a web seed (BEP 19), which
-   * fetches byte ranges of several pieces at once. With no new piece to start, whatever `nextRequests` gives (blocks
+   * would choose it), then the pieces after it while they are candidates in `bits` and fit whole in `max`. For a web
+   * seed (BEP 19), which fetches byte ranges of several pieces at once: with `max` at least a piece's blocks, the
+   * pieces it starts are wholly its own. With no new piece to start, whatever `nextRequests` gives (blocks
    * of partial pieces, endgame duplicates), adjacent or not.
    */
   nextRun(peer: Peer, bits: Bitfield, max: number, now: number): Array<BlockRequest> {
@@ -407,6 +408,8 @@ export class PiecePicker<Peer> {
       this.fill(this.start(index), peer, state, max, now, out)
       index++
       if (index >= this.pieceCount || !bits.has(index) || !this.availability.isCandidate(index)) break
+      // Only whole pieces after the first: a piece left half-claimed would later go out as scattered blocks.
+      if (out.length + blockCount(this, index) > max) break
     }
     return out.length > 0 ? out : this.nextRequests(peer, bits, max, now)
   }

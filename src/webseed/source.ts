@@ -111,7 +111,9 @@ export const runWebSeed = (
   Effect.gen(function*() {
     const config = webSeed.config
     const all = Bitfield.full(torrent.pieceCount)
-    const maxBlocks = Math.max(1, Math.floor(config.rangeBytes / BLOCK_SIZE))
+    // Whole pieces, one at least: a piece the web seed starts is all its own (see `nextRun`).
+    const perPiece = Math.ceil(torrent.pieceLength / BLOCK_SIZE)
+    const maxBlocks = Math.max(1, Math.floor(config.rangeBytes / torrent.pieceLength)) * perPiece
     const retry = yield* Schedule.driver(config.retry)
     /** Held while backing off: the other workers wait at it. */
     const gate = yield* Effect.makeSemaphore(1)
