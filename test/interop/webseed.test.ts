@@ -147,6 +147,37 @@ interopSuite("web seeds (BEP 19)", ["libtorrent"], () => {
     }
   })
 
+  test("a magnet link's ws= web seed is used once libtorrent has sent the metadata", async () => {
+    const dir = await tempDir()
+    const spec: ReadonlyArray<FileSpec> = [{ path: "magnet.bin", size: 6 * 1024 * 1024 }]
+    await writeFiles(join(dir, "data"), spec, 31)
+    const expected = await hashFiles(join(dir, "data"), spec)
+    const server = await startWebServer(join(dir, "data"), 2 * 1024 * 1024)
+    try {
+      // The torrent itself names no web seed: only the magnet link does.
+      const torrent = join(dir, "magnet.torrent")
+      const made = await runBt(["create", join(dir, "data", "magnet.bin"), "--v1", "--piece-length", "128K", "-o", torrent, "--json"])
+      expect(made.code, describeRun(made)).toBe(0)
+      const infoHash = (JSON.parse(made.stdout) as { infoHash: string }).infoHash
+      const seeder = await startLtSeeder({ torrent, save: join(dir, "data"), uploadLimit: 1024 * 1024 })
+      const magnet = `magnet:?xt=urn:btih:${infoHash}&dn=magnet.bin&ws=${encodeURIComponent(server.url)}`
+      const out = join(dir, "out")
+      const result = await runBt(
+        ["download", magnet, "-o", out, "--no-trackers", "--peer", `127.0.0.1:${seeder.port}`, "--json"],
+        { timeoutMs: 100_000 }
+      )
+      expect(result.code, describeRun(result)).toBe(0)
+      expect(await hashFiles(out, spec)).toEqual(expected)
+      const seeds = lastWebSeeds(result)
+      expect(seeds, describeRun(result)).toBeDefined()
+      expect(seeds![0]!.url).toBe(server.url)
+      expect(seeds![0]!.downloaded).toBeGreaterThan(0)
+      expect(server.log.every((entry) => entry.path === "/magnet.bin")).toBe(true)
+    } finally {
+      await server.close()
+    }
+  })
+
   test("a web seed and a libtorrent seeder together, each sending part of it", async () => {
     const dir = await tempDir()
     const spec: ReadonlyArray<FileSpec> = [{ path: "both.bin", size: 12 * 1024 * 1024 }]
