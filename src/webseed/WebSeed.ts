@@ -147,7 +147,8 @@ export const make = (config: Partial<WebSeedConfig> = {}): Effect.Effect<WebSeed
         Effect.scoped,
         Effect.timeoutFail({
           duration: Duration.sum(idle, Duration.seconds(request.length / settings.minRate)),
-          onTimeout: () => fail(request.url, "Timeout", `too slow: ${request.length} bytes took too long`)
+          onTimeout: () =>
+            fail(request.url, "TooSlow", `too slow: ${request.length} bytes not sent at ${settings.minRate} bytes/s or more`)
         })
       )
 

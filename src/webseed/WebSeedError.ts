@@ -13,8 +13,10 @@ export type WebSeedErrorReason =
   | "HttpStatus"
   /** Too many redirects, one to another protocol, or one from a public address into a private network. */
   | "Redirect"
-  /** No byte within the idle timeout, or the range not done by its deadline (a slow drip). */
+  /** No byte within the idle timeout: retried after a back-off. */
   | "Timeout"
+  /** The range not done by its deadline (a slow drip): the URL is set aside. */
+  | "TooSlow"
   /** Data from this server failed a hash check. */
   | "BadData"
 

@@ -122,7 +122,9 @@ describe("the web seed client", () => {
       })
       // One byte each 20 ms never stalls for 2 s, but 1,000 bytes at that pace miss the deadline (2 s plus 1 ms).
       const dripping = yield* fetchFrom(() => new Response(drip, { status: 206, headers }), FILE, Duration.seconds(2))
-      expect(failure(dripping.exit)).toMatchObject({ reason: "Timeout" })
+      expect(failure(dripping.exit)).toMatchObject({ reason: "TooSlow" })
+      expect(WebSeed.retryable("TooSlow")).toBe(false)
+      expect(WebSeed.retryable("Timeout")).toBe(true)
       expect(failure(dripping.exit).detail).toMatch(/too slow/)
       expect(sent).toBeLessThan(1000)
     }))
