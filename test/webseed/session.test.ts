@@ -8,7 +8,8 @@ import { layerTest as trackerTest } from "../../src/tracker/index.js"
 import * as Verifier from "../../src/verifier/index.js"
 import * as WebSeed from "../../src/webseed/index.js"
 import { makeSwarmTorrent } from "../session/fixtures.js"
-import { type Handler, memoryWeb } from "./memoryWeb.js"
+import { startSeeder } from "../session/seederDouble.js"
+import { type Handler, hugeBody, memoryWeb } from "./memoryWeb.js"
 
 /** 36 pieces of 32 KiB over three files (pieces 12 and 32 span two files). */
 const fixture = makeSwarmTorrent({
@@ -32,7 +33,13 @@ const served = (base: string, corrupt = false): Array<[string, Uint8Array]> =>
     return [WebSeed.fileUrl(new URL(base), fixture.torrent, i), bytes]
   })
 
-const download = (urls: ReadonlyArray<string>, files: Map<string, Uint8Array>, handler?: Handler) => {
+const download = (
+  urls: ReadonlyArray<string>,
+  files: Map<string, Uint8Array>,
+  handler?: Handler,
+  /** Also download from a seeder double on the memory network. */
+  withPeer = false
+) => {
   const web = memoryWeb(files, handler)
   const layers = layerConfig({ port: 0, listenHosts: ["memory"], encryption: "disable", tick: Duration.millis(50) }).pipe(
     Layer.provideMerge(Layer.mergeAll(
@@ -49,7 +56,8 @@ const download = (urls: ReadonlyArray<string>, files: Map<string, Uint8Array>, h
   )
   return Effect.gen(function*() {
     const session = yield* Session
-    const handle = yield* session.add(withUrls(urls), { directory: "/downloads", trackers: false, dht: false })
+    const peers = withPeer ? [(yield* startSeeder(fixture)).address] : []
+    const handle = yield* session.add(withUrls(urls), { directory: "/downloads", trackers: false, dht: false, peers })
     yield* finish(handle)
     const progress = yield* handle.progress
     const stored = (yield* MemoryStorage).contents(fixture.torrent.infoHashHex)
@@ -108,5 +116,31 @@ describe("downloading from web seeds", () => {
       expect(same(stored)).toBe(true)
       expect(refusals).toBeGreaterThan(3)
       expect(progress.webSeeds![0]!.state).not.toBe("dropped")
+    }))
+
+  it.live("hostile web seeds (too many bytes, a redirect loop, a 2 GB error page) are set aside or bounded; peers finish it", () =>
+    Effect.gen(function*() {
+      const [long, loop, huge] = ["http://long.test/", "http://loop.test/", "http://huge.test/"]
+      const files = new Map([...served(long), ...served(loop), ...served(huge)])
+      const pulled = { bytes: 0 }
+      const { progress, stored } = yield* download([long, loop, huge], files, (url, range) => {
+        const match = /^bytes=(\d+)-(\d+)$/.exec(range ?? "")
+        if (url.hostname === "long.test" && match !== null) {
+          // The range asked, and 1,000 bytes more.
+          const body = files.get(url.href)!.slice(Number(match[1]), Number(match[2]) + 1001)
+          return new Response(body, { status: 206, headers: { "content-range": `bytes ${match[1]}-${match[2]}/*` } })
+        }
+        if (url.hostname === "loop.test") return new Response(null, { status: 302, headers: { location: url.href } })
+        if (url.hostname === "huge.test") return new Response(hugeBody(2 * 1024 ** 3, pulled), { status: 404 })
+        return undefined
+      }, true)
+      expect(same(stored)).toBe(true)
+      const byUrl = new Map(progress.webSeeds!.map((seed) => [seed.url, seed]))
+      expect(byUrl.get(long)).toMatchObject({ state: "dropped" })
+      expect(byUrl.get(long)!.reason).toMatch(/sent more than/)
+      expect(byUrl.get(loop)).toMatchObject({ state: "dropped", downloaded: 0 })
+      expect(byUrl.get(loop)!.reason).toMatch(/more than 5 redirects/)
+      expect(byUrl.get(huge)).toMatchObject({ state: "dropped", downloaded: 0 })
+      expect(pulled.bytes).toBeLessThan(1024 * 1024)
     }))
 })
