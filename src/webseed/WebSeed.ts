@@ -125,21 +125,36 @@ export const make = (config: Partial<WebSeedConfig> = {}): Effect.Effect<WebSeed
         const response = yield* follow(url, new URL(url), `bytes=${offset}-${offset + length - 1}`, 0)
         yield* checkStatus(request, response, yield* Clock.currentTimeMillis)
         let received = 0
-        yield* response.stream.pipe(
+        const clock = yield* Effect.clock
+        let lastDataAt = clock.unsafeCurrentTimeMillis()
+        // Chunks are taken in plain code, a whole batch per step (a timer per chunk costs more than the bytes).
+        const consume = response.stream.pipe(
           Stream.mapError(fromHttpError(url)),
-          Stream.timeoutFail(() => fail(url, "Timeout", `no data for ${Duration.format(idle)}`), idle),
-          Stream.runForEach((chunk) => {
-            const room = length - received
-            if (chunk.length > room) {
-              if (room > 0) onData(chunk.subarray(0, room))
-              received = length
-              return Effect.fail(fail(url, "BadRange", `sent more than the ${length} bytes asked`))
+          Stream.runForEachChunk((chunks) => {
+            lastDataAt = clock.unsafeCurrentTimeMillis()
+            for (const chunk of chunks) {
+              const room = length - received
+              if (chunk.length > room) {
+                if (room > 0) onData(chunk.subarray(0, room))
+                received = length
+                return Effect.fail(fail(url, "BadRange", `sent more than the ${length} bytes asked`))
+              }
+              received += chunk.length
+              onData(chunk)
             }
-            received += chunk.length
-            onData(chunk)
             return Effect.void
           })
         )
+        // One watchdog per request instead: it fails the request once no byte came for `idleTimeout`.
+        const watchdog = Effect.gen(function*() {
+          for (;;) {
+            yield* Effect.sleep(Duration.toMillis(idle) / 4)
+            if (clock.unsafeCurrentTimeMillis() - lastDataAt >= Duration.toMillis(idle)) {
+              return yield* Effect.fail(fail(url, "Timeout", `no data for ${Duration.format(idle)}`))
+            }
+          }
+        })
+        yield* Effect.raceFirst(consume, watchdog)
         if (received < length) {
           return yield* Effect.fail(fail(url, "BadRange", `sent ${received} of the ${length} bytes asked`))
         }

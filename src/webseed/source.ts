@@ -95,6 +95,8 @@ export interface WebSeedHost {
 
 /** How long a web seed with nothing to fetch waits before it looks again. */
 const IDLE_POLL = Duration.seconds(2)
+/** How long a web seed waits for the disk to catch up before it looks again. */
+const BACKLOG_POLL = Duration.millis(50)
 
 /**
  * Drives a web seed until the scope closes or it is set aside: `inFlight` workers each claim a run of adjacent
@@ -185,7 +187,12 @@ export const runWebSeed = (
         yield* gate.withPermits(1)(Effect.void)
         if (seed.dropped) return
         const now = host.now()
-        const blocks = host.backlogged() ? [] : host.picker.nextRun(seed, all, maxBlocks, now)
+        if (host.backlogged()) {
+          // The disk is behind: it catches up within moments, so look again soon.
+          yield* Effect.sleep(BACKLOG_POLL)
+          continue
+        }
+        const blocks = host.picker.nextRun(seed, all, maxBlocks, now)
         if (blocks.length === 0) {
           if (seed.fetching === 0) seed.state = "idle"
           yield* Effect.sleep(IDLE_POLL)

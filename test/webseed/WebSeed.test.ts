@@ -8,10 +8,10 @@ const FILE = "http://seed.test/data.bin"
 const files = new Map([[FILE, body]])
 
 /** Fetches `length` bytes at `offset` of `url` from a memory web, returning what was handed on and how it ended. */
-const fetchFrom = (handler: Handler | undefined, url = FILE, idleTimeout = Duration.millis(300)) => {
+const fetchFrom = (handler: Handler | undefined, url = FILE, idleTimeout = Duration.millis(300), minRate = 1_000_000) => {
   const [offset, length] = [100, 1000]
   const web = memoryWeb(files, handler)
-  const layer = WebSeed.layerConfig({ idleTimeout, minRate: 1_000_000 }).pipe(Layer.provide(web.layer))
+  const layer = WebSeed.layerConfig({ idleTimeout, minRate }).pipe(Layer.provide(web.layer))
   return Effect.gen(function*() {
     const seed = yield* WebSeed.WebSeed
     const chunks: Array<Uint8Array> = []
@@ -109,7 +109,8 @@ describe("the web seed client", () => {
   it.live("drops a range that stalls, and one that drips too slowly", () =>
     Effect.gen(function*() {
       const headers = { "content-range": "bytes 100-1099/5000" }
-      const stalled = yield* fetchFrom(() => new Response(stalledBody(body.slice(100, 110)), { status: 206, headers }))
+      // The deadline (10 s at 100 bytes/s) far off: the idle timeout ends it.
+      const stalled = yield* fetchFrom(() => new Response(stalledBody(body.slice(100, 110)), { status: 206, headers }), FILE, Duration.millis(300), 100)
       expect(failure(stalled.exit).reason).toBe("Timeout")
       expect(stalled.received.length).toBe(10)
       let sent = 0
