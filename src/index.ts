@@ -5,8 +5,9 @@
  * `Transport` (`NodeTransport.layer` for TCP; `UtpTransport` and `DualTransport` for uTP beside it), `Storage`
  * (`Storage.layer` on node:fs), a `Verifier`, and a `Tracker` that itself needs an `HttpClient` (from
  * `@effect/platform-node/NodeHttpClient`) and a `Datagram` (`NodeDatagram.layer`).
- * Optional: a `ResumeStore` (else every start rechecks the data) and a `Dht` (`Dht.layerConfig`, on a `Datagram`;
- * else torrents find peers through trackers, PEX and the addresses given). `examples/download.ts` shows the graph.
+ * Optional: a `ResumeStore` (else every start rechecks the data), a `Dht` (`Dht.layerConfig`, on a `Datagram`;
+ * else torrents find peers through trackers, PEX and the addresses given) and a `WebSeed` (on an `HttpClient`; else
+ * web seeds are not used). `examples/download.ts` shows the graph.
  */
 export * as Bencode from "./bencode/index.js"
 /** The Client: many torrents in one process, kept across restarts, queued and rate-limited (see `examples/client.ts`). */
@@ -47,4 +48,6 @@ export * as Storage from "./storage/index.js"
 export * as FileStream from "./stream/index.js"
 export * as Tracker from "./tracker/index.js"
 export * as Verifier from "./verifier/index.js"
+/** Web seeds (BEP 19) as the `WebSeed` service, on an `HttpClient`; optional: without it `url-list` is not used. */
+export * as WebSeed from "./webseed/index.js"
 export * as Wire from "./wire/index.js"

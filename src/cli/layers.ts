@@ -30,6 +30,7 @@ import * as Session from "../session/index.js"
 import * as Storage from "../storage/index.js"
 import * as Tracker from "../tracker/index.js"
 import * as Verifier from "../verifier/index.js"
+import * as WebSeed from "../webseed/WebSeed.js"
 
 /** What trackers need from Node: HTTP and UDP. */
 const TrackerPlatform = Layer.merge(NodeHttpClient.layer, NodeDatagram.layer)
@@ -129,6 +130,7 @@ export const nodeSessionLayer = (
         Storage.layer,
         Verifier.layer,
         nodeTrackerLayer(),
+        WebSeed.layer.pipe(Layer.provide(NodeHttpClient.layer)),
         resumeLayer(stateDir),
         Option.match(dht, {
           onNone: () => Layer.empty,

@@ -44,12 +44,13 @@ export const progressLine = (shown: Shown): string => {
     return `seeding  ${formatBytes(p.totalLength)}  up ${formatBytes(shown.uploadRate)}/s  uploaded ${formatBytes(p.uploaded)}  ${peers}`
   }
   const reason = stalledReason(shown)
+  const webSeeds = (p.webSeeds ?? []).filter((seed) => seed.state !== "dropped").length
   return [
     `${percent(p.wantedVerified, p.wantedLength).padStart(6)}`,
     `${formatBytes(p.wantedVerified)} of ${formatBytes(p.wantedLength)}`,
     `down ${formatBytes(shown.downloadRate)}/s`,
     `up ${formatBytes(shown.uploadRate)}/s`,
-    peers,
+    webSeeds === 0 ? peers : `${peers}  ${webSeeds} web seed${webSeeds === 1 ? "" : "s"}`,
     // While data moves the ETA stays, the reason (if slow) beside it; when nothing moves the reason replaces it.
     ...(shown.downloadRate > 0 || reason === undefined ? [`ETA ${clock(shown.eta)}`] : []),
     ...(reason === undefined ? [] : [`(${reason})`])

@@ -209,6 +209,9 @@ export interface TorrentSnapshot {
   readonly peersConnected: number
   readonly peersSendingToUs: number
   readonly peersGettingFromUs: number
+  /** Web seed URLs (BEP 19) in use, or the torrent's own while it is not running; how many sent data lately. */
+  readonly webseeds: ReadonlyArray<string>
+  readonly webseedsSendingToUs: number
   /** Peers known from every source, connected or not. */
   readonly peersKnown: number
   readonly downloadDir: string

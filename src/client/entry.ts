@@ -311,6 +311,8 @@ export const snapshot = (
     peersSendingToUs: progress?.peerList.filter((peer) => peer.downloadRate > 0).length ?? 0,
     peersGettingFromUs: progress?.peerList.filter((peer) => peer.uploadRate > 0).length ?? 0,
     peersKnown: progress?.peers ?? 0,
+    webseeds: progress?.webSeeds?.map((seed) => seed.url) ?? info?.urlList ?? [],
+    webseedsSendingToUs: progress?.webSeeds?.filter((seed) => seed.downloadRate > 0).length ?? 0,
     downloadDir: record.downloadDir,
     addedDate: record.addedDate,
     doneDate: record.doneDate,

@@ -8,6 +8,7 @@ import * as Session from "../session/index.js"
 import * as Storage from "../storage/index.js"
 import * as Tracker from "../tracker/index.js"
 import * as Verifier from "../verifier/index.js"
+import type { WebSeed } from "../webseed/WebSeed.js"
 import type { Client, ClientError } from "./Client.js"
 import { type ClientConfig, layer } from "./make.js"
 import { layerMemoryFileSystem } from "./MemoryFileSystem.js"
@@ -35,13 +36,15 @@ export const trackersGiving = (peers: () => ReadonlyArray<Endpoint>, interval = 
  * magnet link stays at "fetching the metadata" for want of peers.
  */
 export const layerTest = (
-  config: Partial<ClientConfig> = {}
+  config: Partial<ClientConfig> = {},
+  /** Web seeds (BEP 19) for the session, over a memory HTTP layer say; none: `url-list` is not used. */
+  webSeed?: Layer.Layer<WebSeed>
 ): Layer.Layer<Client | Session.Session | Storage.MemoryStorage | ResumeStore.ResumeStore, ClientError> =>
   layer({ stateDir: "/state", poll: Duration.millis(100), ...config, settings: { downloadDir: "/downloads", ...config.settings } })
     .pipe(
       Layer.provideMerge(
         Session.layerConfig({ port: 0, listenHosts: ["memory"], encryption: "disable" }).pipe(
-          Layer.provide(Layer.mergeAll(MemoryTransport.layerMemory, Verifier.layer, trackersGiving(() => []))),
+          Layer.provide(Layer.mergeAll(MemoryTransport.layerMemory, Verifier.layer, trackersGiving(() => []), webSeed ?? Layer.empty)),
           // Listening on the memory network cannot fail.
           Layer.orDie
         )

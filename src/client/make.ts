@@ -253,6 +253,8 @@ export const make = (
             },
             now: Queue.take(announceNow)
           },
+          // A magnet link's `ws=` web seeds, kept with the torrent: its metadata alone has no `url-list`.
+          webSeeds: entry.magnet.webSeeds,
           peers: [...entry.magnet.peers, ...entry.record.peers.flatMap((text) => {
             const peer = parseEndpoint(text)
             return typeof peer === "string" ? [] : [peer]

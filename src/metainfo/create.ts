@@ -80,6 +80,8 @@ export interface CreateTorrentOptions {
   readonly createdBy?: string
   /** Seconds since the Unix epoch. Default: now, from the `Clock`. */
   readonly creationDate?: number
+  /** Web seed URLs (BEP 19 `url-list`), in order. */
+  readonly webSeeds?: ReadonlyArray<string>
   /** Called before the first read and after each read, with bytes hashed so far and the total. */
   readonly onProgress?: (hashedBytes: number, totalBytes: number) => Effect.Effect<void>
 }
@@ -369,7 +371,8 @@ export const createTorrent = (
         ...(kind === "v1" ? {} : { "meta version": 2, "file tree": fileTreeOf(files, hashed) }),
         private: options.private === true ? 1 : undefined
       },
-      "piece layers": kind === "v1" ? undefined : layers
+      "piece layers": kind === "v1" ? undefined : layers,
+      "url-list": options.webSeeds !== undefined && options.webSeeds.length > 0 ? [...options.webSeeds] : undefined
     }
     const bytes = encode(torrent)
     const parsed = parseTorrent(bytes, options.path)

@@ -398,7 +398,7 @@ export class PiecePicker<Peer> {
       while (out.length < max && this.candidatesAt[Priority.deadline]! > 0) {
         const index = this.firstDeadline(bits)
         if (index < 0) break
-        this.start(index, peer, state, max, now, out)
+        this.fill(this.start(index), peer, state, max, now, out)
       }
       this.lateDeadline(peer, state, bits, max, now, out)
     }
@@ -410,7 +410,7 @@ export class PiecePicker<Peer> {
     while (out.length < max && this.availability.size > 0) {
       const index = this.pickNew(bits)
       if (index < 0) break
-      this.start(index, peer, state, max, now, out)
+      this.fill(this.start(index), peer, state, max, now, out)
     }
     if (out.length < max && this.unrequested === 0) {
       this.endgame(peer, state, bits, Math.min(max, out.length + ENDGAME_DEPTH - state.requests.size), now, out)
@@ -418,16 +418,38 @@ export class PiecePicker<Peer> {
     return out
   }
 
-  /** Starts candidate `index` and hands `peer` its first blocks. */
-  private start(index: number, peer: Peer, state: PeerState, max: number, now: number, out: Array<BlockRequest>): void {
-    // Its blocks stay unrequested: they become the started piece's free blocks.
+  /**
+   * Up to `max` requests for `peer` that follow each other in the torrent: a new piece (chosen as `nextRequests`
+   * would choose it), then the pieces after it while they are candidates in `bits` and fit whole in `max`. For a web
+   * seed (BEP 19), which fetches byte ranges of several pieces at once: with `max` at least a piece's blocks, the
+   * pieces it starts are wholly its own. With no new piece to start, whatever `nextRequests` gives (blocks
+   * of partial pieces, endgame duplicates), adjacent or not.
+   */
+  nextRun(peer: Peer, bits: Bitfield, max: number, now: number): Array<BlockRequest> {
+    const state = this.peer(peer)
+    max = Math.min(max, this.allowance(state))
+    if (max <= 0) return []
+    const out: Array<BlockRequest> = []
+    let index = this.availability.size > 0 ? this.pickNew(bits) : -1
+    while (index >= 0 && out.length < max) {
+      this.fill(this.start(index), peer, state, max, now, out)
+      index++
+      if (index >= this.pieceCount || !bits.has(index) || !this.availability.isCandidate(index)) break
+      // Only whole pieces after the first: a piece left half-claimed would later go out as scattered blocks.
+      if (out.length + blockCount(this, index) > max) break
+    }
+    return out.length > 0 ? out : this.nextRequests(peer, bits, max, now)
+  }
+
+  /** Starts candidate `index`: its blocks stay unrequested, as the started piece's free blocks. */
+  private start(index: number): Piece<Peer> {
     this.removeCandidate(index)
     this.unrequested += blockCount(this, index)
     const piece = new Piece<Peer>(index, blockCount(this, index))
     this.started.set(index, piece)
     this.open.add(index)
     this.assembling++
-    this.fill(piece, peer, state, max, now, out)
+    return piece
   }
 
   /**

@@ -14,6 +14,7 @@ import { type Connection, Transport, type TransportError } from "../peer/transpo
 import { Storage } from "../storage/index.js"
 import { type AnnounceHooks, Tracker } from "../tracker/index.js"
 import { Verifier } from "../verifier/index.js"
+import { WebSeed } from "../webseed/WebSeed.js"
 import { obfuscatedInfoHash } from "../peer/mse/index.js"
 import { BAN_CAPACITY, BanList } from "./BanList.js"
 import { Direction, TokenBucket } from "../peer/transport/RateLimit.js"
@@ -50,6 +51,8 @@ export interface AddOptions {
   readonly wrapConnection?: (connection: Connection) => Connection
   /** Tracker reports and "announce now" (a magnet link's hooks serve its torrent too). */
   readonly announce?: AnnounceHooks
+  /** Web seeds (BEP 19) besides the torrent's own `url-list` (a magnet link's `ws=` are added by `addMagnet`). */
+  readonly webSeeds?: ReadonlyArray<string>
 }
 
 /**
@@ -85,6 +88,8 @@ export const make = (
     const resume = yield* Effect.serviceOption(ResumeStore)
     // Optional too: without a DHT node, torrents find peers through trackers, PEX and the addresses given.
     const dht = yield* Effect.serviceOption(Dht)
+    // Optional too: without a WebSeed service, torrents' web seeds (`url-list`, `ws=`) are not used.
+    const webSeed = yield* Effect.serviceOption(WebSeed)
     const transport = yield* Transport
     const peerId = makePeerId()
     const key = makeAnnounceKey()
@@ -212,6 +217,8 @@ export const make = (
           connectionAllowed,
           bans,
           resume,
+          webSeed,
+          ...(options.webSeeds === undefined ? {} : { webSeeds: options.webSeeds }),
           ...(sources === undefined ? {} : { sources }),
           ...(options.announce === undefined ? {} : { announce: options.announce })
         }).pipe(Effect.provideService(Transport, wrapped(options.wrapConnection)))
@@ -254,7 +261,8 @@ export const make = (
             ...(options.maxPeers === undefined ? {} : { maxPeers: options.maxPeers }),
             ...(options.wrapConnection === undefined ? {} : { wrapConnection: options.wrapConnection }),
             ...(options.files === undefined ? {} : { files: options.files }),
-            ...(options.sequential === undefined ? {} : { sequential: options.sequential })
+            ...(options.sequential === undefined ? {} : { sequential: options.sequential }),
+            webSeeds: [...magnet.webSeeds, ...(options.webSeeds ?? [])]
           }, sources, fromRanges(torrent, magnet.selectOnly))
       }).pipe(Effect.provide(context))
 

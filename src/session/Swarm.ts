@@ -10,6 +10,10 @@ import { type ChokeConfig, type ChokerState, initialChokerState, rechoke } from 
 import { PeerError } from "./PeerError.js"
 import type { PeerLink } from "./PeerLink.js"
 import { type CachedPiece, PieceBuffers, PieceCache } from "./PieceCache.js"
+import type { WebSeedSource } from "../webseed/source.js"
+
+/** Who blocks are requested from: a peer, or a web seed (BEP 19). */
+export type Downloader = PeerLink | WebSeedSource
 
 /** Pieces read ahead of their turn at once, over all peers (see `Swarm.readAhead`). */
 const READ_AHEAD = 8
@@ -63,7 +67,7 @@ export interface SwarmOptions {
  * into Effect: completed ones to be verified and written, missing ones to be read for serving.
  */
 export class Swarm {
-  readonly picker: PiecePicker<PeerLink>
+  readonly picker: PiecePicker<Downloader>
   readonly infoHash: Uint8Array
   readonly peerId: Uint8Array
   readonly pieceCount: number
@@ -76,6 +80,8 @@ export class Swarm {
   readonly dhtPort: number | undefined
   readonly now: () => number
   readonly links = new Set<PeerLink>()
+  /** The torrent's web seeds, set aside ones included (for progress). */
+  readonly webSeeds = new Set<WebSeedSource>()
 
   /** Whether a link to this address (`keyOf`) is up. */
   hasLink(key: string): boolean {
@@ -93,7 +99,7 @@ export class Swarm {
   /** Pieces being assembled, by index: allocated at their first block. */
   private readonly assembling = new Map<number, Uint8Array>()
   private readonly admission: Admission
-  private readonly blame = new Blame<PeerLink>()
+  private readonly blame = new Blame<Downloader>()
   private readonly cache: PieceCache
   /** Buffers for pieces being assembled, recycled from the cache and from pieces that failed their check. */
   private readonly buffers: PieceBuffers
@@ -113,7 +119,7 @@ export class Swarm {
     this.isPrivate = options.torrent.private
     this.dhtPort = options.torrent.private ? undefined : options.dhtPort
     this.now = options.now
-    this.picker = new PiecePicker<PeerLink>({
+    this.picker = new PiecePicker<Downloader>({
       pieceCount: options.torrent.pieceCount,
       pieceLength: options.torrent.pieceLength,
       totalLength: options.torrent.totalLength,
@@ -153,8 +159,32 @@ export class Swarm {
     for (const other of this.links) other.fillRequests()
   }
 
-  /** A `piece` message: keep the block if we asked for it, and hand the piece on when it is whole. */
-  blockReceived(link: PeerLink, index: number, begin: number, block: Uint8Array): void {
+  /** A web seed joins: a seed with every piece, always unchoked, that takes requests from the picker as a peer. */
+  addWebSeed(seed: WebSeedSource): void {
+    this.webSeeds.add(seed)
+    this.picker.addPeer(seed, Bitfield.full(this.pieceCount))
+    this.options.onPeerJoined?.()
+  }
+
+  /** A web seed is set aside (or the torrent stops): its requests go back to the pool; progress still shows it. */
+  removeWebSeed(seed: WebSeedSource): void {
+    this.picker.removePeer(seed)
+    for (const link of this.links) link.fillRequests()
+  }
+
+  /** A web seed started fetching: wake the per-second upkeep if it sleeps for want of peers. */
+  wake(): void {
+    this.options.onPeerJoined?.()
+  }
+
+  /** Whether a web seed is fetching now: the per-second upkeep must run (its rate, its request timeouts). */
+  webSeedsFetching(): boolean {
+    for (const seed of this.webSeeds) if (seed.fetching > 0) return true
+    return false
+  }
+
+  /** A `piece` message (or a web seed's block): keep the block if we asked for it, and hand the piece on when it is whole. */
+  blockReceived(link: Downloader, index: number, begin: number, block: Uint8Array): void {
     const result = this.picker.blockReceived(link, index, begin, block.length, this.now())
     if (!result.accepted) {
       this.wasted += block.length
@@ -197,7 +227,7 @@ export class Swarm {
    * The piece hashed right and is on disk: announce it and stop wanting it. It is fresh: keep it for serving.
    * Returns the peers banned because the good data proves they spoiled an earlier attempt at it.
    */
-  pieceVerified(index: number, data: Uint8Array): ReadonlyArray<PeerLink> {
+  pieceVerified(index: number, data: Uint8Array): ReadonlyArray<Downloader> {
     const wanted = this.picker.wants(index)
     for (const stale of this.picker.pieceVerified(index)) stale.peer.cancel(stale.index, stale.begin, stale.length)
     this.cache.set(index, data)
@@ -298,7 +328,7 @@ export class Swarm {
    * The piece hashed wrong: fetch it again, and ban peers whose data keeps failing. Its `data` is given up. Only a piece from a single
    * peer convicts at once; a mixed one is judged when it verifies (see `Blame`). Returns the peers banned now.
    */
-  pieceFailed(index: number, data: Uint8Array): ReadonlyArray<PeerLink> {
+  pieceFailed(index: number, data: Uint8Array): ReadonlyArray<Downloader> {
     this.picker.pieceFailed(index)
     const banned = this.strike(this.blame.failed(index))
     this.buffers.give(data)
@@ -311,9 +341,17 @@ export class Swarm {
    * so strikes outlive the connection: a conviction can come after the peer left or came back from another port. At
    * the limit the address is banned and every connection from it is closed.
    */
-  private strike(culprits: ReadonlyArray<PeerLink>): ReadonlyArray<PeerLink> {
-    const banned: Array<PeerLink> = []
+  private strike(culprits: ReadonlyArray<Downloader>): ReadonlyArray<Downloader> {
+    const banned: Array<Downloader> = []
     for (const link of culprits) {
+      if (!("host" in link)) {
+        // A web seed whose data failed a hash check: set aside at once (its worker sees it and stops).
+        if (!link.dropped) {
+          link.drop("its data failed a hash check")
+          this.removeWebSeed(link)
+        }
+        continue
+      }
       // Banned already, its connection closing: no second ban.
       if (this.options.bans.isBanned(link.host)) continue
       const { banned: now, strikes } = this.options.bans.strike(link.host)
@@ -327,10 +365,11 @@ export class Swarm {
     return banned
   }
 
-  /** Download rate over all peers, bytes per second. */
+  /** Download rate over all peers and web seeds, bytes per second. */
   get rate(): number {
     let total = 0
     for (const link of this.links) total += link.rate
+    for (const seed of this.webSeeds) if (!seed.dropped) total += seed.rate
     return total
   }
 
@@ -339,6 +378,7 @@ export class Swarm {
     const now = this.now()
     for (const late of this.picker.timedOut(now, limits.requestMs)) late.peer.cancel(late.index, late.begin, late.length)
     for (const link of this.links) link.tick(now, limits)
+    for (const seed of this.webSeeds) seed.download.tick(now)
     for (const link of this.links) link.fillRequests()
     if (!this.isPrivate) {
       const peers = this.pexPeers()

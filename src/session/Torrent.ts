@@ -26,6 +26,7 @@ import {
 } from "../tracker/index.js"
 import type { Handshake } from "../wire/index.js"
 import { Verifier } from "../verifier/index.js"
+import { parseWebSeedUrl, runWebSeed, type WebSeed, type WebSeedInfo, WebSeedSource } from "../webseed/index.js"
 import { lookForPeers } from "./dhtPeers.js"
 import type { BanList } from "./BanList.js"
 import { makeDialer } from "./Dialer.js"
@@ -69,6 +70,8 @@ export interface TorrentProgress {
   readonly trackers: ReadonlyArray<TrackerStatus>
   /** Why the torrent is stuck or slow, in plain words ("no peers: 3 trackers failed (timeout), …"), if it is. */
   readonly reason?: string
+  /** The torrent's web seeds (BEP 19), when it has any and they are used. */
+  readonly webSeeds?: ReadonlyArray<WebSeedInfo>
 }
 
 /** Where a torrent's peers come from, when something else runs its sources (a magnet link's announce loop). */
@@ -174,6 +177,10 @@ export interface TorrentOptions {
   readonly sequential?: boolean
   /** Tracker reports and "announce now", for a client that shows them. */
   readonly announce?: AnnounceHooks
+  /** Fetches from web seeds (BEP 19); none: `url-list` is not used. */
+  readonly webSeed?: Option.Option<WebSeed["Type"]>
+  /** Web seeds besides the torrent's `url-list` (a magnet link's `ws=`). */
+  readonly webSeeds?: ReadonlyArray<string>
 }
 
 const storageError = (cause: { readonly message: string }) =>
@@ -425,11 +432,12 @@ export const startTorrent = (
       // The per-second upkeep sleeps while no peer is connected (it has nothing to do then): a thousand idle seeds
       // are not a thousand wake-ups a second. With peers it runs as before, every `config.tick`.
       yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
-        if (started.links.size === 0) yield* Queue.take(peerJoined)
+        if (started.links.size === 0 && !started.webSeedsFetching()) yield* Queue.take(peerJoined)
         yield* Effect.sleep(config.tick)
         started.tick(limits)
       })))
       yield* Effect.sync(() => started.rechoke(limits.snubMs)).pipe(Effect.schedule(config.rechoke), Effect.forkScoped)
+      yield* startWebSeeds(started)
       if (options.useTrackers) {
         announcer = yield* startAnnouncing({
           timing: config.announce,
@@ -456,6 +464,22 @@ export const startTorrent = (
         return typeof peer === "string" ? [] : [peer]
       }))
     }).pipe(Effect.catchAll((error) => Deferred.fail(done, error)))
+
+    /** Runs each usable web seed URL (each once) as a source of the swarm; unusable ones get one warning each. */
+    const startWebSeeds = (current: Swarm) =>
+      Effect.gen(function*() {
+        if (options.webSeed === undefined || Option.isNone(options.webSeed)) return
+        const webSeed = options.webSeed.value
+        const urls = new Set([...torrent.urlList, ...(options.webSeeds ?? [])])
+        for (const text of urls) {
+          const url = parseWebSeedUrl(text)
+          if (typeof url === "string") {
+            yield* Effect.logWarning(`web seed ${text} ${url}; not used`)
+            continue
+          }
+          yield* Effect.forkScoped(runWebSeed(current, torrent, new WebSeedSource(url, now()), webSeed))
+        }
+      })
 
     /**
      * Saves the resume state on a schedule while pieces keep verifying, and once more when the torrent stops, so
@@ -568,7 +592,8 @@ export const startTorrent = (
           peakOutstanding: link.peakOutstanding
         })),
         trackers,
-        ...reasonOf(current, trackers)
+        ...reasonOf(current, trackers),
+        ...(current.webSeeds.size === 0 ? {} : { webSeeds: [...current.webSeeds].map((seed) => seed.info()) })
       }
     })
 

@@ -49,6 +49,9 @@ const cases: ReadonlyArray<{
     code: 1,
     says: /--file: file 3 does not exist/
   },
+  { args: ["create", "data/payload.bin", "--web-seed", "ftp://example.com/x"], code: 2, says: /--web-seed "ftp:\/\/example\.com\/x" uses ftp, not HTTP/ },
+  { args: ["create", "data/payload.bin", "--web-seed", "not a url"], code: 2, says: /--web-seed "not a url" is not a URL/ },
+  { args: ["download", "payload.torrent", "--no-trackers"], code: 2, says: /--no-trackers needs at least one --peer \(or a torrent with web seeds\)/ },
   // A folder that cannot be made (Node's recursive mkdir used to spin forever on this one).
   {
     args: ["download", "payload.torrent", "-o", "/proc/bt-test", "--no-dht", "--no-trackers", "--peer", "127.0.0.1:1", "--port", "0"],

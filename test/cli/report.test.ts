@@ -121,6 +121,16 @@ describe("progress line", () => {
     expect(line).not.toMatch(/ETA/)
   })
 
+  it("counts the web seeds in use beside the peers", () => {
+    const seed = (url: string, state: "active" | "dropped") => ({ url, state, downloadRate: 0, downloaded: 0 })
+    const line = progressLine(shown({
+      progress: progress({ peers: 0, webSeeds: [seed("http://a.test/", "active"), seed("http://b.test/", "dropped")] }),
+      downloadRate: MiB
+    }))
+    expect(line).toMatch(/0 peers {2}1 web seed {2}/)
+    expect(progressLine(shown({ progress: progress(), downloadRate: MiB }))).not.toMatch(/web seed/)
+  })
+
   it("shows the rate and ETA while data moves, and the session's reason for slowness beside them", () => {
     const line = progressLine(shown({ progress: progress({ reason: "only 1 seed" }), downloadRate: 2 * MiB, eta: 65 }))
     expect(line).toMatch(/down 2 MiB\/s/)

@@ -47,6 +47,8 @@ export const snapshot = (id: number, overrides: Partial<TorrentSnapshot> = {}): 
   peersConnected: 2,
   peersSendingToUs: 1,
   peersGettingFromUs: 0,
+  webseeds: [],
+  webseedsSendingToUs: 0,
   peersKnown: 5,
   downloadDir: "/data",
   addedDate: 1_700_000_000_000,

@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import { createTorrent, parseTorrent, pieceLengthProblem } from "../../metainfo/index.js"
+import { parseWebSeedUrl } from "../../webseed/url.js"
 import { formatBytes, formatCount, table } from "../format.js"
 import { describePlatformError } from "../platformError.js"
 import { CommandFailed, UsageError } from "../UsageError.js"
@@ -90,6 +91,11 @@ export const create = Command.make(
       Options.optional,
       Options.withDescription("bytes, a power of two from 16 KiB (256K, 1M ...); default: about 1000-2000 pieces")
     ),
+    webSeed: Options.text("web-seed").pipe(
+      Options.withPseudoName("URL"),
+      Options.repeated,
+      Options.withDescription("an http(s) URL holding the file (or, ending in /, the folder) as a web seed (BEP 19)")
+    ),
     private: Options.boolean("private").pipe(Options.withDescription("mark the torrent private (BEP 27)")),
     comment: Options.text("comment").pipe(Options.optional, Options.withDescription("a comment to put in the torrent")),
     output: Options.text("output").pipe(
@@ -113,6 +119,10 @@ export const create = Command.make(
         const tier = parseTier(value)
         if (Either.isLeft(tier)) return yield* new UsageError({ message: tier.left })
         tiers.push(tier.right)
+      }
+      for (const url of args.webSeed) {
+        const parsed = parseWebSeedUrl(url)
+        if (typeof parsed === "string") return yield* new UsageError({ message: `--web-seed "${url}" ${parsed}` })
       }
       let pieceLength: number | undefined
       if (Option.isSome(args.pieceLength)) {
@@ -146,6 +156,7 @@ export const create = Command.make(
       const bytes = yield* createTorrent({
         path: args.path,
         trackers: tiers,
+        webSeeds: args.webSeed,
         kind,
         private: args.private,
         onProgress: progress.onProgress,

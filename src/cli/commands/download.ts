@@ -206,10 +206,13 @@ export const openSource = (
     const metainfo = yield* Metainfo
     const magnet = isMagnet(args.torrent) ? yield* metainfo.parseMagnet(args.torrent) : undefined
     if (magnet !== undefined) yield* refuseV2OnlyMagnet(magnet)
-    if (args.noTrackers && peers.length === 0 && (magnet?.peers.length ?? 0) === 0) {
-      return yield* new UsageError({ message: "--no-trackers needs at least one --peer" })
-    }
+    // Read before the session binds its ports: a missing .torrent is reported as nothing else.
     const loaded = magnet === undefined ? yield* metainfo.load(args.torrent) : undefined
+    // Web seeds (BEP 19) are a source too: a torrent with some needs no peer.
+    const webSeeds = (magnet?.webSeeds.length ?? 0) + (loaded?.urlList.length ?? 0)
+    if (args.noTrackers && peers.length === 0 && (magnet?.peers.length ?? 0) === 0 && webSeeds === 0) {
+      return yield* new UsageError({ message: "--no-trackers needs at least one --peer (or a torrent with web seeds)" })
+    }
     yield* makeFolder(args.output).pipe(
       Effect.mapError((cause) =>
         new CommandFailed({
