@@ -1,7 +1,8 @@
 /**
  * uTP (BEP 29) with libtorrent on 127.0.0.1: libtorrent with TCP off both ways (uTP only) seeding to `bt download`
- * and leeching from `bt seed`, plaintext and RC4-encrypted, with bt's default transports (TCP first, uTP when TCP is refused or closed at once);
- * and bt falling back to TCP for a libtorrent without uTP.
+ * and leeching from `bt seed`, plaintext and RC4-encrypted, with bt's default transports (TCP first, uTP when TCP is
+ * refused, closed or left silent); bt falling back to TCP for a libtorrent without uTP; and the defaults choosing TCP
+ * where both are offered.
  */
 import { join } from "node:path"
 import { expect, test } from "vitest"
@@ -68,6 +69,22 @@ interopSuite("uTP with libtorrent", ["libtorrent"], () => {
 
   test("falls back to TCP for a libtorrent seeder without uTP", async () => {
     expect(await downloadFrom("tcp")).toMatchObject({ transport: "tcp" })
+  }, 90_000)
+
+  test("with default transports, reaches a libtorrent seeder that speaks both over TCP", async () => {
+    expect(await downloadFrom("both")).toMatchObject({ transport: "tcp" })
+  }, 90_000)
+
+  test("bt seed to bt download, both with default transports, run over TCP", async () => {
+    const { dir, hashes, torrent } = await makeTorrent()
+    // Slow enough for progress lines to show the peer.
+    const seed = await startBtSeed({ torrent, dir: join(dir, "data"), extraArgs: ["--upload-limit", "4M"] })
+    const address = `127.0.0.1:${seed.port}`
+    const out = join(dir, "out")
+    const { result, seen } = await btDownloadFrom(torrent, out, address)
+    expect(result.code, result.stderr).toBe(0)
+    expect(await hashFiles(out, spec)).toEqual(hashes)
+    expect(seen, result.stdout.slice(0, 2000)).toMatchObject({ transport: "tcp" })
   }, 90_000)
 
   test("a libtorrent leecher that speaks uTP only downloads from bt seed", async () => {

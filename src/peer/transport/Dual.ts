@@ -148,7 +148,9 @@ export const make = (tcp: Transport["Type"], utp: Transport["Type"], options: Du
         redial,
         silentFor,
         runtime,
-        onMoved: () => remember(key, other(made.name))
+        onMoved: () => remember(key, other(made.name)),
+        // The peer refused our bytes, not the transport: the first choice stays the first.
+        onRefusedBoth: () => remember(key, made.name)
       })
     })
 

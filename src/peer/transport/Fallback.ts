@@ -24,6 +24,11 @@ export interface FallbackOptions {
   readonly runtime: Runtime.Runtime<never>
   /** Called when the connection moved to the other transport. */
   readonly onMoved: () => void
+  /**
+   * Called when the peer closed the connection it moved to before sending a byte too: it refuses what we sent
+   * (an encryption handshake, say) rather than the transport.
+   */
+  readonly onRefusedBoth: () => void
 }
 
 /**
@@ -47,6 +52,7 @@ export const fallbackConnection = (first: Connection, options: FallbackOptions):
   let destroyed = false
   let paused = false
   let tried = false
+  let moved = false
   /** The first connection closed while the other is dialled: writes are only kept. */
   let closedFirst = false
   let closeError: TransportError | undefined
@@ -63,6 +69,8 @@ export const fallbackConnection = (first: Connection, options: FallbackOptions):
     const old = current
     current = next
     carrier = options.transports[1]
+    moved = true
+    forward = forwardFor(next)
     old.destroy()
     current.start(forward)
     for (const bytes of replay!) current.write(bytes)
@@ -84,8 +92,10 @@ export const fallbackConnection = (first: Connection, options: FallbackOptions):
     })
   }
 
-  const forward: ConnectionHandlers = {
+  /** Handlers for `connection`: what it reports once it is no longer the current one (closed by us) is dropped. */
+  const forwardFor = (connection: Connection): ConnectionHandlers => ({
     onData: (chunk) => {
+      if (connection !== current) return
       if (!received) {
         received = true
         replay = undefined
@@ -93,8 +103,12 @@ export const fallbackConnection = (first: Connection, options: FallbackOptions):
       }
       handlers?.onData(chunk)
     },
-    onDrain: () => handlers?.onDrain(),
+    onDrain: () => {
+      if (connection === current) handlers?.onDrain()
+    },
     onClose: (error) => {
+      if (connection !== current) return
+      if (moved && !received && !destroyed) options.onRefusedBoth()
       if (received || destroyed || replay === undefined) return handlers?.onClose(error)
       closedFirst = true
       closeError = error
@@ -105,7 +119,8 @@ export const fallbackConnection = (first: Connection, options: FallbackOptions):
       // The other transport is being dialled after a silence: its answer decides.
       if (watch === undefined) handlers?.onClose(error)
     }
-  }
+  })
+  let forward = forwardFor(first)
 
   return {
     remote: first.remote,

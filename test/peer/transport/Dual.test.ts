@@ -178,7 +178,8 @@ describe("Dual: TCP and uTP side by side", () => {
       const utp = fake("utp", { reachable: ["h"] })
       const dual = Dual.make(tcp.transport, utp.transport)
       const connection = yield* dual.connect({ host: "h", port: 1 })
-      connection.start(noHandlers)
+      const closes: Array<string> = []
+      connection.start({ ...noHandlers, onClose: () => closes.push("closed") })
       connection.write(Uint8Array.of(5))
       yield* TestClock.adjust("1999 millis")
       expect(utp.log).toEqual([])
@@ -187,6 +188,13 @@ describe("Dual: TCP and uTP side by side", () => {
       expect(utp.log).toEqual(["connect h", "write h 5"])
       expect(tcp.log).toContain("destroy h")
       expect(connection.transport).toBe("utp")
+      // The TCP connection's close (it was destroyed) is not the connection's.
+      tcp.started[0]!.onClose(undefined)
+      expect(closes).toEqual([])
+      // The peer closes the uTP one before a byte too: it refuses what we send, so TCP stays its first choice.
+      utp.started[0]!.onClose(undefined)
+      expect(closes).toEqual(["closed"])
+      expect((yield* dual.connect({ host: "h", port: 1 })).transport).toBe("tcp")
     }))
 
   it.scoped("a peer silent on TCP without uTP keeps its TCP connection", () =>
