@@ -474,15 +474,16 @@ export const waitForLine = async (proc: Tracked, match: (line: string) => boolea
 }
 
 /**
- * `lt.py dht-node`: a libtorrent DHT node on 127.0.0.1 and nothing else (its DHT runs on its listen port), joined
+ * `lt.py dht-node`: a libtorrent DHT node on 127.0.0.1 (or `listenHost`, ::1) and nothing else (its DHT runs on its listen port), joined
  * through `through` (none: it waits to be found). Resolves with its port once it listens.
  */
 export const startLtDhtNode = async (
-  through: ReadonlyArray<string> = []
+  through: ReadonlyArray<string> = [],
+  listenHost = "127.0.0.1"
 ): Promise<{ readonly port: number; readonly proc: Tracked }> => {
   const proc = spawnTracked(debianPython, [
     join(repoRoot, "test", "interop", "lt.py"), "dht-node", "--port", String(await freePort()),
-    ...through.flatMap((node) => ["--dht-node", node])
+    "--listen-host", listenHost, ...through.flatMap((node) => ["--dht-node", node])
   ], { scope: "test" })
   const line = await waitForLine(proc, (l) => l.startsWith("{"), 30_000)
   return { port: (JSON.parse(line) as { readonly port: number }).port, proc }
