@@ -1,0 +1,113 @@
+/**
+ * BEP 55 holepunch between three parties in one process: A (initiator) and T (target) cannot reach each other, both
+ * are connected to R (relay). Messages travel through the codec, as on the wire.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import type { Endpoint } from "../../src/net/Datagram.js"
+import { Holepunch, type HolepunchLink } from "../../src/session/holepunch.js"
+import { decodeHolepunch, encodeHolepunch, type HolepunchMessage, WireError } from "../../src/wire/index.js"
+
+const A = { host: "198.51.100.1", port: 40001 }
+const R = { host: "198.51.100.2", port: 40002 }
+const T = { host: "198.51.100.3", port: 40003 }
+const key = (e: Endpoint) => `${e.host}:${e.port}`
+
+interface Party {
+  readonly at: Endpoint
+  readonly punch: Holepunch
+  readonly dialled: Array<Endpoint>
+  /** Its links to the parties it is connected to, by their address. */
+  readonly links: Map<string, HolepunchLink>
+}
+
+/** Three parties; `connected` lists who is connected to whom (both ways); `speaks` those that speak ut_holepunch. */
+const world = (connected: ReadonlyArray<[Endpoint, Endpoint]>, speaks = [A, R, T], clock = { now: 0 }) => {
+  const parties = new Map<string, Party>()
+  for (const at of [A, R, T]) {
+    const links = new Map<string, HolepunchLink>()
+    const dialled: Array<Endpoint> = []
+    const punch = new Holepunch({
+      now: () => clock.now,
+      findLink: (address) => links.get(key(address)),
+      isSelf: (address) => key(address) === key(at),
+      dial: (address) => dialled.push(address)
+    })
+    parties.set(key(at), { at, punch, dialled, links })
+  }
+  const party = (e: Endpoint) => parties.get(key(e))!
+  /** `from`'s link to `to`: what `from` sends goes through the codec to `to`'s Holepunch. */
+  const link = (from: Endpoint, to: Endpoint): HolepunchLink => ({
+    remote: to,
+    listenAddress: to,
+    speaksHolepunch: speaks.some((s) => key(s) === key(to)),
+    send: (message: HolepunchMessage) => {
+      const decoded = decodeHolepunch(encodeHolepunch(message))
+      if (decoded instanceof WireError) throw decoded
+      party(to).punch.received(party(to).links.get(key(from))!, decoded)
+    }
+  })
+  for (const [x, y] of connected) {
+    party(x).links.set(key(y), link(x, y))
+    party(y).links.set(key(x), link(y, x))
+  }
+  return { party }
+}
+
+describe("holepunch (BEP 55)", () => {
+  it("a rendezvous through a relay connected to both: each side is told to dial the other, and does", () => {
+    const { party } = world([[A, R], [R, T]])
+    expect(party(A).punch.ask(party(A).links.get(key(R))!, T)).toBe(true)
+    expect(party(R).punch.counts.relayed).toBe(1)
+    expect(party(A).dialled).toEqual([T])
+    expect(party(T).dialled).toEqual([A])
+    expect(party(R).dialled).toEqual([])
+  })
+
+  it("a relay refuses with the BEP's codes: a target it does not know, one that does not speak it, itself", () => {
+    const notConnected = world([[A, R]])
+    notConnected.party(A).punch.ask(notConnected.party(A).links.get(key(R))!, T)
+    expect(notConnected.party(R).punch.counts.refused).toBe(1)
+    expect(notConnected.party(A).punch.counts.errorsReceived).toBe(1)
+    expect(notConnected.party(A).dialled).toEqual([])
+
+    const mute = world([[A, R], [R, T]], [A, R])
+    mute.party(A).punch.ask(mute.party(A).links.get(key(R))!, T)
+    expect(mute.party(R).punch.counts).toMatchObject({ relayed: 0, refused: 1 })
+    expect(mute.party(T).dialled).toEqual([])
+
+    const self = world([[A, R]])
+    self.party(A).punch.ask(self.party(A).links.get(key(R))!, R)
+    expect(self.party(R).punch.counts.refused).toBe(1)
+  })
+
+  it("bounded: a flood of rendezvous for unknown peers is cut at 20 a minute; connects for connected peers or past the dial cap are ignored", () => {
+    const clock = { now: 0 }
+    const { party } = world([[A, R], [R, T]], [A, R, T], clock)
+    const toR = party(A).links.get(key(R))!
+    for (let i = 0; i < 1000; i++) toR.send({ type: "rendezvous", peer: { host: "203.0.113.9", port: 1000 + i }, errorCode: 0 })
+    expect(party(R).punch.counts).toMatchObject({ refused: 20, rateLimited: 980, relayed: 0 })
+    // Their errors were not asked for: counted, nothing done.
+    expect(party(A).punch.counts.unsolicitedErrors).toBe(20)
+    clock.now += 60_000
+    toR.send({ type: "rendezvous", peer: T, errorCode: 0 })
+    expect(party(R).punch.counts.relayed).toBe(1)
+
+    // A connect naming a peer we are connected to already, or ourselves: ignored.
+    const fromR = party(T).links.get(key(R))!
+    party(T).punch.received(fromR, { type: "connect", peer: R, errorCode: 0 })
+    party(T).punch.received(fromR, { type: "connect", peer: T, errorCode: 0 })
+    // Dials in flight are capped at 8 (the one to A, from the relayed rendezvous, is still in flight): 7 of the 12.
+    for (let i = 0; i < 12; i++) party(T).punch.received(fromR, { type: "connect", peer: { host: "203.0.113.7", port: 2000 + i }, errorCode: 0 })
+    expect(party(T).dialled).toHaveLength(8)
+    expect(party(T).punch.counts.connectsIgnored).toBe(2 + 5)
+    party(T).punch.dialEnded()
+    party(T).punch.received(fromR, { type: "connect", peer: { host: "203.0.113.8", port: 3000 }, errorCode: 0 })
+    expect(party(T).dialled).toHaveLength(9)
+  })
+
+  it("a peer that does not speak ut_holepunch is never asked", () => {
+    const { party } = world([[A, R], [R, T]], [A, T])
+    expect(party(A).punch.ask(party(A).links.get(key(R))!, T)).toBe(false)
+    expect(party(R).punch.counts).toMatchObject({ relayed: 0, refused: 0 })
+  })
+})
