@@ -2,10 +2,11 @@ import type { TorrentInfo } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
 import { formatEndpoint } from "../net/endpoint.js"
 import { Bitfield, BLOCK_SIZE, PiecePicker } from "../piece/index.js"
-import { type Handshake, PexFlag, type PexPeer } from "../wire/index.js"
+import { type Handshake, type HolepunchMessage, PexFlag, type PexPeer, WireError } from "../wire/index.js"
 import { Admission } from "./admission.js"
 import type { BanList } from "./BanList.js"
 import { Blame } from "./Blame.js"
+import { Holepunch, type HolepunchLink } from "./holepunch.js"
 import { type ChokeConfig, type ChokerState, initialChokerState, rechoke } from "./choker.js"
 import { PeerError } from "./PeerError.js"
 import type { PeerLink } from "./PeerLink.js"
@@ -62,6 +63,14 @@ export interface SwarmOptions {
  * the pieces cached for serving, the connected peers, who is unchoked, the byte counters. Only whole pieces cross
  * into Effect: completed ones to be verified and written, missing ones to be read for serving.
  */
+/** A link as holepunch sees it. */
+const holepunchLink = (link: PeerLink): HolepunchLink => ({
+  remote: link.connection.remote,
+  listenAddress: link.extensions.listenAddress,
+  speaksHolepunch: link.extensions.peer.idFor("ut_holepunch") !== undefined,
+  send: (message) => link.extensions.sendHolepunch(message)
+})
+
 export class Swarm {
   readonly picker: PiecePicker<PeerLink>
   readonly infoHash: Uint8Array
@@ -76,6 +85,12 @@ export class Swarm {
   readonly dhtPort: number | undefined
   readonly now: () => number
   readonly links = new Set<PeerLink>()
+  /**
+   * BEP 55: rendezvous relayed between our links, and `connect`s acted on by dialling (through `onPeers`, which
+   * tries uTP first). Malformed messages are counted in `holepunchMalformed`.
+   */
+  readonly holepunch: Holepunch
+  holepunchMalformed = 0
 
   /** Whether a link to this address (`keyOf`) is up. */
   hasLink(key: string): boolean {
@@ -131,6 +146,30 @@ export class Swarm {
     this.buffers = new PieceBuffers(pieceLength, Math.max(2, spares))
     this.cache = new PieceCache(options.cacheBytes, (data) => this.buffers.give(data))
     this.readAheadLimit = Math.max(1, Math.min(READ_AHEAD, Math.floor(options.cacheBytes / pieceLength / 2)))
+    this.holepunch = new Holepunch({
+      now: options.now,
+      findLink: (address) => {
+        const key = formatEndpoint(address)
+        for (const link of this.links) {
+          const listen = link.extensions.listenAddress
+          if (link.key === key || (listen !== undefined && formatEndpoint(listen) === key)) return holepunchLink(link)
+        }
+        return undefined
+      },
+      // Our external address is not known here: a rendezvous naming us finds no link and is refused as such.
+      isSelf: () => false,
+      dial: (address) => {
+        options.onPeers([address])
+        // The dialer bounds its own attempts; holepunch's cap bounds what one burst of connects may hand it.
+        this.holepunch.dialEnded()
+      }
+    })
+  }
+
+  /** A BEP 55 message from a link. */
+  holepunchReceived(link: PeerLink, message: HolepunchMessage | WireError): void {
+    if (message instanceof WireError) this.holepunchMalformed++
+    else this.holepunch.received(holepunchLink(link), message)
   }
 
   /** Checks a peer's handshake and, if it is welcome, adds it to the swarm. Returns why not, otherwise. */

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { Endpoint } from "../../src/net/Datagram.js"
 import { Holepunch, type HolepunchLink } from "../../src/session/holepunch.js"
+import { LinkExtensions } from "../../src/session/LinkExtensions.js"
 import { decodeHolepunch, encodeHolepunch, type HolepunchMessage, WireError } from "../../src/wire/index.js"
 
 const A = { host: "198.51.100.1", port: 40001 }
@@ -109,5 +110,53 @@ describe("holepunch (BEP 55)", () => {
     const { party } = world([[A, R], [R, T]], [A, T])
     expect(party(A).punch.ask(party(A).links.get(key(R))!, T)).toBe(false)
     expect(party(R).punch.counts).toMatchObject({ relayed: 0, refused: 0 })
+  })
+})
+
+describe("ut_holepunch on a link (BEP 10)", () => {
+  /** Two links' extensions, each sending into the other as the wire would (id at byte 5, payload after it). */
+  const pair = (privateTorrent = false, bSpeaks = true) => {
+    const got: Array<HolepunchMessage | WireError> = []
+    const make = (remote: Endpoint, hook: boolean, deliver: () => LinkExtensions) =>
+      new LinkExtensions({
+        metadata: new Uint8Array(10),
+        isPrivate: privateTorrent,
+        port: remote.port,
+        remote,
+        direction: "outgoing",
+        now: () => 0,
+        send: (bytes) => deliver().received(bytes[5]!, bytes.subarray(6)),
+        fail: (detail) => {
+          throw new Error(detail)
+        },
+        peersLearned: () => {},
+        ...(hook ? { holepunch: (message: HolepunchMessage | WireError) => void got.push(message) } : {})
+      })
+    const a: LinkExtensions = make(R, true, () => b)
+    const b: LinkExtensions = make(A, bSpeaks, () => a)
+    a.sendHandshake()
+    b.sendHandshake()
+    return { a, b, got }
+  }
+
+  it("is offered in the extended handshake, and a message sent by one link reaches the other's handler decoded", () => {
+    const { a, b, got } = pair()
+    expect(a.peer.idFor("ut_holepunch")).toBe(3)
+    expect(b.peer.idFor("ut_holepunch")).toBe(3)
+    b.sendHolepunch({ type: "rendezvous", peer: T, errorCode: 0 })
+    expect(got).toEqual([{ type: "rendezvous", peer: T, errorCode: 0 }])
+    b.received(3, Uint8Array.from([9, 9]))
+    expect(got[1]).toBeInstanceOf(WireError)
+  })
+
+  it("not on a private torrent, and nothing is sent to a peer that does not offer it", () => {
+    const hidden = pair(true)
+    expect(hidden.a.peer.idFor("ut_holepunch")).toBeUndefined()
+    hidden.b.received(3, encodeHolepunch({ type: "connect", peer: T, errorCode: 0 }))
+    expect(hidden.got).toEqual([])
+    const mute = pair(false, false)
+    expect(mute.a.peer.idFor("ut_holepunch")).toBeUndefined()
+    mute.a.sendHolepunch({ type: "rendezvous", peer: T, errorCode: 0 })
+    expect(mute.got).toEqual([])
   })
 })
