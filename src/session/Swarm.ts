@@ -63,6 +63,9 @@ export interface SwarmOptions {
  * the pieces cached for serving, the connected peers, who is unchoked, the byte counters. Only whole pieces cross
  * into Effect: completed ones to be verified and written, missing ones to be read for serving.
  */
+/** Peers remembered with the link that told us of them (for BEP 55), at most. */
+const MAX_LEARNED_FROM = 1000
+
 /** A link as holepunch sees it. */
 const holepunchLink = (link: PeerLink): HolepunchLink => ({
   remote: link.connection.remote,
@@ -91,6 +94,8 @@ export class Swarm {
    */
   readonly holepunch: Holepunch
   holepunchMalformed = 0
+  /** Who told us of each peer through PEX (while we have not reached it): the relay to ask if we cannot. */
+  private readonly learnedFrom = new Map<string, PeerLink>()
 
   /** Whether a link to this address (`keyOf`) is up. */
   hasLink(key: string): boolean {
@@ -177,6 +182,7 @@ export class Swarm {
     const refusal = this.admission.admit(link.host, handshake)
     if (refusal !== undefined) return refusal
     this.links.add(link)
+    this.learnedFrom.delete(link.key)
     this.picker.addPeer(link, link.bits)
     this.options.onPeerJoined?.()
     return undefined
@@ -391,8 +397,29 @@ export class Swarm {
   }
 
   /** Peers a link learned through PEX: handed on to be dialled. */
-  peersLearned(peers: ReadonlyArray<Endpoint>): void {
+  peersLearned(peers: ReadonlyArray<Endpoint>, from?: PeerLink): void {
+    if (from !== undefined) {
+      for (const peer of peers) {
+        const key = formatEndpoint(peer)
+        if (this.learnedFrom.size >= MAX_LEARNED_FROM && !this.learnedFrom.has(key)) {
+          this.learnedFrom.delete(this.learnedFrom.keys().next().value!)
+        }
+        this.learnedFrom.set(key, from)
+      }
+    }
     this.options.onPeers(peers)
+  }
+
+  /**
+   * A peer could not be dialled: if a link that told us of it through PEX is still up and speaks BEP 55, it is
+   * asked (once) to introduce us, and the peer's `connect` makes both sides dial at once.
+   */
+  unreachable(address: Endpoint): void {
+    const key = formatEndpoint(address)
+    const relay = this.learnedFrom.get(key)
+    if (relay === undefined) return
+    this.learnedFrom.delete(key)
+    if (this.links.has(relay) && !this.hasLink(key)) this.holepunch.ask(holepunchLink(relay), address)
   }
 
   /** The connected peers others may dial, by address, with their BEP 11 flags. */

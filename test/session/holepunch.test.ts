@@ -6,7 +6,18 @@ import { describe, expect, it } from "@effect/vitest"
 import type { Endpoint } from "../../src/net/Datagram.js"
 import { Holepunch, type HolepunchLink } from "../../src/session/holepunch.js"
 import { LinkExtensions } from "../../src/session/LinkExtensions.js"
-import { decodeHolepunch, encodeHolepunch, type HolepunchMessage, WireError } from "../../src/wire/index.js"
+import {
+  decodeHolepunch,
+  encodeExtendedHandshake,
+  encodeHolepunch,
+  encodeMessage,
+  encodePexMessage,
+  type HolepunchMessage,
+  OUR_EXTENSIONS,
+  WireError
+} from "../../src/wire/index.js"
+import { makeSwarmTorrent } from "./fixtures.js"
+import { makeLinkHarness } from "./linkHarness.js"
 
 const A = { host: "198.51.100.1", port: 40001 }
 const R = { host: "198.51.100.2", port: 40002 }
@@ -158,5 +169,42 @@ describe("ut_holepunch on a link (BEP 10)", () => {
     expect(mute.a.peer.idFor("ut_holepunch")).toBeUndefined()
     mute.a.sendHolepunch({ type: "rendezvous", peer: T, errorCode: 0 })
     expect(mute.got).toEqual([])
+  })
+})
+
+describe("a swarm asks the peer that named an unreachable peer through PEX (BEP 55 initiator)", () => {
+  const fixture = makeSwarmTorrent({ pieceLength: 32768, seed: 55, files: [{ path: ["a.bin"], length: 100_000 }] })
+  const X = { host: "203.0.113.20", port: 7000 }
+
+  const relayHarness = (speaks: boolean) => {
+    const h = makeLinkHarness(fixture, { capabilities: ["extensions"] })
+    const m = new Map([["ut_pex", 5], ...(speaks ? [["ut_holepunch", 6] as const] : [])])
+    h.receive(encodeMessage({ type: "extended", id: 0, payload: encodeExtendedHandshake({ m }) }))
+    h.receive(encodeMessage({
+      type: "extended",
+      id: OUR_EXTENSIONS.ut_pex,
+      payload: encodePexMessage({ added: [{ ...X, flags: 0 }], dropped: [] })
+    }))
+    const holepunches = () =>
+      h.sent.flatMap((m) => (m.type === "extended" && m.id === 6 ? [decodeHolepunch(m.payload)] : []))
+    return { h, holepunches }
+  }
+
+  it("once a dial to the peer fails: a rendezvous for it, to the link that told us of it, once", () => {
+    const { h, holepunches } = relayHarness(true)
+    expect(holepunches()).toEqual([])
+    h.swarm.unreachable(X)
+    expect(holepunches()).toEqual([{ type: "rendezvous", peer: X, errorCode: 0 }])
+    h.swarm.unreachable(X)
+    expect(holepunches()).toHaveLength(1)
+    // A peer nobody named: nobody to ask.
+    h.swarm.unreachable({ host: "203.0.113.21", port: 7000 })
+    expect(holepunches()).toHaveLength(1)
+  })
+
+  it("not through a link that does not speak ut_holepunch", () => {
+    const { h, holepunches } = relayHarness(false)
+    h.swarm.unreachable(X)
+    expect(holepunches()).toEqual([])
   })
 })
