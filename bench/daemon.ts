@@ -15,14 +15,14 @@ export interface Daemon {
   readonly rpc: (method: string, args?: Record<string, unknown>) => Promise<Record<string, unknown>>
 }
 
-/** `bt daemon --rpc-port P --download-dir D --state-dir S --port Q --no-dht`, with an RPC client for it. */
+/** `bt daemon --rpc-port P --download-dir D --state-dir S --port Q --no-dht --no-port-mapping --no-lsd`, with an RPC client for it. */
 export const startDaemon = async (o: { stateDir: string; downloadDir: string }): Promise<Daemon> => {
   await mkdir(o.stateDir, { recursive: true })
   await mkdir(o.downloadDir, { recursive: true })
   const rpcPort = await freePort()
   const proc = spawnTracked(process.execPath, [
     btBin, "daemon", "--rpc-port", String(rpcPort), "--rpc-bind", "127.0.0.1", "--download-dir", o.downloadDir,
-    "--state-dir", o.stateDir, "--port", String(await freePort()), "--no-dht"
+    "--state-dir", o.stateDir, "--port", String(await freePort()), "--no-dht", "--no-port-mapping", "--no-lsd"
   ])
   const url = `http://127.0.0.1:${rpcPort}/transmission/rpc`
   let sessionId = ""

@@ -15,6 +15,7 @@ export * as Client from "./client/index.js"
 export * as Datagram from "./net/Datagram.js"
 /** The DHT node service (BEP 5); `DhtProtocol` holds its pure parts (KRPC, routing table, lookups). */
 export * as Dht from "./dht/Dht.js"
+export * as DhtDual from "./dht/dual.js"
 export * as DhtProtocol from "./dht/index.js"
 export * as MemoryDatagram from "./net/MemoryDatagram.js"
 export * as NodeDatagram from "./net/NodeDatagram.js"

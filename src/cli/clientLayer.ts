@@ -7,7 +7,20 @@ import { statfs } from "node:fs/promises"
 import * as Client from "../client/index.js"
 import type { Endpoint } from "../net/Datagram.js"
 import type { EncryptionPolicy } from "../session/encryption.js"
-import { type DhtOptions, nodeSessionLayer, resumeLayer, stateDirOf, type TransportMode } from "./layers.js"
+import { Lsd } from "../net/lsd/Lsd.js"
+import { PortMapper } from "../net/portmap/PortMapper.js"
+import { Session } from "../session/index.js"
+import type { TorrentHandle } from "../session/Torrent.js"
+import {
+  type DhtOptions,
+  nodeLsdLayer,
+  nodePortMapperLayer,
+  nodeSessionLayer,
+  resumeLayer,
+  stateDirOf,
+  type TransportMode
+} from "./layers.js"
+import { joinLsd } from "./options.js"
 
 /** What a long-running Client on Node is started with (the daemon's options). */
 export interface NodeClientOptions {
@@ -28,6 +41,10 @@ export interface NodeClientOptions {
   readonly maxPeers?: number
   /** Folders data may go in (see `ClientConfig.allowedFolders`); none: any. */
   readonly allowedFolders?: ReadonlyArray<string>
+  /** Map the peer port on the router (PCP, NAT-PMP, UPnP IGD); default off (the daemon turns it on). */
+  readonly portMapping?: boolean
+  /** Local Service Discovery (BEP 14) for each running non-private torrent; default off (the daemon turns it on). */
+  readonly lsd?: boolean
 }
 
 /** Free space from statfs(2): the blocks available to us, and all of them. */
@@ -50,9 +67,13 @@ const encryptionMode: Record<EncryptionPolicy, Client.EncryptionMode> = {
 
 /**
  * A Client on Node: one Session (one listen port, one DHT node and one UDP socket shared by uTP and the DHT, for
- * every torrent), files on disk, HTTP(S) for `.torrent` URLs, the torrent list and resume state in the state folder.
+ * every torrent), files on disk, HTTP(S) for `.torrent` URLs, the torrent list and resume state in the state folder;
+ * the session's port mapped on the router and LSD for each torrent, if asked. The Session, PortMapper and Lsd are
+ * provided too, for what the daemon reports (`session-get`, `port-test`).
  */
-export const nodeClientLayer = (options: NodeClientOptions): Layer.Layer<Client.Client, Client.ClientError> => {
+export const nodeClientLayer = (
+  options: NodeClientOptions
+): Layer.Layer<Client.Client | Session | PortMapper | Lsd, Client.ClientError> => {
   const encryption = options.encryption ?? "prefer"
   const session = nodeSessionLayer(
     {
@@ -70,9 +91,16 @@ export const nodeClientLayer = (options: NodeClientOptions): Layer.Layer<Client.
       new Client.ClientError({ reason: "Network", detail: `cannot start the peer session: ${error.message}`, cause: error })
     )
   )
-  return Layer.unwrapEffect(Effect.map(stateDirOf(options.stateDir), (stateDir) =>
-    Client.layer({
+  const reach = Layer.merge(nodePortMapperLayer(options.portMapping === true), nodeLsdLayer(options.lsd === true))
+  /** The session's port mapped while the Client runs (deleted on the router when it stops). */
+  const mapped = Layer.scopedDiscard(Effect.flatMap(Effect.all([PortMapper, Session]), ([mapper, s]) => mapper.map(s.port)))
+  const client = Layer.unwrapEffect(Effect.gen(function*() {
+    const stateDir = yield* stateDirOf(options.stateDir)
+    const lsd = yield* Lsd
+    const { port } = yield* Session
+    return Client.layer({
       stateDir,
+      onTorrentRun: (handle: TorrentHandle) => Effect.provideService(joinLsd(handle, { port }), Lsd, lsd),
       settings: { downloadDir: options.downloadDir },
       ...(options.allowedFolders === undefined ? {} : { allowedFolders: options.allowedFolders }),
       freeSpace,
@@ -83,7 +111,10 @@ export const nodeClientLayer = (options: NodeClientOptions): Layer.Layer<Client.
         ...(options.maxConnections === undefined ? {} : { peerLimitGlobal: options.maxConnections }),
         ...(options.maxPeers === undefined ? {} : { peerLimitPerTorrent: options.maxPeers })
       }
-    }))).pipe(
-    Layer.provide(Layer.mergeAll(session, resumeLayer(options.stateDir), NodeFileSystem.layer, NodeHttpClient.layer))
+    })
+  }))
+  return Layer.merge(client, mapped).pipe(
+    Layer.provideMerge(Layer.mergeAll(session, reach)),
+    Layer.provide(Layer.mergeAll(resumeLayer(options.stateDir), NodeFileSystem.layer, NodeHttpClient.layer))
   )
 }

@@ -11,6 +11,7 @@ import { homedir } from "node:os"
 import { dirname, join } from "node:path"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Dht from "../dht/Dht.js"
+import { layerDual } from "../dht/dual.js"
 import type { Endpoint } from "../net/Datagram.js"
 import type { Datagram } from "../net/Datagram.js"
 import * as NodeDatagram from "../net/NodeDatagram.js"
@@ -68,19 +69,30 @@ export const nodeDhtLayer = (
   port: number,
   options: DhtOptions,
   stateDir: Option.Option<string>
-): Layer.Layer<Dht.Dht, Dht.DhtError> => dhtLayerOn(port, "0.0.0.0", options, stateDir).pipe(Layer.provide(NodeDatagram.layer))
+): Layer.Layer<Dht.Dht, Dht.DhtError> =>
+  dhtLayerOn(port, { ipv4: "0.0.0.0", ipv6: "::" }, options, stateDir).pipe(Layer.provide(NodeDatagram.layer))
 
-/** The DHT node of `nodeDhtLayer` on the Datagram given (a shared one, in a session). */
+/** Where the DHT nodes bind: an IPv4 node always, an IPv6 one (BEP 32) where an IPv6 address is given. */
+interface DhtHosts {
+  readonly ipv4: string
+  readonly ipv6?: string
+}
+
+/**
+ * The DHT nodes of `nodeDhtLayer` on the Datagram given (a shared one, in a session): IPv4, and IPv6 beside it if
+ * `hosts.ipv6` (each with its own table file, `dht.table` and `dht6.table`; bootstrap nodes go to their family's
+ * node, host names to both).
+ */
 const dhtLayerOn = (
   port: number,
-  host: string,
+  hosts: DhtHosts,
   options: DhtOptions,
   stateDir: Option.Option<string>
 ): Layer.Layer<Dht.Dht, Dht.DhtError, Datagram> =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const file = join(yield* stateDirOf(stateDir), "dht.table")
-    const table = {
+    const dir = yield* stateDirOf(stateDir)
+    const tableIn = (file: string) => ({
       load: fs.readFile(file).pipe(Effect.option),
       save: (bytes: Uint8Array) =>
         fs.makeDirectory(dirname(file), { recursive: true }).pipe(
@@ -88,10 +100,13 @@ const dhtLayerOn = (
           Effect.zipRight(fs.rename(`${file}.tmp`, file)),
           Effect.catchAll((error) => Effect.logWarning(`cannot save the DHT table: ${error.message}`))
         )
-    }
-    const config = { bootstrap: options.bootstrap.length > 0 ? options.bootstrap : Dht.DEFAULT_BOOTSTRAP, table }
-    const bound = { ...config, host }
-    return Dht.layerConfig({ ...bound, port }).pipe(Layer.orElse(() => Dht.layerConfig({ ...bound, port: 0 })))
+    })
+    const bootstrap = options.bootstrap.length > 0 ? options.bootstrap : Dht.DEFAULT_BOOTSTRAP
+    const v4 = { bootstrap, table: tableIn(join(dir, "dht.table")), host: hosts.ipv4 }
+    const v6 = { bootstrap, table: tableIn(join(dir, "dht6.table")), host: hosts.ipv6 ?? "::" }
+    const on = (port: number) =>
+      hosts.ipv6 === undefined ? Dht.layerConfig({ ...v4, port }) : layerDual({ ...v4, port }, { ...v6, port })
+    return on(port).pipe(Layer.orElse(() => on(0)))
   })).pipe(Layer.provide(NodeFileSystem.layer))
 
 /** Which transports carry peer connections: TCP, uTP (BEP 29), or both (TCP tried first, then uTP: see Dual.make). */
@@ -121,8 +136,14 @@ export const nodeSessionLayer = (
   transport: TransportMode = "both"
 ): Layer.Layer<Session.Session, TransportError | Dht.DhtError> => {
   const udp = SharedDatagram.layer.pipe(Layer.provide(NodeDatagram.layer))
-  // The DHT on the session's first IPv4 address, so that uTP there can share its socket.
-  const dhtHost = (config.listenHosts ?? Session.defaultSessionConfig.listenHosts).find((host) => !host.includes(":"))
+  // The DHT on the session's first IPv4 address, so that uTP there can share its socket; an IPv6 node (BEP 32) on
+  // its first IPv6 address, if it listens on one.
+  const listenHosts = config.listenHosts ?? Session.defaultSessionConfig.listenHosts
+  const ipv6 = listenHosts.find((host) => host.includes(":"))
+  const dhtHosts: DhtHosts = {
+    ipv4: listenHosts.find((host) => !host.includes(":")) ?? "0.0.0.0",
+    ...(ipv6 === undefined ? {} : { ipv6 })
+  }
   return Session.layerConfig(config).pipe(
     Layer.provide(
       Layer.mergeAll(
@@ -135,7 +156,7 @@ export const nodeSessionLayer = (
         Option.match(dht, {
           onNone: () => Layer.empty,
           onSome: (options) =>
-            dhtLayerOn(config.port ?? Session.defaultSessionConfig.port, dhtHost ?? "0.0.0.0", options, stateDir)
+            dhtLayerOn(config.port ?? Session.defaultSessionConfig.port, dhtHosts, options, stateDir)
         })
       )
     ),

@@ -89,6 +89,11 @@ export interface ClientConfig {
   readonly allowedFolders?: ReadonlyArray<string>
   /** How to ask the platform for a filesystem's free space; none: `freeSpace` answers Unsupported. */
   readonly freeSpace?: (path: string) => Effect.Effect<FreeSpace, ClientError>
+  /**
+   * Run for each torrent once it runs with its metadata, in the scope of that run (closed when it stops): what the
+   * embedding program adds per torrent, such as Local Service Discovery.
+   */
+  readonly onTorrentRun?: (handle: TorrentHandle) => Effect.Effect<void, never, Scope.Scope>
 }
 
 /** How long a removed torrent's id is reported by `recently-active`, and a changed torrent counts as recent. */
@@ -277,6 +282,7 @@ export const make = (
           }
           run.torrent = started.right
           yield* Effect.forkIn(watch(entry, started.right), scope)
+          if (config.onTorrentRun !== undefined) yield* config.onTorrentRun(started.right).pipe(Scope.extend(scope))
         } else {
           const magnet = yield* session.addMagnet(entry.magnet, options).pipe(Scope.extend(scope))
           run.magnet = magnet
@@ -292,6 +298,7 @@ export const make = (
             entry.metadataOnly = false
             // Fetched for its metadata alone: the queue stops it (or starts it afresh with the files chosen).
             if (skipAll) return yield* Queue.offer(wake, undefined)
+            if (config.onTorrentRun !== undefined) yield* config.onTorrentRun(handle).pipe(Scope.extend(scope))
             yield* watch(entry, handle)
           }).pipe(Effect.catchAll((error) => fail(entry, error.message)), Effect.forkIn(scope))
         }

@@ -1,6 +1,7 @@
 /**
  * The DHT node (BEP 5): a UDP socket speaking KRPC, a routing table kept fresh, answers to other nodes' queries,
- * and iterative `get_peers` lookups for the session. IPv4 only for now; BEP 32's IPv6 node may come later.
+ * and iterative `get_peers` lookups for the session. One node speaks one family, IPv4 or IPv6 (BEP 32); `makeDual`
+ * (dual.ts) runs one of each, each answering BEP 32's `want` from the other's table and bootstrapping it.
  *
  * Every fiber belongs to the service's scope: the loop answering queries, the bootstrap and refresh loop, the table
  * saves, pings (one per address at most, in a FiberMap) and lookups (in a FiberSet, each query of a lookup in a
@@ -28,7 +29,7 @@ import { AddressVotes, nextSecureId, reseeded } from "./externalAddress.js"
 import { MAX_VALUES } from "./krpc.js"
 import { type DhtConfig, resolveConfig } from "./DhtConfig.js"
 import { DhtError } from "./DhtError.js"
-import { addressKey, type DhtNode } from "./DhtNode.js"
+import { addressKey, type DhtNode, familyOf } from "./DhtNode.js"
 import type { LookupResult } from "./lookup.js"
 import { isNodeId, type NodeId, nodeIdHex, randomNodeId } from "./NodeId.js"
 import { PeerStore } from "./peerStore.js"
@@ -61,7 +62,20 @@ export interface DhtStats {
   readonly nodeId: string
   /** Our external address as most answering nodes see it (BEP 42 `ip`), once enough agree. */
   readonly externalAddress?: string
+  /** The IPv6 node's own figures, in a dual-stack client (the others above are both nodes' together). */
+  readonly ipv6?: { readonly nodes: number; readonly port: number; readonly nodeId: string; readonly externalAddress?: string }
 }
+
+/** What a node offers the node of the other family beside it (BEP 32, dual-stack). */
+export interface FamilyPeer {
+  /** Its closest good nodes to `target`, for an answer whose querier `want`s that family. */
+  readonly closest: (target: NodeId, count: number, now: number) => ReadonlyArray<DhtNode>
+  /** Nodes of its family heard of through us: pinged (bounded, as strangers' queries are), added if they answer. */
+  readonly learn: (nodes: ReadonlyArray<DhtNode>) => Effect.Effect<void>
+}
+
+/** Where the two nodes of a dual-stack client find each other; each registers itself under its family. */
+export type FamilyLink = { ipv4?: FamilyPeer; ipv6?: FamilyPeer }
 
 export interface GetPeersOptions {
   /** Announce this TCP port to the closest nodes once the lookup is done (`announce_peer`, implied_port off). */
@@ -85,6 +99,9 @@ export class Dht extends Context.Tag("bt/Dht")<Dht, {
   readonly addNode: (address: Endpoint) => Effect.Effect<void>
   readonly stats: Effect.Effect<DhtStats>
 }>() {}
+
+/** The most nodes of our family taken from one answer to the node beside us. */
+const LEARN_PER_ANSWER = 8
 
 /** A node to query: an id when we know it (from the table or a lookup), none for an address from elsewhere. */
 type Contact = Endpoint & { readonly id?: NodeId }
@@ -110,16 +127,29 @@ const loadTable = (config: DhtConfig, now: number): Effect.Effect<RoutingTable> 
 
 export const make = (
   config: Partial<DhtConfig> = {}
+): Effect.Effect<Dht["Type"], DhtError, Datagram | Scope.Scope> => makeNode(config, undefined)
+
+/** A node of `config.family`; with `link`, one half of a dual-stack pair (see `makeDual`). */
+export const makeNode = (
+  config: Partial<DhtConfig>,
+  link: FamilyLink | undefined
 ): Effect.Effect<Dht["Type"], DhtError, Datagram | Scope.Scope> =>
   Effect.gen(function*() {
     const settings = resolveConfig(config)
     if (settings instanceof DhtError) return yield* settings
+    const family = settings.family
+    const otherFamily = family === "ipv4" ? "ipv6" : "ipv4"
+    const other = () => link?.[otherFamily]
     const started = yield* Clock.currentTimeMillis
     const table = yield* loadTable(settings, started).pipe(Effect.annotateLogs("dht", "table"))
     const ownId = table.ownId
     const counters: Counters = { queriesReceived: 0, dropped: 0 }
     const state: NodeState = {
       ownId,
+      family,
+      ...(link === undefined ? {} : {
+        otherFamily: (target: NodeId, count: number, now: number) => other()?.closest(target, count, now) ?? []
+      }),
       table,
       tokens: new Tokens(started),
       peers: new PeerStore(),
@@ -130,7 +160,8 @@ export const make = (
     const queryTimeout = Duration.decode(settings.queryTimeout)
     const rpc = yield* makeRpc({
       ownId,
-      host: settings.host ?? "0.0.0.0",
+      family,
+      host: settings.host ?? (family === "ipv4" ? "0.0.0.0" : "::"),
       port: settings.port,
       queryTimeout,
       maxPending: settings.maxPendingQueries,
@@ -195,6 +226,7 @@ export const make = (
 
     const context: SearchContext = {
       ownId,
+      family,
       table,
       ask,
       queryTimeout,
@@ -212,21 +244,28 @@ export const make = (
      * out of the routing table and out of lookups. Those given by IP are nodes like any other.
      */
     const bootstrap = Effect.gen(function*() {
-      const findUs = { method: "find_node", target: ownId } as const
-      const routers = settings.bootstrap.filter((endpoint) => isIP(endpoint.host) !== 6)
+      // In a dual-stack client, ask for both families (BEP 32 `want`): the other node learns of its kind through us.
+      const want = link === undefined ? {} : { want: ["n4", "n6"] as const }
+      const findUs = { method: "find_node", target: ownId, ...want } as const
+      const onOtherNodes = (nodes: ReadonlyArray<DhtNode>) => other()?.learn(nodes) ?? Effect.void
+      const routers = settings.bootstrap.filter((endpoint) => isIP(endpoint.host) !== (family === "ipv4" ? 6 : 4))
       const replies = yield* Effect.forEach(
         routers,
         (router) => {
           const named = isIP(router.host) === 0
           return (named ? rpc.query(router, findUs) : ask(router, findUs)).pipe(
-            Effect.map(({ from, response }) => [...(named ? [] : [{ id: response.id, ...from }]), ...(response.nodes ?? [])]),
+            Effect.tap(({ response }) => onOtherNodes((family === "ipv4" ? response.nodes6 : response.nodes) ?? [])),
+            Effect.map(({ from, response }) => [
+              ...(named ? [] : [{ id: response.id, ...from }]),
+              ...((family === "ipv4" ? response.nodes : response.nodes6) ?? [])
+            ]),
             Effect.tapError((error) => Effect.logDebug(`bootstrap: ${error.message}`)),
             Effect.orElseSucceed((): ReadonlyArray<DhtNode> => [])
           )
         },
         { concurrency: "unbounded" }
       )
-      yield* lookup("find_node", ownId, { seeds: replies.flat() })
+      yield* lookup("find_node", ownId, { seeds: replies.flat(), ...want, onOtherNodes })
       yield* Effect.logDebug(`bootstrap done: ${table.size} nodes in the routing table`)
     })
 
@@ -316,9 +355,22 @@ export const make = (
     }
 
     const addNode = (address: Endpoint): Effect.Effect<void> =>
-      isIP(address.host) === 4 && address.port > 0 && address.port <= 0xffff
+      isIP(address.host) === (family === "ipv4" ? 4 : 6) && address.port > 0 && address.port <= 0xffff
         ? ping(address).pipe(annotate)
-        : Effect.logDebug(`not an IPv4 node, ignored: ${addressKey(address)}`).pipe(annotate)
+        : Effect.logDebug(`not an ${family} node, ignored: ${addressKey(address)}`).pipe(annotate)
+
+    if (link !== undefined) {
+      link[family] = {
+        closest: (target, count, now) => table.closest(target, count, { goodAt: now }),
+        learn: (nodes) =>
+          Effect.forEach(
+            // As for a stranger's query: pinged only where the table has room (or a bad node to replace).
+            nodes.slice(0, LEARN_PER_ANSWER).filter((node) => familyOf(node.host) === family && table.worthPinging(node)),
+            ping,
+            { discard: true }
+          ).pipe(annotate)
+      }
+    }
 
     const stats = Effect.sync((): DhtStats => ({
       nodes: table.size,

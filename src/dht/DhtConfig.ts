@@ -4,6 +4,7 @@ import type * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type { Endpoint } from "../net/Datagram.js"
 import { DhtError } from "./DhtError.js"
+import type { AddressFamily } from "./DhtNode.js"
 
 /** Where a node keeps its routing table between runs (BEP 5: "should be saved between invocations"). */
 export interface DhtTableStore {
@@ -13,13 +14,15 @@ export interface DhtTableStore {
 }
 
 /**
- * How a DHT node runs. Every field has a default (`defaultDhtConfig`); override what you need. The node speaks
- * IPv4 only for now (BEP 5); an IPv6 node (BEP 32) would be a second socket and table, and may come later.
+ * How a DHT node runs. Every field has a default (`defaultDhtConfig`); override what you need. One node speaks one
+ * address family: IPv4 (BEP 5) or IPv6 (BEP 32); `makeDual` runs one of each side by side.
  */
 export interface DhtConfig {
+  /** The node's family: its socket, its routing table and the node lists it answers with. Default "ipv4". */
+  readonly family: AddressFamily
   /** UDP port to bind; 0 for any free one. A session passes its TCP port, as clients commonly do. */
   readonly port: number
-  /** The IPv4 address to bind. Default "0.0.0.0", every interface. */
+  /** The address to bind. Default every interface: "0.0.0.0", or "::" (IPv6 only) for an IPv6 node. */
   readonly host?: string
   /** Routers or known nodes to join through (host names are fine). Default none: see `DEFAULT_BOOTSTRAP`. */
   readonly bootstrap: ReadonlyArray<Endpoint>
@@ -43,6 +46,7 @@ export interface DhtConfig {
 }
 
 export const defaultDhtConfig: DhtConfig = {
+  family: "ipv4",
   port: 0,
   bootstrap: [],
   queryTimeout: Duration.seconds(5),

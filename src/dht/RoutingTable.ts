@@ -228,10 +228,22 @@ export class RoutingTable {
       known.seen = now
       return "updated"
     }
-    const index = this.indexOf(node.id)
+    return this.hasRoom(node.id) ? "ping" : "ignored"
+  }
+
+  /**
+   * A node heard of through another (BEP 32: the node of the other family beside us): whether it is worth a ping,
+   * being unknown, admissible and with room in its bucket (or a bad node there to replace). Changes nothing.
+   */
+  worthPinging(node: DhtNode): boolean {
+    return this.admit(node) === undefined && !this.byId.has(nodeIdHex(node.id)) && this.hasRoom(node.id)
+  }
+
+  private hasRoom(id: NodeId): boolean {
+    const index = this.indexOf(id)
     const bucket = this.table[index]!
     const room = this.count < this.maxNodes && (bucket.nodes.length < this.k || this.canSplit(index))
-    return room || bucket.nodes.some((e) => this.isBad(e)) ? "ping" : "ignored"
+    return room || bucket.nodes.some((e) => this.isBad(e))
   }
 
   /**

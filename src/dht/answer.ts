@@ -3,8 +3,8 @@
  * limit, the routing table, tokens and announced peers; sending the answer (and the ping) is the caller's.
  */
 import type { Endpoint } from "../net/Datagram.js"
-import type { DhtNode } from "./DhtNode.js"
-import { KrpcErrorCode, type KrpcMessage, type KrpcQuery, type KrpcResponse } from "./krpc.js"
+import type { AddressFamily, DhtNode } from "./DhtNode.js"
+import { KrpcErrorCode, type KrpcMessage, type KrpcQuery, type KrpcResponse, type Want } from "./krpc.js"
 import { equalIds, type NodeId } from "./NodeId.js"
 import type { PeerStore } from "./peerStore.js"
 import type { RateLimit } from "./rateLimit.js"
@@ -17,7 +17,14 @@ export const MAX_ANSWER_VALUES = 50
 
 export interface NodeState {
   readonly ownId: NodeId
+  /** The node's family: its table's nodes go out as `nodes` (IPv4) or `nodes6` (IPv6), unless `want` says more. */
+  readonly family: AddressFamily
   readonly table: RoutingTable
+  /**
+   * The other family's closest good nodes (the node beside us, in a dual-stack client), for a querier whose BEP 32
+   * `want` asks for them; none: such a `want` gets our own family only.
+   */
+  readonly otherFamily?: (target: NodeId, count: number, now: number) => ReadonlyArray<DhtNode>
   readonly tokens: Tokens
   readonly peers: PeerStore
   readonly limit: RateLimit
@@ -67,20 +74,34 @@ const reply = (state: NodeState, query: KrpcQuery, from: Endpoint, now: number):
     ip: { host: from.host, port: from.port },
     ...values
   })
-  // The K closest good nodes, less the querier itself (it knows where it is).
-  const closest = (target: NodeId) =>
-    table.closest(target, K + 1, { goodAt: now }).filter((node) => !equalIds(node.id, query.id)).slice(0, K)
+  // The K closest good nodes of a family, less the querier itself (it knows where it is).
+  const notQuerier = (nodes: ReadonlyArray<DhtNode>) => nodes.filter((node) => !equalIds(node.id, query.id)).slice(0, K)
+  const own: Want = state.family === "ipv4" ? "n4" : "n6"
+  const closest = (target: NodeId, want: ReadonlyArray<Want> | undefined) => {
+    // BEP 32: without `want`, the family of the socket the query came in on.
+    const wanted = want === undefined || want.length === 0 ? [own] : want
+    const lists: { nodes?: ReadonlyArray<DhtNode>; nodes6?: ReadonlyArray<DhtNode> } = {}
+    for (const family of new Set(wanted)) {
+      const key = family === "n4" ? "nodes" : "nodes6"
+      if (family === own) lists[key] = notQuerier(table.closest(target, K + 1, { goodAt: now }))
+      else if (state.otherFamily !== undefined) lists[key] = notQuerier(state.otherFamily(target, K + 1, now))
+    }
+    // A want naming only the family we do not run still gets ours: an answer must carry a node list.
+    return lists.nodes === undefined && lists.nodes6 === undefined
+      ? { [own === "n4" ? "nodes" : "nodes6"]: notQuerier(table.closest(target, K + 1, { goodAt: now })) }
+      : lists
+  }
   switch (query.method) {
     case "ping":
       return response({})
     case "find_node":
-      return response({ nodes: closest(query.target) })
+      return response(closest(query.target, query.want))
     case "get_peers": {
       const token = tokens.issue(from.host, now)
-      const values = peers.get(query.infoHash, MAX_ANSWER_VALUES, now, "ipv4")
+      const values = peers.get(query.infoHash, MAX_ANSWER_VALUES, now, state.family)
       // The closest nodes beside any values, so a lookup goes on closing in while it collects peers.
-      const nodes = closest(query.infoHash)
-      return response(values.length > 0 ? { values, nodes, token } : { nodes, token })
+      const nodes = closest(query.infoHash, query.want)
+      return response(values.length > 0 ? { values, ...nodes, token } : { ...nodes, token })
     }
     case "announce_peer": {
       if (!tokens.check(from.host, query.token, now)) {

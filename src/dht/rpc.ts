@@ -13,9 +13,17 @@ import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import { isIP } from "node:net"
 import { Datagram, type Endpoint } from "../net/Datagram.js"
-import { addressKey } from "./DhtNode.js"
+import { type AddressFamily, addressKey } from "./DhtNode.js"
 import { DhtError } from "./DhtError.js"
-import { checkResponse, decodeKrpc, encodeKrpc, type KrpcMessage, type KrpcQuery, type KrpcResponse } from "./krpc.js"
+import {
+  checkResponse,
+  decodeKrpc,
+  encodeKrpc,
+  type KrpcMessage,
+  type KrpcQuery,
+  type KrpcResponse,
+  type Want
+} from "./krpc.js"
 import { KrpcDecodeError } from "./KrpcError.js"
 import type { NodeId } from "./NodeId.js"
 
@@ -28,8 +36,8 @@ const INCOMING_CAPACITY = 512
 /** A query's arguments other than our id. */
 export type QueryBody =
   | { readonly method: "ping" }
-  | { readonly method: "find_node"; readonly target: NodeId }
-  | { readonly method: "get_peers"; readonly infoHash: Uint8Array }
+  | { readonly method: "find_node"; readonly target: NodeId; readonly want?: ReadonlyArray<Want> }
+  | { readonly method: "get_peers"; readonly infoHash: Uint8Array; readonly want?: ReadonlyArray<Want> }
   | {
     readonly method: "announce_peer"
     readonly infoHash: Uint8Array
@@ -71,6 +79,8 @@ export interface Rpc {
 
 export interface RpcOptions {
   readonly ownId: NodeId
+  /** The socket's family: an IPv4 node, or BEP 32's IPv6 one. */
+  readonly family: AddressFamily
   readonly host: string
   readonly port: number
   readonly queryTimeout: Duration.DurationInput
@@ -149,7 +159,7 @@ export const makeRpc = (options: RpcOptions): Effect.Effect<Rpc, DhtError, Datag
 
     const datagram = yield* Datagram
     const socket = yield* datagram.bind(
-      { family: "ipv4", host: options.host, port: options.port, accepts: isKrpcDatagram },
+      { family: options.family, host: options.host, port: options.port, accepts: isKrpcDatagram },
       onMessage
     ).pipe(
       Effect.mapError((cause) =>

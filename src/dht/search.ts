@@ -8,7 +8,8 @@ import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Queue from "effect/Queue"
 import type { Endpoint } from "../net/Datagram.js"
-import { addressKey, type DhtNode } from "./DhtNode.js"
+import { type AddressFamily, addressKey, type DhtNode } from "./DhtNode.js"
+import type { Want } from "./krpc.js"
 import type { DhtError } from "./DhtError.js"
 import { Lookup, type LookupResult } from "./lookup.js"
 import { type NodeId, nodeIdHex } from "./NodeId.js"
@@ -17,6 +18,8 @@ import { K, type RoutingTable } from "./RoutingTable.js"
 
 export interface SearchContext {
   readonly ownId: NodeId
+  /** Which node list of an answer the lookup follows: `nodes` (IPv4) or `nodes6` (IPv6). */
+  readonly family: AddressFamily
   readonly table: RoutingTable
   /** A query to a node, its outcome already reported to the routing table. */
   readonly ask: (node: DhtNode, body: QueryBody) => Effect.Effect<Reply, DhtError>
@@ -32,6 +35,10 @@ export interface SearchOptions {
   readonly known?: ReadonlyArray<Endpoint>
   /** Called with each batch of new peers, in order, as they come. */
   readonly onPeers?: (peers: ReadonlyArray<Endpoint>) => Effect.Effect<void>
+  /** BEP 32 `want` sent with each query: ask for the other family's nodes too. */
+  readonly want?: ReadonlyArray<Want>
+  /** Called with the other family's nodes that answers carry (for the node of that family beside us). */
+  readonly onOtherNodes?: (nodes: ReadonlyArray<DhtNode>) => Effect.Effect<void>
 }
 
 /** A query that holds one of the α places for this long at most, so one slow node does not stall a lookup. */
@@ -51,20 +58,26 @@ export const search = (
     const slowAfterMs = Math.min(SLOW_AFTER_MS, Duration.toMillis(context.queryTimeout))
     const seeds = [...table.closest(target, 2 * K), ...(options.seeds ?? [])]
     const lookup = new Lookup(target, seeds, { ownId: context.ownId, slowAfterMs })
-    const body: QueryBody = method === "find_node" ? { method, target } : { method, infoHash: target }
+    const want = options.want === undefined ? {} : { want: options.want }
+    const body: QueryBody = method === "find_node" ? { method, target, ...want } : { method, infoHash: target, ...want }
+    const [ours, theirs] = context.family === "ipv4" ? (["nodes", "nodes6"] as const) : (["nodes6", "nodes"] as const)
+    const onOther = options.onOtherNodes
 
     const queryOne = (node: DhtNode) =>
       ask(node, body).pipe(
         Effect.match({
           onFailure: () => lookup.failed(node),
-          onSuccess: ({ response }) =>
+          onSuccess: ({ response }) => {
             lookup.answered(
               { id: response.id, host: node.host, port: node.port },
-              response.nodes ?? [],
+              response[ours] ?? [],
               response.values ?? [],
               response.token
             )
+            return response[theirs]
+          }
         }),
+        Effect.flatMap((other) => (onOther !== undefined && other !== undefined && other.length > 0 ? onOther(other) : Effect.void)),
         Effect.zipRight(Queue.offer(wake, undefined))
       )
 

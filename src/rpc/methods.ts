@@ -32,6 +32,75 @@ export interface RpcEnvironment {
   readonly freeSpace: (path: string) => Effect.Effect<{ readonly free: number; readonly total: number }, RpcError>
   /** Asks the daemon to shut down once the reply is sent. */
   readonly close: Effect.Effect<void>
+  /** What is known of whether peers can reach us (`session-get`, `port-test`); none: nothing is known. */
+  readonly reachability?: Effect.Effect<Reachability>
+}
+
+/** A port the router forwards to us. */
+export interface ForwardedPort {
+  readonly protocol: "tcp" | "udp"
+  readonly internalPort: number
+  readonly externalPort: number
+  /** Seconds granted; 0 for permanent. */
+  readonly lifetime: number
+}
+
+/** What the daemon knows of its reachability: port mapping and LSD switched on, what the router granted, who came in. */
+export interface Reachability {
+  readonly portMapping: boolean
+  readonly lsd: boolean
+  /** The port mapping's state: off, searching, mapped, or unavailable (no gateway mapped our port). */
+  readonly mapping: {
+    readonly state: "off" | "searching" | "mapped" | "unavailable"
+    readonly method?: string
+    readonly externalAddress?: string
+    readonly ports: ReadonlyArray<ForwardedPort>
+    readonly error?: string
+  }
+  /** Incoming peer connections accepted since the start. */
+  readonly acceptedPeers: number
+}
+
+const NOTHING_KNOWN: Reachability = {
+  portMapping: false,
+  lsd: false,
+  mapping: { state: "off", ports: [] },
+  acceptedPeers: 0
+}
+
+/** bt's extra `session-get` key: the port mapping as the router granted it. */
+const portMappingArguments = (r: Reachability) => ({
+  state: r.mapping.state,
+  ...(r.mapping.method === undefined ? {} : { method: r.mapping.method }),
+  ...(r.mapping.externalAddress === undefined ? {} : { external_address: r.mapping.externalAddress }),
+  ports: r.mapping.ports.map((p) => ({
+    protocol: p.protocol,
+    internal_port: p.internalPort,
+    external_port: p.externalPort,
+    lifetime: p.lifetime
+  })),
+  ...(r.mapping.error === undefined ? {} : { error: r.mapping.error })
+})
+
+/**
+ * `port-test` from what is known, never by asking an outside service: open if the router mapped our TCP port, or a
+ * peer has connected to us; else not known to be open. `bt_port_test` says which.
+ */
+export const portTestOf = (r: Reachability): { readonly open: boolean; readonly basis: string } => {
+  const tcp = r.mapping.state === "mapped" ? r.mapping.ports.find((p) => p.protocol === "tcp") : undefined
+  if (tcp !== undefined) {
+    return {
+      open: true,
+      basis: `the router maps ${r.mapping.externalAddress ?? "its address"}:${tcp.externalPort} to our port ` +
+        `${tcp.internalPort} (${r.mapping.method ?? "port mapping"})`
+    }
+  }
+  if (r.acceptedPeers > 0) return { open: true, basis: `${r.acceptedPeers} peers have connected to us` }
+  return {
+    open: false,
+    basis: "not known to be open: no router mapped our port and no peer has connected to us yet " +
+      "(bt does not ask an outside service to test it)"
+  }
 }
 
 /** The classic dialect's version (Transmission 4.0) and the JSON-RPC one's (4.1). */
@@ -80,7 +149,12 @@ const units = {
 }
 
 /** `session-get`'s answer: the Client's settings in Transmission's names and units, and what bt does not have. */
-const sessionArguments = (s: SessionSettings, env: RpcEnvironment, style: Call["style"]): Record<string, unknown> => ({
+const sessionArguments = (
+  s: SessionSettings,
+  env: RpcEnvironment,
+  style: Call["style"],
+  reach: Reachability
+): Record<string, unknown> => ({
   download_dir: s.downloadDir,
   start_added_torrents: s.startAddedTorrents,
   download_queue_enabled: s.downloadQueueEnabled,
@@ -108,11 +182,12 @@ const sessionArguments = (s: SessionSettings, env: RpcEnvironment, style: Call["
   peer_limit_per_torrent: s.peerLimitPerTorrent,
   peer_port: s.peerPort,
   peer_port_random_on_start: false,
-  port_forwarding_enabled: false,
+  port_forwarding_enabled: reach.portMapping,
+  bt_port_mapping: portMappingArguments(reach),
   encryption: s.encryption,
   dht_enabled: s.dhtEnabled,
   pex_enabled: s.pexEnabled,
-  lpd_enabled: false,
+  lpd_enabled: reach.lsd,
   utp_enabled: true,
   blocklist_enabled: false,
   blocklist_size: 0,
@@ -136,6 +211,7 @@ const pick = (args: Record<string, unknown>, fields: ReadonlyArray<string> | und
 
 /** The method table over a Client. */
 export const methods = (client: ClientApi, env: RpcEnvironment): Readonly<Record<string, Method>> => {
+  const reachability = env.reachability ?? Effect.succeed(NOTHING_KNOWN)
   const onIds = (action: (selector: ReturnType<typeof Args.selectorOf>) => Effect.Effect<void, ClientError>): Method =>
     (call) =>
       Effect.flatMap(decode(Args.IdsArgs, call), ({ ids }) =>
@@ -215,7 +291,7 @@ export const methods = (client: ClientApi, env: RpcEnvironment): Readonly<Record
     session_get: (call) =>
       Effect.gen(function*() {
         const { fields } = yield* decode(Args.SessionGetArgs, call)
-        return pick(sessionArguments(yield* client.session, env, call.style), fields)
+        return pick(sessionArguments(yield* client.session, env, call.style, yield* reachability), fields)
       }),
 
     session_set: (call) =>
@@ -238,7 +314,10 @@ export const methods = (client: ClientApi, env: RpcEnvironment): Readonly<Record
         Effect.map(env.freeSpace(path), ({ free, total }) => ({ path, size_bytes: free, total_size: total }))),
 
     port_test: () =>
-      new RpcError({ reason: "failed", message: "port-test: bt does not ask an outside service to test its port" }),
+      Effect.map(reachability, (r) => {
+        const { basis, open } = portTestOf(r)
+        return { port_is_open: open, bt_port_test: basis }
+      }),
 
     session_close: () => Effect.as(env.close, {})
   }

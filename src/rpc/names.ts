@@ -48,7 +48,9 @@ const SESSION_NAMES = [
   // session-stats, torrent-add, free-space, port-test
   "activeTorrentCount", "downloadSpeed", "pausedTorrentCount", "torrentCount", "uploadSpeed", "cumulative-stats",
   "current-stats", "uploadedBytes", "downloadedBytes", "filesAdded", "sessionCount", "secondsActive",
-  "port-is-open", "total_size"
+  "port-is-open", "total_size",
+  // bt's extras
+  "bt-port-mapping", "bt-port-test", "external-address", "internal-port", "external-port"
 ] as const
 
 /** Two tables, since one snake name can have two classic spellings: torrent `downloadDir`, session `download-dir`. */

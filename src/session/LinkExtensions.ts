@@ -1,7 +1,10 @@
 import type { Endpoint } from "../net/Datagram.js"
 import { formatEndpoint } from "../net/endpoint.js"
 import {
+  decodeHolepunch,
   decodeMetadataMessage,
+  encodeHolepunch,
+  type HolepunchMessage,
   encodeExtended,
   encodeMetadataMessage,
   METADATA_PIECE_SIZE,
@@ -30,6 +33,8 @@ export interface ExtensionsHost {
   readonly fail: (detail: string) => void
   /** Peers the peer named through PEX. */
   readonly peersLearned: (peers: ReadonlyArray<Endpoint>) => void
+  /** A well-formed BEP 55 message from the peer (malformed ones are dropped here and counted by the caller). */
+  readonly holepunch?: (message: HolepunchMessage | WireError) => void
 }
 
 /**
@@ -52,6 +57,7 @@ export class LinkExtensions {
       port: this.host.port,
       metadataSize: this.host.metadata.length,
       pex: !this.host.isPrivate,
+      holepunch: !this.host.isPrivate && this.host.holepunch !== undefined,
       remoteHost: this.host.remote.host
     }))
   }
@@ -72,7 +78,16 @@ export class LinkExtensions {
         if (peers.length > 0) this.host.peersLearned(peers)
         return
       }
+      case OUR_EXTENSIONS.ut_holepunch:
+        if (this.host.isPrivate || this.host.holepunch === undefined) return
+        return this.host.holepunch(decodeHolepunch(payload))
     }
+  }
+
+  /** Sends a BEP 55 message, if the peer speaks ut_holepunch. */
+  sendHolepunch(message: HolepunchMessage): void {
+    const id = this.peer.idFor("ut_holepunch")
+    if (id !== undefined) this.host.send(encodeExtended(id, encodeHolepunch(message)))
   }
 
   /**

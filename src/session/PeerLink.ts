@@ -141,7 +141,8 @@ export class PeerLink implements Link {
       now: swarm.now,
       send: (bytes) => this.send(bytes),
       fail: (detail) => this.protocolError(detail),
-      peersLearned: (peers) => swarm.peersLearned(peers)
+      peersLearned: (peers) => swarm.peersLearned(peers, this),
+      holepunch: (message) => swarm.holepunchReceived(this, message)
     })
   }
 

@@ -69,6 +69,11 @@ export class Session extends Context.Tag("bt/Session")<Session, {
   readonly addMagnet: (magnet: MagnetLink, options: AddOptions) => Effect.Effect<MagnetHandle, never, Scope.Scope>
   /** Changes the most peer connections over all torrents (`maxConnections`); open ones above it stay. */
   readonly setMaxConnections: (count: number) => Effect.Effect<void>
+  /**
+   * Incoming connections whose handshake named a torrent we run, since the session started: evidence that peers can
+   * reach our port (from the LAN or the internet: we cannot tell which).
+   */
+  readonly acceptedPeers: Effect.Effect<number>
 }>() {}
 
 /** Ports tried after the configured one is taken, as other clients do. */
@@ -100,6 +105,7 @@ export const make = (
     /** Their info-hashes by obfuscated info-hash (hex), for encrypted connections to find theirs (MSE). */
     const obfuscated = new Map<string, Uint8Array>()
     let handshaking = 0
+    let acceptedPeers = 0
     const clock = yield* Effect.clock
     const bans = new BanList({
       now: () => clock.unsafeCurrentTimeMillis(),
@@ -138,6 +144,7 @@ export const make = (
           const hex = Buffer.from(accepted.handshake.infoHash).toString("hex")
           const torrent = torrents.get(hex)
           const wrap = wrappers.get(hex)
+          if (torrent !== undefined) acceptedPeers++
           return torrent === undefined
             ? Effect.fail("handshake for a torrent we do not have")
             : torrent.accept(wrap === undefined ? accepted.connection : wrap(accepted.connection), accepted.handshake, accepted.rest)
@@ -276,7 +283,8 @@ export const make = (
       port: listener.local.port,
       add: (torrent, options) => add(torrent, options),
       addMagnet,
-      setMaxConnections
+      setMaxConnections,
+      acceptedPeers: Effect.sync(() => acceptedPeers)
     })
   })
 

@@ -2,10 +2,11 @@ import type { TorrentInfo } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
 import { formatEndpoint } from "../net/endpoint.js"
 import { Bitfield, BLOCK_SIZE, PiecePicker } from "../piece/index.js"
-import { type Handshake, PexFlag, type PexPeer } from "../wire/index.js"
+import { type Handshake, type HolepunchMessage, PexFlag, type PexPeer, WireError } from "../wire/index.js"
 import { Admission } from "./admission.js"
 import type { BanList } from "./BanList.js"
 import { Blame } from "./Blame.js"
+import { Holepunch, type HolepunchLink } from "./holepunch.js"
 import { type ChokeConfig, type ChokerState, initialChokerState, rechoke } from "./choker.js"
 import { PeerError } from "./PeerError.js"
 import type { PeerLink } from "./PeerLink.js"
@@ -66,6 +67,17 @@ export interface SwarmOptions {
  * the pieces cached for serving, the connected peers, who is unchoked, the byte counters. Only whole pieces cross
  * into Effect: completed ones to be verified and written, missing ones to be read for serving.
  */
+/** Peers remembered with the link that told us of them (for BEP 55), at most. */
+const MAX_LEARNED_FROM = 1000
+
+/** A link as holepunch sees it. */
+const holepunchLink = (link: PeerLink): HolepunchLink => ({
+  remote: link.connection.remote,
+  listenAddress: link.extensions.listenAddress,
+  speaksHolepunch: link.extensions.peer.idFor("ut_holepunch") !== undefined,
+  send: (message) => link.extensions.sendHolepunch(message)
+})
+
 export class Swarm {
   readonly picker: PiecePicker<Downloader>
   readonly infoHash: Uint8Array
@@ -82,6 +94,14 @@ export class Swarm {
   readonly links = new Set<PeerLink>()
   /** The torrent's web seeds, set aside ones included (for progress). */
   readonly webSeeds = new Set<WebSeedSource>()
+  /**
+   * BEP 55: rendezvous relayed between our links, and `connect`s acted on by dialling (through `onPeers`, which
+   * tries uTP first). Malformed messages are counted in `holepunchMalformed`.
+   */
+  readonly holepunch: Holepunch
+  holepunchMalformed = 0
+  /** Who told us of each peer through PEX (while we have not reached it): the relay to ask if we cannot. */
+  private readonly learnedFrom = new Map<string, PeerLink>()
 
   /** Whether a link to this address (`keyOf`) is up. */
   hasLink(key: string): boolean {
@@ -137,6 +157,30 @@ export class Swarm {
     this.buffers = new PieceBuffers(pieceLength, Math.max(2, spares))
     this.cache = new PieceCache(options.cacheBytes, (data) => this.buffers.give(data))
     this.readAheadLimit = Math.max(1, Math.min(READ_AHEAD, Math.floor(options.cacheBytes / pieceLength / 2)))
+    this.holepunch = new Holepunch({
+      now: options.now,
+      findLink: (address) => {
+        const key = formatEndpoint(address)
+        for (const link of this.links) {
+          const listen = link.extensions.listenAddress
+          if (link.key === key || (listen !== undefined && formatEndpoint(listen) === key)) return holepunchLink(link)
+        }
+        return undefined
+      },
+      // Our external address is not known here: a rendezvous naming us finds no link and is refused as such.
+      isSelf: () => false,
+      dial: (address) => {
+        options.onPeers([address])
+        // The dialer bounds its own attempts; holepunch's cap bounds what one burst of connects may hand it.
+        this.holepunch.dialEnded()
+      }
+    })
+  }
+
+  /** A BEP 55 message from a link. */
+  holepunchReceived(link: PeerLink, message: HolepunchMessage | WireError): void {
+    if (message instanceof WireError) this.holepunchMalformed++
+    else this.holepunch.received(holepunchLink(link), message)
   }
 
   /** Checks a peer's handshake and, if it is welcome, adds it to the swarm. Returns why not, otherwise. */
@@ -144,6 +188,7 @@ export class Swarm {
     const refusal = this.admission.admit(link.host, handshake)
     if (refusal !== undefined) return refusal
     this.links.add(link)
+    this.learnedFrom.delete(link.key)
     this.picker.addPeer(link, link.bits)
     this.options.onPeerJoined?.()
     return undefined
@@ -392,8 +437,29 @@ export class Swarm {
   }
 
   /** Peers a link learned through PEX: handed on to be dialled. */
-  peersLearned(peers: ReadonlyArray<Endpoint>): void {
+  peersLearned(peers: ReadonlyArray<Endpoint>, from?: PeerLink): void {
+    if (from !== undefined) {
+      for (const peer of peers) {
+        const key = formatEndpoint(peer)
+        if (this.learnedFrom.size >= MAX_LEARNED_FROM && !this.learnedFrom.has(key)) {
+          this.learnedFrom.delete(this.learnedFrom.keys().next().value!)
+        }
+        this.learnedFrom.set(key, from)
+      }
+    }
     this.options.onPeers(peers)
+  }
+
+  /**
+   * A peer could not be dialled: if a link that told us of it through PEX is still up and speaks BEP 55, it is
+   * asked (once) to introduce us, and the peer's `connect` makes both sides dial at once.
+   */
+  unreachable(address: Endpoint): void {
+    const key = formatEndpoint(address)
+    const relay = this.learnedFrom.get(key)
+    if (relay === undefined) return
+    this.learnedFrom.delete(key)
+    if (this.links.has(relay) && !this.hasLink(key)) this.holepunch.ask(holepunchLink(relay), address)
   }
 
   /** The connected peers others may dial, by address, with their BEP 11 flags. */

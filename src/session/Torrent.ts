@@ -271,7 +271,10 @@ export const startTorrent = (
       banned: (address) => options.bans.isBanned(address.host),
       connect: (address) =>
         dialPeer(transport, config, address, torrent.infoHash, plaintextPeers, (connection) =>
-          runPeerLink(connection, "outgoing", (link) => link.start())),
+          runPeerLink(connection, "outgoing", (link) => link.start())).pipe(
+            // Not reached: a peer that told us of it may introduce us (BEP 55 holepunch).
+            Effect.tapError((error) => Effect.sync(() => error.reason === "Connection" && swarm?.unreachable(address)))
+          ),
       reconnect: config.reconnect
     })
     /** Runs a connection as a link of the swarm (which exists by the time anything connects). */

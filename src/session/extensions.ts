@@ -32,11 +32,14 @@ export const ourExtendedHandshake = (options: {
   readonly metadataSize: number | undefined
   /** PEX is not spoken on private torrents (BEP 27). */
   readonly pex: boolean
+  /** BEP 55 holepunch: offered where we relay (a running torrent's links), as PEX, not on private torrents. */
+  readonly holepunch?: boolean
   /** The peer's address: told back to it as `yourip`. */
   readonly remoteHost: string
 }): Uint8Array => {
   const m = new Map<string, number>([["ut_metadata", OUR_EXTENSIONS.ut_metadata]])
   if (options.pex) m.set("ut_pex", OUR_EXTENSIONS.ut_pex)
+  if (options.holepunch === true) m.set("ut_holepunch", OUR_EXTENSIONS.ut_holepunch)
   const yourip = encodeIp(options.remoteHost)
   const handshake: ExtendedHandshake = {
     m,

@@ -8,7 +8,7 @@ import { badExtension, decodeDict, integerIn } from "./extensionDict.js"
 import { WireError } from "./WireError.js"
 
 /** Our local ids for the extensions we speak (what we put in our handshake's `m`). */
-export const OUR_EXTENSIONS = { ut_metadata: 1, ut_pex: 2 } as const
+export const OUR_EXTENSIONS = { ut_metadata: 1, ut_pex: 2, ut_holepunch: 3 } as const
 export type ExtensionName = keyof typeof OUR_EXTENSIONS
 
 /** BEP 9: metadata travels in pieces of 16 KiB. */

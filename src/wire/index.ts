@@ -78,3 +78,4 @@ export {
 export { decodeMetadataMessage, encodeMetadataMessage, type MetadataMessage } from "./metadata.js"
 export { decodePexMessage, encodePexMessage, PexFlag, type PexMessage, type PexPeer } from "./pex.js"
 export { WireError, type WireErrorReason } from "./WireError.js"
+export { decodeHolepunch, encodeHolepunch, HolepunchErrorCode, type HolepunchMessage, type HolepunchType } from "./holepunch.js"

@@ -18,21 +18,34 @@ import {
   startLtLeecher
 } from "./leechers.js"
 
+/**
+ * `bt download` of a bare magnet link, joining the DHT through `node` alone: it must finish with the right data,
+ * and with the metadata from the one peer the DHT led to.
+ */
+const downloadThroughDht = async (
+  made: { readonly dir: string; readonly hashes: unknown; readonly spec: Parameters<typeof hashFiles>[1] },
+  infoHash: string,
+  node: string,
+  extra: ReadonlyArray<string>
+) => {
+  const out = join(made.dir, "out")
+  const result = await runBt([
+    "download", `magnet:?xt=urn:btih:${infoHash}`, "-o", out, "--dht-bootstrap", node, ...extra, "--port", "0",
+    "--json", ...(await freshStateDir())
+  ], { timeoutMs: 60_000 })
+  expect(result.code, result.stderr).toBe(0)
+  expect(await hashFiles(out, made.spec)).toEqual(made.hashes)
+  const metadata = btEvents(result.stdout).find((e) => e.event === "metadata-done")
+  expect(metadata, result.stdout.slice(0, 2000)).toMatchObject({ infoHash, peers: 1 })
+}
+
 interopSuite("the DHT with libtorrent", ["libtorrent"], () => {
   test("bt downloads a magnet link without trackers or peers from a libtorrent seeder found through the DHT", async () => {
     const { dir, hashes, spec, torrent } = await makeLtTorrent("found.bin", 3 * 1024 * 1024 + 5, 81)
     const meeting = await startLtDhtNode()
     const node = `127.0.0.1:${meeting.port}`
     const seeder = await startLtSeeder({ torrent, save: join(dir, "data"), dhtNodes: [node] })
-    const out = join(dir, "out")
-    const result = await runBt([
-      "download", `magnet:?xt=urn:btih:${seeder.infoHash}`, "-o", out, "--dht-bootstrap", node, "--port", "0",
-      "--json", ...(await freshStateDir())
-    ], { timeoutMs: 60_000 })
-    expect(result.code, result.stderr).toBe(0)
-    expect(await hashFiles(out, spec)).toEqual(hashes)
-    const metadata = btEvents(result.stdout).find((e) => e.event === "metadata-done")
-    expect(metadata, result.stdout.slice(0, 2000)).toMatchObject({ infoHash: seeder.infoHash, peers: 1 })
+    await downloadThroughDht({ dir, hashes, spec }, seeder.infoHash, node, [])
   }, 90_000)
 
   test("a libtorrent leecher downloads a bare magnet link from bt seed, found through the DHT", async () => {
@@ -87,4 +100,16 @@ interopSuite("the DHT with libtorrent", ["libtorrent"], () => {
     // The bootstrap's query would take 5 s to time out: the stop must not wait for it.
     expect(Date.now() - stoppedAt).toBeLessThan(2_000)
   }, 30_000)
+
+  test("over IPv6 (BEP 32): bt on [::1] finds a libtorrent seeder through a libtorrent DHT node on [::1]", async () => {
+    const { dir, hashes, spec, torrent } = await makeLtTorrent("six.bin", 2 * 1024 * 1024 + 32, 86)
+    // Everything on ::1 only: libtorrent's node and seeder listen there, bt binds there and bootstraps there, so
+    // the IPv4 DHT node has nobody to ask and the seeder is found by the IPv6 one.
+    const meeting = await startLtDhtNode([], "::1")
+    const node = `[::1]:${meeting.port}`
+    const seeder = await startLtSeeder({ torrent, save: join(dir, "data"), dhtNodes: [node], listenHost: "::1" })
+    // The seeder listens on [::1] only and was named nowhere: the IPv6 DHT is the only way bt could find it (before
+    // BEP 32 the IPv4 node dropped the [::1] bootstrap node, and this download found no peer).
+    await downloadThroughDht({ dir, hashes, spec }, seeder.infoHash, node, ["--bind", "::1"])
+  }, 90_000)
 })

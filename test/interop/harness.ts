@@ -252,13 +252,13 @@ const check = (what: string, result: RunResult): RunResult => {
 
 /** `node bin/bt.js ...args` (needs `npm run build`). */
 /**
- * The arguments for a `bt` process of a test: `download` and `seed` get `--no-dht` unless the test gives DHT
+ * The arguments for a `bt` process of a test: `download`, `seed` and `daemon` get `--no-dht` unless the test gives DHT
  * options itself, so no test ever reaches for the public DHT routers, and always `--no-port-mapping` and `--no-lsd`,
  * so no test talks to the machine's real router or multicasts on its LAN (port mapping is tested against fake
  * gateways in test/net/portmap, LSD between our own nodes on 127.0.0.1 and in network namespaces).
  */
 export const btArgs = (args: ReadonlyArray<string>): Array<string> => {
-  const runsSwarm = args[0] === "download" || args[0] === "seed"
+  const runsSwarm = args[0] === "download" || args[0] === "seed" || args[0] === "daemon"
   const choseDht = args.some((arg) => arg === "--no-dht" || arg === "--dht-bootstrap")
   const noMapping = runsSwarm && !args.includes("--no-port-mapping") ? ["--no-port-mapping"] : []
   const noLsd = runsSwarm && !args.includes("--no-lsd") ? ["--no-lsd"] : []
@@ -444,6 +444,17 @@ export const startOpentracker = async (
   throw failure
 }
 
+/** Polls `check` every 300 ms until it gives a value, for at most `ms`; the last failure explains a timeout. */
+export const until = async <A>(what: string, ms: number, check: () => Promise<A | undefined>): Promise<A> => {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`)
+    await sleep(300)
+  }
+}
+
 /** Waits, bounded, for a line of the process's stdout that `match` accepts; rejects if it exits first. */
 export const waitForLine = async (proc: Tracked, match: (line: string) => boolean, ms: number): Promise<string> => {
   const deadline = Date.now() + ms
@@ -463,15 +474,16 @@ export const waitForLine = async (proc: Tracked, match: (line: string) => boolea
 }
 
 /**
- * `lt.py dht-node`: a libtorrent DHT node on 127.0.0.1 and nothing else (its DHT runs on its listen port), joined
+ * `lt.py dht-node`: a libtorrent DHT node on 127.0.0.1 (or `listenHost`, ::1) and nothing else (its DHT runs on its listen port), joined
  * through `through` (none: it waits to be found). Resolves with its port once it listens.
  */
 export const startLtDhtNode = async (
-  through: ReadonlyArray<string> = []
+  through: ReadonlyArray<string> = [],
+  listenHost = "127.0.0.1"
 ): Promise<{ readonly port: number; readonly proc: Tracked }> => {
   const proc = spawnTracked(debianPython, [
     join(repoRoot, "test", "interop", "lt.py"), "dht-node", "--port", String(await freePort()),
-    ...through.flatMap((node) => ["--dht-node", node])
+    "--listen-host", listenHost, ...through.flatMap((node) => ["--dht-node", node])
   ], { scope: "test" })
   const line = await waitForLine(proc, (l) => l.startsWith("{"), 30_000)
   return { port: (JSON.parse(line) as { readonly port: number }).port, proc }

@@ -436,7 +436,7 @@ def join_dht(session, nodes):
     """Adds the nodes to the routing table (a node in dht_bootstrap_nodes would count as a router and stay out)."""
     for node in nodes:
         host, _, port = node.rpartition(":")
-        session.add_dht_node((host, int(port)))
+        session.add_dht_node((host.strip("[]"), int(port)))
 
 
 def dht_node(args):
@@ -444,7 +444,7 @@ def dht_node(args):
     prints a ready line with its port and runs until SIGTERM, SIGINT, stdin closing or the parent exiting."""
     stopping = on_stop_signals()
     parent = os.getppid()
-    settings = apply_dht(loopback_settings(args.port), ["-"])
+    settings = apply_dht(loopback_settings(args.port, args.listen_host), ["-"])
     session = start_session(args.port, settings)
     join_dht(session, args.dht_node)
     print(json.dumps({"ready": True, "port": session.listen_port()}), flush=True)
@@ -509,6 +509,7 @@ def main():
     p = commands.add_parser("dht-node", help="a DHT node on 127.0.0.1 and nothing else, until SIGTERM or stdin closes")
     p.add_argument("--port", type=int, required=True, help="UDP (and TCP) port to listen on, on 127.0.0.1")
     p.add_argument("--dht-node", action="append", default=[], metavar="HOST:PORT", help="a node to join through")
+    p.add_argument("--listen-host", default="127.0.0.1", help="the loopback address to listen on: 127.0.0.1 or ::1")
     p.set_defaults(run=dht_node)
 
     p = commands.add_parser("seed", help="seed a torrent on 127.0.0.1 until SIGTERM or stdin closes")

@@ -7,7 +7,53 @@ import { Effect, Exit, Scope } from "effect"
 import { join } from "node:path"
 import { afterEach, expect, test } from "vitest"
 import { fakeIgd, fakePmpGateway } from "../net/portmap/fakes.js"
-import { btArgs, interopSuite, runBt, spawnTracked, tempDir, waitForLine, writeFiles } from "./harness.js"
+import { copyFile, mkdir } from "node:fs/promises"
+import {
+  btArgs,
+  freePort,
+  interopSuite,
+  runBt,
+  spawnTracked,
+  type Tracked,
+  tempDir,
+  until,
+  waitForLine,
+  writeFiles
+} from "./harness.js"
+
+/** `bt daemon` on fresh ports with `extra` options; resolves with an RPC caller (classic dialect) once it answers. */
+const startDaemon = async (dir: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = process.env) => {
+  const rpcPort = await freePort()
+  const proc = spawnTracked(process.execPath, [
+    join("bin", "bt.js"), "daemon", "--rpc-port", String(rpcPort), "--port", String(await freePort()), "--no-dht",
+    "--no-lsd", "--state-dir", join(dir, "state"), ...args
+  ], { env })
+  await until("bt daemon's RPC", 20_000, async () => {
+    if (proc.child.exitCode !== null) throw new Error(`bt daemon exited: ${proc.stderr()}`)
+    return proc.stderr().includes("bt daemon: RPC at") ? true : undefined
+  })
+  let sessionId = ""
+  const rpc = async (method: string): Promise<Record<string, any>> => {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const response = await fetch(`http://127.0.0.1:${rpcPort}/transmission/rpc`, {
+        method: "POST",
+        headers: { "x-transmission-session-id": sessionId },
+        body: JSON.stringify({ method })
+      })
+      if (response.status === 409) {
+        sessionId = response.headers.get("x-transmission-session-id") ?? ""
+        continue
+      }
+      const body = (await response.json()) as { result: string; arguments: Record<string, any> }
+      expect(body.result).toBe("success")
+      return body.arguments
+    }
+    throw new Error("no session id")
+  }
+  return { proc, rpc }
+}
+
+const peerPortOf = (proc: Tracked): number => Number(/peers on port (\d+)/.exec(proc.stderr())![1])
 
 interopSuite("port mapping from the bt command (fake gateways on 127.0.0.1)", [], () => {
   let scope = Effect.runSync(Scope.make())
@@ -66,6 +112,73 @@ interopSuite("port mapping from the bt command (fake gateways on 127.0.0.1)", []
     expect(JSON.parse(line).portMapping).toBeUndefined()
     proc.child.kill("SIGINT")
     await proc.exited
+    expect(gw.requests).toEqual([])
+  })
+
+  test("bt daemon maps its port, shows it in session-get and port-test, deletes it on SIGTERM", async () => {
+    const gw = await Effect.runPromise(fakePmpGateway({ speaks: "pcp" }).pipe(Scope.extend(scope)))
+    const igd = await Effect.runPromise(fakeIgd({ silent: true }).pipe(Scope.extend(scope)))
+    const dir = await tempDir()
+    const { proc, rpc } = await startDaemon(dir, ["--download-dir", dir], {
+      ...process.env,
+      BT_PORTMAP_GATEWAY: `127.0.0.1:${gw.port}`,
+      BT_PORTMAP_SSDP: `127.0.0.1:${igd.ssdpPort}`
+    })
+    const port = peerPortOf(proc)
+    const session = await until("a mapping in session-get", 15_000, async () => {
+      const got = await rpc("session-get")
+      return got["bt-port-mapping"].state === "mapped" ? got : undefined
+    })
+    expect(session["port-forwarding-enabled"]).toBe(true)
+    expect(session["lpd-enabled"]).toBe(false)
+    expect(session["bt-port-mapping"]).toEqual({
+      state: "mapped",
+      method: "pcp",
+      "external-address": "203.0.113.7",
+      ports: [
+        { protocol: "tcp", "internal-port": port, "external-port": port + 1000, lifetime: 3600 },
+        { protocol: "udp", "internal-port": port, "external-port": port + 1000, lifetime: 3600 }
+      ]
+    })
+    const test = await rpc("port-test")
+    expect(test["port-is-open"]).toBe(true)
+    expect(test["bt-port-test"]).toContain(`203.0.113.7:${port + 1000}`)
+    proc.child.kill("SIGTERM")
+    expect((await proc.exited).code).toBe(0)
+    expect(gw.requests.filter((r) => r.lifetime === 0).map((r) => [r.protocol, r.internalPort])).toEqual([
+      ["tcp", port],
+      ["udp", port]
+    ])
+  })
+
+  test("bt daemon --no-port-mapping asks no gateway; port-test says open only once a peer has come in", async () => {
+    const gw = await Effect.runPromise(fakePmpGateway({ speaks: "pcp" }).pipe(Scope.extend(scope)))
+    const { data, dir, torrent } = await torrentIn()
+    const watch = join(dir, "watch")
+    await mkdir(watch)
+    const { proc, rpc } = await startDaemon(dir, ["--download-dir", data, "--watch-dir", watch, "--no-port-mapping"], {
+      ...process.env,
+      BT_PORTMAP_GATEWAY: `127.0.0.1:${gw.port}`
+    })
+    const session = await rpc("session-get")
+    expect(session["port-forwarding-enabled"]).toBe(false)
+    expect(session["bt-port-mapping"]).toEqual({ state: "off", ports: [] })
+    const before = await rpc("port-test")
+    expect(before["port-is-open"]).toBe(false)
+    expect(before["bt-port-test"]).toMatch(/not known to be open/)
+    await copyFile(torrent, join(watch, "t.torrent"))
+    await until("the daemon seeding", 30_000, async () => (proc.stderr().includes("watch folder: added") ? true : undefined))
+    // A peer that dials the daemon: bt download of the same torrent, from its listening port.
+    const got = await runBt([
+      "download", torrent, "-o", join(dir, "out"), "--peer", `127.0.0.1:${peerPortOf(proc)}`, "--no-trackers",
+      "--port", "0", "--state-dir", join(dir, "s2")
+    ], { timeoutMs: 60_000 })
+    expect(got.code, got.stderr).toBe(0)
+    const after = await rpc("port-test")
+    expect(after["port-is-open"]).toBe(true)
+    expect(after["bt-port-test"]).toMatch(/^[1-9]\d* peers have connected to us$/)
+    proc.child.kill("SIGTERM")
+    expect((await proc.exited).code).toBe(0)
     expect(gw.requests).toEqual([])
   })
 })

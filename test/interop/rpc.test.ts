@@ -22,22 +22,10 @@ import {
   spawnTracked,
   type Tracked,
   tempDir,
+  until,
   writeFiles
 } from "./harness.js"
 import { describeProc, exitWithin, hashFiles, startTransmission } from "./leechers.js"
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-/** Polls `check` every 300 ms until it gives a value, for at most `ms`; the last failure explains a timeout. */
-const until = async <A>(what: string, ms: number, check: () => Promise<A | undefined>): Promise<A> => {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`)
-    await sleep(300)
-  }
-}
 
 interface Payload {
   readonly name: string

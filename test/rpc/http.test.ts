@@ -339,9 +339,64 @@ describe("methods, classic dialect", () => {
       total_size: 5000
     })
     expect((await rpc(s, { method: "free-space", arguments: { path: "/missing" } })).result).toMatch(/no such folder/)
-    expect((await rpc(s, { method: "port-test" })).result).toMatch(/port-test/)
+    const test = await rpc(s, { method: "port-test" })
+    expect(test.result).toBe("success")
+    expect(test.arguments["port-is-open"]).toBe(false)
+    expect(test.arguments["bt-port-test"]).toMatch(/not known to be open.*no outside service|does not ask an outside service/)
     expect((await rpc(s, { method: "session-close" })).result).toBe("success")
     expect(s.closed.count).toBe(1)
+  })
+})
+
+describe("reachability: port mapping and LSD in session-get, port-test from what is known", () => {
+  const mapped: Rpc.Reachability = {
+    portMapping: true,
+    lsd: true,
+    mapping: {
+      state: "mapped",
+      method: "pcp",
+      externalAddress: "203.0.113.7",
+      ports: [
+        { protocol: "tcp", internalPort: 51413, externalPort: 52413, lifetime: 3600 },
+        { protocol: "udp", internalPort: 51413, externalPort: 52413, lifetime: 3600 }
+      ]
+    },
+    acceptedPeers: 0
+  }
+  const off: Rpc.Reachability = { portMapping: false, lsd: false, mapping: { state: "off", ports: [] }, acceptedPeers: 0 }
+
+  it("session-get carries the mapped address and ports (bt-port-mapping) in both dialects", async () => {
+    const s = setup({ reachability: Effect.succeed(mapped) })
+    const classic = (await rpc(s, { method: "session-get" })).arguments
+    expect(classic["port-forwarding-enabled"]).toBe(true)
+    expect(classic["lpd-enabled"]).toBe(true)
+    expect(classic["bt-port-mapping"]).toEqual({
+      state: "mapped",
+      method: "pcp",
+      "external-address": "203.0.113.7",
+      ports: [
+        { protocol: "tcp", "internal-port": 51413, "external-port": 52413, lifetime: 3600 },
+        { protocol: "udp", "internal-port": 51413, "external-port": 52413, lifetime: 3600 }
+      ]
+    })
+    const snake = await rpc(s, { jsonrpc: "2.0", method: "session_get", params: { fields: ["bt_port_mapping"] }, id: 1 })
+    expect(snake.result.bt_port_mapping.external_address).toBe("203.0.113.7")
+    expect(snake.result.bt_port_mapping.ports[0].external_port).toBe(52413)
+  })
+
+  it("port-test: open when mapped, open once a peer came in, not known otherwise", async () => {
+    const viaMapping = (await rpc(setup({ reachability: Effect.succeed(mapped) }), { method: "port-test" })).arguments
+    expect(viaMapping["port-is-open"]).toBe(true)
+    expect(viaMapping["bt-port-test"]).toMatch(/203\.0\.113\.7:52413.*51413.*pcp/)
+    const unavailable = { ...mapped, mapping: { state: "unavailable" as const, ports: [], error: "no gateway" } }
+    const came = (await rpc(setup({ reachability: Effect.succeed({ ...unavailable, acceptedPeers: 3 }) }), { method: "port-test" }))
+    expect(came.arguments).toEqual({ "port-is-open": true, "bt-port-test": "3 peers have connected to us" })
+    const none = (await rpc(setup({ reachability: Effect.succeed(unavailable) }), { method: "port-test" })).arguments
+    expect(none["port-is-open"]).toBe(false)
+    const quiet = (await rpc(setup({ reachability: Effect.succeed(off) }), { method: "session-get" })).arguments
+    expect(quiet["port-forwarding-enabled"]).toBe(false)
+    expect(quiet["lpd-enabled"]).toBe(false)
+    expect(quiet["bt-port-mapping"]).toEqual({ state: "off", ports: [] })
   })
 })
 

@@ -17,6 +17,8 @@ import { isIP } from "node:net"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { AddSource, Client } from "../../client/index.js"
+import { PortMapper } from "../../net/portmap/PortMapper.js"
+import { Session } from "../../session/index.js"
 import * as Rpc from "../../rpc/index.js"
 import { nodeClientLayer } from "../clientLayer.js"
 import { stateDirOf } from "../layers.js"
@@ -62,6 +64,8 @@ const options = {
   ),
   noDht: swarmOptions.noDht,
   dhtBootstrap: swarmOptions.dhtBootstrap,
+  noPortMapping: swarmOptions.noPortMapping,
+  noLsd: swarmOptions.noLsd,
   encryption: swarmOptions.encryption,
   watchDir: Options.directory("watch-dir").pipe(
     Options.optional,
@@ -196,11 +200,24 @@ export const daemon = Command.make("daemon", options, (args) =>
       downloadDirOverride: Option.isSome(args.downloadDir),
       port: args.port,
       encryption: args.encryption,
-      dht: Option.map(dht, (options) => options.bootstrap)
+      dht: Option.map(dht, (options) => options.bootstrap),
+      portMapping: !args.noPortMapping,
+      lsd: !args.noLsd
     })
 
     const program = Effect.gen(function*() {
       const client = yield* Client
+      const session = yield* Session
+      const mapper = yield* PortMapper
+      const reachability = Effect.map(
+        Effect.all([mapper.status, session.acceptedPeers]),
+        ([mapping, acceptedPeers]): Rpc.Reachability => ({
+          portMapping: !args.noPortMapping,
+          lsd: !args.noLsd,
+          mapping,
+          acceptedPeers
+        })
+      )
       const sessionId = Rpc.makeSessionId()
       const router = yield* Rpc.make({
         sessionId,
@@ -215,7 +232,8 @@ export const daemon = Command.make("daemon", options, (args) =>
             catch: (cause) =>
               new Rpc.RpcError({ reason: "failed", message: `free-space ${path}: ${(cause as Error).message}`, cause })
           }).pipe(Effect.map((s) => ({ free: s.bavail * s.bsize, total: s.blocks * s.bsize }))),
-        close: Effect.asVoid(Deferred.succeed(stop, "session-close"))
+        close: Effect.asVoid(Deferred.succeed(stop, "session-close")),
+        reachability
       })
       // The web UI, built into dist/web beside dist/cli (this file is dist/cli/commands/daemon.js).
       const webDir = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "web")

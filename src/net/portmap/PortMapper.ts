@@ -13,6 +13,7 @@ import type { Granted, Method, MethodName } from "./Method.js"
 import { GATEWAY_PORT, type MapProtocol } from "./pmp.js"
 import { natPmp, pcp, type Retransmit } from "./pmpClient.js"
 import { PortMapError } from "./PortMapError.js"
+import { noRejects, type PortMapRejects } from "./rejects.js"
 import { SSDP_GROUP } from "./upnp.js"
 import { upnp } from "./upnpClient.js"
 
@@ -89,6 +90,8 @@ export class PortMapper extends Context.Tag("bt/PortMapper")<PortMapper, {
   /** Maps `port` for TCP and UDP in the background until the scope closes, then deletes the mappings. */
   readonly map: (port: number) => Effect.Effect<void, never, Scope.Scope>
   readonly status: Effect.Effect<PortMapStatus>
+  /** What was thrown away: answers from others than the gateway, misdirected SSDP answers, oversized bodies. */
+  readonly rejected: Effect.Effect<Readonly<PortMapRejects>>
 }>() {}
 
 interface Current {
@@ -104,6 +107,7 @@ export const make = (
     const context = yield* Effect.context<Gateway | Datagram | HttpClient.HttpClient>()
     const status = yield* Ref.make<PortMapStatus>({ state: "off", ports: [] })
     const current = yield* Ref.make<Option.Option<Current>>(Option.none())
+    const rejects = noRejects()
 
     /** The first method that maps the TCP port, with that grant. */
     const discover = (route: Route, port: number): Effect.Effect<readonly [Method, Granted], PortMapError> => {
@@ -111,11 +115,18 @@ export const make = (
       const attempt = (method: Method) =>
         Effect.map(method.map("tcp", port, port, config.lease), (granted) => [method, granted] as const)
       const viaUpnp = Effect.flatMap(
-        upnp({ ssdp: config.ssdp, searchWait: config.searchWait, httpTimeout: config.httpTimeout, local: route.local, description: config.description }),
+        upnp({
+          ssdp: config.ssdp,
+          searchWait: config.searchWait,
+          httpTimeout: config.httpTimeout,
+          local: route.local,
+          description: config.description,
+          rejects
+        }),
         attempt
       )
-      const viaPmp = Effect.flatMap(natPmp(gateway, config.retransmit), attempt)
-      const viaPcp = Effect.flatMap(pcp(gateway, route.local, config.retransmit), attempt).pipe(
+      const viaPmp = Effect.flatMap(natPmp(gateway, config.retransmit, rejects), attempt)
+      const viaPcp = Effect.flatMap(pcp(gateway, route.local, config.retransmit, rejects), attempt).pipe(
         // A NAT-PMP-only gateway answers PCP with "unsupported version": speak NAT-PMP to it.
         Effect.catchIf(
           (error) => error.reason === "Refused" && error.code === 1 && config.methods.includes("natpmp"),
@@ -214,6 +225,7 @@ export const make = (
 
     return PortMapper.of({
       status: Ref.get(status),
+      rejected: Effect.sync(() => ({ ...rejects })),
       map: (port) =>
         cycle(port).pipe(
           Effect.repeat({ schedule: config.retry, while: (result) => result === "again" }),
@@ -234,5 +246,9 @@ export const layer = layerConfig()
 /** No port mapping (`--no-port-mapping`, tests): the status stays "off". */
 export const layerOff: Layer.Layer<PortMapper> = Layer.succeed(
   PortMapper,
-  PortMapper.of({ map: () => Effect.void, status: Effect.succeed({ state: "off", ports: [] }) })
+  PortMapper.of({
+    map: () => Effect.void,
+    status: Effect.succeed({ state: "off", ports: [] }),
+    rejected: Effect.sync(noRejects)
+  })
 )

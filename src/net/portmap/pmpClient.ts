@@ -18,6 +18,7 @@ import {
   PMP_RESULT
 } from "./pmp.js"
 import { PortMapError } from "./PortMapError.js"
+import { noRejects, type PortMapRejects } from "./rejects.js"
 
 export interface Retransmit {
   /** The first wait for an answer; each retransmission doubles it (RFC 6886 section 3.1 starts at 250 ms). */
@@ -29,19 +30,23 @@ export interface Retransmit {
 /**
  * One request/answer exchange with the gateway over a fresh UDP socket: sends `request`, retransmitting on the
  * doubling schedule, until `accept` takes an answer that came from the gateway's address and port (anything from
- * anyone else is ignored).
+ * anyone else is ignored, and counted in `rejects`).
  */
 const exchange = <A>(
   gateway: Endpoint,
   request: Uint8Array,
   accept: (bytes: Uint8Array) => A | undefined,
   retransmit: Retransmit,
-  what: string
+  what: string,
+  rejects: PortMapRejects
 ): Effect.Effect<A, PortMapError, Datagram> =>
   Effect.scoped(Effect.gen(function*() {
     const answers = yield* Queue.sliding<A>(4)
     const socket = yield* (yield* Datagram).bind({ family: "ipv4" }, (bytes, from) => {
-      if (from.host !== gateway.host || from.port !== gateway.port) return
+      if (from.host !== gateway.host || from.port !== gateway.port) {
+        rejects.notFromGateway++
+        return
+      }
       const answer = accept(bytes)
       if (answer !== undefined) Queue.unsafeOffer(answers, answer)
     }).pipe(Effect.mapError((cause) => new PortMapError({ reason: "Network", detail: cause.message, cause })))
@@ -63,13 +68,17 @@ const refused = (protocol: string, table: Record<number, string>, result: number
   })
 
 /** NAT-PMP (RFC 6886) to `gateway`. */
-export const natPmp = (gateway: Endpoint, retransmit: Retransmit): Effect.Effect<Method, never, Datagram> =>
+export const natPmp = (
+  gateway: Endpoint,
+  retransmit: Retransmit,
+  rejects: PortMapRejects = noRejects()
+): Effect.Effect<Method, never, Datagram> =>
   Effect.map(Datagram, (datagram) => {
     const run = <A>(request: Uint8Array, accept: (a: PmpAnswer) => A | undefined, what: string) =>
       exchange(gateway, request, (bytes) => {
         const answer = decodePmpAnswer(bytes)
         return typeof answer === "string" ? undefined : accept(answer)
-      }, retransmit, what).pipe(Effect.provideService(Datagram, datagram))
+      }, retransmit, what, rejects).pipe(Effect.provideService(Datagram, datagram))
     const mapOnce = (protocol: MapProtocol, internalPort: number, externalPort: number, lifetime: number) =>
       run(
         encodePmpMapRequest({ protocol, internalPort, externalPort, lifetime }),
@@ -109,7 +118,12 @@ export const natPmp = (gateway: Endpoint, retransmit: Retransmit): Effect.Effect
  * PCP (RFC 6887) to `gateway`, from our address `client`. A gateway that speaks only NAT-PMP answers with a
  * version-0 packet: that fails with reason "Refused" and code 1 (unsupported version), so the caller falls back.
  */
-export const pcp = (gateway: Endpoint, client: string, retransmit: Retransmit): Effect.Effect<Method, never, Datagram> =>
+export const pcp = (
+  gateway: Endpoint,
+  client: string,
+  retransmit: Retransmit,
+  rejects: PortMapRejects = noRejects()
+): Effect.Effect<Method, never, Datagram> =>
   Effect.map(Datagram, (datagram) => {
     // One nonce per mapping, kept for its renewals and its delete.
     const nonces = new Map<string, Uint8Array>()
@@ -133,7 +147,8 @@ export const pcp = (gateway: Endpoint, client: string, retransmit: Retransmit): 
           return Buffer.from(answer.nonce).equals(nonce) && answer.internalPort === internalPort ? answer : undefined
         },
         retransmit,
-        what
+        what,
+        rejects
       ).pipe(
         Effect.provideService(Datagram, datagram),
         Effect.flatMap((a) =>

@@ -7,6 +7,7 @@ import * as Stream from "effect/Stream"
 import { Datagram, type Endpoint } from "../Datagram.js"
 import type { Method } from "./Method.js"
 import { PortMapError } from "./PortMapError.js"
+import { noRejects, type PortMapRejects } from "./rejects.js"
 import {
   addPortMappingArgs,
   decodeSearchAnswer,
@@ -31,6 +32,8 @@ export interface UpnpOptions {
   readonly local: string
   /** Shown in the router's mapping table. */
   readonly description: string
+  /** Where misdirected, malformed and oversized answers are counted. */
+  readonly rejects?: PortMapRejects
 }
 
 /** The most SSDP answers looked at, and device descriptions fetched, per search. */
@@ -41,30 +44,40 @@ const MAX_SOAP_ANSWER = 16 * 1024
 
 const network = (cause: { readonly message: string }) => new PortMapError({ reason: "Network", detail: cause.message, cause })
 
-/** The body of an answer, read up to `cap` bytes. */
-const bodyOf = (response: HttpClientResponse.HttpClientResponse, cap: number, what: string) =>
+/** The body of an answer, read up to `cap` bytes (past that, counted in `rejects` and cut off). */
+const bodyOf = (response: HttpClientResponse.HttpClientResponse, cap: number, what: string, rejects: PortMapRejects) =>
   response.stream.pipe(
     Stream.mapError(network),
     Stream.runFoldEffect("", (text, chunk) =>
       text.length + chunk.length > cap
-        ? Effect.fail(new PortMapError({ reason: "BadAnswer", detail: `${what} is larger than ${cap / 1024} KiB` }))
+        ? Effect.suspend(() => {
+          rejects.oversized++
+          return Effect.fail(new PortMapError({ reason: "BadAnswer", detail: `${what} is larger than ${cap / 1024} KiB` }))
+        })
         : Effect.succeed(text + Buffer.from(chunk).toString("utf8")))
   )
 
 /**
  * The SSDP answers' device description URLs: M-SEARCH for each IGD device type, then whatever answers come within
- * `searchWait`. An answer whose LOCATION names a host other than the one that answered is ignored.
+ * `searchWait`. An answer whose LOCATION names a host other than the one that answered is ignored and counted, as is
+ * one that cannot be read.
  */
-const search = (options: UpnpOptions): Effect.Effect<Array<string>, PortMapError, Datagram> =>
+const search = (options: UpnpOptions, rejects: PortMapRejects): Effect.Effect<Array<string>, PortMapError, Datagram> =>
   Effect.scoped(Effect.gen(function*() {
     const locations: Array<string> = []
     const socket = yield* (yield* Datagram).bind({ family: "ipv4" }, (bytes, from) => {
       if (locations.length >= MAX_LOCATIONS) return
       const answer = decodeSearchAnswer(bytes)
-      if (typeof answer === "string") return
+      if (typeof answer === "string") {
+        rejects.ssdpMalformed++
+        return
+      }
       const url = URL.canParse(answer.location) ? new URL(answer.location) : undefined
-      if (url === undefined || url.hostname !== from.host || locations.includes(url.href)) return
-      locations.push(url.href)
+      if (url === undefined || url.hostname !== from.host) {
+        rejects.ssdpMisdirected++
+        return
+      }
+      if (!locations.includes(url.href)) locations.push(url.href)
     }).pipe(Effect.mapError(network))
     const mx = Math.max(1, Math.round(Duration.toSeconds(options.searchWait)))
     for (const device of IGD_DEVICES) {
@@ -77,6 +90,7 @@ const search = (options: UpnpOptions): Effect.Effect<Array<string>, PortMapError
 /** UPnP IGD: search, read the first description with a WAN connection service, and map through it. */
 export const upnp = (options: UpnpOptions): Effect.Effect<Method, PortMapError, Datagram | HttpClient.HttpClient> =>
   Effect.gen(function*() {
+    const rejects = options.rejects ?? noRejects()
     const client = yield* HttpClient.HttpClient
     const timed = <A>(effect: Effect.Effect<A, PortMapError>, what: string) =>
       effect.pipe(Effect.timeoutFail({
@@ -90,7 +104,7 @@ export const upnp = (options: UpnpOptions): Effect.Effect<Method, PortMapError, 
           Effect.mapError(network),
           Effect.flatMap((response) =>
             response.status === 200
-              ? bodyOf(response, MAX_DESCRIPTION, `the device description at ${location}`)
+              ? bodyOf(response, MAX_DESCRIPTION, `the device description at ${location}`, rejects)
               : Effect.fail(new PortMapError({ reason: "BadAnswer", detail: `${location} answered HTTP ${response.status}` }))
           )
         )),
@@ -104,7 +118,7 @@ export const upnp = (options: UpnpOptions): Effect.Effect<Method, PortMapError, 
         })
       )
 
-    const locations = yield* search(options)
+    const locations = yield* search(options, rejects)
     if (locations.length === 0) {
       return yield* new PortMapError({ reason: "Timeout", detail: "no UPnP gateway answered the SSDP search" })
     }
@@ -119,7 +133,7 @@ export const upnp = (options: UpnpOptions): Effect.Effect<Method, PortMapError, 
       return timed(
         Effect.scoped(client.execute(request).pipe(
           Effect.mapError(network),
-          Effect.flatMap((response) => bodyOf(response, MAX_SOAP_ANSWER, `the answer to ${action}`))
+          Effect.flatMap((response) => bodyOf(response, MAX_SOAP_ANSWER, `the answer to ${action}`, rejects))
         )),
         action
       ).pipe(

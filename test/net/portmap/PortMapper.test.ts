@@ -102,13 +102,17 @@ describe("PortMapper against a fake PCP / NAT-PMP gateway on 127.0.0.1", () => {
       ])
     }))
 
-  it.scoped("answers from anyone but the gateway are ignored; a silent gateway costs 4 sends, then quiet for 30 min", () =>
+  it.scoped("answers from anyone but the gateway are ignored and counted; a silent gateway costs 4 sends, then quiet for 30 min", () =>
     Effect.gen(function*() {
       const gw = yield* fakePmpGateway({ speaks: "pcp", answerFromElsewhere: true })
       const { mapper, statusIs } = yield* start({ gatewayPort: gw.port, methods: ["pcp"] })
       yield* until(statusIs("unavailable"), "250 millis")
       expect((yield* mapper.status).error).toBe("port mapping: the gateway 127.0.0.1 did not answer a TCP mapping")
       expect(gw.requests.length).toBe(4)
+      // Each of the 4 sends was answered from elsewhere; those that came while the socket was open were counted.
+      const { notFromGateway } = yield* mapper.rejected
+      expect(notFromGateway).toBeGreaterThanOrEqual(1)
+      expect(notFromGateway).toBeLessThanOrEqual(4)
       yield* TestClock.adjust("29 minutes")
       yield* realWait(50)
       expect(gw.requests.length).toBe(4)
@@ -178,20 +182,23 @@ describe("PortMapper against a fake UPnP IGD (SSDP + HTTP + SOAP) on 127.0.0.1",
       expect(igd.calls.slice(0, 4).map((c) => c.args.NewLeaseDuration)).toEqual(["3600", "0", "3600", "0"])
     }))
 
-  it.scoped("an SSDP answer naming another host is ignored", () =>
+  it.scoped("an SSDP answer naming another host is ignored and counted", () =>
     Effect.gen(function*() {
       const igd = yield* fakeIgd({ locationHost: "127.0.0.2" })
       const { mapper, statusIs } = yield* start(upnpOnly(igd.ssdpPort))
       yield* until(statusIs("unavailable"), "500 millis")
       expect((yield* mapper.status).error).toBe("port mapping: no UPnP gateway answered the SSDP search")
       expect(igd.calls).toEqual([])
+      expect((yield* mapper.rejected).ssdpMisdirected).toBeGreaterThanOrEqual(1)
+      expect((yield* mapper.rejected).oversized).toBe(0)
     }))
 
-  it.scoped("a device description of a megabyte is refused", () =>
+  it.scoped("a device description of a megabyte is refused and counted", () =>
     Effect.gen(function*() {
       const igd = yield* fakeIgd({ description: "<root>" + " ".repeat(1024 * 1024) + "</root>" })
       const { mapper, statusIs } = yield* start(upnpOnly(igd.ssdpPort))
       yield* until(statusIs("unavailable"), "500 millis")
       expect((yield* mapper.status).error).toMatch(/rootDesc\.xml is larger than 64 KiB$/)
+      expect(yield* mapper.rejected).toMatchObject({ oversized: 1, ssdpMisdirected: 0 })
     }))
 })
