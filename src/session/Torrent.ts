@@ -30,6 +30,7 @@ import { makeDialer } from "./Dialer.js"
 import { restorePieces, saveResume } from "./restore.js"
 import { allFiles, type FilePriority, piecePriorities, skippedFiles } from "./selection.js"
 import { countPeers, stallReason } from "./stallReason.js"
+import type { HashStats } from "./HashExchange.js"
 import { PeerLink } from "./PeerLink.js"
 import { dialPeer } from "./encryption.js"
 import { keyOf, runLink } from "./runLink.js"
@@ -65,6 +66,8 @@ export interface TorrentProgress {
   readonly dht?: DhtStats
   /** Each tracker of the torrent: state, last error, last and next announce, swarm counts (none without trackers). */
   readonly trackers: ReadonlyArray<TrackerStatus>
+  /** A v2 or hybrid torrent's BEP 52 hash messages: requests answered and rejected, answers kept, layers missing. */
+  readonly hashes?: HashStats
   /** Why the torrent is stuck or slow, in plain words ("no peers: 3 trackers failed (timeout), …"), if it is. */
   readonly reason?: string
 }
@@ -521,6 +524,7 @@ export const startTorrent = (
           peakOutstanding: link.peakOutstanding
         })),
         trackers,
+        ...(current.hashes === undefined ? {} : { hashes: current.hashes.stats() }),
         ...reasonOf(current, trackers)
       }
     })

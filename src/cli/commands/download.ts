@@ -28,7 +28,6 @@ import { parseDuration, reportMetadata, type ReportMode, reportMode, reportProgr
 import { describePlatformError } from "../platformError.js"
 import { CommandFailed, UsageError } from "../UsageError.js"
 import type { CommandHelp } from "../help.js"
-import { refuseV2OnlyMagnet } from "../v2only.js"
 
 /**
  * Waits for a magnet link's metadata, showing how the fetch goes, then says how long it took and writes the
@@ -162,6 +161,7 @@ const run = (
           totalLength: final.totalLength,
           downloaded: final.downloaded,
           wasted: final.wasted,
+          ...(final.hashes === undefined ? {} : { hashes: final.hashes }),
           directory,
           seconds
         }))
@@ -233,7 +233,6 @@ export const download = Command.make(
 
       const metainfo = yield* Metainfo
       const magnet = isMagnet(args.torrent) ? yield* metainfo.parseMagnet(args.torrent) : undefined
-      if (magnet !== undefined) yield* refuseV2OnlyMagnet(magnet)
       if (magnet === undefined && Option.isSome(args.saveTorrent)) {
         return yield* new UsageError({ message: "--save-torrent goes with a magnet link" })
       }
