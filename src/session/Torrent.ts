@@ -386,25 +386,31 @@ export const startTorrent = (
         started.tick(limits)
       })))
       yield* Effect.sync(() => started.rechoke(limits.snubMs)).pipe(Effect.schedule(config.rechoke), Effect.forkScoped)
-      if (options.useTrackers) {
-        announcer = yield* startAnnouncing({
+      // A hybrid is announced under both its wire hashes (BEP 52), so v1-only and v2 peers both find it; progress
+      // shows the first (v1) hash's trackers.
+      const wireHashes = torrent.v2?.hybrid === true ? [torrent.infoHash, torrent.v2.infoHash.subarray(0, 20)] : [torrent.infoHash]
+      if (options.useTrackers) for (const [i, infoHash] of wireHashes.entries()) {
+        const tracked = yield* startAnnouncing({
           timing: config.announce,
           tiers: trackerTiers(torrent),
-          infoHash: torrent.infoHash,
+          infoHash,
           peerId: options.peerId,
           port: options.port,
           key: options.key,
           stats: transferStats,
           onPeers: (found) => addPeers(found),
           ...(completeAtStart ? {} : { completed: downloadCompleted }),
-          ...(options.announce === undefined ? {} : { hooks: options.announce })
+          ...(options.announce === undefined || i > 0 ? {} : { hooks: options.announce })
         })
+        if (i === 0) announcer = tracked
       }
       if (options.useDht && Option.isSome(options.dht) && !torrent.private) {
-        yield* lookForPeers(options.dht.value, torrent.infoHash, options.port, config, (found) => {
-          dhtFound += found.length
-          return addPeers(found)
-        })
+        for (const infoHash of wireHashes) {
+          yield* lookForPeers(options.dht.value, infoHash, options.port, config, (found) => {
+            dhtFound += found.length
+            return addPeers(found)
+          })
+        }
       }
       if (Option.isSome(resume)) yield* keepResumeState(started, resume.value)
       yield* addPeers(known.flatMap((text) => {

@@ -11,8 +11,28 @@
  */
 import { join } from "node:path"
 import { expect, test } from "vitest"
-import { type FileSpec, interopSuite, lt, type LtInfo, runBt, startLtSeeder, tempDir, waitForLine, writeFiles } from "./harness.js"
-import { btDownloadFrom, btEvents, describeProc, hashFiles, listFiles, startBtSeed, startLtLeecher } from "./leechers.js"
+import {
+  type FileSpec,
+  interopSuite,
+  lt,
+  type LtInfo,
+  runBt,
+  startLtSeeder,
+  startOpentracker,
+  tempDir,
+  waitForLine,
+  writeFiles
+} from "./harness.js"
+import {
+  btDownloadFrom,
+  btEvents,
+  describeProc,
+  hashFiles,
+  listFiles,
+  startBtSeed,
+  startLtLeecher,
+  untilTrackerCounts
+} from "./leechers.js"
 
 const NAME = "v2wire"
 /** At 16 KiB pieces: 19 pieces, a one-piece file, 1,100 pieces (over one 512-hash request), 3 pieces. */
@@ -102,4 +122,24 @@ interopSuite("BEP 52 hash messages between bt and libtorrent", ["libtorrent"], (
     expect(await listFiles(join(save, NAME)), context()).toEqual(sizes)
     expect(await hashFiles(join(save, NAME), spec), context()).toEqual(await hashFiles(join(src, NAME), spec))
   }, 150_000)
+
+  test("bt seed announces a hybrid to opentracker under both its hashes (v1, and v2 cut to 20 bytes)", async () => {
+    const work = await tempDir()
+    const src = join(work, "src")
+    await writeFiles(join(src, NAME), spec.slice(0, 2), 53)
+    const tracker = await startOpentracker(join(work, "tracker"), [])
+    const torrent = join(work, `${NAME}.torrent`)
+    const created = await runBt(["create", join(src, NAME), "-o", torrent, "-t", tracker.httpUrl, "--json"])
+    expect(created.code, created.stderr).toBe(0)
+    const { infoHash, infoHashV2 } = JSON.parse(created.stdout) as Record<string, string>
+    const v2 = infoHashV2!.slice(0, 40)
+    await tracker.allow([infoHash!, v2])
+    const seeder = await startBtSeed({ torrent, dir: src, trackers: true })
+    const context = () => describeProc("bt seed", seeder.proc)
+    for (const hash of [infoHash!, v2]) {
+      await untilTrackerCounts(tracker.httpUrl, hash, 1, 20_000).catch((error: unknown) => {
+        throw new Error(`${String(error)}\n${context()}`)
+      })
+    }
+  }, 60_000)
 })
