@@ -55,7 +55,7 @@ export class PeerLink implements Link {
 
   /** Both sides speak the Fast extension (BEP 6). */
   fast = false
-  /** The torrent has v2 data and the peer set the v2 bit (BEP 52): it may be asked for hashes. */
+  /** The torrent has v2 data and the peer set the v2 bit or came by the v2 hash (BEP 52): hash messages both ways. */
   v2 = false
   /** The allowed-fast pieces both ways (BEP 6). */
   readonly fastSets: FastSets
