@@ -16,8 +16,7 @@ import {
   KEEP_ALIVE,
   type Message,
   NOT_INTERESTED,
-  OUR_RESERVED,
-  OUR_RESERVED_DHT,
+  ourReserved,
   supports,
   UNCHOKE,
   WireDecoder
@@ -56,6 +55,8 @@ export class PeerLink implements Link {
 
   /** Both sides speak the Fast extension (BEP 6). */
   fast = false
+  /** The torrent has v2 data and the peer set the v2 bit or came by the v2 hash (BEP 52): hash messages both ways. */
+  v2 = false
   /** The allowed-fast pieces both ways (BEP 6). */
   readonly fastSets: FastSets
   /** BEP 10 with this peer: metadata served, PEX both ways. */
@@ -148,9 +149,10 @@ export class PeerLink implements Link {
 
   private readonly handlers = { onData: (chunk: Uint8Array) => this.onData(chunk), onDrain: () => this.onDrain(), onClose: (error: TransportError | undefined) => this.onClose(error) }
 
-  private sendHandshake(): void {
-    const reserved = this.swarm.dhtPort === undefined ? OUR_RESERVED : OUR_RESERVED_DHT
-    this.send(encodeHandshake({ reserved, infoHash: this.swarm.infoHash, peerId: this.swarm.peerId }))
+  /** Our handshake, with `infoHash` (the torrent's wire hash unless the peer came by a hybrid's other). */
+  private sendHandshake(infoHash = this.swarm.infoHash): void {
+    const reserved = ourReserved(this.swarm.dhtPort !== undefined, this.swarm.hashes !== undefined)
+    this.send(encodeHandshake({ reserved, infoHash, peerId: this.swarm.peerId }))
   }
 
   /**
@@ -165,7 +167,11 @@ export class PeerLink implements Link {
   /** A connection we accepted, whose handshake was read already (with `rest`, the bytes that followed it). */
   accept(handshake: Handshake, rest: Uint8Array): void {
     this.connection.start(this.handlers)
-    this.sendHandshake()
+    // A hybrid: answered by the hash the peer came by, or by the v2 one when it came by the v1 hash with the v2 bit
+    // (BEP 52's upgrade, as libtorrent answers us), so both sides then speak v2 and the hash messages.
+    const v2Hash = this.swarm.v2Hash
+    const upgrade = v2Hash !== undefined && supports(handshake.reserved, "v2")
+    this.sendHandshake(upgrade ? v2Hash : handshake.infoHash)
     this.gotHandshake(handshake)
     if (rest.length > 0) this.onData(rest)
   }
@@ -244,6 +250,10 @@ export class PeerLink implements Link {
     const dhtPort = this.swarm.dhtPort
     if (dhtPort !== undefined && supports(handshake.reserved, "dht")) this.send(encodePort(dhtPort))
     if (supports(handshake.reserved, "extensions")) this.extensions.sendHandshake()
+    // A peer that came by the v2 info-hash speaks v2 whatever its bits say: libtorrent 2.0 leaves the v2 bit clear
+    // on a v2-only torrent (it sets it on a hybrid reached by the v1 hash).
+    this.v2 = this.swarm.hashes !== undefined && (supports(handshake.reserved, "v2") || this.swarm.isV2Hash(handshake.infoHash))
+    if (this.v2) this.swarm.hashes!.ask(this)
     this.events.onHandshake()
   }
 
@@ -335,7 +345,21 @@ export class PeerLink implements Link {
       case "port":
         if (message.port > 0) this.swarm.dhtNodeLearned({ host: this.connection.remote.host, port: message.port })
         return
+      // BEP 52: between v2 peers of a torrent with v2 data; from another, skipped like an unknown message.
+      case "hashRequest":
+      case "hashes":
+      case "hashReject":
+        if (this.v2) this.gotHashMessage(message.type, message.payload)
+        return
     }
+  }
+
+  private gotHashMessage(type: "hashRequest" | "hashes" | "hashReject", payload: Uint8Array): void {
+    const hashes = this.swarm.hashes!
+    if (type === "hashes") return this.swarm.hashesReceived(this, payload)
+    const result = type === "hashRequest" ? hashes.answer(this, payload) : hashes.rejected(this, payload)
+    if (typeof result === "string") this.protocolError(result)
+    else if (result !== undefined) this.send(result)
   }
 
   private gotBitfield(bytes: Uint8Array): void {
@@ -447,7 +471,7 @@ export class PeerLink implements Link {
 
   /** Tops up the request pipeline to the depth the peer's rate calls for. */
   fillRequests(): void {
-    if (this.closed || !this.amInterested || this.swarm.backlogged()) return
+    if (this.closed || !this.amInterested || this.swarm.backlogged() || this.swarm.hashes?.awaiting === true) return
     // Choked: only the pieces the peer allowed us (BEP 6), if any.
     const bits = this.peerChoking ? this.fastSets.whileChoked(this.bits) : this.bits
     if (bits === undefined) return

@@ -117,7 +117,8 @@ export const make = (
 
     const connections = () => {
       let total = handshaking
-      for (const torrent of torrents.values()) total += torrent.connections()
+      // A hybrid is listed under both its hashes: counted once.
+      for (const torrent of new Set(torrents.values())) total += torrent.connections()
       return total
     }
     let maxConnections = settings.maxConnections
@@ -229,17 +230,22 @@ export const make = (
           ...(sources === undefined ? {} : { sources }),
           ...(options.announce === undefined ? {} : { announce: options.announce })
         }).pipe(Effect.provideService(Transport, wrapped(options.wrapConnection)))
-        const hidden = Buffer.from(obfuscatedInfoHash(torrent.infoHash)).toString("hex")
-        torrents.set(torrent.infoHashHex, handle)
-        if (options.wrapConnection !== undefined) wrappers.set(torrent.infoHashHex, options.wrapConnection)
-        obfuscated.set(hidden, torrent.infoHash)
-        yield* Effect.addFinalizer(() =>
-          Effect.sync(() => {
-            torrents.delete(torrent.infoHashHex)
-            wrappers.delete(torrent.infoHashHex)
-            obfuscated.delete(hidden)
-          })
-        )
+        // A hybrid is reached by either wire hash (BEP 52): its v1 hash and its v2 hash cut to 20 bytes.
+        const wireHashes = torrent.v2?.hybrid === true ? [torrent.infoHash, torrent.v2.infoHash.subarray(0, 20)] : [torrent.infoHash]
+        for (const hash of wireHashes) {
+          const hex = Buffer.from(hash).toString("hex")
+          const hidden = Buffer.from(obfuscatedInfoHash(hash)).toString("hex")
+          torrents.set(hex, handle)
+          if (options.wrapConnection !== undefined) wrappers.set(hex, options.wrapConnection)
+          obfuscated.set(hidden, hash)
+          yield* Effect.addFinalizer(() =>
+            Effect.sync(() => {
+              torrents.delete(hex)
+              wrappers.delete(hex)
+              obfuscated.delete(hidden)
+            })
+          )
+        }
         if (options.peers !== undefined && options.peers.length > 0) yield* handle.addPeers(options.peers)
         return handle
       }).pipe(Effect.provide(context))

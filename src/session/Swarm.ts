@@ -8,6 +8,7 @@ import type { BanList } from "./BanList.js"
 import { Blame } from "./Blame.js"
 import { Holepunch, type HolepunchLink } from "./holepunch.js"
 import { type ChokeConfig, type ChokerState, initialChokerState, rechoke } from "./choker.js"
+import { HashExchange } from "./HashExchange.js"
 import { PeerError } from "./PeerError.js"
 import type { PeerLink } from "./PeerLink.js"
 import { type CachedPiece, PieceBuffers, PieceCache } from "./PieceCache.js"
@@ -102,6 +103,8 @@ export class Swarm {
   holepunchMalformed = 0
   /** Who told us of each peer through PEX (while we have not reached it): the relay to ask if we cannot. */
   private readonly learnedFrom = new Map<string, PeerLink>()
+  /** A v2 or hybrid torrent's BEP 52 hash messages, both ways (undefined for v1: no v2 bit, no hash messages). */
+  readonly hashes: HashExchange | undefined
 
   /** Whether a link to this address (`keyOf`) is up. */
   hasLink(key: string): boolean {
@@ -132,13 +135,15 @@ export class Swarm {
   constructor(private readonly options: SwarmOptions) {
     this.infoHash = options.torrent.infoHash
     this.peerId = options.peerId
-    this.admission = new Admission(this.infoHash, this.peerId, (host) => options.bans.isBanned(host))
+    // A hybrid is reached by either hash; a peer that sets the v2 bit answers ours with the v2 one (BEP 52 upgrade).
+    this.admission = new Admission(this.infoHash, this.peerId, (host) => options.bans.isBanned(host), this.v2Hash)
     this.pieceCount = options.torrent.pieceCount
     this.port = options.port
     this.metadata = options.torrent.infoBytes
     this.isPrivate = options.torrent.private
     this.dhtPort = options.torrent.private ? undefined : options.dhtPort
     this.now = options.now
+    this.hashes = options.torrent.v2 === undefined ? undefined : new HashExchange(options.torrent, options.now)
     this.picker = new PiecePicker<Downloader>({
       pieceCount: options.torrent.pieceCount,
       pieceLength: options.torrent.pieceLength,
@@ -201,6 +206,7 @@ export class Swarm {
     for (const waiting of this.loading.values()) waiting.delete(link)
     if (this.choker.optimistic === link) this.choker = { ...this.choker, optimistic: undefined }
     this.picker.removePeer(link)
+    this.hashes?.dropped(link)
     for (const other of this.links) other.fillRequests()
   }
 
@@ -226,6 +232,25 @@ export class Swarm {
   webSeedsFetching(): boolean {
     for (const seed of this.webSeeds) if (seed.fetching > 0) return true
     return false
+  }
+
+  /** Whether `infoHash` (from a handshake) is this torrent's v2 info-hash, cut to 20 bytes. */
+  isV2Hash(infoHash: Uint8Array): boolean {
+    const v2 = this.options.torrent.v2
+    return v2 !== undefined && Buffer.from(v2.infoHash).subarray(0, 20).equals(infoHash)
+  }
+
+  /** A hybrid's v2 info-hash cut to 20 bytes: its second wire hash (undefined for v1 and v2-only torrents). */
+  get v2Hash(): Uint8Array | undefined {
+    const v2 = this.options.torrent.v2
+    return v2 !== undefined && v2.hybrid ? v2.infoHash.subarray(0, 20) : undefined
+  }
+
+  /** A `hashes` message from `link`: kept if it verifies (else the peer is dropped); blocks flow once all are in. */
+  hashesReceived(link: PeerLink, payload: Uint8Array): void {
+    const result = this.hashes!.received(link, payload)
+    if (typeof result === "string") return link.protocolError(result)
+    if (result) for (const other of this.links) other.fillRequests()
   }
 
   /** A `piece` message (or a web seed's block): keep the block if we asked for it, and hand the piece on when it is whole. */
@@ -424,6 +449,10 @@ export class Swarm {
     for (const late of this.picker.timedOut(now, limits.requestMs)) late.peer.cancel(late.index, late.begin, late.length)
     for (const link of this.links) link.tick(now, limits)
     for (const seed of this.webSeeds) seed.download.tick(now)
+    if (this.hashes !== undefined) {
+      this.hashes.tick()
+      for (const link of this.links) if (link.v2) this.hashes.ask(link)
+    }
     for (const link of this.links) link.fillRequests()
     if (!this.isPrivate) {
       const peers = this.pexPeers()

@@ -33,6 +33,7 @@ import { makeDialer } from "./Dialer.js"
 import { restorePieces, saveResume } from "./restore.js"
 import { allFiles, type FilePriority, piecePriorities, skippedFiles } from "./selection.js"
 import { countPeers, stallReason } from "./stallReason.js"
+import type { HashStats } from "./HashExchange.js"
 import { PeerLink } from "./PeerLink.js"
 import { dialPeer } from "./encryption.js"
 import { keyOf, runLink } from "./runLink.js"
@@ -68,6 +69,8 @@ export interface TorrentProgress {
   readonly dht?: DhtStats
   /** Each tracker of the torrent: state, last error, last and next announce, swarm counts (none without trackers). */
   readonly trackers: ReadonlyArray<TrackerStatus>
+  /** A v2 or hybrid torrent's BEP 52 hash messages: requests answered and rejected, answers kept, layers missing. */
+  readonly hashes?: HashStats
   /** Why the torrent is stuck or slow, in plain words ("no peers: 3 trackers failed (timeout), …"), if it is. */
   readonly reason?: string
   /** The torrent's web seeds (BEP 19), when it has any and they are used. */
@@ -441,25 +444,31 @@ export const startTorrent = (
       })))
       yield* Effect.sync(() => started.rechoke(limits.snubMs)).pipe(Effect.schedule(config.rechoke), Effect.forkScoped)
       yield* startWebSeeds(started)
-      if (options.useTrackers) {
-        announcer = yield* startAnnouncing({
+      // A hybrid is announced under both its wire hashes (BEP 52), so v1-only and v2 peers both find it; progress
+      // shows the first (v1) hash's trackers.
+      const wireHashes = torrent.v2?.hybrid === true ? [torrent.infoHash, torrent.v2.infoHash.subarray(0, 20)] : [torrent.infoHash]
+      if (options.useTrackers) for (const [i, infoHash] of wireHashes.entries()) {
+        const tracked = yield* startAnnouncing({
           timing: config.announce,
           tiers: trackerTiers(torrent),
-          infoHash: torrent.infoHash,
+          infoHash,
           peerId: options.peerId,
           port: options.port,
           key: options.key,
           stats: transferStats,
           onPeers: (found) => addPeers(found),
           ...(completeAtStart ? {} : { completed: downloadCompleted }),
-          ...(options.announce === undefined ? {} : { hooks: options.announce })
+          ...(options.announce === undefined || i > 0 ? {} : { hooks: options.announce })
         })
+        if (i === 0) announcer = tracked
       }
       if (options.useDht && Option.isSome(options.dht) && !torrent.private) {
-        yield* lookForPeers(options.dht.value, torrent.infoHash, options.port, config, (found) => {
-          dhtFound += found.length
-          return addPeers(found)
-        })
+        for (const infoHash of wireHashes) {
+          yield* lookForPeers(options.dht.value, infoHash, options.port, config, (found) => {
+            dhtFound += found.length
+            return addPeers(found)
+          })
+        }
       }
       if (Option.isSome(resume)) yield* keepResumeState(started, resume.value)
       yield* addPeers(known.flatMap((text) => {
@@ -595,6 +604,7 @@ export const startTorrent = (
           peakOutstanding: link.peakOutstanding
         })),
         trackers,
+        ...(current.hashes === undefined ? {} : { hashes: current.hashes.stats() }),
         ...reasonOf(current, trackers),
         ...(current.webSeeds.size === 0 ? {} : { webSeeds: [...current.webSeeds].map((seed) => seed.info()) })
       }

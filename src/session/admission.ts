@@ -14,7 +14,9 @@ export class Admission {
     private readonly infoHash: Uint8Array,
     private readonly ownPeerId: Uint8Array,
     /** Whether a peer's IP address is banned. */
-    private readonly banned: (host: string) => boolean
+    private readonly banned: (host: string) => boolean,
+    /** A hybrid's other wire hash (its v2 info-hash cut to 20 bytes, BEP 52): peers may come by either. */
+    private readonly alternate?: Uint8Array
   ) {}
 
   /**
@@ -22,7 +24,9 @@ export class Admission {
    * info-hash and our own id; undefined when it is admitted, its peer id then taken until `release`.
    */
   admit(host: string, handshake: Handshake, also?: () => string | undefined): string | undefined {
-    if (!equalBytes(handshake.infoHash, this.infoHash)) return "handshake for another torrent"
+    if (!equalBytes(handshake.infoHash, this.infoHash) && !(this.alternate !== undefined && equalBytes(handshake.infoHash, this.alternate))) {
+      return "handshake for another torrent"
+    }
     if (equalBytes(handshake.peerId, this.ownPeerId)) return "connected to ourselves"
     const other = also?.()
     if (other !== undefined) return other

@@ -5,7 +5,6 @@ import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
-import { createHash } from "node:crypto"
 import { type MagnetLink, parseMetadata, type TorrentInfo } from "../metainfo/index.js"
 import type { Dht } from "../dht/Dht.js"
 import type { Endpoint } from "../net/Datagram.js"
@@ -14,6 +13,7 @@ import type { ResumeStore } from "../resume/index.js"
 import { type AnnounceHooks, type Announcer, startAnnouncing, type Tracker, type TrackerStatus } from "../tracker/index.js"
 import type { BanList } from "./BanList.js"
 import { type MetadataProgress, startMetadataFetch } from "./metadata/fetchMetadata.js"
+import { metadataMatches } from "./metadata/MetadataAssembler.js"
 import { lookForPeers } from "./dhtPeers.js"
 import type { SessionConfig } from "./SessionConfig.js"
 import { stallReason } from "./stallReason.js"
@@ -87,10 +87,11 @@ export const startMagnet = (
       ? Option.none<Uint8Array>()
       : Option.filter(
         yield* options.resume.value.loadMetadata(magnet.infoHashHex),
-        (bytes) => createHash("sha1").update(bytes).digest().equals(magnet.infoHash)
+        (bytes) => metadataMatches(bytes, magnet.infoHash, magnet.infoHashV2)
       )
     const fetch = yield* startMetadataFetch({
       infoHash: magnet.infoHash,
+      infoHashV2: magnet.infoHashV2,
       peerId: options.peerId,
       config: options.config,
       port: options.port,

@@ -296,6 +296,12 @@ export class WireDecoder {
           return new WireError({ reason: "TooLong", detail: `extended message of ${length} bytes is too long` })
         }
         return emit({ type: "extended", id: bytes[start + 1]!, payload: copyBytes(bytes, start + 2, start + length) })
+      case MessageId.hashRequest:
+      case MessageId.hashes:
+      case MessageId.hashReject: {
+        const type = id === MessageId.hashRequest ? "hashRequest" : id === MessageId.hashes ? "hashes" : "hashReject"
+        return emit({ type, payload: copyBytes(bytes, start + 1, start + length) })
+      }
       default:
         // Unknown ids (extensions we did not negotiate) are skipped; their length was bounded above.
         return undefined

@@ -18,7 +18,12 @@ export const Capability = {
   /** BEP 6 Fast extension. */
   fast: [7, 0x04],
   /** BEP 5 DHT (`port` message). */
-  dht: [7, 0x01]
+  dht: [7, 0x01],
+  /**
+   * BEP 52: the torrent has v2 data and we speak the hash messages. Set only for a v2 or hybrid torrent: libtorrent
+   * drops a peer that sets it on a v1-only one.
+   */
+  v2: [7, 0x10]
 } as const satisfies Record<string, readonly [number, number]>
 
 export type CapabilityName = keyof typeof Capability
@@ -41,6 +46,10 @@ export const supports = (reserved: Uint8Array, name: CapabilityName): boolean =>
 export const OUR_RESERVED = reservedBytes(["extensions", "fast"])
 /** The same, when we run a DHT node (BEP 5): peers then tell us their DHT port, and we tell them ours. */
 export const OUR_RESERVED_DHT = reservedBytes(["extensions", "fast", "dht"])
+
+/** What we announce for a torrent: the v2 bit added when it has v2 data (BEP 52). */
+export const ourReserved = (dht: boolean, v2: boolean): Uint8Array =>
+  v2 ? reservedBytes(["extensions", "fast", ...(dht ? ["dht" as const] : []), "v2"]) : dht ? OUR_RESERVED_DHT : OUR_RESERVED
 
 export const encodeHandshake = (handshake: Handshake): Uint8Array => {
   const out = Buffer.alloc(HANDSHAKE_LENGTH)

@@ -33,6 +33,7 @@ export {
   type Handshake,
   OUR_RESERVED,
   OUR_RESERVED_DHT,
+  ourReserved,
   PROTOCOL,
   reservedBytes,
   supports
@@ -61,6 +62,7 @@ export {
   UNCHOKE
 } from "./messages.js"
 export {
+  answerFromTree,
   answerHashRequest,
   checkHashes,
   decodeHashes,
@@ -73,7 +75,8 @@ export {
   type HashRequest,
   hashRequestProblem,
   HASHES_ID,
-  MAX_HASH_REQUEST_LENGTH
+  MAX_HASH_REQUEST_LENGTH,
+  uncleCount
 } from "./hashes.js"
 export { decodeMetadataMessage, encodeMetadataMessage, type MetadataMessage } from "./metadata.js"
 export { decodePexMessage, encodePexMessage, PexFlag, type PexMessage, type PexPeer } from "./pex.js"

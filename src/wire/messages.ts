@@ -19,7 +19,11 @@ export const MessageId = {
   reject: 16,
   allowedFast: 17,
   /** BEP 10 extension protocol. */
-  extended: 20
+  extended: 20,
+  /** BEP 52 hash messages (see hashes.ts). */
+  hashRequest: 21,
+  hashes: 22,
+  hashReject: 23
 } as const
 
 /** The largest block we request or serve; BEP 3 clients agree on 16 KiB. */
@@ -49,6 +53,11 @@ export type Message =
   /** BEP 6: we may request this piece even while choked. */
   | { readonly type: "allowedFast"; readonly index: number }
   | { readonly type: "extended"; readonly id: number; readonly payload: Uint8Array }
+  /**
+   * BEP 52 `hash request` (21), `hashes` (22), `hash reject` (23): the payload after the id, copied, decoded by
+   * hashes.ts (`decodeHashRequest`, `decodeHashes`).
+   */
+  | { readonly type: "hashRequest" | "hashes" | "hashReject"; readonly payload: Uint8Array }
 
 const header = (length: number, id: number, extra = 0): Buffer => {
   const out = Buffer.allocUnsafe(5 + extra)
@@ -159,5 +168,12 @@ export const encodeMessage = (message: Message): Uint8Array => {
       return encodeReject(message.index, message.begin, message.length)
     case "allowedFast":
       return encodeAllowedFast(message.index)
+    case "hashRequest":
+    case "hashes":
+    case "hashReject": {
+      const out = header(1 + message.payload.length, MessageId[message.type], message.payload.length)
+      out.set(message.payload, 5)
+      return out
+    }
   }
 }

@@ -11,7 +11,8 @@ import {
   encodeHashes,
   encodeHashReject,
   encodeHashRequest,
-  type HashRequest
+  type HashRequest,
+  uncleCount
 } from "../../src/wire/index.js"
 
 const leavesOf = (count: number) =>
@@ -24,7 +25,7 @@ const requestFor = (width: number, base: number, lengthLog: number, pick: number
   const layerWidth = width >> baseLayer
   const length = 2 ** (1 + (lengthLog % Merkle.log2(layerWidth)))
   const index = (pick % (layerWidth / length)) * length
-  return { piecesRoot: root, baseLayer, index, length, proofLayers: height - baseLayer - Merkle.log2(length) }
+  return { piecesRoot: root, baseLayer, index, length, proofLayers: height - baseLayer - 1 }
 }
 
 describe("BEP 52 hash messages", () => {
@@ -83,7 +84,7 @@ describe("BEP 52 hash messages", () => {
   it("rejects requests no honest peer sends", () => {
     const leaves = leavesOf(16)
     const root = Merkle.rootOf(leaves, 16)
-    const ok = { piecesRoot: root, baseLayer: 0, index: 0, length: 4, proofLayers: 2 }
+    const ok = { piecesRoot: root, baseLayer: 0, index: 0, length: 4, proofLayers: 3 }
     expect(Either.isRight(answerHashRequest(leaves, 16, ok))).toBe(true)
     for (const patch of [
       { length: 3 },
@@ -92,7 +93,7 @@ describe("BEP 52 hash messages", () => {
       { index: 2 },
       { index: 16 },
       { baseLayer: 4 },
-      { proofLayers: 3 }
+      { proofLayers: 4 }
     ]) {
       const result = answerHashRequest(leaves, 16, { ...ok, ...patch })
       expect(Either.isLeft(result), JSON.stringify(patch)).toBe(true)
@@ -101,7 +102,24 @@ describe("BEP 52 hash messages", () => {
     // Too few hashes, or a proof that stops short of the root.
     const hashes = Either.getOrThrow(answerHashRequest(leaves, 16, ok))
     expect(Either.isLeft(checkHashes(ok, hashes.subarray(32), root, 16))).toBe(true)
-    const short = { ...ok, proofLayers: 1 }
+    const short = { ...ok, proofLayers: 2 }
     expect(Either.isLeft(checkHashes(short, Either.getOrThrow(answerHashRequest(leaves, 16, short)), root, 16))).toBe(true)
+  })
+
+  it("counts proof layers as libtorrent 2.0 does: from the base layer, the subtree's own layers needing no hashes", () => {
+    // Requests libtorrent sent bt seed (seen on the wire): a whole 32-wide file layer with 4 proof layers carries no
+    // uncles; 512 of a 2048-wide layer with 10 carries 2 (the layers above the 512-hash subtree, below the root).
+    for (const { blocks, index, length, proofLayers, uncles, width } of [
+      { blocks: 19, width: 32, index: 0, length: 32, proofLayers: 4, uncles: 0 },
+      { blocks: 1_099, width: 2048, index: 1024, length: 512, proofLayers: 10, uncles: 2 }
+    ]) {
+      const leaves = leavesOf(blocks)
+      const root = Merkle.rootOf(leaves, width)
+      const request = { piecesRoot: root, baseLayer: 0, index, length, proofLayers }
+      expect(uncleCount(request)).toBe(uncles)
+      const answer = Either.getOrThrow(answerHashRequest(leaves, width, request))
+      expect(answer.length).toBe((length + uncles) * 32)
+      expect(Either.isRight(checkHashes(request, answer, root, width))).toBe(true)
+    }
   })
 })

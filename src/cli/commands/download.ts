@@ -28,7 +28,6 @@ import { parseDuration, reportMetadata, type ReportMode, reportMode, reportProgr
 import { describePlatformError } from "../platformError.js"
 import { CommandFailed, UsageError } from "../UsageError.js"
 import type { CommandHelp } from "../help.js"
-import { refuseV2OnlyMagnet } from "../v2only.js"
 
 /**
  * Waits for a magnet link's metadata, showing how the fetch goes, then says how long it took and writes the
@@ -162,6 +161,7 @@ const run = (
           totalLength: final.totalLength,
           downloaded: final.downloaded,
           wasted: final.wasted,
+          ...(final.hashes === undefined ? {} : { hashes: final.hashes }),
           directory,
           seconds
         }))
@@ -205,7 +205,6 @@ export const openSource = (
   Effect.gen(function*() {
     const metainfo = yield* Metainfo
     const magnet = isMagnet(args.torrent) ? yield* metainfo.parseMagnet(args.torrent) : undefined
-    if (magnet !== undefined) yield* refuseV2OnlyMagnet(magnet)
     // Read before the session binds its ports: a missing .torrent is reported as nothing else.
     const loaded = magnet === undefined ? yield* metainfo.load(args.torrent) : undefined
     // Web seeds (BEP 19) are a source too: a torrent with some needs no peer.

@@ -29,6 +29,14 @@ interface Outstanding<P> {
  * each piece of one peer at a time. When the whole fails its hash, the culprit cannot be told from a mix of
  * peers, so from then on one peer at a time supplies every piece: a peer whose own metadata fails is convicted.
  */
+/**
+ * Whether `metadata` is the info dictionary of the torrent: its SHA-1 is the v1 info-hash, or its SHA-256 the v2
+ * one (a v2-only magnet's wire hash is the v2 hash cut to 20 bytes, which only the whole SHA-256 proves).
+ */
+export const metadataMatches = (metadata: Uint8Array, infoHash: Uint8Array, infoHashV2?: Uint8Array): boolean =>
+  createHash("sha1").update(metadata).digest().equals(infoHash) ||
+  (infoHashV2 !== undefined && createHash("sha256").update(metadata).digest().equals(infoHashV2))
+
 export class MetadataAssembler<P> {
   private size: number | undefined
   private pieces: Array<Uint8Array | undefined> = []
@@ -40,7 +48,8 @@ export class MetadataAssembler<P> {
   private soloMode = false
   private readonly excluded = new Set<P>()
 
-  constructor(private readonly infoHash: Uint8Array) {}
+  /** `infoHashV2`: a v2 magnet's SHA-256 info-hash (BEP 52); metadata matching either hash is the torrent's. */
+  constructor(private readonly infoHash: Uint8Array, private readonly infoHashV2?: Uint8Array) {}
 
   /** The metadata size being assembled, once a peer stated one. */
   get metadataSize(): number | undefined {
@@ -102,7 +111,7 @@ export class MetadataAssembler<P> {
     this.senders.set(piece, peer)
     if (this.senders.size < this.pieces.length) return { type: "more" }
     const metadata = Buffer.concat(this.pieces as Array<Uint8Array>)
-    if (createHash("sha1").update(metadata).digest().equals(this.infoHash)) return { type: "complete", metadata }
+    if (metadataMatches(metadata, this.infoHash, this.infoHashV2)) return { type: "complete", metadata }
     const contributors = new Set(this.senders.values())
     const convicted = contributors.size === 1 ? [...contributors] : []
     for (const culprit of convicted) this.excluded.add(culprit)

@@ -26,11 +26,15 @@ import { MetadataAssembler } from "./MetadataAssembler.js"
 export const METADATA_REQUESTS_PER_PEER = 4
 /** A metadata fetch speaks BEP 10 only: with BEP 6 it would owe the peer a `have none` it has no use for. */
 const RESERVED = reservedBytes(["extensions"])
+/** The same for a v2 magnet (BEP 52): the torrent has v2 data. */
+const RESERVED_V2 = reservedBytes(["extensions", "v2"])
 /** Rejects a peer may send us before we stop asking it. */
 const MAX_REJECTS = 8
 
 export interface MetadataSwarmOptions {
   readonly infoHash: Uint8Array
+  /** A v2 magnet's SHA-256 info-hash (`urn:btmh`), when it has one. */
+  readonly infoHashV2?: Uint8Array | undefined
   readonly peerId: Uint8Array
   /** Our listening port, told in the extended handshake. */
   readonly port: number
@@ -55,8 +59,10 @@ export class MetadataSwarm {
   private readonly admission: Admission
 
   constructor(readonly options: MetadataSwarmOptions) {
-    this.assembler = new MetadataAssembler(options.infoHash)
-    this.admission = new Admission(options.infoHash, options.peerId, (host) => options.bans.isBanned(host))
+    this.assembler = new MetadataAssembler(options.infoHash, options.infoHashV2)
+    // A hybrid link's peers may answer with the v2 hash (libtorrent does, to our v2 bit: BEP 52's upgrade).
+    const v2 = options.infoHashV2?.subarray(0, 20)
+    this.admission = new Admission(options.infoHash, options.peerId, (host) => options.bans.isBanned(host), v2)
   }
 
   admit(link: MetadataLink, handshake: Handshake): string | undefined {
@@ -141,8 +147,8 @@ export class MetadataLink implements Link {
 
   /** Sends our handshake, then reads the peer's (which may be waiting already, after an encryption handshake). */
   start(): void {
-    const { infoHash, peerId } = this.swarm.options
-    this.send(encodeHandshake({ reserved: RESERVED, infoHash, peerId }))
+    const { infoHash, infoHashV2, peerId } = this.swarm.options
+    this.send(encodeHandshake({ reserved: infoHashV2 === undefined ? RESERVED : RESERVED_V2, infoHash, peerId }))
     this.connection.start({
       onData: (chunk) => this.onData(chunk),
       onDrain: () => {},

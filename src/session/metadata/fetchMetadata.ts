@@ -27,7 +27,7 @@ export interface MetadataFetch {
   /** Adds peer addresses to ask. */
   readonly addPeers: (peers: ReadonlyArray<Endpoint>) => Effect.Effect<void>
   readonly progress: () => MetadataProgress
-  /** The verified info dictionary: its SHA-1 is the info-hash. */
+  /** The verified info dictionary: its SHA-1 is the info-hash, or its SHA-256 a v2 magnet's. */
   readonly metadata: Effect.Effect<Uint8Array>
   /** Every peer address heard of, to hand to the torrent once the metadata is known. */
   readonly known: () => ReadonlyArray<Endpoint>
@@ -35,6 +35,8 @@ export interface MetadataFetch {
 
 export interface MetadataFetchOptions {
   readonly infoHash: Uint8Array
+  /** A v2 magnet's SHA-256 info-hash (`urn:btmh`), when it has one. */
+  readonly infoHashV2?: Uint8Array | undefined
   readonly peerId: Uint8Array
   readonly config: SessionConfig
   /** The port we listen on. */
@@ -65,6 +67,7 @@ export const startMetadataFetch = (
     const runFork = yield* FiberSet.makeRuntime<never>()
     const swarm = new MetadataSwarm({
       infoHash: options.infoHash,
+      infoHashV2: options.infoHashV2,
       peerId: options.peerId,
       port: options.port,
       now: () => clock.unsafeCurrentTimeMillis(),
