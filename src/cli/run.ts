@@ -27,6 +27,7 @@ import { plainStyle, ttyStyle } from "./help.js"
 import { describePlatformError, isPlatformError } from "./platformError.js"
 import { runProgram } from "./program.js"
 import { CommandFailed, UsageError } from "./UsageError.js"
+import { buildVersion } from "./version.js"
 
 /**
  * The commands. A new one is added here, and its help extras (examples, common options) to `extras` under its
@@ -157,7 +158,7 @@ process.stderr.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code !== "EPIPE") throw error
 })
 
-runProgram({ root: bt, version: "0.1.0", extras, style: colour ? ttyStyle : plainStyle }, process.argv).pipe(
+runProgram({ root: bt, version: buildVersion(), extras, style: colour ? ttyStyle : plainStyle }, process.argv).pipe(
   Effect.tapErrorCause(report),
   Effect.provide(MainLayer),
   NodeRuntime.runMain({
