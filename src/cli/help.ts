@@ -129,7 +129,7 @@ export const renderHelp = (
       ...wrap(`\`${words} <command> --help\` shows a command's options and examples.`, WIDTH - 2).map((l) => `  ${l}`),
       ...(command.path.length === 0
         ? wrap(
-          `Also: ${program} --version; ${program} --completions bash|zsh|fish prints a completion script; ` +
+          `Also: ${program} --version; ${program} completions bash|zsh|fish prints a completion script; ` +
             `--log-level debug|info|warning|error after any command shows that much of the log; ` +
             `${program} --wizard builds a command line step by step.`,
           WIDTH - 2

@@ -12,6 +12,7 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Metainfo from "../metainfo/index.js"
+import { completions, completionsHelp } from "./commands/completions.js"
 import { create, createHelp } from "./commands/create.js"
 import { daemon } from "./commands/daemon.js"
 import { dht, dhtHelp } from "./commands/dht.js"
@@ -50,7 +51,8 @@ const bt = Command.make("bt").pipe(
     start,
     stop,
     recheck,
-    remove
+    remove,
+    completions((): Command.Command<any, any, any, any> => bt)
   ])
 )
 
@@ -62,6 +64,7 @@ const extras: HelpExtras = {
   info: infoHelp,
   magnet: magnetHelp,
   peers: peersHelp,
+  completions: completionsHelp,
   ...dhtHelp
 }
 
