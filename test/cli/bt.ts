@@ -29,9 +29,15 @@ export const workDir = (): string => {
   return dir
 }
 
-/** The environment bt runs in: its state kept in `stateDir`, no colour asked for. */
+/** The environment bt runs in: its state kept in `stateDir`, no colour asked for, no configuration file of the user's. */
 const envFor = (stateDir: string, extra: Record<string, string> = {}) => {
-  const env: Record<string, string> = { ...process.env as Record<string, string>, BT_STATE_DIR: stateDir, ...extra }
+  const env: Record<string, string> = {
+    ...process.env as Record<string, string>,
+    BT_STATE_DIR: stateDir,
+    XDG_CONFIG_HOME: join(stateDir, "config"),
+    ...extra
+  }
+  if (extra["BT_CONFIG"] === undefined) delete env["BT_CONFIG"]
   delete env["FORCE_COLOR"]
   return env
 }
