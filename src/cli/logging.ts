@@ -97,16 +97,20 @@ const problemOf = (error: NodeJS.ErrnoException): string =>
  * The logger for a target, as a layer: the file opened when the layer is built (one that cannot be written is a
  * CommandFailed naming it) and closed with it.
  */
+const toStderr = (format: LogFormat) =>
+  Logger.make((options) => {
+    process.stderr.write(`${entry(format, false, options)}\n`)
+  })
+
+/** The CLI's logger unless told otherwise: `bt: level: message` on stderr. */
+export const stderrLogger = toStderr("text")
+
 export const loggerLayer = (target: LogTarget): Layer.Layer<never, CommandFailed> => {
-  if (target.file === undefined) {
-    const logger = Logger.make((options) => {
-      process.stderr.write(`${entry(target.format, false, options)}\n`)
-    })
-    return Logger.replace(Logger.defaultLogger, logger)
-  }
+  // In place of Effect's default logger and of ours, whichever is there: a run gets one logger.
+  const clear = Layer.merge(Logger.remove(Logger.defaultLogger), Logger.remove(stderrLogger))
+  if (target.file === undefined) return Layer.merge(clear, Logger.add(target.format === "text" ? stderrLogger : toStderr(target.format)))
   const path = resolve(target.file)
-  return Logger.replaceScoped(
-    Logger.defaultLogger,
+  return Layer.merge(clear, Logger.addScoped(
     Effect.acquireRelease(
       Effect.try({
         try: () => new LogFile(path, target.maxBytes),
@@ -125,5 +129,5 @@ export const loggerLayer = (target: LogTarget): Layer.Layer<never, CommandFailed
         })
       )
     )
-  )
+  ))
 }

@@ -56,6 +56,28 @@ export const bt = (
   return { code: result.status, stdout: result.stdout, stderr: result.stderr }
 }
 
+/**
+ * Runs bt to the end without blocking the test's worker (vitest's worker must answer its RPC while a slow machine
+ * runs many bt processes in one file), bounded by the same generous timeout.
+ */
+export const btAsync = (
+  args: ReadonlyArray<string>,
+  options: { readonly cwd: string; readonly env?: Record<string, string> }
+): Promise<Result> =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, [btBin, ...args], {
+      cwd: options.cwd,
+      env: envFor(join(options.cwd, ".state"), options.env),
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 60_000
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text))
+    child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text))
+    child.on("close", (code) => resolve({ code, stdout, stderr }))
+  })
+
 /** Starts bt in the background; the caller ends it (by this pid only). */
 export const startBt = (args: ReadonlyArray<string>, options: { readonly cwd: string }) =>
   spawn(process.execPath, [btBin, ...args], {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { bt, linesOf, workDir } from "./bt.js"
+import { btAsync, linesOf, workDir } from "./bt.js"
 
 const dir = workDir()
 
@@ -22,8 +22,8 @@ const bashCompletes = (script: string, words: ReadonlyArray<string>): Array<stri
 }
 
 describe("bt completions", () => {
-  it("bash: completes commands and a command's options from the same definitions the parser uses", () => {
-    const result = bt(["completions", "bash"], { cwd: dir })
+  it("bash: completes commands and a command's options from the same definitions the parser uses", async () => {
+    const result = await btAsync(["completions", "bash"], { cwd: dir })
     expect(result.code, result.stderr).toBe(0)
     expect(result.stderr).toBe("")
     expect(bashCompletes(result.stdout, ["bt", "dow"])).toEqual(["download"])
@@ -32,19 +32,19 @@ describe("bt completions", () => {
     expect(bashCompletes(result.stdout, ["bt", "dht", "look"])).toEqual(["lookup"])
   })
 
-  it("zsh and fish: scripts for their completion systems, naming the commands", () => {
-    const zsh = bt(["completions", "zsh"], { cwd: dir })
+  it("zsh and fish: scripts for their completion systems, naming the commands", async () => {
+    const zsh = await btAsync(["completions", "zsh"], { cwd: dir })
     expect(zsh.code, zsh.stderr).toBe(0)
     expect(zsh.stdout.split("\n")[0]).toBe("#compdef bt")
     expect(zsh.stdout).toContain("'download:")
-    const fish = bt(["completions", "fish"], { cwd: dir })
+    const fish = await btAsync(["completions", "fish"], { cwd: dir })
     expect(fish.code, fish.stderr).toBe(0)
     expect(fish.stdout).toMatch(/^complete -c bt .*-a "download"/m)
     expect(fish.stdout).toMatch(/-l encryption/)
   })
 
-  it("an unknown shell is one line naming it, exit 1, nothing on stdout", () => {
-    const result = bt(["completions", "tcsh"], { cwd: dir })
+  it("an unknown shell is one line naming it, exit 1, nothing on stdout", async () => {
+    const result = await btAsync(["completions", "tcsh"], { cwd: dir })
     expect(result.code).toBe(1)
     expect(result.stdout).toBe("")
     expect(linesOf(result.stderr)).toEqual(["bt: completions for 'tcsh': not a shell bt knows (bash, zsh or fish)"])
