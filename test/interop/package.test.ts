@@ -93,6 +93,18 @@ interopSuite("the npm package, installed into a clean prefix", ["libtorrent"], (
     }
   }, 120_000)
 
+  test("the installed bt prints completions and keeps a configuration file", async () => {
+    const completions = await bt(["completions", "bash"])
+    expect(completions.code, describeRun("bt completions bash", completions)).toBe(0)
+    expect(completions.stdout).toContain("complete -F _bt_bash_completions")
+    const config = join(work, "config.json")
+    const set = await bt(["--config", config, "config", "set", "port", "7000"])
+    expect(set.code, describeRun("bt config set", set)).toBe(0)
+    expect(JSON.parse(await readFile(config, "utf8"))).toEqual({ port: 7000 })
+    const get = await bt(["--config", config, "config", "get", "port"])
+    expect(get.stdout).toBe("7000\n")
+  })
+
   test("a program outside the tree imports Client, Session and Metainfo by the package's name", async () => {
     const app = join(work, "app")
     await mkdir(join(app, "node_modules"), { recursive: true })
