@@ -26,7 +26,7 @@ export default defineConfig({
           poolOptions: { forks: { singleFork: true } },
           // bt processes started by a test keep resume files here, not in the user's ~/.local/state/bt; the
           // global setup's teardown removes it.
-          env: { BT_STATE_DIR: interopStateDir },
+          env: { BT_STATE_DIR: interopStateDir, XDG_CONFIG_HOME: `${interopStateDir}/config` },
           globalSetup: ["test/interop/globalSetup.ts"]
         }
       }

@@ -13,10 +13,14 @@ const root = fileURLToPath(new URL("..", import.meta.url))
 const compiled = (path) => import(pathToFileURL(join(root, "dist", "cli", path)).href)
 
 const { commands } = await compiled("commands/index.js")
-const { loadRoot, VERSION } = await compiled("root.js")
+const { loadRoot } = await compiled("root.js")
+// The version as dist/cli/version.js reads it (package.json and dist/build-info.json, which build-info.mjs wrote
+// just before): in the bundle those files are not where version.ts looks for them, so it is built in.
+const { buildVersion } = await compiled("version.js")
+const version = buildVersion()
 const { commandSpec } = await compiled("spec.js")
 const program = await loadRoot(Object.values(commands))
-const snapshot = { version: VERSION, root: commandSpec(program.root.descriptor), extras: program.extras }
+const snapshot = { version, root: commandSpec(program.root.descriptor), extras: program.extras }
 
 const out = join(root, "dist", "cli", "bundle")
 await rm(out, { recursive: true, force: true })
@@ -32,7 +36,7 @@ await build({
   // Whitespace and syntax only: names stay readable in a BT_DEBUG=1 trace.
   minifyWhitespace: true,
   minifySyntax: true,
-  define: { BT_HELP_SNAPSHOT: JSON.stringify(JSON.stringify(snapshot)) },
+  define: { BT_HELP_SNAPSHOT: JSON.stringify(JSON.stringify(snapshot)), BT_VERSION: JSON.stringify(version) },
   // Bundled CommonJS dependencies call require().
   banner: { js: `import { createRequire as __btCreateRequire } from "node:module"; const require = __btCreateRequire(import.meta.url);` },
   legalComments: "none",

@@ -133,8 +133,11 @@ export const renderHelp = (
       ...wrap(`\`${words} <command> --help\` shows a command's options and examples.`, WIDTH - 2).map((l) => `  ${l}`),
       ...(command.path.length === 0
         ? wrap(
-          `Also: ${program} --version; ${program} --completions bash|zsh|fish prints a completion script; ` +
+          `Also: ${program} --version; ${program} completions bash|zsh|fish prints a completion script; ` +
             `--log-level debug|info|warning|error after any command shows that much of the log; ` +
+            `--log-file FILE writes the log there (--log-format json for JSON lines, --log-max-size 10M to rotate); ` +
+            `--quiet shows errors and the final summary only; --config FILE reads defaults from FILE ` +
+            `(default ~/.config/bt/config.json; see ${program} config); ` +
             `${program} --wizard builds a command line step by step.`,
           WIDTH - 2
         ).map((l) => `  ${l}`)

@@ -12,6 +12,7 @@ import { Lsd } from "../net/lsd/Lsd.js"
 import { PortMapper } from "../net/portmap/PortMapper.js"
 import type { TorrentInfo } from "../metainfo/index.js"
 import { type DhtOptions, nodeLsdLayer, nodePortMapperLayer, nodeSessionLayer, type TransportMode } from "./layers.js"
+import { parseRate } from "./rate.js"
 import { UsageError } from "./UsageError.js"
 
 /** `-d DIR`: where a torrent's data is (`seed`, `verify`). */
@@ -93,15 +94,7 @@ export const swarmOptions = {
   json: Options.boolean("json").pipe(Options.withDescription("print progress and the result as JSON lines"))
 }
 
-const RATE_UNITS: Readonly<Record<string, number>> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }
-
-/** A rate such as `500K`, `4M`, `1.5m` or `65536`, in bytes per second; undefined if it is not one. */
-export const parseRate = (text: string): number | undefined => {
-  const match = /^(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?(?:\/s)?$/i.exec(text.trim())
-  if (match === null) return undefined
-  const rate = Math.floor(Number(match[1]) * RATE_UNITS[match[2]!.toLowerCase()]!)
-  return rate > 0 ? rate : undefined
-}
+export { parseRate }
 
 const rateOption = (value: Option.Option<string>): number =>
   Option.match(value, { onNone: () => Number.POSITIVE_INFINITY, onSome: (text) => parseRate(text) ?? Number.POSITIVE_INFINITY })

@@ -18,7 +18,7 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import { type HelpExtras, plainStyle, renderHelp, type Style } from "./help.js"
 import { type CommandSpec, commandSpec, docText, type OptionSpec } from "./spec.js"
-import { UsageError } from "./UsageError.js"
+import { type CommandFailed, UsageError } from "./UsageError.js"
 
 export interface Program<Name extends string, R, E> {
   readonly root: Command.Command<Name, R, E, any>
@@ -26,6 +26,30 @@ export interface Program<Name extends string, R, E> {
   readonly extras: HelpExtras
   /** How headings are shown in the help (bold on a terminal). */
   readonly style?: Style
+  /**
+   * Options any command takes (`--config FILE`, `--quiet`), by name: `true` when it takes a value. They are taken off
+   * the line and handed to `prepare`, which may add words to the line (defaults from a configuration file, for the
+   * options not given) and wrap the command's run (its logger).
+   */
+  readonly globals?: Readonly<Record<string, boolean>>
+  readonly prepare?: (context: Prepare) => Effect.Effect<Prepared, UsageError | CommandFailed>
+}
+
+export interface Prepare {
+  readonly command: CommandSpec
+  /** The words of the line (the global options taken off). */
+  readonly args: ReadonlyArray<string>
+  /** The global options given, with their values (`""` for a flag). */
+  readonly globals: ReadonlyMap<string, string>
+  /** The names of the command's options given on the line (`--output` for `-o` too). */
+  readonly given: ReadonlySet<string>
+  readonly logLevel: LogLevel.LogLevel | undefined
+}
+
+export interface Prepared {
+  /** Words to add to the line, for options it does not give. */
+  readonly extra: ReadonlyArray<string>
+  readonly wrap: <A, E, R>(run: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CommandFailed, R>
 }
 
 /** The built-in options handed to @effect/cli as they are. */
@@ -47,6 +71,8 @@ interface Line {
   readonly logLevel: LogLevel.LogLevel | undefined
   /** Values given to path options, to name the option when the parser refuses the path. */
   readonly pathOptions: ReadonlyMap<string, string>
+  readonly globals: ReadonlyMap<string, string>
+  readonly given: ReadonlySet<string>
 }
 
 /** Edit distance, for "did you mean" (short words only, so the plain quadratic table is fine). */
@@ -90,7 +116,11 @@ const valueProblem = (option: OptionSpec, value: string): string | undefined => 
 }
 
 /** Reads the command line against the commands' definitions; fails on anything they do not declare. */
-const readLine = (root: CommandSpec, argv: ReadonlyArray<string>): Effect.Effect<Line, UsageError> =>
+const readLine = (
+  root: CommandSpec,
+  argv: ReadonlyArray<string>,
+  globalOptions: Readonly<Record<string, boolean>>
+): Effect.Effect<Line, UsageError> =>
   Effect.suspend(() => {
     let command = root
     let help = false
@@ -99,6 +129,8 @@ const readLine = (root: CommandSpec, argv: ReadonlyArray<string>): Effect.Effect
     const args: Array<string> = []
     const positionals: Array<string> = []
     const pathOptions = new Map<string, string>()
+    const globals = new Map<string, string>()
+    const given = new Set<string>()
     const fail = (message: string) => Effect.fail(usage(root, command, message))
     // The first thing wrong, reported once the whole line is read: `--help` anywhere on it wins.
     let problem: string | undefined
@@ -133,9 +165,16 @@ const readLine = (root: CommandSpec, argv: ReadonlyArray<string>): Effect.Effect
         logLevel = level
         continue
       }
+      if (Object.hasOwn(globalOptions, name)) {
+        const value = globalOptions[name] ? inline ?? argv[++i] : ""
+        if (value === undefined) return fail(`${name} needs a value`)
+        globals.set(name, value)
+        continue
+      }
       args.push(token)
       if (token.startsWith("-") && token !== "-" && !isNumber(token)) {
         const option = findOption(command, name)
+        if (option !== undefined) given.add(option.name)
         if (option === undefined) {
           const names = command.options.flatMap((o) => [o.name, ...o.aliases])
           note(
@@ -175,7 +214,7 @@ const readLine = (root: CommandSpec, argv: ReadonlyArray<string>): Effect.Effect
       positionals.push(token)
     }
 
-    if (help || version) return Effect.succeed({ command, args, help, version, logLevel, pathOptions })
+    if (help || version) return Effect.succeed({ command, args, help, version, logLevel, pathOptions, globals, given })
     if (problem !== undefined) return fail(problem)
     if (command.subcommands.length === 0) {
       const required = command.args.filter((arg) => !arg.optional)
@@ -192,7 +231,7 @@ const readLine = (root: CommandSpec, argv: ReadonlyArray<string>): Effect.Effect
         )
       }
     }
-    return Effect.succeed({ command, args, help, version, logLevel, pathOptions })
+    return Effect.succeed({ command, args, help, version, logLevel, pathOptions, globals, given })
   })
 
 /** @effect/cli's message for a bad command line, in our words. */
@@ -224,19 +263,32 @@ const parserMessage = (error: ValidationError.ValidationError, line: Line): stri
 export const runProgram = <Name extends string, R, E>(
   program: Program<Name, R, E>,
   argv: ReadonlyArray<string>
-): Effect.Effect<void, E | UsageError | ValidationError.ValidationError, R | CliApp.CliApp.Environment> => {
+): Effect.Effect<void, E | UsageError | CommandFailed | ValidationError.ValidationError, R | CliApp.CliApp.Environment> => {
   const root = commandSpec(program.root.descriptor)
   const words = argv.slice(2)
   if (words.some((word) => DELEGATED.has(word.split("=")[0]!))) {
     return Command.run(program.root, { name: root.name, version: program.version })(argv)
   }
   return Effect.gen(function*() {
-    const line = yield* readLine(root, words)
+    const line = yield* readLine(root, words, program.globals ?? {})
     if (line.version) return yield* Console.log(`${root.name} ${program.version}`)
     if (line.help || line.command.subcommands.length > 0) {
       return yield* Console.log(renderHelp(root, line.command, program.extras, program.version, program.style ?? plainStyle))
     }
-    const directive = yield* Descriptor.parse(program.root.descriptor, [root.name, ...line.args], CliConfig.defaultConfig)
+    const prepared: Prepared = program.prepare === undefined
+      ? { extra: [], wrap: (run) => run }
+      : yield* program.prepare({
+        command: line.command,
+        args: line.args,
+        globals: line.globals,
+        given: line.given,
+        logLevel: line.logLevel
+      })
+    const end = line.args.indexOf("--")
+    const args = end < 0
+      ? [...line.args, ...prepared.extra]
+      : [...line.args.slice(0, end), ...prepared.extra, ...line.args.slice(end)]
+    const directive = yield* Descriptor.parse(program.root.descriptor, [root.name, ...args], CliConfig.defaultConfig)
       .pipe(Effect.mapError((error) => usage(root, line.command, parserMessage(error, line))))
     if (directive._tag === "BuiltIn") {
       // Everything built in that we do not answer ourselves was handed over above; help and version are ours.
@@ -246,7 +298,7 @@ export const runProgram = <Name extends string, R, E>(
       return yield* usage(root, line.command, `unexpected argument '${directive.leftover[0]}'`)
     }
     const value = directive.value
-    const run = program.root.transform(program.root.handler(value), value).pipe(
+    const run = prepared.wrap(program.root.transform(program.root.handler(value), value)).pipe(
       Effect.catchIf(
         (error): error is E & UsageError => error instanceof UsageError && error.hint === undefined,
         (error) => Effect.fail(usage(root, line.command, error.message))

@@ -9,6 +9,7 @@ import type * as Scope from "effect/Scope"
 import { PortMapper } from "../net/portmap/index.js"
 import type { MagnetHandle, TorrentHandle } from "../session/index.js"
 import { metadataLine, progressLine, type Shown, stalledReason } from "./progress.js"
+import { Quiet } from "./quiet.js"
 import { RateWindow } from "./RateWindow.js"
 
 export type ReportMode = "tty" | "plain" | "json"
@@ -79,9 +80,10 @@ export const reportProgress = (handle: TorrentHandle, mode: ReportMode): Effect.
         })
         : Console.log(progressLine(line))
     yield* latest // the first sample: the window starts now
+    const quiet = yield* Quiet
     const fiber = yield* Effect.sleep(every[mode]).pipe(
       Effect.zipRight(latest),
-      Effect.flatMap(print),
+      Effect.flatMap((line) => quiet ? Effect.void : print(line)),
       Effect.forever,
       Effect.forkScoped
     )
@@ -97,9 +99,11 @@ export const reportProgress = (handle: TorrentHandle, mode: ReportMode): Effect.
 
 /** Prints how the metadata fetch of a magnet link goes, on the mode's interval, until the scope closes. */
 export const reportMetadata = (handle: MagnetHandle, mode: ReportMode): Effect.Effect<void, never, Scope.Scope> =>
-  Effect.suspend(() => {
+  Effect.flatMap(Quiet, (quiet) => {
     const progress = handle.metadataProgress()
-    return mode === "json"
+    return quiet
+      ? Effect.void
+      : mode === "json"
       ? Console.log(JSON.stringify({ event: "metadata", ...progress }))
       : mode === "tty"
       ? Effect.sync(() => process.stdout.write(`\r\x1b[K${metadataLine(progress)}`))

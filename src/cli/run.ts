@@ -13,25 +13,24 @@ import * as Option from "effect/Option"
 import * as Metainfo from "../metainfo/index.js"
 import { terminalStyle } from "./help.js"
 import { describePlatformError, isPlatformError } from "./platformError.js"
-import { runProgram } from "./program.js"
-import { loadRoot, needed, VERSION } from "./root.js"
+import { ConfigFile, configPath, loadSettings, wordsFor } from "./config.js"
+import { loggerLayer } from "./logging.js"
+import { type Prepare, type Prepared, runProgram } from "./program.js"
+import { Quiet } from "./quiet.js"
+import { parseRate } from "./rate.js"
+import { loadRoot, needed } from "./root.js"
 import { CommandFailed, UsageError } from "./UsageError.js"
+import { buildVersion } from "./version.js"
 
 const { root: bt, extras } = await loadRoot(needed(process.argv))
 
 /**
  * Logs go to stderr, one line each (`bt: warning: ...`), so that stdout carries only results and progress (and
- * stays valid JSON with --json). Only errors by default: what a warning would say (a tracker that does not answer)
- * shows in the progress line when it holds a torrent up; `--log-level warning` (or `debug`) shows them, with where
- * they come from.
+ * stays valid JSON with --json); or to `--log-file`, as text or JSON lines (logging.ts). Only errors by default: what
+ * a warning would say (a tracker that does not answer) shows in the progress line when it holds a torrent up;
+ * `--log-level warning` (or `debug`) shows them, with where they come from.
  */
-const lineLogger = Logger.make(({ annotations, logLevel, message }) => {
-  const text = (Array.isArray(message) ? message : [message]).map((part) => typeof part === "string" ? part : String(part))
-    .join(" ")
-  const where = [...annotations].map(([key, value]) => `${key}=${String(value)}`).join(" ")
-  const detail = LogLevel.lessThan(logLevel, LogLevel.Warning) || where === "" ? "" : ` (${where})`
-  process.stderr.write(`bt: ${logLevel.label.toLowerCase()}: ${text}${detail}\n`)
-})
+const DEFAULT_LOG_MAX_BYTES = 10 * 1024 * 1024
 
 /**
  * `bt daemon` runs for weeks under a service manager: its journal should say what it does (started, torrents
@@ -39,7 +38,48 @@ const lineLogger = Logger.make(({ annotations, logLevel, message }) => {
  */
 const defaultLogLevel = process.argv.slice(2).find((arg) => !arg.startsWith("-")) === "daemon" ? LogLevel.Info : LogLevel.Error
 
-const LoggerLayer = Layer.merge(Logger.replace(Logger.defaultLogger, lineLogger), Logger.minimumLogLevel(defaultLogLevel))
+const LoggerLayer = Layer.merge(
+  loggerLayer({ format: "text", maxBytes: DEFAULT_LOG_MAX_BYTES }).pipe(Layer.orDie),
+  Logger.minimumLogLevel(defaultLogLevel)
+)
+
+/** The options every command takes (true: with a value), handled before the command runs. */
+const GLOBALS = { "--config": true, "--log-file": true, "--log-format": true, "--log-max-size": true, "--quiet": false }
+
+const asCommandFailed = (error: unknown) =>
+  error instanceof CommandFailed ? error : new CommandFailed({ message: error instanceof Error ? error.message : String(error) })
+
+/**
+ * Before a command runs: the configuration file's settings (and `BT_KEY`s) become the options the line does not
+ * give, and the run gets its logger (`--log-file`, `--log-format`), `--quiet`, and the file's path for `bt config`.
+ * `bt config` reads the file itself, so that a broken file can still be listed and mended.
+ */
+const prepare = ({ command, given, globals, logLevel }: Prepare): Effect.Effect<Prepared, UsageError | CommandFailed> =>
+  Effect.gen(function*() {
+    const where = configPath(globals.get("--config"), process.env)
+    const settings = command.path[0] === "config"
+      ? new Map()
+      : yield* Effect.tryPromise({ try: () => loadSettings(where, process.env), catch: asCommandFailed })
+    const extra = [...settings].flatMap(([key, setting]) => wordsFor(key, setting.value, command, given))
+    const format = globals.get("--log-format") ?? "text"
+    if (format !== "text" && format !== "json") {
+      return yield* new UsageError({ message: `--log-format ${format}: expected text or json` })
+    }
+    const maxText = globals.get("--log-max-size")
+    const maxBytes = maxText === undefined ? DEFAULT_LOG_MAX_BYTES : parseRate(maxText)
+    if (maxBytes === undefined) return yield* new UsageError({ message: `--log-max-size ${maxText}: expected a size such as 10M` })
+    const file = globals.get("--log-file")
+    const quiet = globals.has("--quiet")
+    const logger = file === undefined && format === "text" ? undefined : loggerLayer({ format, maxBytes, ...(file === undefined ? {} : { file }) })
+    return {
+      extra,
+      wrap: <A, E, R>(run: Effect.Effect<A, E, R>): Effect.Effect<A, E | CommandFailed, R> => {
+        const configured = run.pipe(Effect.provideService(ConfigFile, where), Effect.provideService(Quiet, quiet))
+        const leveled = quiet && logLevel === undefined ? configured.pipe(Logger.withMinimumLogLevel(LogLevel.Error)) : configured
+        return logger === undefined ? leveled : Effect.provide(leveled, logger)
+      }
+    }
+  })
 
 const NodeLayer = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer, LoggerLayer)
 const MainLayer = Metainfo.layer.pipe(Layer.provideMerge(NodeLayer))
@@ -110,7 +150,10 @@ process.stderr.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code !== "EPIPE") throw error
 })
 
-runProgram({ root: bt, version: VERSION, extras, style: terminalStyle() }, process.argv).pipe(
+runProgram(
+  { root: bt, version: buildVersion(), extras, style: terminalStyle(), globals: GLOBALS, prepare },
+  process.argv
+).pipe(
   Effect.tapErrorCause(report),
   Effect.provide(MainLayer),
   NodeRuntime.runMain({

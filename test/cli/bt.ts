@@ -29,9 +29,15 @@ export const workDir = (): string => {
   return dir
 }
 
-/** The environment bt runs in: its state kept in `stateDir`, no colour asked for. */
+/** The environment bt runs in: its state kept in `stateDir`, no colour asked for, no configuration file of the user's. */
 const envFor = (stateDir: string, extra: Record<string, string> = {}) => {
-  const env: Record<string, string> = { ...process.env as Record<string, string>, BT_STATE_DIR: stateDir, ...extra }
+  const env: Record<string, string> = {
+    ...process.env as Record<string, string>,
+    BT_STATE_DIR: stateDir,
+    XDG_CONFIG_HOME: join(stateDir, "config"),
+    ...extra
+  }
+  if (extra["BT_CONFIG"] === undefined) delete env["BT_CONFIG"]
   delete env["FORCE_COLOR"]
   return env
 }
@@ -49,6 +55,28 @@ export const bt = (
   })
   return { code: result.status, stdout: result.stdout, stderr: result.stderr }
 }
+
+/**
+ * Runs bt to the end without blocking the test's worker (vitest's worker must answer its RPC while a slow machine
+ * runs many bt processes in one file), bounded by the same generous timeout.
+ */
+export const btAsync = (
+  args: ReadonlyArray<string>,
+  options: { readonly cwd: string; readonly env?: Record<string, string> }
+): Promise<Result> =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, [btBin, ...args], {
+      cwd: options.cwd,
+      env: envFor(join(options.cwd, ".state"), options.env),
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 60_000
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text))
+    child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text))
+    child.on("close", (code) => resolve({ code, stdout, stderr }))
+  })
 
 /** Starts bt in the background; the caller ends it (by this pid only). */
 export const startBt = (args: ReadonlyArray<string>, options: { readonly cwd: string }) =>

@@ -2,13 +2,14 @@ import { describe, expect, it } from "vitest"
 import { commands } from "../../src/cli/commands/index.js"
 import { plainStyle, renderHelp } from "../../src/cli/help.js"
 import { type HelpSnapshot, quickHelp } from "../../src/cli/quickHelp.js"
-import { loadRoot, needed, VERSION } from "../../src/cli/root.js"
+import { loadRoot, needed } from "../../src/cli/root.js"
+import { buildVersion } from "../../src/cli/version.js"
 import { commandSpec } from "../../src/cli/spec.js"
 
 /** The snapshot as the bundle holds it: through JSON, as scripts/build-cli.mjs writes it. */
 const snapshot = async (): Promise<HelpSnapshot> => {
   const { extras, root } = await loadRoot(Object.values(commands))
-  return JSON.parse(JSON.stringify({ version: VERSION, root: commandSpec(root.descriptor), extras })) as HelpSnapshot
+  return JSON.parse(JSON.stringify({ version: buildVersion(), root: commandSpec(root.descriptor), extras })) as HelpSnapshot
 }
 
 describe("quick help (from the bundle's snapshot)", () => {
@@ -16,11 +17,11 @@ describe("quick help (from the bundle's snapshot)", () => {
     const { extras, root } = await loadRoot(Object.values(commands))
     const spec = commandSpec(root.descriptor)
     const quick = await snapshot()
-    const rootHelp = renderHelp(spec, spec, extras, VERSION, plainStyle)
+    const rootHelp = renderHelp(spec, spec, extras, buildVersion(), plainStyle)
     for (const words of [[], ["--help"], ["-h"], ["help"]]) expect(quickHelp(quick, words, plainStyle)).toBe(rootHelp)
-    expect(quickHelp(quick, ["--version"], plainStyle)).toBe(`bt ${VERSION}`)
+    expect(quickHelp(quick, ["--version"], plainStyle)).toBe(`bt ${buildVersion()}`)
     for (const command of spec.subcommands) {
-      const expected = renderHelp(spec, command, extras, VERSION, plainStyle)
+      const expected = renderHelp(spec, command, extras, buildVersion(), plainStyle)
       expect(quickHelp(quick, [command.name, "--help"], plainStyle), command.name).toBe(expected)
       expect(quickHelp(quick, ["help", command.name], plainStyle), command.name).toBe(expected)
     }

@@ -4,6 +4,7 @@
  * `startup`). A new command is added here, under its name, with its help extras (examples, common options) under
  * its name (`"dht lookup"` for a subcommand); its options and arguments are read from its definition.
  */
+import type * as Command from "@effect/cli/Command"
 import type { HelpExtras } from "../help.js"
 
 /** The commands by name, in the order the help lists them: each loads its module, and gives its help extras. */
@@ -23,10 +24,16 @@ export const commands = {
   start: () => import("./remote.js").then((m) => ({ command: m.start, extras: {} })),
   stop: () => import("./remote.js").then((m) => ({ command: m.stop, extras: {} })),
   recheck: () => import("./remote.js").then((m) => ({ command: m.recheck, extras: {} })),
-  remove: () => import("./remote.js").then((m) => ({ command: m.remove, extras: {} }))
+  remove: () => import("./remote.js").then((m) => ({ command: m.remove, extras: {} })),
+  config: () => import("./config.js").then((m) => ({ command: m.config, extras: m.configHelp })),
+  completions: (root: () => Command.Command<any, any, any, any>) =>
+    import("./completions.js").then((m) => ({ command: m.completions(root), extras: { completions: m.completionsHelp } }))
 }
 
 /** One command, loaded. */
 export type Loaded = Awaited<ReturnType<(typeof commands)[keyof typeof commands]>> & { readonly extras: HelpExtras }
+
+/** Loads one command; `root` gives the whole `bt` command once built (for `bt completions`). */
+export type Load = (root: () => Command.Command<any, any, any, any>) => Promise<Loaded>
 
 export const isCommandName = (word: string): word is keyof typeof commands => Object.hasOwn(commands, word)

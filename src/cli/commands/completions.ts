@@ -1,0 +1,37 @@
+/**
+ * `bt completions bash|zsh|fish`: a completion script for the shell, from @effect/cli's own generators over the
+ * same command definitions the help and the parser use, so it knows every command and option there is.
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import type { CommandHelp } from "../help.js"
+import { CommandFailed } from "../UsageError.js"
+
+const SHELLS = {
+  bash: Command.getBashCompletions,
+  zsh: Command.getZshCompletions,
+  fish: Command.getFishCompletions
+} as const
+
+const isShell = (name: string): name is keyof typeof SHELLS => Object.hasOwn(SHELLS, name)
+
+/** The command, for the root it completes (given lazily: the root holds this command too). */
+export const completions = (root: () => Command.Command<any, any, any, any>) =>
+  Command.make(
+    "completions",
+    { shell: Args.text({ name: "shell" }).pipe(Args.withDescription("bash, zsh or fish")) },
+    ({ shell }) =>
+      isShell(shell)
+        ? Effect.flatMap(SHELLS[shell](root(), "bt"), (lines) => Console.log(lines.join("\n")))
+        : Effect.fail(new CommandFailed({ message: `completions for '${shell}': not a shell bt knows (bash, zsh or fish)` }))
+  ).pipe(Command.withDescription("Print a shell completion script for bash, zsh or fish."))
+
+export const completionsHelp: CommandHelp = {
+  examples: [
+    ["bt completions bash > ~/.local/share/bash-completion/completions/bt", "bash: completed in new shells"],
+    ["bt completions zsh > \"${fpath[1]}/_bt\"", "zsh: a folder on $fpath"],
+    ["bt completions fish > ~/.config/fish/completions/bt.fish"]
+  ]
+}
