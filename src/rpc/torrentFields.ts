@@ -100,9 +100,10 @@ export const torrentFields: Readonly<Record<string, Field>> = {
   seed_idle_mode: (t) => limitModeCode[t.settings.seedIdleMode],
   peer_limit: (t) => t.settings.peerLimit,
   max_connected_peers: (t) => t.settings.peerLimit,
-  file_count: (t) => t.settings.wanted.length,
-  priorities: (t) => t.settings.priorities,
-  wanted: (t) => t.settings.wanted.map((w) => (w ? 1 : 0)),
+  // Per listed file (padding files are not listed), in the order of `files`.
+  file_count: (t) => t.files.length,
+  priorities: (t) => t.files.map((f) => f.priority),
+  wanted: (t) => t.files.map((f) => (f.wanted ? 1 : 0)),
   files: (t) => {
     const spans = pieceSpans(t)
     return t.files.map((f, i) => ({
@@ -193,7 +194,7 @@ export const torrentFields: Readonly<Record<string, Field>> = {
 }
 
 const needs: ReadonlyArray<readonly [keyof SnapshotDetail, ReadonlyArray<string>]> = [
-  ["files", ["files", "file_stats"]],
+  ["files", ["files", "file_stats", "file_count", "priorities", "wanted"]],
   ["peers", ["peers", "peers_from"]],
   ["trackers", ["trackers", "tracker_stats", "tracker_list"]],
   ["pieces", ["pieces"]]

@@ -278,6 +278,8 @@ describe("methods, classic dialect", () => {
     })
     expect(reply.result).toBe("success")
     expect(s.fake.calls).toEqual([
+      // File choices are renumbered per torrent from its listed files (padding files are not listed).
+      ["list", [2], { files: true }],
       ["set", [2], { downloadLimit: 250_000, downloadLimited: true, seedRatioMode: "single", filesUnwanted: [0], peerLimit: 10 }],
       ["setLocation", [2], "/elsewhere", false]
     ])

@@ -9,6 +9,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Client from "../../src/client/index.js"
 import * as Rpc from "../../src/rpc/index.js"
+import { createHash } from "node:crypto"
+import { encode } from "../../src/bencode/index.js"
 import { makeTorrent } from "../client/fixtures.js"
 
 const one = makeTorrent("one", 300_000, 32768, 1)
@@ -118,5 +120,38 @@ describe("the RPC over the Client", () => {
       const bad = yield* call({ jsonrpc: "2.0", method: "torrent_add", params: { filename: "/nowhere.torrent" }, id: 3 })
       expect(bad.error.code).toBe(1)
       expect(bad.error.message).toMatch(/nowhere\.torrent/)
+    }).pipe(Effect.provide(Client.layerTest())))
+
+  it.scoped("numbers files as `files` lists them: a BEP 47 padding file is neither listed nor counted", () =>
+    Effect.gen(function*() {
+      const call = yield* rpcOverClient
+      // a.bin, a padding file up to the piece boundary, b.bin: the Client numbers them 0, 1, 2; the RPC lists two.
+      const pieceLength = 32768
+      const content = Buffer.concat([Buffer.alloc(20_000, 1), Buffer.alloc(pieceLength - 20_000), Buffer.alloc(10_000, 2)])
+      const pieces = Buffer.concat([0, 1].map((i) =>
+        createHash("sha1").update(content.subarray(i * pieceLength, (i + 1) * pieceLength)).digest()
+      ))
+      const files = [
+        { length: 20_000, path: ["a.bin"] },
+        { attr: "p", length: pieceLength - 20_000, path: [".pad", String(pieceLength - 20_000)] },
+        { length: 10_000, path: ["b.bin"] }
+      ]
+      const metainfo = Buffer.from(encode({ info: { name: "padded", "piece length": pieceLength, pieces, files } }))
+      yield* call({ method: "torrent-add", arguments: { metainfo: metainfo.toString("base64"), paused: true } })
+      const get = Effect.map(
+        call({ method: "torrent-get", arguments: { ids: [1], fields: ["files", "fileStats", "wanted", "priorities", "file-count"] } }),
+        (answer) => answer.arguments.torrents[0]
+      )
+      const before = yield* get
+      expect(before.files.map((f: { name: string }) => f.name)).toEqual(["padded/a.bin", "padded/b.bin"])
+      expect(before["file-count"]).toBe(2)
+      expect(before.wanted).toEqual([1, 1])
+
+      // The second listed file is b.bin (the Client's file 2), not the padding file.
+      yield* call({ method: "torrent-set", arguments: { ids: [1], "files-unwanted": [1], "priority-high": [0] } })
+      const after = yield* get
+      expect(after.wanted).toEqual([1, 0])
+      expect(after.priorities).toEqual([1, 0])
+      expect(after.fileStats.map((f: { wanted: boolean }) => f.wanted)).toEqual([true, false])
     }).pipe(Effect.provide(Client.layerTest())))
 })

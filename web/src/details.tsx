@@ -55,6 +55,14 @@ const MANY_FILES = 5000
 const TABS = ["General", "Files", "Peers", "Trackers", "Options"] as const
 type Tab = (typeof TABS)[number]
 
+
+/**
+ * Where file `index` (its place in `files`) is streamed: the daemon's `streamUrl`, made relative to the page, since
+ * the daemon numbers files counting padding ones; else the path built from the place (an older bt).
+ */
+const streamLink = (hash: string, index: number, streamUrl: string | undefined): string =>
+  streamUrl === undefined ? `stream/${hash}/${index}` : streamUrl.replace(/^\//, "")
+
 export const Details = (p: {
   rpc: RpcClient
   id: number
@@ -130,7 +138,7 @@ export const Details = (p: {
               files={detail.files}
               choices={detail.fileStats}
               onSet={(args) => void set(args)}
-              link={p.streams ? (index) => `stream/${detail.hashString}/${index}` : undefined}
+              link={p.streams ? (index) => streamLink(detail.hashString, index, detail.files[index]?.streamUrl) : undefined}
             />
           )
           : tab === "Peers"

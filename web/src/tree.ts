@@ -3,7 +3,13 @@
  * a collapsed folder hides what is under it). Pure, so that test/web runs it under Node.
  */
 
-export interface FileEntry { readonly name: string; readonly length: number; readonly bytesCompleted: number }
+export interface FileEntry {
+  readonly name: string
+  readonly length: number
+  readonly bytesCompleted: number
+  /** bt's own: the path the daemon streams the file at (its own file numbering, which counts padding files). */
+  readonly streamUrl?: string
+}
 export interface FileChoice { readonly wanted: boolean; readonly priority: number }
 
 export interface FileRow {
