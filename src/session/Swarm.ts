@@ -48,8 +48,8 @@ export interface SwarmOptions {
   readonly dhtPort: number | undefined
   /** A DHT node a peer told us of (BEP 5 `port` message). */
   readonly onDhtNode: (node: Endpoint) => void
-  /** A peer was admitted (so periodic upkeep that sleeps while there are none can wake). */
-  readonly onPeerJoined?: () => void
+  /** A peer was admitted or left: how many are in now (periodic upkeep sleeps while there are none). */
+  readonly onPeerCount?: (peers: number) => void
   /** Each piece's priority (see `Priority`); default every piece wanted. */
   readonly priorities?: Uint8Array
   /** Start pieces in order (see `PiecePickerOptions.sequential`). */
@@ -139,13 +139,14 @@ export class Swarm {
     if (refusal !== undefined) return refusal
     this.links.add(link)
     this.picker.addPeer(link, link.bits)
-    this.options.onPeerJoined?.()
+    this.options.onPeerCount?.(this.links.size)
     return undefined
   }
 
   /** A peer left: its requests go back to the pool and its pieces are no longer counted. */
   detach(link: PeerLink): void {
     if (!this.links.delete(link)) return
+    this.options.onPeerCount?.(this.links.size)
     this.admission.release(link.peerId)
     for (const waiting of this.loading.values()) waiting.delete(link)
     if (this.choker.optimistic === link) this.choker = { ...this.choker, optimistic: undefined }
