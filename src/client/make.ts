@@ -680,7 +680,7 @@ export const make = (
         return next
       }))
 
-    const stats = Effect.sync((): SessionStats => {
+    const stats = Effect.map(session.dhtNodes, (dhtNodes): SessionStats => {
       let active = 0
       let downloadSpeed = 0
       let uploadSpeed = 0
@@ -696,7 +696,8 @@ export const make = (
         downloadSpeed,
         uploadSpeed,
         cumulative: cumulativeNow(),
-        current: { ...current, secondsActive: Math.floor((now() - startedAt) / 1000), sessionCount: 1 }
+        current: { ...current, secondsActive: Math.floor((now() - startedAt) / 1000), sessionCount: 1 },
+        ...(dhtNodes === undefined ? {} : { dhtNodes })
       }
     })
 

@@ -66,6 +66,8 @@ export class Session extends Context.Tag("bt/Session")<Session, {
   readonly addMagnet: (magnet: MagnetLink, options: AddOptions) => Effect.Effect<MagnetHandle, never, Scope.Scope>
   /** Changes the most peer connections over all torrents (`maxConnections`); open ones above it stay. */
   readonly setMaxConnections: (count: number) => Effect.Effect<void>
+  /** Nodes in the DHT node's routing table; undefined when the session runs no DHT node. */
+  readonly dhtNodes: Effect.Effect<number | undefined>
 }>() {}
 
 /** Ports tried after the configured one is taken, as other clients do. */
@@ -268,7 +270,11 @@ export const make = (
       port: listener.local.port,
       add: (torrent, options) => add(torrent, options),
       addMagnet,
-      setMaxConnections
+      setMaxConnections,
+      dhtNodes: Option.match(dht, {
+        onNone: () => Effect.succeed(undefined),
+        onSome: (node) => Effect.map(node.stats, (stats) => stats.nodes)
+      })
     })
   })
 
