@@ -358,6 +358,8 @@ export interface SessionStats {
   /** Since the state folder was made, and since this process started. */
   readonly cumulative: TransferTotals
   readonly current: TransferTotals
+  /** Nodes in the DHT routing table; absent without a DHT node. */
+  readonly dhtNodes?: number
 }
 
 /** What happened to a torrent, for an embedding program that reacts rather than polls. */

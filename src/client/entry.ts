@@ -30,6 +30,13 @@ export interface Run {
   progress: TorrentProgress | undefined
   /** Offered to announce now. */
   readonly announceNow: Queue.Queue<void>
+  /** Seconds spent downloading and seeding in this run, added to the record's at the end. */
+  secondsDownloading: number
+  secondsSeeding: number
+  /** Sampled since it last turned quiet (see `TorrentHandle.quiet`): no need to sample it again until it stirs. */
+  quietSampled: boolean
+  /** When the client's tick last looked at it (time counters run from there). */
+  visitedAt: number
 }
 
 /** One torrent of the client: what is saved of it, and what it is doing now. Plain mutable data, behind a lock. */
@@ -72,11 +79,13 @@ export const statusOf = (entry: Entry): TorrentStatus => {
   return progress.state
 }
 
-/** Payload counters over the torrent's life: what the record holds plus the running session's. */
+/** Counters over the torrent's life (payload bytes, seconds active): what the record holds plus the running session's. */
 export const totals = (entry: Entry) => ({
   downloadedEver: entry.record.downloadedEver + (entry.run?.progress?.downloaded ?? 0),
   uploadedEver: entry.record.uploadedEver + (entry.run?.progress?.uploaded ?? 0),
-  corruptEver: entry.record.corruptEver + (entry.run?.progress?.wasted ?? 0)
+  corruptEver: entry.record.corruptEver + (entry.run?.progress?.wasted ?? 0),
+  secondsDownloading: entry.record.secondsDownloading + (entry.run?.secondsDownloading ?? 0),
+  secondsSeeding: entry.record.secondsSeeding + (entry.run?.secondsSeeding ?? 0)
 })
 
 /** The limit in force: the torrent's own, the session's if switched on, or none. */
@@ -268,7 +277,7 @@ export const snapshot = (
   const status = statusOf(entry)
   const total = info?.totalLength ?? 0
   const have = haveBytes(entry)
-  const { corruptEver, downloadedEver, uploadedEver } = totals(entry)
+  const { corruptEver, downloadedEver, secondsDownloading, secondsSeeding, uploadedEver } = totals(entry)
   const rateDownload = progress?.downloadRate ?? 0
   const rateUpload = progress?.uploadRate ?? 0
   const wanted = wantedBytes(entry)
@@ -318,8 +327,8 @@ export const snapshot = (
     doneDate: record.doneDate,
     activityDate: record.activityDate,
     startDate: entry.run?.startedAt ?? 0,
-    secondsDownloading: Math.floor(record.secondsDownloading),
-    secondsSeeding: Math.floor(record.secondsSeeding),
+    secondsDownloading: Math.floor(secondsDownloading),
+    secondsSeeding: Math.floor(secondsSeeding),
     queuePosition,
     magnetLink: record.magnet,
     pieceCount: info?.pieceCount ?? 0,

@@ -96,6 +96,9 @@ export interface ClientConfig {
   readonly onTorrentRun?: (handle: TorrentHandle) => Effect.Effect<void, never, Scope.Scope>
 }
 
+/** How often the tick looks at a quiet torrent (no peers, nothing changing): its time counters and idle limit. */
+const QUIET_VISIT_MS = 30_000
+
 /** How long a removed torrent's id is reported by `recently-active`, and a changed torrent counts as recent. */
 const RECENT_MS = 60_000
 
@@ -170,23 +173,19 @@ export const make = (
       }))
     const saveSession = Effect.flatMap(sessionRecord(), (record) => saveLock.withPermits(1)(files.saveSession(record)))
 
-    const recordNow = (entry: Entry): TorrentRecord => {
-      const ever = totals(entry)
-      return {
-        ...entry.record,
-        queuePosition: order.indexOf(entry.record.id),
-        downloadedEver: ever.downloadedEver,
-        uploadedEver: ever.uploadedEver,
-        corruptEver: ever.corruptEver
-      }
-    }
+    const recordNow = (entry: Entry): TorrentRecord => ({
+      ...entry.record,
+      ...totals(entry),
+      queuePosition: order.indexOf(entry.record.id)
+    })
     /** Each torrent's record as last written, to skip writing one that has not changed. */
     const written = new Map<number, string>()
+    // Time counters alone do not make a write (an idle seed would be written every round); they go with the next.
+    const comparable = (record: TorrentRecord) => JSON.stringify({ ...record, secondsDownloading: 0, secondsSeeding: 0 })
     const saveEntry = (entry: Entry) =>
       Effect.suspend(() => {
         const record = recordNow(entry)
-        // Time counters alone do not make a write (an idle seed would be written every round); they go with the next.
-        const text = JSON.stringify({ ...record, secondsDownloading: 0, secondsSeeding: 0 })
+        const text = comparable(record)
         if (written.get(record.id) === text) return Effect.void
         return saveLock.withPermits(1)(files.saveTorrent(record)).pipe(
           Effect.tap(() => Effect.sync(() => written.set(record.id, text)))
@@ -211,13 +210,35 @@ export const make = (
     }
     const savedOrder = (loaded.session?.queue ?? []).filter((id) => entries.has(id))
     order = [...new Set([...savedOrder, ...entries.keys()])]
+    // What was loaded is what is on disk: a record is written again only once it changes.
+    for (const [index, id] of order.entries()) {
+      const entry = entries.get(id)!
+      written.set(id, comparable({ ...entry.record, queuePosition: index }))
+    }
 
     // ---- running torrents
+
+    /**
+     * Something changed that the queue may care about since the last `reconcile`: the tick reconciles only then
+     * (or while torrents wait for a slot, where time alone can free one), so a thousand quiet seeds cost no pass.
+     */
+    let dirty = true
+    /** Torrents wanted but not running after the last `reconcile`: waiting in the queue. */
+    let waiting = 0
+    const touch = (entry: Entry) => {
+      entry.changedAt = now()
+      dirty = true
+      wakeUp(entry)
+    }
+    /** The next tick looks at it even if it is quiet (its settings or the session's changed). */
+    const wakeUp = (entry: Entry) => {
+      if (entry.run !== undefined) entry.run.quietSampled = false
+    }
 
     const fail = (entry: Entry, message: string) =>
       Effect.gen(function*() {
         entry.error = { kind: 3, message }
-        entry.changedAt = now()
+        touch(entry)
         yield* publish({ _tag: "Error", id: entry.record.id, message })
         yield* Effect.logWarning(`${entry.info?.name ?? entry.record.name}: ${message}`)
         yield* Queue.offer(wake, undefined)
@@ -229,12 +250,13 @@ export const make = (
         entry.pieces = (yield* handle.checked).copy()
         if (entry.checkOnly) {
           entry.checkOnly = false
+          touch(entry)
           yield* Queue.offer(wake, undefined)
         }
         yield* handle.done
         if (entry.record.doneDate === 0) {
           entry.record = { ...entry.record, doneDate: now() }
-          entry.changedAt = now()
+          touch(entry)
           yield* publish({ _tag: "Completed", id: entry.record.id })
           yield* saveQuietly(entry)
         }
@@ -244,9 +266,20 @@ export const make = (
       Effect.gen(function*() {
         const scope = yield* Scope.fork(runsScope, ExecutionStrategy.sequential)
         const announceNow = yield* Queue.sliding<void>(1)
-        const run: Run = { scope, startedAt: now(), torrent: undefined, magnet: undefined, progress: undefined, announceNow }
+        const run: Run = {
+          scope,
+          startedAt: now(),
+          torrent: undefined,
+          magnet: undefined,
+          progress: undefined,
+          announceNow,
+          secondsDownloading: 0,
+          secondsSeeding: 0,
+          quietSampled: false,
+          visitedAt: now()
+        }
         entry.run = run
-        entry.changedAt = now()
+        touch(entry)
         let skipAll = false
         const options = {
           directory: entry.record.downloadDir,
@@ -292,7 +325,7 @@ export const make = (
             entry.info = handle.torrent
             const settings = sizedFor(entry.record.settings, handle.torrent.files.length)
             entry.record = { ...entry.record, name: handle.torrent.name, settings }
-            entry.changedAt = now()
+            touch(entry)
             yield* publish({ _tag: "MetadataReceived", id: entry.record.id, name: handle.torrent.name })
             yield* saveQuietly(entry)
             entry.metadataOnly = false
@@ -311,10 +344,11 @@ export const make = (
         const run = entry.run
         if (run === undefined) return
         yield* sample(entry)
+        countTime(entry, run, now())
         const ever = totals(entry)
         entry.record = { ...entry.record, ...ever }
         entry.run = undefined
-        entry.changedAt = now()
+        touch(entry)
         yield* Scope.close(run.scope, Exit.void)
         yield* publish({ _tag: "StatusChanged", id: entry.record.id, status: statusOf(entry) })
         yield* saveQuietly(entry)
@@ -334,11 +368,11 @@ export const make = (
         current.uploadedBytes += uploaded
         if (downloaded > 0 || uploaded > 0) {
           entry.record = { ...entry.record, activityDate: now() }
-          entry.changedAt = now()
+          touch(entry)
         }
         if (progress.state !== "checking" && progress.verifiedPieces !== entry.pieces?.count) {
           entry.pieces = run.torrent.verified() ?? entry.pieces
-          entry.changedAt = now()
+          touch(entry)
           const wanted = wantedBytes(entry)
           yield* publish({
             _tag: "Progress",
@@ -365,6 +399,7 @@ export const make = (
 
     /** Starts and stops torrents as the queue says. Under the lock. */
     const reconcile = Effect.gen(function*() {
+      dirty = false
       const current_ = yield* Ref.get(settings)
       const at = now()
       const run = runnable(
@@ -386,36 +421,55 @@ export const make = (
         const entry = entries.get(id)!
         if (entry.run !== undefined && !run.has(id)) yield* stopRun(entry)
       }
+      waiting = 0
       for (const id of order) {
         const entry = entries.get(id)!
         if (entry.run === undefined && run.has(id)) yield* startRun(entry)
+        else if (entry.run === undefined && isWanted(entry)) waiting++
       }
     })
 
     let lastSave = now()
     const saveInterval = Duration.toMillis(config.save ?? Duration.seconds(30))
-    let lastTick = now()
+    /** Adds the time since the tick last looked at a running torrent to its downloading or seeding seconds. */
+    const countTime = (entry: Entry, run: Run, at: number) => {
+      const elapsed = (at - run.visitedAt) / 1000
+      run.visitedAt = at
+      const status = statusOf(entry)
+      if (status === "downloading") run.secondsDownloading += elapsed
+      else if (status === "seeding") run.secondsSeeding += elapsed
+    }
+
+    /**
+     * Once a second: samples the running torrents that are not quiet (a quiet one once more, when it turns quiet),
+     * counts their time downloading and seeding, applies seed limits, and reconciles the queue if anything moved. A
+     * quiet torrent is passed over but every `QUIET_VISIT_MS` (for its time counters and its idle seeding limit):
+     * a thousand idle seeds cost a thousand plain reads a second.
+     */
     const tick = Effect.gen(function*() {
       const current_ = yield* Ref.get(settings)
-      const elapsed = (now() - lastTick) / 1000
-      lastTick = now()
+      const at = now()
       for (const entry of entries.values()) {
-        yield* sample(entry)
-        const status = statusOf(entry)
-        if (status === "downloading" || status === "seeding") {
-          const field = status === "downloading" ? "secondsDownloading" : "secondsSeeding"
-          entry.record = { ...entry.record, [field]: entry.record[field] + elapsed }
-        }
+        const run = entry.run
+        if (run === undefined) continue
+        const quiet = run.torrent?.quiet() ?? false
+        if (quiet && run.quietSampled && at - run.visitedAt < QUIET_VISIT_MS) continue
+        if (!quiet || !run.quietSampled) yield* sample(entry)
+        run.quietSampled = quiet
+        countTime(entry, run, at)
         if (seedLimitReached(entry, current_)) {
           entry.record = { ...entry.record, paused: true, finished: true }
-          entry.changedAt = now()
+          touch(entry)
         }
       }
-      yield* reconcile
-      removed = removed.filter((gone) => now() - gone.at < RECENT_MS)
+      if (dirty || waiting > 0) yield* reconcile
+      if (removed.length > 0) removed = removed.filter((gone) => now() - gone.at < RECENT_MS)
       if (now() - lastSave >= saveInterval) {
+        const since = lastSave
         lastSave = now()
-        for (const entry of entries.values()) if (entry.run !== undefined) yield* saveQuietly(entry)
+        for (const entry of entries.values()) {
+          if (entry.run !== undefined && entry.changedAt >= since) yield* saveQuietly(entry)
+        }
         yield* saveSession.pipe(Effect.catchAll((error) => Effect.logWarning(error.message)))
       }
     })
@@ -552,7 +606,7 @@ export const make = (
     const update = (entry: Entry, change: Partial<TorrentRecord>) =>
       Effect.suspend(() => {
         entry.record = { ...entry.record, ...change }
-        entry.changedAt = now()
+        touch(entry)
         return saveEntry(entry)
       })
 
@@ -581,7 +635,7 @@ export const make = (
           entry.error = undefined
           entry.pieces = undefined
           entry.checkOnly = entry.record.paused
-          entry.changedAt = now()
+          touch(entry)
         }))
 
     const setLocation = (selector: Selector, location: string, move: boolean) =>
@@ -639,7 +693,7 @@ export const make = (
     const queueMove = (selector: Selector, move: QueueMove) =>
       locked(Effect.gen(function*() {
         order = moveInQueue(order, select(selector).map((entry) => entry.record.id), move)
-        for (const entry of select(selector)) entry.changedAt = now()
+        for (const entry of select(selector)) touch(entry)
         yield* saveSession
         yield* reconcile
       }))
@@ -655,13 +709,14 @@ export const make = (
         for (const entry of entries.values()) {
           entry.limits.down.update()
           entry.limits.up.update()
+          wakeUp(entry)
         }
         yield* saveSession
         yield* reconcile
         return next
       }))
 
-    const stats = Effect.sync((): SessionStats => {
+    const stats = Effect.map(session.dhtNodes, (dhtNodes): SessionStats => {
       let active = 0
       let downloadSpeed = 0
       let uploadSpeed = 0
@@ -677,7 +732,8 @@ export const make = (
         downloadSpeed,
         uploadSpeed,
         cumulative: cumulativeNow(),
-        current: { ...current, secondsActive: Math.floor((now() - startedAt) / 1000), sessionCount: 1 }
+        current: { ...current, secondsActive: Math.floor((now() - startedAt) / 1000), sessionCount: 1 },
+        ...(dhtNodes === undefined ? {} : { dhtNodes })
       }
     })
 
@@ -712,7 +768,10 @@ export const make = (
       }))
     )
     yield* session.setMaxConnections((yield* Ref.get(settings)).peerLimitGlobal)
-    yield* locked(Effect.zipRight(saveSession, reconcile))
+    yield* locked(saveSession)
+    // The saved torrents start in the first tick, right away but after the client is up: a daemon with a thousand
+    // of them answers its RPC (listing them waiting) while their files are being opened.
+    yield* Queue.offer(wake, undefined)
     const poll = Duration.decode(config.poll ?? Duration.seconds(1))
     yield* Effect.raceFirst(Queue.take(wake), Effect.sleep(poll)).pipe(
       Effect.zipRight(locked(tick)),

@@ -21,7 +21,7 @@ export * from "./web.js"
 
 export interface RpcOptions extends Omit<RpcHttpOptions, "sessionId">, Omit<RpcEnvironment, "sessionId"> {
   readonly sessionId: string
-  /** Nodes in the DHT routing table, for `/metrics`; none without a DHT node. */
+  /** Nodes in the DHT routing table, for `/metrics`; by default what the Client's stats say. */
   readonly dhtNodes?: Effect.Effect<number>
 }
 
@@ -36,7 +36,7 @@ export const make = (options: RpcOptions): Effect.Effect<HttpRouter.HttpRouter, 
     const metrics = Effect.gen(function*() {
       const stats = yield* client.stats
       const { torrents } = yield* client.list("all")
-      const dhtNodes = options.dhtNodes === undefined ? undefined : yield* options.dhtNodes
+      const dhtNodes = options.dhtNodes === undefined ? stats.dhtNodes : yield* options.dhtNodes
       return metricsText({ stats, torrents, dhtNodes })
     })
     const streams = streamRouter(client.running, (request) => refusal(options, request.headers, false))

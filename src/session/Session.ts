@@ -74,6 +74,8 @@ export class Session extends Context.Tag("bt/Session")<Session, {
    * reach our port (from the LAN or the internet: we cannot tell which).
    */
   readonly acceptedPeers: Effect.Effect<number>
+  /** Nodes in the DHT node's routing table; undefined when the session runs no DHT node. */
+  readonly dhtNodes: Effect.Effect<number | undefined>
 }>() {}
 
 /** Ports tried after the configured one is taken, as other clients do. */
@@ -290,7 +292,11 @@ export const make = (
       add: (torrent, options) => add(torrent, options),
       addMagnet,
       setMaxConnections,
-      acceptedPeers: Effect.sync(() => acceptedPeers)
+      acceptedPeers: Effect.sync(() => acceptedPeers),
+      dhtNodes: Option.match(dht, {
+        onNone: () => Effect.succeed(undefined),
+        onSome: (node) => Effect.map(node.stats, (stats) => stats.nodes)
+      })
     })
   })
 

@@ -54,8 +54,11 @@ export interface SwarmOptions {
   readonly dhtPort: number | undefined
   /** A DHT node a peer told us of (BEP 5 `port` message). */
   readonly onDhtNode: (node: Endpoint) => void
-  /** A peer was admitted (so periodic upkeep that sleeps while there are none can wake). */
-  readonly onPeerJoined?: () => void
+  /**
+   * A peer was admitted or left: how many are in now (periodic upkeep sleeps while there are none). A web seed that
+   * joins or starts fetching is counted as one more.
+   */
+  readonly onPeerCount?: (peers: number) => void
   /** Each piece's priority (see `Priority`); default every piece wanted. */
   readonly priorities?: Uint8Array
   /** Start pieces in order (see `PiecePickerOptions.sequential`). */
@@ -195,13 +198,14 @@ export class Swarm {
     this.links.add(link)
     this.learnedFrom.delete(link.key)
     this.picker.addPeer(link, link.bits)
-    this.options.onPeerJoined?.()
+    this.options.onPeerCount?.(this.links.size)
     return undefined
   }
 
   /** A peer left: its requests go back to the pool and its pieces are no longer counted. */
   detach(link: PeerLink): void {
     if (!this.links.delete(link)) return
+    this.options.onPeerCount?.(this.links.size)
     this.admission.release(link.peerId)
     for (const waiting of this.loading.values()) waiting.delete(link)
     if (this.choker.optimistic === link) this.choker = { ...this.choker, optimistic: undefined }
@@ -214,7 +218,7 @@ export class Swarm {
   addWebSeed(seed: WebSeedSource): void {
     this.webSeeds.add(seed)
     this.picker.addPeer(seed, Bitfield.full(this.pieceCount))
-    this.options.onPeerJoined?.()
+    this.options.onPeerCount?.(this.links.size + 1)
   }
 
   /** A web seed is set aside (or the torrent stops): its requests go back to the pool; progress still shows it. */
@@ -225,7 +229,7 @@ export class Swarm {
 
   /** A web seed started fetching: wake the per-second upkeep if it sleeps for want of peers. */
   wake(): void {
-    this.options.onPeerJoined?.()
+    this.options.onPeerCount?.(this.links.size + 1)
   }
 
   /** Whether a web seed is fetching now: the per-second upkeep must run (its rate, its request timeouts). */

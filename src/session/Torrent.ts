@@ -7,6 +7,7 @@ import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { Dht, DhtStats } from "../dht/Dht.js"
 import { pieceCheck, type TorrentInfo, trackerTiers } from "../metainfo/index.js"
@@ -150,6 +151,11 @@ export interface TorrentHandle {
    * or not; `undefined` removes the reader's window. Each reader (any key) has its own.
    */
   readonly setWindow: (reader: symbol, window: { readonly from: number; readonly to: number } | undefined) => Effect.Effect<void>
+  /**
+   * Nothing can change in its progress until a peer comes: checked, no peer connected, no piece being verified.
+   * A plain read, so a client with many torrents can skip sampling the quiet ones.
+   */
+  readonly quiet: () => boolean
 }
 
 export interface TorrentOptions {
@@ -218,8 +224,6 @@ export const startTorrent = (
     const checkedPieces = yield* Deferred.make<Bitfield, TorrentError>()
     const completed = yield* Queue.unbounded<CompletedPiece>()
     const toRead = yield* Queue.unbounded<number>()
-    /** Signalled when a peer is admitted: wakes the upkeep loop, which sleeps while the torrent has no peers. */
-    const peerJoined = yield* Queue.sliding<void>(1)
     /** Readers waiting for pieces (see `pieceReady`), by piece index; failed with `Stopped` when the torrent stops. */
     const waiting = new Map<number, Set<Deferred.Deferred<void, TorrentError>>>()
     let stopped = false
@@ -249,8 +253,18 @@ export const startTorrent = (
       }
       return priorities
     }
+    /**
+     * Open while the torrent has peers. Its periodic upkeep (tick, rechoke, resume saves) waits on it, so a torrent
+     * without peers has no timers at all: a thousand idle seeds cost nothing per second.
+     */
+    const connected = yield* Effect.makeLatch(false)
+    /** Runs `effect` on `schedule` while the torrent has peers: once more after the last leaves, then it waits. */
+    const whileConnected = <A>(effect: Effect.Effect<A>, schedule: Schedule.Schedule<unknown>) =>
+      Effect.zipLeft(effect, connected.await).pipe(Effect.schedule(schedule), Effect.forkScoped)
     /** Pieces checked so far while checking existing data: written per piece by plain code, read by `progress`. */
     let checked = 0
+    /** Completed pieces handed to the writers and not yet verified (or failed). */
+    let verifying = 0
     let swarm: Swarm | undefined
     let announcer: Announcer | undefined
     /** Peers the torrent's own DHT lookups found. */
@@ -325,6 +339,7 @@ export const startTorrent = (
           if (good) {
             const banned = swarm.pieceVerified(piece.index, piece.data)
             wake(piece.index)
+            verifying--
             if (banned.length > 0) {
               yield* Effect.logWarning(
                 `banned ${banned.map((link) => link.key).join(", ")}: piece ${piece.index} proved their data of it bad`
@@ -333,6 +348,7 @@ export const startTorrent = (
             if (swarm.picker.isComplete()) yield* finish
           } else {
             const banned = swarm.pieceFailed(piece.index, piece.data)
+            verifying--
             yield* Effect.logWarning(
               `piece ${piece.index} failed its hash check; fetching it again` +
                 (banned.length > 0 ? `; banned ${banned.map((link) => link.key).join(", ")}` : "")
@@ -398,7 +414,7 @@ export const startTorrent = (
     )
 
     const run = Effect.gen(function*() {
-      const { have, peers: known } = yield* restorePieces(torrent, storage, resume, (n) => {
+      const { have, peers: known, upToDate } = yield* restorePieces(torrent, storage, resume, (n) => {
         checked = n
       }).pipe(Effect.tapError((error) => Deferred.fail(checkedPieces, error)))
       yield* Deferred.succeed(checkedPieces, have.copy())
@@ -416,14 +432,18 @@ export const startTorrent = (
         backlogBytes: config.backlogBytes,
         outstandingBytes: config.outstandingBytes,
         choke: config.choke,
-        onPieceComplete: (piece) => Queue.unsafeOffer(completed, piece),
+        onPieceComplete: (piece) => {
+          verifying++
+          Queue.unsafeOffer(completed, piece)
+        },
         onLoadPiece: (index) => Queue.unsafeOffer(toRead, index),
         onPeers: (peers) => runFork(addPeers(peers)),
         dhtPort: Option.getOrUndefined(Option.map(options.dht, (dht) => dht.port)),
         onDhtNode: (node) => {
           if (Option.isSome(options.dht)) runFork(options.dht.value.addNode(node))
         },
-        onPeerJoined: () => Queue.unsafeOffer(peerJoined, undefined)
+        // A web seed that starts fetching counts as a peer here (Swarm.wake).
+        onPeerCount: (peers) => (peers > 0 || swarm?.webSeedsFetching() === true ? connected.unsafeOpen() : connected.unsafeClose())
       })
       swarm = started
       started.picker.setWindows([...windows.values()])
@@ -435,14 +455,16 @@ export const startTorrent = (
         Effect.forkScoped(Effect.catchAll(effect, (error) => Deferred.fail(done, error)))
       for (let i = 0; i < config.writers; i++) yield* stopOnError(writer(started))
       yield* stopOnError(reader(started))
-      // The per-second upkeep sleeps while no peer is connected (it has nothing to do then): a thousand idle seeds
-      // are not a thousand wake-ups a second. With peers it runs as before, every `config.tick`.
-      yield* Effect.forkScoped(Effect.forever(Effect.gen(function*() {
-        if (started.links.size === 0 && !started.webSeedsFetching()) yield* Queue.take(peerJoined)
-        yield* Effect.sleep(config.tick)
-        started.tick(limits)
-      })))
-      yield* Effect.sync(() => started.rechoke(limits.snubMs)).pipe(Effect.schedule(config.rechoke), Effect.forkScoped)
+      // The per-second upkeep and the rechoke run only while the torrent has peers or a web seed fetching: a
+      // thousand idle seeds have no timers at all.
+      yield* whileConnected(
+        Effect.sync(() => {
+          started.tick(limits)
+          if (started.links.size === 0 && !started.webSeedsFetching()) connected.unsafeClose()
+        }),
+        Schedule.spaced(config.tick)
+      )
+      yield* whileConnected(Effect.sync(() => started.rechoke(limits.snubMs)), config.rechoke)
       yield* startWebSeeds(started)
       // A hybrid is announced under both its wire hashes (BEP 52), so v1-only and v2 peers both find it; progress
       // shows the first (v1) hash's trackers.
@@ -470,7 +492,7 @@ export const startTorrent = (
           })
         }
       }
-      if (Option.isSome(resume)) yield* keepResumeState(started, resume.value)
+      if (Option.isSome(resume)) yield* keepResumeState(started, resume.value, upToDate ? have.count : -1)
       yield* addPeers(known.flatMap((text) => {
         const peer = parseEndpoint(text)
         return typeof peer === "string" ? [] : [peer]
@@ -495,11 +517,12 @@ export const startTorrent = (
 
     /**
      * Saves the resume state on a schedule while pieces keep verifying, and once more when the torrent stops, so
-     * a restart trusts what is on disk instead of hashing it again.
+     * a restart trusts what is on disk instead of hashing it again. Only a change is written: a torrent restored
+     * from a state that says all (`savedAtStart` pieces) writes nothing until a piece verifies.
      */
-    const keepResumeState = (swarm: Swarm, store: ResumeStore["Type"]) =>
+    const keepResumeState = (swarm: Swarm, store: ResumeStore["Type"], savedAtStart: number) =>
       Effect.gen(function*() {
-        let saved = -1
+        let saved = savedAtStart
         const save = Effect.suspend(() => {
           // Nothing verified since the last save: no bitfield copied, no write.
           if (swarm.picker.verifiedCount === saved) return Effect.void
@@ -512,7 +535,7 @@ export const startTorrent = (
           )
         })
         yield* Effect.addFinalizer(() => save.pipe(Effect.interruptible, Effect.timeout("10 seconds"), Effect.ignore))
-        yield* save.pipe(Effect.schedule(config.resumeSave), Effect.forkScoped)
+        yield* whileConnected(save, config.resumeSave)
       })
 
     yield* Effect.forkScoped(run)
@@ -655,7 +678,8 @@ export const startTorrent = (
       verified: () => swarm?.picker.bitfield(),
       pieceReady,
       read: (index, begin, length) => Effect.mapError(storage.read(index, begin, length), storageError),
-      setWindow
+      setWindow,
+      quiet: () => swarm !== undefined && swarm.links.size === 0 && verifying === 0 && !swarm.webSeedsFetching()
     } satisfies TorrentHandle
   }).pipe(Effect.annotateLogs("torrent", options.torrent.name))
 

@@ -30,7 +30,16 @@ export const restorePieces = (
   storage: TorrentStorage,
   store: Option.Option<ResumeStore["Type"]>,
   onChecked: (checked: number) => void
-): Effect.Effect<{ readonly have: Bitfield; readonly peers: ReadonlyArray<string> }, TorrentError, Verifier> =>
+): Effect.Effect<
+  {
+    readonly have: Bitfield
+    readonly peers: ReadonlyArray<string>
+    /** The saved state says all of it: nothing was hashed, so saving it again would write the same pieces. */
+    readonly upToDate: boolean
+  },
+  TorrentError,
+  Verifier
+> =>
   Effect.gen(function*() {
     const verifier = yield* Verifier
     const have = new Bitfield(torrent.pieceCount)
@@ -66,7 +75,11 @@ export const restorePieces = (
         if (yield* verifier.verify(data, pieceCheck(torrent, index), { handOver: true })) have.set(index)
         onChecked(++checked)
       }), { concurrency: HASH_AHEAD, discard: true })
-    return { have, peers: Option.match(usable, { onNone: () => [], onSome: (state) => state.peers }) }
+    return {
+      have,
+      peers: Option.match(usable, { onNone: () => [], onSome: (state) => state.peers }),
+      upToDate: Option.isSome(recorded) && toHash.length === 0
+    }
   })
 
 /**

@@ -17,6 +17,7 @@ import {
   type LtInfo,
   run,
   runBt,
+  startLtDhtNode,
   startLtSeeder,
   startOpentracker,
   spawnTracked,
@@ -56,7 +57,7 @@ interface Daemon {
 }
 
 /**
- * `bt daemon` on fresh ports, no DHT, its state and data in `work` (a fresh folder unless given); resolves once
+ * `bt daemon` on fresh ports, no DHT (unless `extra` gives a `--dht-bootstrap`), its state and data in `work` (a fresh folder unless given); resolves once
  * its RPC is up.
  */
 const startBtDaemon = async (work?: string, extra: ReadonlyArray<string> = [], env?: NodeJS.ProcessEnv): Promise<Daemon> => {
@@ -65,7 +66,8 @@ const startBtDaemon = async (work?: string, extra: ReadonlyArray<string> = [], e
   await mkdir(downloadDir, { recursive: true })
   const rpcPort = await freePort()
   const proc = spawnTracked(process.execPath, btArgs([
-    "daemon", "--rpc-port", String(rpcPort), "--port", String(await freePort()), "--no-dht",
+    "daemon", "--rpc-port", String(rpcPort), "--port", String(await freePort()),
+    ...(extra.includes("--dht-bootstrap") ? [] : ["--no-dht"]),
     "--state-dir", join(dir, "state"), "--download-dir", downloadDir, ...extra
   ]), env === undefined ? {} : { env })
   await until("bt daemon's RPC", 20_000, async () => {
@@ -280,6 +282,28 @@ interopSuite("bt add/list/stop/start/remove against transmission-daemon", ["tran
     const refused = await runBt(["stop", "--rpc", address, "nope"])
     expect(refused.code).toBe(2)
     expect(refused.stderr).toMatch(/^bt: nope: expected a torrent id/)
+  })
+})
+
+interopSuite("bt daemon's /metrics counts the DHT node's routing table", ["libtorrent"], () => {
+  test("bt_dht_nodes: absent without a DHT node, at least the bootstrap node (libtorrent) once it answered", async () => {
+    const meeting = await startLtDhtNode()
+    const d = await startBtDaemon(undefined, ["--dht-bootstrap", `127.0.0.1:${meeting.port}`])
+    const nodes = await until("a DHT node in bt daemon's /metrics", 30_000, async () => {
+      const text = await (await fetch(`http://${d.rpc}/metrics`)).text()
+      const found = /^bt_dht_nodes (\d+)$/m.exec(text)
+      return found !== null && Number(found[1]) > 0 ? Number(found[1]) : undefined
+    })
+    expect(nodes).toBeGreaterThanOrEqual(1)
+    d.proc.child.kill("SIGTERM")
+    expect((await exitWithin(d.proc, 15_000, "bt daemon after SIGTERM")).code).toBe(0)
+
+    const without = await startBtDaemon()
+    const text = await (await fetch(`http://${without.rpc}/metrics`)).text()
+    expect(text).toMatch(/^bt_torrents\{state="stopped"\} 0$/m)
+    expect(text).not.toContain("bt_dht_nodes")
+    without.proc.child.kill("SIGTERM")
+    expect((await exitWithin(without.proc, 15_000, "bt daemon after SIGTERM")).code).toBe(0)
   })
 })
 

@@ -45,8 +45,12 @@ const restore = (store: Option.Option<ResumeStore["Type"]>) =>
   Effect.gen(function*() {
     const { hashed, layer } = yield* countingVerifier
     const storage = yield* (yield* Storage).open(torrent, "/downloads")
-    const { have } = yield* restorePieces(torrent, storage, store, () => {}).pipe(Effect.provide(layer))
-    return { have: Array.from({ length: torrent.pieceCount }, (_, i) => have.has(i)), hashed: yield* Ref.get(hashed) }
+    const { have, upToDate } = yield* restorePieces(torrent, storage, store, () => {}).pipe(Effect.provide(layer))
+    return {
+      have: Array.from({ length: torrent.pieceCount }, (_, i) => have.has(i)),
+      hashed: yield* Ref.get(hashed),
+      upToDate
+    }
   })
 
 const write = (indexes: ReadonlyArray<number>) =>
@@ -70,7 +74,8 @@ describe("restorePieces", () => {
   it.scoped("hashes nothing when no file has data", () =>
     Effect.gen(function*() {
       const result = yield* restore(Option.some(yield* ResumeStore))
-      expect(result).toEqual({ have: [false, false, false, false, false], hashed: 0 })
+      // No state saved: the next save has something to say even though nothing was hashed.
+      expect(result).toEqual({ have: [false, false, false, false, false], hashed: 0, upToDate: false })
     }).pipe(Effect.provide(Layers)))
 
   it.scoped("without a state, hashes the pieces that have data and keeps the good ones", () =>
@@ -80,6 +85,7 @@ describe("restorePieces", () => {
       expect(result.have).toEqual([true, true, false, false, true])
       // Piece 2 lies in a.bin, which has data; piece 3 lies only in b.bin, which has data (piece 4) too.
       expect(result.hashed).toBe(5)
+      expect(result.upToDate).toBe(false)
     }).pipe(Effect.provide(Layers)))
 
   it.scoped("with a state matching the files, trusts it without hashing anything", () =>
@@ -87,7 +93,8 @@ describe("restorePieces", () => {
       yield* write([0, 1, 4])
       yield* save([0, 1, 4])
       const result = yield* restore(Option.some(yield* ResumeStore))
-      expect(result).toEqual({ have: [true, true, false, false, true], hashed: 0 })
+      // The state says it all: saving it again would write the same.
+      expect(result).toEqual({ have: [true, true, false, false, true], hashed: 0, upToDate: true })
     }).pipe(Effect.provide(Layers)))
 
   it.scoped("hashes only the pieces touching a file written after the state was saved", () =>
@@ -101,6 +108,7 @@ describe("restorePieces", () => {
       expect(result.have).toEqual([true, false, false, true, true])
       // Pieces 2, 3 and 4 touch b.bin; 0 and 1 lie only in the unchanged a.bin.
       expect(result.hashed).toBe(3)
+      expect(result.upToDate).toBe(false)
     }).pipe(Effect.provide(Layers)))
 
   it.scoped("never trusts a state for another layout", () =>

@@ -129,6 +129,20 @@ describe("a swarm of seeder doubles on the memory transport", () => {
       expect(honest.log.connections).toBe(1)
     })))
 
+  it.live("is quiet (nothing for a client to sample) only once checked and without peers or pieces in flight", () =>
+    inSwarm(Effect.gen(function*() {
+      const honest = yield* seeder()
+      const handle = yield* add([honest])
+      // Checking or downloading from the seeder, it is never quiet.
+      yield* waitUntil("the seeder is asked for blocks", () => honest.log.requests.length > 0)
+      expect(handle.quiet()).toBe(false)
+      yield* finish(handle)
+      // Two seeds hang up; with no peer left and every piece verified, nothing can change until a peer comes.
+      yield* waitUntil("the client hangs up", () => honest.log.closes.length > 0)
+      yield* waitUntil("it is quiet", () => handle.quiet())
+      expect((yield* handle.progress).peers).toBe(0)
+    })))
+
   it.live("downloads from three honest seeders, asking each of them", () =>
     inSwarm(Effect.gen(function*() {
       const seeders = [yield* seeder(), yield* seeder(), yield* seeder()]
