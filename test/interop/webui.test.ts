@@ -3,7 +3,8 @@
  * and libtorrent seeders found through opentracker, all on 127.0.0.1. A user adds a .torrent by the file input and
  * a magnet by paste, choosing their files first (one file left out), watches both reach 100 %, checks the disk,
  * opens the details (open links, options), moves one in the queue, stops and starts one, and removes them (one with
- * its data, checked on disk). Also: the page behind --rpc-auth asks for credentials (and refuses wrong ones), a
+ * its data, checked on disk). A file's Open link is followed behind --rpc-auth: its bytes and a range match the file, and
+ * an MP4 made by ffmpeg plays in the tab it opens. Also: the page behind --rpc-auth asks for credentials (and refuses wrong ones), a
  * hostile torrent name shows as text, 1,000 torrents and 50,000 hostile file names in windowed lists, labels,
  * settings, a 409 mid-session, a daemon restart mid-session, the same page served by transmission-daemon (where
  * choosing files works), and no request leaves the daemon's origin.
