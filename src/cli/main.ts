@@ -16,6 +16,9 @@
  * and a 1 GiB one does not, so the peak grew with the download's size. Measured on a 4 GiB download: peak RSS
  * 174 -> 148 MB, 10 full collections instead of 7, no more GC time.
  *
+ * `stream` too: it moves pieces like a download, and its readers' chunks die young as well (measured with two
+ * readers, docs/BENCHMARKS.md).
+ *
  * Only for the commands that move pieces: a small young generation makes loading the modules slower (~90 ms more
  * for `bt info`, which promotes nearly everything it allocates), a price a short command pays for nothing. The
  * command is the first argument that is not an option; when that guess is wrong, only the tuning is lost.
@@ -29,7 +32,7 @@ import { setFlagsFromString } from "node:v8"
 
 declare const BT_HELP_SNAPSHOT: string | undefined
 
-const TUNED_COMMANDS = new Set(["download", "seed"])
+const TUNED_COMMANDS = new Set(["download", "seed", "stream"])
 
 if (TUNED_COMMANDS.has(process.argv.slice(2).find((arg) => !arg.startsWith("-")) ?? "")) {
   setFlagsFromString("--semi-space-growth-factor=1")

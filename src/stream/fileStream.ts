@@ -2,9 +2,11 @@
  * A file of a running torrent as a Stream of bytes from an offset: each chunk waits for its piece to be verified,
  * and the reader's window (the pieces from where it reads to `windowBytes` ahead) is fetched before anything else,
  * in order. Chunks are read from storage one at a time as the consumer pulls, so a slow reader holds one chunk, not
- * the file. The stream fails with `Stopped` when the torrent stops or is removed.
+ * the file. A reader that stops pulling for `idleRelease` gives its windows up until it pulls again. The stream fails with `Stopped` when the torrent stops or is removed.
  */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberHandle from "effect/FiberHandle"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { TorrentInfo } from "../metainfo/index.js"
@@ -25,13 +27,24 @@ export interface FileStreamOptions {
   readonly end?: number
   /** How far ahead of the reader pieces are fetched first; default `DEFAULT_WINDOW_BYTES`. */
   readonly windowBytes?: number
+  /** How long a reader may stop pulling before its windows are given up (until it pulls again); default `IDLE_RELEASE`. */
+  readonly idleRelease?: Duration.DurationInput
 }
 
 /**
  * The reader's window by default: several seconds of high-bitrate video. Not much more: a reader that stops reading
- * (a player that opened another connection to seek) keeps its window, and shares the fetching with the others.
+ * (a player that opened another connection to seek) keeps its window for `IDLE_RELEASE`, sharing the fetching with
+ * the others.
  */
 export const DEFAULT_WINDOW_BYTES = 4 * 1024 * 1024
+
+/**
+ * How long a reader may stop pulling before its windows are given up: long enough for a player that paused its reads
+ * with a full buffer to keep its place, short enough that a connection a player abandoned (to seek on another) stops
+ * taking the fetching from the others. Its next pull asks for its window again (the early end of a media file is not
+ * asked for again).
+ */
+export const IDLE_RELEASE: Duration.DurationInput = "10 seconds"
 
 /** The largest chunk read at once. */
 export const CHUNK_BYTES = 256 * 1024
@@ -75,13 +88,18 @@ export const fileStream = (
     const pieceOf = (offset: number) => Math.floor((file.offset + offset) / pieceLength)
     const reader = Symbol("reader")
     const tail = Symbol("tail")
-    yield* Effect.addFinalizer(() => Effect.zipRight(source.setWindow(reader, undefined), source.setWindow(tail, undefined)))
+    const release = Effect.zipRight(source.setWindow(reader, undefined), source.setWindow(tail, undefined))
+    yield* Effect.addFinalizer(() => release)
+    // Between pulls a timer runs; a reader that does not pull again before it fires gives its windows up.
+    const idle = yield* FiberHandle.make<void>()
+    const idleRelease = Effect.delay(release, options.idleRelease ?? IDLE_RELEASE)
     // A player reads a media file's end early (the index of an MP4 written without faststart is there).
     if (isMedia(torrent, fileIndex) && file.length > 0 && start === 0) {
       yield* source.setWindow(tail, { from: pieceOf(file.length - 1), to: pieceOf(file.length - 1) })
     }
     return Stream.unfoldEffect(start, (position) =>
       position >= end ? Effect.succeed(Option.none()) : Effect.gen(function*() {
+        yield* FiberHandle.clear(idle)
         const piece = pieceOf(position)
         const ahead = Math.min(file.length, position + windowBytes)
         yield* source.setWindow(reader, { from: piece, to: pieceOf(ahead - 1) })
@@ -89,6 +107,7 @@ export const fileStream = (
         const begin = file.offset + position - piece * pieceLength
         const length = Math.min(end - position, pieceLength - begin, CHUNK_BYTES)
         const bytes = yield* source.read(piece, begin, length)
+        yield* FiberHandle.run(idle, idleRelease)
         return Option.some([bytes, position + length] as const)
       }))
   }))

@@ -3,11 +3,13 @@
  * and libtorrent seeders found through opentracker, all on 127.0.0.1. A user adds a .torrent by the file input and
  * a magnet by paste, choosing their files first (one file left out), watches both reach 100 %, checks the disk,
  * opens the details (open links, options), moves one in the queue, stops and starts one, and removes them (one with
- * its data, checked on disk). Also: the page behind --rpc-auth asks for credentials (and refuses wrong ones), a
+ * its data, checked on disk). A file's Open link is followed behind --rpc-auth: its bytes and a range match the file, and
+ * an MP4 made by ffmpeg plays in the tab it opens. Also: the page behind --rpc-auth asks for credentials (and refuses wrong ones), a
  * hostile torrent name shows as text, 1,000 torrents and 50,000 hostile file names in windowed lists, labels,
  * settings, a 409 mid-session, a daemon restart mid-session, the same page served by transmission-daemon (where
  * choosing files works), and no request leaves the daemon's origin.
  */
+import { createHash } from "node:crypto"
 import { existsSync } from "node:fs"
 import { mkdir, readFile } from "node:fs/promises"
 import { join } from "node:path"
@@ -21,6 +23,7 @@ import {
   type FileSpec,
   type LtInfo,
   repoRoot,
+  run,
   spawnTracked,
   startLtSeeder,
   startOpentracker,
@@ -171,18 +174,19 @@ const fakeTorrent = (name: string, files: ReadonlyArray<readonly [ReadonlyArray<
   return Buffer.from(encode({ info })).toString("base64")
 }
 
-interopSuite("the web UI in chromium against bt daemon (and transmission-daemon)", ["libtorrent", "opentracker", "chromium", "transmission-daemon"], () => {
+interopSuite("the web UI in chromium against bt daemon (and transmission-daemon)", ["libtorrent", "opentracker", "chromium", "transmission-daemon", "ffmpeg"], () => {
   let browser: Browser
   let work: string
   let one: Payload
   let two: Payload
+  let tracker: Awaited<ReturnType<typeof startOpentracker>>
   let contexts: Array<BrowserContext> = []
 
   beforeAll(async () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} (Debian's chromium package)`).toBe(true)
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"], timeout: 30_000 })
     work = await tempDir()
-    const tracker = await startOpentracker(join(work, "tracker"), [], { scope: "suite" })
+    tracker = await startOpentracker(join(work, "tracker"), [], { scope: "suite" })
     const a = await payload(work, "album", [{ path: "album/a.bin", size: 700_001 }, { path: "album/b.bin", size: 300_007 }], 31, tracker.httpUrl)
     const b = await payload(work, "two.bin", [{ path: "two.bin", size: 500_003 }], 32, tracker.httpUrl)
     one = a.payload
@@ -346,6 +350,83 @@ interopSuite("the web UI in chromium against bt daemon (and transmission-daemon)
     expect(await row(page, "bold").locator("td.name button").innerText()).toBe(name)
     expect(await page.evaluate("window.__xss")).toBeUndefined()
     expect(await page.locator("tbody img, tbody b").count()).toBe(0)
+    expect(foreign).toEqual([])
+    expect(errors).toEqual([])
+  })
+
+  test("a file's Open link streams it behind the page's credentials: its bytes, ranges, and a video chromium plays", async () => {
+    const d = await startDaemon(["--rpc-auth", "alice:s3cret"])
+    // A folder torrent: a short H.264 MP4 (no faststart: its index at the end, as in many real files) and a file
+    // before it, so the link's index matters.
+    const src = join(work, "src-34")
+    await writeFiles(src, [{ path: "clips/notes.bin", size: 100_003 }], 34)
+    const made = await run("ffmpeg", [
+      "-v", "error", "-f", "lavfi", "-i", "testsrc=duration=3:size=320x240:rate=25", "-c:v", "libx264",
+      "-preset", "ultrafast", "-pix_fmt", "yuv420p", join(src, "clips", "clip.mp4")
+    ], { timeoutMs: 60_000 })
+    expect(made.code, made.stderr).toBe(0)
+    const torrent = join(work, "34.torrent")
+    const info = (await lt(["create", join(src, "clips"), "--out", torrent, "--piece-length", "32768", "--tracker", tracker.httpUrl])) as LtInfo
+    await tracker.allow([info.info_hash])
+    await startLtSeeder({ torrent, save: src, trackerAnnounce: true })
+    const clip = await readFile(join(src, "clips", "clip.mp4"))
+
+    const { errors, foreign, page } = await open(d.base, { httpCredentials: { username: "alice", password: "s3cret" } })
+    await page.goto(d.base)
+    await addViaDialog(page, (p) => p.locator('input[type="file"]').setInputFiles(torrent))
+    await row(page, "clips").getByText("100 %").waitFor({ timeout: 60_000 }).catch(async (error) => {
+      throw new Error(`clips did not reach 100 %: ${await page.locator("tbody").innerText()}\n${describeProc("bt daemon", d.proc)}`, { cause: error })
+    })
+    await row(page, "clips").locator("td.name button").click()
+    const details = page.getByRole("region", { name: "Details of clips" })
+    await details.getByRole("tab", { name: "Files" }).click()
+    const link = details.getByRole("link", { name: "Open clips/clip.mp4" })
+    await link.waitFor({ timeout: 10_000 })
+    const href = await link.evaluate((a) => (a as unknown as { href: string }).href)
+    expect(href.startsWith(d.base)).toBe(true)
+
+    // Fetched by the page (its origin, its credentials): the whole file, and a range from its end (where the index is).
+    const fetched = await page.evaluate(async (href) => {
+      const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("")
+      const whole = await fetch(href)
+      const body = await whole.arrayBuffer()
+      const tail = await fetch(href, { headers: { Range: "bytes=-1000" } })
+      return {
+        status: whole.status,
+        type: whole.headers.get("content-type"),
+        length: body.byteLength,
+        sha1: hex(await crypto.subtle.digest("SHA-1", body)),
+        tailStatus: tail.status,
+        tailRange: tail.headers.get("content-range"),
+        tail: hex(await tail.arrayBuffer())
+      }
+    }, href)
+    expect(fetched).toEqual({
+      status: 200,
+      type: "video/mp4",
+      length: clip.length,
+      sha1: createHash("sha1").update(clip).digest("hex"),
+      tailStatus: 206,
+      tailRange: `bytes ${clip.length - 1000}-${clip.length - 1}/${clip.length}`,
+      tail: clip.subarray(clip.length - 1000).toString("hex")
+    })
+    // Without the credentials the stream is refused like the page.
+    expect((await fetch(href)).status).toBe(401)
+
+    // Followed in chromium: the link opens a new tab, a media document whose <video> learns the duration and plays.
+    const [tab] = await Promise.all([page.context().waitForEvent("page", { timeout: 10_000 }), link.click()])
+    await tab!.waitForLoadState("domcontentloaded")
+    const video = tab!.locator("video")
+    await video.waitFor({ state: "attached", timeout: 10_000 })
+    await expect.poll(() => video.evaluate((v) => (v as unknown as { duration: number }).duration), { timeout: 20_000 }).toBeCloseTo(3, 0)
+    await video.evaluate((v) => {
+      const media = v as unknown as { muted: boolean; play: () => Promise<void> }
+      media.muted = true
+      return media.play()
+    })
+    await expect.poll(() => video.evaluate((v) => (v as unknown as { currentTime: number }).currentTime), { timeout: 20_000 }).toBeGreaterThan(0)
+    expect(await video.evaluate((v) => (v as unknown as { error: unknown }).error)).toBeNull()
+    await tab!.close()
     expect(foreign).toEqual([])
     expect(errors).toEqual([])
   })

@@ -6,9 +6,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
 import type { FilePriority } from "../../src/session/selection.js"
 import { TorrentError } from "../../src/session/TorrentError.js"
 import { fileStream, mediaType, streamRouter, type Streamable } from "../../src/stream/index.js"
@@ -167,6 +169,28 @@ describe("stream routes", () => {
       assert.strictEqual(error.reason, "Stopped")
       const bad = yield* Effect.flip(Stream.runDrain(fileStream(memory.source, 7)))
       assert.strictEqual(bad.reason, "Selection")
+    }))
+
+  it.scoped("a reader that stops pulling gives its windows up after the idle time, and asks again with its next pull", () =>
+    Effect.gen(function*() {
+      const memory = memorySource(true)
+      const pull = yield* Stream.toPull(fileStream(memory.source, 0, { idleRelease: "10 seconds" }))
+      const first = yield* pull
+      assert.strictEqual(first.pipe(Chunk.toReadonlyArray)[0]!.length, 16 * 1024)
+      // Its window from where it reads, and the media file's last piece (its index may be there).
+      assert.deepStrictEqual([...memory.windows.values()], [{ from: 6, to: 6 }, { from: 0, to: 6 }])
+      yield* TestClock.adjust("9 seconds")
+      assert.strictEqual(memory.windows.size, 2)
+      yield* TestClock.adjust("2 seconds")
+      assert.strictEqual(memory.windows.size, 0)
+      yield* pull
+      assert.deepStrictEqual([...memory.windows.values()], [{ from: 1, to: 6 }])
+      // Pulling again in time keeps it: each pull starts the idle time over.
+      for (let i = 0; i < 3; i++) {
+        yield* TestClock.adjust("6 seconds")
+        yield* pull
+      }
+      assert.deepStrictEqual([...memory.windows.values()], [{ from: 4, to: 6 }])
     }))
 
   it("names media types by extension", () => {
