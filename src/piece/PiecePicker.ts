@@ -3,6 +3,7 @@ import { Bitfield } from "./Bitfield.js"
 import { BLOCK_SIZE, blockCount, blockLength, type Geometry, pieceSize, validateGeometry } from "./geometry.js"
 
 export { BLOCK_SIZE } from "./geometry.js"
+import { type PaddingRange, paddingBlocks } from "./padding.js"
 
 /** A block request as sent on the wire (REQUEST / CANCEL payload). */
 export interface BlockRequest {
@@ -48,6 +49,12 @@ export interface PiecePickerOptions extends Geometry {
    * Blocks are still spread over every peer that has them, and every piece is still verified.
    */
   readonly sequential?: boolean
+  /**
+   * BEP 47 padding (zeros that align files to pieces): blocks wholly inside it are never requested, and count as
+   * received from the moment their piece starts, so a piece is whole once its other blocks are in (see
+   * `paddingBlocks`). The caller fills them with zeros.
+   */
+  readonly padding?: ReadonlyArray<PaddingRange>
 }
 
 /**
@@ -197,6 +204,8 @@ export class PiecePicker<Peer> {
   private sequential: boolean
   /** In sequential mode: no piece below this is a candidate (candidates below it appear only by `setPriorities`). */
   private inOrderFrom = 0
+  /** Blocks wholly in padding, by piece (see `PiecePickerOptions.padding`). */
+  private readonly padBlocks: Map<number, Array<number>>
   /** See `setWindows`. */
   private windows: ReadonlyArray<{ readonly from: number; readonly to: number }> = []
 
@@ -213,6 +222,7 @@ export class PiecePicker<Peer> {
     this.availability = new Availability(options.pieceCount)
     this.sequential = options.sequential ?? false
     this.priority = new Uint8Array(options.pieceCount).fill(Priority.normal)
+    this.padBlocks = paddingBlocks(options, options.padding ?? [])
     if (options.priorities !== undefined) this.priority.set(this.sizedPriorities(options.priorities))
     for (let index = 0; index < this.pieceCount; index++) {
       if (this.priority[index]! > Priority.skip) this.wantedTotal += pieceSize(this, index)
@@ -444,8 +454,9 @@ export class PiecePicker<Peer> {
   /** Starts candidate `index`: its blocks stay unrequested, as the started piece's free blocks. */
   private start(index: number): Piece<Peer> {
     this.removeCandidate(index)
-    this.unrequested += blockCount(this, index)
+    this.unrequested += this.requestable(index)
     const piece = new Piece<Peer>(index, blockCount(this, index))
+    this.receivePadding(piece)
     this.started.set(index, piece)
     this.open.add(index)
     this.assembling++
@@ -678,13 +689,13 @@ export class PiecePicker<Peer> {
     if (piece === undefined) return NO_CONTRIBUTORS
     const blamed = piece.contributors
     if (piece.receivedCount === piece.blocks) this.assembling++
-    for (let block = 0; block < piece.blocks; block++) {
-      if (piece.received[block] === 0) continue
-      piece.received[block] = 0
-      piece.free++
-      this.unrequested++
-    }
+    const unrequested = this.unrequested - piece.free
+    piece.received.fill(0)
     piece.receivedCount = 0
+    piece.free = piece.blocks
+    for (const holders of piece.holders) if (holders.length > 0) piece.free--
+    this.receivePadding(piece)
+    this.unrequested = unrequested + piece.free
     piece.cursor = 0
     piece.contributors = new Set()
     piece.single = true
@@ -727,7 +738,7 @@ export class PiecePicker<Peer> {
       if (piece === undefined) {
         if (candidate) {
           candidatesAt[this.priority[index]!]!++
-          unrequested += blockCount(this, index)
+          unrequested += this.requestable(index)
         }
         continue
       }
@@ -777,13 +788,28 @@ export class PiecePicker<Peer> {
   private addCandidate(index: number): void {
     this.availability.insert(index)
     this.candidatesAt[this.priority[index]!]!++
-    this.unrequested += blockCount(this, index)
+    this.unrequested += this.requestable(index)
   }
 
   private removeCandidate(index: number): void {
     this.availability.remove(index)
     this.candidatesAt[this.priority[index]!]!--
-    this.unrequested -= blockCount(this, index)
+    this.unrequested -= this.requestable(index)
+  }
+
+  /** Blocks of piece `index` that must come from someone: all but those wholly in padding. */
+  private requestable(index: number): number {
+    return blockCount(this, index) - (this.padBlocks.get(index)?.length ?? 0)
+  }
+
+  /** Marks piece's padding blocks received (zeros, never asked): at its start and after a failed attempt. */
+  private receivePadding(piece: Piece<Peer>): void {
+    const pads = this.padBlocks.get(piece.index)
+    if (pads === undefined) return
+    // Never handed out, so none of them is outstanding: each was free.
+    for (const block of pads) piece.received[block] = 1
+    piece.receivedCount += pads.length
+    piece.free -= pads.length
   }
 
   private sizedPriorities(priorities: Uint8Array): Uint8Array {

@@ -16,4 +16,5 @@ export {
   type PiecePickerOptions,
   Priority
 } from "./PiecePicker.js"
+export { type PaddingRange, paddingBlocks } from "./padding.js"
 export { MAX_REQUEST_DEPTH, MIN_REQUEST_DEPTH, pipelineDepth, REQUEST_QUEUE_SECONDS, requestDepth } from "./pipeline.js"

@@ -475,7 +475,8 @@ export class PeerLink implements Link {
     // Choked: only the pieces the peer allowed us (BEP 6), if any.
     const bits = this.peerChoking ? this.fastSets.whileChoked(this.bits) : this.bits
     if (bits === undefined) return
-    const requests = this.pipeline.next(this.swarm.picker, this, bits, this.rate, this.extensions.peer.handshake?.reqq, this.swarm.now())
+    const reqq = this.extensions.peer.handshake?.reqq
+    const requests = this.pipeline.next(this.swarm.picker, this, bits, this.rate, reqq, this.swarm.now(), this.swarm.audit)
     if (requests !== undefined) this.send(requests)
   }
 

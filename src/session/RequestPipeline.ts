@@ -1,5 +1,6 @@
 import {
   type Bitfield,
+  type BlockRequest,
   MAX_REQUEST_DEPTH,
   MIN_REQUEST_DEPTH,
   type PiecePicker,
@@ -35,7 +36,7 @@ export class RequestPipeline {
 
   /**
    * The requests that top `peer`'s pipeline up, among the pieces of `bits`, as one buffer of REQUEST messages (one
-   * write); `undefined` when it is full or there is nothing to ask.
+   * write); `undefined` when it is full or there is nothing to ask. `audit` sees each batch before it is encoded.
    */
   next<Peer>(
     picker: PiecePicker<Peer>,
@@ -43,13 +44,15 @@ export class RequestPipeline {
     bits: Bitfield,
     rate: number,
     reqq: number | undefined,
-    now: number
+    now: number,
+    audit?: (requests: ReadonlyArray<BlockRequest>) => void
   ): Uint8Array | undefined {
     const outstanding = picker.outstanding(peer)
     const room = this.depth(rate, reqq) - outstanding
     if (room <= 0) return undefined
     const requests = picker.nextRequests(peer, bits, room, now)
     if (requests.length === 0) return undefined
+    audit?.(requests)
     if (outstanding + requests.length > this.peak) this.peak = outstanding + requests.length
     const out = Buffer.allocUnsafe(REQUEST_BYTES * requests.length)
     requests.forEach((request, i) => out.set(encodeRequest(request.index, request.begin, request.length), i * REQUEST_BYTES))

@@ -1,7 +1,7 @@
 import type { TorrentInfo } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
 import { formatEndpoint } from "../net/endpoint.js"
-import { Bitfield, BLOCK_SIZE, PiecePicker } from "../piece/index.js"
+import { Bitfield, BLOCK_SIZE, type BlockRequest, paddingBlocks, PiecePicker } from "../piece/index.js"
 import { type Handshake, type HolepunchMessage, PexFlag, type PexPeer, WireError } from "../wire/index.js"
 import { Admission } from "./admission.js"
 import type { BanList } from "./BanList.js"
@@ -119,6 +119,12 @@ export class Swarm {
   wasted = 0
   /** Payload bytes sent to peers. */
   uploaded = 0
+  /** Requests sent to peers for blocks wholly in BEP 47 padding (never meant to happen: they are zeros). */
+  padRequests = 0
+  /** Per piece, where its padding lies in it (byte ranges), to zero a fresh buffer's; empty without padding. */
+  private readonly padInPiece = new Map<number, Array<{ readonly from: number; readonly to: number }>>()
+  /** Keys (piece × blocks per piece + block) of the blocks wholly in padding, for `audit`; undefined without. */
+  private readonly padKeys: Set<number> | undefined
   /** Bytes of complete pieces handed on and not yet verified and written. */
   private backlog = 0
 
@@ -155,8 +161,20 @@ export class Swarm {
       have: options.have,
       ...(options.priorities === undefined ? {} : { priorities: options.priorities }),
       sequential: options.sequential === true,
-      maxOutstanding: Math.max(1, Math.floor(options.outstandingBytes / BLOCK_SIZE))
+      maxOutstanding: Math.max(1, Math.floor(options.outstandingBytes / BLOCK_SIZE)),
+      padding: options.torrent.files.filter((file) => file.padding)
     })
+    const perPiece = Math.ceil(options.torrent.pieceLength / BLOCK_SIZE)
+    const padBlocks = paddingBlocks(options.torrent, options.torrent.files.filter((file) => file.padding))
+    this.padKeys = padBlocks.size === 0 ? undefined : new Set()
+    for (const [index, blocks] of padBlocks) {
+      const ranges = blocks.map((block) => ({
+        from: block * BLOCK_SIZE,
+        to: Math.min((block + 1) * BLOCK_SIZE, this.picker.pieceSize(index))
+      }))
+      this.padInPiece.set(index, ranges)
+      for (const block of blocks) this.padKeys!.add(index * perPiece + block)
+    }
     // Spares are kept up to what the backlog and the pieces in assembly may hold together (about the backlog plus
     // the requests outstanding): buffers move between the two as pieces complete, and a spare dropped when the
     // pieces in assembly dip is a fresh 1 MiB allocation when they rise again (garbage the collector must chase).
@@ -257,6 +275,14 @@ export class Swarm {
     if (result) for (const other of this.links) other.fillRequests()
   }
 
+  /** Counts requests about to be sent that ask for a block wholly in padding (see `padRequests`). */
+  readonly audit = (requests: ReadonlyArray<BlockRequest>): void => {
+    const keys = this.padKeys
+    if (keys === undefined) return
+    const perPiece = Math.ceil(this.options.torrent.pieceLength / BLOCK_SIZE)
+    for (const request of requests) if (keys.has(request.index * perPiece + request.begin / BLOCK_SIZE)) this.padRequests++
+  }
+
   /** A `piece` message (or a web seed's block): keep the block if we asked for it, and hand the piece on when it is whole. */
   blockReceived(link: Downloader, index: number, begin: number, block: Uint8Array): void {
     const result = this.picker.blockReceived(link, index, begin, block.length, this.now())
@@ -269,6 +295,8 @@ export class Swarm {
     let data = this.assembling.get(index)
     if (data === undefined) {
       data = this.buffers.take(this.picker.pieceSize(index))
+      // Blocks in padding are never asked for: zeros, over whatever the recycled buffer held.
+      for (const pad of this.padInPiece.get(index) ?? []) data.fill(0, pad.from, pad.to)
       this.assembling.set(index, data)
     }
     data.set(block, begin)

@@ -72,6 +72,8 @@ export interface TorrentProgress {
   readonly trackers: ReadonlyArray<TrackerStatus>
   /** A v2 or hybrid torrent's BEP 52 hash messages: requests answered and rejected, answers kept, layers missing. */
   readonly hashes?: HashStats
+  /** Requests sent for blocks wholly in BEP 47 padding (torrents with padding only): 0, as padding is never asked. */
+  readonly padRequests?: number
   /** Why the torrent is stuck or slow, in plain words ("no peers: 3 trackers failed (timeout), …"), if it is. */
   readonly reason?: string
   /** The torrent's web seeds (BEP 19), when it has any and they are used. */
@@ -628,6 +630,7 @@ export const startTorrent = (
         })),
         trackers,
         ...(current.hashes === undefined ? {} : { hashes: current.hashes.stats() }),
+        ...(pads.length === 0 ? {} : { padRequests: current.padRequests }),
         ...reasonOf(current, trackers),
         ...(current.webSeeds.size === 0 ? {} : { webSeeds: [...current.webSeeds].map((seed) => seed.info()) })
       }

@@ -148,6 +148,37 @@ export const startMagnet = (
     }
     yield* fetch.addPeers([...magnet.peers, ...options.peers])
 
+    /**
+     * A hybrid is announced under both its wire hashes (BEP 52), as one from a `.torrent` is: the magnet's hash from
+     * the start, the other once the metadata shows it is a hybrid. Progress shows the magnet's hash's trackers.
+     */
+    const announceOtherHash = (parsed: TorrentInfo, started: TorrentHandle) =>
+      Effect.gen(function*() {
+        if (parsed.v2?.hybrid !== true) return
+        const other = [parsed.infoHash, parsed.v2.infoHash.subarray(0, 20)]
+          .find((hash) => !Buffer.from(hash).equals(magnet.infoHash))
+        if (other === undefined) return
+        if (options.useTrackers) {
+          yield* startAnnouncing({
+            timing: options.config.announce,
+            tiers: magnet.trackers,
+            infoHash: other,
+            peerId: options.peerId,
+            port: options.port,
+            key: options.key,
+            stats: started.transferStats,
+            onPeers: routePeers,
+            completed: started.downloadCompleted
+          })
+        }
+        if (Option.isSome(options.dht) && !parsed.private) {
+          yield* lookForPeers(options.dht.value, other, options.port, options.config, (found) => {
+            dhtFound = (dhtFound ?? 0) + found.length
+            return routePeers(found)
+          })
+        }
+      })
+
     const source = magnet.name === undefined ? `magnet ${magnet.infoHashHex}` : `magnet "${magnet.name}"`
     yield* Effect.gen(function*() {
       const metadata = yield* fetch.metadata
@@ -174,6 +205,7 @@ export const startMagnet = (
       // The torrent runs in the scope the magnet was added in, not in this fiber's.
       const started = yield* options.start(parsed.right, known, sources).pipe(Scope.extend(scope))
       handle = started
+      yield* announceOtherHash(parsed.right, started).pipe(Scope.extend(scope))
       yield* started.addPeers(pending)
       yield* Deferred.succeed(torrent, started)
     }).pipe(

@@ -7,7 +7,7 @@
 import { join } from "node:path"
 import { expect, test } from "vitest"
 import { type FileSpec, interopSuite, lt, type LtInfo, runBt, startLtSeeder, tempDir, writeFiles } from "./harness.js"
-import { btDownloadFrom, describeProc, hashFiles, listFiles, startBtSeed, startLtLeecher } from "./leechers.js"
+import { btDownloadFrom, btEvents, describeProc, hashFiles, listFiles, startBtSeed, startLtLeecher } from "./leechers.js"
 
 const NAME = "hybrid"
 /** Uneven sizes: every file but the last ends inside a piece, so every one is followed by padding. */
@@ -63,5 +63,38 @@ interopSuite("hybrid and v2-only torrents between bt and libtorrent", ["libtorre
     expect(result.code, result.stderr).toBe(0)
     expect(await listFiles(join(out, NAME))).toEqual(sizes)
     expect(await hashFiles(join(out, NAME), spec)).toEqual(await hashFiles(join(src, NAME), spec))
+  }, 90_000)
+
+  test("bt never requests a block that lies wholly in padding (libtorrent's hybrid, 64 KiB pieces)", async () => {
+    const work = await tempDir()
+    const src = join(work, "src")
+    await writeFiles(join(src, NAME), spec, 43)
+    const torrent = join(work, `${NAME}.torrent`)
+    await lt(["create", join(src, NAME), "--out", torrent, "--kind", "hybrid", "--piece-length", "65536"])
+    // The padding blocks, from the torrent's own file list: 16 KiB blocks (pieces are whole blocks) inside a padding file.
+    const info = await runBt(["info", torrent, "--json"])
+    expect(info.code, info.stderr).toBe(0)
+    const { files, totalLength } = JSON.parse(info.stdout) as {
+      files: ReadonlyArray<{ offset: number; length: number; padding?: boolean }>
+      totalLength: number
+    }
+    let padBlockBytes = 0
+    for (const file of files.filter((f) => f.padding === true)) {
+      for (let start = Math.ceil(file.offset / 16_384) * 16_384; start < file.offset + file.length; start += 16_384) {
+        const end = Math.min(start + 16_384, totalLength)
+        if (end <= file.offset + file.length) padBlockBytes += end - start
+      }
+    }
+    expect(padBlockBytes).toBeGreaterThan(0)
+    const seeder = await startLtSeeder({ torrent, save: src })
+    const { result } = await btDownloadFrom(torrent, join(work, "out"), `127.0.0.1:${seeder.port}`)
+    expect(result.code, result.stderr).toBe(0)
+    const done = btEvents(result.stdout).find((event) => event.event === "done")!
+    // Every byte of payload came from the peer once, and no byte of a padding block did.
+    expect({ padRequests: done.padRequests, downloaded: done.downloaded }).toEqual({
+      padRequests: 0,
+      downloaded: totalLength - padBlockBytes
+    })
+    expect(await hashFiles(join(work, "out", NAME), spec)).toEqual(await hashFiles(join(src, NAME), spec))
   }, 90_000)
 })

@@ -27,8 +27,10 @@ import {
   btDownloadFrom,
   btEvents,
   describeProc,
+  freshStateDir,
   hashFiles,
   listFiles,
+  spawnBt,
   startBtSeed,
   startLtLeecher,
   untilTrackerCounts
@@ -141,5 +143,34 @@ interopSuite("BEP 52 hash messages between bt and libtorrent", ["libtorrent"], (
         throw new Error(`${String(error)}\n${context()}`)
       })
     }
+  }, 60_000)
+
+  test("a hybrid from a v1 magnet link is announced under both its hashes once its metadata shows it is one", async () => {
+    const work = await tempDir()
+    const src = join(work, "src")
+    await writeFiles(join(src, NAME), spec.slice(0, 2), 54)
+    const tracker = await startOpentracker(join(work, "tracker"), [])
+    // The seeder's torrent names no tracker: only bt announces, so the tracker's counts are bt's.
+    const torrent = join(work, `${NAME}.torrent`)
+    const ref = (await lt(["create", join(src, NAME), "--out", torrent, "--kind", "hybrid"])) as LtInfo
+    const v1 = ref.info_hash!
+    const v2 = ref.info_hash_v2!.slice(0, 40)
+    await tracker.allow([v1, v2])
+    const seeder = await startLtSeeder({ torrent, save: src })
+    const magnet = `magnet:?xt=urn:btih:${v1}&tr=${encodeURIComponent(tracker.httpUrl)}`
+    const bt = spawnBt([
+      "download", magnet, "-o", join(work, "out"), "--peer", `127.0.0.1:${seeder.port}`, "--port", "0", "--json",
+      "--seed", ...(await freshStateDir())
+    ])
+    const context = () => describeProc("bt download --seed", bt)
+    // Complete under the v2 hash, which the magnet never named: bt learned it from the metadata.
+    for (const hash of [v1, v2]) {
+      await untilTrackerCounts(tracker.httpUrl, hash, 1, 30_000).catch((error: unknown) => {
+        throw new Error(`${String(error)}\n${context()}`)
+      })
+    }
+    expect(await hashFiles(join(work, "out", NAME), spec.slice(0, 2)), context()).toEqual(
+      await hashFiles(join(src, NAME), spec.slice(0, 2))
+    )
   }, 60_000)
 })

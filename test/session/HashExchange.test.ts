@@ -87,6 +87,27 @@ describe("HashExchange (BEP 52 hash messages of a torrent)", () => {
     expect(client.stats()).toMatchObject({ received: 1, missingLayers: 0 })
   })
 
+  it("a `hashes` flood keeps nothing and changes nothing: unsolicited, repeated and after the layer is in", () => {
+    const torrent = magnetTorrent()
+    const client = new HashExchange(torrent, () => 0)
+    const server = new HashExchange(seederTorrent(), () => 0)
+    const seeder = peer()
+    const flooder = peer()
+    client.ask(seeder)
+    const answer = payload(server.answer(seeder, payload(seeder.sent[0]!)) as Uint8Array)
+    // Valid hashes, never asked of the flooder: each ignored, the layer still missing, no request sent to it.
+    for (let i = 0; i < 5_000; i++) expect(client.received(flooder, answer)).toBe(false)
+    expect(client.stats()).toMatchObject({ received: 0, missingLayers: 1 })
+    expect(client.awaiting).toBe(true)
+    expect(flooder.sent).toHaveLength(0)
+    expect(client.received(seeder, answer)).toBe(true)
+    // The same answer again and again, from the peer that was asked: nothing more is kept or asked.
+    for (let i = 0; i < 5_000; i++) expect(client.received(seeder, answer)).toBe(false)
+    expect(client.stats()).toMatchObject({ received: 1, missingLayers: 0 })
+    expect(seeder.sent).toHaveLength(1)
+    expect(Buffer.from(torrent.v2!.pieceLayers[0]!).equals(layer)).toBe(true)
+  })
+
   it("asks someone else after a reject, and the same peer again only after a while", () => {
     let now = 0
     const client = new HashExchange(magnetTorrent(), () => now)

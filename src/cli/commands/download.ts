@@ -162,6 +162,7 @@ const run = (
           downloaded: final.downloaded,
           wasted: final.wasted,
           ...(final.hashes === undefined ? {} : { hashes: final.hashes }),
+          ...(final.padRequests === undefined ? {} : { padRequests: final.padRequests }),
           directory,
           seconds
         }))
