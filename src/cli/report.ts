@@ -43,11 +43,14 @@ const progressJson = (shown: Shown, extra: object) =>
     ...(stalledReason(shown) === undefined ? {} : { reason: stalledReason(shown) })
   })
 
-/** The port mapping's status for JSON progress, when a PortMapper is there and was asked to map. */
+/** The port mapping's status and what it ignored (`rejected`) for JSON progress, when a PortMapper is there and was asked to map. */
 const portMapping: Effect.Effect<object> = Effect.flatMap(Effect.serviceOption(PortMapper), (mapper) =>
   Option.isNone(mapper)
     ? Effect.succeed({})
-    : Effect.map(mapper.value.status, (status) => (status.state === "off" ? {} : { portMapping: status })))
+    : Effect.map(
+      Effect.all([mapper.value.status, mapper.value.rejected]),
+      ([status, rejected]) => (status.state === "off" ? {} : { portMapping: { ...status, rejected } })
+    ))
 
 /**
  * Prints progress on the mode's interval, in the background, until stopped or the scope closes. Rates are

@@ -10,9 +10,11 @@
  * turn up), or when `maxQueries` have been sent and none is in flight.
  *
  * Invariants: the shortlist is sorted by distance and holds at most `maxCandidates` nodes; no node (by id or by
- * IP:port) is queued twice, even after it fell off the list; each node is queried at most once.
+ * IP:port) is queued twice, even after it fell off the list; each node is queried at most once; at most one node per
+ * public IP address is ever queued (`onePerIp`).
  */
 import type { PeerAddress } from "../wire/compactPeer.js"
+import { isExemptAddress } from "./bep42.js"
 import { addressKey, type DhtNode } from "./DhtNode.js"
 import { compareDistance, equalIds, isNodeId, type NodeId, nodeIdHex } from "./NodeId.js"
 import { K } from "./RoutingTable.js"
@@ -32,6 +34,11 @@ export interface LookupOptions {
   readonly slowAfterMs?: number
   /** Our own id, never queried. */
   readonly ownId?: NodeId
+  /**
+   * At most one node per IP address (ports aside; loopback, private and link-local addresses exempt), the first
+   * heard of: one host answering with many of its own ports cannot fill the shortlist. Default true.
+   */
+  readonly onePerIp?: boolean
 }
 
 export interface LookupResult {
@@ -60,6 +67,9 @@ export class Lookup {
   private readonly shortlist: Array<Candidate> = []
   /** Address keys and id hex of every node ever queued. */
   private readonly seen = new Set<string>()
+  /** Hosts with a node queued, for `onePerIp`. */
+  private readonly hosts = new Set<string>()
+  private readonly onePerIp: boolean
   /** Queries in flight by address, with when they were sent (kept for nodes that fell off the shortlist). */
   private readonly pending = new Map<string, { readonly candidate: Candidate; readonly sentAt: number }>()
   private readonly peers: Array<PeerAddress> = []
@@ -74,6 +84,7 @@ export class Lookup {
     this.maxQueries = options.maxQueries ?? 128
     this.slowAfterMs = options.slowAfterMs ?? 2000
     this.ownId = options.ownId
+    this.onePerIp = options.onePerIp ?? true
     for (const node of seeds) this.add(node)
   }
 
@@ -181,8 +192,11 @@ export class Lookup {
     const address = addressKey(node)
     const hex = nodeIdHex(node.id)
     if (this.seen.has(address) || this.seen.has(hex)) return
+    const oneOfHost = this.onePerIp && !isExemptAddress(node.host)
+    if (oneOfHost && this.hosts.has(node.host)) return
     this.seen.add(address)
     this.seen.add(hex)
+    if (oneOfHost) this.hosts.add(node.host)
     // Binary search for the first candidate farther than `node`.
     let low = 0
     let high = this.shortlist.length

@@ -81,6 +81,16 @@ export interface Reachability {
   }
   /** Incoming peer connections accepted since the start. */
   readonly acceptedPeers: number
+  /** What port mapping threw away (answers not from the gateway, misdirected or unreadable SSDP, oversized bodies). */
+  readonly mappingRejected?: MappingRejects
+}
+
+/** Port mapping's counts of what it ignored (`PortMapper.rejected`). */
+export interface MappingRejects {
+  readonly notFromGateway: number
+  readonly ssdpMisdirected: number
+  readonly ssdpMalformed: number
+  readonly oversized: number
 }
 
 const NOTHING_KNOWN: Reachability = {
@@ -101,7 +111,15 @@ const portMappingArguments = (r: Reachability) => ({
     external_port: p.externalPort,
     lifetime: p.lifetime
   })),
-  ...(r.mapping.error === undefined ? {} : { error: r.mapping.error })
+  ...(r.mapping.error === undefined ? {} : { error: r.mapping.error }),
+  ...(r.mappingRejected === undefined ? {} : {
+    rejected: {
+      not_from_gateway: r.mappingRejected.notFromGateway,
+      ssdp_misdirected: r.mappingRejected.ssdpMisdirected,
+      ssdp_malformed: r.mappingRejected.ssdpMalformed,
+      oversized: r.mappingRejected.oversized
+    }
+  })
 })
 
 /**

@@ -50,7 +50,8 @@ const SESSION_NAMES = [
   "current-stats", "uploadedBytes", "downloadedBytes", "filesAdded", "sessionCount", "secondsActive",
   "port-is-open", "total_size",
   // bt's extras
-  "bt-port-mapping", "bt-port-test", "external-address", "internal-port", "external-port"
+  "bt-port-mapping", "bt-port-test", "external-address", "internal-port", "external-port", "not-from-gateway",
+  "ssdp-misdirected", "ssdp-malformed"
 ] as const
 
 /** Two tables, since one snake name can have two classic spellings: torrent `downloadDir`, session `download-dir`. */

@@ -254,4 +254,29 @@ describe("Lookup: the state machine", () => {
     // Of the 30 offered, only the 9 closest made the list (10 with the seed), and each was asked.
     expect(asked).toBe(9)
   })
+  it("one node per public IP address: a host answering with 30 of its own ports closer than all others gets one place", () => {
+    const honest = Array.from({ length: 8 }, (_, i) => near(i + 10, `198.51.100.${i + 10}`))
+    const lookup = new Lookup(target, honest)
+    const [first, ...others] = lookup.next(0)
+    // The answer names 30 ports of one public host, every one closer to the target than any honest node.
+    const sybil = Array.from({ length: 30 }, (_, i) => ({ ...near(i + 1, "203.0.113.66"), port: 7000 + i }))
+    lookup.answered(first!, sybil)
+    for (const node of others) lookup.answered(node, [])
+    const queued: Array<DhtNode> = []
+    for (let round = 1; round < 40 && !lookup.done; round++) {
+      const asked = lookup.next(round)
+      queued.push(...asked)
+      for (const node of asked) lookup.answered(node, [])
+    }
+    expect(queued.filter((node) => node.host === "203.0.113.66")).toHaveLength(1)
+    const closest = lookup.result().closest.map(({ node }) => node.host)
+    expect(closest.filter((host) => host === "203.0.113.66")).toHaveLength(1)
+    expect(closest).toHaveLength(K)
+    // Private addresses are exempt (a LAN, a test), and the limit can be switched off.
+    expect(new Lookup(target, sybil, { alpha: 30 }).next(0)).toHaveLength(1)
+    const lan = new Lookup(target, sybil.map((node) => ({ ...node, host: "10.9.9.9" })), { alpha: 30 })
+    expect(lan.next(0)).toHaveLength(K) // only the k closest are asked
+    const off = new Lookup(target, sybil, { onePerIp: false, alpha: 30 })
+    expect(off.next(0)).toHaveLength(K)
+  })
 })

@@ -112,4 +112,28 @@ interopSuite("the DHT with libtorrent", ["libtorrent"], () => {
     // BEP 32 the IPv4 node dropped the [::1] bootstrap node, and this download found no peer).
     await downloadThroughDht({ dir, hashes, spec }, seeder.infoHash, node, ["--bind", "::1"])
   }, 90_000)
+
+  test("over IPv6 (BEP 32): a libtorrent leecher on [::1] finds bt seed through a libtorrent DHT node on [::1]", async () => {
+    const { dir, hashes, spec, torrent } = await makeLtTorrent("six-back.bin", 2 * 1024 * 1024 + 61, 87)
+    // Everything on ::1 only, as above, the other way: bt seed binds [::1] and bootstraps there, so its IPv4 DHT node
+    // has nobody to ask, and the leecher (listening and bootstrapping on [::1]) can learn of bt only from bt's
+    // announce on the IPv6 DHT.
+    const meeting = await startLtDhtNode([], "::1")
+    const node = `[::1]:${meeting.port}`
+    const seed = await startBtSeed({ torrent, dir: join(dir, "data"), extraArgs: ["--bind", "::1", "--dht-bootstrap", node] })
+    const leecher = await startLtLeecher({
+      magnet: `magnet:?xt=urn:btih:${seed.infoHash}`,
+      save: join(dir, "lt"),
+      dhtNodes: [node],
+      listenHost: "::1",
+      timeoutSeconds: 60
+    })
+    const done = await leecher.done
+    expect(await hashFiles(join(dir, "lt"), spec)).toEqual(hashes)
+    // Every byte came from bt, over IPv6.
+    expect(Object.keys(done.from)).toEqual([`::1:${seed.port}`])
+    // bt's IPv6 node has the meeting point (and the leecher) in its table.
+    const line = await waitForLine(seed.proc, (l) => l.includes(`"ipv6":{"nodes":`) && !l.includes(`"ipv6":{"nodes":0`), 15_000)
+    expect(JSON.parse(line).dht.ipv6.nodes).toBeGreaterThanOrEqual(1)
+  }, 90_000)
 })

@@ -89,7 +89,8 @@ interopSuite("port mapping from the bt command (fake gateways on 127.0.0.1)", []
       ports: [
         { protocol: "tcp", internalPort: seeding.port, externalPort: seeding.port + 1000, lifetime: 3600 },
         { protocol: "udp", internalPort: seeding.port, externalPort: seeding.port + 1000, lifetime: 3600 }
-      ]
+      ],
+      rejected: { notFromGateway: 0, ssdpMisdirected: 0, ssdpMalformed: 0, oversized: 0 }
     })
     proc.child.kill("SIGINT")
     const exit = await proc.exited
@@ -99,6 +100,35 @@ interopSuite("port mapping from the bt command (fake gateways on 127.0.0.1)", []
     ])
     expect(exit.stderr).not.toContain("port mapping")
     expect(igd.searches).toEqual([])
+  })
+
+  test("what port mapping ignored shows in --json progress and session-get (rejected)", async () => {
+    // PCP answered from another port than the gateway's, and an SSDP answer naming another host: both ignored.
+    const gw = await Effect.runPromise(fakePmpGateway({ speaks: "pcp", answerFromElsewhere: true }).pipe(Scope.extend(scope)))
+    const igd = await Effect.runPromise(fakeIgd({ locationHost: "127.0.0.2" }).pipe(Scope.extend(scope)))
+    const env = { ...process.env, BT_PORTMAP_GATEWAY: `127.0.0.1:${gw.port}`, BT_PORTMAP_SSDP: `127.0.0.1:${igd.ssdpPort}` }
+    const { data, dir, torrent } = await torrentIn()
+    const proc = spawnTracked(process.execPath, [
+      join("bin", "bt.js"), "seed", torrent, "-d", data, "--json", "--port", "0", "--no-trackers", "--no-dht",
+      "--no-lsd", "--state-dir", join(dir, "state")
+    ], { env })
+    const line = await waitForLine(proc, (l) => l.includes(`"state":"unavailable"`), 30_000)
+    const shown = JSON.parse(line).portMapping
+    expect(shown.rejected.notFromGateway).toBeGreaterThanOrEqual(1)
+    expect(shown.rejected.ssdpMisdirected).toBeGreaterThanOrEqual(1)
+    expect(shown.rejected.oversized).toBe(0)
+    proc.child.kill("SIGINT")
+    await proc.exited
+    const daemon = await startDaemon(await tempDir(), ["--download-dir", dir], env)
+    const session = await until("port mapping given up in session-get", 30_000, async () => {
+      const got = await daemon.rpc("session-get")
+      return got["bt-port-mapping"].state === "unavailable" ? got : undefined
+    })
+    expect(session["bt-port-mapping"].rejected["not-from-gateway"]).toBeGreaterThanOrEqual(1)
+    expect(session["bt-port-mapping"].rejected["ssdp-misdirected"]).toBeGreaterThanOrEqual(1)
+    expect(igd.calls).toEqual([])
+    daemon.proc.child.kill("SIGTERM")
+    expect((await daemon.proc.exited).code).toBe(0)
   })
 
   test("the harness runs bt with --no-port-mapping: no gateway is asked, no portMapping in progress", async () => {
@@ -138,7 +168,8 @@ interopSuite("port mapping from the bt command (fake gateways on 127.0.0.1)", []
       ports: [
         { protocol: "tcp", "internal-port": port, "external-port": port + 1000, lifetime: 3600 },
         { protocol: "udp", "internal-port": port, "external-port": port + 1000, lifetime: 3600 }
-      ]
+      ],
+      rejected: { "not-from-gateway": 0, "ssdp-misdirected": 0, "ssdp-malformed": 0, oversized: 0 }
     })
     const test = await rpc("port-test")
     expect(test["port-is-open"]).toBe(true)

@@ -363,7 +363,8 @@ describe("reachability: port mapping and LSD in session-get, port-test from what
         { protocol: "udp", internalPort: 51413, externalPort: 52413, lifetime: 3600 }
       ]
     },
-    acceptedPeers: 0
+    acceptedPeers: 0,
+    mappingRejected: { notFromGateway: 2, ssdpMisdirected: 1, ssdpMalformed: 0, oversized: 3 }
   }
   const off: Rpc.Reachability = { portMapping: false, lsd: false, mapping: { state: "off", ports: [] }, acceptedPeers: 0 }
 
@@ -379,11 +380,18 @@ describe("reachability: port mapping and LSD in session-get, port-test from what
       ports: [
         { protocol: "tcp", "internal-port": 51413, "external-port": 52413, lifetime: 3600 },
         { protocol: "udp", "internal-port": 51413, "external-port": 52413, lifetime: 3600 }
-      ]
+      ],
+      rejected: { "not-from-gateway": 2, "ssdp-misdirected": 1, "ssdp-malformed": 0, oversized: 3 }
     })
     const snake = await rpc(s, { jsonrpc: "2.0", method: "session_get", params: { fields: ["bt_port_mapping"] }, id: 1 })
     expect(snake.result.bt_port_mapping.external_address).toBe("203.0.113.7")
     expect(snake.result.bt_port_mapping.ports[0].external_port).toBe(52413)
+    expect(snake.result.bt_port_mapping.rejected).toEqual({
+      not_from_gateway: 2,
+      ssdp_misdirected: 1,
+      ssdp_malformed: 0,
+      oversized: 3
+    })
   })
 
   it("port-test: open when mapped, open once a peer came in, not known otherwise", async () => {

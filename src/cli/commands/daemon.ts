@@ -210,12 +210,13 @@ export const daemon = Command.make("daemon", options, (args) =>
       const session = yield* Session
       const mapper = yield* PortMapper
       const reachability = Effect.map(
-        Effect.all([mapper.status, session.acceptedPeers]),
-        ([mapping, acceptedPeers]): Rpc.Reachability => ({
+        Effect.all([mapper.status, session.acceptedPeers, mapper.rejected]),
+        ([mapping, acceptedPeers, rejected]): Rpc.Reachability => ({
           portMapping: !args.noPortMapping,
           lsd: !args.noLsd,
           mapping,
-          acceptedPeers
+          acceptedPeers,
+          ...(args.noPortMapping ? {} : { mappingRejected: rejected })
         })
       )
       const sessionId = Rpc.makeSessionId()
