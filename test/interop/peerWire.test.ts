@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { expect, test } from "vitest"
 import { fetchMetadata, WireLayer } from "../../examples/metadata.js"
-import { NodeTransport, PeerWire, Wire } from "../../src/index.js"
+import { NodeDatagram, NodeTransport, PeerWire, UtpTransport, Wire } from "../../src/index.js"
 import { interopSuite, lt, startLtSeeder, tempDir, writeFiles } from "./harness.js"
 
 /** A torrent file's v1 info-hash, as libtorrent reads it. */
@@ -42,6 +42,24 @@ interopSuite("PeerWire: one peer connection without a session, against libtorren
       seeder.proc.child.kill()
       await seeder.proc.exited
     }
+  })
+
+  test("over uTP (BEP 29) through the Transport it is given", async () => {
+    const work = await tempDir()
+    await writeFiles(join(work, "src"), [{ path: "u.bin", size: 50_000 }], 8)
+    const torrent = join(work, "t.torrent")
+    await lt(["create", join(work, "src", "u.bin"), "--out", torrent, "--piece-length", "16384"])
+    const infoHash = await infoHashOf(torrent)
+    const seeder = await startLtSeeder({ torrent, save: join(work, "src"), transport: "utp" })
+    const utp = PeerWire.layer.pipe(Layer.provide(UtpTransport.layer()), Layer.provide(NodeDatagram.layer))
+    const program = Effect.gen(function*() {
+      const wire = yield* PeerWire.PeerWire
+      const peer = yield* wire.connect({ host: "127.0.0.1", port: seeder.port }, { infoHash })
+      return { transport: peer.transport, metadataSize: peer.extended?.metadataSize }
+    }).pipe(Effect.scoped, Effect.provide(utp), Effect.timeout("60 seconds"))
+    const opened = await Effect.runPromise(program)
+    expect(opened.transport).toBe("utp")
+    expect(opened.metadataSize).toBeGreaterThan(0)
   })
 
   test("downloads and checks one piece: bitfield, interested, unchoke, requests, blocks", async () => {

@@ -126,4 +126,19 @@ describe("PeerWire over the memory transport", () => {
       const error = yield* Fiber.join(ended)
       expect(error.reason).toBe("Timeout")
     }).pipe(Effect.provide(withWire({ idleTimeout: Duration.seconds(120) }))))
+
+  it.scoped("a message longer than the protocol allows fails the stream with Protocol", () =>
+    Effect.gen(function*() {
+      const wire = yield* PeerWire.PeerWire
+      const { at, accepted } = yield* listen()
+      const dialling = yield* wire.connect(at, { infoHash, reserved: new Uint8Array(8) }).pipe(Effect.fork)
+      yield* settle(() => accepted.length === 1)
+      const raw = accepted[0]!
+      raw.start({ onData: () => {}, onDrain: () => {}, onClose: () => {} })
+      raw.write(encodeHandshake({ reserved: new Uint8Array(8), infoHash, peerId: new Uint8Array(20) }))
+      const a = yield* Fiber.join(dialling)
+      raw.write(new Uint8Array([0x7f, 0xff, 0xff, 0xff, 4]))
+      const error = yield* a.messages.pipe(Stream.runDrain, Effect.flip)
+      expect(error.reason).toBe("Protocol")
+    }).pipe(Effect.provide(withWire())))
 })
