@@ -13,6 +13,17 @@ const infoHashOf = async (torrent: string): Promise<Buffer> => {
   return Buffer.from(info.info_hash, "hex")
 }
 
+/** One file of `size` bytes in a fresh folder, a torrent of it, and libtorrent seeding it. */
+const seedOneFile = async (size: number, pieceLength: number, transport: "tcp" | "utp") => {
+  const work = await tempDir()
+  await writeFiles(join(work, "src"), [{ path: "one.bin", size }], 5)
+  const torrent = join(work, "t.torrent")
+  await lt(["create", join(work, "src", "one.bin"), "--out", torrent, "--piece-length", String(pieceLength)])
+  const infoHash = await infoHashOf(torrent)
+  const seeder = await startLtSeeder({ torrent, save: join(work, "src"), transport })
+  return { infoHash, seeder, data: await readFile(join(work, "src", "one.bin")) }
+}
+
 interopSuite("PeerWire: one peer connection without a session, against libtorrent", ["libtorrent"], () => {
   test("examples/metadata.ts fetches the info dictionary over ut_metadata, plaintext and MSE", async () => {
     const work = await tempDir()
@@ -45,12 +56,7 @@ interopSuite("PeerWire: one peer connection without a session, against libtorren
   })
 
   test("over uTP (BEP 29) through the Transport it is given", async () => {
-    const work = await tempDir()
-    await writeFiles(join(work, "src"), [{ path: "u.bin", size: 50_000 }], 8)
-    const torrent = join(work, "t.torrent")
-    await lt(["create", join(work, "src", "u.bin"), "--out", torrent, "--piece-length", "16384"])
-    const infoHash = await infoHashOf(torrent)
-    const seeder = await startLtSeeder({ torrent, save: join(work, "src"), transport: "utp" })
+    const { infoHash, seeder } = await seedOneFile(50_000, 16384, "utp")
     const utp = PeerWire.layer.pipe(Layer.provide(UtpTransport.layer()), Layer.provide(NodeDatagram.layer))
     const program = Effect.gen(function*() {
       const wire = yield* PeerWire.PeerWire
@@ -63,13 +69,7 @@ interopSuite("PeerWire: one peer connection without a session, against libtorren
   })
 
   test("downloads and checks one piece: bitfield, interested, unchoke, requests, blocks", async () => {
-    const work = await tempDir()
-    await writeFiles(join(work, "src"), [{ path: "one.bin", size: 100_000 }], 5)
-    const torrent = join(work, "t.torrent")
-    await lt(["create", join(work, "src", "one.bin"), "--out", torrent, "--piece-length", "65536"])
-    const infoHash = await infoHashOf(torrent)
-    const seeder = await startLtSeeder({ torrent, save: join(work, "src") })
-    const data = await readFile(join(work, "src", "one.bin"))
+    const { infoHash, seeder, data } = await seedOneFile(100_000, 65536, "tcp")
 
     const program = Effect.gen(function*() {
       const wire = yield* PeerWire.PeerWire

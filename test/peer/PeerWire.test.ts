@@ -27,6 +27,23 @@ const listen = (wrap: (connection: Connection) => Connection = (c) => c) =>
 const withWire = (config: Partial<PeerWire.PeerWireConfig> = {}) =>
   PeerWire.layerConfig(config).pipe(Layer.provideMerge(MemoryTransport.layerMemory))
 
+/**
+ * Dials a peer played by hand on the raw connection: it answers with a handshake without BEP 10 and records the
+ * sizes of the chunks it receives.
+ */
+const dialRaw = Effect.gen(function*() {
+  const wire = yield* PeerWire.PeerWire
+  const { at, accepted } = yield* listen()
+  const dialling = yield* wire.connect(at, { infoHash, reserved: new Uint8Array(8) }).pipe(Effect.fork)
+  yield* settle(() => accepted.length === 1)
+  const raw = accepted[0]!
+  const received: Array<number> = []
+  raw.start({ onData: (chunk) => received.push(chunk.length), onDrain: () => {}, onClose: () => {} })
+  raw.write(encodeHandshake({ reserved: new Uint8Array(8), infoHash, peerId: new Uint8Array(20) }))
+  const a = yield* Fiber.join(dialling)
+  return { a, raw, received }
+})
+
 describe("PeerWire over the memory transport", () => {
   it.scoped("dial and accept: both handshakes, typed messages both ways, blocks copied", () =>
     Effect.gen(function*() {
@@ -107,16 +124,8 @@ describe("PeerWire over the memory transport", () => {
 
   it.scoped("keep-alives on their schedule; a silent peer fails the stream with Timeout", () =>
     Effect.gen(function*() {
-      const wire = yield* PeerWire.PeerWire
-      const { at, accepted } = yield* listen()
-      const dialling = yield* wire.connect(at, { infoHash, reserved: new Uint8Array(8) }).pipe(Effect.fork)
-      yield* settle(() => accepted.length === 1)
-      // The other side by hand: a handshake without BEP 10, then silence; it records what it receives.
-      const raw = accepted[0]!
-      const received: Array<number> = []
-      raw.start({ onData: (chunk) => received.push(chunk.length), onDrain: () => {}, onClose: () => {} })
-      raw.write(encodeHandshake({ reserved: new Uint8Array(8), infoHash, peerId: new Uint8Array(20) }))
-      const a = yield* Fiber.join(dialling)
+      // The other side by hand: a handshake without BEP 10, then silence.
+      const { a, received } = yield* dialRaw
       expect(a.extended).toBeUndefined()
       const ended = yield* a.messages.pipe(Stream.runDrain, Effect.flip, Effect.fork)
       yield* TestClock.adjust(Duration.seconds(65))
@@ -129,14 +138,7 @@ describe("PeerWire over the memory transport", () => {
 
   it.scoped("a message longer than the protocol allows fails the stream with Protocol", () =>
     Effect.gen(function*() {
-      const wire = yield* PeerWire.PeerWire
-      const { at, accepted } = yield* listen()
-      const dialling = yield* wire.connect(at, { infoHash, reserved: new Uint8Array(8) }).pipe(Effect.fork)
-      yield* settle(() => accepted.length === 1)
-      const raw = accepted[0]!
-      raw.start({ onData: () => {}, onDrain: () => {}, onClose: () => {} })
-      raw.write(encodeHandshake({ reserved: new Uint8Array(8), infoHash, peerId: new Uint8Array(20) }))
-      const a = yield* Fiber.join(dialling)
+      const { a, raw } = yield* dialRaw
       raw.write(new Uint8Array([0x7f, 0xff, 0xff, 0xff, 4]))
       const error = yield* a.messages.pipe(Stream.runDrain, Effect.flip)
       expect(error.reason).toBe("Protocol")
