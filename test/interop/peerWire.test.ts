@@ -1,11 +1,12 @@
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Layer, Queue, Stream } from "effect"
 import { createHash } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { expect, test } from "vitest"
 import { fetchMetadata, WireLayer } from "../../examples/metadata.js"
-import { NodeDatagram, NodeTransport, PeerWire, UtpTransport, Wire } from "../../src/index.js"
+import { NodeDatagram, NodeTransport, PeerWire, Transport, UtpTransport, Wire } from "../../src/index.js"
 import { interopSuite, lt, startLtSeeder, tempDir, writeFiles } from "./harness.js"
+import { startLtLeecher } from "./leechers.js"
 
 /** A torrent file's v1 info-hash, as libtorrent reads it. */
 const infoHashOf = async (torrent: string): Promise<Buffer> => {
@@ -13,13 +14,18 @@ const infoHashOf = async (torrent: string): Promise<Buffer> => {
   return Buffer.from(info.info_hash, "hex")
 }
 
-/** One file of `size` bytes in a fresh folder, a torrent of it, and libtorrent seeding it. */
-const seedOneFile = async (size: number, pieceLength: number, transport: "tcp" | "utp") => {
+/** One file of `size` bytes in a fresh folder, and a torrent of it. */
+const oneFileTorrent = async (size: number, pieceLength: number) => {
   const work = await tempDir()
   await writeFiles(join(work, "src"), [{ path: "one.bin", size }], 5)
   const torrent = join(work, "t.torrent")
   await lt(["create", join(work, "src", "one.bin"), "--out", torrent, "--piece-length", String(pieceLength)])
-  const infoHash = await infoHashOf(torrent)
+  return { work, torrent, infoHash: await infoHashOf(torrent) }
+}
+
+/** The same, with libtorrent seeding it. */
+const seedOneFile = async (size: number, pieceLength: number, transport: "tcp" | "utp") => {
+  const { work, torrent, infoHash } = await oneFileTorrent(size, pieceLength)
   const seeder = await startLtSeeder({ torrent, save: join(work, "src"), transport })
   return { infoHash, seeder, data: await readFile(join(work, "src", "one.bin")) }
 }
@@ -53,6 +59,31 @@ interopSuite("PeerWire: one peer connection without a session, against libtorren
       seeder.proc.child.kill()
       await seeder.proc.exited
     }
+  })
+
+  test("accepts a libtorrent leecher that dials us with MSE (RC4 forced), and reads its first messages", async () => {
+    const { work: torrentWork, torrent, infoHash } = await oneFileTorrent(40_000, 16384)
+    const program = Effect.gen(function*() {
+      const transport = yield* Transport.Transport
+      const wire = yield* PeerWire.PeerWire
+      const incoming = yield* Queue.unbounded<Transport.Connection>()
+      const listener = yield* transport.listen({ host: "127.0.0.1", port: 0 }, (c) => Queue.unsafeOffer(incoming, c))
+      yield* Effect.promise(() =>
+        startLtLeecher({ torrent, save: join(torrentWork, "lt"), peers: [`127.0.0.1:${listener.local.port}`], encryption: "forced" })
+      )
+      const peer = yield* wire.accept(yield* Queue.take(incoming), { infoHashes: [infoHash], encryption: "require" })
+      const first = yield* peer.messages.pipe(Stream.filter((m) => m.type !== "extended"), Stream.take(1), Stream.runCollect)
+      return { encrypted: peer.encrypted, client: peer.extended?.v, first: [...first].map((m) => m.type) }
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(Layer.provideMerge(PeerWire.layer, NodeTransport.layer)),
+      Effect.timeout("60 seconds")
+    )
+    const accepted = await Effect.runPromise(program)
+    expect(accepted.encrypted).toBe(true)
+    expect(accepted.client).toMatch(/libtorrent/i)
+    // A leecher with nothing opens with have_none (BEP 6, we set the fast bit) or an empty bitfield.
+    expect(["haveNone", "bitfield"]).toContain(accepted.first[0])
   })
 
   test("over uTP (BEP 29) through the Transport it is given", async () => {
