@@ -2,7 +2,10 @@
  * Fetching a torrent's info dictionary from one peer over ut_metadata (BEP 9), with bt's PeerWire service and no
  * torrent session: the kind of thing a crawler or a metadata fetcher does.
  *
+ *   node --experimental-strip-types examples/metadata.ts INFOHASH_HEX HOST:PORT   (Node 22+), or
  *   npx tsx examples/metadata.ts INFOHASH_HEX HOST:PORT
+ *
+ * (Its command line is not run by the tests, only `fetchMetadata`: test/interop/peerWire.test.ts.)
  *
  * Prints the torrent's name and the metadata's size, once the bytes fetched hash to the info-hash.
  */
