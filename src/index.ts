@@ -33,6 +33,11 @@ export * as MemoryTransport from "./peer/transport/MemoryTransport.js"
 export * as Mse from "./peer/mse/index.js"
 export * as NodeTransport from "./peer/transport/NodeTransport.js"
 /**
+ * One peer connection without a session, as the `PeerWire` service over a `Transport`: dial or accept, the
+ * handshakes (plaintext or MSE, BEP 10), a typed `send` and a `Stream` of messages (see `examples/metadata.ts`).
+ */
+export * as PeerWire from "./peer/PeerWire.js"
+/**
  * uTP (BEP 29) as a Transport; `DualTransport` puts it beside TCP (TCP first); `SharedDatagram` lets it share the
  * DHT's UDP port.
  */

@@ -84,14 +84,14 @@ export const initiateEncryption = (
  * on our encryption handshake is dialled again at once in plaintext, and remembered in `plaintextPeers` so later
  * attempts skip the encrypted one.
  */
-export const dialPeer = (
+export const dialPeer = <A>(
   transport: Transport["Type"],
-  config: SessionConfig,
+  config: Pick<SessionConfig, "encryption" | "connectTimeout" | "handshakeTimeout">,
   address: Endpoint,
   infoHash: Uint8Array,
   plaintextPeers: Set<string>,
-  run: (connection: Connection) => Effect.Effect<never, PeerError, Scope.Scope>
-): Effect.Effect<never, PeerError, Scope.Scope> => {
+  run: (connection: Connection) => Effect.Effect<A, PeerError, Scope.Scope>
+): Effect.Effect<A, PeerError, Scope.Scope> => {
   const policy = config.encryption
   const key = keyOf(address)
   const plaintext = dial(transport, config, address, run)

@@ -89,7 +89,10 @@ export const runLink = <L extends Link>(
  * connection sends none, a quiet one one per `keepAliveAfter` (plus up to one check period), well inside the two
  * minutes after which peers drop a silent connection.
  */
-const keepAlive = (config: SessionConfig, link: Link): Effect.Effect<void, never, Scope.Scope> =>
+export const keepAlive = (
+  config: Pick<SessionConfig, "keepAliveAfter" | "keepAlive">,
+  link: Pick<Link, "sendKeepAlive" | "takeSent">
+): Effect.Effect<void, never, Scope.Scope> =>
   Effect.gen(function*() {
     const clock = yield* Effect.clock
     const afterMs = Duration.toMillis(config.keepAliveAfter)
@@ -107,12 +110,12 @@ const keepAlive = (config: SessionConfig, link: Link): Effect.Effect<void, never
   })
 
 /** Dials a peer (bounded by the connect timeout) and runs `run` on the connection. */
-export const dial = (
+export const dial = <A>(
   transport: Transport["Type"],
-  config: SessionConfig,
+  config: Pick<SessionConfig, "connectTimeout">,
   address: Endpoint,
-  run: (connection: Connection) => Effect.Effect<never, PeerError, Scope.Scope>
-): Effect.Effect<never, PeerError, Scope.Scope> =>
+  run: (connection: Connection) => Effect.Effect<A, PeerError, Scope.Scope>
+): Effect.Effect<A, PeerError, Scope.Scope> =>
   transport.connect(address).pipe(
     Effect.mapError((cause) => new PeerError({ reason: "Connection", peer: keyOf(address), detail: cause.message, cause })),
     Effect.timeoutFail({
