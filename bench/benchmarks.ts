@@ -660,8 +660,8 @@ interface ManyPeersRun {
   readonly transferCpuSeconds?: number
 }
 
-/** Peers in the large swarm, and in the small one it is compared with (issue #9). */
-const MANY = 200
+/** Peers in the large swarm (`BENCH_MANY_PEERS=N` for another: issue #22 asks 500), and in the small one (issue #9). */
+const MANY = Number(process.env.BENCH_MANY_PEERS ?? 200)
 const FEW = 4
 
 const manyPeers: Benchmark = {
