@@ -182,6 +182,7 @@ const main = async (): Promise<number> => {
   await mkdir(dirname(options.out), { recursive: true })
   await writeFile(options.out, `${JSON.stringify(report, null, 2)}\n`)
   console.log(renderTable(results))
+  console.log(`\nNode ${process.version} (bt ran on the same), commit ${host.git.commit ?? "?"}${host.git.dirtyFiles ? ` with ${host.git.dirtyFiles} changed files` : ""}, load average ${host.loadAverageAtStart.join(" ")} at the start`)
   console.log(`\nJSON: ${options.out}  (chart: node bench/chart.mjs)`)
   return results.some((r) => r.status === "failed" || r.status === "partial") ? 1 : 0
 }

@@ -314,6 +314,13 @@ export const jsonLines = (stdout: string): Array<Record<string, unknown>> =>
     }
   })
 
+/**
+ * `BENCH_CPU_PROF=DIR`: each bt download and bt verify the bench runs writes a V8 CPU profile into DIR
+ * (`node --cpu-prof`); read them with bench/profile-top.mjs. Profiling slows bt: figures of such a run are not figures.
+ */
+const profArgs: ReadonlyArray<string> =
+  process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
+
 /** `bt download T -o DIR --peer 127.0.0.1:P… --no-trackers --no-dht --port 0 --json --state-dir S --transport tcp`. */
 export const btDownload = async (o: {
   torrent: string
@@ -340,7 +347,7 @@ export const btDownload = async (o: {
   const host = o.peerHost ?? "127.0.0.1"
   const peers = (typeof o.peerPort === "number" ? [o.peerPort] : o.peerPort).flatMap((port) => ["--peer", `${host}:${port}`])
   const proc = spawnTracked(process.execPath, [
-    btBin, "download", o.torrent, "-o", o.out, ...peers, "--no-trackers", "--no-dht", "--no-port-mapping", "--no-lsd",
+    ...profArgs, btBin, "download", o.torrent, "-o", o.out, ...peers, "--no-trackers", "--no-dht", "--no-port-mapping", "--no-lsd",
     "--port", "0",
     ...(o.bind === undefined ? [] : ["--bind", o.bind]),
     "--json", "--state-dir", o.stateDir, ...transportArgs(o.transport ?? "tcp"),
@@ -392,7 +399,7 @@ export const aria2Download = async (o: { torrent: string; out: string; timeoutMs
 /** `bt verify T -d DIR --json`: hashes every piece of the data. */
 export const btVerify = async (o: { torrent: string; dir: string; timeoutMs: number }): Promise<Downloaded> => {
   const exit = checkExit(
-    await exitBounded(spawnTracked(process.execPath, [btBin, "verify", o.torrent, "-d", o.dir, "--json"]), o.timeoutMs, "bt verify"),
+    await exitBounded(spawnTracked(process.execPath, [...profArgs, btBin, "verify", o.torrent, "-d", o.dir, "--json"]), o.timeoutMs, "bt verify"),
     "bt verify"
   )
   const done = jsonLines(exit.stdout).find((e) => e.event === "verified")
@@ -414,17 +421,6 @@ export const ltCheck = async (o: { torrent: string; save: string; timeoutMs: num
   const seconds = (performance.now() - started) / 1000
   await stop(proc)
   return { exit: { ...(await proc.exited), seconds } }
-}
-
-/** `dd if=/dev/zero of=FILE bs=1M count=N conv=fdatasync`: the disk's sequential write speed. */
-export const ddWrite = async (o: { file: string; size: number; timeoutMs: number }): Promise<Downloaded> => {
-  const exit = await runBounded(
-    "dd",
-    ["if=/dev/zero", `of=${o.file}`, "bs=1M", `count=${Math.ceil(o.size / (1 << 20))}`, "conv=fdatasync"],
-    o.timeoutMs,
-    "dd"
-  )
-  return { exit }
 }
 
 export const sleepMs = sleep

@@ -5,6 +5,7 @@ import * as Option from "effect/Option"
 import { isIP } from "node:net"
 import type { Endpoint } from "../net/Datagram.js"
 import type { AddOptions, SessionConfig } from "../session/index.js"
+import { defaultSessionConfig } from "../session/SessionConfig.js"
 import { selectFiles } from "../session/selection.js"
 import { parseEndpoint } from "../net/endpoint.js"
 import type * as Scope from "effect/Scope"
@@ -139,10 +140,14 @@ export const joinLsd = (
 export const mapSessionPort = (session: { readonly port: number }): Effect.Effect<void, never, PortMapper | Scope.Scope> =>
   Effect.flatMap(PortMapper, (mapper) => mapper.map(session.port))
 
-/** The session settings the shared options give. */
+/**
+ * The session settings the shared options give. These commands run one torrent, so `--max-peers` above the session's
+ * cap on connections (200) raises that cap too: `--max-peers 500` was held at 200 connections.
+ */
 export const sessionConfigOf = (args: SwarmArgs): Partial<SessionConfig> => ({
   port: args.port,
   maxPeers: args.maxPeers,
+  ...(args.maxPeers > defaultSessionConfig.maxConnections ? { maxConnections: args.maxPeers } : {}),
   encryption: args.encryption,
   downloadLimit: rateOption(args.downloadLimit),
   uploadLimit: rateOption(args.uploadLimit),

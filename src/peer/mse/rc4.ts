@@ -4,8 +4,12 @@
  * Our own, in plain TypeScript: node:crypto's "rc4" lives in OpenSSL 3's legacy provider, which Node 20 does not
  * load unless started with --openssl-legacy-provider (a library cannot ask for that). Measured on this machine,
  * 16 KiB chunks: this class ~420-460 MB/s, OpenSSL's RC4 (legacy provider loaded) ~380-470 MB/s; no reason to
- * keep two paths. State in a Uint8Array, XOR straight into the caller's output, no allocation per call.
+ * keep two paths. State in a Uint8Array, XOR straight into the caller's output. Issue #22: a word at a time
+ * measured 2.2× the byte loop (median of 9 interleaved rounds, 16 KiB blocks, a loaded machine: 154 vs 71 MB/s).
  */
+/** The word loop below assumes the host's byte order is little-endian (x64, arm64); elsewhere bytes only. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
+
 export class Rc4 {
   private readonly s = new Uint8Array(256)
   private i = 0
@@ -35,7 +39,50 @@ export class Rc4 {
     let i = this.i
     let j = this.j
     const n = input.length
-    for (let k = 0; k < n; k++) {
+    let k = 0
+    // Four keystream bytes per step, XORed as one 32-bit word when both sides are 4-byte aligned (a block's payload
+    // in a fresh buffer is): a quarter of the loads and stores of the byte loop. The byte loop does the rest.
+    if (LITTLE_ENDIAN && n >= 64 && ((input.byteOffset | output.byteOffset) & 3) === 0) {
+      const words = n >>> 2
+      const in32 = new Uint32Array(input.buffer, input.byteOffset, words)
+      const out32 = new Uint32Array(output.buffer, output.byteOffset, words)
+      // Unrolled by hand on purpose: the same four steps as an inner loop of 4 measured 0.74× of this.
+      for (let w = 0; w < words; w++) {
+        let si = 0
+        let sj = 0
+        i = (i + 1) & 255
+        si = s[i]!
+        j = (j + si) & 255
+        sj = s[j]!
+        s[i] = sj
+        s[j] = si
+        let ks = s[(si + sj) & 255]!
+        i = (i + 1) & 255
+        si = s[i]!
+        j = (j + si) & 255
+        sj = s[j]!
+        s[i] = sj
+        s[j] = si
+        ks |= s[(si + sj) & 255]! << 8
+        i = (i + 1) & 255
+        si = s[i]!
+        j = (j + si) & 255
+        sj = s[j]!
+        s[i] = sj
+        s[j] = si
+        ks |= s[(si + sj) & 255]! << 16
+        i = (i + 1) & 255
+        si = s[i]!
+        j = (j + si) & 255
+        sj = s[j]!
+        s[i] = sj
+        s[j] = si
+        ks |= s[(si + sj) & 255]! << 24
+        out32[w] = in32[w]! ^ ks
+      }
+      k = words << 2
+    }
+    for (; k < n; k++) {
       i = (i + 1) & 255
       const si = s[i]!
       j = (j + si) & 255

@@ -80,6 +80,20 @@ describe("RC4 streaming", () => {
     )
   })
 
+  it("gives a byte at a time's keystream for long inputs at every alignment of input and output", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 64, maxLength: 700 }), fc.nat({ max: 3 }), fc.nat({ max: 3 }), (data, inAt, outAt) => {
+        const one = new Rc4(key, 1024)
+        const expected = data.map((byte) => one.process(Uint8Array.of(byte))[0]!)
+        const input = new Uint8Array(data.length + 4).subarray(inAt, inAt + data.length)
+        input.set(data)
+        const output = new Uint8Array(data.length + 4).subarray(outAt, outAt + data.length)
+        expect(new Rc4(key, 1024).process(input, output)).toEqual(expected)
+        expect(new Rc4(key, 1024).process(input)).toEqual(expected)
+      })
+    )
+  })
+
   it("decrypts what it encrypts", () => {
     const data = latin1("the same key stream both ways")
     const sealed = new Rc4(key, 1024).process(data, new Uint8Array(data.length))
