@@ -42,7 +42,7 @@ import {
 } from "./Client.js"
 import { makeStateFiles, type SessionRecord, type TorrentRecord } from "./ClientState.js"
 import { loadEntries } from "./load.js"
-import { deleteData, moveData } from "./data.js"
+import { deleteData, moveData, renameData } from "./data.js"
 import {
   type Entry,
   idleLimit,
@@ -58,6 +58,7 @@ import {
 } from "./entry.js"
 import { applySessionLimits, applyTorrentLimits, makeSessionLimits, makeTorrentLimits } from "./limits.js"
 import { moveInQueue, placeInQueue, runnable } from "./queue.js"
+import { applyRenames, renamePath as renameInInfo } from "./rename.js"
 import {
   defaultSessionSettings,
   filePriorities,
@@ -646,6 +647,23 @@ export const make = (
           yield* update(entry, { downloadDir: location })
         })))
 
+    const renamePath = (ref: TorrentRef, path: string, name: string) =>
+      locked(Effect.gen(function*() {
+        const entry = find(ref)
+        if (entry === undefined) return yield* new ClientError({ reason: "NotFound", detail: `no torrent ${ref}` })
+        if (entry.info === undefined) {
+          return yield* new ClientError({ reason: "InvalidArgument", detail: `${entry.record.name} has no metadata yet` })
+        }
+        const renamed = renameInInfo(entry.info, path, name)
+        if (Either.isLeft(renamed)) return yield* new ClientError({ reason: "InvalidArgument", detail: renamed.left })
+        yield* stopRun(entry)
+        yield* renameData(fs, entry.record.downloadDir, renamed.right.from, renamed.right.to)
+        entry.info = renamed.right.info
+        yield* update(entry, { name: entry.info.name, renames: [...entry.record.renames ?? [], [path, name]] })
+        yield* reconcile
+        return { id: entry.record.id, path, name }
+      }))
+
     const set = (selector: Selector, patch: TorrentSettingsPatch) =>
       forEach(selector, (entry) =>
         Effect.gen(function*() {
@@ -685,7 +703,8 @@ export const make = (
       const known = new Set(kept.flat())
       const next = [...kept.map((tier) => [...tier]), ...[...new Set(add)].filter((url) => !known.has(url)).map((url) => [url])]
       if (entry.info !== undefined) {
-        entry.info = Either.getOrElse(parseMetadata(entry.info.infoBytes, { trackers: next }), () => entry.info!)
+        const reparsed = parseMetadata(entry.info.infoBytes, { trackers: next })
+        if (Either.isRight(reparsed)) entry.info = applyRenames(reparsed.right, entry.record.renames ?? [])
       }
       return next
     }
@@ -793,6 +812,7 @@ export const make = (
         locked(Effect.forEach(select(selector), (entry) =>
           entry.run === undefined ? Effect.void : Queue.offer(entry.run.announceNow, undefined), { discard: true })),
       setLocation,
+      renamePath,
       set,
       queueMove,
       session: Ref.get(settings),
