@@ -59,7 +59,7 @@ export const loadEntries = (
         pieces: yield* savedPieces(resume, record.hash, info),
         changedAt: 0,
         limits: limitsFor(record.settings),
-        trackerReports: new Map()
+        trackers: []
       })
       ids.add(record.id)
       hashes.add(record.hash)

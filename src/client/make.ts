@@ -20,7 +20,6 @@ import { clockTimers, throttle } from "../peer/transport/Throttled.js"
 import type { Connection } from "../peer/transport/Transport.js"
 import { ResumeStore } from "../resume/index.js"
 import { Session, type TorrentHandle, type TorrentProgress } from "../session/index.js"
-import type { AnnounceReport } from "../tracker/index.js"
 import {
   type AddOptions,
   type AddSource,
@@ -54,6 +53,7 @@ import {
   snapshot,
   statusOf,
   totals,
+  trackerStatuses,
   wantedBytes
 } from "./entry.js"
 import { applySessionLimits, applyTorrentLimits, makeSessionLimits, makeTorrentLimits } from "./limits.js"
@@ -286,12 +286,7 @@ export const make = (
           directory: entry.record.downloadDir,
           maxPeers: entry.record.settings.peerLimit,
           wrapConnection: (connection: Connection) => throttle(connection, entry.limits.down, entry.limits.up, later),
-          announce: {
-            onReport: (report: AnnounceReport) => {
-              entry.trackerReports.set(report.url, report)
-            },
-            now: Queue.take(announceNow)
-          },
+          announce: { now: Queue.take(announceNow) },
           // A magnet link's `ws=` web seeds, kept with the torrent: its metadata alone has no `url-list`.
           webSeeds: entry.magnet.webSeeds,
           peers: [...entry.magnet.peers, ...entry.record.peers.flatMap((text) => {
@@ -348,6 +343,7 @@ export const make = (
         countTime(entry, run, now())
         const ever = totals(entry)
         entry.record = { ...entry.record, ...ever }
+        entry.trackers = trackerStatuses(entry)
         entry.run = undefined
         touch(entry)
         yield* Scope.close(run.scope, Exit.void)
@@ -572,7 +568,7 @@ export const make = (
             pieces: undefined,
             changedAt: at,
             limits: limitsFor(settingsOfNew),
-            trackerReports: new Map()
+            trackers: []
           }
           yield* saveEntry(entry)
           entries.set(id, entry)

@@ -316,7 +316,7 @@ export const methods = (client: ClientApi, env: RpcEnvironment): Readonly<Record
         const { ids, name, path } = yield* decode(Args.TorrentRenamePathArgs, call)
         const selector = Args.selectorOf(ids)
         if (typeof selector === "string" || selector.length !== 1) {
-          return yield* new RpcError({ reason: "invalid-params", message: "torrent-rename-path: give exactly one torrent" })
+          return yield* new RpcError({ reason: "invalid-params", message: "give exactly one torrent in ids" })
         }
         const renamed = yield* client.renamePath(selector[0]!, path, name).pipe(Effect.mapError(fromClient))
         return { id: renamed.id, path: renamed.path, name: renamed.name }

@@ -282,15 +282,23 @@ describe("Client", () => {
       yield* Effect.gen(function*() {
         const client = yield* Client.Client
         const { id } = yield* client.add(Client.AddSource.metainfo(one.bytes))
-        yield* eventually("announced", Effect.map(snapshotOf(id), (t) => t.trackers[0]?.lastAnnounceSucceeded === true))
+        yield* eventually("announced, the next announce set", Effect.map(snapshotOf(id), (t) =>
+          t.trackers[0]?.lastAnnounceSucceeded === true && t.trackers[0].nextAnnounceTime > t.trackers[0].lastAnnounceTime))
         const tracker = (yield* snapshotOf(id)).trackers[0]!
         expect(tracker.announce).toBe("http://tracker.test/announce")
         expect(tracker.lastAnnounceResult).toBe("Success")
         // The tracker's 1 s interval is raised to our 30 s floor: only asking brings the next announce now.
-        expect(tracker.nextAnnounceTime - tracker.lastAnnounceTime).toBe(30_000)
+        // (The next time is set a moment after the answer is noted: at least the floor, far below the next one.)
+        expect(tracker.nextAnnounceTime - tracker.lastAnnounceTime).toBeGreaterThanOrEqual(30_000)
+        expect(tracker.nextAnnounceTime - tracker.lastAnnounceTime).toBeLessThan(60_000)
         const before = announces
         yield* client.reannounce([id])
         yield* eventually("announced again", Effect.sync(() => announces > before))
+        // A stopped torrent keeps its trackers' last status (no next announce while stopped).
+        yield* client.stop([id])
+        const kept = (yield* snapshotOf(id)).trackers[0]!
+        expect([kept.lastAnnounceSucceeded, kept.lastAnnounceResult, kept.nextAnnounceTime]).toEqual([true, "Success", 0])
+        expect(kept.lastAnnounceTime).toBeGreaterThanOrEqual(tracker.lastAnnounceTime)
       }).pipe(Effect.provide(clientOver(Client.makeMemoryFileSystem().fileSystem)), Effect.provide(services))
     }))
 
