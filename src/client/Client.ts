@@ -436,6 +436,11 @@ export class Client extends Context.Tag("bt/Client")<Client, {
   readonly reannounce: (selector: Selector) => Effect.Effect<void, ClientError>
   /** Sets the download folder; with `move`, moves the data there first. */
   readonly setLocation: (selector: Selector, location: string, move: boolean) => Effect.Effect<void, ClientError>
+  /**
+   * Renames a file or folder inside a torrent (`path` as `files` shows it, starting with the torrent's name) to
+   * `name`, on disk if the data is there: the torrent keeps its info-hash and finds its data under the new name.
+   */
+  readonly renamePath: (ref: TorrentRef, path: string, name: string) => Effect.Effect<Renamed, ClientError>
   readonly set: (selector: Selector, patch: TorrentSettingsPatch) => Effect.Effect<void, ClientError>
   readonly queueMove: (selector: Selector, move: QueueMove) => Effect.Effect<void, ClientError>
   readonly session: Effect.Effect<SessionSettings>
@@ -451,6 +456,13 @@ export class Client extends Context.Tag("bt/Client")<Client, {
   /** The space left (for us) and in all on the filesystem holding `path` (Transmission's `free-space`). */
   readonly freeSpace: (path: string) => Effect.Effect<FreeSpace, ClientError>
 }>() {}
+
+/** `renamePath`'s answer, as `torrent-rename-path` gives it. */
+export interface Renamed {
+  readonly id: TorrentId
+  readonly path: string
+  readonly name: string
+}
 
 export interface FreeSpace {
   readonly path: string

@@ -57,7 +57,9 @@ export const TorrentRecord = Schema.Struct({
   /** Seconds spent seeding and downloading over its life. */
   secondsSeeding: Schema.Number,
   secondsDownloading: Schema.Number,
-  settings: TorrentSettingsSchema
+  settings: TorrentSettingsSchema,
+  /** Files and folders renamed inside the torrent (`torrent-rename-path`), in order: [path then, new name]. */
+  renames: Schema.optional(Schema.Array(Schema.Tuple(Schema.String, Schema.String)))
 })
 export type TorrentRecord = typeof TorrentRecord.Type
 

@@ -71,8 +71,22 @@ export const makeMemoryFileSystem = (files: Map<string, Uint8Array> = new Map())
         if (files.delete(at)) return Effect.void
         return folders.delete(at) ? Effect.void : Effect.fail(notFound("remove", path))
       }),
-    rename: (from, to) => Effect.flatMap(read("rename", from), (bytes) =>
-      Effect.zipRight(write(to, bytes), Effect.sync(() => files.delete(resolve(from))))),
+    rename: (from, to) =>
+      Effect.suspend(() => {
+        const source = resolve(from)
+        const target = resolve(to)
+        if (!folders.has(source)) {
+          return Effect.flatMap(read("rename", from), (bytes) => Effect.zipRight(write(to, bytes), Effect.sync(() => files.delete(source))))
+        }
+        // A folder: everything under it moves along.
+        const under = (path: string) => path.startsWith(`${source}/`)
+        const moved = (path: string) => `${target}${path.slice(source.length)}`
+        for (const folder of [...folders].filter(under)) folders.add(moved(folder)) && folders.delete(folder)
+        for (const [path, bytes] of [...files].filter(([path]) => under(path))) files.set(moved(path), bytes) && files.delete(path)
+        folders.delete(source)
+        addFolders(target)
+        return Effect.void
+      }),
     copyFile: (from, to) => Effect.flatMap(read("copyFile", from), (bytes) => write(to, bytes)),
     open: (path) =>
       Effect.sync(() => {

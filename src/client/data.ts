@@ -85,3 +85,28 @@ export const moveData = (
     yield* removeEmptyFolders(fs, resolve(from), sources)
   })
 
+
+/**
+ * Renames the file or folder at `from` to `to` (both relative to `directory`, as components) if it is there; refuses
+ * when something is at `to` already. Nothing there yet: nothing to do (the torrent creates its files under the new
+ * name).
+ */
+export const renameData = (
+  fs: FileSystem.FileSystem,
+  directory: string,
+  from: ReadonlyArray<string>,
+  to: ReadonlyArray<string>
+): Effect.Effect<void, ClientError> =>
+  Effect.gen(function*() {
+    const root = resolve(directory)
+    const source = resolve(root, ...from)
+    const target = resolve(root, ...to)
+    if (!isInside(root, source) || !isInside(root, target)) {
+      return yield* new ClientError({ reason: "InvalidArgument", detail: `${target} lies outside ${root}` })
+    }
+    if (source === target || !(yield* fs.exists(source).pipe(Effect.orElseSucceed(() => false)))) return
+    if (yield* fs.exists(target).pipe(Effect.orElseSucceed(() => true))) {
+      return yield* new ClientError({ reason: "InvalidArgument", detail: `cannot rename ${source}: ${target} exists` })
+    }
+    yield* fs.rename(source, target).pipe(Effect.mapError(storageError(`cannot rename ${source} to ${target}`)))
+  })

@@ -3,7 +3,7 @@ import type * as Scope from "effect/Scope"
 import type { MagnetLink, TorrentInfo } from "../metainfo/index.js"
 import { trackerTiers } from "../metainfo/index.js"
 import type { Bitfield } from "../piece/index.js"
-import type { AnnounceReport } from "../tracker/index.js"
+import type { TrackerStatus } from "../tracker/index.js"
 import type { MagnetHandle, TorrentHandle, TorrentProgress } from "../session/index.js"
 import type {
   ErrorKind,
@@ -61,8 +61,16 @@ export interface Entry {
   changedAt: number
   /** The rate limits its connections are held to. */
   readonly limits: TorrentLimits
-  /** The last announce to each tracker, by URL. */
-  readonly trackerReports: Map<string, AnnounceReport>
+  /** Each tracker's status as its run last saw it: kept when the torrent stops (a running one's is read live). */
+  trackers: ReadonlyArray<TrackerStatus>
+}
+
+/** Each tracker's status: the running torrent's (or its magnet link's announce loop's), else the last kept. */
+export const trackerStatuses = (entry: Entry): ReadonlyArray<TrackerStatus> => {
+  const run = entry.run
+  if (run?.torrent !== undefined) return run.torrent.trackers()
+  if (run?.magnet !== undefined) return run.magnet.metadataProgress().trackers
+  return entry.trackers
 }
 
 export const isComplete = (entry: Entry): boolean =>
@@ -108,9 +116,9 @@ const perSecond = (bytes: number) =>
 
 /** What the trackers say when every one of them failed its last announce, if so. */
 const trackerTrouble = (entry: Entry): string | undefined => {
-  const reports = [...entry.trackerReports.values()]
-  if (reports.length === 0 || reports.some((report) => report.ok)) return undefined
-  return `every tracker fails (${reports[0]!.url}: ${reports[0]!.message})`
+  const trackers = trackerStatuses(entry)
+  if (trackers.length === 0 || trackers.some((tracker) => tracker.state !== "error")) return undefined
+  return `every tracker fails (${trackers[0]!.error})`
 }
 
 /**
@@ -212,24 +220,27 @@ const peerSnapshots = (entry: Entry): ReadonlyArray<PeerSnapshot> =>
     }
   })
 
-const trackerSnapshots = (entry: Entry): ReadonlyArray<TrackerSnapshot> =>
-  (entry.info === undefined ? entry.record.trackers : trackerTiers(entry.info)).flatMap((tier, tierIndex) =>
+const trackerSnapshots = (entry: Entry): ReadonlyArray<TrackerSnapshot> => {
+  const byUrl = new Map(trackerStatuses(entry).map((status) => [status.url, status]))
+  return (entry.info === undefined ? entry.record.trackers : trackerTiers(entry.info)).flatMap((tier, tierIndex) =>
     tier.map((announce) => ({ announce, tier: tierIndex }))
   ).map(({ announce, tier }, id) => {
-    const report = entry.trackerReports.get(announce)
+    const status = byUrl.get(announce)
+    const announced = status?.lastAnnounce !== undefined
     return {
       id,
       announce,
       tier,
-      lastAnnounceTime: report?.at ?? 0,
-      lastAnnounceSucceeded: report?.ok ?? false,
-      lastAnnounceResult: report?.message ?? "",
-      lastAnnouncePeerCount: report?.peers ?? 0,
-      nextAnnounceTime: entry.run === undefined ? 0 : report?.next ?? 0,
-      seederCount: report?.seeders ?? -1,
-      leecherCount: report?.leechers ?? -1
+      lastAnnounceTime: status?.lastAnnounce ?? 0,
+      lastAnnounceSucceeded: announced && status.error === undefined,
+      lastAnnounceResult: !announced ? "" : status.error ?? status.warning ?? "Success",
+      lastAnnouncePeerCount: status?.error === undefined ? status?.peers ?? 0 : 0,
+      nextAnnounceTime: entry.run === undefined ? 0 : status?.nextAnnounce ?? 0,
+      seederCount: status?.seeders ?? -1,
+      leecherCount: status?.leechers ?? -1
     }
   })
+}
 
 /** Bytes in verified pieces (the last piece may be short). */
 export const haveBytes = (entry: Entry): number => {

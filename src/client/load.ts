@@ -8,12 +8,14 @@ import type { TorrentSettings } from "./Client.js"
 import type { TorrentRecord } from "./ClientState.js"
 import type { Entry } from "./entry.js"
 import type { TorrentLimits } from "./limits.js"
+import { applyRenames } from "./rename.js"
 
 /** The torrent's metadata from the ResumeStore, if saved and still hashing to its info-hash. */
 const savedInfo = (resume: ResumeStore["Type"], record: TorrentRecord) =>
   Effect.map(resume.loadMetadata(record.hash), (bytes) => {
     if (bytes._tag === "None" || createHash("sha1").update(bytes.value).digest("hex") !== record.hash) return undefined
-    return Either.getOrUndefined(parseMetadata(bytes.value, { trackers: record.trackers, source: record.name }))
+    const info = Either.getOrUndefined(parseMetadata(bytes.value, { trackers: record.trackers, source: record.name }))
+    return info === undefined ? undefined : applyRenames(info, record.renames ?? [])
   })
 
 /** The verified pieces the ResumeStore holds for it, if any fit. */
@@ -57,7 +59,7 @@ export const loadEntries = (
         pieces: yield* savedPieces(resume, record.hash, info),
         changedAt: 0,
         limits: limitsFor(record.settings),
-        trackerReports: new Map()
+        trackers: []
       })
       ids.add(record.id)
       hashes.add(record.hash)

@@ -20,7 +20,6 @@ import { clockTimers, throttle } from "../peer/transport/Throttled.js"
 import type { Connection } from "../peer/transport/Transport.js"
 import { ResumeStore } from "../resume/index.js"
 import { Session, type TorrentHandle, type TorrentProgress } from "../session/index.js"
-import type { AnnounceReport } from "../tracker/index.js"
 import {
   type AddOptions,
   type AddSource,
@@ -42,7 +41,7 @@ import {
 } from "./Client.js"
 import { makeStateFiles, type SessionRecord, type TorrentRecord } from "./ClientState.js"
 import { loadEntries } from "./load.js"
-import { deleteData, moveData } from "./data.js"
+import { deleteData, moveData, renameData } from "./data.js"
 import {
   type Entry,
   idleLimit,
@@ -54,10 +53,12 @@ import {
   snapshot,
   statusOf,
   totals,
+  trackerStatuses,
   wantedBytes
 } from "./entry.js"
 import { applySessionLimits, applyTorrentLimits, makeSessionLimits, makeTorrentLimits } from "./limits.js"
 import { moveInQueue, placeInQueue, runnable } from "./queue.js"
+import { applyRenames, renamePath as renameInInfo } from "./rename.js"
 import {
   defaultSessionSettings,
   filePriorities,
@@ -230,9 +231,16 @@ export const make = (
       dirty = true
       wakeUp(entry)
     }
-    /** The next tick looks at it even if it is quiet (its settings or the session's changed). */
+    /**
+     * Running torrents the tick visits each second: all but those found quiet (no peers, nothing changing) and sampled
+     * since. A quiet one comes back on a change (`touch`), a new peer connection, or the sweep every `QUIET_VISIT_MS`.
+     */
+    const active = new Set<Entry>()
+    /** The next tick looks at it even if it is quiet (its settings or the session's changed, a peer came). */
     const wakeUp = (entry: Entry) => {
-      if (entry.run !== undefined) entry.run.quietSampled = false
+      if (entry.run === undefined) return
+      entry.run.quietSampled = false
+      active.add(entry)
     }
 
     const fail = (entry: Entry, message: string) =>
@@ -284,13 +292,11 @@ export const make = (
         const options = {
           directory: entry.record.downloadDir,
           maxPeers: entry.record.settings.peerLimit,
-          wrapConnection: (connection: Connection) => throttle(connection, entry.limits.down, entry.limits.up, later),
-          announce: {
-            onReport: (report: AnnounceReport) => {
-              entry.trackerReports.set(report.url, report)
-            },
-            now: Queue.take(announceNow)
+          wrapConnection: (connection: Connection) => {
+            wakeUp(entry)
+            return throttle(connection, entry.limits.down, entry.limits.up, later)
           },
+          announce: { now: Queue.take(announceNow) },
           // A magnet link's `ws=` web seeds, kept with the torrent: its metadata alone has no `url-list`.
           webSeeds: entry.magnet.webSeeds,
           peers: [...entry.magnet.peers, ...entry.record.peers.flatMap((text) => {
@@ -347,6 +353,7 @@ export const make = (
         countTime(entry, run, now())
         const ever = totals(entry)
         entry.record = { ...entry.record, ...ever }
+        entry.trackers = trackerStatuses(entry)
         entry.run = undefined
         touch(entry)
         yield* Scope.close(run.scope, Exit.void)
@@ -440,27 +447,39 @@ export const make = (
       else if (status === "seeding") run.secondsSeeding += elapsed
     }
 
+    let lastSweep = now()
+    /** Looks at one running torrent: samples it unless it stays quiet, counts its time, applies its seed limits. */
+    const visit = (entry: Entry, run: Run, at: number, settings_: SessionSettings) =>
+      Effect.gen(function*() {
+        const quiet = run.torrent?.quiet() ?? false
+        if (!quiet || !run.quietSampled) yield* sample(entry)
+        run.quietSampled = quiet
+        if (quiet) active.delete(entry)
+        else active.add(entry)
+        countTime(entry, run, at)
+        if (seedLimitReached(entry, settings_)) {
+          entry.record = { ...entry.record, paused: true, finished: true }
+          touch(entry)
+        }
+      })
+
     /**
-     * Once a second: samples the running torrents that are not quiet (a quiet one once more, when it turns quiet),
-     * counts their time downloading and seeding, applies seed limits, and reconciles the queue if anything moved. A
-     * quiet torrent is passed over but every `QUIET_VISIT_MS` (for its time counters and its idle seeding limit):
-     * a thousand idle seeds cost a thousand plain reads a second.
+     * Once a second: visits the active torrents (running and not quiet; a quiet one once more, when it turns quiet),
+     * and every `QUIET_VISIT_MS` all running ones (for a quiet one's time counters and idle seeding limit, and one
+     * that stirred unseen); reconciles the queue if anything moved. A thousand idle seeds cost nothing most seconds.
      */
     const tick = Effect.gen(function*() {
       const current_ = yield* Ref.get(settings)
       const at = now()
-      for (const entry of entries.values()) {
+      const sweep = at - lastSweep >= QUIET_VISIT_MS
+      if (sweep) lastSweep = at
+      for (const entry of sweep ? entries.values() : [...active]) {
         const run = entry.run
-        if (run === undefined) continue
-        const quiet = run.torrent?.quiet() ?? false
-        if (quiet && run.quietSampled && at - run.visitedAt < QUIET_VISIT_MS) continue
-        if (!quiet || !run.quietSampled) yield* sample(entry)
-        run.quietSampled = quiet
-        countTime(entry, run, at)
-        if (seedLimitReached(entry, current_)) {
-          entry.record = { ...entry.record, paused: true, finished: true }
-          touch(entry)
+        if (run === undefined) {
+          active.delete(entry)
+          continue
         }
+        yield* visit(entry, run, at, current_)
       }
       if (dirty || waiting > 0) yield* reconcile
       if (removed.length > 0) removed = removed.filter((gone) => now() - gone.at < RECENT_MS)
@@ -571,7 +590,7 @@ export const make = (
             pieces: undefined,
             changedAt: at,
             limits: limitsFor(settingsOfNew),
-            trackerReports: new Map()
+            trackers: []
           }
           yield* saveEntry(entry)
           entries.set(id, entry)
@@ -646,6 +665,23 @@ export const make = (
           yield* update(entry, { downloadDir: location })
         })))
 
+    const renamePath = (ref: TorrentRef, path: string, name: string) =>
+      locked(Effect.gen(function*() {
+        const entry = find(ref)
+        if (entry === undefined) return yield* new ClientError({ reason: "NotFound", detail: `no torrent ${ref}` })
+        if (entry.info === undefined) {
+          return yield* new ClientError({ reason: "InvalidArgument", detail: `${entry.record.name} has no metadata yet` })
+        }
+        const renamed = renameInInfo(entry.info, path, name)
+        if (Either.isLeft(renamed)) return yield* new ClientError({ reason: "InvalidArgument", detail: renamed.left })
+        yield* stopRun(entry)
+        yield* renameData(fs, entry.record.downloadDir, renamed.right.from, renamed.right.to)
+        entry.info = renamed.right.info
+        yield* update(entry, { name: entry.info.name, renames: [...entry.record.renames ?? [], [path, name]] })
+        yield* reconcile
+        return { id: entry.record.id, path, name }
+      }))
+
     const set = (selector: Selector, patch: TorrentSettingsPatch) =>
       forEach(selector, (entry) =>
         Effect.gen(function*() {
@@ -685,7 +721,8 @@ export const make = (
       const known = new Set(kept.flat())
       const next = [...kept.map((tier) => [...tier]), ...[...new Set(add)].filter((url) => !known.has(url)).map((url) => [url])]
       if (entry.info !== undefined) {
-        entry.info = Either.getOrElse(parseMetadata(entry.info.infoBytes, { trackers: next }), () => entry.info!)
+        const reparsed = parseMetadata(entry.info.infoBytes, { trackers: next })
+        if (Either.isRight(reparsed)) entry.info = applyRenames(reparsed.right, entry.record.renames ?? [])
       }
       return next
     }
@@ -793,6 +830,7 @@ export const make = (
         locked(Effect.forEach(select(selector), (entry) =>
           entry.run === undefined ? Effect.void : Queue.offer(entry.run.announceNow, undefined), { discard: true })),
       setLocation,
+      renamePath,
       set,
       queueMove,
       session: Ref.get(settings),

@@ -98,6 +98,13 @@ export const TorrentSetLocationArgs = Schema.Struct({
   move: Schema.optional(Schema.Boolean)
 })
 
+/** `torrent-rename-path`: one torrent, the path as its `files` list shows it, and the new last component. */
+export const TorrentRenamePathArgs = Schema.Struct({
+  ids: Ids,
+  path: Schema.String,
+  name: Schema.String
+})
+
 export const SessionGetArgs = Schema.Struct({ fields: Schema.optional(Schema.Array(Schema.String)) })
 
 export const FreeSpaceArgs = Schema.Struct({ path: Schema.String })

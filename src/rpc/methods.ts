@@ -329,8 +329,16 @@ export const methods = (client: ClientApi, env: RpcEnvironment): Readonly<Record
           Effect.zipRight(none)
         )),
 
-    torrent_rename_path: () =>
-      new RpcError({ reason: "failed", message: "torrent-rename-path: bt does not rename a torrent's files" }),
+    torrent_rename_path: (call) =>
+      Effect.gen(function*() {
+        const { ids, name, path } = yield* decode(Args.TorrentRenamePathArgs, call)
+        const selector = Args.selectorOf(ids)
+        if (typeof selector === "string" || selector.length !== 1) {
+          return yield* new RpcError({ reason: "invalid-params", message: "give exactly one torrent in ids" })
+        }
+        const renamed = yield* client.renamePath(selector[0]!, path, name).pipe(Effect.mapError(fromClient))
+        return { id: renamed.id, path: renamed.path, name: renamed.name }
+      }),
 
     queue_move_top: queue("top"),
     queue_move_up: queue("up"),

@@ -140,6 +140,8 @@ export interface TorrentHandle {
   readonly setFiles: (files: ReadonlyArray<FilePriority>) => Effect.Effect<void, TorrentError>
   /** The pieces verified so far (a copy); undefined while checking. */
   readonly verified: () => Bitfield | undefined
+  /** Each tracker's status now (plain code, cheap): the same list `progress` carries. */
+  readonly trackers: () => ReadonlyArray<TrackerStatus>
   /**
    * Succeeds once piece `index` is verified and written (at once if it is already); fails with `Stopped` when the
    * torrent stops (its scope closes) and with the torrent's error if it fails. Waiting does not make the piece
@@ -679,6 +681,7 @@ export const startTorrent = (
       files: Effect.sync(() => files),
       setFiles,
       verified: () => swarm?.picker.bitfield(),
+      trackers: trackerStatus,
       pieceReady,
       read: (index, begin, length) => Effect.mapError(storage.read(index, begin, length), storageError),
       setWindow,

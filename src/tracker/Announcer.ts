@@ -73,24 +73,8 @@ export interface AnnouncerOptions {
   readonly hooks?: AnnounceHooks
 }
 
-/** What one announce to one tracker came to, for a client's list of trackers. Times in ms since the epoch. */
-export interface AnnounceReport {
-  readonly url: string
-  readonly at: number
-  readonly ok: boolean
-  /** "Success", the tracker's warning, or what went wrong. */
-  readonly message: string
-  readonly peers: number
-  readonly seeders: number | undefined
-  readonly leechers: number | undefined
-  /** When the next regular announce is due, after a success. */
-  readonly next: number | undefined
-}
-
 /** Hooks for a client that shows its trackers and lets a user announce now. */
 export interface AnnounceHooks {
-  /** Called after every announce attempt, plain code. */
-  readonly onReport?: (report: AnnounceReport) => void
   /** Completes when an announce is wanted now (a user's "reannounce"): every tier announces. Evaluated afresh. */
   readonly now?: Effect.Effect<void>
 }
@@ -141,8 +125,6 @@ export const startAnnouncing = (options: AnnouncerOptions): Effect.Effect<Announ
     /** Scrapes, beside the announces: they never hold a tier's schedule up. */
     const scrapes = yield* FiberSet.make<void>()
     const infoHashHex = Buffer.from(options.infoHash).toString("hex")
-    const onReport = options.hooks?.onReport
-    const report = (report: AnnounceReport) => Effect.sync(() => onReport?.(report))
     /** Completed (and replaced) each time the hooks ask for an announce now: every tier waits on the current one. */
     const wanted = yield* Ref.make(yield* Deferred.make<void>())
     const askedNow = Effect.flatMap(Ref.get(wanted), Deferred.await)
@@ -183,32 +165,8 @@ export const startAnnouncing = (options: AnnouncerOptions): Effect.Effect<Announ
         Effect.flatMap((req) => tracker.announce(url, req)),
         Effect.timeoutFail({ duration: timing.attemptTimeout, onTimeout: () => timedOut(url) }),
         Effect.tapBoth({
-          onFailure: (error) =>
-            update(url, (status) => failed(status, error, now())).pipe(Effect.tap(() =>
-              report({
-                url,
-                at: now(),
-                ok: false,
-                message: error.message,
-                peers: 0,
-                seeders: undefined,
-                leechers: undefined,
-                next: undefined
-              })
-            )),
-          onSuccess: (answer) =>
-            update(url, (status) => answered(status, answer, now())).pipe(Effect.tap(() =>
-              report({
-                url,
-                at: now(),
-                ok: true,
-                message: answer.warning ?? "Success",
-                peers: answer.peers.length,
-                seeders: answer.complete,
-                leechers: answer.incomplete,
-                next: now() + Duration.toMillis(nextAnnounceDelay(answer, timing.minimumInterval, timing.maximumInterval))
-              })
-            ))
+          onFailure: (error) => update(url, (status) => failed(status, error, now())),
+          onSuccess: (answer) => update(url, (status) => answered(status, answer, now()))
         }),
         Effect.onInterrupt(() => before === undefined ? Effect.void : update(url, () => before))
       )

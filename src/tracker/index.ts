@@ -1,7 +1,6 @@
 /** The Tracker service (HTTP and UDP), BEP 12 tier order, and the per-torrent announce loop. */
 export {
   type AnnounceHooks,
-  type AnnounceReport,
   type AnnounceTiming,
   type Announcer,
   type AnnouncerOptions,

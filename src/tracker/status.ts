@@ -28,6 +28,8 @@ export interface TrackerStatus {
   readonly downloaded?: number
   /** Peers its last answer held. */
   readonly peers?: number
+  /** The warning its last answer carried, if any. */
+  readonly warning?: string
 }
 
 /** Every tracker of the tiers, not contacted yet. */
@@ -36,9 +38,10 @@ export const initialStatus = (tiers: ReadonlyArray<ReadonlyArray<string>>): Map<
 
 /** The tracker answered at `now`. */
 export const answered = (status: TrackerStatus, answer: AnnounceResponse, now: number): TrackerStatus => {
-  const { error: _error, errorReason: _reason, ...rest } = status
+  const { error: _error, errorReason: _reason, warning: _warning, ...rest } = status
   return {
     ...rest,
+    ...(answer.warning === undefined ? {} : { warning: answer.warning }),
     state: "working",
     failures: 0,
     lastAnnounce: now,

@@ -114,6 +114,11 @@ export const makeFakeClient = (initial: ReadonlyArray<TorrentSnapshot> = [snapsh
     port: 51413,
     freeSpace: (path: string) => Effect.succeed({ path, sizeBytes: 1_000_000_000, totalSize: 2_000_000_000 }),
     running: () => Effect.succeedNone,
+    renamePath: (ref, path, name) =>
+      Effect.sync(() => {
+        calls.push(["renamePath", ref, path, name])
+        return { id: typeof ref === "number" ? ref : 1, path, name }
+      }),
     add: (source: AddSource, options?: AddOptions) =>
       Effect.suspend((): Effect.Effect<Added, ClientError> => {
         calls.push(["add", source, options])

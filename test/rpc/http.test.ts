@@ -309,8 +309,13 @@ describe("methods, classic dialect", () => {
       ["queueMove", [2], "top"],
       ["queueMove", [1], "down"]
     ])
-    expect((await rpc(s, { method: "torrent-rename-path", arguments: { ids: 1, path: "a", name: "b" } })).result)
-      .toMatch(/does not rename/)
+    expect(await rpc(s, { method: "torrent-rename-path", arguments: { ids: 1, path: "a", name: "b" } })).toEqual({
+      result: "success",
+      arguments: { id: 1, path: "a", name: "b" }
+    })
+    expect(s.fake.calls.at(-1)).toEqual(["renamePath", 1, "a", "b"])
+    expect((await rpc(s, { method: "torrent-rename-path", arguments: { ids: [1, 2], path: "a", name: "b" } })).result)
+      .toBe("give exactly one torrent in ids")
   })
 
   it("session-get: versions transmission-remote 3.00 accepts, classic names, kB/s; fields picks", async () => {
