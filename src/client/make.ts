@@ -231,16 +231,9 @@ export const make = (
       dirty = true
       wakeUp(entry)
     }
-    /**
-     * Running torrents the tick visits each second: all but those found quiet (no peers, nothing changing) and sampled
-     * since. A quiet one comes back on a change (`touch`), a new peer connection, or the sweep every `QUIET_VISIT_MS`.
-     */
-    const active = new Set<Entry>()
-    /** The next tick looks at it even if it is quiet (its settings or the session's changed, a peer came). */
+    /** The next tick looks at it even if it is quiet (its settings or the session's changed). */
     const wakeUp = (entry: Entry) => {
-      if (entry.run === undefined) return
-      entry.run.quietSampled = false
-      active.add(entry)
+      if (entry.run !== undefined) entry.run.quietSampled = false
     }
 
     const fail = (entry: Entry, message: string) =>
@@ -292,10 +285,7 @@ export const make = (
         const options = {
           directory: entry.record.downloadDir,
           maxPeers: entry.record.settings.peerLimit,
-          wrapConnection: (connection: Connection) => {
-            wakeUp(entry)
-            return throttle(connection, entry.limits.down, entry.limits.up, later)
-          },
+          wrapConnection: (connection: Connection) => throttle(connection, entry.limits.down, entry.limits.up, later),
           announce: { now: Queue.take(announceNow) },
           // A magnet link's `ws=` web seeds, kept with the torrent: its metadata alone has no `url-list`.
           webSeeds: entry.magnet.webSeeds,
@@ -447,39 +437,27 @@ export const make = (
       else if (status === "seeding") run.secondsSeeding += elapsed
     }
 
-    let lastSweep = now()
-    /** Looks at one running torrent: samples it unless it stays quiet, counts its time, applies its seed limits. */
-    const visit = (entry: Entry, run: Run, at: number, settings_: SessionSettings) =>
-      Effect.gen(function*() {
-        const quiet = run.torrent?.quiet() ?? false
-        if (!quiet || !run.quietSampled) yield* sample(entry)
-        run.quietSampled = quiet
-        if (quiet) active.delete(entry)
-        else active.add(entry)
-        countTime(entry, run, at)
-        if (seedLimitReached(entry, settings_)) {
-          entry.record = { ...entry.record, paused: true, finished: true }
-          touch(entry)
-        }
-      })
-
     /**
-     * Once a second: visits the active torrents (running and not quiet; a quiet one once more, when it turns quiet),
-     * and every `QUIET_VISIT_MS` all running ones (for a quiet one's time counters and idle seeding limit, and one
-     * that stirred unseen); reconciles the queue if anything moved. A thousand idle seeds cost nothing most seconds.
+     * Once a second: samples the running torrents that are not quiet (a quiet one once more, when it turns quiet),
+     * counts their time downloading and seeding, applies seed limits, and reconciles the queue if anything moved. A
+     * quiet torrent is passed over but every `QUIET_VISIT_MS` (for its time counters and its idle seeding limit):
+     * a thousand idle seeds cost a thousand plain reads a second.
      */
     const tick = Effect.gen(function*() {
       const current_ = yield* Ref.get(settings)
       const at = now()
-      const sweep = at - lastSweep >= QUIET_VISIT_MS
-      if (sweep) lastSweep = at
-      for (const entry of sweep ? entries.values() : [...active]) {
+      for (const entry of entries.values()) {
         const run = entry.run
-        if (run === undefined) {
-          active.delete(entry)
-          continue
+        if (run === undefined) continue
+        const quiet = run.torrent?.quiet() ?? false
+        if (quiet && run.quietSampled && at - run.visitedAt < QUIET_VISIT_MS) continue
+        if (!quiet || !run.quietSampled) yield* sample(entry)
+        run.quietSampled = quiet
+        countTime(entry, run, at)
+        if (seedLimitReached(entry, current_)) {
+          entry.record = { ...entry.record, paused: true, finished: true }
+          touch(entry)
         }
-        yield* visit(entry, run, at, current_)
       }
       if (dirty || waiting > 0) yield* reconcile
       if (removed.length > 0) removed = removed.filter((gone) => now() - gone.at < RECENT_MS)
