@@ -129,18 +129,13 @@ describe("a swarm of seeder doubles on the memory transport", () => {
       expect(honest.log.connections).toBe(1)
     })))
 
-  it.live("is quiet (nothing for a client to sample) only once checked and without peers or pieces in flight", () =>
+  it.live("becomes quiet (nothing for a client to sample) once done and without peers or pieces in flight", () =>
     inSwarm(Effect.gen(function*() {
       const honest = yield* seeder()
       const handle = yield* add([honest])
-      // Checking or downloading, it is not quiet. (Sampled while it runs: the small torrent may finish between two
-      // looks, so no single look after the start is sure to see it busy.)
-      let sawBusy = false
-      yield* waitUntil("the seeder is asked for blocks", () => {
-        sawBusy ||= !handle.quiet()
-        return honest.log.requests.length > 0
-      })
-      expect(sawBusy).toBe(true)
+      // (Not asserted: that it is busy while it downloads. With no peer connected yet it is quiet by definition, and
+      // this small torrent can be fetched whole between two looks, so no look is sure to catch it busy.)
+      yield* waitUntil("the seeder is asked for blocks", () => honest.log.requests.length > 0)
       yield* finish(handle)
       // Two seeds hang up; with no peer left and every piece verified, nothing can change until a peer comes.
       yield* waitUntil("the client hangs up", () => honest.log.closes.length > 0)
