@@ -11,6 +11,9 @@ import { btAsync, linesOf, startBt, workDir } from "./bt.js"
 
 const dir = workDir()
 
+/** Nothing that reaches past 127.0.0.1: no DHT, no gateway asked for a port mapping, no LSD multicast. */
+const OFFLINE = ["--no-dht", "--no-port-mapping", "--no-lsd"]
+
 /** A TCP port free on 127.0.0.1 a moment ago. */
 const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -27,7 +30,7 @@ const runDaemon = async (name: string, extra: ReadonlyArray<string>) => {
   const data = join(dir, `${name}-data`)
   mkdirSync(data, { recursive: true })
   const child = startBt(
-    ["daemon", "--rpc-port", "0", "--port", "0", "--no-dht", "--download-dir", data, "--log-file", log, ...extra],
+    ["daemon", ...OFFLINE, "--rpc-port", "0", "--port", "0", "--download-dir", data, "--log-file", log, ...extra],
     { cwd: dir }
   )
   let stderr = ""
@@ -66,7 +69,12 @@ describe("logs", () => {
   it("--quiet keeps the journal to errors: a daemon that started, served and stopped cleanly logs nothing", async () => {
     const log = join(dir, "quiet.log")
     const port = await freePort()
-    const child = startBt(["daemon", "--rpc-port", String(port), "--port", "0", "--no-dht", "--quiet", "--log-file", log], { cwd: dir })
+    const data = join(dir, "quiet-data")
+    mkdirSync(data, { recursive: true })
+    const child = startBt(
+      ["daemon", ...OFFLINE, "--rpc-port", String(port), "--port", "0", "--download-dir", data, "--quiet", "--log-file", log],
+      { cwd: dir }
+    )
     const exited = new Promise<number | null>((resolve) => child.on("close", resolve))
     // Up once its RPC answers (409 and a session id, as Transmission's does); bounded.
     let answered = false
