@@ -12,7 +12,10 @@ export type PeerErrorReason =
   | "Banned"
   /** Both sides have every piece: nothing to exchange. */
   | "NotNeeded"
-  /** The peer closed on our encryption handshake (MSE/PE): it may speak plaintext only. */
+  /**
+   * The peer closed on our encryption handshake (MSE/PE): it may speak plaintext only, or have dropped this one
+   * connection (so it is tried again, like a broken connection).
+   */
   | "Encryption"
 
 /** Why a peer connection ended. Expected in a swarm: logged at debug level, then maybe retried. */
@@ -30,4 +33,4 @@ export class PeerError extends Data.TaggedError("PeerError")<{
 /** Errors after which trying the same address again is pointless. */
 export const isFinal = (error: PeerError): boolean =>
   error.reason === "Handshake" || error.reason === "Protocol" || error.reason === "Banned" ||
-  error.reason === "NotNeeded" || error.reason === "Encryption"
+  error.reason === "NotNeeded"

@@ -80,9 +80,13 @@ export const initiateEncryption = (
   })
 
 /**
- * Dials a peer and runs `run` on the connection, encrypted as the policy says: with `prefer`, a peer that closes
- * on our encryption handshake is dialled again at once in plaintext, and remembered in `plaintextPeers` so later
- * attempts skip the encrypted one.
+ * Dials a peer and runs `run` on the connection, encrypted as the policy says. With `prefer`, a peer that closes
+ * on our encryption handshake is dialled again at once in plaintext; if it answers that, it is remembered in
+ * `plaintextPeers` and later attempts skip the encrypted handshake. A remembered peer that closes a plaintext
+ * attempt before answering is forgotten: the next attempt is encrypted again. A peer may drop one connection for
+ * reasons of its own (Transmission does, now and then, just after it starts), and one such close must not settle
+ * how we speak to it for good: a peer that requires encryption would then be dialled in plaintext, and refuse,
+ * at every attempt after.
  */
 export const dialPeer = <A>(
   transport: Transport["Type"],
@@ -94,8 +98,18 @@ export const dialPeer = <A>(
 ): Effect.Effect<A, PeerError, Scope.Scope> => {
   const policy = config.encryption
   const key = keyOf(address)
-  const plaintext = dial(transport, config, address, run)
-  if (policy === "disable" || plaintextPeers.has(key)) return plaintext
+  if (policy === "disable") return dial(transport, config, address, run)
+  const plaintext = Effect.suspend(() => {
+    let answered = false
+    return dial(transport, config, address, (connection) =>
+      run(onFirstByte(connection, () => {
+        answered = true
+        plaintextPeers.add(key)
+      }))).pipe(
+        Effect.tapError(() => Effect.sync(() => answered || plaintextPeers.delete(key)))
+      )
+  })
+  if (plaintextPeers.has(key)) return plaintext
   const encrypted = dial(transport, config, address, (connection) =>
     initiateEncryption(connection, infoHash, policy).pipe(
       Effect.timeoutFail({
@@ -104,10 +118,41 @@ export const dialPeer = <A>(
       }),
       Effect.flatMap(run)
     ))
-  return policy === "require" ? encrypted : encrypted.pipe(
-    Effect.catchIf((error) => error.reason === "Encryption", () =>
-      Effect.zipRight(Effect.sync(() => plaintextPeers.add(key)), plaintext))
-  )
+  return policy === "require"
+    ? encrypted
+    : encrypted.pipe(Effect.catchIf((error) => error.reason === "Encryption", () => plaintext))
+}
+
+/** `connection`, calling `first` when the peer's first byte arrives (once; one flag per chunk after that). */
+const onFirstByte = (connection: Connection, first: () => void): Connection => {
+  let seen = false
+  return {
+    remote: connection.remote,
+    get transport() {
+      return connection.transport
+    },
+    get encrypted() {
+      return connection.encrypted === true
+    },
+    ...(connection.counters === undefined ? {} : { counters: connection.counters }),
+    write: connection.write,
+    start: (handlers) =>
+      connection.start({
+        ...handlers,
+        onData: (chunk) => {
+          if (!seen) {
+            seen = true
+            first()
+          }
+          handlers.onData(chunk)
+        }
+      }),
+    cork: connection.cork,
+    uncork: connection.uncork,
+    pause: connection.pause,
+    resume: connection.resume,
+    destroy: connection.destroy
+  }
 }
 
 /** An accepted connection, its handshake read: the connection to go on with (decrypting if it is MSE). */

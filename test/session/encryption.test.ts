@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Schedule } from "effect"
 import * as MemoryTransport from "../../src/peer/transport/MemoryTransport.js"
-import { Transport } from "../../src/peer/transport/Transport.js"
+import { type Connection, type ConnectionHandlers, Transport } from "../../src/peer/transport/Transport.js"
 import { type EncryptionPolicy } from "../../src/session/encryption.js"
 import { make, type SessionConfig } from "../../src/session/index.js"
 import { layerMemory } from "../../src/storage/index.js"
@@ -26,12 +26,17 @@ const config = (name: string, encryption: EncryptionPolicy): Partial<SessionConf
  * Two real sessions on one memory network: a seeder and a leecher, each with its own storage, with the given
  * encryption policies. Resolves with how the download went: its peers' flags, or that it did not finish.
  */
-const exchange = (seeder: EncryptionPolicy, leecher: EncryptionPolicy, within = Duration.seconds(3)) =>
+const exchange = (
+  seeder: EncryptionPolicy,
+  leecher: EncryptionPolicy,
+  within = Duration.seconds(3),
+  leecherNetwork: (network: Transport["Type"]) => Transport["Type"] = (network) => network
+) =>
   Effect.gen(function*() {
     const network = yield* Transport
     const sessionWith = (name: string, policy: EncryptionPolicy, stored?: Uint8Array) =>
       make(config(name, policy)).pipe(Effect.provide(Layer.mergeAll(
-        Layer.succeed(Transport, network),
+        Layer.succeed(Transport, stored === undefined ? leecherNetwork(network) : network),
         layerMemory(stored === undefined ? undefined : new Map([[torrent.infoHashHex, stored]])),
         Verifier.layer,
         trackerTest({})
@@ -49,6 +54,38 @@ const exchange = (seeder: EncryptionPolicy, leecher: EncryptionPolicy, within = 
     const progress = yield* seed.progress
     return { finished: finished._tag === "Some", seederPeers: progress.peerList }
   }).pipe(Effect.scoped, Effect.provide(MemoryTransport.layerMemory))
+
+/**
+ * The network as the leecher sees it, where the peer drops the first connection it dials as soon as it has
+ * written its opening, before answering a byte (as Transmission now and then does).
+ */
+const firstDialDropped = (network: Transport["Type"]): Transport["Type"] => {
+  let dropped = false
+  const closedOnWrite = (connection: Connection): Connection => {
+    let handlers: ConnectionHandlers | undefined
+    return {
+      ...connection,
+      start: (given) => {
+        handlers = given
+        connection.start(given)
+      },
+      write: () => {
+        connection.destroy()
+        queueMicrotask(() => handlers?.onClose(undefined))
+        return true
+      }
+    }
+  }
+  return Transport.of({
+    listen: network.listen,
+    connect: (to) =>
+      Effect.map(network.connect(to), (connection) => {
+        if (dropped) return connection
+        dropped = true
+        return closedOnWrite(connection)
+      })
+  })
+}
 
 describe("MSE/PE between two sessions", () => {
   it.live("require and require: the download completes over RC4", () =>
@@ -84,5 +121,17 @@ describe("MSE/PE between two sessions", () => {
       // Each is given a second: the sessions fail the handshake at once, then retry twice 50 ms apart.
       expect((yield* exchange("require", "disable", Duration.seconds(1))).finished).toBe(false)
       expect((yield* exchange("disable", "require", Duration.seconds(1))).finished).toBe(false)
+    }))
+
+  it.live("a peer that requires encryption and drops our first connection is dialled encrypted again", () =>
+    Effect.gen(function*() {
+      // The leecher prefers encryption: the dropped handshake is followed at once by a plaintext one, which the
+      // seeder refuses; the peer is not taken for a plaintext one, and the next attempt is encrypted again.
+      const prefer = yield* exchange("require", "prefer", Duration.seconds(3), firstDialDropped)
+      expect(prefer.finished).toBe(true)
+      expect(prefer.seederPeers.map((peer) => peer.encrypted)).toEqual([true])
+      // A leecher that requires encryption tries again too, rather than giving the peer up.
+      const require = yield* exchange("require", "require", Duration.seconds(3), firstDialDropped)
+      expect(require.finished).toBe(true)
     }))
 })

@@ -20,8 +20,8 @@ export class TransportError extends Data.TaggedError("TransportError")<{
  */
 export interface Connection {
   readonly remote: Endpoint
-  /** What carries it, where that is known: TCP or uTP (BEP 29). */
-  readonly transport?: "tcp" | "utp"
+  /** What carries it, where that is known: TCP or uTP (BEP 29). A wrapper may read it through (a getter). */
+  readonly transport?: "tcp" | "utp" | undefined
   /** The transport's own counters, where it keeps any (uTP: round-trip time, window, retransmits, losses). */
   readonly counters?: () => Readonly<Record<string, number>>
   /** The bytes travel RC4-encrypted (MSE/PE), once that was agreed. */
