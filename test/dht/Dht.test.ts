@@ -61,11 +61,12 @@ describe("Dht", () => {
       // Everyone knows a good part of the network. Queries are dropped only when a node's incoming queue is full,
       // which 120 nodes in one event loop reach when the machine is busy (CI saw 201 on a loaded machine, 0 on a
       // quiet one): a few are load shedding, many would be a leak.
-      // Quiet, the smallest table holds ~20 and the median ~31; under CI load, queries that time out leave the
-      // last nodes to join with fewer (14 seen). The floor is one full bucket (K = 8), enough for any lookup to
-      // start, and the median shows the network as a whole is well known.
+      // Quiet, the smallest table holds ~20 and the median ~31; under load, queries that time out leave the last
+      // nodes to join with fewer (14 smallest, 22 median seen at a load average of 12 on 2 cores). The floor is one
+      // full bucket (K = 8), enough for any lookup to start, and the median two: the network as a whole is known
+      // (a routing table that keeps no one, or only its bootstrap nodes, stays at 2).
       expect(sizes[0]).toBeGreaterThanOrEqual(8)
-      expect(sizes[SIZE >> 1]).toBeGreaterThanOrEqual(24)
+      expect(sizes[SIZE >> 1]).toBeGreaterThanOrEqual(16)
       const answered = stats.reduce((sum, s) => sum + s.queriesReceived, 0)
       expect(stats.reduce((sum, s) => sum + s.dropped, 0)).toBeLessThan(answered * 0.1)
       expect(stats[Z]!.peersFound).toBe(1)

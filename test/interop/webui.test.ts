@@ -14,7 +14,7 @@ import { existsSync } from "node:fs"
 import { mkdir, readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core"
-import { afterAll, beforeAll, expect, test } from "vitest"
+import { afterAll, beforeAll, expect, test, vi } from "vitest"
 import {
   btArgs,
   freePort,
@@ -173,6 +173,10 @@ const fakeTorrent = (name: string, files: ReadonlyArray<readonly [ReadonlyArray<
     : { name, files: files.map(([path, length]) => ({ length, path: [...path] })), "piece length": pieceLength, pieces }
   return Buffer.from(encode({ info })).toString("base64")
 }
+
+// A browser, a daemon or two and a page's many steps: ~15-25 s each on a quiet machine, several times that at a
+// load average of 12 on 2 cores (one took past the interop suite's 120 s there). Each step has its own bound.
+vi.setConfig({ testTimeout: 240_000 })
 
 interopSuite("the web UI in chromium against bt daemon (and transmission-daemon)", ["libtorrent", "opentracker", "chromium", "transmission-daemon", "ffmpeg"], () => {
   let browser: Browser
@@ -613,7 +617,11 @@ interopSuite("the web UI in chromium against bt daemon (and transmission-daemon)
     await expect.poll(() => statuses.join(" "), { timeout: 10_000 }).toMatch(/(^| )409 200( |$)/)
     expect(await page.getByRole("alert").count()).toBe(0)
     d.proc.child.kill("SIGTERM")
-    await new Promise((resolve) => d.proc.child.once("exit", resolve))
+    const stopped = await Promise.race([
+      new Promise((resolve) => d.proc.child.once("exit", () => resolve(true))),
+      sleep(20_000).then(() => false)
+    ])
+    expect(stopped, `bt daemon still running 20 s after SIGTERM: ${d.proc.stderr()}`).toBe(true)
     await page.getByRole("alert").filter({ hasText: "cannot reach the daemon" }).waitFor({ timeout: 10_000 })
     await startDaemon([], { dir: d.dir, rpcPort: d.rpcPort })
     await page.getByRole("alert").waitFor({ state: "detached", timeout: 15_000 })
