@@ -12,17 +12,29 @@
  * Layers here are concatenated 32-byte hashes in one `Uint8Array`, which is how `piece layers` and the `hashes`
  * message carry them.
  */
-import { createHash } from "node:crypto"
+import * as crypto from "node:crypto"
 
 /** The leaf size of every v2 tree. */
 export const BLOCK_SIZE = 16 * 1024
 /** SHA-256 digest length. */
 export const HASH_SIZE = 32
 
-export const sha256 = (data: Uint8Array): Uint8Array => createHash("sha256").update(data).digest()
+/**
+ * SHA-256 in one native call where Node has it (`crypto.hash`, Node 20.12+): no `Hash` object per call, which
+ * costs more than hashing a 16 KiB leaf does (a verified 1 MiB v2 piece is 64 leaves and 63 parents).
+ */
+export const sha256: (data: Uint8Array) => Uint8Array = typeof crypto.hash === "function"
+  ? (data) => crypto.hash("sha256", data, "buffer")
+  : (data) => crypto.createHash("sha256").update(data).digest()
 
-const parentOf = (left: Uint8Array, right: Uint8Array): Uint8Array =>
-  createHash("sha256").update(left).update(right).digest()
+/** Where a parent's two children are put side by side to be hashed in one call (plain code: never held across calls). */
+const pair = new Uint8Array(2 * 32)
+
+const parentOf = (left: Uint8Array, right: Uint8Array): Uint8Array => {
+  pair.set(left, 0)
+  pair.set(right, 32)
+  return sha256(pair)
+}
 
 /** Pad hashes for heights 0..63: a constant table, computed once (64 hashes) at load. */
 const PAD_HASHES: ReadonlyArray<Uint8Array> = (() => {
