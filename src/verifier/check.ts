@@ -18,8 +18,12 @@ export const passes = (data: Uint8Array, expected: Expected): boolean => {
   const sha1 = createHash("sha1")
   const leaves = new Uint8Array(Merkle.blockCount(dataLength) * Merkle.HASH_SIZE)
   for (let at = 0, leaf = 0; at < data.length; at += Merkle.BLOCK_SIZE, leaf++) {
-    sha1.update(data.subarray(at, Math.min(data.length, at + Merkle.BLOCK_SIZE)))
-    if (at < dataLength) leaves.set(Merkle.sha256(data.subarray(at, Math.min(dataLength, at + Merkle.BLOCK_SIZE))), leaf * Merkle.HASH_SIZE)
+    const block = data.subarray(at, Math.min(data.length, at + Merkle.BLOCK_SIZE))
+    sha1.update(block)
+    if (at >= dataLength) continue
+    // The same view for both hashes, unless the file's data ends inside this block.
+    const leafData = at + block.length <= dataLength ? block : data.subarray(at, dataLength)
+    leaves.set(Merkle.sha256(leafData), leaf * Merkle.HASH_SIZE)
   }
   return sha1.digest().equals(check.sha1) && Buffer.from(Merkle.rootOf(leaves, width)).equals(root)
 }
