@@ -1,5 +1,4 @@
 import * as crypto from "node:crypto"
-import { createHash } from "node:crypto"
 import type { PieceCheck } from "../metainfo/index.js"
 import { Merkle } from "../metainfo/index.js"
 
@@ -15,7 +14,7 @@ export const passes = (data: Uint8Array, expected: Expected): boolean => {
   if (check.sha1 === undefined) return Buffer.from(Merkle.rootOf(Merkle.blockHashes(data.subarray(0, dataLength)), width)).equals(root)
   // A hybrid's piece: both hashes in one pass, block by block, so that SHA-256 reads each 16 KiB block while SHA-1
   // has just left it in the core's cache (two passes over a 1 MiB piece read it from memory twice).
-  const sha1 = createHash("sha1")
+  const sha1 = crypto.createHash("sha1")
   const leaves = new Uint8Array(Merkle.blockCount(dataLength) * Merkle.HASH_SIZE)
   for (let at = 0, leaf = 0; at < data.length; at += Merkle.BLOCK_SIZE, leaf++) {
     const block = data.subarray(at, Math.min(data.length, at + Merkle.BLOCK_SIZE))
@@ -31,4 +30,4 @@ export const passes = (data: Uint8Array, expected: Expected): boolean => {
 /** SHA-1 of `data`, in one native call where Node has it (see `Merkle.sha256`). */
 const sha1Of: (data: Uint8Array) => Buffer = typeof crypto.hash === "function"
   ? (data) => crypto.hash("sha1", data, "buffer")
-  : (data) => createHash("sha1").update(data).digest()
+  : (data) => crypto.createHash("sha1").update(data).digest()
