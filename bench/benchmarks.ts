@@ -25,6 +25,7 @@ import {
   aria2Download,
   btBin,
   btCreate,
+  baseBtBin,
   btDownload,
   type BtTransport,
   btVerify,
@@ -150,6 +151,19 @@ const download: Benchmark = {
         transfer("libtorrent", "libtorrent (lt.py leech)", "anchor", "lt.py leech", (round) =>
           ltDownload({ torrent: torrent.path, out: out("libtorrent", round), peerPort: seeder.port, timeoutMs: ctx.timeoutMs }))
       ]
+      const base = baseBtBin()
+      if (base !== undefined) {
+        subjects.push(transfer("bt-base", "bt download (base)", "bt", "bt download, BENCH_BASE_BT", (round) =>
+          btDownload({
+            torrent: torrent.path,
+            out: out("bt-base", round),
+            stateDir: join(ctx.work, `state-bt-base-${round}`),
+            peerPort: seeder.port,
+            timeoutMs: ctx.timeoutMs,
+            bin: base
+          })))
+        notes.push(`bt (base) runs ${base} (BENCH_BASE_BT)`)
+      }
       if (trackerTorrent !== undefined) {
         const tt = trackerTorrent
         subjects.push(
@@ -168,6 +182,10 @@ const download: Benchmark = {
       const comparisons: Array<Comparison> = [
         ratio("bt / libtorrent (MiB/s)", bt, byId(results, "libtorrent"), 1.25),
         ...(trackerTorrent === undefined ? [] : [ratio("bt / aria2c (MiB/s)", bt, byId(results, "aria2"))]),
+        ...(base === undefined ? [] : [
+          ratio("bt (base) / libtorrent (MiB/s)", byId(results, "bt-base"), byId(results, "libtorrent"), 1.25),
+          ratio("bt / bt (base) (MiB/s)", bt, byId(results, "bt-base"))
+        ]),
         rssAtMost("bt download peak RSS, max over runs", bt?.maxPeakRssMB, 160)
       ]
       notes.push(

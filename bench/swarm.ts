@@ -32,6 +32,17 @@ export const snapshotBt = async (): Promise<void> => {
   const entry = existsSync(join(dir, "dist", "cli", "bundle", "main.js")) ? "./dist/cli/bundle/main.js" : "./dist/cli/main.js"
   await writeFile(btBin, `// A snapshot of dist/ made by npm run bench; see bench/swarm.ts.\nimport "${entry}"\n`)
 }
+/**
+ * `BENCH_BASE_BT=DIR`: another build's `dist/` folder (copied aside before a change, with a node_modules beside it
+ * or above it), run by the download benchmark as one more subject, "bt (base)", interleaved with this build: before
+ * and after a change in one run.
+ */
+export const baseBtBin = (): string | undefined => {
+  const dir = process.env.BENCH_BASE_BT
+  if (dir === undefined || dir === "") return undefined
+  const bundle = join(dir, "cli", "bundle", "main.js")
+  return existsSync(bundle) ? bundle : join(dir, "cli", "main.js")
+}
 export const ltPy = join(repoRoot, "test", "interop", "lt.py")
 /** Debian's interpreter: the one python3-libtorrent is built for. */
 export const debianPython = "/usr/bin/python3"
@@ -339,6 +350,8 @@ export const btDownload = async (o: {
   onSpawn?: (proc: Proc) => void
   /** The peers' address (127.0.0.1 when absent). */
   peerHost?: string
+  /** The program to run instead of this build's snapshot (see `baseBtBin`). */
+  bin?: string
   /** bt's `--bind`: the address it listens on (every address when absent). */
   bind?: string
 }): Promise<Downloaded> => {
@@ -347,7 +360,7 @@ export const btDownload = async (o: {
   const host = o.peerHost ?? "127.0.0.1"
   const peers = (typeof o.peerPort === "number" ? [o.peerPort] : o.peerPort).flatMap((port) => ["--peer", `${host}:${port}`])
   const proc = spawnTracked(process.execPath, [
-    ...profArgs, btBin, "download", o.torrent, "-o", o.out, ...peers, "--no-trackers", "--no-dht", "--no-port-mapping", "--no-lsd",
+    ...profArgs, o.bin ?? btBin, "download", o.torrent, "-o", o.out, ...peers, "--no-trackers", "--no-dht", "--no-port-mapping", "--no-lsd",
     "--port", "0",
     ...(o.bind === undefined ? [] : ["--bind", o.bind]),
     "--json", "--state-dir", o.stateDir, ...transportArgs(o.transport ?? "tcp"),

@@ -23,7 +23,7 @@ export interface BlockReceived<Peer> {
   /** The last block of the piece has arrived: hash it, then call `pieceVerified` or `pieceFailed`. */
   readonly pieceComplete: boolean
   /** Other peers that had this block outstanding (endgame duplicates): send them CANCEL. */
-  readonly cancel: Array<PeerRequest<Peer>>
+  readonly cancel: ReadonlyArray<PeerRequest<Peer>>
 }
 
 export interface PiecePickerOptions extends Geometry {
@@ -124,17 +124,15 @@ class Piece<Peer> {
   }
 }
 
-interface Outstanding {
-  readonly index: number
-  readonly block: number
-  readonly at: number
-}
-
 interface PeerState {
   /** The pieces counted into availability for this peer (our own copy). */
   readonly bits: Bitfield
-  /** Outstanding requests by block key, in the order they were sent (Map insertion order). */
-  readonly requests: Map<number, Outstanding>
+  /**
+   * Outstanding requests: block key to when it was sent, in the order they were sent (Map insertion order). Only
+   * the time is stored (the key gives the piece and block): no object per request, which would live as long as
+   * the request and be promoted out of the young generation, to be collected by a full collection.
+   */
+  readonly requests: Map<number, number>
   /** When this peer last delivered a block we had asked it for. */
   lastReceived: number
   /**
@@ -148,7 +146,11 @@ interface PeerState {
 export const MAX_LATE = 1024
 
 const NO_CONTRIBUTORS: ReadonlySet<never> = new Set()
-const REFUSED: BlockReceived<never> = { accepted: false, pieceComplete: false, cancel: [] }
+const NO_CANCEL: ReadonlyArray<never> = []
+const REFUSED: BlockReceived<never> = { accepted: false, pieceComplete: false, cancel: NO_CANCEL }
+/** The usual answers, shared rather than allocated per block. */
+const ACCEPTED: BlockReceived<never> = { accepted: true, pieceComplete: false, cancel: NO_CANCEL }
+const ACCEPTED_COMPLETE: BlockReceived<never> = { accepted: true, pieceComplete: true, cancel: NO_CANCEL }
 
 /**
  * Block bookkeeping and piece selection for one torrent. Pure and synchronous: called per block on the hot path.
@@ -547,7 +549,7 @@ export class PiecePicker<Peer> {
   private waited(index: number, block: number, holders: ReadonlyArray<Peer>, now: number): boolean {
     const key = this.key(index, block)
     for (const holder of holders) {
-      if (now - this.peers.get(holder)!.requests.get(key)!.at <= ENDGAME_WAIT_MS) return false
+      if (now - this.peers.get(holder)!.requests.get(key)! <= ENDGAME_WAIT_MS) return false
     }
     return true
   }
@@ -572,7 +574,7 @@ export class PiecePicker<Peer> {
       length !== blockLength(this, index, block) || piece.received[block] === 1
     ) return REFUSED
     const holders = piece.holders[block]!
-    const cancel: Array<PeerRequest<Peer>> = []
+    let cancel: Array<PeerRequest<Peer>> | undefined
     const key = this.key(index, block)
     const late = this.peers.get(peer)?.late
     if (holders.length === 0) {
@@ -587,7 +589,7 @@ export class PiecePicker<Peer> {
         const state = this.peers.get(holder)!
         state.requests.delete(key)
         if (holder === peer) state.lastReceived = now
-        else cancel.push({ peer: holder, index, begin, length })
+        else (cancel ??= []).push({ peer: holder, index, begin, length })
       }
       this.requested -= holders.length
       holders.length = 0
@@ -598,6 +600,7 @@ export class PiecePicker<Peer> {
     piece.contributors.add(peer)
     const pieceComplete = piece.receivedCount === piece.blocks
     if (pieceComplete) this.assembling--
+    if (cancel === undefined) return pieceComplete ? ACCEPTED_COMPLETE : ACCEPTED
     return { accepted: true, pieceComplete, cancel }
   }
 
@@ -607,8 +610,8 @@ export class PiecePicker<Peer> {
     const block = begin / BLOCK_SIZE
     if (state === undefined || !Number.isInteger(block) || block < 0 || block >= this.blocksPerPiece) return
     const key = this.key(index, block)
-    const request = state.requests.get(key)
-    if (request !== undefined && request.index === index) this.release(peer, state, key, request)
+    // Keys are unique per (piece, block), block checked above: the key found is this piece's block.
+    if (Number.isInteger(index) && state.requests.has(key)) this.release(peer, state, key)
   }
 
   /**
@@ -632,12 +635,13 @@ export class PiecePicker<Peer> {
     const out: Array<PeerRequest<Peer>> = []
     for (const [peer, state] of this.peers) {
       if (now - state.lastReceived <= timeoutMs) continue
-      for (const [key, request] of state.requests) {
-        if (now - request.at <= timeoutMs) break
+      for (const [key, at] of state.requests) {
+        if (now - at <= timeoutMs) break
         this.rememberLate(state, key)
-        this.release(peer, state, key, request)
-        const begin = request.block * BLOCK_SIZE
-        out.push({ peer, index: request.index, begin, length: blockLength(this, request.index, request.block) })
+        this.release(peer, state, key)
+        const index = this.indexOf(key)
+        const block = key - index * this.blocksPerPiece
+        out.push({ peer, index, begin: block * BLOCK_SIZE, length: blockLength(this, index, block) })
       }
     }
     return out
@@ -759,8 +763,7 @@ export class PiecePicker<Peer> {
         }
         if (new Set(holders).size !== holders.length) fail(`block ${index}/${block} held twice by one peer`)
         for (const holder of holders) {
-          const request = this.peers.get(holder)?.requests.get(this.key(index, block))
-          if (request?.index !== index || request.block !== block) fail(`holder of ${index}/${block} lost it`)
+          if (this.peers.get(holder)?.requests.has(this.key(index, block)) !== true) fail(`holder of ${index}/${block} lost it`)
         }
       }
       if (free !== piece.free || received !== piece.receivedCount) fail(`counts of piece ${index}`)
@@ -776,8 +779,9 @@ export class PiecePicker<Peer> {
     if (assembling !== this.assembling) fail(`assembling ${this.assembling}, recounted ${assembling}`)
     for (const [peer, state] of this.peers) {
       requested += state.requests.size
-      for (const request of state.requests.values()) {
-        if (!this.started.get(request.index)?.holders[request.block]!.includes(peer)) fail(`stray request`)
+      for (const key of state.requests.keys()) {
+        const index = this.indexOf(key)
+        if (!this.started.get(index)?.holders[key - index * this.blocksPerPiece]!.includes(peer)) fail(`stray request`)
       }
     }
     if (requested !== this.requested) fail(`requested ${this.requested}, recounted ${requested}`)
@@ -866,7 +870,7 @@ export class PiecePicker<Peer> {
         if (out.length >= max) return
         const held = piece.holders[block]!
         if (held.length !== 1 || held[0] === peer) continue
-        const asked = this.peers.get(held[0]!)!.requests.get(this.key(piece.index, block))!.at
+        const asked = this.peers.get(held[0]!)!.requests.get(this.key(piece.index, block))!
         if (now - asked > DEADLINE_LATE_MS) this.take(piece, block, peer, state, now, out)
       }
     }
@@ -887,20 +891,22 @@ export class PiecePicker<Peer> {
       this.unrequested--
       if (piece.free === 0) this.open.delete(piece.index)
     }
-    state.requests.set(this.key(piece.index, block), { index: piece.index, block, at: now })
+    state.requests.set(this.key(piece.index, block), now)
     out.push({ index: piece.index, begin: block * BLOCK_SIZE, length: blockLength(this, piece.index, block) })
   }
 
-  private release(peer: Peer, state: PeerState, key: number, request: Outstanding): void {
+  private release(peer: Peer, state: PeerState, key: number): void {
     state.requests.delete(key)
     this.requested--
-    const piece = this.started.get(request.index)!
-    const holders = piece.holders[request.block]!
+    const index = this.indexOf(key)
+    const block = key - index * this.blocksPerPiece
+    const piece = this.started.get(index)!
+    const holders = piece.holders[block]!
     holders.splice(holders.indexOf(peer), 1)
     if (holders.length > 0) return
     piece.free++
     this.unrequested++
-    if (request.block < piece.cursor) piece.cursor = request.block
+    if (block < piece.cursor) piece.cursor = block
     this.open.add(piece.index)
     // The owner gave the piece back untouched (choked, timed out): anyone may own the next attempt.
     if (piece.receivedCount === 0 && piece.free === piece.blocks) piece.owner = undefined
@@ -912,7 +918,7 @@ export class PiecePicker<Peer> {
   }
 
   private releaseAll(peer: Peer, state: PeerState): void {
-    for (const [key, request] of state.requests) this.release(peer, state, key, request)
+    for (const key of state.requests.keys()) this.release(peer, state, key)
   }
 
   private peer(peer: Peer): PeerState {
@@ -926,6 +932,11 @@ export class PiecePicker<Peer> {
 
   private key(index: number, block: number): number {
     return index * this.blocksPerPiece + block
+  }
+
+  /** The piece of a block key (see `key`). */
+  private indexOf(key: number): number {
+    return Math.floor(key / this.blocksPerPiece)
   }
 
   private inRange(index: number): number {

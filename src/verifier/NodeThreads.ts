@@ -12,15 +12,18 @@ import { Verifier, type VerifyOptions } from "./Verifier.js"
  */
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads")
-const { createHash } = require("node:crypto")
+const { createHash, hash } = require("node:crypto")
 const view = (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-const sha256 = (a, b) => { const h = createHash("sha256").update(a); if (b) h.update(b); return h.digest() }
+// One native call per hash where Node has crypto.hash (20.12+): a Hash object costs more than a 16 KiB leaf.
+const oneShot = typeof hash === "function" ? (algorithm, data) => hash(algorithm, data, "buffer")
+  : (algorithm, data) => createHash(algorithm).update(data).digest()
+const pair = new Uint8Array(64)
+const sha256 = (a, b) => { if (!b) return oneShot("sha256", a); pair.set(a, 0); pair.set(b, 32); return oneShot("sha256", pair) }
 const pads = [Buffer.alloc(32)]
 for (let h = 1; h < 64; h++) pads.push(sha256(pads[h - 1], pads[h - 1]))
 // BEP 52: leaves are 16 KiB blocks, the tree width leaves wide, missing nodes the pad hash of their height.
-const merkleRoot = (data, width) => {
-  let layer = []
-  for (let at = 0; at < data.length; at += 16384) layer.push(sha256(data.subarray(at, Math.min(data.length, at + 16384))))
+const rootOfLeaves = (leaves, width) => {
+  let layer = leaves
   let height = 0
   for (let w = width; w > 1; w /= 2, height++) {
     const next = []
@@ -32,10 +35,17 @@ const merkleRoot = (data, width) => {
 const passes = (data, expected) => {
   const check = expected instanceof Uint8Array ? { sha1: expected } : expected
   if (!check.sha1 && !check.sha256) return false
-  if (check.sha1 && !createHash("sha1").update(data).digest().equals(view(check.sha1))) return false
-  if (!check.sha256) return true
+  if (!check.sha256) return oneShot("sha1", data).equals(view(check.sha1))
   const { dataLength, root, width } = check.sha256
-  return merkleRoot(data.subarray(0, dataLength), width).equals(view(root))
+  // Both hashes in one pass, block by block (as check.ts does): each block is read from memory once.
+  const sha1 = check.sha1 ? createHash("sha1") : undefined
+  const leaves = []
+  for (let at = 0; at < (sha1 ? data.length : dataLength); at += 16384) {
+    if (sha1) sha1.update(data.subarray(at, Math.min(data.length, at + 16384)))
+    if (at < dataLength) leaves.push(sha256(data.subarray(at, Math.min(dataLength, at + 16384))))
+  }
+  if (sha1 && !sha1.digest().equals(view(check.sha1))) return false
+  return rootOfLeaves(leaves, width).equals(view(root))
 }
 parentPort.on("message", ({ id, data, expected }) => {
   parentPort.postMessage({ id, ok: passes(data, expected) })
