@@ -56,6 +56,11 @@ export interface DhtStats {
   readonly queriesReceived: number
   /** Packets thrown away: malformed, unsolicited or from the wrong address, over the rate limit or a queue. */
   readonly dropped: number
+  /**
+   * Nodes the routing table turned away for sharing an IP address, a /24 or /64 in one bucket, an id or an address
+   * with a node it holds, or (when enforced) for a BEP 42 id that does not fit: one host posing as many shows here.
+   */
+  readonly nodesRefused: number
   /** The bound UDP port. */
   readonly port: number
   /** Our node id, in hex. */
@@ -379,6 +384,8 @@ export const makeNode = (
       peersFound: totals.peersFound,
       queriesReceived: counters.queriesReceived,
       dropped: counters.dropped,
+      nodesRefused: table.refused["ip-taken"] + table.refused["subnet-taken"] + table.refused["insecure-id"] +
+        table.refused["address-taken"] + table.refused["id-taken"],
       port: rpc.local.port,
       nodeId: nodeIdHex(ownId),
       ...(votes.settled === undefined ? {} : { externalAddress: votes.settled })

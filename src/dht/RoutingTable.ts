@@ -11,9 +11,11 @@
  * - no bucket holds more than k nodes; the table holds at most `maxNodes`, and each bucket's replacement cache at
  *   most `replacements`;
  * - every node, in a bucket or a replacement cache, is in the bucket its id belongs to, and appears once;
- * - no two nodes (table and caches together) share an id or an IP:port; our own id is never held.
+ * - no two nodes (table and caches together) share an id or an IP:port; our own id is never held;
+ * - with `onePerIp`, no two share a public IP address; with `onePerSubnet`, no two in one bucket (its cache
+ *   included) share a public /24 (IPv4) or /64 (IPv6).
  */
-import { isExemptAddress, isSecureNodeId } from "./bep42.js"
+import { isExemptAddress, isSecureNodeId, subnetOf } from "./bep42.js"
 import { addressKey, type DhtNode, encodeCompactNode } from "./DhtNode.js"
 import {
   bucketIndex,
@@ -54,6 +56,12 @@ export interface RoutingTableOptions {
    */
   readonly onePerIp?: boolean
   /**
+   * At most one node per public /24 (IPv4) or /64 (IPv6) in each bucket and its replacement cache: one who holds a
+   * block of addresses gets one place per bucket, not the bucket (ids near one target all fall in one bucket).
+   * Exempt addresses as for `onePerIp`. Default true.
+   */
+  readonly onePerSubnet?: boolean
+  /**
    * Refuse nodes whose id does not match their address under BEP 42 (exempt addresses aside). Default false: many
    * nodes on the DHT do not conform yet, and libtorrent does not enforce it by default either.
    */
@@ -86,6 +94,8 @@ export type RefusalReason =
   | "id-taken"
   /** Another node at this IP address (another port) is in the table and not bad (`onePerIp`). */
   | "ip-taken"
+  /** Another node of this /24 or /64 is in the bucket or its cache and not bad (`onePerSubnet`). */
+  | "subnet-taken"
   /** The id does not match the address under BEP 42 (`enforceSecureIds`). */
   | "insecure-id"
 
@@ -115,6 +125,8 @@ interface Entry {
   readonly node: DhtNode
   readonly address: string
   readonly hex: string
+  /** Its public /24 or /64, for `onePerSubnet`; undefined for exempt addresses. */
+  readonly subnet: string | undefined
   lastResponse: number | undefined
   lastQuery: number | undefined
   /** The last time we heard from it, or when it was added. */
@@ -144,8 +156,19 @@ export class RoutingTable {
   /** Entries by IP address alone, for `onePerIp` (exempt addresses are not kept here). */
   private readonly byHost = new Map<string, Entry>()
   private readonly onePerIp: boolean
+  private readonly onePerSubnet: boolean
   private readonly enforceSecureIds: boolean
   private count = 0
+  /** Nodes refused by `responded`, `queried` and `addUnverified`, by reason (a flood shows here). */
+  readonly refused: Record<RefusalReason, number> = {
+    "invalid": 0,
+    "own-id": 0,
+    "address-taken": 0,
+    "id-taken": 0,
+    "ip-taken": 0,
+    "subnet-taken": 0,
+    "insecure-id": 0
+  }
 
   constructor(readonly ownId: NodeId, now: number, options: RoutingTableOptions = {}) {
     if (!isNodeId(ownId)) throw new RangeError(`a node id is 20 bytes, got ${ownId.length}`)
@@ -155,6 +178,7 @@ export class RoutingTable {
     this.maxFailures = options.maxFailures ?? 2
     this.random = options.random
     this.onePerIp = options.onePerIp ?? true
+    this.onePerSubnet = options.onePerSubnet ?? true
     this.enforceSecureIds = options.enforceSecureIds ?? false
     this.table = [{ nodes: [], replacements: [], lastChanged: now }]
   }
@@ -173,7 +197,7 @@ export class RoutingTable {
    */
   responded(node: DhtNode, now: number): Insertion {
     const refusal = this.admit(node)
-    if (refusal !== undefined) return { outcome: "refused", reason: refusal }
+    if (refusal !== undefined) return { outcome: "refused", reason: this.tally(refusal) }
     const known = this.byId.get(nodeIdHex(node.id))
     if (known !== undefined) {
       const wasPinged = known.pingedAt !== undefined
@@ -211,7 +235,9 @@ export class RoutingTable {
    * questionable until it answers. Whether it was added.
    */
   addUnverified(node: DhtNode, now: number): boolean {
-    if (this.admit(node) !== undefined || this.byId.has(nodeIdHex(node.id))) return false
+    const refusal = this.admit(node)
+    if (refusal !== undefined) this.tally(refusal)
+    if (refusal !== undefined || this.byId.has(nodeIdHex(node.id))) return false
     return this.place(this.entry(node, undefined, now), now) !== undefined
   }
 
@@ -221,7 +247,11 @@ export class RoutingTable {
    * added when it answers; "ignored" when its bucket is full of nodes that are not bad.
    */
   queried(node: DhtNode, now: number): "updated" | "ping" | "ignored" | "refused" {
-    if (this.admit(node) !== undefined) return "refused"
+    const refusal = this.admit(node)
+    if (refusal !== undefined) {
+      this.tally(refusal)
+      return "refused"
+    }
     const known = this.byId.get(nodeIdHex(node.id))
     if (known !== undefined) {
       known.lastQuery = now
@@ -368,6 +398,11 @@ export class RoutingTable {
     return index === this.table.length - 1 && this.table.length < NODE_ID_BITS
   }
 
+  private tally(reason: RefusalReason): RefusalReason {
+    this.refused[reason]++
+    return reason
+  }
+
   /** Why `node` may not enter; a bad node in the way of it is dropped. */
   private admit(node: DhtNode): RefusalReason | undefined {
     if (!isNodeId(node.id) || encodeCompactNode(node) === undefined) return "invalid"
@@ -390,6 +425,16 @@ export class RoutingTable {
       if (!this.isBad(atHost)) return "ip-taken"
       this.drop(atHost)
     }
+    const subnet = this.onePerSubnet ? subnetOf(node.host) : undefined
+    if (subnet !== undefined) {
+      const bucket = this.bucketOf(node.id)
+      const inSubnet = (e: Entry) => e.subnet === subnet && e.hex !== hex
+      const neighbour = bucket.nodes.find(inSubnet) ?? bucket.replacements.find(inSubnet)
+      if (neighbour !== undefined) {
+        if (!this.isBad(neighbour)) return "subnet-taken"
+        this.drop(neighbour)
+      }
+    }
     return undefined
   }
 
@@ -399,6 +444,7 @@ export class RoutingTable {
       node: copy,
       address: addressKey(copy),
       hex: nodeIdHex(copy.id),
+      subnet: subnetOf(copy.host),
       lastResponse,
       lastQuery: undefined,
       seen: now,

@@ -45,6 +45,17 @@ const octets = (ip: string): Uint8Array | undefined => {
   return bytes
 }
 
+/**
+ * The network a public address belongs to, as one hands them out: its /24 for IPv4, its /64 for IPv6 (as a string
+ * key). `undefined` for exempt addresses (a LAN or a test may run many nodes there) and for anything not an IP.
+ */
+export const subnetOf = (ip: string): string | undefined => {
+  if (isExemptAddress(ip)) return undefined
+  const bytes = octets(ip)
+  if (bytes === undefined) return undefined
+  return bytes.length === 4 ? bytes.subarray(0, 3).join(".") : Buffer.from(bytes).toString("hex")
+}
+
 /** The 32-bit CRC an id's prefix must match, for `ip` and the 3 random bits `r`. */
 const prefixCrc = (ip: Uint8Array, r: number): number => {
   const mask = ip.length === 4 ? V4_MASK : V6_MASK

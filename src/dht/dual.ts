@@ -26,6 +26,7 @@ const combine = (v4: DhtStats, v6: DhtStats): DhtStats => ({
   peersFound: v4.peersFound + v6.peersFound,
   queriesReceived: v4.queriesReceived + v6.queriesReceived,
   dropped: v4.dropped + v6.dropped,
+  nodesRefused: v4.nodesRefused + v6.nodesRefused,
   ipv6: {
     nodes: v6.nodes,
     port: v6.port,

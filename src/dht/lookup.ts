@@ -11,10 +11,10 @@
  *
  * Invariants: the shortlist is sorted by distance and holds at most `maxCandidates` nodes; no node (by id or by
  * IP:port) is queued twice, even after it fell off the list; each node is queried at most once; at most one node per
- * public IP address is ever queued (`onePerIp`).
+ * public IP address is ever queued (`onePerIp`), and at most one per public /24 or /64 (`onePerSubnet`).
  */
 import type { PeerAddress } from "../wire/compactPeer.js"
-import { isExemptAddress } from "./bep42.js"
+import { isExemptAddress, subnetOf } from "./bep42.js"
 import { addressKey, type DhtNode } from "./DhtNode.js"
 import { compareDistance, equalIds, isNodeId, type NodeId, nodeIdHex } from "./NodeId.js"
 import { K } from "./RoutingTable.js"
@@ -39,6 +39,12 @@ export interface LookupOptions {
    * heard of: one host answering with many of its own ports cannot fill the shortlist. Default true.
    */
   readonly onePerIp?: boolean
+  /**
+   * At most one node per public /24 (IPv4) or /64 (IPv6), the first heard of: one who holds a block of addresses
+   * cannot fill the shortlist either (two honest nodes in one /24 among the closest to a target are rare). Default
+   * true.
+   */
+  readonly onePerSubnet?: boolean
 }
 
 export interface LookupResult {
@@ -70,6 +76,9 @@ export class Lookup {
   /** Hosts with a node queued, for `onePerIp`. */
   private readonly hosts = new Set<string>()
   private readonly onePerIp: boolean
+  /** Public /24s and /64s with a node queued, for `onePerSubnet`. */
+  private readonly subnets = new Set<string>()
+  private readonly onePerSubnet: boolean
   /** Queries in flight by address, with when they were sent (kept for nodes that fell off the shortlist). */
   private readonly pending = new Map<string, { readonly candidate: Candidate; readonly sentAt: number }>()
   private readonly peers: Array<PeerAddress> = []
@@ -85,6 +94,7 @@ export class Lookup {
     this.slowAfterMs = options.slowAfterMs ?? 2000
     this.ownId = options.ownId
     this.onePerIp = options.onePerIp ?? true
+    this.onePerSubnet = options.onePerSubnet ?? true
     for (const node of seeds) this.add(node)
   }
 
@@ -194,9 +204,12 @@ export class Lookup {
     if (this.seen.has(address) || this.seen.has(hex)) return
     const oneOfHost = this.onePerIp && !isExemptAddress(node.host)
     if (oneOfHost && this.hosts.has(node.host)) return
+    const subnet = this.onePerSubnet ? subnetOf(node.host) : undefined
+    if (subnet !== undefined && this.subnets.has(subnet)) return
     this.seen.add(address)
     this.seen.add(hex)
     if (oneOfHost) this.hosts.add(node.host)
+    if (subnet !== undefined) this.subnets.add(subnet)
     // Binary search for the first candidate farther than `node`.
     let low = 0
     let high = this.shortlist.length

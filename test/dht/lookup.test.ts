@@ -254,13 +254,15 @@ describe("Lookup: the state machine", () => {
     // Of the 30 offered, only the 9 closest made the list (10 with the seed), and each was asked.
     expect(asked).toBe(9)
   })
-  it("one node per public IP address: a host answering with 30 of its own ports closer than all others gets one place", () => {
-    const honest = Array.from({ length: 8 }, (_, i) => near(i + 10, `198.51.100.${i + 10}`))
+  /**
+   * A lookup from eight honest nodes (each in a /24 of its own) where the first to answer names `offered`, every
+   * other node answering with nothing: the lookup and every node it queued.
+   */
+  const runWith = (offered: ReadonlyArray<DhtNode>) => {
+    const honest = Array.from({ length: 8 }, (_, i) => near(i + 10, `198.51.${i + 10}.1`))
     const lookup = new Lookup(target, honest)
     const [first, ...others] = lookup.next(0)
-    // The answer names 30 ports of one public host, every one closer to the target than any honest node.
-    const sybil = Array.from({ length: 30 }, (_, i) => ({ ...near(i + 1, "203.0.113.66"), port: 7000 + i }))
-    lookup.answered(first!, sybil)
+    lookup.answered(first!, offered)
     for (const node of others) lookup.answered(node, [])
     const queued: Array<DhtNode> = []
     for (let round = 1; round < 40 && !lookup.done; round++) {
@@ -268,6 +270,13 @@ describe("Lookup: the state machine", () => {
       queued.push(...asked)
       for (const node of asked) lookup.answered(node, [])
     }
+    return { lookup, queued }
+  }
+
+  it("one node per public IP address: a host answering with 30 of its own ports closer than all others gets one place", () => {
+    // The answer names 30 ports of one public host, every one closer to the target than any honest node.
+    const sybil = Array.from({ length: 30 }, (_, i) => ({ ...near(i + 1, "203.0.113.66"), port: 7000 + i }))
+    const { lookup, queued } = runWith(sybil)
     expect(queued.filter((node) => node.host === "203.0.113.66")).toHaveLength(1)
     const closest = lookup.result().closest.map(({ node }) => node.host)
     expect(closest.filter((host) => host === "203.0.113.66")).toHaveLength(1)
@@ -276,7 +285,22 @@ describe("Lookup: the state machine", () => {
     expect(new Lookup(target, sybil, { alpha: 30 }).next(0)).toHaveLength(1)
     const lan = new Lookup(target, sybil.map((node) => ({ ...node, host: "10.9.9.9" })), { alpha: 30 })
     expect(lan.next(0)).toHaveLength(K) // only the k closest are asked
-    const off = new Lookup(target, sybil, { onePerIp: false, alpha: 30 })
+    const off = new Lookup(target, sybil, { onePerIp: false, onePerSubnet: false, alpha: 30 })
     expect(off.next(0)).toHaveLength(K)
+  })
+
+  it("one node per public /24 or /64: a block of 30 addresses answering closer than all others gets one place", () => {
+    const block = Array.from({ length: 30 }, (_, i) => near(i + 1, `203.0.113.${i + 1}`))
+    const block6 = Array.from({ length: 30 }, (_, i) => near(i + 100, `2001:db8:bad:1::${i + 1}`))
+    const { lookup, queued } = runWith([...block, ...block6])
+    expect(queued.filter((node) => node.host.startsWith("203.0.113."))).toHaveLength(1)
+    expect(queued.filter((node) => node.host.startsWith("2001:db8:bad:1:"))).toHaveLength(1)
+    expect(lookup.result().closest).toHaveLength(K)
+    // The ports rule alone lets the block in: with the subnet rule off, the block takes every place.
+    const off = new Lookup(target, block, { onePerSubnet: false, alpha: 30 })
+    expect(off.next(0)).toHaveLength(K)
+    // Private blocks are exempt.
+    const lan = new Lookup(target, block.map((node, i) => ({ ...node, host: `10.9.9.${i + 1}` })), { alpha: 30 })
+    expect(lan.next(0)).toHaveLength(K)
   })
 })

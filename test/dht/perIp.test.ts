@@ -36,9 +36,58 @@ describe("RoutingTable: one node per IP address (a host posing as many nodes)", 
   })
 
   it("with onePerIp off, ports count apart", () => {
-    const table = new RoutingTable(OWN, 0, { onePerIp: false })
+    const table = new RoutingTable(OWN, 0, { onePerIp: false, onePerSubnet: false })
     table.responded(at("203.0.113.9", 1), 0)
     expect(table.responded(at("203.0.113.9", 2), 0).outcome).toBe("added")
+  })
+})
+
+describe("RoutingTable: one node per public /24 or /64 in each bucket (a block of addresses posing as many nodes)", () => {
+  /** An id sharing exactly `shared` leading bits with OWN (then free), so that it lands in bucket `shared`. */
+  const inBucket = (shared: number, salt: number): Uint8Array => {
+    const id = idOf(`salt ${salt}`)
+    for (let bit = 0; bit <= shared; bit++) {
+      const mask = 0x80 >> (bit % 8)
+      const own = OWN[bit >> 3]! & mask
+      id[bit >> 3] = (id[bit >> 3]! & ~mask) | (bit === shared ? own ^ mask : own)
+    }
+    return id
+  }
+
+  it("a second address of a /24 in the same bucket is refused and counted; another bucket, or a bad holder, gives way", () => {
+    const table = new RoutingTable(OWN, 0, { maxFailures: 1 })
+    const first = { id: inBucket(0, 1), host: "203.0.113.1", port: 1 }
+    expect(table.responded(first, 0).outcome).toBe("added")
+    // Forty addresses of the block, all for bucket 0 (a target's neighbourhood falls in one bucket): none enters,
+    // not even the replacement cache.
+    for (let i = 2; i < 42; i++) {
+      expect(table.responded({ id: inBucket(0, i), host: `203.0.113.${i}`, port: 1 }, 0)).toEqual({
+        outcome: "refused",
+        reason: "subnet-taken"
+      })
+    }
+    expect(table.buckets().flatMap((b) => [...b.nodes, ...b.replacements])).toHaveLength(1)
+    expect(table.refused["subnet-taken"]).toBe(40)
+    // Honest nodes of other /24s in that bucket are not in the way.
+    for (let i = 0; i < 7; i++) table.responded({ id: inBucket(0, 100 + i), host: `198.51.${i}.1`, port: 1 }, 0)
+    expect(table.size).toBe(8)
+    table.failed(first, 1)
+    expect(table.responded({ id: inBucket(0, 50), host: "203.0.113.50", port: 1 }, 2).outcome).toBe("added")
+  })
+
+  it("applies to an IPv6 /64; private blocks are exempt; can be switched off", () => {
+    const table = new RoutingTable(OWN, 0)
+    table.responded({ id: inBucket(0, 1), host: "2001:db8:bad:1::1", port: 1 }, 0)
+    expect(table.responded({ id: inBucket(0, 2), host: "2001:db8:bad:1::2", port: 1 }, 0)).toEqual({
+      outcome: "refused",
+      reason: "subnet-taken"
+    })
+    expect(table.responded({ id: inBucket(0, 3), host: "2001:db8:bad:2::1", port: 1 }, 0).outcome).toBe("added")
+    expect(table.responded({ id: inBucket(0, 4), host: "10.0.0.1", port: 1 }, 0).outcome).toBe("added")
+    expect(table.responded({ id: inBucket(0, 5), host: "10.0.0.2", port: 1 }, 0).outcome).toBe("added")
+    const off = new RoutingTable(OWN, 0, { onePerSubnet: false })
+    off.responded({ id: inBucket(0, 1), host: "203.0.113.1", port: 1 }, 0)
+    expect(off.responded({ id: inBucket(0, 2), host: "203.0.113.2", port: 1 }, 0).outcome).toBe("added")
   })
 })
 
