@@ -529,8 +529,10 @@ export class Swarm {
     for (const link of this.links) {
       const address = link.extensions.listenAddress
       if (address === undefined) continue
+      // BEP 11's 0x08: the peer speaks ut_holepunch, so one who cannot reach it may ask us to relay (BEP 55).
       const flags = (link.direction === "outgoing" ? PexFlag.outgoing : 0) | (link.bits.isComplete() ? PexFlag.seed : 0) |
-        (link.connection.transport === "utp" ? PexFlag.utp : 0) | (link.connection.encrypted === true ? PexFlag.encryption : 0)
+        (link.connection.transport === "utp" ? PexFlag.utp : 0) | (link.connection.encrypted === true ? PexFlag.encryption : 0) |
+        (link.extensions.peer.idFor("ut_holepunch") !== undefined ? PexFlag.holepunch : 0)
       peers.set(formatEndpoint(address), { host: address.host, port: address.port, flags })
     }
     return peers

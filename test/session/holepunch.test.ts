@@ -8,12 +8,14 @@ import { Holepunch, type HolepunchLink } from "../../src/session/holepunch.js"
 import { LinkExtensions } from "../../src/session/LinkExtensions.js"
 import {
   decodeHolepunch,
+  decodePexMessage,
   encodeExtendedHandshake,
   encodeHolepunch,
   encodeMessage,
   encodePexMessage,
   type HolepunchMessage,
   OUR_EXTENSIONS,
+  PexFlag,
   WireError
 } from "../../src/wire/index.js"
 import { makeSwarmTorrent } from "./fixtures.js"
@@ -206,5 +208,35 @@ describe("a swarm asks the peer that named an unreachable peer through PEX (BEP 
     const { h, holepunches } = relayHarness(false)
     h.swarm.unreachable(X)
     expect(holepunches()).toEqual([])
+  })
+})
+
+describe("PEX tells which peers speak ut_holepunch (BEP 11 flag 0x08)", () => {
+  const fixture = makeSwarmTorrent({ pieceLength: 32768, seed: 56, files: [{ path: ["a.bin"], length: 100_000 }] })
+  const limits = { requestMs: 60_000, idleMs: 600_000, snubMs: 60_000, chokedMs: 600_000 }
+
+  /** A link in `swarm` (a new one if not given) to a peer at `host` whose extended handshake names `m`. */
+  const linkTo = (host: string, m: ReadonlyArray<readonly [string, number]>, swarm?: Parameters<typeof makeLinkHarness>[1]["swarm"]) => {
+    const peerId = new Uint8Array(20).fill(Number(host.split(".")[3]))
+    const h = makeLinkHarness(fixture, { capabilities: ["extensions"], host, peerId, ...(swarm === undefined ? {} : { swarm }) })
+    h.receive(encodeMessage({ type: "extended", id: 0, payload: encodeExtendedHandshake({ m: new Map(m) }) }))
+    return h
+  }
+
+  it("a peer that named ut_holepunch is listed with 0x08, one that did not without", () => {
+    const first = linkTo("10.0.0.5", [["ut_pex", 5], ["ut_holepunch", 6]])
+    const second = linkTo("10.0.0.6", [["ut_pex", 5]], first.swarm)
+    const third = linkTo("10.0.0.7", [["ut_pex", 5]], first.swarm)
+    first.swarm.tick(limits)
+    const told = (h: typeof first) =>
+      h.sent.flatMap((m) => {
+        if (m.type !== "extended" || m.id !== 5) return []
+        const pex = decodePexMessage(m.payload, 1000)
+        return pex instanceof WireError ? [] : pex.added
+      })
+    const flagsOf = (h: typeof first, host: string) => told(h).find((p) => p.host === host)?.flags
+    expect(flagsOf(second, "10.0.0.5")! & PexFlag.holepunch).toBe(PexFlag.holepunch)
+    expect(flagsOf(second, "10.0.0.7")! & PexFlag.holepunch).toBe(0)
+    expect(flagsOf(third, "10.0.0.5")! & PexFlag.holepunch).toBe(PexFlag.holepunch)
   })
 })

@@ -37,7 +37,14 @@ export interface LinkHarness {
 
 export const makeLinkHarness = (
   fixture: SwarmFixture,
-  peer: { readonly capabilities: ReadonlyArray<CapabilityName>; readonly host?: string }
+  peer: {
+    readonly capabilities: ReadonlyArray<CapabilityName>
+    readonly host?: string
+    /** Another harness's swarm, for a second link in the same torrent (its clock is that harness's). */
+    readonly swarm?: Swarm
+    /** The peer's id in its handshake (a swarm keeps one link per id); default twenty 2s. */
+    readonly peerId?: Uint8Array
+  }
 ): LinkHarness => {
   const { content, torrent } = fixture
   let now = 1_000_000
@@ -61,7 +68,7 @@ export const makeLinkHarness = (
     resume: () => {},
     destroy: () => handlers?.onClose(undefined)
   }
-  const swarm = new Swarm({
+  const swarm = peer.swarm ?? new Swarm({
     torrent,
     peerId: new Uint8Array(20).fill(1),
     port: 6881,
@@ -92,7 +99,7 @@ export const makeLinkHarness = (
   receive(encodeHandshake({
     reserved: reservedBytes(peer.capabilities),
     infoHash: torrent.infoHash,
-    peerId: new Uint8Array(20).fill(2)
+    peerId: peer.peerId ?? new Uint8Array(20).fill(2)
   }))
   const requested = () => {
     const open = new Map<string, true>()
