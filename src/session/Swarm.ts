@@ -1,4 +1,4 @@
-import type { TorrentInfo } from "../metainfo/index.js"
+import { pieceCheck, type TorrentInfo } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
 import { formatEndpoint } from "../net/endpoint.js"
 import { Bitfield, BLOCK_SIZE, type BlockRequest, paddingBlocks, PiecePicker } from "../piece/index.js"
@@ -8,6 +8,7 @@ import type { BanList } from "./BanList.js"
 import { Blame } from "./Blame.js"
 import { Holepunch, type HolepunchLink } from "./holepunch.js"
 import { type ChokeConfig, type ChokerState, initialChokerState, rechoke } from "./choker.js"
+import { badBlocks, blockMatches, blockRequest } from "./BlockLayer.js"
 import { HashExchange } from "./HashExchange.js"
 import { PeerError } from "./PeerError.js"
 import type { PeerLink } from "./PeerLink.js"
@@ -127,6 +128,10 @@ export class Swarm {
   private readonly padKeys: Set<number> | undefined
   /** Bytes of complete pieces handed on and not yet verified and written. */
   private backlog = 0
+  /** v2 pieces that failed their check, waiting for their block hashes (see `pieceFailed`). */
+  private readonly held = new Map<number, Uint8Array>()
+  /** Block hashes of v2 pieces being fetched again: each block is checked as it arrives. */
+  private readonly leaves = new Map<number, { readonly leaves: Uint8Array; readonly dataLength: number }>()
 
   /** Pieces being assembled, by index: allocated at their first block. */
   private readonly assembling = new Map<number, Uint8Array>()
@@ -152,7 +157,20 @@ export class Swarm {
     this.isPrivate = options.torrent.private
     this.dhtPort = options.torrent.private ? undefined : options.dhtPort
     this.now = options.now
-    this.hashes = options.torrent.v2 === undefined ? undefined : new HashExchange(options.torrent, options.now)
+    this.hashes = options.torrent.v2 === undefined ? undefined : new HashExchange(options.torrent, options.now, {
+      blockHashes: (piece, leaves) => this.blockHashesArrived(piece, leaves),
+      blockHashesFailed: (piece) => this.blockHashesFailed(piece),
+      verifiedPiece: (piece) => {
+        if (!this.picker.hasPiece(piece)) return "missing"
+        const cached = this.cache.get(piece)
+        if (cached !== undefined) return cached.data
+        if (!this.loading.has(piece)) {
+          this.loading.set(piece, new Set())
+          this.options.onLoadPiece(piece)
+        }
+        return undefined
+      }
+    })
     this.picker = new PiecePicker<Downloader>({
       pieceCount: options.torrent.pieceCount,
       pieceLength: options.torrent.pieceLength,
@@ -290,6 +308,16 @@ export class Swarm {
       this.wasted += block.length
       return
     }
+    const known = this.leaves.get(index)
+    if (known !== undefined && !blockMatches(known.leaves, known.dataLength, begin, block)) {
+      // A bad block, proven by its own hash: its sender is struck and only it is fetched again.
+      this.wasted += block.length
+      this.picker.blockFailed(index, begin / BLOCK_SIZE)
+      for (const duplicate of result.cancel) duplicate.peer.cancel(duplicate.index, duplicate.begin, duplicate.length)
+      this.strike([link])
+      for (const other of this.links) other.fillRequests()
+      return
+    }
     this.downloaded += block.length
     link.delivered(block.length)
     let data = this.assembling.get(index)
@@ -331,6 +359,7 @@ export class Swarm {
    */
   pieceVerified(index: number, data: Uint8Array): ReadonlyArray<Downloader> {
     const wanted = this.picker.wants(index)
+    this.leaves.delete(index)
     for (const stale of this.picker.pieceVerified(index)) stale.peer.cancel(stale.index, stale.begin, stale.length)
     this.cache.set(index, data)
     for (const link of this.links) link.weHave(index, wanted)
@@ -382,6 +411,7 @@ export class Swarm {
   /** A piece read for serving: cache it and serve the peers that waited for it. */
   pieceLoaded(index: number, data: Uint8Array): void {
     this.cache.set(index, data)
+    this.hashes?.pieceLoaded(index)
     const waiting = this.loading.get(index)
     this.loading.delete(index)
     if (waiting !== undefined) for (const link of waiting) link.serve()
@@ -427,15 +457,75 @@ export class Swarm {
   }
 
   /**
-   * The piece hashed wrong: fetch it again, and ban peers whose data keeps failing. Its `data` is given up. Only a piece from a single
-   * peer convicts at once; a mixed one is judged when it verifies (see `Blame`). Returns the peers banned now.
+   * The piece hashed wrong: fetch it again, and ban peers whose data keeps failing. Its `data` is given up. Only a
+   * piece from a single peer convicts at once; a mixed one is judged when it verifies (see `Blame`). Returns the
+   * peers banned now. A v2 piece first waits for its block hashes (see `askBlockHashes`): then only its bad blocks
+   * are fetched again and only their senders struck.
    */
   pieceFailed(index: number, data: Uint8Array): ReadonlyArray<Downloader> {
+    return this.askBlockHashes(index, data) ? [] : this.failedWhole(index, data)
+  }
+
+  /** A failed piece judged as a whole: all of it is fetched again (see `Blame` for who is struck). */
+  private failedWhole(index: number, data: Uint8Array): ReadonlyArray<Downloader> {
+    this.leaves.delete(index)
     this.picker.pieceFailed(index)
     const banned = this.strike(this.blame.failed(index))
     this.buffers.give(data)
     for (const link of this.links) link.fillRequests()
     return banned
+  }
+
+  /**
+   * A v2 piece that failed, once, with its block hashes not yet known: they are asked of a v2 peer that has the
+   * piece (one that sent none of it first), and the piece waits, whole, for them. Whether they were asked for.
+   */
+  private askBlockHashes(index: number, data: Uint8Array): boolean {
+    const hashes = this.hashes
+    if (hashes === undefined || this.leaves.has(index) || this.held.has(index)) return false
+    const check = pieceCheck(this.options.torrent, index).sha256
+    const start = index * this.options.torrent.pieceLength
+    const file = this.options.torrent.files.find((f) => !f.padding && f.length > 0 && f.offset <= start && start < f.offset + f.length)
+    if (check === undefined || file?.piecesRoot === undefined) return false
+    const request = blockRequest(file.piecesRoot, (start - file.offset) / BLOCK_SIZE, check)
+    if (request === undefined) return false
+    const senders = new Set<Downloader | undefined>()
+    for (let block = 0; block < this.picker.blockCount(index); block++) senders.add(this.blame.senderOf(index, block))
+    const candidates = [...this.links].filter((link) => link.v2 && link.bits.has(index))
+    const peer = candidates.find((link) => !senders.has(link)) ?? candidates[0]
+    if (peer === undefined) return false
+    this.held.set(index, data)
+    hashes.askBlocks(peer, index, request, check)
+    return true
+  }
+
+  /** A held piece's block hashes came: the blocks that do not match them are fetched again, their senders struck. */
+  private blockHashesArrived(index: number, leaves: Uint8Array): void {
+    const data = this.held.get(index)
+    const check = pieceCheck(this.options.torrent, index).sha256
+    if (data === undefined || check === undefined) return
+    this.held.delete(index)
+    const bad = badBlocks(leaves, check.dataLength, data)
+    // Every block matches yet the piece failed (a hybrid's SHA-1 disagreeing): judged as a whole piece.
+    if (bad.length === 0) return void this.failedWhole(index, data)
+    this.leaves.set(index, { leaves, dataLength: check.dataLength })
+    const culprits = new Set<Downloader>()
+    for (const block of bad) {
+      const sender = this.blame.senderOf(index, block)
+      if (sender !== undefined) culprits.add(sender)
+      this.picker.blockFailed(index, block)
+    }
+    this.assembling.set(index, data)
+    this.strike([...culprits])
+    for (const link of this.links) link.fillRequests()
+  }
+
+  /** No block hashes for a held piece: it failed as a whole, as without them. */
+  private blockHashesFailed(index: number): void {
+    const data = this.held.get(index)
+    if (data === undefined) return
+    this.held.delete(index)
+    this.failedWhole(index, data)
   }
 
   /**
