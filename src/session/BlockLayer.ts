@@ -64,6 +64,10 @@ export const answerBlockRequest = (
   if (request.baseLayer !== 0 || request.length > perPiece) return "not a request for blocks within one piece"
   const piece = Math.floor(request.index / perPiece)
   const local = treeLayers(blockHashes(pieceData), perPiece)
+  // Never hashes from data that does not match our own piece layer (a file changed behind our back).
+  if (!Buffer.from(local[pieceHeight]!.subarray(0, HASH_SIZE)).equals(upper[0]!.subarray(piece * HASH_SIZE, (piece + 1) * HASH_SIZE))) {
+    return "our data of the piece does not match its hash"
+  }
   const uncles = uncleCount(request)
   const out = new Uint8Array((request.length + uncles) * HASH_SIZE)
   const leaves = local[0]!

@@ -104,8 +104,11 @@ export interface HashStats {
   /** `hash request`s we answered with hashes, and those we rejected. */
   readonly answered: number
   readonly rejected: number
-  /** `hashes` answers we verified and kept. */
+  /** `hashes` answers we verified and kept: piece-layer runs, and block hashes of failed pieces. */
   readonly received: number
+  readonly blockHashes: number
+  /** Blocks of v2 pieces found bad by their own hash (their senders struck). */
+  readonly badBlocks: number
   /** Files whose piece layer we still lack. */
   readonly missingLayers: number
 }
@@ -114,6 +117,9 @@ export class HashExchange {
   private answeredCount = 0
   private rejectedCount = 0
   private receivedCount = 0
+  private blockHashesCount = 0
+  /** Blocks found bad by their block hash (counted by the swarm). */
+  badBlocks = 0
 
   /** Files with a piece layer of their own, by root. */
   private readonly files = new Map<string, FileLayer>()
@@ -182,6 +188,8 @@ export class HashExchange {
       answered: this.answeredCount,
       rejected: this.rejectedCount,
       received: this.receivedCount,
+      blockHashes: this.blockHashesCount,
+      badBlocks: this.badBlocks,
       missingLayers: this.missingLayers
     }
   }
@@ -308,7 +316,7 @@ export class HashExchange {
         this.blocks?.blockHashesFailed(blockEntry.piece)
         return "block hashes that do not add up to their piece hash"
       }
-      this.receivedCount++
+      this.blockHashesCount++
       this.blocks?.blockHashes(blockEntry.piece, Uint8Array.from(leaves))
       return false
     }

@@ -1,8 +1,8 @@
-import { pieceCheck, type TorrentInfo } from "../metainfo/index.js"
+import { type MerkleCheck, pieceCheck, type TorrentInfo } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
 import { formatEndpoint } from "../net/endpoint.js"
 import { Bitfield, BLOCK_SIZE, type BlockRequest, paddingBlocks, PiecePicker } from "../piece/index.js"
-import { type Handshake, type HolepunchMessage, PexFlag, type PexPeer, WireError } from "../wire/index.js"
+import { type Handshake, type HashRequest, type HolepunchMessage, PexFlag, type PexPeer, WireError } from "../wire/index.js"
 import { Admission } from "./admission.js"
 import type { BanList } from "./BanList.js"
 import { Blame } from "./Blame.js"
@@ -17,6 +17,11 @@ import type { WebSeedSource } from "../webseed/source.js"
 
 /** Who blocks are requested from: a peer, or a web seed (BEP 19). */
 export type Downloader = PeerLink | WebSeedSource
+
+/** Peers asked in turn for a failed v2 piece's block hashes before it is judged as a whole. */
+const BLOCK_HASH_ASKS = 3
+/** How long a failed v2 piece may wait for its block hashes before it is judged as a whole. */
+const BLOCK_HASH_WAIT_MS = 15_000
 
 /** Pieces read ahead of their turn at once, over all peers (see `Swarm.readAhead`). */
 const READ_AHEAD = 8
@@ -129,7 +134,17 @@ export class Swarm {
   /** Bytes of complete pieces handed on and not yet verified and written. */
   private backlog = 0
   /** v2 pieces that failed their check, waiting for their block hashes (see `pieceFailed`). */
-  private readonly held = new Map<number, Uint8Array>()
+  private readonly held = new Map<number, {
+    readonly data: Uint8Array
+    readonly request: HashRequest
+    readonly check: MerkleCheck
+    /** The peers asked so far. */
+    readonly asked: Set<PeerLink>
+    /** When it failed: past BLOCK_HASH_WAIT_MS without hashes it is judged as a whole. */
+    readonly since: number
+    /** Whether a request for them is out now. */
+    pending: boolean
+  }>()
   /** Block hashes of v2 pieces being fetched again: each block is checked as it arrives. */
   private readonly leaves = new Map<number, { readonly leaves: Uint8Array; readonly dataLength: number }>()
 
@@ -312,6 +327,7 @@ export class Swarm {
     if (known !== undefined && !blockMatches(known.leaves, known.dataLength, begin, block)) {
       // A bad block, proven by its own hash: its sender is struck and only it is fetched again.
       this.wasted += block.length
+      this.hashes!.badBlocks++
       this.picker.blockFailed(index, begin / BLOCK_SIZE)
       for (const duplicate of result.cancel) duplicate.peer.cancel(duplicate.index, duplicate.begin, duplicate.length)
       this.strike([link])
@@ -478,7 +494,7 @@ export class Swarm {
 
   /**
    * A v2 piece that failed, once, with its block hashes not yet known: they are asked of a v2 peer that has the
-   * piece (one that sent none of it first), and the piece waits, whole, for them. Whether they were asked for.
+   * piece, and the piece waits, whole, for them. Whether they were asked for.
    */
   private askBlockHashes(index: number, data: Uint8Array): boolean {
     const hashes = this.hashes
@@ -489,26 +505,40 @@ export class Swarm {
     if (check === undefined || file?.piecesRoot === undefined) return false
     const request = blockRequest(file.piecesRoot, (start - file.offset) / BLOCK_SIZE, check)
     if (request === undefined) return false
+    this.held.set(index, { data, request, check, asked: new Set(), since: this.now(), pending: false })
+    if (this.askNextForBlocks(index)) return true
+    this.held.delete(index)
+    return false
+  }
+
+  /**
+   * Asks the next v2 peer that has held piece `index` for its block hashes: first those that sent none of it, at
+   * most BLOCK_HASH_ASKS in all. Whether one was asked.
+   */
+  private askNextForBlocks(index: number): boolean {
+    const held = this.held.get(index)!
+    if (held.asked.size >= BLOCK_HASH_ASKS) return false
     const senders = new Set<Downloader | undefined>()
     for (let block = 0; block < this.picker.blockCount(index); block++) senders.add(this.blame.senderOf(index, block))
-    const candidates = [...this.links].filter((link) => link.v2 && link.bits.has(index))
+    const candidates = [...this.links].filter((link) => link.v2 && link.bits.has(index) && !held.asked.has(link))
     const peer = candidates.find((link) => !senders.has(link)) ?? candidates[0]
     if (peer === undefined) return false
-    this.held.set(index, data)
-    hashes.askBlocks(peer, index, request, check)
+    held.asked.add(peer)
+    held.pending = true
+    this.hashes!.askBlocks(peer, index, held.request, held.check)
     return true
   }
 
   /** A held piece's block hashes came: the blocks that do not match them are fetched again, their senders struck. */
   private blockHashesArrived(index: number, leaves: Uint8Array): void {
-    const data = this.held.get(index)
-    const check = pieceCheck(this.options.torrent, index).sha256
+    const { check, data } = this.held.get(index) ?? {}
     if (data === undefined || check === undefined) return
     this.held.delete(index)
     const bad = badBlocks(leaves, check.dataLength, data)
     // Every block matches yet the piece failed (a hybrid's SHA-1 disagreeing): judged as a whole piece.
     if (bad.length === 0) return void this.failedWhole(index, data)
     this.leaves.set(index, { leaves, dataLength: check.dataLength })
+    this.hashes!.badBlocks += bad.length
     const culprits = new Set<Downloader>()
     for (const block of bad) {
       const sender = this.blame.senderOf(index, block)
@@ -520,12 +550,23 @@ export class Swarm {
     for (const link of this.links) link.fillRequests()
   }
 
-  /** No block hashes for a held piece: it failed as a whole, as without them. */
+  /**
+   * No block hashes for a held piece from the peer asked: the next is asked. With none to ask now, it waits for one
+   * (a v2 peer that connects, see `tick`) up to BLOCK_HASH_WAIT_MS from its failure, then fails as a whole.
+   */
   private blockHashesFailed(index: number): void {
-    const data = this.held.get(index)
-    if (data === undefined) return
+    const held = this.held.get(index)
+    if (held === undefined) return
+    held.pending = false
+    if (this.askNextForBlocks(index)) return
+    if (held.asked.size < BLOCK_HASH_ASKS && this.now() - held.since < BLOCK_HASH_WAIT_MS) return
     this.held.delete(index)
-    this.failedWhole(index, data)
+    this.failedWhole(index, held.data)
+  }
+
+  /** Held pieces with no request out: asked of a peer that came since, or judged as a whole once waited too long. */
+  private retryHeld(): void {
+    for (const [index, held] of this.held) if (!held.pending) this.blockHashesFailed(index)
   }
 
   /**
@@ -573,6 +614,7 @@ export class Swarm {
     for (const seed of this.webSeeds) seed.download.tick(now)
     if (this.hashes !== undefined) {
       this.hashes.tick()
+      this.retryHeld()
       for (const link of this.links) if (link.v2) this.hashes.ask(link)
     }
     for (const link of this.links) link.fillRequests()

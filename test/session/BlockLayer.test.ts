@@ -85,6 +85,12 @@ describe("BlockLayer (v2 block hashes, BEP 52 base layer 0)", () => {
     expect(sent).toHaveLength(1)
     expect(sent[0]![4]).toBe(22)
     expect(server.stats()).toMatchObject({ answered: 2, rejected: 1 })
+    // Our data of a piece changed behind our back (it no longer matches the piece layer): rejected, never answered.
+    loaded.add(2)
+    const changed = Uint8Array.from(piece(2))
+    changed[5] = changed[5]! ^ 1
+    const liar = new HashExchange(torrent(), () => 0, { blockHashes: () => {}, blockHashesFailed: () => {}, verifiedPiece: () => changed })
+    expect((liar.answer(asker, payload(encodeHashRequest({ piecesRoot: root, baseLayer: 0, index: 8, length: 4, proofLayers: 1 }))) as Uint8Array)[4]).toBe(23)
   })
 })
 
@@ -103,6 +109,8 @@ const fakeLink = (host: string) => {
     cancel: () => {},
     delivered: () => {},
     weHave: () => {},
+    tick: () => {},
+    extensions: { listenAddress: undefined, sendPex: () => {} },
     fail: (e: { message: string }) => void link.failed.push(e.message)
   }
   return link
@@ -175,6 +183,7 @@ describe("Swarm with v2 block hashes", () => {
     expect(completed).toHaveLength(1)
     expect(liar.strikes).toBe(2)
     expect(honest.strikes + third.strikes).toBe(0)
+    expect(swarm.hashes!.stats()).toMatchObject({ blockHashes: 1, badBlocks: 2, received: 0 })
     swarm.picker.checkInvariants()
     // The good copy completes the piece, from the buffer that kept the other three good blocks.
     expect(swarm.picker.nextRequests(as(honest), honest.bits, 1, 0)).toEqual([{ index, begin: badBegin, length: BLOCK_SIZE }])
@@ -183,11 +192,12 @@ describe("Swarm with v2 block hashes", () => {
     expect(Buffer.from(completed[1]!.data).equals(piece(index))).toBe(true)
   })
 
-  it("falls back to judging the whole piece when the asked peer rejects the block-hash request", () => {
+  it("falls back to judging the whole piece when every peer asked rejects the block-hash request, after a wait", () => {
     const completed: Array<CompletedPiece> = []
+    let clock = 0
     const bans = new BanList({ now: () => 0, banMs: 1000, maxBanMs: 1000, strikesToBan: 3, capacity: 10 })
     const swarm = new Swarm({
-      torrent: torrent(), peerId: new Uint8Array(20), port: 6881, have: new Bitfield(5), now: () => 0,
+      torrent: torrent(), peerId: new Uint8Array(20), port: 6881, have: new Bitfield(5), now: () => clock,
       random: () => 0.5, bans, cacheBytes: 0, backlogBytes: 1 << 20, outstandingBytes: 1 << 20,
       choke: defaultChokeConfig, onPieceComplete: (p) => void completed.push(p), onLoadPiece: () => {},
       onPeers: () => {}, dhtPort: undefined, onDhtNode: () => {}
@@ -203,9 +213,20 @@ describe("Swarm with v2 block hashes", () => {
     expect(swarm.pieceFailed(requests[0]!.index, completed[0]!.data)).toEqual([])
     const request = Either.getOrThrow(decodeHashRequest(payload(other.sent[0]!)))
     swarm.hashes!.rejected(other, encodeHashRequest(request).subarray(5))
+    // The next v2 peer with the piece is asked (here the sender itself: its answer would be checked all the same).
+    expect(liar.strikes).toBe(0)
+    expect(Either.getOrThrow(decodeHashRequest(payload(liar.sent[0]!)))).toEqual(request)
+    swarm.hashes!.rejected(liar, encodeHashRequest(request).subarray(5))
+    // No one left to ask: it waits for a v2 peer to come, up to 15 s from its failure, then is judged as a whole.
+    const limits = { requestMs: 60_000, idleMs: 60_000, snubMs: 60_000, chokedMs: 60_000 }
+    clock = 14_000
+    swarm.tick(limits)
+    expect(liar.strikes).toBe(0)
+    clock = 16_000
+    swarm.tick(limits)
     // Judged as a whole: the single sender is struck, and the whole piece is free again (for it alone: see PiecePicker).
     expect(liar.strikes).toBe(1)
-    expect(swarm.picker.nextRequests(liar as unknown as PeerLink, liar.bits, 100, 0).filter((r) => r.index === requests[0]!.index))
+    expect(swarm.picker.nextRequests(liar as unknown as PeerLink, liar.bits, 100, clock).filter((r) => r.index === requests[0]!.index))
       .toHaveLength(4)
   })
 })
