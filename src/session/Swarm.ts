@@ -20,6 +20,8 @@ export type Downloader = PeerLink | WebSeedSource
 
 /** Peers asked in turn for a failed v2 piece's block hashes before it is judged as a whole. */
 const BLOCK_HASH_ASKS = 3
+/** Failed v2 pieces held for their block hashes at once (each keeps its buffer); past it, judged as a whole. */
+const MAX_HELD = 8
 /** How long a failed v2 piece may wait for its block hashes before it is judged as a whole. */
 const BLOCK_HASH_WAIT_MS = 15_000
 
@@ -498,7 +500,7 @@ export class Swarm {
    */
   private askBlockHashes(index: number, data: Uint8Array): boolean {
     const hashes = this.hashes
-    if (hashes === undefined || this.leaves.has(index) || this.held.has(index)) return false
+    if (hashes === undefined || this.leaves.has(index) || this.held.has(index) || this.held.size >= MAX_HELD) return false
     const check = pieceCheck(this.options.torrent, index).sha256
     const start = index * this.options.torrent.pieceLength
     const file = this.options.torrent.files.find((f) => !f.padding && f.length > 0 && f.offset <= start && start < f.offset + f.length)
