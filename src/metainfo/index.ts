@@ -46,4 +46,4 @@ export {
   trackerTiers,
   type TrackerTier
 } from "./TorrentInfo.js"
-export { MIN_V2_PIECE_LENGTH } from "./v2.js"
+export { MIN_V2_PIECE_LENGTH, pieceLayerProblem } from "./v2.js"

@@ -143,16 +143,21 @@ export const parsePieceLayers = (
     if (layer === undefined) {
       return required ? invalid("InvalidPieces", `"piece layers" has no hashes for ${name}`) : undefined
     }
-    if (!isBytes(layer) || layer.length !== tree.pieces * HASH_SIZE) {
-      return invalid(
-        "InvalidPieces",
-        `"piece layers" for ${name} is ${isBytes(layer) ? `${layer.length} bytes` : "not a string"}, not ${
-          tree.pieces * HASH_SIZE
-        } (${tree.pieces} pieces of 32 bytes)`
-      )
-    }
-    if (!Buffer.from(rootOfPieceLayer(layer, pieceLength)).equals(file.piecesRoot)) {
-      invalid("InvalidPieces", `"piece layers" for ${name} do not hash to its "pieces root"`)
-    }
+    if (!isBytes(layer)) return invalid("InvalidPieces", `"piece layers" for ${name} is not a string`)
+    const problem = pieceLayerProblem(file, layer, pieceLength)
+    if (problem !== undefined) invalid("InvalidPieces", `"piece layers" for ${name} ${problem}`)
     return layer
   })
+
+/** What is wrong with `layer` as the piece layer of `file` (one larger than a piece), or `undefined`. */
+export const pieceLayerProblem = (file: TorrentFile, layer: Uint8Array, pieceLength: number): string | undefined => {
+  const { hasPieceLayer, pieces } = fileTree(file.length, pieceLength)
+  if (!hasPieceLayer) return "belong to a file no larger than a piece, which has none"
+  if (layer.length !== pieces * HASH_SIZE) {
+    return `is ${layer.length} bytes, not ${pieces * HASH_SIZE} (${pieces} pieces of 32 bytes)`
+  }
+  if (file.piecesRoot === undefined || !Buffer.from(rootOfPieceLayer(layer, pieceLength)).equals(file.piecesRoot)) {
+    return `do not hash to its "pieces root"`
+  }
+  return undefined
+}

@@ -708,6 +708,24 @@ export class PiecePicker<Peer> {
     return blamed
   }
 
+  /**
+   * One received block of piece `index` proved bad on its own (a v2 block hash): it becomes free again, to be
+   * requested from anyone; the piece's other blocks stay received. A piece that was whole is in assembly again.
+   */
+  blockFailed(index: number, block: number): void {
+    const piece = this.started.get(index)
+    if (piece === undefined || piece.received[block] !== 1) return
+    if (piece.receivedCount === piece.blocks) this.assembling++
+    piece.received[block] = 0
+    piece.receivedCount--
+    if (piece.holders[block]!.length === 0) {
+      piece.free++
+      this.unrequested++
+      if (block < piece.cursor) piece.cursor = block
+      this.open.add(index)
+    }
+  }
+
   /** Peers whose blocks were accepted into piece `index` since it was started or last failed. */
   contributors(index: number): ReadonlySet<Peer> {
     return this.started.get(index)?.contributors ?? NO_CONTRIBUTORS

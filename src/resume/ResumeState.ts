@@ -11,6 +11,11 @@ export interface ResumeState {
   readonly files: ReadonlyArray<{ readonly size: number; readonly mtimeMs: number } | undefined>
   /** Peers that were useful, `host:port`, to try first next time. */
   readonly peers: ReadonlyArray<string>
+  /**
+   * A v2 torrent from a magnet link: the piece layers fetched from peers, by file (none for files without one), so
+   * a restart need not fetch them again. Checked against the files' roots when read back.
+   */
+  readonly pieceLayers?: ReadonlyArray<Uint8Array | undefined>
 }
 
 const VERSION = 1
@@ -24,7 +29,10 @@ export const encodeResume = (state: ResumeState): Uint8Array =>
     bitfield: state.bitfield,
     // Absent files are an empty list; mtimes in whole milliseconds (filesystems give at least that).
     files: state.files.map((file) => (file === undefined ? [] : [file.size, Math.floor(file.mtimeMs)])),
-    peers: [...state.peers]
+    peers: [...state.peers],
+    ...(state.pieceLayers === undefined ? {} : {
+      "piece-layers": state.pieceLayers.map((layer) => layer ?? new Uint8Array(0))
+    })
   })
 
 /**
@@ -42,10 +50,12 @@ export const decodeResume = (bytes: Uint8Array): Either.Either<ResumeState, stri
   const bitfield = dict.get("bitfield")
   const files = dict.get("files")
   const peers = dict.get("peers")
+  const layers = dict.get("piece-layers")
   if (!isBytes(infoHash) || infoHash.length !== 20) return Either.left("bad info-hash")
   if (!isInteger(pieceCount) || pieceCount <= 0) return Either.left("bad piece count")
   if (!isBytes(bitfield) || bitfield.length !== Math.ceil(pieceCount / 8)) return Either.left("bad bitfield")
   if (!isList(files) || !isList(peers)) return Either.left("bad file or peer list")
+  if (layers !== undefined && (!isList(layers) || !layers.every(isBytes))) return Either.left("bad piece layers")
   const fileStates: Array<ResumeState["files"][number]> = []
   for (const file of files) {
     if (!isList(file)) return Either.left("bad file entry")
@@ -63,6 +73,9 @@ export const decodeResume = (bytes: Uint8Array): Either.Either<ResumeState, stri
     pieceCount,
     bitfield: Uint8Array.from(bitfield),
     files: fileStates,
-    peers: peers.filter(isBytes).map((peer) => Buffer.from(peer).toString("latin1"))
+    peers: peers.filter(isBytes).map((peer) => Buffer.from(peer).toString("latin1")),
+    ...(layers === undefined ? {} : {
+      pieceLayers: (layers as ReadonlyArray<Uint8Array>).map((layer) => (layer.length === 0 ? undefined : Uint8Array.from(layer)))
+    })
   })
 }

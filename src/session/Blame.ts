@@ -37,6 +37,11 @@ export class Blame<Peer> {
     senders[begin / BLOCK_SIZE] = peer
   }
 
+  /** Who sent block `block` of piece `index` (in flight or waiting for its check), if anyone. */
+  senderOf(index: number, block: number): Peer | undefined {
+    return this.senders.get(index)?.[block]
+  }
+
   /** Piece `index` is whole, with `data`, and goes to be hashed. */
   completed(index: number, data: Uint8Array): void {
     this.pending.set(index, data)

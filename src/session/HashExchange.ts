@@ -11,10 +11,17 @@
  * (`checkHashes`), and a peer whose hashes do not verify is dropped. Once a file's layer is whole it goes into the
  * torrent's `pieceLayers` (where `pieceCheck` reads it). A v2-only torrent cannot check a piece without its layer,
  * so it requests no blocks until every layer is in (`awaiting`); a hybrid checks pieces with SHA-1 meanwhile.
+ *
+ * Block layer (`base layer` 0, see `BlockLayer.ts`): the swarm asks one peer for a failed piece's block hashes
+ * (`askBlocks`); the answer, checked against the piece hash, or the failure (reject, timeout, the peer gone) goes
+ * to `BlockEvents`. Such requests from peers are answered from the piece's verified data, read first if it is not
+ * in memory (at most MAX_DEFERRED wait for a read), within the same per-peer budget as the rest.
  */
 import * as Either from "effect/Either"
-import { fileTree, HASH_SIZE, log2, nextPowerOfTwo, rootOfPieceLayer, treeLayers } from "../metainfo/merkle.js"
+import { BLOCK_SIZE as BLOCK, fileTree, HASH_SIZE, log2, nextPowerOfTwo, rootOfPieceLayer, treeLayers } from "../metainfo/merkle.js"
 import type { TorrentInfo } from "../metainfo/index.js"
+import type { MerkleCheck } from "../metainfo/pieceCheck.js"
+import { answerBlockRequest, checkBlockHashes } from "./BlockLayer.js"
 import {
   answerFromTree,
   checkHashes,
@@ -36,6 +43,28 @@ export const MAX_ANSWERS_PER_TICK = 64
 const REQUEST_TIMEOUT_MS = 20_000
 /** A peer that refused a request is asked it again after this long (a seeder may have been starting up). */
 const REFUSAL_MS = 5_000
+
+/** A block-hash request unanswered this long counts as refused. */
+const BLOCK_TIMEOUT_MS = 10_000
+/** Base-layer requests waiting for their piece to be read, over all peers; past it they are rejected. */
+const MAX_DEFERRED = 32
+
+/** The swarm's side of the block layer. */
+export interface BlockEvents {
+  /** Block hashes of `piece`, checked against its piece hash. */
+  readonly blockHashes: (piece: number, leaves: Uint8Array) => void
+  /** The peer asked for `piece`'s block hashes refused, timed out or left. */
+  readonly blockHashesFailed: (piece: number) => void
+  /** A verified piece's data if it is in memory, `"missing"` if we do not have it, else `undefined` (being read). */
+  readonly verifiedPiece: (piece: number) => Uint8Array | "missing" | undefined
+}
+
+interface BlockWanted {
+  readonly piece: number
+  readonly peer: HashPeer
+  readonly check: MerkleCheck
+  readonly at: number
+}
 
 /** What the exchange needs of a peer link. */
 export interface HashPeer {
@@ -59,6 +88,9 @@ interface FileLayer {
   readonly height: number
   /** The layer being filled (requester), `pieces` hashes. */
   readonly layer: Uint8Array
+  /** Where the file starts in the torrent (on a piece boundary). */
+  readonly offset: number
+  readonly length: number
   missing: number
   /** The tree from the piece layer up, built at the first request we answer. */
   tree: ReadonlyArray<Uint8Array> | undefined
@@ -72,8 +104,11 @@ export interface HashStats {
   /** `hash request`s we answered with hashes, and those we rejected. */
   readonly answered: number
   readonly rejected: number
-  /** `hashes` answers we verified and kept. */
+  /** `hashes` answers we verified and kept: piece-layer runs, and block hashes of failed pieces. */
   readonly received: number
+  readonly blockHashes: number
+  /** Blocks of v2 pieces found bad by their own hash (their senders struck). */
+  readonly badBlocks: number
   /** Files whose piece layer we still lack. */
   readonly missingLayers: number
 }
@@ -82,6 +117,9 @@ export class HashExchange {
   private answeredCount = 0
   private rejectedCount = 0
   private receivedCount = 0
+  private blockHashesCount = 0
+  /** Blocks found bad by their block hash (counted by the swarm). */
+  badBlocks = 0
 
   /** Files with a piece layer of their own, by root. */
   private readonly files = new Map<string, FileLayer>()
@@ -90,7 +128,17 @@ export class HashExchange {
   /** Whether the torrent can check pieces without the v2 layers (a hybrid's SHA-1). */
   private readonly hasV1: boolean
 
-  constructor(private readonly torrent: TorrentInfo, private readonly now: () => number) {
+  /** Block-hash requests of ours outstanding, by request. */
+  private readonly blockWanted = new Map<string, BlockWanted>()
+  /** Base-layer requests from peers waiting for their piece to be read, by piece. */
+  private readonly deferred = new Map<number, Array<{ readonly peer: HashPeer; readonly payload: Uint8Array }>>()
+  private deferredCount = 0
+
+  constructor(
+    private readonly torrent: TorrentInfo,
+    private readonly now: () => number,
+    private readonly blocks?: BlockEvents
+  ) {
     this.hasV1 = torrent.pieceHashes.length > 0
     const v2 = torrent.v2
     if (v2 === undefined) return
@@ -105,6 +153,8 @@ export class HashExchange {
         width: tree.width,
         height: tree.pieceHeight,
         layer: known ?? new Uint8Array(tree.pieces * HASH_SIZE),
+        offset: file.offset,
+        length: file.length,
         missing: known === undefined ? Math.ceil(tree.pieces / RUN) : 0,
         tree: undefined
       }
@@ -138,6 +188,8 @@ export class HashExchange {
       answered: this.answeredCount,
       rejected: this.rejectedCount,
       received: this.receivedCount,
+      blockHashes: this.blockHashesCount,
+      badBlocks: this.badBlocks,
       missingLayers: this.missingLayers
     }
   }
@@ -149,8 +201,8 @@ export class HashExchange {
 
   // Server
 
-  /** A peer's `hash request`: the `hashes` answer or a `hash reject`, or what is wrong with the message. */
-  answer(peer: HashPeer, payload: Uint8Array): Uint8Array | string {
+  /** A peer's `hash request`: the `hashes` answer or a `hash reject`, what is wrong with the message, or `undefined` (deferred). */
+  answer(peer: HashPeer, payload: Uint8Array): Uint8Array | string | undefined {
     const decoded = decodeHashRequest(payload)
     if (Either.isLeft(decoded)) return decoded.left.message
     const request = decoded.right
@@ -159,10 +211,52 @@ export class HashExchange {
     const file = this.files.get(keyOf(request.piecesRoot))
     if (count > MAX_ANSWERS_PER_TICK || file === undefined || file.missing > 0) return this.reject(request)
     file.tree ??= treeLayers(file.layer, file.width >> file.height, file.height)
+    if (request.baseLayer === 0 && file.height > 0) return this.answerBlocks(peer, payload, request, file)
     const hashes = answerFromTree(file.tree, file.height, file.width, request)
     if (Either.isLeft(hashes)) return this.reject(request)
     this.answeredCount++
     return encodeHashes(request, hashes.right)
+  }
+
+  /** A base-layer-0 request: answered from the piece's data, or deferred until it is read (`pieceLoaded`). */
+  private answerBlocks(peer: HashPeer, payload: Uint8Array, request: HashRequest, file: FileLayer): Uint8Array | undefined {
+    const pieceLength = this.torrent.pieceLength
+    const start = Math.floor(request.index * BLOCK / pieceLength) * pieceLength
+    const piece = (file.offset + start) / pieceLength
+    if (this.blocks === undefined || request.length > 1 << file.height || start >= file.length) return this.reject(request)
+    const data = this.blocks.verifiedPiece(piece)
+    if (data === "missing" || (data === undefined && this.deferredCount >= MAX_DEFERRED)) return this.reject(request)
+    if (data === undefined) {
+      const waiting = this.deferred.get(piece) ?? []
+      waiting.push({ peer, payload: Uint8Array.from(payload) })
+      this.deferred.set(piece, waiting)
+      this.deferredCount++
+      return undefined
+    }
+    const hashes = answerBlockRequest(
+      request,
+      data.subarray(0, Math.min(data.length, file.length - start)),
+      file.height,
+      file.tree!,
+      file.width
+    )
+    if (typeof hashes === "string") return this.reject(request)
+    this.answeredCount++
+    return encodeHashes(request, hashes)
+  }
+
+  /** A piece was read: the base-layer requests waiting for it are answered (or rejected) now. */
+  pieceLoaded(piece: number): void {
+    const waiting = this.deferred.get(piece)
+    if (waiting === undefined) return
+    this.deferred.delete(piece)
+    this.deferredCount -= waiting.length
+    for (const { payload, peer } of waiting) {
+      // Counted against the budget when it came; answered now without counting it twice.
+      this.answered.set(peer, (this.answered.get(peer) ?? 1) - 1)
+      const answer = this.answer(peer, payload)
+      if (answer instanceof Uint8Array) peer.send(answer)
+    }
   }
 
   private reject(request: HashRequest): Uint8Array {
@@ -189,6 +283,23 @@ export class HashExchange {
     }
   }
 
+  /** Asks `peer` for the block hashes of `piece` (`request` from `blockRequest`); the answer goes to `BlockEvents`. */
+  askBlocks(peer: HashPeer, piece: number, request: HashRequest, check: MerkleCheck): void {
+    this.blockWanted.set(requestKey(request), { piece, peer, check, at: this.now() })
+    peer.send(encodeHashRequest(request))
+  }
+
+  /** Whether block hashes of `piece` are being asked for. */
+  askingBlocks(piece: number): boolean {
+    for (const entry of this.blockWanted.values()) if (entry.piece === piece) return true
+    return false
+  }
+
+  private blocksFailed(key: string, entry: BlockWanted): void {
+    this.blockWanted.delete(key)
+    this.blocks?.blockHashesFailed(entry.piece)
+  }
+
   /**
    * A `hashes` message: kept if it answers a request of ours and verifies against the file's root. Returns what
    * is wrong (the peer is then dropped), or `undefined`; `true` when it completed the last missing layer.
@@ -197,6 +308,18 @@ export class HashExchange {
     const decoded = decodeHashes(payload)
     if (Either.isLeft(decoded)) return decoded.left.message
     const { hashes, request } = decoded.right
+    const blockEntry = this.blockWanted.get(requestKey(request))
+    if (blockEntry !== undefined && blockEntry.peer === peer) {
+      this.blockWanted.delete(requestKey(request))
+      const leaves = checkBlockHashes(request, hashes, blockEntry.check)
+      if (leaves === undefined) {
+        this.blocks?.blockHashesFailed(blockEntry.piece)
+        return "block hashes that do not add up to their piece hash"
+      }
+      this.blockHashesCount++
+      this.blocks?.blockHashes(blockEntry.piece, Uint8Array.from(leaves))
+      return false
+    }
     const entry = this.wanted.get(requestKey(request))
     // Not asked of it (or answered already by another): nothing to keep.
     if (entry === undefined || entry.asked?.peer !== peer) return false
@@ -225,7 +348,10 @@ export class HashExchange {
   rejected(peer: HashPeer, payload: Uint8Array): string | undefined {
     const decoded = decodeHashRequest(payload)
     if (Either.isLeft(decoded)) return decoded.left.message
-    const entry = this.wanted.get(requestKey(decoded.right))
+    const key = requestKey(decoded.right)
+    const blockEntry = this.blockWanted.get(key)
+    if (blockEntry !== undefined && blockEntry.peer === peer) this.blocksFailed(key, blockEntry)
+    const entry = this.wanted.get(key)
     if (entry !== undefined && entry.asked?.peer === peer) {
       entry.asked = undefined
       entry.refusedBy.set(peer, this.now())
@@ -236,6 +362,13 @@ export class HashExchange {
   /** A peer left: what it was asked goes back to the pool. */
   dropped(peer: HashPeer): void {
     this.answered.delete(peer)
+    for (const [key, entry] of this.blockWanted) if (entry.peer === peer) this.blocksFailed(key, entry)
+    for (const [piece, waiting] of this.deferred) {
+      const kept = waiting.filter((entry) => entry.peer !== peer)
+      this.deferredCount -= waiting.length - kept.length
+      if (kept.length === 0) this.deferred.delete(piece)
+      else this.deferred.set(piece, kept)
+    }
     for (const entry of this.wanted.values()) {
       if (entry.asked?.peer === peer) entry.asked = undefined
       entry.refusedBy.delete(peer)
@@ -246,6 +379,7 @@ export class HashExchange {
   tick(): void {
     this.answered.clear()
     const now = this.now()
+    for (const [key, entry] of this.blockWanted) if (now - entry.at > BLOCK_TIMEOUT_MS) this.blocksFailed(key, entry)
     for (const entry of this.wanted.values()) {
       if (entry.asked !== undefined && now - entry.asked.at > REQUEST_TIMEOUT_MS) {
         entry.refusedBy.set(entry.asked.peer, now)

@@ -1,13 +1,14 @@
-import type { TorrentInfo } from "../metainfo/index.js"
+import { type MerkleCheck, pieceCheck, type TorrentInfo } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
 import { formatEndpoint } from "../net/endpoint.js"
 import { Bitfield, BLOCK_SIZE, type BlockRequest, paddingBlocks, PiecePicker } from "../piece/index.js"
-import { type Handshake, type HolepunchMessage, PexFlag, type PexPeer, WireError } from "../wire/index.js"
+import { type Handshake, type HashRequest, type HolepunchMessage, PexFlag, type PexPeer, WireError } from "../wire/index.js"
 import { Admission } from "./admission.js"
 import type { BanList } from "./BanList.js"
 import { Blame } from "./Blame.js"
 import { Holepunch, type HolepunchLink } from "./holepunch.js"
 import { type ChokeConfig, type ChokerState, initialChokerState, rechoke } from "./choker.js"
+import { badBlocks, blockMatches, blockRequest } from "./BlockLayer.js"
 import { HashExchange } from "./HashExchange.js"
 import { PeerError } from "./PeerError.js"
 import type { PeerLink } from "./PeerLink.js"
@@ -16,6 +17,13 @@ import type { WebSeedSource } from "../webseed/source.js"
 
 /** Who blocks are requested from: a peer, or a web seed (BEP 19). */
 export type Downloader = PeerLink | WebSeedSource
+
+/** Peers asked in turn for a failed v2 piece's block hashes before it is judged as a whole. */
+const BLOCK_HASH_ASKS = 3
+/** Failed v2 pieces held for their block hashes at once (each keeps its buffer); past it, judged as a whole. */
+const MAX_HELD = 8
+/** How long a failed v2 piece may wait for its block hashes before it is judged as a whole. */
+const BLOCK_HASH_WAIT_MS = 15_000
 
 /** Pieces read ahead of their turn at once, over all peers (see `Swarm.readAhead`). */
 const READ_AHEAD = 8
@@ -127,6 +135,20 @@ export class Swarm {
   private readonly padKeys: Set<number> | undefined
   /** Bytes of complete pieces handed on and not yet verified and written. */
   private backlog = 0
+  /** v2 pieces that failed their check, waiting for their block hashes (see `pieceFailed`). */
+  private readonly held = new Map<number, {
+    readonly data: Uint8Array
+    readonly request: HashRequest
+    readonly check: MerkleCheck
+    /** The peers asked so far. */
+    readonly asked: Set<PeerLink>
+    /** When it failed: past BLOCK_HASH_WAIT_MS without hashes it is judged as a whole. */
+    readonly since: number
+    /** Whether a request for them is out now. */
+    pending: boolean
+  }>()
+  /** Block hashes of v2 pieces being fetched again: each block is checked as it arrives. */
+  private readonly leaves = new Map<number, { readonly leaves: Uint8Array; readonly dataLength: number }>()
 
   /** Pieces being assembled, by index: allocated at their first block. */
   private readonly assembling = new Map<number, Uint8Array>()
@@ -152,7 +174,20 @@ export class Swarm {
     this.isPrivate = options.torrent.private
     this.dhtPort = options.torrent.private ? undefined : options.dhtPort
     this.now = options.now
-    this.hashes = options.torrent.v2 === undefined ? undefined : new HashExchange(options.torrent, options.now)
+    this.hashes = options.torrent.v2 === undefined ? undefined : new HashExchange(options.torrent, options.now, {
+      blockHashes: (piece, leaves) => this.blockHashesArrived(piece, leaves),
+      blockHashesFailed: (piece) => this.blockHashesFailed(piece),
+      verifiedPiece: (piece) => {
+        if (!this.picker.hasPiece(piece)) return "missing"
+        const cached = this.cache.get(piece)
+        if (cached !== undefined) return cached.data
+        if (!this.loading.has(piece)) {
+          this.loading.set(piece, new Set())
+          this.options.onLoadPiece(piece)
+        }
+        return undefined
+      }
+    })
     this.picker = new PiecePicker<Downloader>({
       pieceCount: options.torrent.pieceCount,
       pieceLength: options.torrent.pieceLength,
@@ -290,6 +325,17 @@ export class Swarm {
       this.wasted += block.length
       return
     }
+    const known = this.leaves.get(index)
+    if (known !== undefined && !blockMatches(known.leaves, known.dataLength, begin, block)) {
+      // A bad block, proven by its own hash: its sender is struck and only it is fetched again.
+      this.wasted += block.length
+      this.hashes!.badBlocks++
+      this.picker.blockFailed(index, begin / BLOCK_SIZE)
+      for (const duplicate of result.cancel) duplicate.peer.cancel(duplicate.index, duplicate.begin, duplicate.length)
+      this.strike([link])
+      for (const other of this.links) other.fillRequests()
+      return
+    }
     this.downloaded += block.length
     link.delivered(block.length)
     let data = this.assembling.get(index)
@@ -331,6 +377,7 @@ export class Swarm {
    */
   pieceVerified(index: number, data: Uint8Array): ReadonlyArray<Downloader> {
     const wanted = this.picker.wants(index)
+    this.leaves.delete(index)
     for (const stale of this.picker.pieceVerified(index)) stale.peer.cancel(stale.index, stale.begin, stale.length)
     this.cache.set(index, data)
     for (const link of this.links) link.weHave(index, wanted)
@@ -382,6 +429,7 @@ export class Swarm {
   /** A piece read for serving: cache it and serve the peers that waited for it. */
   pieceLoaded(index: number, data: Uint8Array): void {
     this.cache.set(index, data)
+    this.hashes?.pieceLoaded(index)
     const waiting = this.loading.get(index)
     this.loading.delete(index)
     if (waiting !== undefined) for (const link of waiting) link.serve()
@@ -427,15 +475,100 @@ export class Swarm {
   }
 
   /**
-   * The piece hashed wrong: fetch it again, and ban peers whose data keeps failing. Its `data` is given up. Only a piece from a single
-   * peer convicts at once; a mixed one is judged when it verifies (see `Blame`). Returns the peers banned now.
+   * The piece hashed wrong: fetch it again, and ban peers whose data keeps failing. Its `data` is given up. Only a
+   * piece from a single peer convicts at once; a mixed one is judged when it verifies (see `Blame`). Returns the
+   * peers banned now. A v2 piece first waits for its block hashes (see `askBlockHashes`): then only its bad blocks
+   * are fetched again and only their senders struck.
    */
   pieceFailed(index: number, data: Uint8Array): ReadonlyArray<Downloader> {
+    return this.askBlockHashes(index, data) ? [] : this.failedWhole(index, data)
+  }
+
+  /** A failed piece judged as a whole: all of it is fetched again (see `Blame` for who is struck). */
+  private failedWhole(index: number, data: Uint8Array): ReadonlyArray<Downloader> {
+    this.leaves.delete(index)
     this.picker.pieceFailed(index)
     const banned = this.strike(this.blame.failed(index))
     this.buffers.give(data)
     for (const link of this.links) link.fillRequests()
     return banned
+  }
+
+  /**
+   * A v2 piece that failed, once, with its block hashes not yet known: they are asked of a v2 peer that has the
+   * piece, and the piece waits, whole, for them. Whether they were asked for.
+   */
+  private askBlockHashes(index: number, data: Uint8Array): boolean {
+    const hashes = this.hashes
+    if (hashes === undefined || this.leaves.has(index) || this.held.has(index) || this.held.size >= MAX_HELD) return false
+    const check = pieceCheck(this.options.torrent, index).sha256
+    const start = index * this.options.torrent.pieceLength
+    const file = this.options.torrent.files.find((f) => !f.padding && f.length > 0 && f.offset <= start && start < f.offset + f.length)
+    if (check === undefined || file?.piecesRoot === undefined) return false
+    const request = blockRequest(file.piecesRoot, (start - file.offset) / BLOCK_SIZE, check)
+    if (request === undefined) return false
+    this.held.set(index, { data, request, check, asked: new Set(), since: this.now(), pending: false })
+    if (this.askNextForBlocks(index)) return true
+    this.held.delete(index)
+    return false
+  }
+
+  /**
+   * Asks the next v2 peer that has held piece `index` for its block hashes: first those that sent none of it, at
+   * most BLOCK_HASH_ASKS in all. Whether one was asked.
+   */
+  private askNextForBlocks(index: number): boolean {
+    const held = this.held.get(index)!
+    if (held.asked.size >= BLOCK_HASH_ASKS) return false
+    const senders = new Set<Downloader | undefined>()
+    for (let block = 0; block < this.picker.blockCount(index); block++) senders.add(this.blame.senderOf(index, block))
+    const candidates = [...this.links].filter((link) => link.v2 && link.bits.has(index) && !held.asked.has(link))
+    const peer = candidates.find((link) => !senders.has(link)) ?? candidates[0]
+    if (peer === undefined) return false
+    held.asked.add(peer)
+    held.pending = true
+    this.hashes!.askBlocks(peer, index, held.request, held.check)
+    return true
+  }
+
+  /** A held piece's block hashes came: the blocks that do not match them are fetched again, their senders struck. */
+  private blockHashesArrived(index: number, leaves: Uint8Array): void {
+    const { check, data } = this.held.get(index) ?? {}
+    if (data === undefined || check === undefined) return
+    this.held.delete(index)
+    const bad = badBlocks(leaves, check.dataLength, data)
+    // Every block matches yet the piece failed (a hybrid's SHA-1 disagreeing): judged as a whole piece.
+    if (bad.length === 0) return void this.failedWhole(index, data)
+    this.leaves.set(index, { leaves, dataLength: check.dataLength })
+    this.hashes!.badBlocks += bad.length
+    const culprits = new Set<Downloader>()
+    for (const block of bad) {
+      const sender = this.blame.senderOf(index, block)
+      if (sender !== undefined) culprits.add(sender)
+      this.picker.blockFailed(index, block)
+    }
+    this.assembling.set(index, data)
+    this.strike([...culprits])
+    for (const link of this.links) link.fillRequests()
+  }
+
+  /**
+   * No block hashes for a held piece from the peer asked: the next is asked. With none to ask now, it waits for one
+   * (a v2 peer that connects, see `tick`) up to BLOCK_HASH_WAIT_MS from its failure, then fails as a whole.
+   */
+  private blockHashesFailed(index: number): void {
+    const held = this.held.get(index)
+    if (held === undefined) return
+    held.pending = false
+    if (this.askNextForBlocks(index)) return
+    if (held.asked.size < BLOCK_HASH_ASKS && this.now() - held.since < BLOCK_HASH_WAIT_MS) return
+    this.held.delete(index)
+    this.failedWhole(index, held.data)
+  }
+
+  /** Held pieces with no request out: asked of a peer that came since, or judged as a whole once waited too long. */
+  private retryHeld(): void {
+    for (const [index, held] of this.held) if (!held.pending) this.blockHashesFailed(index)
   }
 
   /**
@@ -483,6 +616,7 @@ export class Swarm {
     for (const seed of this.webSeeds) seed.download.tick(now)
     if (this.hashes !== undefined) {
       this.hashes.tick()
+      this.retryHeld()
       for (const link of this.links) if (link.v2) this.hashes.ask(link)
     }
     for (const link of this.links) link.fillRequests()

@@ -417,6 +417,13 @@ export const startTorrent = (
       Effect.orElse(() => Effect.never)
     )
 
+    // A torrent from a magnet link lacks its piece layers (v2): those it fetches are kept with the resume state.
+    const fetchedLayers = torrent.v2?.pieceLayers.map((layer) => layer === undefined)
+    const layersToKeep = (): ReadonlyArray<Uint8Array | undefined> | undefined =>
+      fetchedLayers?.some((fetched) => fetched) === true
+        ? torrent.v2!.pieceLayers.map((layer, index) => (fetchedLayers[index] ? layer : undefined))
+        : undefined
+
     const run = Effect.gen(function*() {
       const { have, peers: known, upToDate } = yield* restorePieces(torrent, storage, resume, (n) => {
         checked = n
@@ -527,13 +534,17 @@ export const startTorrent = (
     const keepResumeState = (swarm: Swarm, store: ResumeStore["Type"], savedAtStart: number) =>
       Effect.gen(function*() {
         let saved = savedAtStart
+        let layersSaved = swarm.hashes?.missingLayers
         const save = Effect.suspend(() => {
-          // Nothing verified since the last save: no bitfield copied, no write.
-          if (swarm.picker.verifiedCount === saved) return Effect.void
+          // Nothing verified and no piece layer fetched since the last save: no bitfield copied, no write.
+          const layersNow = swarm.hashes?.missingLayers
+          if (swarm.picker.verifiedCount === saved && layersNow === layersSaved) return Effect.void
           const verified = swarm.picker.bitfield()
-          return saveResume(torrent, storage, store, verified, [...swarm.links].map((link) => link.key)).pipe(
+          const peers = [...swarm.links].map((link) => link.key)
+          return saveResume(torrent, storage, store, verified, peers, layersToKeep()).pipe(
             Effect.tap(() => Effect.sync(() => {
               saved = verified.count
+              layersSaved = layersNow
             })),
             Effect.catchAll((error) => Effect.logWarning(error.message))
           )

@@ -1,6 +1,6 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { pieceCheck, pieceSize, type TorrentInfo } from "../metainfo/index.js"
+import { pieceCheck, pieceLayerProblem, pieceSize, type TorrentInfo } from "../metainfo/index.js"
 import { Bitfield } from "../piece/index.js"
 import type { ResumeState, ResumeStore } from "../resume/index.js"
 import { type ExistingFile, segments, type TorrentStorage } from "../storage/index.js"
@@ -53,6 +53,13 @@ export const restorePieces = (
       Option.isSome(usable) && sameFile(usable.value.files[i], existing[i])
     )
     const hasData = (i: number) => (existing[i]?.size ?? 0) > 0
+    // Piece layers fetched by an earlier run (a v2 magnet), before any piece is hashed: they are how one is checked.
+    if (Option.isSome(usable)) {
+      const dropped = adoptPieceLayers(torrent, usable.value.pieceLayers ?? [])
+      if (dropped.length > 0) {
+        yield* Effect.logWarning(`ignoring saved piece layers that do not match their files: ${dropped.join(", ")}`)
+      }
+    }
 
     const toHash: Array<number> = []
     for (let index = 0; index < torrent.pieceCount; index++) {
@@ -83,6 +90,23 @@ export const restorePieces = (
   })
 
 /**
+ * Fills the torrent's missing piece layers from `saved` (by file), each checked against its file's root first.
+ * Returns the paths of the files whose saved layer was wrong (dropped: they are fetched from peers again).
+ */
+export const adoptPieceLayers = (torrent: TorrentInfo, saved: ReadonlyArray<Uint8Array | undefined>): Array<string> => {
+  const layers = torrent.v2?.pieceLayers as Array<Uint8Array | undefined> | undefined
+  if (layers === undefined || saved.length !== torrent.files.length) return []
+  const dropped: Array<string> = []
+  saved.forEach((layer, index) => {
+    const file = torrent.files[index]!
+    if (layer === undefined || layers[index] !== undefined || file.padding) return
+    if (pieceLayerProblem(file, layer, torrent.pieceLength) === undefined) layers[index] = layer
+    else dropped.push(file.path.join("/"))
+  })
+  return dropped
+}
+
+/**
  * Records the verified pieces: `verified` is taken before the flush, so every piece in it is durable once the
  * flush returns; file sizes and mtimes are read after it, so a later write shows as a change at the next start.
  */
@@ -91,7 +115,9 @@ export const saveResume = (
   storage: TorrentStorage,
   store: ResumeStore["Type"],
   verified: Bitfield,
-  peers: ReadonlyArray<string>
+  peers: ReadonlyArray<string>,
+  /** Piece layers fetched from peers, to keep (see `ResumeState.pieceLayers`). */
+  pieceLayers?: ReadonlyArray<Uint8Array | undefined>
 ): Effect.Effect<void, TorrentError> =>
   Effect.gen(function*() {
     yield* Effect.mapError(storage.flush, storageError)
@@ -101,6 +127,7 @@ export const saveResume = (
       pieceCount: torrent.pieceCount,
       bitfield: verified.toBytes(),
       files: existing.map((file) => (file === undefined ? undefined : { size: file.size, mtimeMs: Math.floor(file.mtimeMs) })),
-      peers
+      peers,
+      ...(pieceLayers === undefined ? {} : { pieceLayers })
     }).pipe(Effect.mapError((cause) => new TorrentError({ reason: "Storage", detail: cause.message, cause })))
   })

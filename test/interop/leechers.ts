@@ -8,6 +8,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { connect } from "node:net"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
+import type { HashStats } from "../../src/session/HashExchange.js"
 import {
   btArgs,
   debianPython,
@@ -117,6 +118,11 @@ export const btEvents = (stdout: string): ReadonlyArray<BtEvent> =>
       throw new Error(`bt --json printed a line that is not JSON: ${line}`)
     }
   })
+
+/** The `hashes` figures of a `--json` progress line: BEP 52 messages answered, rejected and kept, and so on. */
+export type HashFigures = HashStats
+export const hashFiguresOf = (line: string): HashFigures | undefined =>
+  line.includes(`"event":"progress"`) ? (JSON.parse(line) as { hashes?: HashFigures }).hashes : undefined
 
 /** The last `progress` line's `uploaded`, or undefined before the first. */
 export const lastUploaded = (stdout: string): number | undefined => {

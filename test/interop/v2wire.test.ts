@@ -28,6 +28,7 @@ import {
   btEvents,
   describeProc,
   freshStateDir,
+  hashFiguresOf,
   hashFiles,
   listFiles,
   spawnBt,
@@ -49,16 +50,6 @@ const sizes = Object.fromEntries(spec.map((file) => [file.path, file.size]))
 const PIECE = 16_384
 
 const kinds = ["v2", "hybrid"] as const
-
-/** The `hashes` figures of a `--json` progress line (BEP 52 messages: answered, rejected, received, layers missing). */
-interface HashFigures {
-  readonly answered: number
-  readonly rejected: number
-  readonly received: number
-  readonly missingLayers: number
-}
-const hashFiguresOf = (line: string): HashFigures | undefined =>
-  line.includes(`"event":"progress"`) ? (JSON.parse(line) as { hashes?: HashFigures }).hashes : undefined
 
 /**
  * The magnet link of `info`: `urn:btmh` alone for a v2-only torrent, beside `urn:btih` for a hybrid (unless

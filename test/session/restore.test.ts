@@ -5,9 +5,9 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { encode } from "../../src/bencode/index.js"
-import { parseTorrent, type TorrentInfo } from "../../src/metainfo/index.js"
+import { Merkle, parseMetadata, parseTorrent, pieceCheck, pieceSize, type TorrentInfo } from "../../src/metainfo/index.js"
 import { Bitfield } from "../../src/piece/index.js"
-import { layerMemory as resumeMemory, ResumeStore } from "../../src/resume/index.js"
+import { decodeResume, encodeResume, layerMemory as resumeMemory, ResumeStore } from "../../src/resume/index.js"
 import { restorePieces, saveResume } from "../../src/session/restore.js"
 import { layer as nodeStorage, layerMemory as storageMemory, Storage } from "../../src/storage/index.js"
 import { passes, Verifier } from "../../src/verifier/index.js"
@@ -161,4 +161,76 @@ describe("restorePieces with a skipped file (on disk)", () => {
       const after = yield* Effect.scoped(restoreIn(dir))
       expect(after.have).toEqual([false, false, false, true, true])
     }).pipe(Effect.provide(Layer.merge(nodeStorage, resumeMemory))))
+})
+
+describe("piece layers kept with the resume state (a v2 magnet)", () => {
+  /** A v2 file of 5 pieces of 32 KiB: its piece layer, as peers would send it. */
+  const V2_PIECE = 32_768
+  const data = randomBytes(4 * V2_PIECE + 1_000)
+  const root = Merkle.fileRoot(Merkle.blockHashes(data))
+  const pieceLayer = Buffer.concat(
+    Array.from({ length: 5 }, (_, i) => Merkle.pieceRoot(data.subarray(i * V2_PIECE, (i + 1) * V2_PIECE), V2_PIECE))
+  )
+  const infoBytes = encode({
+    name: "v2.bin", "piece length": V2_PIECE, "meta version": 2,
+    "file tree": { "v2.bin": { "": { length: data.length, "pieces root": root } } }
+  })
+  /** Piece `i` as storage takes it (the last one as long as the torrent says, zero-filled past the file). */
+  const pieceOf = (t: TorrentInfo, i: number) => {
+    const out = new Uint8Array(pieceSize(t, i))
+    out.set(data.subarray(i * V2_PIECE, Math.min(data.length, i * V2_PIECE + out.length)))
+    return out
+  }
+  /** As a magnet link yields it: the info dictionary alone, no piece layers. */
+  const fromMagnet = () => Either.getOrThrow(parseMetadata(infoBytes, { trackers: [], source: "test" }))
+
+  const saveAndRestore = (layer: Uint8Array) =>
+    Effect.gen(function*() {
+      const first = fromMagnet()
+      const storage = yield* (yield* Storage).open(first, "/downloads")
+      for (let i = 0; i < 5; i++) yield* storage.writePiece(i, pieceOf(first, i))
+      const bits = new Bitfield(5)
+      for (let i = 0; i < 5; i++) bits.set(i)
+      // One entry per file of the torrent: the v2 file, and the padding after it (none).
+      yield* saveResume(first, storage, yield* ResumeStore, bits, [], [layer, undefined])
+      // A restart: the torrent again from its metadata, without layers.
+      const again = fromMagnet()
+      yield* TestClock.adjust("1 second")
+      yield* storage.writePiece(0, pieceOf(first, 0))
+      const { hashed, layer: verifier } = yield* countingVerifier
+      const { have } = yield* restorePieces(again, storage, Option.some(yield* ResumeStore), () => {}).pipe(
+        Effect.provide(verifier)
+      )
+      return { again, have: have.count, hashed: yield* Ref.get(hashed) }
+    })
+
+  it.scoped("a restart takes the saved layer (checked against the root) and can check pieces with it at once", () =>
+    Effect.gen(function*() {
+      const { again, have, hashed } = yield* saveAndRestore(pieceLayer)
+      expect(Buffer.from(again.v2!.pieceLayers[0]!).equals(pieceLayer)).toBe(true)
+      expect(pieceCheck(again, 3).sha256).toBeDefined()
+      // The file changed since the save (piece 0 rewritten): every piece hashed, and every one passes.
+      expect({ have, hashed }).toEqual({ have: 5, hashed: 5 })
+    }).pipe(Effect.provide(Layers)))
+
+  it.scoped("a corrupt saved layer is dropped: fetched from peers again, and no piece passes without it", () =>
+    Effect.gen(function*() {
+      const corrupt = Uint8Array.from(pieceLayer)
+      corrupt[40] = corrupt[40]! ^ 1
+      const { again, have } = yield* saveAndRestore(corrupt)
+      expect(again.v2!.pieceLayers[0]).toBeUndefined()
+      expect(pieceCheck(again, 3).sha256).toBeUndefined()
+      expect(have).toBe(0)
+    }).pipe(Effect.provide(Layers)))
+
+  it("the resume file round-trips the layers, and refuses layers that are not strings", () => {
+    const state = {
+      infoHash: new Uint8Array(20), pieceCount: 5, bitfield: new Uint8Array(1), files: [undefined], peers: [],
+      pieceLayers: [pieceLayer, undefined]
+    }
+    const back = Either.getOrThrow(decodeResume(encodeResume(state)))
+    expect(back.pieceLayers).toEqual([Uint8Array.from(pieceLayer), undefined])
+    const bad = encode({ version: 1, "info-hash": new Uint8Array(20), pieces: 5, bitfield: new Uint8Array(1), files: [], peers: [], "piece-layers": [1] })
+    expect(decodeResume(bad)).toEqual(Either.left("bad piece layers"))
+  })
 })
