@@ -26,8 +26,7 @@ import {
   type TorrentSettings,
   type TorrentSettingsPatch
 } from "./Client.js"
-import type { TorrentRecord } from "./ClientState.js"
-import type { StateFiles } from "./ClientState.js"
+import type { StateFiles, TorrentRecord } from "./ClientState.js"
 import { deleteData, moveData, renameData } from "./data.js"
 import { type Entry, snapshot } from "./entry.js"
 import { applySessionLimits, applyTorrentLimits, type SessionLimits, type TorrentLimits } from "./limits.js"
