@@ -207,6 +207,8 @@ export interface TorrentSnapshot {
   /** Seconds until done at the current rate: -1 not available, -2 unknown (Transmission's values). */
   readonly eta: number
   readonly peersConnected: number
+  /** Bytes of complete pieces waiting to be hashed and written to disk. */
+  readonly diskQueueBytes: number
   readonly peersSendingToUs: number
   readonly peersGettingFromUs: number
   /** Web seed URLs (BEP 19) in use, or the torrent's own while it is not running; how many sent data lately. */

@@ -328,6 +328,7 @@ export const snapshot = (
     rateUpload,
     eta: status !== "downloading" ? -1 : rateDownload > 0 ? Math.round(left / rateDownload) : -2,
     peersConnected: progress?.peers ?? 0,
+    diskQueueBytes: entry.run === undefined ? 0 : progress?.diskQueueBytes ?? 0,
     peersSendingToUs: progress?.peerList.filter((peer) => peer.downloadRate > 0).length ?? 0,
     peersGettingFromUs: progress?.peerList.filter((peer) => peer.uploadRate > 0).length ?? 0,
     peersKnown: progress?.peers ?? 0,

@@ -17,7 +17,9 @@ export const metricsText = ({ dhtNodes, stats, torrents }: MetricsInput): string
   let peers = 0
   let stalled = 0
   let errors = 0
+  let diskQueue = 0
   for (const t of torrents) {
+    diskQueue += t.diskQueueBytes
     byStatus.set(t.status, (byStatus.get(t.status) ?? 0) + 1)
     peers += t.peersConnected
     if (t.isStalled) stalled++
@@ -41,6 +43,9 @@ export const metricsText = ({ dhtNodes, stats, torrents }: MetricsInput): string
       statuses.map((status) => [`{state="${status}"}`, byStatus.get(status) ?? 0] as const)
     ),
     ...metric("bt_torrents_stalled", "gauge", "Active torrents that do not move.", [["", stalled]]),
+    ...metric("bt_disk_queue_bytes", "gauge", "Bytes of complete pieces waiting to be hashed and written.", [
+      ["", diskQueue]
+    ]),
     ...metric("bt_torrents_with_error", "gauge", "Torrents reporting an error or a tracker warning.", [["", errors]]),
     ...(dhtNodes === undefined
       ? []

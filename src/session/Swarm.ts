@@ -364,6 +364,11 @@ export class Swarm {
     return this.backlog >= this.options.backlogBytes
   }
 
+  /** Bytes of complete pieces waiting to be hashed and written: the disk queue. */
+  diskQueueBytes(): number {
+    return this.backlog
+  }
+
   /** A complete piece left the backlog (written, or failed its check): resume requesting if we had stopped. */
   settled(bytes: number): void {
     const was = this.backlogged()

@@ -60,6 +60,8 @@ export interface TorrentProgress {
   readonly wasted: number
   /** Payload bytes sent. */
   readonly uploaded: number
+  /** Bytes of complete pieces waiting to be hashed and written (none while checking). */
+  readonly diskQueueBytes?: number
   /** Bytes per second over all peers. */
   readonly downloadRate: number
   readonly uploadRate: number
@@ -623,6 +625,7 @@ export const startTorrent = (
         downloaded: current.downloaded,
         wasted: current.wasted,
         uploaded: current.uploaded,
+        diskQueueBytes: current.diskQueueBytes(),
         downloadRate: current.rate,
         uploadRate: current.uploadRate,
         peers: current.links.size,

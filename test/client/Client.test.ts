@@ -257,20 +257,41 @@ describe("Client", () => {
       }).pipe(Effect.provide(clientOver(memory.fileSystem)), Effect.provide(services))
     }))
 
-  it.scopedLive("stops a seed that reached its seed ratio, as finished", () =>
+  /** Runs `f` with a Client seeding `two` (its data present, no peers). */
+  const withSeed = <E>(f: (client: Client.Client["Type"], id: number) => Effect.Effect<void, E, Client.Client>) =>
     Effect.gen(function*() {
       const services = yield* Layer.build(world(() => [], new Map([[two.torrent.infoHashHex, two.content]])))
       yield* Effect.gen(function*() {
         const client = yield* Client.Client
         const { id } = yield* client.add(Client.AddSource.metainfo(two.bytes))
         yield* eventually("seeding", Effect.map(snapshotOf(id), (t) => t.status === "seeding"))
+        yield* f(client, id)
+      }).pipe(Effect.provide(clientOver(Client.makeMemoryFileSystem().fileSystem)), Effect.provide(services))
+    })
+
+  it.scopedLive("stops a seed that reached its seed ratio, as finished", () =>
+    withSeed((client, id) =>
+      Effect.gen(function*() {
         yield* client.set([id], { seedRatioMode: "single", seedRatioLimit: 0.5 })
         yield* Effect.sleep("300 millis")
         expect((yield* snapshotOf(id)).status).toBe("seeding")
         yield* client.set([id], { seedRatioLimit: 0 })
         yield* eventually("finished", Effect.map(snapshotOf(id), (t) => t.status === "stopped" && t.isFinished))
-      }).pipe(Effect.provide(clientOver(Client.makeMemoryFileSystem().fileSystem)), Effect.provide(services))
-    }))
+      })))
+
+  it.scopedLive("stops a seed idle past its own or the session's seed-idle limit, as finished (a quiet seed too)", () =>
+    withSeed((client, id) =>
+      Effect.gen(function*() {
+        // Its own limit, an hour: not reached. The session's, switched on at 0 minutes, does not apply to it yet.
+        yield* client.set([id], { seedIdleMode: "single", seedIdleLimit: 60 })
+        yield* client.setSession({ idleSeedingLimitEnabled: true, idleSeedingLimit: 0 })
+        yield* Effect.sleep("300 millis")
+        expect((yield* snapshotOf(id)).status).toBe("seeding")
+        // Following the session's: it has been idle 0 minutes or more, so it stops, finished, without waiting for
+        // the 30-s visit a quiet seed otherwise gets.
+        yield* client.set([id], { seedIdleMode: "global" })
+        yield* eventually("finished", Effect.map(snapshotOf(id), (t) => t.status === "stopped" && t.isFinished))
+      })))
 
   it.scopedLive("reports each tracker's last announce, and announces again when asked", () =>
     Effect.gen(function*() {

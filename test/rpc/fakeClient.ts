@@ -45,6 +45,7 @@ export const snapshot = (id: number, overrides: Partial<TorrentSnapshot> = {}): 
   rateUpload: 0,
   eta: 405,
   peersConnected: 2,
+  diskQueueBytes: 16384,
   peersSendingToUs: 1,
   peersGettingFromUs: 0,
   webseeds: [],

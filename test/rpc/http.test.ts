@@ -456,6 +456,7 @@ describe("/metrics", () => {
     expect(text).toContain(`bt_torrents{state="downloading"} 2\n`)
     expect(text).toContain(`bt_torrents{state="seeding"} 0\n`)
     expect(text).toContain("bt_peers_connected 4\n")
+    expect(text).toContain("# TYPE bt_disk_queue_bytes gauge\nbt_disk_queue_bytes 32768\n")
     expect(text).toContain("bt_dht_nodes 42\n")
     expect(text).toContain("bt_downloaded_bytes_total 2\n")
     const foreign = await s.handler(new Request("http://127.0.0.1:9091/metrics", { headers: { host: "evil.example" } }))

@@ -4,7 +4,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
-import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import { randomInt } from "node:crypto"
 import { isIPv6 } from "node:net"
@@ -17,8 +16,11 @@ import { type UtpOutput, UtpSocket } from "./socket.js"
 
 /** Bytes queued in a connection past which `write` asks the caller to wait for `onDrain`. */
 const HIGH_WATER_MARK = 1024 * 1024
-/** How often every connection's retransmission timer is checked. */
-const TICK = Schedule.spaced("20 millis")
+/**
+ * How often every connection's retransmission timer is checked, while there are connections: without any, the tick
+ * sleeps (an idle daemon would otherwise wake 50 times a second for nothing).
+ */
+const TICK = Duration.millis(20)
 /** Connections accepted whose initiator has not sent anything after its SYN yet, at most: a SYN flood's bound. */
 export const MAX_HALF_OPEN = 64
 /** Connections at most, over all addresses (lingering ones included): SYNs past it are dropped. */
@@ -80,6 +82,8 @@ export const make = (options: UtpTransportOptions = {}) =>
     const halfOpenTimeout = Duration.toMillis(options.halfOpenTimeout ?? Duration.seconds(10))
     const entries = new Map<string, Entry>()
     const halfOpen = new Set<Entry>()
+    /** Open while there are connections: the retransmission tick runs only then. */
+    const connections = yield* Effect.makeLatch(false)
     /** The listening socket of each family, which dials go out from. */
     const listening = new Map<Family, DatagramSocket>()
     let accept: ((connection: Connection) => void) | undefined
@@ -210,6 +214,7 @@ export const make = (options: UtpTransportOptions = {}) =>
         openedAt: now()
       }
       entries.set(keyOf(remote, socket.receiveId), entry)
+      connections.unsafeOpen()
       return entry
     }
 
@@ -260,7 +265,8 @@ export const make = (options: UtpTransportOptions = {}) =>
       for (const entry of [...halfOpen]) {
         if (time - entry.openedAt >= halfOpenTimeout) finish(entry, "no packet after the SYN in time")
       }
-    }).pipe(Effect.schedule(TICK), Effect.forkScoped)
+      if (entries.size === 0) connections.unsafeClose()
+    }).pipe(connections.whenOpen, Effect.zipRight(Effect.sleep(TICK)), Effect.forever, Effect.forkScoped)
 
     const connect = (to: Endpoint): Effect.Effect<Connection, TransportError, Scope.Scope> =>
       Effect.gen(function*() {

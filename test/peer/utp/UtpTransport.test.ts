@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect } from "effect"
+import { Chunk, Duration, Effect, TestClock } from "effect"
 import { randomBytes } from "node:crypto"
 import { Datagram } from "../../../src/net/Datagram.js"
 import * as MemoryDatagram from "../../../src/net/MemoryDatagram.js"
@@ -56,4 +56,46 @@ describe("uTP transport: hostile input", () => {
       yield* Effect.sleep("50 millis")
       expect(accepted).toBe(UtpTransport.MAX_HALF_OPEN + 1)
     }).pipe(Effect.scoped, Effect.provide(MemoryDatagram.layerMemory)))
+})
+
+describe("uTP transport: timers", () => {
+  /** Lets the in-memory network deliver (it does so on a later turn of the event loop), bounded. */
+  const until = (done: () => boolean) =>
+    Effect.gen(function*() {
+      for (let turn = 0; turn < 200 && !done(); turn++) yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+      expect(done()).toBe(true)
+    })
+  const pendingSleeps = Effect.map(TestClock.sleeps(), (sleeps) => Chunk.size(sleeps))
+
+  it.scoped("the retransmission tick sleeps without connections, runs while there is one, and sleeps again once it is gone", () =>
+    Effect.gen(function*() {
+      const datagram = yield* Datagram
+      const transport = yield* UtpTransport.make({ halfOpenTimeout: Duration.seconds(1) })
+      let accepted = 0
+      const closed: Array<string | undefined> = []
+      const listener = yield* transport.listen({ host: "10.9.0.1", port: 6881 }, (connection) => {
+        accepted++
+        connection.start({ onData: () => {}, onDrain: () => {}, onClose: (error) => closed.push(error?.message) })
+      })
+      yield* until(() => true)
+      // No connection: no timer at all (it used to wake every 20 ms regardless).
+      expect(yield* pendingSleeps).toBe(0)
+      const peer = yield* datagram.bind({ family: "ipv4", host: "10.9.0.2", port: 1 }, () => {})
+      const syn = { type: "syn" as const, connectionId: 7, timestamp: 0, timestampDifference: 0, windowSize: 65536, seqNr: 1, ackNr: 0, payload: new Uint8Array(0) }
+      yield* peer.send(encodePacket(syn), listener.local)
+      yield* until(() => accepted === 1)
+      yield* Effect.yieldNow()
+      expect(yield* pendingSleeps).toBe(1)
+      // The half-open connection expires (the tick sees to it), lingers, then is forgotten: the tick sleeps again.
+      for (let step = 0; step < 100 && closed.length === 0; step++) yield* TestClock.adjust("20 millis")
+      expect(closed[0]).toContain("no packet after the SYN in time")
+      // (~10 s of wall time: TestClock runs each of the 1,500 ticks of the 30-s linger one by one.)
+      for (let step = 0; step < 40 && (yield* pendingSleeps) > 0; step++) yield* TestClock.adjust("1 second")
+      expect(yield* pendingSleeps).toBe(0)
+      // A new connection wakes it again.
+      yield* peer.send(encodePacket({ ...syn, connectionId: 9 }), listener.local)
+      yield* until(() => accepted === 2)
+      yield* Effect.yieldNow()
+      expect(yield* pendingSleeps).toBe(1)
+    }).pipe(Effect.provide(MemoryDatagram.layerMemory)), 60_000)
 })
