@@ -26,6 +26,7 @@ import { dhtOptionsOf, swarmOptions } from "../options.js"
 import { nodeHttpServerLayer } from "../httpServer.js"
 import { UsageError } from "../UsageError.js"
 import { authFromEnv, parseCredentials } from "./remote.js"
+import type { CommandHelp } from "../help.js"
 
 const options = {
   rpcPort: Options.integer("rpc-port").pipe(
@@ -264,3 +265,12 @@ export const daemon = Command.make("daemon", options, (args) =>
         "GUIs, bt add/list/...). Stops cleanly on SIGTERM or Ctrl-C."
     )
   )
+
+export const daemonHelp: CommandHelp = {
+  common: ["--download-dir", "--rpc-port", "--rpc-bind", "--rpc-auth", "--port", "--watch-dir"],
+  examples: [
+    ["bt daemon --download-dir ~/Downloads", "then: bt add ubuntu.torrent; bt list"],
+    ["bt daemon --rpc-bind 0.0.0.0 --rpc-auth-file ~/.bt-rpc-auth", "reachable from the LAN, with a password"],
+    ["bt daemon --watch-dir ~/torrents --no-dht", "adds each .torrent that appears in ~/torrents"]
+  ]
+}
