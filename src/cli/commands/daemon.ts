@@ -24,6 +24,7 @@ import { nodeClientLayer } from "../clientLayer.js"
 import { stateDirOf } from "../layers.js"
 import { dhtOptionsOf, swarmOptions } from "../options.js"
 import { nodeHttpServerLayer } from "../httpServer.js"
+import { describePlatformError } from "../platformError.js"
 import { UsageError } from "../UsageError.js"
 import { authFromEnv, parseCredentials } from "./remote.js"
 import type { CommandHelp } from "../help.js"
@@ -87,7 +88,7 @@ const credentialsOf = (
     if (Option.isNone(text) && Option.isSome(file)) {
       const fs = yield* FileSystem.FileSystem
       const content = yield* fs.readFileString(file.value).pipe(
-        Effect.mapError((e) => new UsageError({ message: `--rpc-auth-file ${file.value}: ${e.message}` }))
+        Effect.mapError((e) => new UsageError({ message: `--rpc-auth-file: ${describePlatformError(e, file.value)}` }))
       )
       text = Option.some(content.split(/\r?\n/)[0] ?? "")
       from = `--rpc-auth-file ${file.value}`
