@@ -32,6 +32,7 @@ import * as Storage from "../storage/index.js"
 import * as Tracker from "../tracker/index.js"
 import * as Verifier from "../verifier/index.js"
 import * as WebSeed from "../webseed/WebSeed.js"
+import { describePlatformError } from "./platformError.js"
 
 /** What trackers need from Node: HTTP and UDP. */
 const TrackerPlatform = Layer.merge(NodeHttpClient.layer, NodeDatagram.layer)
@@ -98,7 +99,7 @@ const dhtLayerOn = (
         fs.makeDirectory(dirname(file), { recursive: true }).pipe(
           Effect.zipRight(fs.writeFile(`${file}.tmp`, bytes)),
           Effect.zipRight(fs.rename(`${file}.tmp`, file)),
-          Effect.catchAll((error) => Effect.logWarning(`cannot save the DHT table: ${error.message}`))
+          Effect.catchAll((error) => Effect.logWarning(`DHT table: ${describePlatformError(error)}`))
         )
     })
     const bootstrap = options.bootstrap.length > 0 ? options.bootstrap : Dht.DEFAULT_BOOTSTRAP

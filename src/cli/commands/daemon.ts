@@ -128,7 +128,7 @@ const watchFolder = (dir: string) =>
           Effect.catchAll((error) => Effect.logWarning(`watch folder: ${name}: ${error.message}`))
         )
       }
-    }).pipe(Effect.catchAll((error) => Effect.logWarning(`watch folder ${dir}: ${error.message}`)))
+    }).pipe(Effect.catchAll((error) => Effect.logWarning(`watch folder: ${describePlatformError(error)}`)))
     yield* scan.pipe(Effect.repeat(WATCH_EVERY), Effect.forkScoped)
   })
 
