@@ -16,13 +16,18 @@ if (made.code !== 0) throw new Error(`bt create failed: ${made.stderr}`)
  * Starts a download that can't finish (its only peer refuses connections), with one file of two already there;
  * waits for the first stdout line that `ready` accepts, sends SIGINT, and returns what bt printed and its exit code.
  */
-const interrupted = (name: string, extra: ReadonlyArray<string>, ready: (line: string) => boolean) =>
+const interrupted = (
+  name: string,
+  extra: ReadonlyArray<string>,
+  ready: (line: string) => boolean,
+  command: "download" | "stream" = "download"
+) =>
   new Promise<{ code: number | null; stdout: string; stderr: string; out: string }>((resolve, reject) => {
     const out = join(dir, name)
     mkdirSync(join(out, "album"), { recursive: true })
     cpSync(join(album, "one.bin"), join(out, "album", "one.bin"))
     const child = startBt(
-      ["download", torrent, "-o", out, "--peer", "127.0.0.1:1", "--no-trackers", "--no-dht", "--port", "0", ...extra],
+      [command, torrent, "-o", out, "--peer", "127.0.0.1:1", "--no-trackers", "--no-dht", "--port", "0", ...extra],
       { cwd: dir }
     )
     let stdout = ""
@@ -53,6 +58,17 @@ describe("Ctrl-C", () => {
     expect(last, context).toContain(result.out)
     // While nothing moved, the line said why instead of an ETA of --:--.
     expect(result.stdout, context).toMatch(/\(no peers: no trackers, DHT off\)/)
+    expect(result.stderr, context).toBe("")
+  }, 60_000)
+
+  it("bt stream says the same when stopped", async () => {
+    const result = await interrupted("stream", ["--http-port", "0"], (line) => line.includes("%"), "stream")
+    const context = `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
+    expect(result.code, context).toBe(130)
+    expect(result.stdout, context).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/stream\//m)
+    const last = linesOf(result.stdout).at(-1)!
+    expect(last, context).toMatch(/^album: stopped at 30 % \(.*\) — run the same command to resume; files in /)
+    expect(last, context).toContain(result.out)
     expect(result.stderr, context).toBe("")
   }, 60_000)
 
