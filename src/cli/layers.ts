@@ -60,6 +60,8 @@ export const stateDirOf = (stateDir: Option.Option<string>): Effect.Effect<strin
 export interface DhtOptions {
   /** Nodes to join through; none: those saved last time, and the public routers. */
   readonly bootstrap: ReadonlyArray<Endpoint>
+  /** Start from the saved routing table but never write it (`bt dht lookup`: a check writes nothing). */
+  readonly readOnly?: boolean
 }
 
 /**
@@ -96,7 +98,7 @@ const dhtLayerOn = (
     const tableIn = (file: string) => ({
       load: fs.readFile(file).pipe(Effect.option),
       save: (bytes: Uint8Array) =>
-        fs.makeDirectory(dirname(file), { recursive: true }).pipe(
+        options.readOnly === true ? Effect.void : fs.makeDirectory(dirname(file), { recursive: true }).pipe(
           Effect.zipRight(fs.writeFile(`${file}.tmp`, bytes)),
           Effect.zipRight(fs.rename(`${file}.tmp`, file)),
           Effect.catchAll((error) => Effect.logWarning(`DHT table: ${describePlatformError(error)}`))
