@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { cpSync, mkdirSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { bt, linesOf, startBt, workDir } from "./bt.js"
 
@@ -79,5 +79,33 @@ describe("Ctrl-C", () => {
     const events = linesOf(result.stdout).map((line) => JSON.parse(line) as Record<string, unknown>)
     expect(events.at(-1), context).toMatchObject({ event: "stopped", state: "downloading", bytesVerified: 300_000, directory: result.out })
     expect(events.find((e) => e.event === "progress"), context).toMatchObject({ reason: "no peers: no trackers, DHT off", eta: null })
+  }, 60_000)
+})
+
+describe("Ctrl-C in bt create", () => {
+  it("says the torrent was not written, and writes none", async () => {
+    // 32 GiB of a sparse file: hashing it outlasts any machine's start-up, and costs no disk.
+    const big = join(dir, "create-big")
+    mkdirSync(big)
+    writeFileSync(join(big, "sparse.bin"), "")
+    truncateSync(join(big, "sparse.bin"), 32 * 1024 ** 3)
+    const output = join(dir, "big.torrent")
+    const child = startBt(["create", join(big, "sparse.bin"), "-o", output], { cwd: dir })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve))
+    // Hashing once it has read 100 MB (Linux counts a process's reads in /proc/PID/io); bounded.
+    const read = () => Number(/^rchar: (\d+)$/m.exec(readFileSync(`/proc/${child.pid}/io`, "utf8"))?.[1] ?? 0)
+    for (let i = 0; i < 600 && child.exitCode === null && read() < 100_000_000; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    child.kill("SIGINT")
+    const code = await exited
+    const context = `exit ${code}\nstdout:\n${stdout}\nstderr:\n${stderr}`
+    expect(code, context).toBe(130)
+    expect(linesOf(stdout), context).toEqual([`stopped while hashing ${join(big, "sparse.bin")}; ${output} was not written`])
+    expect(existsSync(output), context).toBe(false)
   }, 60_000)
 })
