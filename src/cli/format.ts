@@ -2,7 +2,7 @@
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"] as const
 
-/** `1234567` → `"1.18 MiB"`; whole numbers of bytes below 1 KiB stay exact. */
+/** `1234567` → `"1.18 MiB"`; below 1 KiB, whole bytes (a rate of 714.29 bytes a second is `714 B`). */
 export const formatBytes = (bytes: number): string => {
   let value = bytes
   let unit = 0
@@ -10,7 +10,7 @@ export const formatBytes = (bytes: number): string => {
     value /= 1024
     unit++
   }
-  if (unit === 0) return `${bytes} B`
+  if (unit === 0) return `${Math.round(bytes)} B`
   const digits = value >= 100 || Number.isInteger(value) ? 0 : 2
   return `${value.toFixed(digits)} ${UNITS[unit]}`
 }

@@ -32,6 +32,7 @@ import * as Storage from "../storage/index.js"
 import * as Tracker from "../tracker/index.js"
 import * as Verifier from "../verifier/index.js"
 import * as WebSeed from "../webseed/WebSeed.js"
+import { describePlatformError } from "./platformError.js"
 
 /** What trackers need from Node: HTTP and UDP. */
 const TrackerPlatform = Layer.merge(NodeHttpClient.layer, NodeDatagram.layer)
@@ -59,6 +60,8 @@ export const stateDirOf = (stateDir: Option.Option<string>): Effect.Effect<strin
 export interface DhtOptions {
   /** Nodes to join through; none: those saved last time, and the public routers. */
   readonly bootstrap: ReadonlyArray<Endpoint>
+  /** Start from the saved routing table but never write it (`bt dht lookup`: a check writes nothing). */
+  readonly readOnly?: boolean
 }
 
 /**
@@ -95,10 +98,10 @@ const dhtLayerOn = (
     const tableIn = (file: string) => ({
       load: fs.readFile(file).pipe(Effect.option),
       save: (bytes: Uint8Array) =>
-        fs.makeDirectory(dirname(file), { recursive: true }).pipe(
+        options.readOnly === true ? Effect.void : fs.makeDirectory(dirname(file), { recursive: true }).pipe(
           Effect.zipRight(fs.writeFile(`${file}.tmp`, bytes)),
           Effect.zipRight(fs.rename(`${file}.tmp`, file)),
-          Effect.catchAll((error) => Effect.logWarning(`cannot save the DHT table: ${error.message}`))
+          Effect.catchAll((error) => Effect.logWarning(`DHT table: ${describePlatformError(error)}`))
         )
     })
     const bootstrap = options.bootstrap.length > 0 ? options.bootstrap : Dht.DEFAULT_BOOTSTRAP

@@ -26,6 +26,8 @@ export interface Program<Name extends string, R, E> {
   readonly extras: HelpExtras
   /** How headings are shown in the help (bold on a terminal). */
   readonly style?: Style
+  /** Whether stdin and stdout are a terminal, where `--wizard` can ask its questions (default true). */
+  readonly interactive?: boolean
   /**
    * Options any command takes (`--config FILE`, `--quiet`), by name: `true` when it takes a value. They are taken off
    * the line and handed to `prepare`, which may add words to the line (defaults from a configuration file, for the
@@ -266,6 +268,10 @@ export const runProgram = <Name extends string, R, E>(
 ): Effect.Effect<void, E | UsageError | CommandFailed | ValidationError.ValidationError, R | CliApp.CliApp.Environment> => {
   const root = commandSpec(program.root.descriptor)
   const words = argv.slice(2)
+  if (words.some((word) => word.split("=")[0] === "--wizard") && program.interactive === false) {
+    // @effect/cli's wizard would wait forever on a closed stdin and print escapes into a pipe.
+    return Effect.fail(new UsageError({ message: "--wizard asks its questions on a terminal; run it in one", hint: `try: ${root.name} --help` }))
+  }
   if (words.some((word) => DELEGATED.has(word.split("=")[0]!))) {
     return Command.run(program.root, { name: root.name, version: program.version })(argv)
   }

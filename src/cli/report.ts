@@ -54,13 +54,17 @@ const portMapping: Effect.Effect<object> = Effect.flatMap(Effect.serviceOption(P
 
 /**
  * Prints progress on the mode's interval, in the background, until stopped or the scope closes. Rates are
- * measured here, over a window of the last few seconds, from the totals the torrent reports: the first line after
+ * measured here, over a window of the last two seconds (or the interval between log lines, if longer), from the totals the torrent reports: the first line after
  * a second of transfer shows that second's rate, and a seeder's upload rate is what its upload total did.
  */
 export const reportProgress = (handle: TorrentHandle, mode: ReportMode): Effect.Effect<ProgressReport, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const down = new RateWindow()
-    const up = new RateWindow()
+    // Two seconds, so the line follows a transfer that starts or stops within two seconds (a 5 s window showed a
+    // seeder's first peer at a fifth of its rate, and a rate for 5 s after it left); a log line every 5 s covers
+    // all the time since the line before.
+    const window = Math.max(2_000, Duration.toMillis(every[mode]))
+    const down = new RateWindow(window)
+    const up = new RateWindow(window)
     const latest = Effect.zipWith(handle.progress, Clock.currentTimeMillis, (progress, now): Shown => {
       down.add(now, progress.downloaded)
       up.add(now, progress.uploaded)

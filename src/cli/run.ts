@@ -151,7 +151,15 @@ process.stderr.on("error", (error: NodeJS.ErrnoException) => {
 })
 
 runProgram(
-  { root: bt, version: buildVersion(), extras, style: terminalStyle(), globals: GLOBALS, prepare },
+  {
+    root: bt,
+    version: buildVersion(),
+    extras,
+    style: terminalStyle(),
+    interactive: process.stdin.isTTY === true && process.stdout.isTTY === true,
+    globals: GLOBALS,
+    prepare
+  },
   process.argv
 ).pipe(
   Effect.tapErrorCause(report),

@@ -36,8 +36,17 @@ const cases: ReadonlyArray<{
   { args: ["download", "x.torrent", "--seed-ratio", "2"], code: 2, says: /go with --seed/ },
   { args: ["verify"], code: 2, says: /missing <file\.torrent>/, hint: /bt verify --help/ },
   { args: ["dht", "lookup", "nothex"], code: 2, says: /expected an info-hash/, hint: /bt dht lookup --help/ },
+  // @effect/cli's wizard waited forever on a stdin that is not a terminal, printing escapes into the pipe.
+  { args: ["--wizard"], code: 2, says: /--wizard asks its questions on a terminal/, hint: /^try: bt --help$/ },
+  { args: ["download", "--wizard"], code: 2, says: /--wizard asks its questions on a terminal/ },
   { args: ["--bogus"], code: 2, says: /unknown option --bogus/ },
   { args: ["info", "missing.torrent"], code: 1, says: /missing\.torrent/ },
+  {
+    args: ["daemon", "--rpc-auth-file", "missing-auth", "--rpc-port", "0", "--port", "0", "--no-dht", "--no-lsd", "--no-port-mapping"],
+    code: 2,
+    says: /--rpc-auth-file: cannot read missing-auth: no such file/,
+    hint: /bt daemon --help/
+  },
   { args: ["create", "data/payload.bin", "-o", "missing/dir/x.torrent"], code: 1, says: /cannot write .*x\.torrent: its folder does not exist/ },
   { args: ["stream", "x.torrent", "--http-port", "70000"], code: 2, says: /--http-port 70000 is not a TCP port/, hint: /bt stream --help/ },
   { args: ["stream", "x.torrent", "--http-bind", "example.com"], code: 2, says: /--http-bind example\.com: expected an IPv4 or IPv6 address/ },

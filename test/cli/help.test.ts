@@ -3,7 +3,11 @@ import { spawnSync } from "node:child_process"
 import { bt, btBin, workDir } from "./bt.js"
 
 const dir = workDir()
-const COMMANDS = ["download", "seed", "create", "verify", "info", "magnet", "peers", "dht", "dht lookup"]
+const COMMANDS = [
+  "download", "stream", "seed", "create", "verify", "info", "magnet", "peers", "dht", "dht lookup", "daemon", "add", "list",
+  "start", "stop", "recheck", "remove", "config", "config get", "config set", "config unset", "config list", "config path",
+  "completions"
+]
 
 const help = (words: ReadonlyArray<string>) => {
   const result = bt([...words, "--help"], { cwd: dir })
@@ -14,7 +18,7 @@ describe("help", () => {
   it("bt --help lists every command on a line of its own, within 100 columns, without escapes in a pipe", () => {
     const { code, context, stdout } = help([])
     expect(code, context).toBe(0)
-    for (const command of ["download", "seed", "create", "verify", "info", "magnet", "peers", "dht"]) {
+    for (const command of COMMANDS.filter((c) => !c.includes(" "))) {
       expect(stdout, context).toMatch(new RegExp(`^  ${command} +\\S`, "m"))
     }
     expect(stdout, context).not.toContain("\x1b")

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { cpSync, mkdirSync, writeFileSync } from "node:fs"
+import { cpSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { bt, linesOf, startBt, workDir } from "./bt.js"
 
@@ -16,13 +16,18 @@ if (made.code !== 0) throw new Error(`bt create failed: ${made.stderr}`)
  * Starts a download that can't finish (its only peer refuses connections), with one file of two already there;
  * waits for the first stdout line that `ready` accepts, sends SIGINT, and returns what bt printed and its exit code.
  */
-const interrupted = (name: string, extra: ReadonlyArray<string>, ready: (line: string) => boolean) =>
+const interrupted = (
+  name: string,
+  extra: ReadonlyArray<string>,
+  ready: (line: string) => boolean,
+  command: "download" | "stream" = "download"
+) =>
   new Promise<{ code: number | null; stdout: string; stderr: string; out: string }>((resolve, reject) => {
     const out = join(dir, name)
     mkdirSync(join(out, "album"), { recursive: true })
     cpSync(join(album, "one.bin"), join(out, "album", "one.bin"))
     const child = startBt(
-      ["download", torrent, "-o", out, "--peer", "127.0.0.1:1", "--no-trackers", "--no-dht", "--port", "0", ...extra],
+      [command, torrent, "-o", out, "--peer", "127.0.0.1:1", "--no-trackers", "--no-dht", "--port", "0", ...extra],
       { cwd: dir }
     )
     let stdout = ""
@@ -56,6 +61,17 @@ describe("Ctrl-C", () => {
     expect(result.stderr, context).toBe("")
   }, 60_000)
 
+  it("bt stream says the same when stopped", async () => {
+    const result = await interrupted("stream", ["--http-port", "0"], (line) => line.includes("%"), "stream")
+    const context = `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
+    expect(result.code, context).toBe(130)
+    expect(result.stdout, context).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/stream\//m)
+    const last = linesOf(result.stdout).at(-1)!
+    expect(last, context).toMatch(/^album: stopped at 30 % \(.*\) — run the same command to resume; files in /)
+    expect(last, context).toContain(result.out)
+    expect(result.stderr, context).toBe("")
+  }, 60_000)
+
   it("ends JSON progress with a stopped event", async () => {
     const result = await interrupted("json", ["--json"], (line) => line.includes(`"state":"downloading"`))
     const context = `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
@@ -63,5 +79,33 @@ describe("Ctrl-C", () => {
     const events = linesOf(result.stdout).map((line) => JSON.parse(line) as Record<string, unknown>)
     expect(events.at(-1), context).toMatchObject({ event: "stopped", state: "downloading", bytesVerified: 300_000, directory: result.out })
     expect(events.find((e) => e.event === "progress"), context).toMatchObject({ reason: "no peers: no trackers, DHT off", eta: null })
+  }, 60_000)
+})
+
+describe("Ctrl-C in bt create", () => {
+  it("says the torrent was not written, and writes none", async () => {
+    // 32 GiB of a sparse file: hashing it outlasts any machine's start-up, and costs no disk.
+    const big = join(dir, "create-big")
+    mkdirSync(big)
+    writeFileSync(join(big, "sparse.bin"), "")
+    truncateSync(join(big, "sparse.bin"), 32 * 1024 ** 3)
+    const output = join(dir, "big.torrent")
+    const child = startBt(["create", join(big, "sparse.bin"), "-o", output], { cwd: dir })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve))
+    // Hashing once it has read 100 MB (Linux counts a process's reads in /proc/PID/io); bounded.
+    const read = () => Number(/^rchar: (\d+)$/m.exec(readFileSync(`/proc/${child.pid}/io`, "utf8"))?.[1] ?? 0)
+    for (let i = 0; i < 600 && child.exitCode === null && read() < 100_000_000; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    child.kill("SIGINT")
+    const code = await exited
+    const context = `exit ${code}\nstdout:\n${stdout}\nstderr:\n${stderr}`
+    expect(code, context).toBe(130)
+    expect(linesOf(stdout), context).toEqual([`stopped while hashing ${join(big, "sparse.bin")}; ${output} was not written`])
+    expect(existsSync(output), context).toBe(false)
   }, 60_000)
 })

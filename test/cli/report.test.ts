@@ -80,6 +80,25 @@ describe("progress report", () => {
       })
     ))
 
+  it.scoped("follows a transfer that starts and stops within two seconds, whatever came before", () =>
+    capturingLogs((logs) =>
+      Effect.gen(function*() {
+        let uploaded = 0
+        const seeding = () => progress({ state: "seeding", bytesVerified: 400 * MiB, uploaded })
+        yield* reportProgress(handleOf(seeding), "json")
+        // Five seconds with no peer, then one that takes 2 MiB a second for four seconds, then leaves.
+        yield* TestClock.adjust("5 seconds")
+        for (let second = 1; second <= 4; second++) {
+          uploaded += 2 * MiB
+          yield* TestClock.adjust("1 second")
+        }
+        const rates = () => logs.map((log) => (JSON.parse(log) as { uploadRate: number }).uploadRate)
+        expect(rates().slice(6)).toEqual([2 * MiB, 2 * MiB, 2 * MiB])
+        yield* TestClock.adjust("2 seconds")
+        expect(rates().at(-1)).toBe(0)
+      })
+    ))
+
   it.scoped("says why when nothing moves, instead of an ETA", () =>
     capturingLogs((logs) =>
       Effect.gen(function*() {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { bt, linesOf, workDir } from "./bt.js"
+import { encode } from "../../src/bencode/index.js"
+import { bt, linesOf, startBt, workDir } from "./bt.js"
 
 const dir = workDir()
 const album = join(dir, "src", "album")
@@ -120,4 +121,41 @@ describe("bt verify", () => {
     expect(existsSync(join(copy, "album", "two.bin"))).toBe(false)
     expect(statSync(part).mtimeMs).toBe(before)
   })
+
+  it("says how far it got when stopped (Ctrl-C), and that it wrote nothing", async () => {
+    // 8 GiB of a sparse file against a torrent made up for it (its hashes are not the data's): long enough to be
+    // stopped, and nothing to hash when making the torrent.
+    const big = join(dir, "big")
+    mkdirSync(big)
+    const size = 8 * 1024 ** 3
+    const pieceLength = 16 * 1024 * 1024
+    writeFileSync(join(big, "sparse.bin"), "")
+    truncateSync(join(big, "sparse.bin"), size)
+    const fake = join(dir, "sparse.torrent")
+    writeFileSync(fake, encode({
+      info: { length: size, name: "sparse.bin", "piece length": pieceLength, pieces: new Uint8Array(20 * (size / pieceLength)) }
+    }))
+    const before = statSync(join(big, "sparse.bin")).mtimeMs
+    const child = startBt(["verify", fake, "-d", big, "--json"], { cwd: dir })
+    let stdout = ""
+    let stderr = ""
+    let sent = false
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString()
+      if (!sent && stdout.includes(`"event":"progress"`)) {
+        sent = true
+        child.kill("SIGINT")
+      }
+    })
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve))
+    const context = `exit ${code}\nstdout:\n${stdout}\nstderr:\n${stderr}`
+    expect(code, context).toBe(130)
+    const last = JSON.parse(linesOf(stdout).at(-1)!) as { event: string; checkedPieces: number; pieceCount: number }
+    expect(last, context).toMatchObject({ event: "stopped", pieceCount: 512 })
+    expect(last.checkedPieces, context).toBeLessThan(512)
+    expect(stderr, context).toBe("")
+    expect(readdirSync(big)).toEqual(["sparse.bin"])
+    expect(statSync(join(big, "sparse.bin")).mtimeMs).toBe(before)
+  }, 60_000)
 })

@@ -162,7 +162,10 @@ export const create = Command.make(
         onProgress: progress.onProgress,
         ...(pieceLength === undefined ? {} : { pieceLength }),
         ...(Option.isSome(args.comment) ? { comment: args.comment.value } : {})
-      }).pipe(Effect.ensuring(progress.clear))
+      }).pipe(
+        Effect.ensuring(progress.clear),
+        Effect.onInterrupt(() => Console.log(`stopped while hashing ${args.path}; ${output} was not written`))
+      )
       const torrent = Either.getOrThrow(parseTorrent(bytes)) // createTorrent has parsed it already
 
       yield* fs.writeFile(output, bytes, { flag: args.force ? "w" : "wx" }).pipe(

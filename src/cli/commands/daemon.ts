@@ -24,8 +24,10 @@ import { nodeClientLayer } from "../clientLayer.js"
 import { stateDirOf } from "../layers.js"
 import { dhtOptionsOf, swarmOptions } from "../options.js"
 import { nodeHttpServerLayer } from "../httpServer.js"
+import { describePlatformError } from "../platformError.js"
 import { UsageError } from "../UsageError.js"
 import { authFromEnv, parseCredentials } from "./remote.js"
+import type { CommandHelp } from "../help.js"
 
 const options = {
   rpcPort: Options.integer("rpc-port").pipe(
@@ -86,7 +88,7 @@ const credentialsOf = (
     if (Option.isNone(text) && Option.isSome(file)) {
       const fs = yield* FileSystem.FileSystem
       const content = yield* fs.readFileString(file.value).pipe(
-        Effect.mapError((e) => new UsageError({ message: `--rpc-auth-file ${file.value}: ${e.message}` }))
+        Effect.mapError((e) => new UsageError({ message: `--rpc-auth-file: ${describePlatformError(e, file.value)}` }))
       )
       text = Option.some(content.split(/\r?\n/)[0] ?? "")
       from = `--rpc-auth-file ${file.value}`
@@ -126,7 +128,7 @@ const watchFolder = (dir: string) =>
           Effect.catchAll((error) => Effect.logWarning(`watch folder: ${name}: ${error.message}`))
         )
       }
-    }).pipe(Effect.catchAll((error) => Effect.logWarning(`watch folder ${dir}: ${error.message}`)))
+    }).pipe(Effect.catchAll((error) => Effect.logWarning(`watch folder: ${describePlatformError(error)}`)))
     yield* scan.pipe(Effect.repeat(WATCH_EVERY), Effect.forkScoped)
   })
 
@@ -264,3 +266,12 @@ export const daemon = Command.make("daemon", options, (args) =>
         "GUIs, bt add/list/...). Stops cleanly on SIGTERM or Ctrl-C."
     )
   )
+
+export const daemonHelp: CommandHelp = {
+  common: ["--download-dir", "--rpc-port", "--rpc-bind", "--rpc-auth", "--port", "--watch-dir"],
+  examples: [
+    ["bt daemon --download-dir ~/Downloads", "then: bt add ubuntu.torrent; bt list"],
+    ["bt daemon --rpc-bind 0.0.0.0 --rpc-auth-file ~/.bt-rpc-auth", "reachable from the LAN, with a password"],
+    ["bt daemon --watch-dir ~/torrents --no-dht", "adds each .torrent that appears in ~/torrents"]
+  ]
+}

@@ -41,7 +41,10 @@ const lookup = Command.make(
     ),
     stateDir: Options.directory("state-dir").pipe(
       Options.optional,
-      Options.withDescription("where the DHT's routing table is kept between runs (default: as for download)")
+      Options.withDescription(
+        "where the routing table that bt download and bt daemon save is read from (default: as for download); " +
+          "a lookup writes nothing there"
+      )
     ),
     json: Options.boolean("json").pipe(Options.withDescription("print one JSON object instead of text"))
   },
@@ -91,7 +94,7 @@ const lookUp = (
   }).pipe(
     Effect.provide(Layer.unwrapEffect(
       Effect.map(dhtOptionsOf({ noDht: false, dhtBootstrap: args.dhtBootstrap }), (options) =>
-        nodeDhtLayer(args.port, Option.getOrElse(options, () => ({ bootstrap: [] })), args.stateDir))
+        nodeDhtLayer(args.port, { ...Option.getOrElse(options, () => ({ bootstrap: [] })), readOnly: true }, args.stateDir))
     ))
   )
 

@@ -129,24 +129,7 @@ const run = (
     const elapsed = Effect.map(Clock.currentTimeMillis, (now) => (now - started) / 1000)
 
     let report = yield* reportProgress(handle, mode)
-    const stopped = Effect.gen(function*() {
-      yield* report.stop
-      const p = yield* handle.progress
-      const seconds = yield* elapsed
-      yield* mode === "json"
-        ? Console.log(JSON.stringify({
-          event: "stopped",
-          name: torrent.name,
-          state: p.state,
-          bytesVerified: p.bytesVerified,
-          totalLength: p.totalLength,
-          downloaded: p.downloaded,
-          uploaded: p.uploaded,
-          directory,
-          seconds
-        }))
-        : Console.log(p.state === "seeding" ? seededLine(torrent.name, p, seconds) : stoppedLine(torrent.name, p, directory))
-    })
+    const stopped = Effect.zipRight(report.stop, Effect.flatMap(elapsed, (seconds) => sayStopped(handle, mode, directory, seconds)))
 
     yield* Effect.gen(function*() {
       yield* handle.done
@@ -185,6 +168,28 @@ const run = (
         ? Console.log(JSON.stringify({ event: "seeded", uploaded: seeded.uploaded }))
         : Console.log(`${torrent.name}: seeded, uploaded ${formatBytes(seeded.uploaded)}`)
     }).pipe(Effect.onInterrupt(() => stopped))
+  })
+
+/**
+ * What a download (or a stream) says when stopped by Ctrl-C: how far it got, how to go on and where the files are
+ * (a seeder: what it uploaded), as a line or a JSON `stopped` event.
+ */
+export const sayStopped = (handle: Session.TorrentHandle, mode: ReportMode, directory: string, seconds: number) =>
+  Effect.flatMap(handle.progress, (p) => {
+    const name = handle.torrent.name
+    return mode === "json"
+      ? Console.log(JSON.stringify({
+        event: "stopped",
+        name,
+        state: p.state,
+        bytesVerified: p.bytesVerified,
+        totalLength: p.totalLength,
+        downloaded: p.downloaded,
+        uploaded: p.uploaded,
+        directory,
+        seconds
+      }))
+      : Console.log(p.state === "seeding" ? seededLine(name, p, seconds) : stoppedLine(name, p, directory))
   })
 
 /** `-o DIR`: the download folder (`download`, `stream`). */

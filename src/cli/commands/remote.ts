@@ -15,6 +15,7 @@ import * as Option from "effect/Option"
 import { makeRemote, type Remote, rpcUrl } from "../../rpc/remote.js"
 import { formatBytes } from "../format.js"
 import { UsageError } from "../UsageError.js"
+import type { CommandHelp, HelpExtras } from "../help.js"
 
 const rpcOption = Options.text("rpc").pipe(
   Options.withDefault("http://127.0.0.1:9091"),
@@ -236,3 +237,19 @@ export const list = Command.make(
         yield* Console.log(rows.length === 0 ? "no torrents" : listTable(rows))
       }))
 ).pipe(Command.withDescription("List a daemon's torrents: progress, size, rates, ETA, ratio, peers, state."))
+
+/** Help extras of the commands that drive a daemon. */
+export const remoteHelp: HelpExtras = {
+  add: {
+    examples: [
+      ["bt add ubuntu.torrent"],
+      ["bt add 'magnet:?xt=urn:btih:...' --paused", "quote a magnet link for the shell"],
+      ["bt add https://example.com/ubuntu.torrent --rpc 192.0.2.7:9091", "a daemon on another machine"]
+    ]
+  } satisfies CommandHelp,
+  list: { examples: [["bt list"], ["bt list --json --rpc 192.0.2.7:9091"]] },
+  start: { examples: [["bt start 3"], ["bt start all"]] },
+  stop: { examples: [["bt stop 3 5"], ["bt stop all"]] },
+  recheck: { examples: [["bt recheck 3", "hash its data again"]] },
+  remove: { examples: [["bt remove 3", "the data stays"], ["bt remove 3 --delete", "the data goes too"]] }
+}

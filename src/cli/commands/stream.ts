@@ -7,6 +7,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { isIP } from "node:net"
+import { resolve } from "node:path"
 import type { TorrentInfo } from "../../metainfo/index.js"
 import * as Session from "../../session/index.js"
 import type { FilePriority } from "../../session/selection.js"
@@ -16,7 +17,7 @@ import { reportMode, reportProgress } from "../report.js"
 import type { CommandHelp } from "../help.js"
 import { nodeHttpServerLayer } from "../httpServer.js"
 import { UsageError } from "../UsageError.js"
-import { fromMagnet, openSource, outputOption } from "./download.js"
+import { fromMagnet, openSource, outputOption, sayStopped } from "./download.js"
 
 export const stream = Command.make(
   "stream",
@@ -106,9 +107,15 @@ export const stream = Command.make(
             ? Console.log(JSON.stringify({ event: "playlist", url }))
             : Console.log(`${url}  (playlist of all ${served.length})`)
         }
-        yield* reportProgress(handle, mode)
-        // Serves until Ctrl-C, downloading and then seeding.
-        return yield* Effect.never
+        const report = yield* reportProgress(handle, mode)
+        const directory = resolve(args.output)
+        // Serves until Ctrl-C, downloading and then seeding; then says how far it got.
+        return yield* Effect.never.pipe(Effect.onInterrupt(() =>
+          Effect.zipRight(
+            report.stop,
+            Effect.flatMap(Clock.currentTimeMillis, (now) => sayStopped(handle, mode, directory, (now - started) / 1000))
+          )
+        ))
       })
       return yield* program.pipe(
         Effect.scoped,

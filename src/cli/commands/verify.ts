@@ -44,7 +44,18 @@ export const verify = Command.make(
       yield* show.pipe(Effect.schedule(Schedule.spaced(json ? "1 second" : "250 millis")), Effect.forkScoped)
       const { have } = yield* restorePieces(torrent, storage, Option.none(), (n) => {
         checked = n
-      })
+      }).pipe(Effect.onInterrupt(() =>
+        Effect.suspend(() => {
+          // Ctrl-C: how far the check got, and that it changed nothing.
+          if (tty) process.stderr.write("\r\x1b[K")
+          return json
+            ? Console.log(JSON.stringify({ event: "stopped", checkedPieces: checked, pieceCount: torrent.pieceCount }))
+            : Console.log(
+              `${torrent.name}: stopped after checking ${formatCount(checked)} of ${formatCount(torrent.pieceCount)} ` +
+                `pieces; nothing was written`
+            )
+        })
+      ))
       const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
       if (tty) yield* Effect.sync(() => process.stderr.write("\r\x1b[K"))
       const existing = yield* storage.existing
