@@ -1,5 +1,7 @@
 import { formatEndpoint } from "../net/endpoint.js"
 import { Bitfield } from "../piece/index.js"
+import { closedBy, type Link, Written } from "../peer/link.js"
+import { PeerError } from "../peer/PeerError.js"
 import type { Connection, TransportError } from "../peer/transport/Transport.js"
 import {
   CHOKE,
@@ -24,9 +26,8 @@ import {
 import { addressKey } from "./BanList.js"
 import { FastSets } from "./FastSets.js"
 import { LinkExtensions } from "./LinkExtensions.js"
-import { PeerError } from "./PeerError.js"
 import { RateMeter } from "./RateMeter.js"
-import { closedBy, type Link, type LinkEvents, Written } from "./runLink.js"
+import type { LinkEvents } from "./runLink.js"
 import { RequestPipeline } from "./RequestPipeline.js"
 import type { Swarm } from "./Swarm.js"
 import { UploadQueue } from "./UploadQueue.js"
