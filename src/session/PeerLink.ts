@@ -5,25 +5,19 @@ import { PeerError } from "../peer/PeerError.js"
 import type { Connection, TransportError } from "../peer/transport/Transport.js"
 import {
   CHOKE,
-  encodeAllowedFast,
-  encodeBitfield,
   encodeCancel,
-  encodeHandshake,
-  encodePort,
   type Handshake,
-  HAVE_ALL,
-  HAVE_NONE,
   INTERESTED,
   KEEP_ALIVE,
   type Message,
   NOT_INTERESTED,
-  ourReserved,
   supports,
   UNCHOKE,
   WireDecoder
 } from "../wire/index.js"
 import { addressKey } from "./BanList.js"
 import { FastSets } from "./FastSets.js"
+import { answerHash, greet, ourHandshake, speaksV2 } from "./greeting.js"
 import { LinkExtensions } from "./LinkExtensions.js"
 import { Liveness, type LivenessLimits } from "./Liveness.js"
 import { PeerPieces } from "./PeerPieces.js"
@@ -138,29 +132,19 @@ export class PeerLink implements Link {
 
   private readonly handlers = { onData: (chunk: Uint8Array) => this.onData(chunk), onDrain: () => this.onDrain(), onClose: (error: TransportError | undefined) => this.onClose(error) }
 
-  /** Our handshake, with `infoHash` (the torrent's wire hash unless the peer came by a hybrid's other). */
-  private sendHandshake(infoHash = this.swarm.infoHash): void {
-    const reserved = ourReserved(this.swarm.dhtPort !== undefined, this.swarm.hashes !== undefined)
-    this.send(encodeHandshake({ reserved, infoHash, peerId: this.swarm.peerId }))
-  }
-
   /**
    * A connection we dialled: send our handshake and read theirs. Ours goes first: after an encryption handshake
    * the peer's may have arrived already, and starting delivers it at once.
    */
   start(): void {
-    this.sendHandshake()
+    this.send(ourHandshake(this.swarm))
     this.connection.start(this.handlers)
   }
 
   /** A connection we accepted, whose handshake was read already (with `rest`, the bytes that followed it). */
   accept(handshake: Handshake, rest: Uint8Array): void {
     this.connection.start(this.handlers)
-    // A hybrid: answered by the hash the peer came by, or by the v2 one when it came by the v1 hash with the v2 bit
-    // (BEP 52's upgrade, as libtorrent answers us), so both sides then speak v2 and the hash messages.
-    const v2Hash = this.swarm.v2Hash
-    const upgrade = v2Hash !== undefined && supports(handshake.reserved, "v2")
-    this.sendHandshake(upgrade ? v2Hash : handshake.infoHash)
+    this.send(ourHandshake(this.swarm, answerHash(this.swarm, handshake)))
     this.gotHandshake(handshake)
     if (rest.length > 0) this.onData(rest)
   }
@@ -235,30 +219,10 @@ export class PeerLink implements Link {
     this.peerId = handshake.peerId
     this.handshaken = true
     this.fast = supports(handshake.reserved, "fast")
-    this.sendPieces()
-    const dhtPort = this.swarm.dhtPort
-    if (dhtPort !== undefined && supports(handshake.reserved, "dht")) this.send(encodePort(dhtPort))
-    if (supports(handshake.reserved, "extensions")) this.extensions.sendHandshake()
-    // A peer that came by the v2 info-hash speaks v2 whatever its bits say: libtorrent 2.0 leaves the v2 bit clear
-    // on a v2-only torrent (it sets it on a hybrid reached by the v1 hash).
-    this.v2 = this.swarm.hashes !== undefined && (supports(handshake.reserved, "v2") || this.swarm.isV2Hash(handshake.infoHash))
+    greet(this, this.swarm, handshake)
+    this.v2 = speaksV2(this.swarm, handshake)
     if (this.v2) this.swarm.hashes!.ask(this)
     this.events.onHandshake()
-  }
-
-  /**
-   * What we have, first thing after the handshake: a bitfield (none when empty, without BEP 6), or `have all` /
-   * `have none`; then, with BEP 6, the pieces of the peer's allowed-fast set that we can serve while it is choked.
-   */
-  private sendPieces(): void {
-    const ours = this.swarm.picker.bitfield()
-    if (this.fast && ours.isComplete()) this.send(HAVE_ALL)
-    else if (this.fast && ours.count === 0) this.send(HAVE_NONE)
-    else if (ours.count > 0) this.send(encodeBitfield(ours.toBytes()))
-    if (!this.fast) return
-    for (const index of this.fastSets.grant(this.connection.remote.host, this.swarm.infoHash, ours)) {
-      this.send(encodeAllowedFast(index))
-    }
   }
 
   private gotMessage(message: Message): void {
