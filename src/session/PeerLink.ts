@@ -29,11 +29,13 @@ import { UploadQueue } from "./UploadQueue.js"
 
 /**
  * One connected peer, in plain synchronous code: it decodes each received chunk in place, keeps the BEP 3 state
- * (choked / interested both ways, the peer's pieces), and hands each message to the piece that deals with it: our
- * requests to `RequestPipeline`, blocks to the swarm, the peer's requests to `UploadQueue` (served from the swarm's
- * piece cache while its socket keeps up), allowed-fast pieces to `FastSets`, BEP 10 to `LinkExtensions`. Nothing
- * here allocates per block beyond the decoder's message object and a 13-byte header. Timers and the connection's
- * lifetime belong to the Effect fiber that owns the link (`runLink`).
+ * (choked / interested both ways), and hands each message to the piece that deals with it: the opening messages
+ * to `greeting`, the peer's pieces to `PeerPieces`, our requests to `RequestPipeline`, blocks to the swarm, the
+ * peer's requests to `UploadQueue` (served from the swarm's piece cache while its socket keeps up), allowed-fast
+ * pieces to `FastSets`, BEP 10 to `LinkExtensions`, the timeouts' clocks to `Liveness`. What stays here is the
+ * receive dispatch and the write path, which every block passes through. Nothing here allocates per block beyond
+ * the decoder's message object and a 13-byte header. Timers and the connection's lifetime belong to the Effect
+ * fiber that owns the link (`runLink`).
  */
 export class PeerLink implements Link {
   readonly key: string
