@@ -22,10 +22,6 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Endpoint } from "../net/Datagram.js"
-import { acceptHandshake, dialPeer, type EncryptionPolicy } from "../session/encryption.js"
-import { readHandshake } from "../session/handshakeReader.js"
-import { PeerError } from "../session/PeerError.js"
-import { closedBy, keepAlive, keyOf, Written } from "../session/runLink.js"
 import {
   copyBytes,
   decodeExtendedHandshake,
@@ -41,11 +37,15 @@ import {
   WireDecoder,
   WireError
 } from "../wire/index.js"
+import { acceptHandshake, dialPeer, type EncryptionPolicy } from "./encryption.js"
+import { readHandshake } from "./handshakeReader.js"
+import { closedBy, keepAlive, keyOf, Written } from "./link.js"
 import { obfuscatedInfoHash } from "./mse/index.js"
+import { PeerError } from "./PeerError.js"
 import { makePeerId } from "./peerId.js"
 import { type Connection, Transport } from "./transport/Transport.js"
 
-export { PeerError, type PeerErrorReason } from "../session/PeerError.js"
+export { PeerError, type PeerErrorReason } from "./PeerError.js"
 
 /** Timeouts and keep-alives of every connection the service opens; `defaultConfig` holds what the session uses. */
 export interface PeerWireConfig {

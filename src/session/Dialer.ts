@@ -3,8 +3,8 @@ import * as FiberMap from "effect/FiberMap"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { Endpoint } from "../net/Datagram.js"
-import { isFinal, PeerError } from "./PeerError.js"
-import { keyOf } from "./runLink.js"
+import { keyOf } from "../peer/link.js"
+import { isFinal, PeerError } from "../peer/PeerError.js"
 
 /** Addresses waiting to be dialled, at most; more are ignored until some are tried (PEX and trackers can flood). */
 export const MAX_CANDIDATES = 1000

@@ -1,51 +1,49 @@
 import { formatEndpoint } from "../net/endpoint.js"
-import { Bitfield } from "../piece/index.js"
+import type { Bitfield } from "../piece/index.js"
+import { closedBy, type Link, Written } from "../peer/link.js"
+import { PeerError } from "../peer/PeerError.js"
 import type { Connection, TransportError } from "../peer/transport/Transport.js"
 import {
   CHOKE,
-  encodeAllowedFast,
-  encodeBitfield,
   encodeCancel,
-  encodeHandshake,
-  encodeHave,
-  encodePort,
   type Handshake,
-  HAVE_ALL,
-  HAVE_NONE,
   INTERESTED,
   KEEP_ALIVE,
   type Message,
   NOT_INTERESTED,
-  ourReserved,
   supports,
   UNCHOKE,
   WireDecoder
 } from "../wire/index.js"
 import { addressKey } from "./BanList.js"
 import { FastSets } from "./FastSets.js"
+import { answerHash, greet, ourHandshake, speaksV2 } from "./greeting.js"
 import { LinkExtensions } from "./LinkExtensions.js"
-import { PeerError } from "./PeerError.js"
+import { Liveness, type LivenessLimits } from "./Liveness.js"
+import { PeerPieces } from "./PeerPieces.js"
 import { RateMeter } from "./RateMeter.js"
-import { closedBy, type Link, type LinkEvents, Written } from "./runLink.js"
+import type { LinkEvents } from "./runLink.js"
 import { RequestPipeline } from "./RequestPipeline.js"
 import type { Swarm } from "./Swarm.js"
 import { UploadQueue } from "./UploadQueue.js"
 
 /**
  * One connected peer, in plain synchronous code: it decodes each received chunk in place, keeps the BEP 3 state
- * (choked / interested both ways, the peer's pieces), and hands each message to the piece that deals with it: our
- * requests to `RequestPipeline`, blocks to the swarm, the peer's requests to `UploadQueue` (served from the swarm's
- * piece cache while its socket keeps up), allowed-fast pieces to `FastSets`, BEP 10 to `LinkExtensions`. Nothing
- * here allocates per block beyond the decoder's message object and a 13-byte header. Timers and the connection's
- * lifetime belong to the Effect fiber that owns the link (`runLink`).
+ * (choked / interested both ways), and hands each message to the piece that deals with it: the opening messages
+ * to `greeting`, the peer's pieces to `PeerPieces`, our requests to `RequestPipeline`, blocks to the swarm, the
+ * peer's requests to `UploadQueue` (served from the swarm's piece cache while its socket keeps up), allowed-fast
+ * pieces to `FastSets`, BEP 10 to `LinkExtensions`, the timeouts' clocks to `Liveness`. What stays here is the
+ * receive dispatch and the write path, which every block passes through. Nothing here allocates per block beyond
+ * the decoder's message object and a 13-byte header. Timers and the connection's lifetime belong to the Effect
+ * fiber that owns the link (`runLink`).
  */
 export class PeerLink implements Link {
   readonly key: string
   /** The peer's IP address, as bans and strikes know it. */
   readonly host: string
   peerId: Uint8Array | undefined
-  /** Pieces the peer has. */
-  bits: Bitfield
+  /** The peer's pieces, and how many of them we want. */
+  readonly pieces: PeerPieces
   amInterested = false
   amChoking = true
   peerChoking = true
@@ -62,11 +60,7 @@ export class PeerLink implements Link {
   /** BEP 10 with this peer: metadata served, PEX both ways. */
   readonly extensions: LinkExtensions
 
-  /** Pieces the peer has that we have not verified: we are interested while this is above 0. */
-  private wanted = 0
   private handshaken = false
-  /** A bitfield or have arrived: a bitfield now would be out of order (BEP 3: it comes first, if at all). */
-  private heardPieces = false
   private closed = false
   private error: PeerError | undefined
   private readPaused = false
@@ -76,15 +70,8 @@ export class PeerLink implements Link {
   private blocksSinceRefill = 0
 
   readonly connectedAt: number
-  /**
-   * When the peer's last whole message (or handshake) arrived. Bytes that make no message do not count: a peer
-   * dripping a byte every few seconds would otherwise hold its connection slot forever.
-   */
-  private lastReceivedAt: number
-  /** When the peer last gave us a reason to expect blocks (unchoke, or a block): the start of a stall. */
-  private lastProgressAt: number
-  /** When the current stretch of being choked while interested began. */
-  private chokedSince: number
+  /** When the peer last sent a message, a block, an unchoke: what the idle, stall and choke timeouts look at. */
+  private readonly liveness: Liveness
 
   readonly download: RateMeter
   readonly upload: RateMeter
@@ -122,15 +109,13 @@ export class PeerLink implements Link {
   ) {
     this.key = formatEndpoint(connection.remote)
     this.host = addressKey(connection.remote.host)
-    this.bits = new Bitfield(swarm.pieceCount)
+    this.pieces = new PeerPieces(this, swarm)
     this.fastSets = new FastSets(swarm.pieceCount)
     this.uploads = new UploadQueue(this, swarm)
     this.decoder = new WireDecoder({ pieceCount: swarm.pieceCount, expectHandshake: direction === "outgoing" })
     const now = swarm.now()
     this.connectedAt = now
-    this.lastReceivedAt = now
-    this.lastProgressAt = now
-    this.chokedSince = now
+    this.liveness = new Liveness(now)
     this.download = new RateMeter(now)
     this.upload = new RateMeter(now)
     this.extensions = new LinkExtensions({
@@ -149,29 +134,19 @@ export class PeerLink implements Link {
 
   private readonly handlers = { onData: (chunk: Uint8Array) => this.onData(chunk), onDrain: () => this.onDrain(), onClose: (error: TransportError | undefined) => this.onClose(error) }
 
-  /** Our handshake, with `infoHash` (the torrent's wire hash unless the peer came by a hybrid's other). */
-  private sendHandshake(infoHash = this.swarm.infoHash): void {
-    const reserved = ourReserved(this.swarm.dhtPort !== undefined, this.swarm.hashes !== undefined)
-    this.send(encodeHandshake({ reserved, infoHash, peerId: this.swarm.peerId }))
-  }
-
   /**
    * A connection we dialled: send our handshake and read theirs. Ours goes first: after an encryption handshake
    * the peer's may have arrived already, and starting delivers it at once.
    */
   start(): void {
-    this.sendHandshake()
+    this.send(ourHandshake(this.swarm))
     this.connection.start(this.handlers)
   }
 
   /** A connection we accepted, whose handshake was read already (with `rest`, the bytes that followed it). */
   accept(handshake: Handshake, rest: Uint8Array): void {
     this.connection.start(this.handlers)
-    // A hybrid: answered by the hash the peer came by, or by the v2 one when it came by the v1 hash with the v2 bit
-    // (BEP 52's upgrade, as libtorrent answers us), so both sides then speak v2 and the hash messages.
-    const v2Hash = this.swarm.v2Hash
-    const upgrade = v2Hash !== undefined && supports(handshake.reserved, "v2")
-    this.sendHandshake(upgrade ? v2Hash : handshake.infoHash)
+    this.send(ourHandshake(this.swarm, answerHash(this.swarm, handshake)))
     this.gotHandshake(handshake)
     if (rest.length > 0) this.onData(rest)
   }
@@ -214,7 +189,7 @@ export class PeerLink implements Link {
     if (this.heardMessage) {
       // One clock read per chunk, not per block.
       this.heardMessage = false
-      this.lastReceivedAt = this.swarm.now()
+      this.liveness.receivedAt = this.swarm.now()
     }
     if (error !== undefined) this.protocolError(error.message)
     else if (this.blocksSinceRefill > 0) {
@@ -246,30 +221,10 @@ export class PeerLink implements Link {
     this.peerId = handshake.peerId
     this.handshaken = true
     this.fast = supports(handshake.reserved, "fast")
-    this.sendPieces()
-    const dhtPort = this.swarm.dhtPort
-    if (dhtPort !== undefined && supports(handshake.reserved, "dht")) this.send(encodePort(dhtPort))
-    if (supports(handshake.reserved, "extensions")) this.extensions.sendHandshake()
-    // A peer that came by the v2 info-hash speaks v2 whatever its bits say: libtorrent 2.0 leaves the v2 bit clear
-    // on a v2-only torrent (it sets it on a hybrid reached by the v1 hash).
-    this.v2 = this.swarm.hashes !== undefined && (supports(handshake.reserved, "v2") || this.swarm.isV2Hash(handshake.infoHash))
+    greet(this, this.swarm, handshake)
+    this.v2 = speaksV2(this.swarm, handshake)
     if (this.v2) this.swarm.hashes!.ask(this)
     this.events.onHandshake()
-  }
-
-  /**
-   * What we have, first thing after the handshake: a bitfield (none when empty, without BEP 6), or `have all` /
-   * `have none`; then, with BEP 6, the pieces of the peer's allowed-fast set that we can serve while it is choked.
-   */
-  private sendPieces(): void {
-    const ours = this.swarm.picker.bitfield()
-    if (this.fast && ours.isComplete()) this.send(HAVE_ALL)
-    else if (this.fast && ours.count === 0) this.send(HAVE_NONE)
-    else if (ours.count > 0) this.send(encodeBitfield(ours.toBytes()))
-    if (!this.fast) return
-    for (const index of this.fastSets.grant(this.connection.remote.host, this.swarm.infoHash, ours)) {
-      this.send(encodeAllowedFast(index))
-    }
   }
 
   private gotMessage(message: Message): void {
@@ -277,7 +232,7 @@ export class PeerLink implements Link {
       case "keepAlive":
         return
       case "choke":
-        if (!this.peerChoking) this.chokedSince = this.swarm.now()
+        if (!this.peerChoking) this.liveness.chokedSince = this.swarm.now()
         this.peerChoking = true
         // BEP 6: a choke rejects nothing by itself; our requests stay outstanding until the peer rejects them or
         // sends the blocks, and allowed-fast pieces may still be asked for. Without it (BEP 3) they are dropped.
@@ -286,7 +241,7 @@ export class PeerLink implements Link {
         return
       case "unchoke":
         this.peerChoking = false
-        this.lastProgressAt = this.swarm.now()
+        this.liveness.progressAt = this.swarm.now()
         this.fillRequests()
         return
       case "interested":
@@ -300,16 +255,9 @@ export class PeerLink implements Link {
         this.choke()
         return
       case "have":
-        this.heardPieces = true
-        this.gotHave(message.index)
-        return
+        return this.pieces.have(message.index)
       case "bitfield":
-        // BEP 3 wants it first (extension handshakes, BEP 10, may precede it, as libtorrent sends them). aria2 1.36,
-        // leeching, sends one after its `have`s, mid-download: take a late one as more haves, as libtorrent does.
-        if (this.heardPieces) return this.gotLateBitfield(message.bits)
-        this.heardPieces = true
-        this.gotBitfield(message.bits)
-        return
+        return this.pieces.bitfield(message.bits)
       case "piece":
         this.swarm.blockReceived(this, message.index, message.begin, message.block)
         this.blocksSinceRefill++
@@ -321,14 +269,9 @@ export class PeerLink implements Link {
         this.uploads.cancelled(message.index, message.begin, message.length)
         return
       case "haveAll":
-      case "haveNone": {
-        if (!this.fast) return
-        const bits = new Bitfield(this.swarm.pieceCount)
-        if (message.type === "haveAll") for (let i = 0; i < this.swarm.pieceCount; i++) bits.set(i)
-        if (this.heardPieces) return this.gotLateBitfield(bits.toBytes())
-        this.heardPieces = true
-        return this.gotBitfield(bits.toBytes())
-      }
+      case "haveNone":
+        if (this.fast) this.pieces.haveAllOrNone(message.type === "haveAll")
+        return
       case "reject":
         // Freed for anyone (this peer too, once it unchokes us); refilled with the rest of the chunk.
         if (this.fast) this.swarm.picker.requestRejected(this, message.index, message.begin)
@@ -362,53 +305,11 @@ export class PeerLink implements Link {
     else if (result !== undefined) this.send(result)
   }
 
-  private gotBitfield(bytes: Uint8Array): void {
-    this.bits = Bitfield.fromBytes(bytes, this.swarm.pieceCount)
-    this.swarm.picker.addPeer(this, this.bits)
-    this.recountWanted()
-    this.dropIfBothComplete()
-  }
-
-  /** Counts the peer's pieces we want (after a bitfield, or when the file selection changed) and updates interest. */
-  recountWanted(): void {
-    let wanted = 0
-    this.bits.forEachSet((index) => {
-      if (this.swarm.picker.wants(index)) wanted++
-    })
-    this.wanted = wanted
-    this.updateInterest()
-  }
-
-  /** A bitfield after haves or another bitfield: the pieces it adds count as haves; none is taken back. */
-  private gotLateBitfield(bytes: Uint8Array): void {
-    Bitfield.fromBytes(bytes, this.swarm.pieceCount).forEachSet((index) => {
-      if (!this.closed) this.gotHave(index)
-    })
-  }
-
-  private gotHave(index: number): void {
-    if (this.bits.has(index)) return
-    this.bits.set(index)
-    this.swarm.picker.peerHave(this, index)
-    if (this.swarm.picker.wants(index)) {
-      this.wanted++
-      this.updateInterest()
-    }
-    this.dropIfBothComplete()
-  }
-
-  /** Two seeds have nothing to say to each other. */
-  private dropIfBothComplete(): void {
-    if (this.bits.isComplete() && this.swarm.picker.hasAll()) {
-      this.fail(this.problem("NotNeeded", "both sides have every piece"))
-    }
-  }
-
   /** Accounts a block we accepted from this peer. */
   delivered(bytes: number): void {
     this.pipeline.delivered()
     this.download.add(bytes)
-    this.lastProgressAt = this.swarm.now()
+    this.liveness.progressAt = this.swarm.now()
   }
 
   // Serving
@@ -434,27 +335,31 @@ export class PeerLink implements Link {
 
   /** We want blocks from this peer but it sent none for `snubMs`: it loses its upload slot (BEP 3 anti-snubbing). */
   snubbed(now: number, snubMs: number): boolean {
-    return this.amInterested && now - this.lastProgressAt > snubMs
+    return this.liveness.snubbed(now, snubMs, this.amInterested)
   }
 
   // Our side
 
-  /** We verified piece `index` (`wanted`: counted as wanted until now): tell the peer if it lacks it, re-evaluate interest. */
-  weHave(index: number, wanted: boolean): void {
-    if (this.bits.has(index)) {
-      if (wanted) this.wanted--
-      this.updateInterest()
-      this.dropIfBothComplete()
-    } else {
-      this.send(encodeHave(index))
-    }
+  /** Pieces the peer has. */
+  get bits(): Bitfield {
+    return this.pieces.bits
   }
 
-  private updateInterest(): void {
-    const interested = this.wanted > 0
+  /** Counts the peer's pieces we want (after a bitfield, or when the file selection changed) and updates interest. */
+  recountWanted(): void {
+    this.pieces.recountWanted()
+  }
+
+  /** We verified piece `index` (`wanted`: counted as wanted until now): tell the peer if it lacks it, re-evaluate interest. */
+  weHave(index: number, wanted: boolean): void {
+    this.pieces.weHave(index, wanted)
+  }
+
+  /** We want something the peer has (`interested`) or nothing: tell it when that changed. */
+  updateInterest(interested: boolean): void {
     if (interested === this.amInterested) return
     this.amInterested = interested
-    if (interested && this.peerChoking) this.chokedSince = this.swarm.now()
+    if (interested && this.peerChoking) this.liveness.chokedSince = this.swarm.now()
     this.send(interested ? INTERESTED : NOT_INTERESTED)
     if (interested) this.fillRequests()
   }
@@ -473,7 +378,7 @@ export class PeerLink implements Link {
   fillRequests(): void {
     if (this.closed || !this.amInterested || this.swarm.backlogged() || this.swarm.hashes?.awaiting === true) return
     // Choked: only the pieces the peer allowed us (BEP 6), if any.
-    const bits = this.peerChoking ? this.fastSets.whileChoked(this.bits) : this.bits
+    const bits = this.peerChoking ? this.fastSets.whileChoked(this.pieces.bits) : this.pieces.bits
     if (bits === undefined) return
     const reqq = this.extensions.peer.handshake?.reqq
     const requests = this.pipeline.next(this.swarm.picker, this, bits, this.rate, reqq, this.swarm.now(), this.swarm.audit)
@@ -513,20 +418,13 @@ export class PeerLink implements Link {
    * Periodic upkeep: the rate estimate, and dropping a peer that went silent, stalls with our requests
    * outstanding, or keeps us choked while it has what we need.
    */
-  tick(now: number, limits: { readonly idleMs: number; readonly snubMs: number; readonly chokedMs: number }): void {
+  tick(now: number, limits: LivenessLimits): void {
     if (this.closed) return
     this.download.tick(now)
     // Once the rate is measured it governs; slow start only covers the first ticks.
     this.pipeline.measured(this.rate)
     this.upload.tick(now)
-    if (now - this.lastReceivedAt > limits.idleMs) {
-      return this.fail(this.problem("Timeout", `sent no message for ${Math.round(limits.idleMs / 1000)} s`))
-    }
-    if (!this.peerChoking && this.swarm.picker.outstanding(this) > 0 && now - this.lastProgressAt > limits.snubMs) {
-      return this.fail(this.problem("Timeout", `sent no block for ${Math.round(limits.snubMs / 1000)} s`))
-    }
-    if (this.peerChoking && this.amInterested && now - this.chokedSince > limits.chokedMs) {
-      return this.fail(this.problem("Timeout", `kept us choked for ${Math.round(limits.chokedMs / 1000)} s`))
-    }
+    const overdue = this.liveness.overdue(now, limits, this, this.swarm.picker)
+    if (overdue !== undefined) this.fail(this.problem("Timeout", overdue))
   }
 }

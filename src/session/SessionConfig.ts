@@ -1,7 +1,7 @@
 import * as Duration from "effect/Duration"
 import * as Schedule from "effect/Schedule"
 import { type ChokeConfig, defaultChokeConfig } from "./choker.js"
-import type { EncryptionPolicy } from "./encryption.js"
+import type { EncryptionPolicy } from "../peer/encryption.js"
 import { type AnnounceTiming, defaultAnnounceTiming } from "../tracker/index.js"
 
 /** How a torrent session treats its peers. Every field has a default; override what you need. */

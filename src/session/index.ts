@@ -1,7 +1,7 @@
 /** The torrent session: peers, pieces, verification and storage working together. */
 export type { MagnetHandle, MagnetProgress } from "./magnet.js"
 export type { MetadataProgress } from "./metadata/fetchMetadata.js"
-export { isFinal, PeerError, type PeerErrorReason } from "./PeerError.js"
+export { isFinal, PeerError, type PeerErrorReason } from "../peer/PeerError.js"
 export { type AddOptions, layer, layerConfig, make, Session } from "./Session.js"
 export { defaultSessionConfig, type SessionConfig } from "./SessionConfig.js"
 export {

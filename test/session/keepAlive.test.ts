@@ -2,7 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, TestClock } from "effect"
 import type { Connection } from "../../src/peer/transport/Transport.js"
 import { defaultSessionConfig, KEEP_ALIVE_AFTER } from "../../src/session/SessionConfig.js"
-import { type Link, type LinkEvents, runLink } from "../../src/session/runLink.js"
+import type { Link } from "../../src/peer/link.js"
+import { type LinkEvents, runLink } from "../../src/session/runLink.js"
 
 /** A link that is handshaken at once, records its keep-alives, and writes a message when told. */
 const fakeLink = () => {

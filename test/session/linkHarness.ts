@@ -8,7 +8,7 @@ import { Bitfield, BLOCK_SIZE } from "../../src/piece/index.js"
 import { BanList } from "../../src/session/BanList.js"
 import { defaultChokeConfig } from "../../src/session/choker.js"
 import { PeerLink } from "../../src/session/PeerLink.js"
-import type { PeerError } from "../../src/session/PeerError.js"
+import type { PeerError } from "../../src/peer/PeerError.js"
 import { Swarm } from "../../src/session/Swarm.js"
 import {
   type CapabilityName,

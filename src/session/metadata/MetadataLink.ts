@@ -1,5 +1,7 @@
 import type { Endpoint } from "../../net/Datagram.js"
 import { formatEndpoint } from "../../net/endpoint.js"
+import { PeerError } from "../../peer/PeerError.js"
+import { closedBy, type Link, Written } from "../../peer/link.js"
 import type { Connection, TransportError } from "../../peer/transport/Transport.js"
 import {
   decodeMetadataMessage,
@@ -18,8 +20,7 @@ import {
 import { Admission } from "../admission.js"
 import { ourExtendedHandshake, PeerExtensions } from "../extensions.js"
 import { addressKey, type BanList } from "../BanList.js"
-import { PeerError } from "../PeerError.js"
-import { closedBy, type Link, type LinkEvents, Written } from "../runLink.js"
+import type { LinkEvents } from "../runLink.js"
 import { MetadataAssembler } from "./MetadataAssembler.js"
 
 /** Metadata pieces asked of one peer at a time. */

@@ -1,21 +1,21 @@
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { Endpoint } from "../net/Datagram.js"
 import { formatEndpoint } from "../net/endpoint.js"
+import type { Handshake } from "../wire/index.js"
+import { readHandshake } from "./handshakeReader.js"
+import { dial, keyOf } from "./link.js"
 import {
   looksLikePlaintextHandshake,
   MseInitiator,
   MseResponder,
   selectMethod,
   type SelectMethod
-} from "../peer/mse/index.js"
-import { continuedConnection } from "../peer/mse/stream.js"
-import type { Connection, Transport } from "../peer/transport/Transport.js"
-import type { Handshake } from "../wire/index.js"
-import { readHandshake } from "./handshakeReader.js"
+} from "./mse/index.js"
+import { continuedConnection } from "./mse/stream.js"
 import { PeerError } from "./PeerError.js"
-import { dial, keyOf } from "./runLink.js"
-import type { SessionConfig } from "./SessionConfig.js"
+import type { Connection, Transport } from "./transport/Transport.js"
 
 /**
  * Message Stream Encryption with peers:
@@ -90,7 +90,11 @@ export const initiateEncryption = (
  */
 export const dialPeer = <A>(
   transport: Transport["Type"],
-  config: Pick<SessionConfig, "encryption" | "connectTimeout" | "handshakeTimeout">,
+  config: {
+    readonly encryption: EncryptionPolicy
+    readonly connectTimeout: Duration.DurationInput
+    readonly handshakeTimeout: Duration.DurationInput
+  },
   address: Endpoint,
   infoHash: Uint8Array,
   plaintextPeers: Set<string>,

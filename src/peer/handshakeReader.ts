@@ -1,4 +1,4 @@
-import type { Connection } from "../peer/transport/Transport.js"
+import type { Connection } from "./transport/Transport.js"
 import { copyBytes, decodeHandshake, HANDSHAKE_LENGTH, type Handshake } from "../wire/index.js"
 
 /**
