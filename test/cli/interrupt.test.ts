@@ -1,6 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { cpSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { join } from "node:path"
+import { encode } from "../../src/bencode/index.js"
 import { bt, linesOf, startBt, workDir } from "./bt.js"
 
 const dir = workDir()
@@ -107,5 +110,49 @@ describe("Ctrl-C in bt create", () => {
     expect(code, context).toBe(130)
     expect(linesOf(stdout), context).toEqual([`stopped while hashing ${join(big, "sparse.bin")}; ${output} was not written`])
     expect(existsSync(output), context).toBe(false)
+  }, 60_000)
+})
+
+describe("Ctrl-C in bt peers", () => {
+  it("prints what the trackers that answered said, names those that had not, and takes us off the first", async () => {
+    // A tracker on loopback that answers announces at /good and never answers at /slow (nor scrapes).
+    const requests: Array<string> = []
+    let scraped: () => void = () => {}
+    const scrapeSeen = new Promise<void>((resolve) => (scraped = resolve))
+    const server = createServer((request, response) => {
+      const url = request.url ?? ""
+      requests.push(url)
+      if (url.startsWith("/good/announce")) {
+        response.end(encode({ interval: 1800, peers: Buffer.from([10, 0, 0, 7, 0x1a, 0xe1]) }))
+      } else if (url.startsWith("/good/scrape")) {
+        scraped()
+      }
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const output = join(dir, "two-trackers.torrent")
+      const made = bt(["create", album, "-o", output, "-t", `${base}/good/announce`, "-t", `${base}/slow/announce`], { cwd: dir })
+      expect(made.code, made.stderr).toBe(0)
+      const child = startBt(["peers", output, "--timeout", "60"], { cwd: dir })
+      let stdout = ""
+      let stderr = ""
+      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
+      const exited = new Promise<number | null>((resolve) => child.on("exit", resolve))
+      // bt scrapes a tracker once its announce has answered: then it has something to say. Bounded by the test's timeout.
+      await Promise.race([scrapeSeen, exited])
+      child.kill("SIGINT")
+      const code = await exited
+      const context = `exit ${code}\nstdout:\n${stdout}\nstderr:\n${stderr}`
+      expect(code, context).toBe(130)
+      expect(stdout, context).toMatch(/\/good\/announce: 1 peer, interval 1800 s\n {2}10\.0\.0\.7:6881/)
+      expect(linesOf(stdout).at(-1), context).toBe(`stopped: 1 of 2 trackers answered; no answer yet from ${base}/slow/announce`)
+      expect(stderr, context).toBe("")
+      expect(requests.some((url) => url.startsWith("/good/announce") && url.includes("event=stopped")), context).toBe(true)
+    } finally {
+      server.closeAllConnections()
+      server.close()
+    }
   }, 60_000)
 })
