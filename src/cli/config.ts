@@ -35,6 +35,9 @@ export interface ConfigKey {
 
 const SWARM = ["download", "seed", "daemon"]
 
+/** Where the keys are listed, for an unknown one: all of them on one line would run past 100 columns. */
+export const KEYS_HINT = "try: bt config list (it shows every key)"
+
 export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
   {
     name: "download-dir",

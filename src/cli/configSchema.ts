@@ -4,7 +4,7 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { CONFIG_KEYS, type ConfigKey, type ConfigValue, configKey } from "./config.js"
+import { type ConfigKey, type ConfigValue, configKey, KEYS_HINT } from "./config.js"
 import { parseRate } from "./rate.js"
 import { CommandFailed } from "./UsageError.js"
 
@@ -82,9 +82,7 @@ export const checkFile = (path: string, raw: Record<string, unknown>): Map<Confi
   for (const [name, value] of Object.entries(raw)) {
     const key = configKey(name)
     if (key === undefined) {
-      throw new CommandFailed({
-        message: `${path}: unknown key "${name}" (the keys: ${CONFIG_KEYS.map((k) => k.name).join(", ")})`
-      })
+      throw new CommandFailed({ message: `${path}: unknown key "${name}"`, hint: KEYS_HINT })
     }
     settings.set(key, checkValue(key, value, path))
   }

@@ -12,6 +12,7 @@ import { CommandFailed } from "./UsageError.js"
 
 export type FileProblem =
   | { readonly kind: "missing" }
+  | { readonly kind: "folder" }
   | { readonly kind: "too short" | "too large"; readonly size: number; readonly expected: number }
   | { readonly kind: "bad pieces"; readonly pieces: number }
 
@@ -68,6 +69,8 @@ export const problemText = (problem: FileProblem): string => {
   switch (problem.kind) {
     case "missing":
       return "missing"
+    case "folder":
+      return "is a folder, not a file"
     case "too short":
     case "too large":
       return `${problem.kind} (${formatCount(problem.size)} bytes; the torrent says ${formatCount(problem.expected)})`
@@ -80,14 +83,33 @@ export const problemText = (problem: FileProblem): string => {
 export const reportsSummary = (reports: ReadonlyArray<FileReport>): string => {
   const count = (kind: FileProblem["kind"]) => reports.filter((report) => report.problem.kind === kind).length
   const missing = count("missing")
+  const folders = count("folder")
   const parts = [
     missing === 0 ? undefined : `${missing} file${missing === 1 ? "" : "s"} missing`,
+    folders === 0 ? undefined : `${folders} ${folders === 1 ? "is a folder" : "are folders"} where a file should be`,
     count("too short") === 0 ? undefined : `${count("too short")} too short`,
     count("too large") === 0 ? undefined : `${count("too large")} too large`,
     count("bad pieces") === 0 ? undefined : `${count("bad pieces")} with bad pieces`
   ].filter((part) => part !== undefined)
   return parts.join(", ")
 }
+
+/**
+ * The reports, with each "missing" file that is a folder on disk named as one (the storage lists only regular files).
+ * Reads only: a `stat` per missing file.
+ */
+export const withFolders = (
+  directory: string,
+  reports: ReadonlyArray<FileReport>
+): Effect.Effect<Array<FileReport>, never, FileSystem.FileSystem> =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) =>
+    Effect.forEach(reports, (report) =>
+      report.problem.kind !== "missing"
+        ? Effect.succeed(report)
+        : fs.stat(`${directory}/${report.path}`).pipe(
+          Effect.map((info): FileReport => info.type === "Directory" ? { path: report.path, problem: { kind: "folder" } } : report),
+          Effect.orElseSucceed(() => report)
+        )))
 
 /** Whether nothing of the torrent was found at all: the sign of a wrong data folder. */
 export const nothingFound = (existing: ReadonlyArray<ExistingFile | undefined>): boolean =>

@@ -67,7 +67,7 @@ const argLabel = (arg: ArgSpec): string => {
 }
 
 /** The first sentence of a description: the one-line summary in a list of commands. */
-const firstSentence = (text: string): string => {
+export const firstSentence = (text: string): string => {
   const match = /^(.*?[a-z)][.])(\s|$)/.exec(text)
   return (match?.[1] ?? text).replace(/[.]$/, "")
 }

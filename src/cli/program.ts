@@ -16,7 +16,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
-import { type HelpExtras, plainStyle, renderHelp, type Style } from "./help.js"
+import { type HelpExtras, plainStyle, renderHelp, type Style, WIDTH } from "./help.js"
 import { type CommandSpec, commandSpec, docText, type OptionSpec } from "./spec.js"
 import { type CommandFailed, UsageError } from "./UsageError.js"
 
@@ -95,6 +95,10 @@ const suggestion = (typed: string, known: ReadonlyArray<string>): string => {
   const close = known.filter((name) => distance(typed, name) <= Math.max(1, Math.floor(name.length / 4)))
   return close.length === 1 ? `; did you mean ${close[0]}?` : ""
 }
+
+/** The first message whose `bt: ` line fits in 100 columns (the last one if none does). */
+const fitting = (messages: ReadonlyArray<string>): string =>
+  messages.find((message) => `bt: ${message}`.length <= WIDTH) ?? messages[messages.length - 1]!
 
 const findOption = (command: CommandSpec, name: string): OptionSpec | undefined =>
   command.options.find((option) => option.name === name || option.aliases.includes(name))
@@ -208,7 +212,9 @@ const readLine = (
         if (sub === undefined) {
           const names = command.subcommands.map((c) => c.name)
           const close = suggestion(token, names)
-          return fail(`unknown command '${token}'${close === "" ? ` (the commands: ${names.join(", ")})` : close}`)
+          const unknown = `unknown command '${token}'`
+          // The list when it fits the line (`bt dht`'s, `bt config`'s); bt's own is in the help the hint names.
+          return fail(close !== "" ? `${unknown}${close}` : fitting([`${unknown} (the commands: ${names.join(", ")})`, unknown]))
         }
         command = sub
         continue
@@ -222,7 +228,8 @@ const readLine = (
       const required = command.args.filter((arg) => !arg.optional)
       if (positionals.length < required.length) {
         const missing = required[positionals.length]!
-        return fail(`missing <${missing.name}>: ${missing.description}`)
+        const what = `missing <${missing.name}>`
+        return fail(fitting([`${what}: ${missing.description}`, `${what}: ${missing.description.replace(/ \(.*\)$/, "")}`, what]))
       }
       if (!command.args.some((arg) => arg.repeatable) && positionals.length > command.args.length) {
         const extra = positionals[command.args.length]!

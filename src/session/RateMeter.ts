@@ -10,6 +10,17 @@ export class RateMeter {
     this.bytes += bytes
   }
 
+  /**
+   * The rate to show at `now`: the smoothed rate once a tick has counted bytes; before that, the bytes counted so
+   * far over the time since the last tick (or the start), so a peer that is sending does not show 0 until the next
+   * tick. Reads only.
+   */
+  current(now: number): number {
+    if (this.rate !== 0 || this.bytes === 0) return this.rate
+    const elapsed = now - this.since
+    return elapsed > 0 ? (this.bytes * 1000) / elapsed : 0
+  }
+
   tick(now: number): void {
     const elapsed = now - this.since
     if (elapsed <= 0) return

@@ -615,6 +615,7 @@ export const startTorrent = (
           trackers
         }
       }
+      const at = now()
       return {
         ...base,
         state: current.picker.isComplete() ? "seeding" : "downloading",
@@ -640,8 +641,9 @@ export const startTorrent = (
           encrypted: link.connection.encrypted === true,
           transport: link.connection.transport,
           ...(link.connection.counters === undefined ? {} : { transportCounters: link.connection.counters() }),
-          downloadRate: link.download.rate,
-          uploadRate: link.upload.rate,
+          // Before the session's first tick counts its bytes, a peer's rate is what it sent so far (not 0).
+          downloadRate: link.download.current(at),
+          uploadRate: link.upload.current(at),
           requestDepth: link.depth,
           peakOutstanding: link.peakOutstanding
         })),

@@ -20,7 +20,10 @@ const cases: ReadonlyArray<{
   readonly hint?: RegExp
 }> = [
   { args: ["frobnicate", "--help"], code: 2, says: /unknown command 'frobnicate'/, hint: /^try: bt --help$/ },
-  { args: ["frobnicate"], code: 2, says: /unknown command 'frobnicate'/ },
+  { args: ["frobnicate"], code: 2, says: /^bt: unknown command 'frobnicate'$/, hint: /^try: bt --help$/ },
+  // A short list of commands fits the line; bt's own (18 commands) would not.
+  { args: ["dht", "frobnicate"], code: 2, says: /^bt: unknown command 'frobnicate' \(the commands: lookup\)$/ },
+  { args: ["config", "get", "nokey"], code: 1, says: /^bt: unknown key "nokey"$/, hint: /^try: bt config list/ },
   { args: ["downlaod", "x.torrent"], code: 2, says: /unknown command 'downlaod'; did you mean download\?/ },
   { args: ["download", "x.torrent", "--peeer", "1.2.3.4:5"], code: 2, says: /unknown option --peeer; did you mean --peer\?/ },
   { args: ["download"], code: 2, says: /missing <torrent>/, hint: /^try: bt download --help$/ },
@@ -81,6 +84,8 @@ describe("bad input", () => {
       expect(lines.length, context).toBeLessThanOrEqual(2)
       expect(lines[0], context).toMatch(/^bt: /)
       expect(lines[0], context).toMatch(says)
+      // Paths aside (this file's folder is long), no line of ours passes 100 columns.
+      for (const line of lines) expect(line.replaceAll(dir, "DIR").length, context).toBeLessThanOrEqual(100)
       if (hint !== undefined) expect(lines[1], context).toMatch(hint)
       expect(result.stderr + result.stdout, context).not.toMatch(INTERNAL)
       expect(result.stdout, context).toBe("")

@@ -32,6 +32,40 @@ describe("bt completions", () => {
     expect(bashCompletes(result.stdout, ["bt", "dht", "look"])).toEqual(["lookup"])
   })
 
+  it("bash: offers what the help shows: a command's options and those every command takes, not @effect/cli's", async () => {
+    const result = await btAsync(["completions", "bash"], { cwd: dir })
+    expect(result.code, result.stderr).toBe(0)
+    const options = bashCompletes(result.stdout, ["bt", "download", "--"])
+    expect(options).toContain("--encryption")
+    expect(options).toContain("--log-level")
+    expect(options).toContain("--help")
+    expect(options).not.toContain("--completions")
+    expect(options).not.toContain("--wizard")
+    // `bt --wizard` is in bt's help; --completions is not (bt completions is).
+    expect(bashCompletes(result.stdout, ["bt", "--w"])).toEqual(["--wizard"])
+    expect(bashCompletes(result.stdout, ["bt", "--comp"])).toEqual([])
+    // An option's values where it has a known set, after the option and after the command's argument alike.
+    expect(bashCompletes(result.stdout, ["bt", "download", "x.torrent", "--encryption", ""])).toEqual(["prefer", "require", "disable"])
+    expect(bashCompletes(result.stdout, ["bt", "download", "--log-level", ""])).toEqual(["debug", "info", "warning", "error"])
+    // `bt config list` and `bt list` are different commands.
+    expect(bashCompletes(result.stdout, ["bt", "config", "l"])).toEqual(["list"])
+    expect(bashCompletes(result.stdout, ["bt", "list", "--js"])).toEqual(["--json"])
+  })
+
+  it("zsh and fish: our options in the help's words, none of @effect/cli's built-ins", async () => {
+    for (const shell of ["zsh", "fish"]) {
+      const result = await btAsync(["completions", shell], { cwd: dir })
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.stdout, shell).not.toMatch(/--completions|-l completions/)
+      expect(result.stdout, shell).not.toMatch(/user-defined|This setting is optional/i)
+      expect(result.stdout, shell).toMatch(/MSE\/PE with peers: prefer/)
+    }
+    const fish = await btAsync(["completions", "fish"], { cwd: dir })
+    // --wizard at the top only, as the help shows it.
+    expect(fish.stdout.match(/-l wizard/g)).toHaveLength(1)
+    expect(fish.stdout).toMatch(/^complete -c bt -n '__fish_seen_subcommand_from download' -l encryption -x -a 'prefer require disable' /m)
+  })
+
   it("zsh and fish: scripts for their completion systems, naming the commands", async () => {
     const zsh = await btAsync(["completions", "zsh"], { cwd: dir })
     expect(zsh.code, zsh.stderr).toBe(0)

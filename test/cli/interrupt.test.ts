@@ -1,6 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { cpSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { join } from "node:path"
+import { encode } from "../../src/bencode/index.js"
 import { bt, linesOf, startBt, workDir } from "./bt.js"
 
 const dir = workDir()
@@ -107,5 +110,69 @@ describe("Ctrl-C in bt create", () => {
     expect(code, context).toBe(130)
     expect(linesOf(stdout), context).toEqual([`stopped while hashing ${join(big, "sparse.bin")}; ${output} was not written`])
     expect(existsSync(output), context).toBe(false)
+  }, 60_000)
+})
+
+/**
+ * `bt peers` against a tracker on loopback that answers announces at /good and never answers at /slow (nor
+ * scrapes), stopped by SIGINT once it has the /good answer; what it printed, its exit code, what the tracker saw.
+ */
+const peersInterrupted = async (extra: ReadonlyArray<string>) => {
+  const requests: Array<string> = []
+  let scraped: () => void = () => {}
+  const scrapeSeen = new Promise<void>((resolve) => (scraped = resolve))
+  const server = createServer((request, response) => {
+    const url = request.url ?? ""
+    requests.push(url)
+    if (url.startsWith("/good/announce")) {
+      response.end(encode({ interval: 1800, peers: Buffer.from([10, 0, 0, 7, 0x1a, 0xe1]) }))
+    } else if (url.startsWith("/good/scrape")) {
+      scraped()
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  try {
+    const output = join(dir, `two-trackers${extra.join("")}.torrent`)
+    const made = bt(["create", album, "-o", output, "-t", `${base}/good/announce`, "-t", `${base}/slow/announce`], { cwd: dir })
+    expect(made.code, made.stderr).toBe(0)
+    const child = startBt(["peers", output, "--timeout", "60", ...extra], { cwd: dir })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve))
+    // bt scrapes a tracker once its announce has answered: then it has something to say. Bounded by the test's timeout.
+    await Promise.race([scrapeSeen, exited])
+    child.kill("SIGINT")
+    const code = await exited
+    return { base, code, stdout, stderr, requests, context: `exit ${code}\nstdout:\n${stdout}\nstderr:\n${stderr}` }
+  } finally {
+    server.closeAllConnections()
+    server.close()
+  }
+}
+
+describe("Ctrl-C in bt peers", () => {
+  it("prints what the trackers that answered said, names those that had not, and takes us off the first", async () => {
+    const { base, code, context, requests, stderr, stdout } = await peersInterrupted([])
+    expect(code, context).toBe(130)
+    expect(stdout, context).toMatch(/\/good\/announce: 1 peer, interval 1800 s\n {2}10\.0\.0\.7:6881/)
+    expect(linesOf(stdout).at(-1), context).toBe(`stopped: 1 of 2 trackers answered; no answer yet from ${base}/slow/announce`)
+    expect(stderr, context).toBe("")
+    expect(requests.some((url) => url.startsWith("/good/announce") && url.includes("event=stopped")), context).toBe(true)
+  }, 60_000)
+
+  it("--json: one stopped event with the answers so far and the trackers still waited for", async () => {
+    const { base, code, context, stderr, stdout } = await peersInterrupted(["--json"])
+    expect(code, context).toBe(130)
+    const lines = linesOf(stdout)
+    expect(lines, context).toHaveLength(1)
+    expect(JSON.parse(lines[0]!), context).toMatchObject({
+      event: "stopped",
+      trackers: [{ url: `${base}/good/announce`, peers: [{ host: "10.0.0.7", port: 6881 }] }],
+      waiting: [`${base}/slow/announce`]
+    })
+    expect(stderr, context).toBe("")
   }, 60_000)
 })

@@ -61,6 +61,19 @@ describe("bt verify", () => {
     expect(linesOf(result.stderr)[0], context(result)).toMatch(/^bt: album does not match the torrent .*1 file missing/)
   })
 
+  it("names a folder where a file should be as a folder, and writes nothing", () => {
+    const copy = copyWith("folder", (root) => {
+      rmSync(join(root, "two.bin"))
+      mkdirSync(join(root, "two.bin"))
+    })
+    const result = bt(["verify", torrent, "-d", copy], { cwd: dir })
+    expect(result.code, context(result)).toBe(1)
+    expect(result.stdout, context(result)).toMatch(/album\/two\.bin: is a folder, not a file/)
+    expect(result.stdout, context(result)).not.toMatch(/missing/)
+    expect(readdirSync(join(copy, "album", "two.bin"))).toEqual([])
+    expect(linesOf(result.stderr)[0], context(result)).toMatch(/^bt: album does not match the torrent .*1 is a folder where a file should be/)
+  })
+
   it("names a file with bytes appended as too large, and fails although every piece is good", () => {
     const copy = copyWith("appended", (root) => appendFileSync(join(root, "one.bin"), "extra"))
     const result = bt(["verify", torrent, "-d", copy], { cwd: dir })

@@ -563,6 +563,23 @@ describe("choking, with leecher doubles on the memory transport and the test clo
           expectFairPlay([...pace.keys()])
         }), { snubTimeout: Duration.seconds(2) }), 30_000)
 
+    it.effect("a peer's downloadRate in progress is what it sent before the first rate tick, not 0", () =>
+      withSession(large, onlyPieces(large, ours), (handle) =>
+        Effect.gen(function*() {
+          const sender = yield* uploader("sender")
+          expect(sender.serve(4)).toBe(4)
+          yield* waitFor("the session has the 4 blocks", () => Effect.map(handle.progress, (p) => p.downloaded === 4 * 4096))
+          // Half a second in: the session's rate tick (every second from 0) has not run yet.
+          yield* TestClock.adjust("500 millis")
+          const early = (yield* handle.progress).peerList
+          expect(early).toHaveLength(1)
+          expect(early[0]!.downloadRate).toBe((4 * 4096) / 0.5)
+          // Once the tick has run, the meter's own rate: the same bytes over the whole first second.
+          yield* TestClock.adjust("500 millis")
+          yield* settle
+          expect((yield* handle.progress).peerList[0]!.downloadRate).toBe(4 * 4096)
+        })), 30_000)
+
     it.effect("a double that unchokes the session and then sends nothing is dropped after the snub timeout", () =>
       withSession(large, onlyPieces(large, ours), () =>
         Effect.gen(function*() {

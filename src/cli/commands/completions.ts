@@ -1,19 +1,17 @@
 /**
- * `bt completions bash|zsh|fish`: a completion script for the shell, from @effect/cli's own generators over the
- * same command definitions the help and the parser use, so it knows every command and option there is.
+ * `bt completions bash|zsh|fish`: a completion script for the shell, written (completionScripts.ts) from the same
+ * command definitions the help and the parser use, so it knows every command and option there is, in the help's
+ * words, and nothing of @effect/cli's built-ins that bt does not offer.
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
-import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import { bashScript, fishScript, zshScript } from "../completionScripts.js"
 import type { CommandHelp } from "../help.js"
+import { commandSpec } from "../spec.js"
 import { CommandFailed } from "../UsageError.js"
 
-const SHELLS = {
-  bash: Command.getBashCompletions,
-  zsh: Command.getZshCompletions,
-  fish: Command.getFishCompletions
-} as const
+const SHELLS = { bash: bashScript, zsh: zshScript, fish: fishScript } as const
 
 const isShell = (name: string): name is keyof typeof SHELLS => Object.hasOwn(SHELLS, name)
 
@@ -24,7 +22,7 @@ export const completions = (root: () => Command.Command<any, any, any, any>) =>
     { shell: Args.text({ name: "shell" }).pipe(Args.withDescription("bash, zsh or fish")) },
     ({ shell }) =>
       isShell(shell)
-        ? Effect.flatMap(SHELLS[shell](root(), "bt"), (lines) => Console.log(lines.join("\n")))
+        ? Effect.sync(() => process.stdout.write(SHELLS[shell](commandSpec(root().descriptor))))
         : Effect.fail(new CommandFailed({ message: `completions for '${shell}': not a shell bt knows (bash, zsh or fish)` }))
   ).pipe(Command.withDescription("Print a shell completion script for bash, zsh or fish."))
 

@@ -11,6 +11,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSyn
 import { dirname, resolve } from "node:path"
 import {
   CONFIG_KEYS,
+  KEYS_HINT,
   ConfigFile,
   type ConfigKey,
   configKey,
@@ -37,7 +38,7 @@ const attempt = <A>(step: () => A | Promise<A>): Effect.Effect<A, CommandFailed>
 const knownKey = (name: string): Effect.Effect<ConfigKey, CommandFailed> => {
   const key = configKey(name)
   return key === undefined
-    ? Effect.fail(new CommandFailed({ message: `unknown key "${name}" (the keys: ${CONFIG_KEYS.map((k) => k.name).join(", ")})` }))
+    ? Effect.fail(new CommandFailed({ message: `unknown key "${name}"`, hint: KEYS_HINT }))
     : Effect.succeed(key)
 }
 

@@ -131,38 +131,61 @@ export const peers = Command.make(
           }),
           Effect.orElseSucceed(() => status)
         )
-      const statusOf = (url: string, tier: number, result: TrackerResult["result"], now: number) => {
+      const statusOf = (url: string, tier: number, result: TrackerResult["result"], now: number): TrackerStatus => {
         const fresh: TrackerStatus = { url, tier, state: "not-contacted", failures: 0 }
         return Either.match(result, {
-          onLeft: (error) => Effect.succeed(failed(fresh, error, now)),
-          onRight: (answer) =>
-            withScrape(url, { ...answered(fresh, answer, now), nextAnnounce: now + 1000 * answer.interval })
+          onLeft: (error) => failed(fresh, error, now),
+          onRight: (answer) => ({ ...answered(fresh, answer, now), nextAnnounce: now + 1000 * answer.interval })
         })
       }
+      const asked = tiers.flatMap((tier, i) => tier.map((url) => ({ url, tier: i + 1 })))
+      /** What each tracker said so far, in the order asked: what Ctrl-C prints. */
+      const found = new Map<string, TrackerResult>()
+      const sayFound = (results: ReadonlyArray<TrackerResult>) =>
+        json
+          ? Console.log(JSON.stringify({ infoHash: parsed.infoHashHex, trackers: results.map(resultJson) }))
+          : Effect.zipRight(
+            Console.log(table([["info-hash", parsed.infoHashHex]])),
+            results.length === 0 ? Effect.void : Console.log(results.map(resultText).join("\n"))
+          )
+      /** We only asked: takes us off the trackers that listed us (each bounded to 3 s). */
+      const unlist = (results: Iterable<TrackerResult>) =>
+        Effect.forEach(
+          [...results].filter(({ result }) => Either.isRight(result)),
+          ({ url }) => tracker.announce(url, { ...request, event: "stopped", numWant: 0 }).pipe(Effect.timeout("3 seconds"), Effect.ignore),
+          { concurrency: "unbounded", discard: true }
+        )
+      /** Ctrl-C: what had come in, and which trackers had not answered yet. */
+      const sayStopped = Effect.suspend(() => {
+        const results = asked.flatMap(({ url }) => found.get(url) ?? [])
+        const waiting = asked.filter(({ url }) => !found.has(url)).map(({ url }) => url)
+        return json
+          ? Console.log(JSON.stringify({ event: "stopped", infoHash: parsed.infoHashHex, trackers: results.map(resultJson), waiting }))
+          : Effect.zipRight(
+            sayFound(results),
+            Console.log(
+              `stopped: ${results.length} of ${asked.length} tracker${asked.length === 1 ? "" : "s"} answered` +
+                (waiting.length === 0 ? "" : `; no answer yet from ${waiting.join(", ")}`)
+            )
+          )
+      }).pipe(Effect.zipRight(Effect.suspend(() => unlist(found.values()))))
       // A diagnostic asks every tracker at once, rather than walking the tiers as a download does.
       const results: ReadonlyArray<TrackerResult> = yield* Effect.forEach(
-        tiers.flatMap((tier, i) => tier.map((url) => ({ url, tier: i + 1 }))),
+        asked,
         ({ tier, url }) =>
           Effect.gen(function*() {
             const result = yield* ask(url)
-            const status = yield* statusOf(url, tier, result, yield* Clock.currentTimeMillis)
-            return { url, tier, result, status }
+            const status = statusOf(url, tier, result, yield* Clock.currentTimeMillis)
+            found.set(url, { url, tier, result, status })
+            const full = { url, tier, result, status: Either.isRight(result) ? yield* withScrape(url, status) : status }
+            found.set(url, full)
+            return full
           }),
         { concurrency: "unbounded" }
-      )
-      // We only asked; take ourselves off the trackers that listed us.
-      yield* Effect.forEach(
-        results.filter(({ result }) => Either.isRight(result)),
-        ({ url }) => tracker.announce(url, { ...request, event: "stopped", numWant: 0 }).pipe(Effect.timeout("3 seconds"), Effect.ignore),
-        { concurrency: "unbounded", discard: true }
-      )
+      ).pipe(Effect.onInterrupt(() => sayStopped))
+      yield* unlist(results)
 
-      if (json) {
-        yield* Console.log(JSON.stringify({ infoHash: parsed.infoHashHex, trackers: results.map(resultJson) }))
-      } else {
-        yield* Console.log(table([["info-hash", parsed.infoHashHex]]))
-        yield* Console.log(results.map(resultText).join("\n"))
-      }
+      yield* sayFound(results)
       if (results.every(({ result }) => Either.isLeft(result))) {
         return yield* new CommandFailed({ message: "no tracker answered" })
       }

@@ -8,7 +8,7 @@ import type { Endpoint } from "../../net/Datagram.js"
 import { Bitfield } from "../../piece/index.js"
 import * as Session from "../../session/index.js"
 import { layer as storageLayer, Storage } from "../../storage/index.js"
-import { fileReports, nothingFound, problemText, requireFolder } from "../dataCheck.js"
+import { fileReports, nothingFound, problemText, requireFolder, withFolders } from "../dataCheck.js"
 import { formatBytes } from "../format.js"
 import { checkSwarmArgs, dataDirectory, joinLsd, mapSessionPort, sessionLayerOf, swarmOptions } from "../options.js"
 import { seededLine } from "../progress.js"
@@ -52,7 +52,7 @@ const checkFilesPresent = (torrent: TorrentInfo, directory: string) =>
     if (nothingFound(existing)) {
       return yield* new CommandFailed({ message: `none of ${torrent.name}'s files are in ${directory}`, hint })
     }
-    const wrong = fileReports(torrent, existing, Bitfield.full(torrent.pieceCount))[0]
+    const wrong = (yield* withFolders(directory, fileReports(torrent, existing, Bitfield.full(torrent.pieceCount))))[0]
     if (wrong !== undefined) {
       return yield* new CommandFailed({
         message: `${directory}/${wrong.path}: ${problemText(wrong.problem)}; the data does not match the torrent`,

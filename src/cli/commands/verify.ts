@@ -12,7 +12,7 @@ import { restorePieces } from "../../session/restore.js"
 import { layer as storageLayer, Storage } from "../../storage/index.js"
 import { layerThreads } from "../../verifier/index.js"
 import { formatBytes, formatCount } from "../format.js"
-import { fileReports, nothingFound, problemText, reportsSummary, requireFolder } from "../dataCheck.js"
+import { fileReports, nothingFound, problemText, reportsSummary, requireFolder, withFolders } from "../dataCheck.js"
 import { dataDirectory } from "../options.js"
 import { CommandFailed } from "../UsageError.js"
 import type { CommandHelp } from "../help.js"
@@ -59,7 +59,7 @@ export const verify = Command.make(
       const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
       if (tty) yield* Effect.sync(() => process.stderr.write("\r\x1b[K"))
       const existing = yield* storage.existing
-      const reports = fileReports(torrent, existing, have)
+      const reports = yield* withFolders(directory, fileReports(torrent, existing, have))
       if (json) {
         yield* Console.log(JSON.stringify({
           event: "verified",

@@ -1,0 +1,252 @@
+/**
+ * Shell completion scripts for bash, zsh and fish, written from the same command definitions the help and the
+ * parser use (spec.ts): each command's subcommands and options, an option's values where it has a known set (a
+ * choice, a file, a folder), and the options every command takes as the help names them. Pure: text in, text out.
+ */
+import { firstSentence } from "./help.js"
+import type { CommandSpec, OptionSpec, ValueType } from "./spec.js"
+
+/** An option the completion offers: what the spec says, or one of the options bt takes after any command. */
+interface Offered {
+  readonly name: string
+  readonly aliases: ReadonlyArray<string>
+  readonly type: ValueType
+  readonly description: string
+}
+
+const flag: ValueType = { kind: "flag" }
+
+/** The options every command takes, in the help's words (`bt --help`, "More"). */
+const EVERY_COMMAND: ReadonlyArray<Offered> = [
+  { name: "--help", aliases: ["-h"], type: flag, description: "show the command's options and examples" },
+  {
+    name: "--log-level",
+    aliases: [],
+    type: { kind: "choice", alternatives: ["debug", "info", "warning", "error"] },
+    description: "show that much of the log"
+  },
+  { name: "--log-file", aliases: [], type: { kind: "path", pathType: "file" }, description: "write the log to FILE" },
+  {
+    name: "--log-format",
+    aliases: [],
+    type: { kind: "choice", alternatives: ["text", "json"] },
+    description: "the log as text, or as JSON lines"
+  },
+  { name: "--log-max-size", aliases: [], type: { kind: "text" }, description: "rotate the log file at this size (10M)" },
+  { name: "--quiet", aliases: [], type: flag, description: "show errors and the final summary only" },
+  {
+    name: "--config",
+    aliases: [],
+    type: { kind: "path", pathType: "file" },
+    description: "read defaults from FILE (default ~/.config/bt/config.json)"
+  }
+]
+
+/** What `bt` alone takes besides. */
+const ROOT_ONLY: ReadonlyArray<Offered> = [
+  { name: "--version", aliases: [], type: flag, description: "print bt's version" },
+  { name: "--wizard", aliases: [], type: flag, description: "build a command line step by step" }
+]
+
+/** A command's own options (the root's: --version and --wizard). */
+const ownOptions = (command: CommandSpec): ReadonlyArray<Offered> =>
+  command.path.length === 0 ? ROOT_ONLY : command.options.map((option: OptionSpec): Offered => ({
+    name: option.name,
+    aliases: option.aliases,
+    type: option.type,
+    description: option.description
+  }))
+
+const offered = (command: CommandSpec): ReadonlyArray<Offered> => [...ownOptions(command), ...EVERY_COMMAND]
+
+/**
+ * The `case "$cmdpath|$prev"` lines that complete an option's value (bash and zsh alike, given each shell's words
+ * for a type): a command's own options under its path, the options every command takes under any.
+ */
+const valueCases = (commands: ReadonlyArray<CommandSpec>, values: (type: ValueType) => string, done: string) => [
+  ...commands.flatMap((command) =>
+    ownOptions(command).filter(takesValue).map((option) => ({ path: command.path.join(" "), option }))
+  ),
+  ...EVERY_COMMAND.filter(takesValue).map((option) => ({ path: undefined, option }))
+].map(({ option, path }) => {
+  const patterns = [option.name, ...option.aliases].map((name) =>
+    path === undefined ? `*${quoted(`|${name}`)}` : quoted(`${path}|${name}`)
+  )
+  return `${patterns.join("|")}) ${values(option.type)}; ${done} ;;`
+})
+
+/** Every command, the root first, then each below its parent. */
+const allCommands = (root: CommandSpec): Array<CommandSpec> => [root, ...root.subcommands.flatMap(allCommands)]
+
+const takesValue = (option: Offered) => option.type.kind !== "flag"
+
+/** A word in a shell's single quotes. */
+const quoted = (text: string) => `'${text.replaceAll("'", "'\\''")}'`
+
+// bash: one function; the command is the run of command words typed so far (`dht lookup`).
+
+const bashValues = (type: ValueType): string => {
+  switch (type.kind) {
+    case "choice":
+      return `COMPREPLY=($(compgen -W ${quoted(type.alternatives.join(" "))} -- "$cur"))`
+    case "path":
+      return type.pathType === "directory" ? `COMPREPLY=($(compgen -d -- "$cur"))` : `COMPREPLY=($(compgen -f -- "$cur"))`
+    default:
+      return "COMPREPLY=()"
+  }
+}
+
+export const bashScript = (root: CommandSpec, program = "bt"): string => {
+  const commands = allCommands(root)
+  const key = (command: CommandSpec) => quoted(command.path.join(" "))
+  const optionCases = commands.map((command) =>
+    `      ${key(command)}) words=${quoted(offered(command).map((option) => option.name).join(" "))} ;;`
+  )
+  const wordCases = commands.filter((command) => command.subcommands.length > 0).map((command) =>
+    `      ${key(command)}) words=${quoted(command.subcommands.map((sub) => sub.name).join(" "))} ;;`
+  )
+  const commandPaths = commands.filter((command) => command.path.length > 0).map(key).join("|")
+  return [
+    `# bash completion for ${program}: source it, or put it in ~/.local/share/bash-completion/completions/${program}`,
+    `_${program}_bash_completions() {`,
+    `  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="" cmdpath="" word words="" i`,
+    `  (( COMP_CWORD > 0 )) && prev="\${COMP_WORDS[COMP_CWORD-1]}"`,
+    `  COMPREPLY=()`,
+    `  for (( i = 1; i < COMP_CWORD; i++ )); do`,
+    `    word="\${COMP_WORDS[i]}"`,
+    `    case "\${cmdpath:+$cmdpath }$word" in`,
+    `      ${commandPaths}) cmdpath="\${cmdpath:+$cmdpath }$word" ;;`,
+    `    esac`,
+    `  done`,
+    `  case "$cmdpath|$prev" in`,
+    ...valueCases(commands, bashValues, "return 0").map((line) => `    ${line}`),
+    `  esac`,
+    `  if [[ "$cur" == -* ]]; then`,
+    `    case "$cmdpath" in`,
+    ...optionCases,
+    `    esac`,
+    `  else`,
+    `    case "$cmdpath" in`,
+    ...wordCases,
+    `      *) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;`,
+    `    esac`,
+    `  fi`,
+    `  COMPREPLY=($(compgen -W "$words" -- "$cur"))`,
+    `}`,
+    `complete -F _${program}_bash_completions ${program}`,
+    ``
+  ].join("\n")
+}
+
+// zsh: the same walk, with descriptions shown by `_describe`.
+
+const zshValues = (type: ValueType): string => {
+  switch (type.kind) {
+    case "choice":
+      return `compadd -- ${type.alternatives.map(quoted).join(" ")}`
+    case "path":
+      return type.pathType === "directory" ? "_files -/" : "_files"
+    default:
+      return "_message value"
+  }
+}
+
+/** `name:description` for `_describe`, a colon in the name escaped. */
+const described = (name: string, description: string) => quoted(`${name.replaceAll(":", "\\:")}:${description}`)
+
+export const zshScript = (root: CommandSpec, program = "bt"): string => {
+  const commands = allCommands(root)
+  const key = (command: CommandSpec) => quoted(command.path.join(" "))
+  const optionCases = commands.map((command) =>
+    `      ${key(command)}) described=(${offered(command).map((o) => described(o.name, o.description)).join(" ")}) ;;`
+  )
+  const wordCases = commands.filter((command) => command.subcommands.length > 0).map((command) =>
+    `      ${key(command)}) described=(${
+      command.subcommands.map((sub) => described(sub.name, firstSentence(sub.description))).join(" ")
+    }) ;;`
+  )
+  const commandPaths = commands.filter((command) => command.path.length > 0).map(key).join("|")
+  return [
+    `#compdef ${program}`,
+    `# zsh completion for ${program}: put it in a folder on $fpath as _${program}`,
+    `_${program}() {`,
+    `  local cmdpath="" word prev="\${words[CURRENT-1]}" i`,
+    `  local -a described`,
+    `  for (( i = 2; i < CURRENT; i++ )); do`,
+    `    word="\${words[i]}"`,
+    `    case "\${cmdpath:+$cmdpath }$word" in`,
+    `      (${commandPaths}) cmdpath="\${cmdpath:+$cmdpath }$word" ;;`,
+    `    esac`,
+    `  done`,
+    `  case "$cmdpath|$prev" in`,
+    ...valueCases(commands, zshValues, "return").map((line) => `    (${line}`),
+    `  esac`,
+    `  if [[ "$PREFIX" == -* ]]; then`,
+    `    case "$cmdpath" in`,
+    ...optionCases.map((line) => line.replace(/^ {6}/, "      (")),
+    `    esac`,
+    `    _describe option described`,
+    `  else`,
+    `    case "$cmdpath" in`,
+    ...wordCases.map((line) => line.replace(/^ {6}/, "      (")),
+    `      (*) _files; return ;;`,
+    `    esac`,
+    `    _describe command described`,
+    `  fi`,
+    `}`,
+    `_${program} "$@"`,
+    ``
+  ].join("\n")
+}
+
+// fish: one `complete` line per command and per option, each with the condition that it applies.
+
+const fishValues = (type: ValueType): string => {
+  switch (type.kind) {
+    case "flag":
+      return ""
+    case "choice":
+      return ` -x -a ${quoted(type.alternatives.join(" "))}`
+    case "path":
+      return type.pathType === "directory" ? " -x -a '(__fish_complete_directories)'" : " -r -F"
+    default:
+      return " -x"
+  }
+}
+
+/** fish's single quotes: a backslash and a quote escaped. */
+const fishQuoted = (text: string) => `'${text.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`
+
+export const fishScript = (root: CommandSpec, program = "bt"): string => {
+  const commands = allCommands(root)
+  const seen = (words: ReadonlyArray<string>) => `__fish_seen_subcommand_from ${words.join(" ")}`
+  /** The condition that the words typed name `command` (a top-level `list` is not `config list`). */
+  const condition = (command: CommandSpec): string => {
+    if (command.path.length === 0) return "__fish_use_subcommand"
+    const parts = command.path.map((word) => seen([word]))
+    const deeper = commands.filter((other) => other.path.length > command.path.length && other.path.at(-1) === command.name)
+    const parents = deeper.map((other) => other.path[other.path.length - 2]!).filter((word) => !command.path.includes(word))
+    if (parents.length > 0) parts.push(`not ${seen(parents)}`)
+    return parts.join("; and ")
+  }
+  const lines = [`# fish completion for ${program}: put it in ~/.config/fish/completions/${program}.fish`]
+  for (const command of commands) {
+    const when = condition(command)
+    const children = command.subcommands
+    if (children.length > 0) {
+      const notYet = command.path.length === 0 ? when : `${when}; and not ${seen(children.map((sub) => sub.name))}`
+      for (const sub of children) {
+        lines.push(`complete -c ${program} -f -n ${fishQuoted(notYet)} -a "${sub.name}" -d ${fishQuoted(firstSentence(sub.description))}`)
+      }
+    }
+    for (const option of offered(command)) {
+      const short = option.aliases.filter((alias) => /^-[^-]$/.test(alias)).map((alias) => ` -s ${alias.slice(1)}`).join("")
+      lines.push(
+        `complete -c ${program} -n ${fishQuoted(when)} -l ${option.name.slice(2)}${short}${fishValues(option.type)} -d ${
+          fishQuoted(option.description)
+        }`
+      )
+    }
+  }
+  return `${lines.join("\n")}\n`
+}
