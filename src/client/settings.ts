@@ -7,6 +7,7 @@ import type {
   TorrentSettingsPatch
 } from "./Client.js"
 import { ClientError } from "./Client.js"
+import type { TorrentRecord } from "./ClientState.js"
 import type { FilePriority } from "../session/selection.js"
 
 /**
@@ -138,6 +139,52 @@ const applyFileChoices = (settings: TorrentSettings, patch: FileChoices): Torren
   for (const i of indexes(patch.priorityNormal)) if (i >= 0 && i < count) priorities[i] = 0
   for (const i of indexes(patch.priorityLow)) if (i >= 0 && i < count) priorities[i] = -1
   return { ...settings, wanted, priorities }
+}
+
+const FILE_CHOICES = ["filesWanted", "filesUnwanted", "priorityHigh", "priorityNormal", "priorityLow"] as const
+
+/** Whether `choices` chooses any file. */
+export const choosesFiles = (choices: FileChoices): boolean => FILE_CHOICES.some((key) => choices[key] !== undefined)
+
+/** The file choices of `options` alone (none: `undefined`). */
+export const fileChoicesOf = (options: FileChoices): FileChoices | undefined =>
+  choosesFiles(options)
+    ? Object.fromEntries(FILE_CHOICES.flatMap((key) => options[key] === undefined ? [] : [[key, options[key]]]))
+    : undefined
+
+/** The torrent's own index of each file it lists (BEP 47 padding files are not listed), in order. */
+export const listedIndexes = (files: ReadonlyArray<{ readonly padding: boolean }>): ReadonlyArray<number> =>
+  files.flatMap((file, index) => file.padding ? [] : [index])
+
+/**
+ * `choices` renumbered from places in a torrent's listed files (`listed`: the torrent's own index of each, as
+ * `listedIndexes` gives them) to the torrent's own file indexes, as the RPC numbers files. A place past the list is
+ * dropped; an empty list still means every file.
+ */
+export const byTorrentIndex = <P extends FileChoices>(choices: P, listed: ReadonlyArray<number>): P => {
+  const renumbered: Record<string, ReadonlyArray<number>> = {}
+  for (const key of FILE_CHOICES) {
+    const places = choices[key]
+    if (places === undefined) continue
+    renumbered[key] = places.length === 0
+      ? [...listed]
+      : places.flatMap((place) => listed[place] === undefined ? [] : [listed[place]])
+  }
+  return { ...choices, ...renumbered }
+}
+
+/**
+ * The record once its torrent's `files` are known: a choice for each file (all wanted at normal), then the choices
+ * it was added with (a magnet's `pendingFiles`) applied, and no longer pending.
+ */
+export const withFilesKnown = (
+  record: TorrentRecord,
+  files: ReadonlyArray<{ readonly padding: boolean }>
+): TorrentRecord => {
+  const { pendingFiles, ...rest } = record
+  const sized = sizedFor(record.settings, files.length)
+  const settings = pendingFiles === undefined ? sized : applyFileChoices(sized, byTorrentIndex(pendingFiles, listedIndexes(files)))
+  return { ...rest, settings }
 }
 
 /** A torrent's settings with `patch` applied, or why it makes no sense. */
