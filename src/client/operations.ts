@@ -38,6 +38,7 @@ import { applyRenames, renamePath as renameInInfo } from "./rename.js"
 import type { Runs } from "./runs.js"
 import {
   byTorrentIndex,
+  encryptionPolicy,
   fileChoicesOf,
   filePriorities,
   initialTorrentSettings,
@@ -313,6 +314,7 @@ export const makeOperations = (o: {
       if (next instanceof ClientError) return yield* next
       yield* Ref.set(settings, next)
       yield* session.setMaxConnections(next.peerLimitGlobal)
+      yield* session.setEncryption(encryptionPolicy[next.encryption])
       applySessionLimits(sessionLimits, next)
       for (const entry of entries.values()) {
         entry.limits.down.update()

@@ -1,5 +1,6 @@
 import type {
   AddOptions,
+  EncryptionMode,
   FileChoices,
   SessionSettings,
   SessionSettingsPatch,
@@ -8,6 +9,7 @@ import type {
 } from "./Client.js"
 import { ClientError } from "./Client.js"
 import type { TorrentRecord } from "./ClientState.js"
+import type { EncryptionPolicy } from "../session/encryption.js"
 import type { FilePriority } from "../session/selection.js"
 
 /**
@@ -88,6 +90,26 @@ const NON_NEGATIVE: ReadonlyArray<keyof SessionSettings> = [
   "peerPort"
 ]
 
+/**
+ * Settings of the one peer session every torrent shares, fixed when it starts: reported, but a change would be
+ * a lie (the session would go on as it was), so `patchSession` refuses one.
+ */
+const SET_AT_START: ReadonlyArray<readonly ["peerPort" | "dhtEnabled" | "pexEnabled", string]> = [
+  ["peerPort", "the peer port"],
+  ["dhtEnabled", "the DHT"],
+  ["pexEnabled", "PEX"]
+]
+
+/**
+ * The session's policy for Transmission's `encryption`: its "tolerated" (plaintext preferred, encryption taken) is
+ * nearest to our `disable` (plaintext only).
+ */
+export const encryptionPolicy: Readonly<Record<EncryptionMode, EncryptionPolicy>> = {
+  required: "require",
+  preferred: "prefer",
+  tolerated: "disable"
+}
+
 /** The settings with `patch` applied, or why the patch makes no sense. */
 export const patchSession = (
   settings: SessionSettings,
@@ -100,6 +122,12 @@ export const patchSession = (
     }
   }
   if (patch.peerPort !== undefined && patch.peerPort > 65535) return invalid("peerPort must be at most 65535")
+  for (const [key, what] of SET_AT_START) {
+    const value = patch[key]
+    if (value !== undefined && value !== settings[key]) {
+      return invalid(`${what} is set when the peer session starts (bt daemon's options) and cannot change while it runs`)
+    }
+  }
   const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined))
   return { ...settings, ...defined }
 }

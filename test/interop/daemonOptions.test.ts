@@ -3,7 +3,8 @@
  * `--encryption` decides which handshakes it takes. A probe on 127.0.0.1 opens the peer port and sends the first
  * bytes of a handshake, plaintext (BEP 3) or encrypted (MSE's 96-byte public key); the daemon answers one it takes
  * and hangs up on one it refuses. `prefer` is the control: it takes both. (`--no-dht`/`--dht-bootstrap` are shown in
- * rpc.test.ts's /metrics test, `--no-port-mapping` in portMapping.test.ts.)
+ * rpc.test.ts's /metrics test, `--no-port-mapping` in portMapping.test.ts.) `session-set`'s `encryption` changes the
+ * policy of the running daemon the same way.
  */
 import { createHash, randomBytes } from "node:crypto"
 import { mkdir } from "node:fs/promises"
@@ -110,6 +111,17 @@ interopSuite("bt daemon's --port and --encryption reach its peer session", [], (
     expect(await probe(d.port, plaintext), describeProc("bt daemon", d.proc)).toBe("answered")
     expect(await probe(d.port, encrypted)).toBe("closed")
     expect((await rpcCall(d.rpc, "session-get", { fields: ["encryption"] })).arguments?.encryption).toBe("tolerated")
+    await stopDaemon(d)
+  }, 60_000)
+
+  test("session-set encryption changes the policy of the running daemon: required, then tolerated", async () => {
+    const d = await startDaemon("prefer")
+    expect((await rpcCall(d.rpc, "session-set", { encryption: "required" })).result).toBe("success")
+    expect(await probe(d.port, plaintext), describeProc("bt daemon", d.proc)).toBe("closed")
+    expect(await probe(d.port, encrypted)).toBe("answered")
+    expect((await rpcCall(d.rpc, "session-set", { encryption: "tolerated" })).result).toBe("success")
+    expect(await probe(d.port, plaintext)).toBe("answered")
+    expect(await probe(d.port, encrypted)).toBe("closed")
     await stopDaemon(d)
   }, 60_000)
 })

@@ -140,6 +140,26 @@ describe("the RPC over the Client", () => {
       expect(bad.error.message).toMatch(/nowhere\.torrent/)
     }).pipe(Effect.provide(Client.layerTest())))
 
+  it.scoped("session-set refuses to change what the peer session fixed at its start (port, DHT, PEX)", () =>
+    Effect.gen(function*() {
+      const call = yield* rpcOverClient
+      const fields = ["encryption", "peer-port", "dht-enabled", "pex-enabled", "speed-limit-down"]
+      const before = (yield* call({ method: "session-get", arguments: { fields } })).arguments
+      // The same values again (what a settings form sends back) are fine.
+      expect((yield* call({ method: "session-set", arguments: before })).result).toBe("success")
+      const changes = [
+        ["peer-port", before["peer-port"] + 1],
+        ["dht-enabled", !before["dht-enabled"]],
+        ["pex-enabled", !before["pex-enabled"]]
+      ] as const
+      for (const [field, value] of changes) {
+        const refused = yield* call({ method: "session-set", arguments: { [field]: value, "speed-limit-down": 7 } })
+        expect(refused.result, field).toMatch(/cannot change while it runs/)
+      }
+      // Nothing of a refused patch was applied.
+      expect((yield* call({ method: "session-get", arguments: { fields } })).arguments).toEqual(before)
+    }).pipe(Effect.provide(Client.layerTest())))
+
   it.scoped("numbers files as `files` lists them: a BEP 47 padding file is neither listed nor counted", () =>
     Effect.gen(function*() {
       const call = yield* rpcOverClient
