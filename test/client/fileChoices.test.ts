@@ -9,6 +9,7 @@ import { encode } from "../../src/bencode/index.js"
 import * as Client from "../../src/client/index.js"
 import { parseTorrent } from "../../src/metainfo/index.js"
 import type { Endpoint } from "../../src/net/Datagram.js"
+import { ResumeStore } from "../../src/resume/index.js"
 import { MemoryStorage } from "../../src/storage/index.js"
 import { randomBytes } from "../session/fixtures.js"
 import { startSeeder } from "../session/seederDouble.js"
@@ -96,6 +97,24 @@ describe("add's file choices", () => {
         yield* eventually("a.bin is done", Effect.map(snapshotOf(id), (t) => t.status === "seeding"))
         expect(yield* chosen(id)).toEqual(LISTED_CHOSEN)
         expect(seeder.log.requests.every((r) => r.index < 3)).toBe(true)
+      }).pipe(Effect.provide(clientOver(fileSystem)), Effect.provide(services))
+    }))
+
+  it.scopedLive("a magnet whose metadata was saved but not its record (a crash between): applied when it loads", () =>
+    Effect.gen(function*() {
+      const { services } = yield* swarm
+      const fileSystem = Client.makeMemoryFileSystem().fileSystem
+      const id = yield* Effect.flatMap(Client.Client, (client) => client.add(Client.AddSource.magnet(link), choices)).pipe(
+        Effect.map((added) => added.id),
+        Effect.provide(clientOver(fileSystem)),
+        Effect.provide(services),
+        Effect.scoped
+      )
+      // The metadata in the resume store, the record still waiting for it; no peer to fetch anything from.
+      yield* Context.get(services, ResumeStore).saveMetadata(padded.infoHashHex, padded.infoBytes)
+      yield* Effect.gen(function*() {
+        yield* Effect.flatMap(Client.Client, (client) => client.stop([id]))
+        expect(yield* chosen(id)).toEqual(LISTED_CHOSEN)
       }).pipe(Effect.provide(clientOver(fileSystem)), Effect.provide(services))
     }))
 
