@@ -2,6 +2,7 @@
  * `add`'s file choices number files as the Client lists them (BEP 47 padding files left out, as the RPC's `files`),
  * and a magnet's wait for its metadata: applied when it comes, across a restart too.
  */
+import type * as FileSystem from "@effect/platform/FileSystem"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Either, Layer } from "effect"
 import { createHash } from "node:crypto"
@@ -52,6 +53,15 @@ const swarm = Effect.gen(function*() {
   return { services, seeder, stored, open: () => (seeders = [seeder.address]) }
 })
 
+/** The magnet added with the choices by a Client that then stops, before any metadata could come: its id. */
+const addedAlone = (fileSystem: FileSystem.FileSystem, services: Context.Context<Layer.Layer.Success<ReturnType<typeof world>>>) =>
+  Effect.flatMap(Client.Client, (client) => client.add(Client.AddSource.magnet(link), choices)).pipe(
+    Effect.map((added) => added.id),
+    Effect.provide(clientOver(fileSystem)),
+    Effect.provide(services),
+    Effect.scoped
+  )
+
 describe("add's file choices", () => {
   it.scopedLive("a magnet's apply once its metadata comes, numbered as its files are listed", () =>
     Effect.gen(function*() {
@@ -86,12 +96,7 @@ describe("add's file choices", () => {
       const { open, seeder, services } = yield* swarm
       const fileSystem = Client.makeMemoryFileSystem().fileSystem
       // No peer yet: the metadata cannot come before the Client stops.
-      const id = yield* Effect.flatMap(Client.Client, (client) => client.add(Client.AddSource.magnet(link), choices)).pipe(
-        Effect.map((added) => added.id),
-        Effect.provide(clientOver(fileSystem)),
-        Effect.provide(services),
-        Effect.scoped
-      )
+      const id = yield* addedAlone(fileSystem, services)
       open()
       yield* Effect.gen(function*() {
         yield* eventually("a.bin is done", Effect.map(snapshotOf(id), (t) => t.status === "seeding"))
@@ -104,12 +109,7 @@ describe("add's file choices", () => {
     Effect.gen(function*() {
       const { services } = yield* swarm
       const fileSystem = Client.makeMemoryFileSystem().fileSystem
-      const id = yield* Effect.flatMap(Client.Client, (client) => client.add(Client.AddSource.magnet(link), choices)).pipe(
-        Effect.map((added) => added.id),
-        Effect.provide(clientOver(fileSystem)),
-        Effect.provide(services),
-        Effect.scoped
-      )
+      const id = yield* addedAlone(fileSystem, services)
       // The metadata in the resume store, the record still waiting for it; no peer to fetch anything from.
       yield* Context.get(services, ResumeStore).saveMetadata(padded.infoHashHex, padded.infoBytes)
       yield* Effect.gen(function*() {
