@@ -187,18 +187,20 @@ export const listedIndexes = (files: ReadonlyArray<{ readonly padding: boolean }
 /**
  * `choices` renumbered from places in a torrent's listed files (`listed`: the torrent's own index of each, as
  * `listedIndexes` gives them) to the torrent's own file indexes, as the RPC numbers files. A place past the list is
- * dropped; an empty list still means every file.
+ * dropped (a list of nothing else chooses nothing); an empty list still means every file.
  */
 export const byTorrentIndex = <P extends FileChoices>(choices: P, listed: ReadonlyArray<number>): P => {
-  const renumbered: Record<string, ReadonlyArray<number>> = {}
+  const renumbered: Record<string, ReadonlyArray<number> | undefined> = {}
   for (const key of FILE_CHOICES) {
     const places = choices[key]
     if (places === undefined) continue
-    renumbered[key] = places.length === 0
-      ? [...listed]
-      : places.flatMap((place) => listed[place] === undefined ? [] : [listed[place]])
+    const indexes = places.flatMap((place) => listed[place] === undefined ? [] : [listed[place]])
+    // Every place past the list: no choice at all (an empty list would mean every file).
+    renumbered[key] = places.length === 0 ? [...listed] : indexes.length === 0 ? undefined : indexes
   }
-  return { ...choices, ...renumbered }
+  const chosen = { ...choices, ...renumbered }
+  for (const key of FILE_CHOICES) if (chosen[key] === undefined) delete chosen[key]
+  return chosen
 }
 
 /**

@@ -177,6 +177,11 @@ describe("the RPC over the Client", () => {
       yield* call({ method: "torrent-set", arguments: { ids: [1], "files-unwanted": [1], "priority-high": [0] } })
       const after = yield* get
       expect(after.wanted).toEqual([1, 0])
+      // A place past the list chooses nothing (not every file, as an empty list would).
+      yield* call({ method: "torrent-set", arguments: { ids: [1], "files-unwanted": [2] } })
+      expect((yield* get).wanted).toEqual([1, 0])
+      yield* call({ method: "torrent-set", arguments: { ids: [1], "files-wanted": [5] } })
+      expect((yield* get).wanted).toEqual([1, 0])
       expect(after.priorities).toEqual([1, 0])
       expect(after.fileStats.map((f: { wanted: boolean }) => f.wanted)).toEqual([true, false])
     }).pipe(Effect.provide(Client.layerTest())))
