@@ -281,6 +281,11 @@ export const AddSource = {
       : { _tag: "Path", path: filename }
 }
 
+/**
+ * How to add a torrent. Its file choices number the files as `FileSnapshot`s list them, BEP 47 padding files left
+ * out (the RPC's numbering; a magnet's padding files are not known when it is added): a magnet's are applied when its
+ * metadata comes.
+ */
 export interface AddOptions extends FileChoices {
   /** Added stopped. Default: the session's `startAddedTorrents` negated. */
   readonly paused?: boolean

@@ -59,7 +59,18 @@ export const TorrentRecord = Schema.Struct({
   secondsDownloading: Schema.Number,
   settings: TorrentSettingsSchema,
   /** Files and folders renamed inside the torrent (`torrent-rename-path`), in order: [path then, new name]. */
-  renames: Schema.optional(Schema.Array(Schema.Tuple(Schema.String, Schema.String)))
+  renames: Schema.optional(Schema.Array(Schema.Tuple(Schema.String, Schema.String))),
+  /**
+   * A magnet's file choices from `add`, numbered as its listed files (padding files left out), kept until its
+   * metadata comes and they can be applied.
+   */
+  pendingFiles: Schema.optional(Schema.Struct({
+    filesWanted: Schema.optionalWith(Schema.Array(Schema.Number), { exact: true }),
+    filesUnwanted: Schema.optionalWith(Schema.Array(Schema.Number), { exact: true }),
+    priorityHigh: Schema.optionalWith(Schema.Array(Schema.Number), { exact: true }),
+    priorityNormal: Schema.optionalWith(Schema.Array(Schema.Number), { exact: true }),
+    priorityLow: Schema.optionalWith(Schema.Array(Schema.Number), { exact: true })
+  }))
 })
 export type TorrentRecord = typeof TorrentRecord.Type
 

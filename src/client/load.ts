@@ -9,6 +9,7 @@ import type { TorrentRecord } from "./ClientState.js"
 import type { Entry } from "./entry.js"
 import type { TorrentLimits } from "./limits.js"
 import { applyRenames } from "./rename.js"
+import { withFilesKnown } from "./settings.js"
 
 /** The torrent's metadata from the ResumeStore, if saved and still hashing to its info-hash. */
 const savedInfo = (resume: ResumeStore["Type"], record: TorrentRecord) =>
@@ -48,7 +49,8 @@ export const loadEntries = (
       }
       const info = yield* savedInfo(resume, record)
       entries.push({
-        record,
+        // Its metadata came but the record saying so was not written: the choices it was added with apply now.
+        record: info !== undefined && record.pendingFiles !== undefined ? withFilesKnown(record, info.files) : record,
         magnet: magnet.right,
         info,
         run: undefined,

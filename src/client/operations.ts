@@ -36,7 +36,17 @@ import { moveInQueue, placeInQueue } from "./queue.js"
 import type { makeRegistry } from "./registry.js"
 import { applyRenames, renamePath as renameInInfo } from "./rename.js"
 import type { Runs } from "./runs.js"
-import { filePriorities, initialTorrentSettings, patchSession, patchTorrent, sizedFor } from "./settings.js"
+import {
+  byTorrentIndex,
+  encryptionPolicy,
+  fileChoicesOf,
+  filePriorities,
+  initialTorrentSettings,
+  listedIndexes,
+  patchSession,
+  patchTorrent,
+  sizedFor
+} from "./settings.js"
 import { type FetchLimits, type Resolved, resolveSource } from "./sources.js"
 
 /** What the Client does when asked: each change under the lock, then the queue reconciled. */
@@ -114,7 +124,10 @@ export const makeOperations = (o: {
           )
         }
         const at = now()
-        const settingsOfNew = initialTorrentSettings(current_, info?.files.length ?? 0, options)
+        const settingsOfNew = info === undefined
+          ? initialTorrentSettings(current_, 0, options)
+          : initialTorrentSettings(current_, info.files.length, byTorrentIndex(options, listedIndexes(info.files)))
+        const pendingFiles = info === undefined ? fileChoicesOf(options) : undefined
         const entry: Entry = {
           record: {
             version: 1,
@@ -136,7 +149,8 @@ export const makeOperations = (o: {
             corruptEver: 0,
             secondsSeeding: 0,
             secondsDownloading: 0,
-            settings: settingsOfNew
+            settings: settingsOfNew,
+            ...(pendingFiles === undefined ? {} : { pendingFiles })
           },
           magnet,
           info,
@@ -300,6 +314,7 @@ export const makeOperations = (o: {
       if (next instanceof ClientError) return yield* next
       yield* Ref.set(settings, next)
       yield* session.setMaxConnections(next.peerLimitGlobal)
+      yield* session.setEncryption(encryptionPolicy[next.encryption])
       applySessionLimits(sessionLimits, next)
       for (const entry of entries.values()) {
         entry.limits.down.update()

@@ -15,7 +15,7 @@ import { type Entry, type Run, statusOf, totals, trackerStatuses, wantedBytes } 
 import type { ClientConfig } from "./make.js"
 import type { Persistence } from "./persist.js"
 import type { Registry } from "./registry.js"
-import { filePriorities, sizedFor } from "./settings.js"
+import { filePriorities, withFilesKnown } from "./settings.js"
 
 /** Starting, watching, sampling and stopping one torrent's run in the Session. */
 export const makeRuns = (o: {
@@ -94,9 +94,10 @@ export const makeRuns = (o: {
         // magnet run for its metadata alone skips every file.
         files: (torrent: TorrentInfo, base: ReadonlyArray<FilePriority>) => {
           skipAll = entry.metadataOnly && entry.record.paused
-          return skipAll
-            ? torrent.files.map((): FilePriority => "skip")
-            : filePriorities(entry.record.settings, torrent.files.length) ?? base
+          if (skipAll) return torrent.files.map((): FilePriority => "skip")
+          // A magnet's choices from `add`, numbered as its listed files: applied now that they are known.
+          if (entry.record.pendingFiles !== undefined) entry.record = withFilesKnown(entry.record, torrent.files)
+          return filePriorities(entry.record.settings, torrent.files.length) ?? base
         }
       }
       if (entry.info !== undefined) {
@@ -116,8 +117,7 @@ export const makeRuns = (o: {
           const handle = yield* magnet.torrent
           run.torrent = handle
           entry.info = handle.torrent
-          const settings = sizedFor(entry.record.settings, handle.torrent.files.length)
-          entry.record = { ...entry.record, name: handle.torrent.name, settings }
+          entry.record = { ...withFilesKnown(entry.record, handle.torrent.files), name: handle.torrent.name }
           touch(entry)
           yield* publish({ _tag: "MetadataReceived", id: entry.record.id, name: handle.torrent.name })
           yield* saveQuietly(entry)

@@ -1,5 +1,6 @@
 import type {
   AddOptions,
+  EncryptionMode,
   FileChoices,
   SessionSettings,
   SessionSettingsPatch,
@@ -7,6 +8,8 @@ import type {
   TorrentSettingsPatch
 } from "./Client.js"
 import { ClientError } from "./Client.js"
+import type { TorrentRecord } from "./ClientState.js"
+import type { EncryptionPolicy } from "../peer/encryption.js"
 import type { FilePriority } from "../session/selection.js"
 
 /**
@@ -87,6 +90,26 @@ const NON_NEGATIVE: ReadonlyArray<keyof SessionSettings> = [
   "peerPort"
 ]
 
+/**
+ * Settings of the one peer session every torrent shares, fixed when it starts: reported, but a change would be
+ * a lie (the session would go on as it was), so `patchSession` refuses one.
+ */
+const SET_AT_START: ReadonlyArray<readonly ["peerPort" | "dhtEnabled" | "pexEnabled", string]> = [
+  ["peerPort", "the peer port"],
+  ["dhtEnabled", "the DHT"],
+  ["pexEnabled", "PEX"]
+]
+
+/**
+ * The session's policy for Transmission's `encryption`: its "tolerated" (plaintext preferred, encryption taken) is
+ * nearest to our `disable` (plaintext only).
+ */
+export const encryptionPolicy: Readonly<Record<EncryptionMode, EncryptionPolicy>> = {
+  required: "require",
+  preferred: "prefer",
+  tolerated: "disable"
+}
+
 /** The settings with `patch` applied, or why the patch makes no sense. */
 export const patchSession = (
   settings: SessionSettings,
@@ -99,6 +122,12 @@ export const patchSession = (
     }
   }
   if (patch.peerPort !== undefined && patch.peerPort > 65535) return invalid("peerPort must be at most 65535")
+  for (const [key, what] of SET_AT_START) {
+    const value = patch[key]
+    if (value !== undefined && value !== settings[key]) {
+      return invalid(`${what} is set when the peer session starts (bt daemon's options) and cannot change while it runs`)
+    }
+  }
   const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined))
   return { ...settings, ...defined }
 }
@@ -138,6 +167,54 @@ const applyFileChoices = (settings: TorrentSettings, patch: FileChoices): Torren
   for (const i of indexes(patch.priorityNormal)) if (i >= 0 && i < count) priorities[i] = 0
   for (const i of indexes(patch.priorityLow)) if (i >= 0 && i < count) priorities[i] = -1
   return { ...settings, wanted, priorities }
+}
+
+const FILE_CHOICES = ["filesWanted", "filesUnwanted", "priorityHigh", "priorityNormal", "priorityLow"] as const
+
+/** Whether `choices` chooses any file. */
+export const choosesFiles = (choices: FileChoices): boolean => FILE_CHOICES.some((key) => choices[key] !== undefined)
+
+/** The file choices of `options` alone (none: `undefined`). */
+export const fileChoicesOf = (options: FileChoices): FileChoices | undefined =>
+  choosesFiles(options)
+    ? Object.fromEntries(FILE_CHOICES.flatMap((key) => options[key] === undefined ? [] : [[key, options[key]]]))
+    : undefined
+
+/** The torrent's own index of each file it lists (BEP 47 padding files are not listed), in order. */
+export const listedIndexes = (files: ReadonlyArray<{ readonly padding: boolean }>): ReadonlyArray<number> =>
+  files.flatMap((file, index) => file.padding ? [] : [index])
+
+/**
+ * `choices` renumbered from places in a torrent's listed files (`listed`: the torrent's own index of each, as
+ * `listedIndexes` gives them) to the torrent's own file indexes, as the RPC numbers files. A place past the list is
+ * dropped (a list of nothing else chooses nothing); an empty list still means every file.
+ */
+export const byTorrentIndex = <P extends FileChoices>(choices: P, listed: ReadonlyArray<number>): P => {
+  const renumbered: Record<string, ReadonlyArray<number> | undefined> = {}
+  for (const key of FILE_CHOICES) {
+    const places = choices[key]
+    if (places === undefined) continue
+    const indexes = places.flatMap((place) => listed[place] === undefined ? [] : [listed[place]])
+    // Every place past the list: no choice at all (an empty list would mean every file).
+    renumbered[key] = places.length === 0 ? [...listed] : indexes.length === 0 ? undefined : indexes
+  }
+  const chosen = { ...choices, ...renumbered }
+  for (const key of FILE_CHOICES) if (chosen[key] === undefined) delete chosen[key]
+  return chosen
+}
+
+/**
+ * The record once its torrent's `files` are known: a choice for each file (all wanted at normal), then the choices
+ * it was added with (a magnet's `pendingFiles`) applied, and no longer pending.
+ */
+export const withFilesKnown = (
+  record: TorrentRecord,
+  files: ReadonlyArray<{ readonly padding: boolean }>
+): TorrentRecord => {
+  const { pendingFiles, ...rest } = record
+  const sized = sizedFor(record.settings, files.length)
+  const settings = pendingFiles === undefined ? sized : applyFileChoices(sized, byTorrentIndex(pendingFiles, listedIndexes(files)))
+  return { ...rest, settings }
 }
 
 /** A torrent's settings with `patch` applied, or why it makes no sense. */

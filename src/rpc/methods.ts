@@ -11,11 +11,11 @@ import {
   AddSource,
   type Client,
   type ClientError,
-  type FileSnapshot,
   type QueueMove,
   type SessionSettings,
   type TransferTotals
 } from "../client/Client.js"
+import { byTorrentIndex, choosesFiles } from "../client/settings.js"
 import * as Args from "./args.js"
 import { type Call, describeParseError } from "./envelope.js"
 import type { Dispatch } from "./http.js"
@@ -23,26 +23,6 @@ import { RpcError } from "./RpcError.js"
 import { detailFor, knownFields, SPEED_UNIT, torrentObject, torrentRow } from "./torrentFields.js"
 
 /** What the RPC needs besides the Client. */
-
-/** The torrent-set arguments that choose files, by their place in `files`. */
-const FILE_CHOICES = ["filesWanted", "filesUnwanted", "priorityHigh", "priorityNormal", "priorityLow"] as const
-
-/**
- * `patch` with its file choices renumbered from places in a torrent's listed `files` (padding files left out) to
- * the torrent's own file indices. A place past the list is dropped; an empty list still means every file.
- */
-const byTorrentIndex = <P extends { readonly [K in (typeof FILE_CHOICES)[number]]?: ReadonlyArray<number> }>(
-  patch: P,
-  files: ReadonlyArray<FileSnapshot>
-): P => {
-  const renumbered: Record<string, ReadonlyArray<number>> = {}
-  for (const key of FILE_CHOICES) {
-    const places = patch[key]
-    if (places !== undefined) renumbered[key] = places.flatMap((place) => files[place] === undefined ? [] : [files[place].index])
-    if (places !== undefined && places.length === 0) renumbered[key] = files.map((file) => file.index)
-  }
-  return { ...patch, ...renumbered }
-}
 
 export interface RpcEnvironment {
   /** bt's version, reported as `version`. */
@@ -295,12 +275,12 @@ export const methods = (client: ClientApi, env: RpcEnvironment): Readonly<Record
       Effect.gen(function*() {
         const { ids, location, ...patch } = yield* decode(Args.TorrentSetArgs, call)
         const selector = Args.selectorOf(ids)
-        if (FILE_CHOICES.some((key) => patch[key] !== undefined)) {
+        if (choosesFiles(patch)) {
           // The RPC numbers files as its `files` list shows them, without BEP 47 padding files; the Client numbers
           // every file of the torrent: each torrent gets the choices in its own numbering.
           const { torrents } = yield* client.list(selector, { files: true })
           for (const torrent of torrents) {
-            yield* client.set([torrent.id], byTorrentIndex(patch, torrent.files)).pipe(Effect.mapError(fromClient))
+            yield* client.set([torrent.id], byTorrentIndex(patch, torrent.files.map((file) => file.index))).pipe(Effect.mapError(fromClient))
           }
         } else {
           yield* client.set(selector, patch).pipe(Effect.mapError(fromClient))

@@ -7,7 +7,7 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { MagnetLink, TorrentInfo } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
-import { acceptHandshake, type Accepted } from "../peer/encryption.js"
+import { acceptHandshake, type Accepted, type EncryptionPolicy } from "../peer/encryption.js"
 import { makeAnnounceKey, makePeerId } from "../peer/peerId.js"
 import { ResumeStore } from "../resume/index.js"
 import { Dht } from "../dht/Dht.js"
@@ -69,6 +69,8 @@ export class Session extends Context.Tag("bt/Session")<Session, {
   readonly addMagnet: (magnet: MagnetLink, options: AddOptions) => Effect.Effect<MagnetHandle, never, Scope.Scope>
   /** Changes the most peer connections over all torrents (`maxConnections`); open ones above it stay. */
   readonly setMaxConnections: (count: number) => Effect.Effect<void>
+  /** Changes the encryption policy (`encryption`) of the connections accepted and dialled from now on. */
+  readonly setEncryption: (policy: EncryptionPolicy) => Effect.Effect<void>
   /**
    * Incoming connections whose handshake named a torrent we run, since the session started: evidence that peers can
    * reach our port (from the LAN or the internet: we cannot tell which).
@@ -124,6 +126,10 @@ export const make = (
       return total
     }
     let maxConnections = settings.maxConnections
+    let encryption = settings.encryption
+    /** A torrent's config: the session's, its encryption policy read live (`setEncryption`) at each dial. */
+    const liveConfig = (config: SessionConfig): SessionConfig =>
+      Object.defineProperty({ ...config }, "encryption", { get: () => encryption, enumerable: true })
     const connectionAllowed = () => connections() < maxConnections
 
     /**
@@ -135,7 +141,7 @@ export const make = (
         acceptHandshake(
           connection,
           {
-            policy: settings.encryption,
+            policy: encryption,
             findTorrent: (hash) => obfuscated.get(Buffer.from(hash).toString("hex"))
           },
           (accepted) => resume(Effect.succeed(accepted)),
@@ -219,7 +225,7 @@ export const make = (
           directory: options.directory,
           peerId,
           key,
-          config: options.maxPeers === undefined ? settings : { ...settings, maxPeers: options.maxPeers },
+          config: liveConfig(options.maxPeers === undefined ? settings : { ...settings, maxPeers: options.maxPeers }),
           port: listener.local.port,
           useTrackers: options.trackers ?? true,
           dht,
@@ -258,7 +264,7 @@ export const make = (
         peerId,
         key,
         port: listener.local.port,
-        config: settings,
+        config: liveConfig(settings),
         useTrackers: options.trackers ?? true,
         dht: (options.dht ?? true) ? dht : Option.none(),
         peers: options.peers ?? [],
@@ -292,6 +298,10 @@ export const make = (
       add: (torrent, options) => add(torrent, options),
       addMagnet,
       setMaxConnections,
+      setEncryption: (policy) =>
+        Effect.sync(() => {
+          encryption = policy
+        }),
       acceptedPeers: Effect.sync(() => acceptedPeers),
       dhtNodes: Option.match(dht, {
         onNone: () => Effect.succeed(undefined),

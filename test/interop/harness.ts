@@ -444,6 +444,19 @@ export const startOpentracker = async (
   throw failure
 }
 
+/** One classic-dialect RPC call to `address` (HOST:PORT), through the 409 session-id handshake: the whole answer. */
+export const rpcCall = async (address: string, method: string, args: Record<string, unknown>) => {
+  const url = `http://${address}/transmission/rpc`
+  const body = JSON.stringify({ method, arguments: args })
+  let sessionId = ""
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const response = await fetch(url, { method: "POST", body, headers: { "x-transmission-session-id": sessionId } })
+    if (response.status !== 409) return (await response.json()) as { result: string; arguments?: Record<string, any> }
+    sessionId = response.headers.get("x-transmission-session-id") ?? ""
+  }
+  throw new Error(`${address}: no session id after three tries`)
+}
+
 /** Polls `check` every 300 ms until it gives a value, for at most `ms`; the last failure explains a timeout. */
 export const until = async <A>(what: string, ms: number, check: () => Promise<A | undefined>): Promise<A> => {
   const deadline = Date.now() + ms

@@ -15,6 +15,7 @@ import {
   interopSuite,
   lt,
   type LtInfo,
+  rpcCall,
   run,
   runBt,
   startLtDhtNode,
@@ -107,19 +108,6 @@ interface BtRow {
 
 const btList = async (rpc: string): Promise<ReadonlyArray<BtRow>> =>
   JSON.parse(await bt("list", "--rpc", rpc, "--json")) as ReadonlyArray<BtRow>
-
-/** One classic-dialect RPC call to `address` (HOST:PORT), through the 409 session-id handshake: the whole answer. */
-const rpcCall = async (address: string, method: string, args: Record<string, unknown>) => {
-  const url = `http://${address}/transmission/rpc`
-  const body = JSON.stringify({ method, arguments: args })
-  let sessionId = ""
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const response = await fetch(url, { method: "POST", body, headers: { "x-transmission-session-id": sessionId } })
-    if (response.status !== 409) return (await response.json()) as { result: string; arguments?: Record<string, unknown> }
-    sessionId = response.headers.get("x-transmission-session-id") ?? ""
-  }
-  throw new Error(`${address}: no session id after three tries`)
-}
 
 interopSuite("transmission-remote and bt add/list against bt daemon", ["transmission-remote", "libtorrent", "opentracker"], () => {
   let work: string

@@ -14,6 +14,24 @@ import { encode } from "../../src/bencode/index.js"
 import { makeTorrent } from "../client/fixtures.js"
 
 const one = makeTorrent("one", 300_000, 32768, 1)
+
+// a.bin, a padding file up to the piece boundary, b.bin: the Client numbers them 0, 1, 2; the RPC lists two.
+const pieceLength = 32768
+const paddedContent = Buffer.concat([Buffer.alloc(20_000, 1), Buffer.alloc(pieceLength - 20_000), Buffer.alloc(10_000, 2)])
+const metainfo = Buffer.from(encode({
+  info: {
+    name: "padded",
+    "piece length": pieceLength,
+    pieces: Buffer.concat([0, 1].map((i) =>
+      createHash("sha1").update(paddedContent.subarray(i * pieceLength, (i + 1) * pieceLength)).digest()
+    )),
+    files: [
+      { length: 20_000, path: ["a.bin"] },
+      { attr: "p", length: pieceLength - 20_000, path: [".pad", String(pieceLength - 20_000)] },
+      { length: 10_000, path: ["b.bin"] }
+    ]
+  }
+}))
 const two = makeTorrent("two", 200_000, 16384, 2)
 
 /** A request handler for the RPC over the Client in context, and a call helper that does the 409 dance. */
@@ -122,21 +140,29 @@ describe("the RPC over the Client", () => {
       expect(bad.error.message).toMatch(/nowhere\.torrent/)
     }).pipe(Effect.provide(Client.layerTest())))
 
+  it.scoped("session-set refuses to change what the peer session fixed at its start (port, DHT, PEX)", () =>
+    Effect.gen(function*() {
+      const call = yield* rpcOverClient
+      const fields = ["encryption", "peer-port", "dht-enabled", "pex-enabled", "speed-limit-down"]
+      const before = (yield* call({ method: "session-get", arguments: { fields } })).arguments
+      // The same values again (what a settings form sends back) are fine.
+      expect((yield* call({ method: "session-set", arguments: before })).result).toBe("success")
+      const changes = [
+        ["peer-port", before["peer-port"] + 1],
+        ["dht-enabled", !before["dht-enabled"]],
+        ["pex-enabled", !before["pex-enabled"]]
+      ] as const
+      for (const [field, value] of changes) {
+        const refused = yield* call({ method: "session-set", arguments: { [field]: value, "speed-limit-down": 7 } })
+        expect(refused.result, field).toMatch(/cannot change while it runs/)
+      }
+      // Nothing of a refused patch was applied.
+      expect((yield* call({ method: "session-get", arguments: { fields } })).arguments).toEqual(before)
+    }).pipe(Effect.provide(Client.layerTest())))
+
   it.scoped("numbers files as `files` lists them: a BEP 47 padding file is neither listed nor counted", () =>
     Effect.gen(function*() {
       const call = yield* rpcOverClient
-      // a.bin, a padding file up to the piece boundary, b.bin: the Client numbers them 0, 1, 2; the RPC lists two.
-      const pieceLength = 32768
-      const content = Buffer.concat([Buffer.alloc(20_000, 1), Buffer.alloc(pieceLength - 20_000), Buffer.alloc(10_000, 2)])
-      const pieces = Buffer.concat([0, 1].map((i) =>
-        createHash("sha1").update(content.subarray(i * pieceLength, (i + 1) * pieceLength)).digest()
-      ))
-      const files = [
-        { length: 20_000, path: ["a.bin"] },
-        { attr: "p", length: pieceLength - 20_000, path: [".pad", String(pieceLength - 20_000)] },
-        { length: 10_000, path: ["b.bin"] }
-      ]
-      const metainfo = Buffer.from(encode({ info: { name: "padded", "piece length": pieceLength, pieces, files } }))
       yield* call({ method: "torrent-add", arguments: { metainfo: metainfo.toString("base64"), paused: true } })
       const get = Effect.map(
         call({ method: "torrent-get", arguments: { ids: [1], fields: ["files", "fileStats", "wanted", "priorities", "file-count"] } }),
@@ -151,7 +177,29 @@ describe("the RPC over the Client", () => {
       yield* call({ method: "torrent-set", arguments: { ids: [1], "files-unwanted": [1], "priority-high": [0] } })
       const after = yield* get
       expect(after.wanted).toEqual([1, 0])
+      // A place past the list chooses nothing (not every file, as an empty list would).
+      yield* call({ method: "torrent-set", arguments: { ids: [1], "files-unwanted": [2] } })
+      expect((yield* get).wanted).toEqual([1, 0])
+      yield* call({ method: "torrent-set", arguments: { ids: [1], "files-wanted": [5] } })
+      expect((yield* get).wanted).toEqual([1, 0])
       expect(after.priorities).toEqual([1, 0])
       expect(after.fileStats.map((f: { wanted: boolean }) => f.wanted)).toEqual([true, false])
+    }).pipe(Effect.provide(Client.layerTest())))
+
+  it.scoped("torrent-add's file choices number files as `files` lists them too", () =>
+    Effect.gen(function*() {
+      const call = yield* rpcOverClient
+      yield* call({
+        method: "torrent-add",
+        arguments: { metainfo: metainfo.toString("base64"), paused: true, "files-unwanted": [1], "priority-low": [0] }
+      })
+      const { torrents } = (yield* call({
+        method: "torrent-get",
+        arguments: { ids: [1], fields: ["wanted", "priorities", "fileStats"] }
+      })).arguments
+      // The second listed file is b.bin (the Client's file 2), not the padding file.
+      expect(torrents[0].wanted).toEqual([1, 0])
+      expect(torrents[0].priorities).toEqual([-1, 0])
+      expect(torrents[0].fileStats.map((f: { wanted: boolean }) => f.wanted)).toEqual([true, false])
     }).pipe(Effect.provide(Client.layerTest())))
 })

@@ -135,3 +135,32 @@ describe("MSE/PE between two sessions", () => {
       expect(require.finished).toBe(true)
     }))
 })
+
+/** A session on the memory network named `name`, started with `policy`, holding the fixture's data if `stored`. */
+const sessionOn = (name: string, policy: EncryptionPolicy, stored?: Uint8Array) =>
+  Effect.flatMap(Transport, (network) =>
+    make(config(name, policy)).pipe(Effect.provide(Layer.mergeAll(
+      Layer.succeed(Transport, network),
+      layerMemory(stored === undefined ? undefined : new Map([[torrent.infoHashHex, stored]])),
+      Verifier.layer,
+      trackerTest({})
+    ))))
+
+describe("Session.setEncryption (the RPC's session-set encryption)", () => {
+  it.live("a torrent already running dials with the new policy; the session accepts by it", () =>
+    Effect.gen(function*() {
+      // Both start with encryption disabled, then require it: the seeder before the leecher dials, the leecher
+      // after its torrent started.
+      const seeding = yield* sessionOn("seeder.test", "disable", fixture.content)
+      const seed = yield* seeding.add(torrent, { directory: "/seed", trackers: false })
+      yield* seed.checked
+      yield* seeding.setEncryption("require")
+      const leeching = yield* sessionOn("leecher.test", "disable")
+      const handle = yield* leeching.add(torrent, { directory: "/leech", trackers: false })
+      yield* leeching.setEncryption("require")
+      yield* handle.addPeers([{ host: "seeder.test", port: seeding.port }])
+      const finished = yield* handle.done.pipe(Effect.timeout(Duration.seconds(10)), Effect.option)
+      expect(finished._tag).toBe("Some")
+      expect((yield* seed.progress).peerList.map((peer) => peer.encrypted)).toEqual([true])
+    }).pipe(Effect.scoped, Effect.provide(MemoryTransport.layerMemory)))
+})
