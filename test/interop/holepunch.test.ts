@@ -1,0 +1,131 @@
+/**
+ * BEP 55 holepunch with libtorrent 2.0, `bt` as the relay. Two network namespaces on a veth pair that this suite
+ * makes and removes (it needs root, `ip` and `nft`): in the open one, `bt download` (10.78.0.1) and a libtorrent
+ * seeder (10.78.0.3); in the other, behind an nftables filter that drops every packet coming in that is not part
+ * of a flow it started, a libtorrent leecher (10.78.0.2) that connects out to bt. bt's PEX names the leecher to the
+ * seeder (flag 0x08: it speaks ut_holepunch), the seeder's uTP dial to it is dropped, the seeder asks bt for a
+ * rendezvous, bt sends `connect` to both, and they meet over uTP. Nothing reaches the machine's LAN.
+ */
+import { spawnSync } from "node:child_process"
+import { join } from "node:path"
+import { afterAll, beforeAll, expect, test } from "vitest"
+import { debianPython, interopSuite, repoRoot, runBt, spawnTracked, tempDir, waitForLine, writeFiles } from "./harness.js"
+import { hashFiles } from "./leechers.js"
+
+const tag = String(process.pid % 100000)
+const NS_OPEN = `bthp${tag}a`
+const NS_WALLED = `bthp${tag}b`
+const ADDR_BT = "10.78.0.1"
+const ADDR_WALLED = "10.78.0.2"
+const ADDR_SEEDER = "10.78.0.3"
+const [PORT_BT, PORT_LEECHER, PORT_SEEDER] = [6881, 6883, 6882]
+
+const run = (exe: string, args: ReadonlyArray<string>, input?: string) => {
+  const r = spawnSync(exe, args, { encoding: "utf8", timeout: 10_000, input })
+  if (r.status !== 0) throw new Error(`${exe} ${args.join(" ")}: ${r.stderr}`)
+}
+
+/** Inbound: loopback and replies to what the namespace sent; nothing else (a home router's NAT, as a filter). */
+const firewall = `table inet bthp {
+  chain input {
+    type filter hook input priority 0; policy drop;
+    iif lo accept
+    ct state established,related accept
+  }
+}
+`
+
+const lt = (ns: string, args: ReadonlyArray<string>) =>
+  spawnTracked("ip", ["netns", "exec", ns, debianPython, join(repoRoot, "test", "interop", "lt.py"), ...args])
+
+interopSuite("BEP 55 holepunch with libtorrent, bt as the relay, in two network namespaces", [
+  "ip",
+  "nft",
+  "libtorrent"
+], () => {
+  beforeAll(() => {
+    const [va, vb] = [`bthv${tag}a`, `bthv${tag}b`]
+    run("ip", ["netns", "add", NS_OPEN])
+    run("ip", ["netns", "add", NS_WALLED])
+    run("ip", ["link", "add", va, "type", "veth", "peer", "name", vb])
+    run("ip", ["link", "set", va, "netns", NS_OPEN])
+    run("ip", ["link", "set", vb, "netns", NS_WALLED])
+    for (const [ns, dev, addrs] of [[NS_OPEN, va, [ADDR_BT, ADDR_SEEDER]], [NS_WALLED, vb, [ADDR_WALLED]]] as const) {
+      for (const addr of addrs) run("ip", ["-n", ns, "addr", "add", `${addr}/24`, "dev", dev])
+      run("ip", ["-n", ns, "link", "set", dev, "up"])
+      run("ip", ["-n", ns, "link", "set", "lo", "up"])
+    }
+    run("ip", ["netns", "exec", NS_WALLED, "nft", "-f", "-"], firewall)
+  })
+  afterAll(() => {
+    // Deleting the namespaces deletes the veth pair and the walled one's nftables table with them.
+    for (const ns of [NS_OPEN, NS_WALLED]) spawnSync("ip", ["netns", "del", ns], { timeout: 10_000 })
+  })
+
+  const spec = [{ path: "hp/a.bin", size: 6_000_000 }, { path: "hp/b.bin", size: 500_000 }]
+
+  const setUp = async () => {
+    const work = await tempDir()
+    await writeFiles(join(work, "src"), spec, 55)
+    const torrent = join(work, "t.torrent")
+    expect((await runBt(["create", join(work, "src", "hp"), "-o", torrent, "--v1"])).code).toBe(0)
+    return { work, torrent }
+  }
+
+  test("the control: the seeder cannot dial into the walled namespace", async () => {
+    const { torrent, work } = await setUp()
+    const leecher = lt(NS_WALLED, [
+      "leech", torrent, "--save", join(work, "out"), "--port", String(PORT_LEECHER), "--listen-host", ADDR_WALLED,
+      "--transport", "utp", "--timeout", "12"
+    ])
+    const seeder = lt(NS_OPEN, [
+      "seed", torrent, "--save", join(work, "src"), "--port", String(PORT_SEEDER), "--listen-host", ADDR_SEEDER,
+      "--transport", "utp", "--peer", `${ADDR_WALLED}:${PORT_LEECHER}`
+    ])
+    await waitForLine(seeder, (l) => l.startsWith("{"), 60_000)
+    const exit = await leecher.exited
+    expect(exit.code).not.toBe(0)
+    expect(leecher.stderr()).toContain("not complete within 12")
+  })
+
+  test("bt relays a rendezvous: the seeder reaches the walled leecher over uTP and it downloads", async () => {
+    const { torrent, work } = await setUp()
+    const bt = spawnTracked("ip", [
+      "netns", "exec", NS_OPEN, process.execPath, join(repoRoot, "bin", "bt.js"), "download", torrent,
+      "-o", join(work, "bt"), "--bind", ADDR_BT, "--port", String(PORT_BT), "--no-dht", "--no-lsd",
+      "--no-port-mapping", "--only", "1", "--seed",
+      "--state-dir", join(work, "state"), "--json"
+    ])
+    await waitForLine(bt, (l) => l.includes(`"event":"progress"`), 20_000)
+    // The leecher first, connected to bt only (no PEX, so it never learns the seeder's address and dials it).
+    const leecher = lt(NS_WALLED, [
+      "leech", torrent, "--save", join(work, "out"), "--port", String(PORT_LEECHER), "--listen-host", ADDR_WALLED,
+      "--transport", "utp", "--peer", `${ADDR_BT}:${PORT_BT}`, "--no-pex", "--report-peers", "--log-holepunch",
+      "--timeout", "90"
+    ])
+    await waitForLine(bt, (l) => l.includes(`"event":"progress"`) && JSON.parse(l).peers >= 1, 30_000)
+    const seeder = lt(NS_OPEN, [
+      "seed", torrent, "--save", join(work, "src"), "--port", String(PORT_SEEDER), "--listen-host", ADDR_SEEDER,
+      "--transport", "utp", "--peer", `${ADDR_BT}:${PORT_BT}`, "--log-holepunch", "--log-pex"
+    ])
+    await waitForLine(seeder, (l) => l.startsWith("{"), 60_000)
+
+    const met = await waitForLine(
+      leecher,
+      (l) => l.startsWith("{") && JSON.parse(l).peer === `${ADDR_SEEDER}:${PORT_SEEDER}`,
+      90_000
+    ).catch((error) => {
+      throw new Error(`${error}\nleecher: ${leecher.stderr()}\nseeder: ${seeder.stderr()}`)
+    })
+    expect(JSON.parse(met)).toMatchObject({ utp: true })
+    const done = await waitForLine(leecher, (l) => l.includes(`"done": true`), 90_000)
+    expect(JSON.parse(done).from[`${ADDR_SEEDER}:${PORT_SEEDER}`]).toBeGreaterThan(0)
+    expect(await hashFiles(join(work, "out"), spec)).toEqual(await hashFiles(join(work, "src"), spec))
+
+    const last = bt.stdout().trim().split("\n").filter((l) => l.includes(`"event":"progress"`)).at(-1)!
+    // bt relayed (each rendezvous the seeder sent before they met), dialled nobody and refused nothing.
+    const counts = JSON.parse(last).holepunch
+    expect(counts.relayed).toBeGreaterThanOrEqual(1)
+    expect(counts).toMatchObject({ dialled: 0, refused: 0, malformed: 0 })
+  })
+})
