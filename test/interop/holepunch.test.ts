@@ -6,11 +6,11 @@
  * seeder (flag 0x08: it speaks ut_holepunch), the seeder's uTP dial to it is dropped, the seeder asks bt for a
  * rendezvous, bt sends `connect` to both, and they meet over uTP. Nothing reaches the machine's LAN.
  */
-import { spawnSync } from "node:child_process"
 import { join } from "node:path"
 import { afterAll, beforeAll, expect, test } from "vitest"
 import { debianPython, interopSuite, repoRoot, runBt, spawnTracked, tempDir, waitForLine, writeFiles } from "./harness.js"
 import { hashFiles } from "./leechers.js"
+import { run, vethPair } from "./netns.js"
 
 const tag = String(process.pid % 100000)
 const NS_OPEN = `bthp${tag}a`
@@ -19,11 +19,6 @@ const ADDR_BT = "10.78.0.1"
 const ADDR_WALLED = "10.78.0.2"
 const ADDR_SEEDER = "10.78.0.3"
 const [PORT_BT, PORT_LEECHER, PORT_SEEDER] = [6881, 6883, 6882]
-
-const run = (exe: string, args: ReadonlyArray<string>, input?: string) => {
-  const r = spawnSync(exe, args, { encoding: "utf8", timeout: 10_000, input })
-  if (r.status !== 0) throw new Error(`${exe} ${args.join(" ")}: ${r.stderr}`)
-}
 
 /** Inbound: loopback and replies to what the namespace sent; nothing else (a home router's NAT, as a filter). */
 const firewall = `table inet bthp {
@@ -43,24 +38,14 @@ interopSuite("BEP 55 holepunch with libtorrent, bt as the relay, in two network 
   "nft",
   "libtorrent"
 ], () => {
+  let remove = () => {}
   beforeAll(() => {
-    const [va, vb] = [`bthv${tag}a`, `bthv${tag}b`]
-    run("ip", ["netns", "add", NS_OPEN])
-    run("ip", ["netns", "add", NS_WALLED])
-    run("ip", ["link", "add", va, "type", "veth", "peer", "name", vb])
-    run("ip", ["link", "set", va, "netns", NS_OPEN])
-    run("ip", ["link", "set", vb, "netns", NS_WALLED])
-    for (const [ns, dev, addrs] of [[NS_OPEN, va, [ADDR_BT, ADDR_SEEDER]], [NS_WALLED, vb, [ADDR_WALLED]]] as const) {
-      for (const addr of addrs) run("ip", ["-n", ns, "addr", "add", `${addr}/24`, "dev", dev])
-      run("ip", ["-n", ns, "link", "set", dev, "up"])
-      run("ip", ["-n", ns, "link", "set", "lo", "up"])
-    }
-    run("ip", ["netns", "exec", NS_WALLED, "nft", "-f", "-"], firewall)
+    remove = vethPair(`bthv${tag}`, [
+      { ns: NS_OPEN, addresses: [ADDR_BT, ADDR_SEEDER] },
+      { ns: NS_WALLED, addresses: [ADDR_WALLED], setUp: (ns) => run("ip", ["netns", "exec", ns, "nft", "-f", "-"], firewall) }
+    ])
   })
-  afterAll(() => {
-    // Deleting the namespaces deletes the veth pair and the walled one's nftables table with them.
-    for (const ns of [NS_OPEN, NS_WALLED]) spawnSync("ip", ["netns", "del", ns], { timeout: 10_000 })
-  })
+  afterAll(() => remove())
 
   const spec = [{ path: "hp/a.bin", size: 6_000_000 }, { path: "hp/b.bin", size: 500_000 }]
 
