@@ -1,10 +1,12 @@
 /**
- * BEP 55 holepunch with libtorrent 2.0, `bt` as the relay. Two network namespaces on a veth pair that this suite
+ * BEP 55 holepunch with libtorrent 2.0: `bt` as the relay, then as the initiator. Two network namespaces on a veth pair that this suite
  * makes and removes (it needs root, `ip` and `nft`): in the open one, `bt download` (10.78.0.1) and a libtorrent
  * seeder (10.78.0.3); in the other, behind an nftables filter that drops every packet coming in that is not part
  * of a flow it started, a libtorrent leecher (10.78.0.2) that connects out to bt. bt's PEX names the leecher to the
  * seeder (flag 0x08: it speaks ut_holepunch), the seeder's uTP dial to it is dropped, the seeder asks bt for a
- * rendezvous, bt sends `connect` to both, and they meet over uTP. Nothing reaches the machine's LAN.
+ * rendezvous, bt sends `connect` to both, and they meet over uTP. As the initiator, bt learns a walled libtorrent
+ * seeder from a libtorrent relay's PEX, cannot dial it, asks the relay, and the two meet over uTP. Nothing reaches
+ * the machine's LAN.
  */
 import { join } from "node:path"
 import { afterAll, beforeAll, expect, test } from "vitest"
@@ -33,7 +35,7 @@ const firewall = `table inet bthp {
 const lt = (ns: string, args: ReadonlyArray<string>) =>
   spawnTracked("ip", ["netns", "exec", ns, debianPython, join(repoRoot, "test", "interop", "lt.py"), ...args])
 
-interopSuite("BEP 55 holepunch with libtorrent, bt as the relay, in two network namespaces", [
+interopSuite("BEP 55 holepunch with libtorrent, in two network namespaces", [
   "ip",
   "nft",
   "libtorrent"
@@ -112,5 +114,40 @@ interopSuite("BEP 55 holepunch with libtorrent, bt as the relay, in two network 
     const counts = JSON.parse(last).holepunch
     expect(counts.relayed).toBeGreaterThanOrEqual(1)
     expect(counts).toMatchObject({ dialled: 0, refused: 0, malformed: 0 })
+  })
+
+  test("bt as the initiator: a libtorrent relay names a walled libtorrent seeder, bt asks for a rendezvous, they meet", async () => {
+    const { torrent, work } = await setUp()
+    const relayAt = `${ADDR_SEEDER}:${PORT_SEEDER}`
+    // The relay downloads slowly, so bt wants the walled seeder.
+    const relay = lt(NS_OPEN, [
+      "leech", torrent, "--save", join(work, "relay"), "--port", String(PORT_SEEDER), "--listen-host", ADDR_SEEDER,
+      "--transport", "utp", "--download-limit", "100000", "--stay", "--timeout", "120", "--log-holepunch"
+    ])
+    // The target, walled: it connects out to the relay only (no PEX, so it never dials bt by itself).
+    const target = lt(NS_WALLED, [
+      "seed", torrent, "--save", join(work, "src"), "--port", String(PORT_LEECHER), "--listen-host", ADDR_WALLED,
+      "--transport", "utp", "--peer", relayAt, "--no-pex", "--report-peers", "--log-holepunch"
+    ])
+    await waitForLine(target, (l) => l.startsWith("{") && JSON.parse(l).peer === relayAt, 60_000)
+    const bt = spawnTracked("ip", [
+      "netns", "exec", NS_OPEN, process.execPath, join(repoRoot, "bin", "bt.js"), "download", torrent,
+      "-o", join(work, "bt"), "--bind", ADDR_BT, "--port", String(PORT_BT), "--no-dht", "--no-lsd",
+      "--no-port-mapping", "--seed", "--state-dir", join(work, "state"), "--json", "--peer", relayAt
+    ])
+    // The walled seeder's own word: a connection with bt, made in holepunch mode, past the handshake.
+    const met = await waitForLine(
+      target,
+      (l) => l.startsWith("{") && JSON.parse(l).peer === `${ADDR_BT}:${PORT_BT}` && JSON.parse(l).holepunched === true,
+      90_000
+    ).catch((error) => {
+      const last = bt.stdout().trim().split("\n").filter((l) => l.includes(`"event":"progress"`)).at(-1) ?? "{}"
+      const hp = JSON.stringify(JSON.parse(last).holepunch)
+      throw new Error(`${String(error).slice(0, 300)}\nbt holepunch: ${hp}\ntarget: ${target.stderr()}\nrelay: ${relay.stderr()}`)
+    })
+    expect(JSON.parse(met)).toMatchObject({ utp: true })
+    const progress = await waitForLine(bt, (l) => l.includes(`"event":"progress"`) && JSON.parse(l).holepunch?.dialled >= 1, 20_000)
+    // bt asked the relay once (one rendezvous a peer) and dialled the address its `connect` named.
+    expect(JSON.parse(progress).holepunch).toMatchObject({ asked: 1, dialled: 1 })
   })
 })
