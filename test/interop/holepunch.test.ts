@@ -118,27 +118,30 @@ interopSuite("BEP 55 holepunch with libtorrent, in two network namespaces", [
 
   test("bt as the initiator: a libtorrent relay names a walled libtorrent seeder, bt asks for a rendezvous, they meet", async () => {
     const { torrent, work } = await setUp()
-    const relayAt = `${ADDR_SEEDER}:${PORT_SEEDER}`
+    // Ports of its own: the walled namespace's conntrack still holds the first test's flows (a UDP entry outlives
+    // it), which would let bt's direct dial through.
+    const [btPort, relayPort, targetPort] = [PORT_BT + 10, PORT_SEEDER + 10, PORT_LEECHER + 10]
+    const relayAt = `${ADDR_SEEDER}:${relayPort}`
     // The relay downloads slowly, so bt wants the walled seeder.
     const relay = lt(NS_OPEN, [
-      "leech", torrent, "--save", join(work, "relay"), "--port", String(PORT_SEEDER), "--listen-host", ADDR_SEEDER,
+      "leech", torrent, "--save", join(work, "relay"), "--port", String(relayPort), "--listen-host", ADDR_SEEDER,
       "--transport", "utp", "--download-limit", "100000", "--stay", "--timeout", "120", "--log-holepunch"
     ])
     // The target, walled: it connects out to the relay only (no PEX, so it never dials bt by itself).
     const target = lt(NS_WALLED, [
-      "seed", torrent, "--save", join(work, "src"), "--port", String(PORT_LEECHER), "--listen-host", ADDR_WALLED,
+      "seed", torrent, "--save", join(work, "src"), "--port", String(targetPort), "--listen-host", ADDR_WALLED,
       "--transport", "utp", "--peer", relayAt, "--no-pex", "--report-peers", "--log-holepunch"
     ])
     await waitForLine(target, (l) => l.startsWith("{") && JSON.parse(l).peer === relayAt, 60_000)
     const bt = spawnTracked("ip", [
       "netns", "exec", NS_OPEN, process.execPath, join(repoRoot, "bin", "bt.js"), "download", torrent,
-      "-o", join(work, "bt"), "--bind", ADDR_BT, "--port", String(PORT_BT), "--no-dht", "--no-lsd",
+      "-o", join(work, "bt"), "--bind", ADDR_BT, "--port", String(btPort), "--no-dht", "--no-lsd",
       "--no-port-mapping", "--seed", "--state-dir", join(work, "state"), "--json", "--peer", relayAt
     ])
     // The walled seeder's own word: a connection with bt, made in holepunch mode, past the handshake.
     const met = await waitForLine(
       target,
-      (l) => l.startsWith("{") && JSON.parse(l).peer === `${ADDR_BT}:${PORT_BT}` && JSON.parse(l).holepunched === true,
+      (l) => l.startsWith("{") && JSON.parse(l).peer === `${ADDR_BT}:${btPort}` && JSON.parse(l).holepunched === true,
       90_000
     ).catch((error) => {
       const last = bt.stdout().trim().split("\n").filter((l) => l.includes(`"event":"progress"`)).at(-1) ?? "{}"
