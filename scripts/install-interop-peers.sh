@@ -5,7 +5,8 @@ set -euo pipefail
 
 # chromium: the web UI's end-to-end test drives it with playwright-core (no browser is ever downloaded).
 # ffmpeg (ffprobe) and curl: the streaming test reads the stream URL with them.
-packages=(opentracker python3-libtorrent transmission-cli transmission-daemon aria2 mktorrent chromium ffmpeg curl)
+# nftables: the holepunch test walls one network namespace off with it.
+packages=(opentracker python3-libtorrent transmission-cli transmission-daemon aria2 mktorrent chromium ffmpeg curl nftables)
 
 missing=()
 for p in "${packages[@]}"; do

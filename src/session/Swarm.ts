@@ -657,9 +657,13 @@ export class Swarm {
   unreachable(address: Endpoint): void {
     const key = formatEndpoint(address)
     const relay = this.learnedFrom.get(key)
-    if (relay === undefined) return
+    if (relay === undefined || !this.links.has(relay)) {
+      if (!this.hasLink(key)) this.holepunch.counts.noRelay++
+      this.learnedFrom.delete(key)
+      return
+    }
     this.learnedFrom.delete(key)
-    if (this.links.has(relay) && !this.hasLink(key)) this.holepunch.ask(holepunchLink(relay), address)
+    if (!this.hasLink(key)) this.holepunch.ask(holepunchLink(relay), address)
   }
 
   /** The connected peers others may dial, by address, with their BEP 11 flags. */

@@ -37,6 +37,7 @@ import { restorePieces, saveResume } from "./restore.js"
 import { allFiles, type FilePriority, piecePriorities, skippedFiles } from "./selection.js"
 import { countPeers, stallReason } from "./stallReason.js"
 import type { HashStats } from "./HashExchange.js"
+import type { HolepunchCounts } from "./holepunch.js"
 import { PeerLink } from "./PeerLink.js"
 import { runLink } from "./runLink.js"
 import type { SessionConfig } from "./SessionConfig.js"
@@ -81,6 +82,8 @@ export interface TorrentProgress {
   readonly reason?: string
   /** The torrent's web seeds (BEP 19), when it has any and they are used. */
   readonly webSeeds?: ReadonlyArray<WebSeedInfo>
+  /** BEP 55: what holepunch relayed, dialled and refused, once any holepunch message came or went. */
+  readonly holepunch?: HolepunchCounts & { readonly malformed: number }
 }
 
 /** Where a torrent's peers come from, when something else runs its sources (a magnet link's announce loop). */
@@ -197,6 +200,12 @@ export interface TorrentOptions {
   readonly webSeed?: Option.Option<WebSeed["Type"]>
   /** Web seeds besides the torrent's `url-list` (a magnet link's `ws=`). */
   readonly webSeeds?: ReadonlyArray<string>
+}
+
+/** BEP 55's counts for progress, once anything was counted (a swarm that never saw holepunch shows nothing). */
+const holepunchProgress = (swarm: Swarm): Pick<TorrentProgress, "holepunch"> => {
+  const counts = { ...swarm.holepunch.counts, malformed: swarm.holepunchMalformed }
+  return Object.values(counts).some((n) => n > 0) ? { holepunch: counts } : {}
 }
 
 const storageError = (cause: { readonly message: string }) =>
@@ -651,7 +660,8 @@ export const startTorrent = (
         ...(current.hashes === undefined ? {} : { hashes: current.hashes.stats() }),
         ...(pads.length === 0 ? {} : { padRequests: current.padRequests }),
         ...reasonOf(current, trackers),
-        ...(current.webSeeds.size === 0 ? {} : { webSeeds: [...current.webSeeds].map((seed) => seed.info()) })
+        ...(current.webSeeds.size === 0 ? {} : { webSeeds: [...current.webSeeds].map((seed) => seed.info()) }),
+        ...holepunchProgress(current)
       }
     })
 

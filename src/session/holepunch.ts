@@ -37,6 +37,10 @@ export interface HolepunchOptions {
 
 /** What holepunch did and refused, for stats and tests. */
 export interface HolepunchCounts {
+  /** Rendezvous we sent, asking a relay to introduce us. */
+  asked: number
+  /** Peers we could not dial and no connected peer had told us of: nobody to ask. */
+  noRelay: number
   /** Rendezvous relayed: a `connect` sent to both sides. */
   relayed: number
   /** Rendezvous refused with an `error` (a target we are not connected to, that does not speak it, or us). */
@@ -56,6 +60,8 @@ const MINUTE_MS = 60_000
 
 export class Holepunch {
   readonly counts: HolepunchCounts = {
+    asked: 0,
+    noRelay: 0,
     relayed: 0,
     refused: 0,
     dialled: 0,
@@ -79,6 +85,7 @@ export class Holepunch {
     if (this.asked.size >= (this.options.maxAsked ?? 32)) this.asked.delete(this.asked.values().next().value!)
     this.asked.add(key)
     relay.send({ type: "rendezvous", peer: target, errorCode: 0 })
+    this.counts.asked++
     return true
   }
 

@@ -50,13 +50,16 @@ export const decodeHolepunch = (payload: Uint8Array): HolepunchMessage | WireErr
   if (type === undefined) return bad(`unknown message type ${payload[0]}`)
   const addressLength = payload[1] === 0 ? 4 : payload[1] === 1 ? 16 : undefined
   if (addressLength === undefined) return bad(`unknown address type ${payload[1]}`)
-  if (payload.length !== 2 + addressLength + 6) {
+  // libtorrent 2.0 sends `rendezvous` and `connect` without the error code (BEP 55 lists it in every message): taken
+  // as 0, as libtorrent itself reads a message that ends after the port.
+  const withCode = payload.length === 2 + addressLength + 6
+  if (!withCode && payload.length !== 2 + addressLength + 2) {
     return bad(`${payload.length} bytes for an ${addressLength === 4 ? "IPv4" : "IPv6"} message of ${addressLength + 8}`)
   }
   const view = Buffer.from(payload.buffer, payload.byteOffset, payload.length)
   const host = decodeIp(payload.subarray(2, 2 + addressLength))!
   const port = view.readUInt16BE(2 + addressLength)
-  const errorCode = view.readUInt32BE(4 + addressLength)
+  const errorCode = withCode ? view.readUInt32BE(4 + addressLength) : 0
   if (port === 0) return bad("port 0")
   return { type, peer: { host, port }, errorCode }
 }

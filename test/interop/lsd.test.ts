@@ -3,12 +3,12 @@
  * Multicast does not flow on `lo` here, so each runs in a network namespace of its own, joined by a veth pair that
  * this suite makes and removes (it needs root and `ip`); nothing reaches the machine's LAN.
  */
-import { spawnSync } from "node:child_process"
 import { copyFile, mkdir } from "node:fs/promises"
 import { join } from "node:path"
 import { afterAll, beforeAll, expect, test } from "vitest"
 import { debianPython, interopSuite, repoRoot, runBt, spawnTracked, tempDir, waitForLine, writeFiles } from "./harness.js"
 import { hashFiles } from "./leechers.js"
+import { run, vethPair } from "./netns.js"
 
 const tag = String(process.pid % 100000)
 const NS_BT = `btlsd${tag}a`
@@ -16,31 +16,17 @@ const NS_LT = `btlsd${tag}b`
 const ADDR_BT = "10.77.0.1"
 const ADDR_LT = "10.77.0.2"
 
-const ip = (...args: Array<string>) => {
-  const r = spawnSync("ip", args, { encoding: "utf8", timeout: 10_000 })
-  if (r.status !== 0) throw new Error(`ip ${args.join(" ")}: ${r.stderr}`)
-}
-
 interopSuite("LSD (BEP 14) with libtorrent, in two network namespaces", ["ip", "libtorrent"], () => {
+  let remove = () => {}
   beforeAll(() => {
-    const [va, vb] = [`btv${tag}a`, `btv${tag}b`]
-    ip("netns", "add", NS_BT)
-    ip("netns", "add", NS_LT)
-    ip("link", "add", va, "type", "veth", "peer", "name", vb)
-    ip("link", "set", va, "netns", NS_BT)
-    ip("link", "set", vb, "netns", NS_LT)
-    for (const [ns, dev, addr] of [[NS_BT, va, ADDR_BT], [NS_LT, vb, ADDR_LT]] as const) {
-      ip("-n", ns, "addr", "add", `${addr}/24`, "dev", dev)
-      ip("-n", ns, "link", "set", dev, "up")
-      ip("-n", ns, "link", "set", "lo", "up")
-      // With no default route, multicast needs a route of its own to leave through the veth.
-      ip("-n", ns, "route", "add", "224.0.0.0/4", "dev", dev)
-    }
+    // With no default route, multicast needs a route of its own to leave through the veth.
+    const multicast = (ns: string, dev: string) => run("ip", ["-n", ns, "route", "add", "224.0.0.0/4", "dev", dev])
+    remove = vethPair(`btv${tag}`, [
+      { ns: NS_BT, addresses: [ADDR_BT], setUp: multicast },
+      { ns: NS_LT, addresses: [ADDR_LT], setUp: multicast }
+    ])
   })
-  afterAll(() => {
-    // Deleting the namespaces deletes the veth pair with them.
-    for (const ns of [NS_BT, NS_LT]) spawnSync("ip", ["netns", "del", ns], { timeout: 10_000 })
-  })
+  afterAll(() => remove())
 
   const spec = [{ path: "lsd/a.bin", size: 3_000_000 }, { path: "lsd/b.bin", size: 700_000 }]
 

@@ -158,7 +158,7 @@ def start_torrent(args, settings):
     """A session listening on 127.0.0.1:--port (checked), with TORRENT added from --save: a .torrent file, or with
     `leech-magnet` a magnet link. Unless --tracker-announce, the torrent's trackers are dropped: the test connects
     peers itself. With --no-pex the torrent neither sends nor takes PEX (it still names ut_pex in its handshake)."""
-    if args.log_pex:
+    if args.log_pex or args.log_holepunch:
         settings["alert_mask"] |= lt.alert.category_t.peer_log_notification
     session = start_session(args.port, apply_dht(settings, args.dht_node))
     join_dht(session, args.dht_node)
@@ -203,7 +203,9 @@ def pop_alerts(session, args, started, wait_ms):
             log(a.message())
         elif isinstance(a, lt.tracker_reply_alert) and args.verbose:
             log(a.message())
-        elif isinstance(a, lt.peer_log_alert) and args.log_pex and "PEX" in a.message():
+        elif isinstance(a, lt.peer_log_alert) and (
+            (args.log_pex and "PEX" in a.message()) or (args.log_holepunch and "HOLEPUNCH" in a.message())
+        ):
             log(f"{time.monotonic() - started:.3f} s: {a.message()}")
     return alerts
 
@@ -292,6 +294,8 @@ class PeerWatch:
                 "outgoing": bool(p.flags & lt.peer_info.local_connection),
                 "utp": bool(p.flags & UTP_SOCKET),
                 "encrypted": bool(p.flags & lt.peer_info.rc4_encrypted),
+                # Made through a BEP 55 rendezvous (libtorrent's peer_info::holepunched).
+                "holepunched": bool(p.flags & lt.peer_info.holepunched),
                 "source": [name for bit, name in PEER_SOURCES if p.source & bit],
                 "seconds": round(time.monotonic() - self.started, 3),
             }), flush=True)
@@ -328,10 +332,29 @@ def seed(args):
 
     print(json.dumps({"ready": True, "port": session.listen_port(), "info_hash": str(handle.torrent_file().info_hashes().v1)}), flush=True)
 
-    until_stopped(session, args, started, stopping, parent, dht_announcer(handle, args))
+    announce = dht_announcer(handle, args)
+    peers = parse_peers(args.peer)
+    watch = PeerWatch(handle, args.report_peers, started)
+
+    def each():
+        announce()
+        watch.sample()
+        for peer in peers:
+            handle.connect_peer(peer)
+
+    until_stopped(session, args, started, stopping, parent, each)
     # Send `stopped` to the trackers on the way out; the session's destructor waits up to stop_tracker_timeout.
     session.remove_torrent(handle)
     del handle, session
+
+
+def parse_peers(addresses):
+    """HOST:PORT and [IPV6]:PORT as libtorrent's (host, port)."""
+    peers = []
+    for peer in addresses:
+        host, _, port = peer.rpartition(":")
+        peers.append((host.strip("[]"), int(port)))
+    return peers
 
 
 def leech(args):
@@ -349,10 +372,7 @@ def leech(args):
     session, handle = start_torrent(args, settings)
     if args.download_limit > 0:
         handle.set_download_limit(args.download_limit)
-    peers = []
-    for peer in args.peer:
-        host, _, port = peer.rpartition(":")
-        peers.append((host.strip("[]"), int(port)))
+    peers = parse_peers(args.peer)
     if args.tracker_announce:
         handle.force_reannounce(0, -1)
 
@@ -413,6 +433,8 @@ def add_peer_options(p):
     """Options of every subcommand that runs a torrent."""
     p.add_argument("--no-pex", action="store_true", help="neither send nor take PEX (ut_pex) for this torrent")
     p.add_argument("--log-pex", action="store_true", help="log libtorrent's PEX messages, sent and received, on stderr")
+    p.add_argument("--log-holepunch", action="store_true",
+                   help="log libtorrent's BEP 55 (ut_holepunch) messages, sent and received, on stderr")
     p.add_argument("--verbose", action="store_true", help="log tracker replies on stderr")
     p.add_argument("--dht-node", action="append", default=[], metavar="HOST:PORT",
                    help="run the DHT, joined through this node only (repeatable; default: no DHT)")
@@ -523,6 +545,10 @@ def main():
     p.add_argument("--upload-limit", type=int, default=0, help="bytes per second for this torrent; 0: no limit")
     p.add_argument("--lsd", action="store_true",
                    help="Local Service Discovery (BEP 14) on: only inside a network namespace, never on a real LAN")
+    p.add_argument("--peer", action="append", default=[], metavar="HOST:PORT",
+                   help="a peer to connect to (repeatable; connected again every half second if it drops)")
+    p.add_argument("--report-peers", action="store_true",
+                   help="print a JSON line for each peer connection once its handshake is done")
     add_peer_options(p)
     p.set_defaults(run=seed)
 

@@ -17,13 +17,32 @@ describe("ut_holepunch (BEP 55)", () => {
 
   it("every truncation and one byte more is a typed error; unknown types and address types too", () => {
     const bytes = encodeHolepunch({ type: "connect", peer: { host: "192.0.2.7", port: 6881 }, errorCode: 0 })
-    for (let cut = 0; cut < bytes.length; cut++) expect(decodeHolepunch(bytes.subarray(0, cut))).toBeInstanceOf(WireError)
+    for (let cut = 0; cut < bytes.length; cut++) {
+      // Cut after the port (8 bytes) is libtorrent's form, taken as error code 0; every other cut is an error.
+      if (cut !== 8) expect(decodeHolepunch(bytes.subarray(0, cut))).toBeInstanceOf(WireError)
+    }
     expect(decodeHolepunch(Uint8Array.from([...bytes, 0]))).toBeInstanceOf(WireError)
     expect(decodeHolepunch(Uint8Array.from([3, ...bytes.subarray(1)]))).toBeInstanceOf(WireError)
     expect(decodeHolepunch(Uint8Array.from([1, 2, ...bytes.subarray(2)]))).toBeInstanceOf(WireError)
     const portZero = Uint8Array.from(bytes)
     portZero.set([0, 0], 6)
     expect(decodeHolepunch(portZero)).toBeInstanceOf(WireError)
+  })
+
+  it("libtorrent 2.0's form, without the error code after the port, reads as code 0 (IPv4 and IPv6)", () => {
+    // As libtorrent 2.0.8 sends a rendezvous and a connect (seen in test/interop/holepunch.test.ts).
+    expect(decodeHolepunch(Buffer.from("0000" + "c0000207" + "1ae1", "hex"))).toEqual({
+      type: "rendezvous",
+      peer: { host: "192.0.2.7", port: 6881 },
+      errorCode: 0
+    })
+    expect(decodeHolepunch(Buffer.from("0101" + "20010db8000000000000000000000001" + "c8d5", "hex"))).toEqual({
+      type: "connect",
+      peer: { host: "2001:db8::1", port: 51413 },
+      errorCode: 0
+    })
+    expect(decodeHolepunch(Buffer.from("0101" + "20010db8000000000000000000000001" + "c8d5" + "00", "hex")))
+      .toBeInstanceOf(WireError)
   })
 
   it("garbage never throws: a message or a WireError", () => {

@@ -83,7 +83,9 @@ const remoteOf = (socket: net.Socket): Endpoint => ({
 export const transport: Transport["Type"] = Transport.of({
   connect: (to) =>
     Effect.acquireRelease(
-      Effect.async<{ readonly socket: net.Socket; readonly reads: ReadTarget }, TransportError>((resume) => {
+      // Interruptible, though acquireRelease's acquire is not by default: a SYN that is dropped (a firewall)
+      // otherwise holds the caller's timeout until the kernel gives up (about two minutes on Linux).
+      Effect.interruptible(Effect.async<{ readonly socket: net.Socket; readonly reads: ReadTarget }, TransportError>((resume) => {
         const reads: ReadTarget = { onData: () => {} }
         const socket = net.connect({
           host: to.host,
@@ -110,7 +112,7 @@ export const transport: Transport["Type"] = Transport.of({
         })
         // Interrupted while connecting: abandon the attempt.
         return Effect.sync(() => socket.destroy())
-      }),
+      })),
       ({ socket }) => Effect.sync(() => socket.destroy())
     ).pipe(Effect.map(({ reads, socket }) => wrap(socket, to, reads))),
   listen: (at, onConnection) =>
