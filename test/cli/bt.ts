@@ -2,12 +2,12 @@
  * Runs the built `bin/bt.js` as a child process, as a user would: for the tests of what a person sees (exit codes,
  * error lines, help). Needs `npm run build` first (`npm test` does it).
  */
-import { spawn, spawnSync } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { afterAll } from "vitest"
+import { afterAll, afterEach } from "vitest"
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url))
 export const btBin = join(repoRoot, "bin", "bt.js")
@@ -79,12 +79,26 @@ export const btAsync = (
   })
 
 /** Starts bt in the background; the caller ends it (by this pid only). */
-export const startBt = (args: ReadonlyArray<string>, options: { readonly cwd: string }) =>
-  spawn(process.execPath, [btBin, ...args], {
+export const startBt = (args: ReadonlyArray<string>, options: { readonly cwd: string }) => {
+  const child = spawn(process.execPath, [btBin, ...args], {
     cwd: options.cwd,
     env: envFor(join(options.cwd, ".state")),
     stdio: ["ignore", "pipe", "pipe"]
   })
+  running.add(child)
+  child.once("exit", () => running.delete(child))
+  return child
+}
+
+/**
+ * What `startBt` started and has not exited: killed after each test of the file that imports this, so a test that
+ * timed out (on a loaded machine, say) leaves no daemon running behind it (one did, for an hour and a half).
+ */
+const running = new Set<ChildProcess>()
+afterEach(() => {
+  for (const child of running) child.kill("SIGKILL")
+  running.clear()
+})
 
 /** The non-empty lines of an output. */
 export const linesOf = (text: string): Array<string> => text.split("\n").filter((line) => line.trim() !== "")
