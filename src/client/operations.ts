@@ -272,8 +272,9 @@ export const makeOperations = (o: {
         // A new peer limit or tracker list takes a restart of the torrent (the queue starts it again at once).
         if (next.peerLimit !== entry.record.settings.peerLimit || trackers !== undefined) yield* stopRun(entry)
         yield* update(entry, { settings: next, ...(trackers === undefined ? {} : { trackers }) })
-        // New file choices take effect at once in a running torrent.
-        const running = entry.run?.torrent
+        // New file choices take effect at once in a running torrent; a stopped one that runs only to fetch its
+        // metadata or to check its data takes them when it is started (its run skips every file until then).
+        const running = entry.record.paused ? undefined : entry.run?.torrent
         const files = running === undefined ? undefined : filePriorities(next, running.torrent.files.length)
         if (running !== undefined && files !== undefined) {
           yield* running.setFiles(files).pipe(
