@@ -85,17 +85,20 @@ interopSuite("BEP 52 hash messages between bt and libtorrent", ["libtorrent"], (
     expect(await hashFiles(join(out, NAME), spec)).toEqual(await hashFiles(join(src, NAME), spec))
   }, 120_000)
 
+  // A hybrid at 16 KiB pieces (a piece is one block) is served at 32 KiB: libtorrent 2.0.8 itself sometimes fails
+  // such a magnet with "v1 and v2 hashes do not describe the same data" when downloading from libtorrent too (1 run
+  // in 25 on a loaded machine; none in 40 at 32 KiB). At 32 KiB, z/big.bin still has 550 pieces, over one request.
   test.each([
-    { kind: "v2", v2Only: false },
-    { kind: "hybrid", v2Only: false },
-    { kind: "hybrid", v2Only: true }
-  ] as const)("libtorrent downloads a $kind magnet link (v2 hash alone: $v2Only) from bt seed, asking bt for the piece layers", async ({ kind, v2Only }) => {
+    { kind: "v2", v2Only: false, pieceLength: PIECE },
+    { kind: "hybrid", v2Only: false, pieceLength: 2 * PIECE },
+    { kind: "hybrid", v2Only: true, pieceLength: 2 * PIECE }
+  ] as const)("libtorrent downloads a $kind magnet link (v2 hash alone: $v2Only) from bt seed, asking bt for the piece layers", async ({ kind, pieceLength, v2Only }) => {
     const work = await tempDir()
     const src = join(work, "src")
     await writeFiles(join(src, NAME), spec, 52)
     const torrent = join(work, `${NAME}.torrent`)
     const created = await runBt([
-      "create", join(src, NAME), "-o", torrent, "--piece-length", String(PIECE), "--json", ...(kind === "v2" ? ["--v2"] : [])
+      "create", join(src, NAME), "-o", torrent, "--piece-length", String(pieceLength), "--json", ...(kind === "v2" ? ["--v2"] : [])
     ])
     expect(created.code, created.stderr).toBe(0)
     const ref = (await lt(["info", torrent])) as LtInfo
