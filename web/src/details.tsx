@@ -9,7 +9,7 @@ import { errorKind, formatBytes, formatDate, formatPercent, formatRate } from ".
 import { type Limits, LIMIT_FIELDS } from "./limits.js"
 import { Options } from "./options.js"
 import type { RpcClient } from "./rpc.js"
-import type { FileChoice, FileEntry } from "./tree.js"
+import { applyFileSet, type FileChoice, type FileEntry, type FileSet } from "./tree.js"
 
 interface Peer {
   readonly address: string; readonly port: number; readonly clientName: string; readonly flagStr: string
@@ -76,17 +76,23 @@ export const Details = (p: {
   const [version, setVersion] = useState(0)
   /** The files' names and lengths, which never change: fetched once (once the metadata is here, for a magnet). */
   const names = useRef<ReadonlyArray<FileEntry>>([])
+  /**
+   * Changes begun (`begun`) and still in flight (`sending`): a poll reply asked for before the last change was
+   * confirmed holds the old state, and drawing it would undo a click just made (the checkbox flips back).
+   */
+  const changes = useRef({ begun: 0, sending: 0 })
   useEffect(() => {
     let timer: number | undefined
     let live = true
     const poll = async () => {
       try {
+        const asked = changes.current.sending > 0 ? -1 : changes.current.begun
         const fields = [...BASE_FIELDS, ...TAB_FIELDS[tab], ...(tab === "Files" && names.current.length === 0 ? ["files"] : [])]
         const reply = await p.rpc.call<{ torrents: Array<Reply> }>("torrent-get", { ids: [p.id], fields })
         const t = reply.torrents[0]
         if (t?.files !== undefined) names.current = t.files
         const stats = t?.fileStats ?? []
-        if (live && t !== undefined) {
+        if (live && t !== undefined && asked === changes.current.begun) {
           setDetail((held) => ({
             ...t,
             pieces: t.pieces ?? held?.pieces ?? "",
@@ -110,12 +116,22 @@ export const Details = (p: {
   }, [p.id, version, tab])
 
   const set = async (args: Record<string, unknown>) => {
+    changes.current.begun++
+    changes.current.sending++
     try {
       await p.rpc.call("torrent-set", { ids: [p.id], ...args })
     } catch (error) {
       p.onProblem((error as Error).message)
+    } finally {
+      changes.current.sending--
     }
-    setVersion(version + 1)
+    // Asked again at once: the daemon's word replaces the guess (and undoes it if the change was refused).
+    setVersion((v) => v + 1)
+  }
+  /** File choices change on the page at once, before the daemon confirms them. */
+  const setFiles = (args: FileSet) => {
+    setDetail((held) => held && { ...held, fileStats: applyFileSet(held.fileStats, args) })
+    void set(args)
   }
 
   return (
@@ -137,7 +153,7 @@ export const Details = (p: {
             <FileTree
               files={detail.files}
               choices={detail.fileStats}
-              onSet={(args) => void set(args)}
+              onSet={setFiles}
               link={p.streams ? (index) => streamLink(detail.hashString, index, detail.files[index]?.streamUrl) : undefined}
             />
           )
