@@ -89,4 +89,32 @@ describe("NodeTransport", () => {
       yield* Deferred.await(arrived).pipe(Effect.timeout("5 seconds"))
       expect(Buffer.concat(received).equals(expected)).toBe(true)
     }).pipe(Effect.scoped, Effect.provide(NodeTransport.layer)))
+
+  it.live("a dial interrupted at any moment, even as it connects, leaves no socket open", () =>
+    Effect.gen(function*() {
+      let accepted = 0
+      let ended = 0
+      const server = yield* Effect.acquireRelease(
+        Effect.async<net.Server>((resume) => {
+          const server = net.createServer((socket) => {
+            accepted++
+            socket.on("error", () => {})
+            socket.on("close", () => ended++)
+            socket.resume()
+          })
+          server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+        }),
+        (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+      )
+      const transport = yield* Transport
+      const to = { host: "127.0.0.1", port: (server.address() as net.AddressInfo).port }
+      // Interrupted after 0 to 3 ms: before, while and after the connection is made on loopback.
+      for (let i = 0; i < 200; i++) {
+        yield* transport.connect(to).pipe(Effect.scoped, Effect.timeout(`${i % 4} millis`), Effect.ignore)
+      }
+      // The server saw each socket it accepted closed from our side.
+      for (let waited = 0; waited < 5000 && ended < accepted; waited += 50) yield* Effect.sleep("50 millis")
+      expect(accepted).toBeGreaterThan(0)
+      expect(ended).toBe(accepted)
+    }).pipe(Effect.scoped, Effect.provide(NodeTransport.layer)))
 })

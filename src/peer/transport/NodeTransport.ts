@@ -27,7 +27,8 @@ interface ReadTarget {
  * accepted socket: `net.Server` has no `onread`) through 'data' events.
  */
 const wrap = (socket: net.Socket, remote: Endpoint, reads?: ReadTarget): Connection => {
-  let closed = false
+  // Closed already if it failed between connecting and now: its 'close' event has passed.
+  let closed = socket.destroyed
   let failure: TransportError | undefined
   let handlers: ConnectionHandlers | undefined
   socket.setNoDelay(true)
@@ -79,42 +80,70 @@ const remoteOf = (socket: net.Socket): Endpoint => ({
   port: socket.remotePort ?? 0
 })
 
+/** A socket being dialled, paused, and how it ended: `settled` calls back once it connects or fails. */
+interface Dialled {
+  readonly socket: net.Socket
+  readonly reads: ReadTarget
+  readonly settled: (resume: (outcome: Effect.Effect<void, TransportError>) => void) => Effect.Effect<void> | void
+}
+
+const dial = (to: Endpoint): Dialled => {
+  const reads: ReadTarget = { onData: () => {} }
+  const socket = net.connect({
+    host: to.host,
+    port: to.port,
+    onread: {
+      buffer: Buffer.allocUnsafe(READ_BUFFER_SIZE),
+      callback: (length, buffer) => {
+        reads.onData(buffer.subarray(0, length))
+        return true
+      }
+    }
+  })
+  // Paused before it connects: a socket reading into `onread` starts reading as soon as it connects, and what it
+  // read before `wrap` set the target would be lost. So nothing is read until `start`.
+  socket.pause()
+  let outcome: Effect.Effect<void, TransportError> | undefined
+  let waiter: ((outcome: Effect.Effect<void, TransportError>) => void) | undefined
+  const settle = (result: Effect.Effect<void, TransportError>) => {
+    outcome ??= result
+    waiter?.(outcome)
+    waiter = undefined
+  }
+  // Listened for from the start, and kept until `wrap` listens too: an 'error' event without a listener would
+  // crash the process. An error once connected changes nothing here (`wrap` reports it).
+  socket.on("error", (cause) => {
+    socket.destroy()
+    settle(Effect.fail(new TransportError({ reason: "Connect", detail: `cannot connect to ${to.host}:${to.port}: ${cause.message}`, cause })))
+  })
+  socket.once("connect", () => settle(Effect.void))
+  return {
+    socket,
+    reads,
+    settled: (resume) => {
+      if (outcome !== undefined) return resume(outcome)
+      waiter = resume
+      return Effect.sync(() => {
+        waiter = undefined
+      })
+    }
+  }
+}
+
 /** `Transport` over `node:net` TCP. */
 export const transport: Transport["Type"] = Transport.of({
   connect: (to) =>
     Effect.acquireRelease(
-      // Interruptible, though acquireRelease's acquire is not by default: a SYN that is dropped (a firewall)
-      // otherwise holds the caller's timeout until the kernel gives up (about two minutes on Linux).
-      Effect.interruptible(Effect.async<{ readonly socket: net.Socket; readonly reads: ReadTarget }, TransportError>((resume) => {
-        const reads: ReadTarget = { onData: () => {} }
-        const socket = net.connect({
-          host: to.host,
-          port: to.port,
-          onread: {
-            buffer: Buffer.allocUnsafe(READ_BUFFER_SIZE),
-            callback: (length, buffer) => {
-              reads.onData(buffer.subarray(0, length))
-              return true
-            }
-          }
-        })
-        // Paused before it connects: a socket reading into `onread` starts reading as soon as it connects, and
-        // what it read before `wrap` set the target would be lost. So nothing is read until `start`.
-        socket.pause()
-        const onError = (cause: Error) => {
-          socket.destroy()
-          resume(Effect.fail(new TransportError({ reason: "Connect", detail: `cannot connect to ${to.host}:${to.port}: ${cause.message}`, cause })))
-        }
-        socket.once("error", onError)
-        socket.once("connect", () => {
-          socket.off("error", onError)
-          resume(Effect.succeed({ socket, reads }))
-        })
-        // Interrupted while connecting: abandon the attempt.
-        return Effect.sync(() => socket.destroy())
-      })),
+      // The socket belongs to the scope from the moment it exists, so an interruption at any point (even as the
+      // connection is made) destroys it.
+      Effect.sync(() => dial(to)),
       ({ socket }) => Effect.sync(() => socket.destroy())
-    ).pipe(Effect.map(({ reads, socket }) => wrap(socket, to, reads))),
+    ).pipe(
+      // Waiting is interruptible: a SYN that is dropped (a firewall) would otherwise hold the caller's timeout until
+      // the kernel gives up (about two minutes on Linux).
+      Effect.tap((dialled) => Effect.async<void, TransportError>((resume) => dialled.settled(resume))),
+      Effect.map(({ reads, socket }) => wrap(socket, to, reads))
+    ),
   listen: (at, onConnection) =>
     Effect.acquireRelease(
       Effect.async<net.Server, TransportError>((resume) => {
