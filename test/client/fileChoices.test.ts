@@ -139,6 +139,15 @@ describe("add's file choices", () => {
       const { id } = yield* client.add(Client.AddSource.metainfo(bytes), { ...choices, paused: true })
       expect(yield* chosen(id)).toEqual(LISTED_CHOSEN)
     }).pipe(Effect.provide(Client.layerTest())))
+
+  it.scoped("set's on a .torrent are numbered the same way", () =>
+    Effect.gen(function*() {
+      const client = yield* Client.Client
+      const bytes = Buffer.concat([Buffer.from("d4:info"), padded.infoBytes, Buffer.from("e")])
+      const { id } = yield* client.add(Client.AddSource.metainfo(bytes), { paused: true })
+      yield* client.set([id], choices)
+      expect(yield* chosen(id)).toEqual(LISTED_CHOSEN)
+    }).pipe(Effect.provide(Client.layerTest())))
 })
 
 /** The magnet added bare, then `sets` applied, by a Client that then stops before any metadata could come: its id. */
