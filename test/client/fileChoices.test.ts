@@ -5,7 +5,7 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Either, Layer } from "effect"
+import { Context, Deferred, Effect, Either, Layer } from "effect"
 import fc from "fast-check"
 import { createHash } from "node:crypto"
 import { encode } from "../../src/bencode/index.js"
@@ -15,7 +15,7 @@ import type { Endpoint } from "../../src/net/Datagram.js"
 import type { TorrentRecord } from "../../src/client/ClientState.js"
 import { defaultSessionSettings, initialTorrentSettings, mergePending, withFilesKnown } from "../../src/client/settings.js"
 import { ResumeStore } from "../../src/resume/index.js"
-import { MemoryStorage } from "../../src/storage/index.js"
+import { MemoryStorage, Storage } from "../../src/storage/index.js"
 import { randomBytes } from "../session/fixtures.js"
 import { startSeeder } from "../session/seederDouble.js"
 import { clientOver, eventually, world } from "./fixtures.js"
@@ -179,6 +179,26 @@ describe("set's file choices on a magnet without its metadata", () => {
         open()
         yield* aBinAlone(id, seeder, stored)
       }).pipe(Effect.provide(clientOver(Client.makeMemoryFileSystem().fileSystem)), Effect.provide(services))
+    }))
+
+  it.scopedLive("set while the session takes the metadata (its files read, its storage opening): applied at once", () =>
+    Effect.gen(function*() {
+      const { open, seeder, services, stored } = yield* swarm
+      const opening = yield* Deferred.make<void>()
+      const proceed = yield* Deferred.make<void>()
+      const storage = Context.get(services, Storage)
+      const held = Context.add(services, Storage, Storage.of({
+        open: (...args) => Deferred.succeed(opening, undefined).pipe(Effect.zipRight(Deferred.await(proceed)), Effect.zipRight(storage.open(...args)))
+      }))
+      yield* Effect.gen(function*() {
+        const client = yield* Client.Client
+        const { id } = yield* client.add(Client.AddSource.magnet(link))
+        open()
+        yield* Deferred.await(opening)
+        yield* client.set([id], choices)
+        yield* Deferred.succeed(proceed, undefined)
+        yield* aBinAlone(id, seeder, stored)
+      }).pipe(Effect.provide(clientOver(Client.makeMemoryFileSystem().fileSystem)), Effect.provide(held))
     }))
 
   it.scopedLive("set twice: the later choice wins per file, over add's too, across a restart", () =>
