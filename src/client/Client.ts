@@ -151,7 +151,10 @@ export interface FileChoices {
   readonly priorityLow?: ReadonlyArray<number>
 }
 
-/** A change to a torrent's settings: only the fields given change. */
+/**
+ * A change to a torrent's settings: only the fields given change. File choices number the files as `add`'s do (as
+ * `FileSnapshot`s list them, padding files left out); a magnet's before its metadata wait for it, the later winning.
+ */
 export interface TorrentSettingsPatch extends Partial<Omit<TorrentSettings, "wanted" | "priorities">>, FileChoices {
   /** Trackers to add (each its own new tier) and to remove (by `TrackerSnapshot.id`). */
   readonly trackerAdd?: ReadonlyArray<string>

@@ -32,6 +32,14 @@ export const TorrentSettingsSchema = Schema.Struct({
   priorities: Schema.Array(Priority)
 })
 
+const FileChoices = Schema.Struct({
+  filesWanted: Schema.optionalWith(Schema.Array(Schema.Number), { exact: true }),
+  filesUnwanted: Schema.optionalWith(Schema.Array(Schema.Number), { exact: true }),
+  priorityHigh: Schema.optionalWith(Schema.Array(Schema.Number), { exact: true }),
+  priorityNormal: Schema.optionalWith(Schema.Array(Schema.Number), { exact: true }),
+  priorityLow: Schema.optionalWith(Schema.Array(Schema.Number), { exact: true })
+})
+
 export const TorrentRecord = Schema.Struct({
   version: Schema.Literal(1),
   id: Schema.Int.pipe(Schema.positive()),
@@ -61,16 +69,10 @@ export const TorrentRecord = Schema.Struct({
   /** Files and folders renamed inside the torrent (`torrent-rename-path`), in order: [path then, new name]. */
   renames: Schema.optional(Schema.Array(Schema.Tuple(Schema.String, Schema.String))),
   /**
-   * A magnet's file choices from `add`, numbered as its listed files (padding files left out), kept until its
-   * metadata comes and they can be applied.
+   * A magnet's file choices from `add` (one) and `set` (a list, applied in order), numbered as its listed files
+   * (padding files left out), kept until its metadata comes and they can be applied.
    */
-  pendingFiles: Schema.optional(Schema.Struct({
-    filesWanted: Schema.optionalWith(Schema.Array(Schema.Number), { exact: true }),
-    filesUnwanted: Schema.optionalWith(Schema.Array(Schema.Number), { exact: true }),
-    priorityHigh: Schema.optionalWith(Schema.Array(Schema.Number), { exact: true }),
-    priorityNormal: Schema.optionalWith(Schema.Array(Schema.Number), { exact: true }),
-    priorityLow: Schema.optionalWith(Schema.Array(Schema.Number), { exact: true })
-  }))
+  pendingFiles: Schema.optional(Schema.Union(FileChoices, Schema.Array(FileChoices)))
 })
 export type TorrentRecord = typeof TorrentRecord.Type
 

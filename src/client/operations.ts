@@ -43,6 +43,7 @@ import {
   filePriorities,
   initialTorrentSettings,
   listedIndexes,
+  mergePending,
   patchSession,
   patchTorrent,
   sizedFor
@@ -258,7 +259,8 @@ export const makeOperations = (o: {
     forEach(selector, (entry) =>
       Effect.gen(function*() {
         const sized = entry.info === undefined ? entry.record.settings : sizedFor(entry.record.settings, entry.info.files.length)
-        const next = patchTorrent(sized, patch)
+        // File choices number the listed files (as `add`'s): renumbered here, under the lock, to the torrent's own.
+        const next = patchTorrent(sized, entry.info === undefined ? patch : byTorrentIndex(patch, listedIndexes(entry.info.files)))
         if (next instanceof ClientError) return yield* next
         const badUrl = (patch.trackerAdd ?? []).find((url) => !/^(https?|udp):\/\/[^/]/i.test(url) || !URL.canParse(url))
         if (badUrl !== undefined) {
@@ -271,7 +273,14 @@ export const makeOperations = (o: {
           : changeTrackers(entry, patch.trackerAdd ?? [], patch.trackerRemove ?? [])
         // A new peer limit or tracker list takes a restart of the torrent (the queue starts it again at once).
         if (next.peerLimit !== entry.record.settings.peerLimit || trackers !== undefined) yield* stopRun(entry)
-        yield* update(entry, { settings: next, ...(trackers === undefined ? {} : { trackers }) })
+        // A magnet without its metadata has no files to choose yet: its choices wait with `add`'s for it.
+        const choices = entry.info === undefined ? fileChoicesOf(patch) : undefined
+        const pendingFiles = choices === undefined ? undefined : mergePending(entry.record.pendingFiles, choices)
+        yield* update(entry, {
+          settings: next,
+          ...(trackers === undefined ? {} : { trackers }),
+          ...(pendingFiles === undefined ? {} : { pendingFiles })
+        })
         // New file choices take effect at once in a running torrent; a stopped one that runs only to fetch its
         // metadata or to check its data takes them when it is started (its run skips every file until then).
         const running = entry.record.paused ? undefined : entry.run?.torrent

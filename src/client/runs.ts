@@ -117,7 +117,11 @@ export const makeRuns = (o: {
           const handle = yield* magnet.torrent
           run.torrent = handle
           entry.info = handle.torrent
+          // Choices `set` while the session was taking the metadata (after it read `files`) are still pending.
+          const late = entry.record.pendingFiles !== undefined
           entry.record = { ...withFilesKnown(entry.record, handle.torrent.files), name: handle.torrent.name }
+          const files = late && !skipAll ? filePriorities(entry.record.settings, handle.torrent.files.length) : undefined
+          if (files !== undefined) yield* handle.setFiles(files)
           touch(entry)
           yield* publish({ _tag: "MetadataReceived", id: entry.record.id, name: handle.torrent.name })
           yield* saveQuietly(entry)

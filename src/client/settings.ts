@@ -203,17 +203,63 @@ export const byTorrentIndex = <P extends FileChoices>(choices: P, listed: Readon
   return chosen
 }
 
+/** A magnet's file choices waiting for its metadata: `add`'s alone, or choices to apply in order. */
+export type PendingFiles = FileChoices | ReadonlyArray<FileChoices>
+
+const inOrder = (pending: PendingFiles): ReadonlyArray<FileChoices> => Array.isArray(pending) ? pending : [pending as FileChoices]
+
+/** Each choice key's dimension and value, in the order `applyFileChoices` applies them. */
+const CHOICE_VALUES = [
+  ["filesWanted", "wanted", 1],
+  ["filesUnwanted", "wanted", 0],
+  ["priorityHigh", "priority", 1],
+  ["priorityNormal", "priority", 0],
+  ["priorityLow", "priority", -1]
+] as const
+
+/**
+ * `pending` with `later` after it, as at most two choices that do the same once the files are known: one for every
+ * file (an empty list), then one per listed place. Later choices win per place; one for every file replaces all
+ * before it. Places stay as the RPC lists them (out of range ones are dropped when the files are known, as `add`'s).
+ */
+export const mergePending = (pending: PendingFiles | undefined, later: FileChoices): ReadonlyArray<FileChoices> => {
+  const every: Partial<Record<"wanted" | "priority", number>> = {}
+  const at = { wanted: new Map<number, number>(), priority: new Map<number, number>() }
+  for (const choices of [...(pending === undefined ? [] : inOrder(pending)), later]) {
+    for (const [key, dimension, value] of CHOICE_VALUES) {
+      const places = choices[key]
+      if (places === undefined) continue
+      if (places.length === 0) {
+        every[dimension] = value
+        at[dimension].clear()
+      }
+      for (const place of places) at[dimension].set(place, value)
+    }
+  }
+  const forEvery: Record<string, ReadonlyArray<number>> = {}
+  const perPlace: Record<string, Array<number>> = {}
+  for (const [key, dimension, value] of CHOICE_VALUES) {
+    if (every[dimension] === value) forEvery[key] = []
+    const places = [...at[dimension]].flatMap(([place, chosen]) => chosen === value && every[dimension] !== value ? [place] : [])
+    if (places.length > 0) perPlace[key] = places.sort((x, y) => x - y)
+  }
+  return [forEvery, perPlace].filter((choices) => Object.keys(choices).length > 0)
+}
+
 /**
  * The record once its torrent's `files` are known: a choice for each file (all wanted at normal), then the choices
- * it was added with (a magnet's `pendingFiles`) applied, and no longer pending.
+ * made before (a magnet's `pendingFiles`, from `add` and `set`) applied in order, and no longer pending.
  */
 export const withFilesKnown = (
   record: TorrentRecord,
   files: ReadonlyArray<{ readonly padding: boolean }>
 ): TorrentRecord => {
   const { pendingFiles, ...rest } = record
-  const sized = sizedFor(record.settings, files.length)
-  const settings = pendingFiles === undefined ? sized : applyFileChoices(sized, byTorrentIndex(pendingFiles, listedIndexes(files)))
+  const listed = listedIndexes(files)
+  const settings = inOrder(pendingFiles ?? []).reduce(
+    (settings, choices) => applyFileChoices(settings, byTorrentIndex(choices, listed)),
+    sizedFor(record.settings, files.length)
+  )
   return { ...rest, settings }
 }
 

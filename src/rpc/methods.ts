@@ -15,7 +15,6 @@ import {
   type SessionSettings,
   type TransferTotals
 } from "../client/Client.js"
-import { byTorrentIndex, choosesFiles } from "../client/settings.js"
 import * as Args from "./args.js"
 import { type Call, describeParseError } from "./envelope.js"
 import type { Dispatch } from "./http.js"
@@ -275,16 +274,9 @@ export const methods = (client: ClientApi, env: RpcEnvironment): Readonly<Record
       Effect.gen(function*() {
         const { ids, location, ...patch } = yield* decode(Args.TorrentSetArgs, call)
         const selector = Args.selectorOf(ids)
-        if (choosesFiles(patch)) {
-          // The RPC numbers files as its `files` list shows them, without BEP 47 padding files; the Client numbers
-          // every file of the torrent: each torrent gets the choices in its own numbering.
-          const { torrents } = yield* client.list(selector, { files: true })
-          for (const torrent of torrents) {
-            yield* client.set([torrent.id], byTorrentIndex(patch, torrent.files.map((file) => file.index))).pipe(Effect.mapError(fromClient))
-          }
-        } else {
-          yield* client.set(selector, patch).pipe(Effect.mapError(fromClient))
-        }
+        // File choices number the files as the `files` list shows them (BEP 47 padding files left out), as the
+        // Client's do; a magnet's wait in the Client for its metadata.
+        yield* client.set(selector, patch).pipe(Effect.mapError(fromClient))
         if (location !== undefined) yield* client.setLocation(selector, location, false).pipe(Effect.mapError(fromClient))
         return {}
       }),

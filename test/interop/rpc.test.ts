@@ -358,3 +358,45 @@ interopSuite("bt daemon's /metrics counts the DHT node's routing table", ["libto
 /** The RPC port startTransmission wrote into settings.json. */
 const rpcPortOf = async (configDir: string): Promise<number> =>
   (JSON.parse(await readFile(join(configDir, "settings.json"), "utf8")) as { "rpc-port": number })["rpc-port"]
+
+interopSuite("transmission-remote's file choices on a magnet before its metadata", ["transmission-remote", "libtorrent"], () => {
+  test("-G before the metadata (and -g/-G again after a restart, the later winning) holds once libtorrent serves it", async () => {
+    const work = await tempDir()
+    const src = join(work, "src")
+    const spec = [{ path: "trio/a.bin", size: 300_001 }, { path: "trio/b.bin", size: 200_003 }, { path: "trio/c.bin", size: 250_007 }]
+    await writeFiles(src, spec, 21)
+    const torrent = join(work, "trio.torrent")
+    const info = (await lt(["create", join(src, "trio"), "--out", torrent, "--piece-length", "32768"])) as LtInfo
+    const wantedHash = await hashFiles(src, spec.slice(0, 2))
+    // The only peer, named in the link, is not listening until the choices are made.
+    const port = await freePort()
+    const d = await startBtDaemon(join(work, "daemon"))
+    expect(await remote(d, "-a", `magnet:?xt=urn:btih:${info.info_hash}&dn=trio&x.pe=127.0.0.1:${port}`)).toMatch(/success/)
+    const id = String((await listRows(d))[0]!.id)
+    const fields = ["metadataPercentComplete", "percentDone", "leftUntilDone", "wanted", "priorities", "fileStats", "files"]
+    const get = async (daemon: Daemon) => (await rpcCall(daemon.rpc, "torrent-get", { ids: [Number(id)], fields })).arguments!.torrents[0]
+    // b.bin unwanted first; c.bin is the one a later choice leaves unwanted.
+    expect(await remote(d, "-t", id, "-G", "1")).toMatch(/success/)
+    const before = await get(d)
+    expect(before.metadataPercentComplete).toBeLessThan(1)
+    // No files before the metadata: empty lists, as Transmission shows.
+    expect([before.wanted, before.priorities, before.fileStats, before.files]).toEqual([[], [], [], []])
+    d.proc.child.kill("SIGTERM")
+    expect((await exitWithin(d.proc, 15_000, "bt daemon after SIGTERM")).code).toBe(0)
+
+    const again = await startBtDaemon(d.work)
+    expect(await remote(again, "-t", id, "-g", "1")).toMatch(/success/)
+    expect(await remote(again, "-t", id, "-G", "2")).toMatch(/success/)
+    await startLtSeeder({ torrent, save: src, port })
+    const done = await until("a.bin and b.bin downloaded", 90_000, async () => {
+      const t = await get(again)
+      return t.wanted.length === 3 && t.percentDone === 1 && t.leftUntilDone === 0 ? t : undefined
+    })
+    expect(done.wanted).toEqual([1, 1, 0])
+    expect(await hashFiles(again.downloadDir, spec.slice(0, 2))).toEqual(wantedHash)
+    // c.bin was not downloaded: absent (its bytes in a piece shared with b.bin went to the hidden part file).
+    expect(existsSync(join(again.downloadDir, spec[2]!.path))).toBe(false)
+    again.proc.child.kill("SIGTERM")
+    expect((await exitWithin(again.proc, 15_000, "bt daemon after SIGTERM")).code).toBe(0)
+  })
+})

@@ -278,8 +278,7 @@ describe("methods, classic dialect", () => {
     })
     expect(reply.result).toBe("success")
     expect(s.fake.calls).toEqual([
-      // File choices are renumbered per torrent from its listed files (padding files are not listed).
-      ["list", [2], { files: true }],
+      // File choices as the RPC numbers them (padding files not listed): the Client renumbers them per torrent.
       ["set", [2], { downloadLimit: 250_000, downloadLimited: true, seedRatioMode: "single", filesUnwanted: [0], peerLimit: 10 }],
       ["setLocation", [2], "/elsewhere", false]
     ])
