@@ -168,7 +168,7 @@ export const zshScript = (root: CommandSpec, program = "bt"): string => {
   const commandPaths = commands.filter((command) => command.path.length > 0).map(key).join("|")
   return [
     `#compdef ${program}`,
-    `# zsh completion for ${program}: put it in a folder on $fpath as _${program}`,
+    `# zsh completion for ${program}: put it in a folder on $fpath as _${program}, or source it after compinit`,
     `_${program}() {`,
     `  local cmdpath="" word prev="\${words[CURRENT-1]}" i`,
     `  local -a described`,
@@ -194,7 +194,8 @@ export const zshScript = (root: CommandSpec, program = "bt"): string => {
     `    _describe command described`,
     `  fi`,
     `}`,
-    `_${program} "$@"`,
+    `# Loaded from $fpath, this file is the body of _${program}: complete. Sourced: bind _${program} to ${program}.`,
+    `if [[ "\${funcstack[1]}" == _${program} ]]; then _${program} "$@"; else compdef _${program} ${program}; fi`,
     ``
   ].join("\n")
 }

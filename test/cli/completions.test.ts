@@ -1,10 +1,38 @@
 import { describe, expect, it } from "@effect/vitest"
-import { spawnSync } from "node:child_process"
-import { writeFileSync } from "node:fs"
+import { spawnSync, type SpawnSyncReturns } from "node:child_process"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { btAsync, linesOf, workDir } from "./bt.js"
 
 const dir = workDir()
+/** Where zsh and fish complete: a folder and a file, so that a folder's completion can be told from a file's. */
+const cwd = join(dir, "cwd")
+mkdirSync(join(cwd, "a-folder"), { recursive: true })
+writeFileSync(join(cwd, "a-file.torrent"), "")
+
+/** A shell that is not there fails the test with what to do (CI installs zsh and fish), never skips it. */
+const ran = (shell: string, result: SpawnSyncReturns<string>): SpawnSyncReturns<string> => {
+  if ((result.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") {
+    throw new Error(`${shell} is not installed: scripts/install-interop-peers.sh installs it (CI runs it)`)
+  }
+  if (result.error !== undefined) throw result.error
+  return result
+}
+
+/** `bt completions SHELL`, run once per shell. */
+const scripts = new Map<string, Promise<string>>()
+const scriptOf = (shell: string): Promise<string> => {
+  const known = scripts.get(shell)
+  if (known !== undefined) return known
+  const script = btAsync(["completions", shell], { cwd: dir }).then((result) => {
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stderr).toBe("")
+    return result.stdout
+  })
+  scripts.set(shell, script)
+  return script
+}
 
 /** What bash completes for the words typed so far (the last one being completed), with bt's script loaded. */
 const bashCompletes = (script: string, words: ReadonlyArray<string>): Array<string> => {
@@ -20,6 +48,124 @@ const bashCompletes = (script: string, words: ReadonlyArray<string>): Array<stri
   expect(result.status, result.stderr).toBe(0)
   return linesOf(result.stdout)
 }
+
+/**
+ * What fish completes for a line (its last word being completed), bt's script sourced: `candidate\tdescription`
+ * lines, in fish's order.
+ */
+const fishLines = (script: string, line: string): Array<string> => {
+  const file = join(dir, "bt.fish")
+  writeFileSync(file, script)
+  const result = ran(
+    "fish",
+    spawnSync("fish", ["--no-config", "-c", "source $argv[1]; complete -C $argv[2]", file, line], {
+      cwd,
+      encoding: "utf8",
+      timeout: 20_000
+    })
+  )
+  expect(result.status, result.stderr).toBe(0)
+  expect(result.stderr).toBe("")
+  return linesOf(result.stdout)
+}
+
+const fishCompletes = (script: string, line: string): Array<string> =>
+  fishLines(script, line).map((candidate) => candidate.split("\t")[0]!)
+
+const zshDriver = fileURLToPath(new URL("zshCompletes.zsh", import.meta.url))
+
+/**
+ * What zsh's completion system offers for a line typed at an interactive zsh and a TAB (zshCompletes.zsh drives it
+ * in a pseudo-terminal): bt's script as `_bt` on $fpath, as the README says, or sourced after compinit. Each match
+ * once, in the order the script added them.
+ */
+const zshCompletes = (script: string, line: string, how: "fpath" | "source" = "fpath"): Array<string> => {
+  const folder = join(dir, "zsh-functions")
+  mkdirSync(folder, { recursive: true })
+  const file = join(folder, "_bt")
+  const out = join(dir, "zsh-matches")
+  writeFileSync(file, script)
+  writeFileSync(out, "")
+  const result = ran("zsh", spawnSync("zsh", ["-f", zshDriver, how, file, line, out], { cwd, encoding: "utf8", timeout: 25_000 }))
+  expect(result.status, result.stderr).toBe(0)
+  return [...new Set(linesOf(readFileSync(out, "utf8")))]
+}
+
+/** Lines typed and what each completes to, in any order: the bash test's cases, for zsh and fish. */
+const cases: ReadonlyArray<readonly [line: string, expected: ReadonlyArray<string>]> = [
+  ["bt dow", ["download"]],
+  ["bt compl", ["completions"]],
+  ["bt dht look", ["lookup"]],
+  // `bt config list` and `bt list` are different commands.
+  ["bt config l", ["list"]],
+  ["bt list --js", ["--json"]],
+  ["bt download --encr", ["--encryption"]],
+  ["bt download --log-l", ["--log-level"]],
+  // `bt --wizard` is in bt's help; --completions is not (bt completions is).
+  ["bt --w", ["--wizard"]],
+  ["bt --comp", []],
+  ["bt download --wiz", []],
+  // An option's values where it has a known set, after the option and after the command's argument alike.
+  ["bt download a-file.torrent --encryption ", ["prefer", "require", "disable"]],
+  ["bt download --log-level ", ["debug", "info", "warning", "error"]],
+  ["bt --log-format ", ["text", "json"]]
+]
+
+const sorted = (words: ReadonlyArray<string>) => [...words].sort()
+
+/** A command's options: its own and those every command takes, none of @effect/cli's built-ins. */
+const expectDownloadOptions = (options: ReadonlyArray<string>) => {
+  expect(options).toContain("--encryption")
+  expect(options).toContain("--sequential")
+  expect(options).toContain("--log-level")
+  expect(options).toContain("--help")
+  expect(options).not.toContain("--completions")
+  expect(options).not.toContain("--wizard")
+  expect(options).not.toContain("--rpc")
+}
+
+describe("bt completions in fish", () => {
+  it.each(cases)("%j completes to %j", async (line, expected) => {
+    expect(sorted(fishCompletes(await scriptOf("fish"), line))).toEqual(sorted(expected))
+  })
+
+  it("offers a command's options and those every command takes, each with its description", async () => {
+    const script = await scriptOf("fish")
+    expectDownloadOptions(fishCompletes(script, "bt download --"))
+    expect(fishLines(script, "bt dow")).toEqual([expect.stringMatching(/^download\tDownload a torrent/)])
+    expect(fishLines(script, "bt download --encr")).toEqual([expect.stringMatching(/^--encryption\tMSE\/PE with peers/)])
+  })
+
+  it("completes a folder for a folder's option and files for a command's argument", async () => {
+    const script = await scriptOf("fish")
+    expect(fishCompletes(script, "bt download a-file.torrent --output ")).toEqual(["a-folder/"])
+    expect(fishCompletes(script, "bt download a-file.torrent -o ")).toEqual(["a-folder/"])
+    expect(sorted(fishCompletes(script, "bt download "))).toEqual(["a-file.torrent", "a-folder/"])
+  })
+})
+
+describe("bt completions in zsh", () => {
+  it.each(cases)("%j completes to %j", async (line, expected) => {
+    expect(sorted(zshCompletes(await scriptOf("zsh"), line))).toEqual(sorted(expected))
+  })
+
+  it("offers a command's options and those every command takes", async () => {
+    expectDownloadOptions(zshCompletes(await scriptOf("zsh"), "bt download --"))
+  })
+
+  it("completes a folder for a folder's option and files for a command's argument", async () => {
+    const script = await scriptOf("zsh")
+    expect(zshCompletes(script, "bt download a-file.torrent --output ")).toEqual(["a-folder"])
+    expect(zshCompletes(script, "bt download a-file.torrent -o ")).toEqual(["a-folder"])
+    expect(sorted(zshCompletes(script, "bt download "))).toEqual(["a-file.torrent", "a-folder"])
+  })
+
+  it("completes when the script is sourced after compinit rather than found on $fpath", async () => {
+    const script = await scriptOf("zsh")
+    expect(zshCompletes(script, "bt dow", "source")).toEqual(["download"])
+    expect(zshCompletes(script, "bt download --encryption ", "source")).toEqual(["prefer", "require", "disable"])
+  })
+})
 
 describe("bt completions", () => {
   it("bash: completes commands and a command's options from the same definitions the parser uses", async () => {
