@@ -220,30 +220,38 @@ const fishQuoted = (text: string) => `'${text.replaceAll("\\", "\\\\").replaceAl
 
 export const fishScript = (root: CommandSpec, program = "bt"): string => {
   const commands = allCommands(root)
-  const seen = (words: ReadonlyArray<string>) => `__fish_seen_subcommand_from ${words.join(" ")}`
-  /** The condition that the words typed name `command` (a top-level `list` is not `config list`). */
-  const condition = (command: CommandSpec): string => {
-    if (command.path.length === 0) return "__fish_use_subcommand"
-    const parts = command.path.map((word) => seen([word]))
-    const deeper = commands.filter((other) => other.path.length > command.path.length && other.path.at(-1) === command.name)
-    const parents = deeper.map((other) => other.path[other.path.length - 2]!).filter((word) => !command.path.includes(word))
-    if (parents.length > 0) parts.push(`not ${seen(parents)}`)
-    return parts.join("; and ")
-  }
-  const lines = [`# fish completion for ${program}: put it in ~/.config/fish/completions/${program}.fish`]
+  const using = `__${program}_using`
+  /** The condition that the command typed so far is `command` (`bt config list` is not `bt list`). */
+  const condition = (command: CommandSpec) => fishQuoted(`${using} ${fishQuoted(command.path.join(" "))}`)
+  const commandPaths = commands.filter((command) => command.path.length > 0).map((command) =>
+    fishQuoted(command.path.join(" "))
+  )
+  const lines = [
+    `# fish completion for ${program}: put it in ~/.config/fish/completions/${program}.fish`,
+    `# Whether the command typed so far (the run of command words, as \`dht lookup\`; option values are not) is $argv[1].`,
+    `function ${using}`,
+    `    set -l words (commandline -opc)`,
+    `    set -e words[1]`,
+    `    set -l path ""`,
+    `    for word in $words`,
+    `        set -l next (string trim -- "$path $word")`,
+    `        switch "$next"`,
+    `            case ${commandPaths.join(" ")}`,
+    `                set path $next`,
+    `        end`,
+    `    end`,
+    `    test "$path" = "$argv[1]"`,
+    `end`
+  ]
   for (const command of commands) {
     const when = condition(command)
-    const children = command.subcommands
-    if (children.length > 0) {
-      const notYet = command.path.length === 0 ? when : `${when}; and not ${seen(children.map((sub) => sub.name))}`
-      for (const sub of children) {
-        lines.push(`complete -c ${program} -f -n ${fishQuoted(notYet)} -a "${sub.name}" -d ${fishQuoted(firstSentence(sub.description))}`)
-      }
+    for (const sub of command.subcommands) {
+      lines.push(`complete -c ${program} -f -n ${when} -a ${fishQuoted(sub.name)} -d ${fishQuoted(firstSentence(sub.description))}`)
     }
     for (const option of offered(command)) {
       const short = option.aliases.filter((alias) => /^-[^-]$/.test(alias)).map((alias) => ` -s ${alias.slice(1)}`).join("")
       lines.push(
-        `complete -c ${program} -n ${fishQuoted(when)} -l ${option.name.slice(2)}${short}${fishValues(option.type)} -d ${
+        `complete -c ${program} -n ${when} -l ${option.name.slice(2)}${short}${fishValues(option.type)} -d ${
           fishQuoted(option.description)
         }`
       )

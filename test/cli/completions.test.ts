@@ -108,7 +108,11 @@ const cases: ReadonlyArray<readonly [line: string, expected: ReadonlyArray<strin
   // An option's values where it has a known set, after the option and after the command's argument alike.
   ["bt download a-file.torrent --encryption ", ["prefer", "require", "disable"]],
   ["bt download --log-level ", ["debug", "info", "warning", "error"]],
-  ["bt --log-format ", ["text", "json"]]
+  ["bt --log-format ", ["text", "json"]],
+  // An option's value is no command word: the command is still `download`, not `list`, and the root's value skipped.
+  ["bt download --output list --rp", []],
+  ["bt download --output list --enc", ["--encryption"]],
+  ["bt --log-level debug dow", ["download"]]
 ]
 
 const sorted = (words: ReadonlyArray<string>) => [...words].sort()
@@ -123,6 +127,12 @@ const expectDownloadOptions = (options: ReadonlyArray<string>) => {
   expect(options).not.toContain("--wizard")
   expect(options).not.toContain("--rpc")
 }
+
+describe("bt completions in bash", () => {
+  it.each(cases)("%j completes to %j", async (line, expected) => {
+    expect(sorted(bashCompletes(await scriptOf("bash"), line.split(" ")))).toEqual(sorted(expected))
+  })
+})
 
 describe("bt completions in fish", () => {
   it.each(cases)("%j completes to %j", async (line, expected) => {
@@ -209,7 +219,7 @@ describe("bt completions", () => {
     const fish = await btAsync(["completions", "fish"], { cwd: dir })
     // --wizard at the top only, as the help shows it.
     expect(fish.stdout.match(/-l wizard/g)).toHaveLength(1)
-    expect(fish.stdout).toMatch(/^complete -c bt -n '__fish_seen_subcommand_from download' -l encryption -x -a 'prefer require disable' /m)
+    expect(fish.stdout).toMatch(/^complete -c bt -n '__bt_using \\'download\\'' -l encryption -x -a 'prefer require disable' /m)
   })
 
   it("zsh and fish: scripts for their completion systems, naming the commands", async () => {
@@ -219,7 +229,7 @@ describe("bt completions", () => {
     expect(zsh.stdout).toContain("'download:")
     const fish = await btAsync(["completions", "fish"], { cwd: dir })
     expect(fish.code, fish.stderr).toBe(0)
-    expect(fish.stdout).toMatch(/^complete -c bt .*-a "download"/m)
+    expect(fish.stdout).toMatch(/^complete -c bt .*-a 'download'/m)
     expect(fish.stdout).toMatch(/-l encryption/)
   })
 
