@@ -80,6 +80,16 @@ const allCommands = (root: CommandSpec): Array<CommandSpec> => [root, ...root.su
 
 const takesValue = (option: Offered) => option.type.kind !== "flag"
 
+/** The commands that take no word after them (no subcommand, no argument): no file is offered there. */
+const takingNoWords = (commands: ReadonlyArray<CommandSpec>) =>
+  commands.filter((command) => command.path.length > 0 && command.subcommands.length === 0 && command.args.length === 0)
+
+/** The `case "$cmdpath"` line (bash and zsh) that completes nothing after a command taking no words, if any does. */
+const noWordCases = (commands: ReadonlyArray<CommandSpec>, key: (command: CommandSpec) => string, done: string) => {
+  const none = takingNoWords(commands)
+  return none.length === 0 ? [] : [`      ${none.map(key).join("|")}) ${done} ;;`]
+}
+
 /** A word in a shell's single quotes. */
 const quoted = (text: string) => `'${text.replaceAll("'", "'\\''")}'`
 
@@ -128,6 +138,7 @@ export const bashScript = (root: CommandSpec, program = "bt"): string => {
     `  else`,
     `    case "$cmdpath" in`,
     ...wordCases,
+    ...noWordCases(commands, key, "return 0"),
     `      *) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;`,
     `    esac`,
     `  fi`,
@@ -189,6 +200,7 @@ export const zshScript = (root: CommandSpec, program = "bt"): string => {
     `  else`,
     `    case "$cmdpath" in`,
     ...wordCases.map((line) => line.replace(/^ {6}/, "      (")),
+    ...noWordCases(commands, key, "return 1").map((line) => line.replace(/^ {6}/, "      (")),
     `      (*) _files; return ;;`,
     `    esac`,
     `    _describe command described`,
@@ -243,6 +255,7 @@ export const fishScript = (root: CommandSpec, program = "bt"): string => {
     `    test "$path" = "$argv[1]"`,
     `end`
   ]
+  for (const command of takingNoWords(commands)) lines.push(`complete -c ${program} -f -n ${condition(command)}`)
   for (const command of commands) {
     const when = condition(command)
     for (const sub of command.subcommands) {

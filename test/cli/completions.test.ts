@@ -112,7 +112,10 @@ const cases: ReadonlyArray<readonly [line: string, expected: ReadonlyArray<strin
   // An option's value is no command word: the command is still `download`, not `list`, and the root's value skipped.
   ["bt download --output list --rp", []],
   ["bt download --output list --enc", ["--encryption"]],
-  ["bt --log-level debug dow", ["download"]]
+  ["bt --log-level debug dow", ["download"]],
+  // No file where a command takes no word (the folder the tests complete in holds a file and a folder).
+  ["bt list ", []],
+  ["bt config list ", []]
 ]
 
 const sorted = (words: ReadonlyArray<string>) => [...words].sort()
