@@ -219,7 +219,8 @@ const fishValues = (type: ValueType): string => {
     case "flag":
       return ""
     case "choice":
-      return ` -x -a ${quoted(type.alternatives.join(" "))}`
+      // Each value with an empty description (`value\t`), not the option's, which fish would show beside each.
+      return ` -x -a ${fishQuoted(type.alternatives.map((value) => `${value}\\t`).join(" "))}`
     case "path":
       return type.pathType === "directory" ? " -x -a '(__fish_complete_directories)'" : " -r -F"
     default:

@@ -147,6 +147,8 @@ describe("bt completions in fish", () => {
     expectDownloadOptions(fishCompletes(script, "bt download --"))
     expect(fishLines(script, "bt dow")).toEqual([expect.stringMatching(/^download\tDownload a torrent/)])
     expect(fishLines(script, "bt download --encr")).toEqual([expect.stringMatching(/^--encryption\tMSE\/PE with peers/)])
+    // A value alone: the option's description is the option's.
+    expect(fishLines(script, "bt download --encryption ")).toEqual(["disable", "prefer", "require"])
   })
 
   it("completes a folder for a folder's option and files for a command's argument", async () => {
@@ -222,7 +224,7 @@ describe("bt completions", () => {
     const fish = await btAsync(["completions", "fish"], { cwd: dir })
     // --wizard at the top only, as the help shows it.
     expect(fish.stdout.match(/-l wizard/g)).toHaveLength(1)
-    expect(fish.stdout).toMatch(/^complete -c bt -n '__bt_using \\'download\\'' -l encryption -x -a 'prefer require disable' /m)
+    expect(fish.stdout).toMatch(/^complete -c bt -n '__bt_using \\'download\\'' -l encryption -x -a 'prefer\\\\t require\\\\t disable\\\\t' /m)
   })
 
   it("zsh and fish: scripts for their completion systems, naming the commands", async () => {
