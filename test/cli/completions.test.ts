@@ -38,13 +38,13 @@ const scriptOf = (shell: string): Promise<string> => {
 const bashCompletes = (script: string, words: ReadonlyArray<string>): Array<string> => {
   const file = join(dir, "bt.bash")
   writeFileSync(file, script)
-  const result = spawnSync("bash", [
+  const result = ran("bash", spawnSync("bash", [
     "-c",
     `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); _bt_bash_completions bt; printf '%s\\n' "\${COMPREPLY[@]}"`,
     "bash",
     file,
     ...words
-  ], { encoding: "utf8", timeout: 10_000 })
+  ], { encoding: "utf8", timeout: 10_000 }))
   expect(result.status, result.stderr).toBe(0)
   return linesOf(result.stdout)
 }
@@ -60,6 +60,8 @@ const fishLines = (script: string, line: string): Array<string> => {
     "fish",
     spawnSync("fish", ["--no-config", "-c", "source $argv[1]; complete -C $argv[2]", file, line], {
       cwd,
+      // fish makes its folders under these even with --no-config: the test's, not the user's.
+      env: { ...process.env, XDG_CONFIG_HOME: join(dir, "fish-config"), XDG_DATA_HOME: join(dir, "fish-data") },
       encoding: "utf8",
       timeout: 20_000
     })
