@@ -3,6 +3,9 @@ import { spawnSync, type SpawnSyncReturns } from "node:child_process"
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { commands } from "../../src/cli/commands/index.js"
+import { loadRoot } from "../../src/cli/root.js"
+import { type CommandSpec, commandSpec } from "../../src/cli/spec.js"
 import { btAsync, linesOf, workDir } from "./bt.js"
 
 const dir = workDir()
@@ -44,7 +47,7 @@ const bashCompletes = (script: string, words: ReadonlyArray<string>): Array<stri
     "bash",
     file,
     ...words
-  ], { encoding: "utf8", timeout: 10_000 }))
+  ], { cwd, encoding: "utf8", timeout: 10_000 }))
   expect(result.status, result.stderr).toBe(0)
   return linesOf(result.stdout)
 }
@@ -77,23 +80,51 @@ const fishCompletes = (script: string, line: string): Array<string> =>
 const zshDriver = fileURLToPath(new URL("zshCompletes.zsh", import.meta.url))
 
 /**
- * What zsh's completion system offers for a line typed at an interactive zsh and a TAB (zshCompletes.zsh drives it
- * in a pseudo-terminal): bt's script as `_bt` on $fpath, as the README says, or sourced after compinit. Each match
- * once, in the order the script added them.
+ * What zsh's completion system offers for each line typed at an interactive zsh and a TAB (zshCompletes.zsh drives
+ * one zsh in a pseudo-terminal for all the lines): bt's script as `_bt` on $fpath, as the README says, or sourced
+ * after compinit. For each line, each match once, in the order the script added them.
  */
-const zshCompletes = (script: string, line: string, how: "fpath" | "source" = "fpath"): Array<string> => {
+const zshCompletesAll = (
+  script: string,
+  lines: ReadonlyArray<string>,
+  how: "fpath" | "source" = "fpath"
+): Array<Array<string>> => {
   const folder = join(dir, "zsh-functions")
   mkdirSync(folder, { recursive: true })
   const file = join(folder, "_bt")
   const out = join(dir, "zsh-matches")
   writeFileSync(file, script)
   writeFileSync(out, "")
-  const result = ran("zsh", spawnSync("zsh", ["-f", zshDriver, how, file, line, out], { cwd, encoding: "utf8", timeout: 25_000 }))
+  const result = ran(
+    "zsh",
+    spawnSync("zsh", ["-f", zshDriver, how, file, out, ...lines], { cwd, encoding: "utf8", timeout: 40_000 })
+  )
   expect(result.status, result.stderr).toBe(0)
-  return [...new Set(linesOf(readFileSync(out, "utf8")))]
+  const records = readFileSync(out, "utf8").split("\x1e\n")
+  expect(records.pop(), "the driver ends each line's matches with a record separator").toBe("")
+  expect(records).toHaveLength(lines.length)
+  return records.map((record) => [...new Set(linesOf(record))])
 }
 
-/** Lines typed and what each completes to, in any order: the bash test's cases, for zsh and fish. */
+const zshCompletes = (script: string, line: string, how: "fpath" | "source" = "fpath"): Array<string> =>
+  zshCompletesAll(script, [line], how)[0]!
+
+type Shell = "bash" | "fish" | "zsh"
+
+/** What `shell` completes for each line (bash given the line's words, its last one perhaps empty). */
+const completesAll = async (shell: Shell, lines: ReadonlyArray<string>): Promise<Array<Array<string>>> => {
+  const script = await scriptOf(shell)
+  switch (shell) {
+    case "bash":
+      return lines.map((line) => bashCompletes(script, line.split(" ")))
+    case "fish":
+      return lines.map((line) => fishCompletes(script, line))
+    case "zsh":
+      return zshCompletesAll(script, lines)
+  }
+}
+
+/** Lines typed and what each completes to, in any order, in bash, fish and zsh alike. */
 const cases: ReadonlyArray<readonly [line: string, expected: ReadonlyArray<string>]> = [
   ["bt dow", ["download"]],
   ["bt compl", ["completions"]],
@@ -133,17 +164,37 @@ const expectDownloadOptions = (options: ReadonlyArray<string>) => {
   expect(options).not.toContain("--rpc")
 }
 
-describe("bt completions in bash", () => {
+/** The options every command takes, as `bt --help` lists them under "More". */
+const everyCommandTakes = ["--help", "--log-level", "--log-file", "--log-format", "--log-max-size", "--quiet", "--config"]
+
+describe.each<Shell>(["bash", "fish", "zsh"])("bt completions in %s", (shell) => {
+  /** All the cases' lines, completed in one go (for zsh, one shell for them all). */
+  let completed: Promise<Array<Array<string>>> | undefined
   it.each(cases)("%j completes to %j", async (line, expected) => {
-    expect(sorted(bashCompletes(await scriptOf("bash"), line.split(" ")))).toEqual(sorted(expected))
+    completed ??= completesAll(shell, cases.map(([typed]) => typed))
+    const index = cases.findIndex(([typed]) => typed === line)
+    expect(sorted((await completed)[index]!)).toEqual(sorted(expected))
+  })
+
+  it("every command: its own options and those every command takes, and its subcommands, as the definitions say", async () => {
+    const { root } = await loadRoot(Object.values(commands))
+    const all = (command: CommandSpec): Array<CommandSpec> => [command, ...command.subcommands.flatMap(all)]
+    const below = all(commandSpec(root.descriptor)).filter((command) => command.path.length > 0)
+    const lines = below.flatMap((command) => [`bt ${command.path.join(" ")} --`, `bt ${command.path.join(" ")} `])
+    const results = await completesAll(shell, lines)
+    below.forEach((command, i) => {
+      const options = [...command.options.map((option) => option.name), ...everyCommandTakes]
+      expect(sorted(results[2 * i]!), `bt ${command.path.join(" ")} --`).toEqual(sorted([...new Set(options)]))
+      // A command's words: its subcommands; nothing where it takes none (files where it takes an argument).
+      if (command.subcommands.length === 0 && command.args.length > 0) return
+      expect(sorted(results[2 * i + 1]!), `bt ${command.path.join(" ")} `).toEqual(
+        sorted(command.subcommands.map((sub) => sub.name))
+      )
+    })
   })
 })
 
 describe("bt completions in fish", () => {
-  it.each(cases)("%j completes to %j", async (line, expected) => {
-    expect(sorted(fishCompletes(await scriptOf("fish"), line))).toEqual(sorted(expected))
-  })
-
   it("offers a command's options and those every command takes, each with its description", async () => {
     const script = await scriptOf("fish")
     expectDownloadOptions(fishCompletes(script, "bt download --"))
@@ -162,10 +213,6 @@ describe("bt completions in fish", () => {
 })
 
 describe("bt completions in zsh", () => {
-  it.each(cases)("%j completes to %j", async (line, expected) => {
-    expect(sorted(zshCompletes(await scriptOf("zsh"), line))).toEqual(sorted(expected))
-  })
-
   it("offers a command's options and those every command takes", async () => {
     expectDownloadOptions(zshCompletes(await scriptOf("zsh"), "bt download --"))
   })
