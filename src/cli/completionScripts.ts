@@ -212,7 +212,8 @@ export const zshScript = (root: CommandSpec, program = "bt"): string => {
   ].join("\n")
 }
 
-// fish: one `complete` line per command and per option, each with the condition that it applies.
+// fish: a function that finds the command typed so far by the same walk as bash and zsh, then one `complete` line
+// per subcommand and per option, each with the condition that the command typed is the one it belongs to.
 
 const fishValues = (type: ValueType): string => {
   switch (type.kind) {
