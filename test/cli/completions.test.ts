@@ -224,6 +224,18 @@ describe("bt completions in zsh", () => {
     expect(sorted(zshCompletes(script, "bt download "))).toEqual(["a-file.torrent", "a-folder"])
   })
 
+  it("completes an option's value joined to it by =, as fish does", async () => {
+    const script = await scriptOf("zsh")
+    const [joined, folder, free, fishJoined] = [
+      ...zshCompletesAll(script, ["bt download --encryption=re", "bt download --output=a-", "bt download --port="]),
+      fishCompletes(await scriptOf("fish"), "bt download --encryption=re")
+    ]
+    expect(joined).toEqual(["require"])
+    expect(folder).toEqual(["a-folder"])
+    expect(free).toEqual([])
+    expect(fishJoined).toEqual(["--encryption=require"])
+  })
+
   it("completes when the script is sourced after compinit rather than found on $fpath", async () => {
     const script = await scriptOf("zsh")
     expect(zshCompletes(script, "bt dow", "source")).toEqual(["download"])
