@@ -269,6 +269,10 @@ describe("bt completions", () => {
     // An option's values where it has a known set, after the option and after the command's argument alike.
     expect(bashCompletes(result.stdout, ["bt", "download", "x.torrent", "--encryption", ""])).toEqual(["prefer", "require", "disable"])
     expect(bashCompletes(result.stdout, ["bt", "download", "--log-level", ""])).toEqual(["debug", "info", "warning", "error"])
+    // --option=value, in the words bash splits it into (= is in COMP_WORDBREAKS).
+    expect(bashCompletes(result.stdout, ["bt", "download", "--encryption", "=", "re"])).toEqual(["require"])
+    expect(bashCompletes(result.stdout, ["bt", "download", "--encryption", "="])).toEqual(["prefer", "require", "disable"])
+    expect(bashCompletes(result.stdout, ["bt", "download", "--port", "=", ""])).toEqual([])
     // `bt config list` and `bt list` are different commands.
     expect(bashCompletes(result.stdout, ["bt", "config", "l"])).toEqual(["list"])
     expect(bashCompletes(result.stdout, ["bt", "list", "--js"])).toEqual(["--json"])
