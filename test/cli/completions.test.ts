@@ -200,7 +200,7 @@ describe("bt completions in fish", () => {
     expectDownloadOptions(fishCompletes(script, "bt download --"))
     expect(fishLines(script, "bt dow")).toEqual([expect.stringMatching(/^download\tDownload a torrent/)])
     expect(fishLines(script, "bt download --encr")).toEqual([expect.stringMatching(/^--encryption\tMSE\/PE with peers/)])
-    // A value alone: the option's description is the option's.
+    // Values bare: the option's long description stays with the option.
     expect(fishLines(script, "bt download --encryption ")).toEqual(["disable", "prefer", "require"])
   })
 
