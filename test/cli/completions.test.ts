@@ -97,7 +97,7 @@ const zshCompletesAll = (
   writeFileSync(out, "")
   const result = ran(
     "zsh",
-    spawnSync("zsh", ["-f", zshDriver, how, file, out, ...lines], { cwd, encoding: "utf8", timeout: 40_000 })
+    spawnSync("zsh", ["-f", zshDriver, how, file, out, ...lines], { cwd, encoding: "utf8", timeout: 28_000 })
   )
   expect(result.status, result.stderr).toBe(0)
   const records = readFileSync(out, "utf8").split("\x1e\n")
@@ -174,7 +174,7 @@ describe.each<Shell>(["bash", "fish", "zsh"])("bt completions in %s", (shell) =>
     completed ??= completesAll(shell, cases.map(([typed]) => typed))
     const index = cases.findIndex(([typed]) => typed === line)
     expect(sorted((await completed)[index]!)).toEqual(sorted(expected))
-  })
+  }, 60_000)
 
   it("every command: its own options and those every command takes, and its subcommands, as the definitions say", async () => {
     const { root } = await loadRoot(Object.values(commands))
@@ -191,7 +191,7 @@ describe.each<Shell>(["bash", "fish", "zsh"])("bt completions in %s", (shell) =>
         sorted(command.subcommands.map((sub) => sub.name))
       )
     })
-  })
+  }, 60_000)
 })
 
 describe("bt completions in fish", () => {

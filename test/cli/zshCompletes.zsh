@@ -15,7 +15,7 @@ typeset -F SECONDS=0
 # is typed is no match), keeping what came after it.
 await() {
   local marker=$1
-  while (( SECONDS < 30 )); do
+  while (( SECONDS < 25 )); do
     if zpty -r -t shell chunk; then
       seen+=$chunk
       [[ $seen == *$marker* ]] && { seen=${seen#*$marker}; return 0 }
@@ -23,7 +23,7 @@ await() {
       zselect -t 5
     fi
   done
-  print -u2 "zsh did not show $marker within 30 s; its terminal showed: ${(q+)seen[-400,-1]}"
+  print -u2 "zsh did not show $marker within 25 s; its terminal showed: ${(q+)seen[-400,-1]}"
   zpty -d shell
   exit 3
 }
