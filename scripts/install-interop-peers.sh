@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Installs the real BitTorrent implementations the interop tests drive (all Debian packages).
+# Installs the real BitTorrent implementations the interop tests drive, and the shells the completion tests run
+# bt's scripts in (all Debian packages). .ci/run calls it before any test phase (the unit phase runs test/cli/).
 # Quick when they are already present: apt-get runs only for what is missing.
 set -euo pipefail
 
 # chromium: the web UI's end-to-end test drives it with playwright-core (no browser is ever downloaded).
 # ffmpeg (ffprobe) and curl: the streaming test reads the stream URL with them.
 # nftables: the holepunch test walls one network namespace off with it.
-packages=(opentracker python3-libtorrent transmission-cli transmission-daemon aria2 mktorrent chromium ffmpeg curl nftables)
+# zsh and fish: test/cli/completions.test.ts completes with `bt completions zsh|fish` in them (bash is always there).
+packages=(opentracker python3-libtorrent transmission-cli transmission-daemon aria2 mktorrent chromium ffmpeg curl nftables
+  zsh fish)
 
 missing=()
 for p in "${packages[@]}"; do

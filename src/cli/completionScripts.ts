@@ -80,6 +80,16 @@ const allCommands = (root: CommandSpec): Array<CommandSpec> => [root, ...root.su
 
 const takesValue = (option: Offered) => option.type.kind !== "flag"
 
+/** The commands that take no word after them (no subcommand, no argument): no file is offered there. */
+const takingNoWords = (commands: ReadonlyArray<CommandSpec>) =>
+  commands.filter((command) => command.path.length > 0 && command.subcommands.length === 0 && command.args.length === 0)
+
+/** The `case "$cmdpath"` line (bash and zsh) that completes nothing after a command taking no words, if any does. */
+const noWordCases = (commands: ReadonlyArray<CommandSpec>, key: (command: CommandSpec) => string, done: string) => {
+  const none = takingNoWords(commands)
+  return none.length === 0 ? [] : [`      ${none.map(key).join("|")}) ${done} ;;`]
+}
+
 /** A word in a shell's single quotes. */
 const quoted = (text: string) => `'${text.replaceAll("'", "'\\''")}'`
 
@@ -109,8 +119,11 @@ export const bashScript = (root: CommandSpec, program = "bt"): string => {
   return [
     `# bash completion for ${program}: source it, or put it in ~/.local/share/bash-completion/completions/${program}`,
     `_${program}_bash_completions() {`,
-    `  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="" cmdpath="" word words="" i`,
+    `  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="" cmdpath="" word words="" i joined=""`,
     `  (( COMP_CWORD > 0 )) && prev="\${COMP_WORDS[COMP_CWORD-1]}"`,
+    `  # bash splits --option=value at the = (COMP_WORDBREAKS): the value is completed as after --option.`,
+    `  if [[ "$cur" == "=" && "$prev" == --?* ]]; then cur=""; joined=1`,
+    `  elif [[ "$prev" == "=" ]] && (( COMP_CWORD > 1 )); then prev="\${COMP_WORDS[COMP_CWORD-2]}"; joined=1; fi`,
     `  COMPREPLY=()`,
     `  for (( i = 1; i < COMP_CWORD; i++ )); do`,
     `    word="\${COMP_WORDS[i]}"`,
@@ -121,6 +134,7 @@ export const bashScript = (root: CommandSpec, program = "bt"): string => {
     `  case "$cmdpath|$prev" in`,
     ...valueCases(commands, bashValues, "return 0").map((line) => `    ${line}`),
     `  esac`,
+    `  [[ -n "$joined" ]] && return 0`,
     `  if [[ "$cur" == -* ]]; then`,
     `    case "$cmdpath" in`,
     ...optionCases,
@@ -128,6 +142,7 @@ export const bashScript = (root: CommandSpec, program = "bt"): string => {
     `  else`,
     `    case "$cmdpath" in`,
     ...wordCases,
+    ...noWordCases(commands, key, "return 0"),
     `      *) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;`,
     `    esac`,
     `  fi`,
@@ -168,9 +183,9 @@ export const zshScript = (root: CommandSpec, program = "bt"): string => {
   const commandPaths = commands.filter((command) => command.path.length > 0).map(key).join("|")
   return [
     `#compdef ${program}`,
-    `# zsh completion for ${program}: put it in a folder on $fpath as _${program}`,
+    `# zsh completion for ${program}: put it in a folder on $fpath as _${program}, or source it after compinit`,
     `_${program}() {`,
-    `  local cmdpath="" word prev="\${words[CURRENT-1]}" i`,
+    `  local cmdpath="" word prev="\${words[CURRENT-1]}" i joined=""`,
     `  local -a described`,
     `  for (( i = 2; i < CURRENT; i++ )); do`,
     `    word="\${words[i]}"`,
@@ -178,9 +193,12 @@ export const zshScript = (root: CommandSpec, program = "bt"): string => {
     `      (${commandPaths}) cmdpath="\${cmdpath:+$cmdpath }$word" ;;`,
     `    esac`,
     `  done`,
+    `  # --option=value: the value is completed as after --option.`,
+    `  if [[ "$PREFIX" == --?*=* ]]; then prev="\${PREFIX%%=*}"; joined=1; compset -P '*='; fi`,
     `  case "$cmdpath|$prev" in`,
     ...valueCases(commands, zshValues, "return").map((line) => `    (${line}`),
     `  esac`,
+    `  [[ -n "$joined" ]] && return 1`,
     `  if [[ "$PREFIX" == -* ]]; then`,
     `    case "$cmdpath" in`,
     ...optionCases.map((line) => line.replace(/^ {6}/, "      (")),
@@ -189,24 +207,28 @@ export const zshScript = (root: CommandSpec, program = "bt"): string => {
     `  else`,
     `    case "$cmdpath" in`,
     ...wordCases.map((line) => line.replace(/^ {6}/, "      (")),
+    ...noWordCases(commands, key, "return 1").map((line) => line.replace(/^ {6}/, "      (")),
     `      (*) _files; return ;;`,
     `    esac`,
     `    _describe command described`,
     `  fi`,
     `}`,
-    `_${program} "$@"`,
+    `# Loaded from $fpath, this file is the body of _${program}: complete. Sourced: bind _${program} to ${program}.`,
+    `if [[ "\${funcstack[1]}" == _${program} ]]; then _${program} "$@"; else compdef _${program} ${program}; fi`,
     ``
   ].join("\n")
 }
 
-// fish: one `complete` line per command and per option, each with the condition that it applies.
+// fish: a function that finds the command typed so far by the same walk as bash and zsh, then one `complete` line
+// per subcommand and per option, each with the condition that the command typed is the one it belongs to.
 
 const fishValues = (type: ValueType): string => {
   switch (type.kind) {
     case "flag":
       return ""
     case "choice":
-      return ` -x -a ${quoted(type.alternatives.join(" "))}`
+      // Each value with an empty description (`value\t`), not the option's, which fish would show beside each.
+      return ` -x -a ${fishQuoted(type.alternatives.map((value) => `${value}\\t`).join(" "))}`
     case "path":
       return type.pathType === "directory" ? " -x -a '(__fish_complete_directories)'" : " -r -F"
     default:
@@ -219,30 +241,39 @@ const fishQuoted = (text: string) => `'${text.replaceAll("\\", "\\\\").replaceAl
 
 export const fishScript = (root: CommandSpec, program = "bt"): string => {
   const commands = allCommands(root)
-  const seen = (words: ReadonlyArray<string>) => `__fish_seen_subcommand_from ${words.join(" ")}`
-  /** The condition that the words typed name `command` (a top-level `list` is not `config list`). */
-  const condition = (command: CommandSpec): string => {
-    if (command.path.length === 0) return "__fish_use_subcommand"
-    const parts = command.path.map((word) => seen([word]))
-    const deeper = commands.filter((other) => other.path.length > command.path.length && other.path.at(-1) === command.name)
-    const parents = deeper.map((other) => other.path[other.path.length - 2]!).filter((word) => !command.path.includes(word))
-    if (parents.length > 0) parts.push(`not ${seen(parents)}`)
-    return parts.join("; and ")
-  }
-  const lines = [`# fish completion for ${program}: put it in ~/.config/fish/completions/${program}.fish`]
+  const using = `__${program}_using`
+  /** The condition that the command typed so far is `command` (`bt config list` is not `bt list`). */
+  const condition = (command: CommandSpec) => fishQuoted(`${using} ${fishQuoted(command.path.join(" "))}`)
+  const commandPaths = commands.filter((command) => command.path.length > 0).map((command) =>
+    fishQuoted(command.path.join(" "))
+  )
+  const lines = [
+    `# fish completion for ${program}: put it in ~/.config/fish/completions/${program}.fish`,
+    `# Whether the command typed so far (the run of command words, as \`dht lookup\`; option values are not) is $argv[1].`,
+    `function ${using}`,
+    `    set -l words (commandline -opc)`,
+    `    set -e words[1]`,
+    `    set -l path ""`,
+    `    for word in $words`,
+    `        set -l next (string trim -- "$path $word")`,
+    `        switch "$next"`,
+    `            case ${commandPaths.join(" ")}`,
+    `                set path $next`,
+    `        end`,
+    `    end`,
+    `    test "$path" = "$argv[1]"`,
+    `end`
+  ]
+  for (const command of takingNoWords(commands)) lines.push(`complete -c ${program} -f -n ${condition(command)}`)
   for (const command of commands) {
     const when = condition(command)
-    const children = command.subcommands
-    if (children.length > 0) {
-      const notYet = command.path.length === 0 ? when : `${when}; and not ${seen(children.map((sub) => sub.name))}`
-      for (const sub of children) {
-        lines.push(`complete -c ${program} -f -n ${fishQuoted(notYet)} -a "${sub.name}" -d ${fishQuoted(firstSentence(sub.description))}`)
-      }
+    for (const sub of command.subcommands) {
+      lines.push(`complete -c ${program} -f -n ${when} -a ${fishQuoted(sub.name)} -d ${fishQuoted(firstSentence(sub.description))}`)
     }
     for (const option of offered(command)) {
       const short = option.aliases.filter((alias) => /^-[^-]$/.test(alias)).map((alias) => ` -s ${alias.slice(1)}`).join("")
       lines.push(
-        `complete -c ${program} -n ${fishQuoted(when)} -l ${option.name.slice(2)}${short}${fishValues(option.type)} -d ${
+        `complete -c ${program} -n ${when} -l ${option.name.slice(2)}${short}${fishValues(option.type)} -d ${
           fishQuoted(option.description)
         }`
       )

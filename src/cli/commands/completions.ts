@@ -30,6 +30,7 @@ export const completionsHelp: CommandHelp = {
   examples: [
     ["bt completions bash > ~/.local/share/bash-completion/completions/bt", "bash: completed in new shells"],
     ["bt completions zsh > \"${fpath[1]}/_bt\"", "zsh: a folder on $fpath"],
+    ["source <(bt completions zsh)", "zsh: or this in ~/.zshrc, after compinit"],
     ["bt completions fish > ~/.config/fish/completions/bt.fish"]
   ]
 }
