@@ -15,6 +15,8 @@ import { freePort, interopSuite, repoRoot, run, type RunResult, startLtSeeder, t
 const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { name: string; version: string }
 const describeRun = (what: string, result: RunResult) =>
   `${what}: exit ${result.code}\nstdout:\n${result.stdout.slice(-4000)}\nstderr:\n${result.stderr.slice(-4000)}`
+/** A warning Node prints itself ("(node:1234) [DEP0040] DeprecationWarning: ..."), which a user should never see. */
+const nodeWarning = /^\(node:\d+\) /m
 
 interopSuite("the npm package, installed into a clean prefix", ["libtorrent"], () => {
   let work: string
@@ -63,8 +65,12 @@ interopSuite("the npm package, installed into a clean prefix", ["libtorrent"], (
 
   test("bt --version names the version and the commit the tarball was packed from", async () => {
     const info = JSON.parse(await readFile(join(repoRoot, "dist", "build-info.json"), "utf8")) as { commit?: string }
+    // The bin's `#!/usr/bin/env node` finds the Node running this test (CI's smoke on Node 22, 24, 26 tests those).
+    const node = await run("/usr/bin/env", ["node", "-p", "process.version"], { cwd: work, env })
+    expect(node.stdout.trim(), describeRun("node -p process.version", node)).toBe(process.version)
     const result = await bt(["--version"])
     expect(result.code, describeRun("bt --version", result)).toBe(0)
+    expect(result.stderr, describeRun("bt --version", result)).toBe("")
     expect(result.stdout.trim()).toMatch(new RegExp(`^bt ${pkg.version.replaceAll(".", "\\.")}( \\(git [0-9a-f]{12}(\\+changes)?\\))?$`))
     if (info.commit !== undefined) expect(result.stdout).toContain(`git ${info.commit}`)
   })
@@ -75,8 +81,10 @@ interopSuite("the npm package, installed into a clean prefix", ["libtorrent"], (
     const torrent = join(work, "album.torrent")
     const created = await bt(["create", join(src, "album"), "--v1", "-o", torrent])
     expect(created.code, describeRun("bt create", created)).toBe(0)
+    expect(created.stderr, describeRun("bt create", created)).toBe("")
     const info = await bt(["info", torrent, "--json"])
     expect(info.code, describeRun("bt info", info)).toBe(0)
+    expect(info.stderr, describeRun("bt info", info)).toBe("")
     const parsed = JSON.parse(info.stdout) as { name: string; totalLength?: number; infoHash?: string }
     expect(parsed.name).toBe("album")
 
@@ -88,6 +96,7 @@ interopSuite("the npm package, installed into a clean prefix", ["libtorrent"], (
       90_000
     )
     expect(download.code, describeRun("bt download", download)).toBe(0)
+    expect(download.stderr, describeRun("bt download", download)).not.toMatch(nodeWarning)
     for (const file of ["a.bin", "sub/b.bin"]) {
       expect(Buffer.compare(await readFile(join(out, "album", file)), await readFile(join(src, "album", file))), file).toBe(0)
     }
@@ -116,6 +125,7 @@ interopSuite("the npm package, installed into a clean prefix", ["libtorrent"], (
     )
     const result = await run(process.execPath, [join(app, "main.mjs")], { cwd: app, env })
     expect(result.code, describeRun("node main.mjs", result)).toBe(0)
+    expect(result.stderr, describeRun("node main.mjs", result)).not.toMatch(nodeWarning)
     expect(JSON.parse(result.stdout)).toEqual(["function", "function", "function", "object"])
     const types = await readFile(join(installed, "dist", "index.d.ts"), "utf8")
     for (const name of ["Client", "Session", "Metainfo"]) expect(types).toMatch(new RegExp(`export \\* as ${name} from`))
