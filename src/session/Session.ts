@@ -10,7 +10,7 @@ import type { Endpoint } from "../net/Datagram.js"
 import { acceptHandshake, type Accepted, type EncryptionPolicy } from "../peer/encryption.js"
 import { makeAnnounceKey, makePeerId } from "../peer/peerId.js"
 import { ResumeStore } from "../resume/index.js"
-import { Dht } from "../dht/Dht.js"
+import { Dht, type DhtStats } from "../dht/Dht.js"
 import { type Connection, Transport, type TransportError } from "../peer/transport/Transport.js"
 import { Storage } from "../storage/index.js"
 import { type AnnounceHooks, Tracker } from "../tracker/index.js"
@@ -24,6 +24,7 @@ import { type MagnetHandle, startMagnet } from "./magnet.js"
 import { defaultSessionConfig, type SessionConfig } from "./SessionConfig.js"
 import { allFiles, type FilePriority, fromRanges } from "./selection.js"
 import { type PeerSources, startTorrent, type TorrentHandle } from "./Torrent.js"
+import { ExternalAddresses, type ExternalAddressReport } from "./externalAddresses.js"
 import { TorrentError } from "./TorrentError.js"
 
 export interface AddOptions {
@@ -78,6 +79,14 @@ export class Session extends Context.Tag("bt/Session")<Session, {
   readonly acceptedPeers: Effect.Effect<number>
   /** Nodes in the DHT node's routing table; undefined when the session runs no DHT node. */
   readonly dhtNodes: Effect.Effect<number | undefined>
+  /**
+   * Our own addresses as the swarm sees them (peers' `yourip`, trackers' `external ip`, the DHT's `ip` vote, the
+   * gateway's answer to port mapping), IPv4 and IPv6 apart: torrents never dial them with our port, and answer a
+   * rendezvous naming them with "no self" (BEP 55).
+   */
+  readonly externalAddresses: Effect.Effect<ExternalAddressReport>
+  /** An address from outside the swarm: the gateway's (port mapping) or a tracker's `external ip` (by its host). */
+  readonly learnExternal: (from: { readonly gateway: true } | { readonly tracker: string }, address: string) => Effect.Effect<void>
 }>() {}
 
 /** Ports tried after the configured one is taken, as other clients do. */
@@ -118,6 +127,12 @@ export const make = (
       strikesToBan: settings.banAfterStrikes,
       capacity: BAN_CAPACITY
     })
+    const external = new ExternalAddresses()
+    const dhtAddresses = (stats: DhtStats) => {
+      for (const address of [stats.externalAddress, stats.ipv6?.externalAddress]) {
+        if (address !== undefined) external.fromDht(address)
+      }
+    }
 
     const connections = () => {
       let total = handshaking
@@ -232,6 +247,7 @@ export const make = (
           useDht: options.dht ?? true,
           connectionAllowed,
           bans,
+          external,
           resume,
           webSeed,
           ...(options.webSeeds === undefined ? {} : { webSeeds: options.webSeeds }),
@@ -306,7 +322,14 @@ export const make = (
       dhtNodes: Option.match(dht, {
         onNone: () => Effect.succeed(undefined),
         onSome: (node) => Effect.map(node.stats, (stats) => stats.nodes)
-      })
+      }),
+      // The DHT keeps its own vote (BEP 42): what it settled on is read here, when asked.
+      externalAddresses: Effect.map(
+        Option.match(dht, { onNone: () => Effect.void, onSome: (node) => Effect.map(node.stats, dhtAddresses) }),
+        () => external.report
+      ),
+      learnExternal: (from, address) =>
+        Effect.sync(() => ("gateway" in from ? external.fromGateway(address) : external.fromPeer(from.tracker, address)))
     })
   })
 
