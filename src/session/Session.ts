@@ -286,6 +286,7 @@ export const make = (
         peers: options.peers ?? [],
         connectionAllowed,
         bans,
+        external,
         resume,
         ...(options.announce === undefined ? {} : { announce: options.announce }),
         start: (torrent, peers, sources) =>
@@ -329,7 +330,7 @@ export const make = (
         () => external.report
       ),
       learnExternal: (from, address) =>
-        Effect.sync(() => ("gateway" in from ? external.fromGateway(address) : external.fromPeer(from.tracker, address)))
+        Effect.sync(() => ("gateway" in from ? external.fromGateway(address) : external.fromTracker(from.tracker, address)))
     })
   })
 

@@ -508,6 +508,7 @@ export const startTorrent = (
           key: options.key,
           stats: transferStats,
           onPeers: (found) => addPeers(found),
+          onExternalIp: (address, url) => external.fromTracker(url, address),
           ...(completeAtStart ? {} : { completed: downloadCompleted }),
           ...(options.announce === undefined || i > 0 ? {} : { hooks: options.announce })
         })

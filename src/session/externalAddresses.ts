@@ -74,17 +74,27 @@ export class ExternalAddresses {
     this.maxLocal = options.maxLocal ?? 8
   }
 
-  /** A peer (`voter`, the address it connects from) or a tracker says we are at `address` (`yourip`, `external ip`). */
+  /** A peer (`voter`, the address it connects from) says we are at `address` (its `yourip`). */
   fromPeer(voter: string, address: string): void {
     const from = normalizeIp(voter)
-    const ip = normalizeIp(address)
-    if (from === undefined || ip === undefined) return void this.refused++
-    const state = this.families[familyOf(ip)]
-    const scope = scopeOf(ip)
-    if (scope === "public") return state.votes.add(from, ip)
-    // Only a peer in that kind of range sees us there: a public peer naming a private address is mistaken or lying.
-    if (scopeOf(from) !== scope || familyOf(from) !== familyOf(ip)) return void this.refused++
-    this.addLocal(state, ip)
+    if (from === undefined) return void this.refused++
+    this.vote(from, scopeOf(from), address)
+  }
+
+  /**
+   * A tracker (its URL) says we are at `address` (BEP 24 `external ip`): one vote, under its host, like a peer's. A
+   * tracker named by DNS name counts as public (the name is not resolved), `localhost` as loopback.
+   */
+  fromTracker(url: string, address: string): void {
+    let host: string
+    try {
+      host = new URL(url).hostname
+    } catch {
+      return void this.refused++
+    }
+    const ip = normalizeIp(host)
+    const scope = ip !== undefined ? scopeOf(ip) : host.toLowerCase() === "localhost" ? "loopback" : "public"
+    this.vote(`tracker ${host}`, scope, address)
   }
 
   /** The address the DHT's own vote settled on (BEP 42 `ip`). */
@@ -127,6 +137,17 @@ export class ExternalAddresses {
       ...(ipv6 === undefined ? {} : { ipv6 }),
       local: [...this.families.ipv4.local, ...this.families.ipv6.local]
     }
+  }
+
+  private vote(voter: string, voterScope: AddressScope, address: string): void {
+    const ip = normalizeIp(address)
+    if (ip === undefined) return void this.refused++
+    const state = this.families[familyOf(ip)]
+    const scope = scopeOf(ip)
+    if (scope === "public") return state.votes.add(voter, ip)
+    // Only a voter in that kind of range sees us there: a public peer naming a private address is mistaken or lying.
+    if (voterScope !== scope) return void this.refused++
+    this.addLocal(state, ip)
   }
 
   private setSource(source: "gateway" | "dht", address: string): void {

@@ -83,6 +83,23 @@ describe("our external addresses (yourip, external ip, DHT, gateway)", () => {
     expect(ours.isOurs("10.64.0.1")).toBe(true)
   })
 
+  it("a tracker's external ip is one vote under its host; a loopback tracker may name a loopback address", () => {
+    const ours = new ExternalAddresses()
+    ours.fromTracker("http://tracker.example.org:6969/announce", "203.0.113.9")
+    ours.fromTracker("http://tracker.example.org:7070/announce", "203.0.113.9")
+    expect(ours.publicAddress("ipv4")).toBeUndefined()
+    ours.fromPeer("198.51.100.1", "203.0.113.9")
+    ours.fromTracker("udp://198.51.100.50:6969", "203.0.113.9")
+    expect(ours.publicAddress("ipv4")).toEqual({ address: "203.0.113.9", source: "peers" })
+    ours.fromTracker("http://tracker.example.org/announce", "127.0.0.1")
+    expect(ours.isOurs("127.0.0.1")).toBe(false)
+    ours.fromTracker("http://127.0.0.1:6969/announce", "127.0.0.1")
+    ours.fromTracker("http://localhost:6969/announce", "127.0.0.2")
+    expect(ours.report.local).toEqual(["127.0.0.1", "127.0.0.2"])
+    ours.fromTracker("not a url", "203.0.113.9")
+    expect(ours.refused).toBe(2)
+  })
+
   it("garbage is refused, not thrown", () => {
     const ours = new ExternalAddresses()
     ours.fromPeer("not an address", "203.0.113.9")
