@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { MagnetLink, TorrentInfo } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
@@ -89,6 +90,9 @@ export class Session extends Context.Tag("bt/Session")<Session, {
   readonly learnExternal: (from: { readonly gateway: true } | { readonly tracker: string }, address: string) => Effect.Effect<void>
 }>() {}
 
+/** How often the session reads the external address the DHT's `ip` vote settled on. */
+const DHT_ADDRESS_POLL = Schedule.spaced(Duration.seconds(30))
+
 /** Ports tried after the configured one is taken, as other clients do. */
 const PORT_ATTEMPTS = 10
 
@@ -132,6 +136,10 @@ export const make = (
       for (const address of [stats.externalAddress, stats.ipv6?.externalAddress]) {
         if (address !== undefined) external.fromDht(address)
       }
+    }
+    // The DHT keeps its own vote (BEP 42): what it settled on is read now and then (and whenever asked).
+    if (Option.isSome(dht)) {
+      yield* dht.value.stats.pipe(Effect.map(dhtAddresses), Effect.repeat(DHT_ADDRESS_POLL), Effect.forkScoped)
     }
 
     const connections = () => {
@@ -324,7 +332,6 @@ export const make = (
         onNone: () => Effect.succeed(undefined),
         onSome: (node) => Effect.map(node.stats, (stats) => stats.nodes)
       }),
-      // The DHT keeps its own vote (BEP 42): what it settled on is read here, when asked.
       externalAddresses: Effect.map(
         Option.match(dht, { onNone: () => Effect.void, onSome: (node) => Effect.map(node.stats, dhtAddresses) }),
         () => external.report
