@@ -137,9 +137,18 @@ export const make = (
         if (address !== undefined) external.fromDht(address)
       }
     }
-    // The DHT keeps its own vote (BEP 42): what it settled on is read now and then (and whenever asked).
+    // The DHT keeps its own vote (BEP 42): what it settled on is read now and then (and whenever asked); what the
+    // gateway or a majority of peers told goes the other way, to the DHT's next id.
     if (Option.isSome(dht)) {
-      yield* dht.value.stats.pipe(Effect.map(dhtAddresses), Effect.repeat(DHT_ADDRESS_POLL), Effect.forkScoped)
+      const node = dht.value
+      const exchange = Effect.zipRight(
+        Effect.map(node.stats, dhtAddresses),
+        Effect.forEach(["ipv4", "ipv6"] as const, (family) => {
+          const known = external.publicAddress(family)
+          return known === undefined || known.source === "dht" ? Effect.void : node.externalAddressKnown(known.address)
+        }, { discard: true })
+      )
+      yield* exchange.pipe(Effect.repeat(DHT_ADDRESS_POLL), Effect.forkScoped)
     }
 
     const connections = () => {
