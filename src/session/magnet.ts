@@ -100,6 +100,7 @@ export const startMagnet = (
       port: options.port,
       connectionAllowed: options.connectionAllowed,
       bans: options.bans,
+      ...(options.external === undefined ? {} : { external: options.external }),
       ...(Option.isSome(saved) ? { known: saved.value } : {})
     }).pipe(Scope.extend(fetchScope))
     const torrent = yield* Deferred.make<TorrentHandle, TorrentError>()
