@@ -20,7 +20,7 @@ import {
   stateDirOf,
   type TransportMode
 } from "./layers.js"
-import { joinLsd } from "./options.js"
+import { joinLsd, mapSessionPort } from "./options.js"
 
 /** What a long-running Client on Node is started with (the daemon's options). */
 export interface NodeClientOptions {
@@ -93,7 +93,7 @@ export const nodeClientLayer = (
   )
   const reach = Layer.merge(nodePortMapperLayer(options.portMapping === true), nodeLsdLayer(options.lsd === true))
   /** The session's port mapped while the Client runs (deleted on the router when it stops). */
-  const mapped = Layer.scopedDiscard(Effect.flatMap(Effect.all([PortMapper, Session]), ([mapper, s]) => mapper.map(s.port)))
+  const mapped = Layer.scopedDiscard(Effect.flatMap(Session, mapSessionPort))
   const client = Layer.unwrapEffect(Effect.gen(function*() {
     const stateDir = yield* stateDirOf(options.stateDir)
     const lsd = yield* Lsd

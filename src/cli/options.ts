@@ -1,10 +1,12 @@
 import * as Options from "@effect/cli/Options"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import { isIP } from "node:net"
 import type { Endpoint } from "../net/Datagram.js"
-import type { AddOptions, SessionConfig } from "../session/index.js"
+import type { AddOptions, Session, SessionConfig } from "../session/index.js"
 import { defaultSessionConfig } from "../session/SessionConfig.js"
 import { selectFiles } from "../session/selection.js"
 import { parseEndpoint } from "../net/endpoint.js"
@@ -136,9 +138,28 @@ export const joinLsd = (
 ): Effect.Effect<void, never, Lsd | Scope.Scope> =>
   handle.torrent.private ? Effect.void : Effect.flatMap(Lsd, (lsd) => lsd.add(handle.torrent.infoHash, session.port, handle.addPeers))
 
-/** Opens the session's port on the router, in the background, until the scope closes (a no-op when mapping is off). */
-export const mapSessionPort = (session: { readonly port: number }): Effect.Effect<void, never, PortMapper | Scope.Scope> =>
-  Effect.flatMap(PortMapper, (mapper) => mapper.map(session.port))
+/** How often the session reads the external address port mapping learned from the gateway (a Ref read). */
+const GATEWAY_ADDRESS_POLL = Schedule.spaced(Duration.seconds(10))
+
+/**
+ * Opens the session's port on the router, in the background, until the scope closes (a no-op when mapping is off),
+ * and tells the session the external address the gateway gives (its own addresses: never dialled as peers).
+ */
+export const mapSessionPort = (
+  session: Pick<Session["Type"], "port" | "learnExternal">
+): Effect.Effect<void, never, PortMapper | Scope.Scope> =>
+  Effect.flatMap(PortMapper, (mapper) =>
+    Effect.zipRight(
+      mapper.map(session.port),
+      mapper.status.pipe(
+        Effect.flatMap((status) =>
+          status.externalAddress === undefined ? Effect.void : session.learnExternal({ gateway: true }, status.externalAddress)
+        ),
+        Effect.repeat(GATEWAY_ADDRESS_POLL),
+        Effect.forkScoped,
+        Effect.asVoid
+      )
+    ))
 
 /**
  * The session settings the shared options give. These commands run one torrent, so `--max-peers` above the session's

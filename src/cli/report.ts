@@ -7,7 +7,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { PortMapper } from "../net/portmap/index.js"
-import type { MagnetHandle, TorrentHandle } from "../session/index.js"
+import { type MagnetHandle, Session, type TorrentHandle } from "../session/index.js"
 import { metadataLine, progressLine, type Shown, stalledReason } from "./progress.js"
 import { Quiet } from "./quiet.js"
 import { RateWindow } from "./RateWindow.js"
@@ -52,6 +52,12 @@ const portMapping: Effect.Effect<object> = Effect.flatMap(Effect.serviceOption(P
       ([status, rejected]) => (status.state === "off" ? {} : { portMapping: { ...status, rejected } })
     ))
 
+/** Our own addresses as the swarm tells them, for JSON progress, when there is a Session. */
+const externalAddress: Effect.Effect<object> = Effect.flatMap(Effect.serviceOption(Session), (session) =>
+  Option.isNone(session)
+    ? Effect.succeed({})
+    : Effect.map(session.value.externalAddresses, (externalAddress) => ({ externalAddress })))
+
 /**
  * Prints progress on the mode's interval, in the background, until stopped or the scope closes. Rates are
  * measured here, over a window of the last two seconds (or the interval between log lines, if longer), from the totals the torrent reports: the first line after
@@ -78,7 +84,10 @@ export const reportProgress = (handle: TorrentHandle, mode: ReportMode): Effect.
     let shown = false
     const print = (line: Shown) =>
       mode === "json"
-        ? Effect.flatMap(portMapping, (mapping) => Console.log(progressJson(line, mapping)))
+        ? Effect.flatMap(
+          Effect.zipWith(portMapping, externalAddress, (mapping, addresses) => ({ ...mapping, ...addresses })),
+          (extra) => Console.log(progressJson(line, extra))
+        )
         : mode === "tty"
         ? Effect.sync(() => {
           shown = true

@@ -103,6 +103,12 @@ export class Dht extends Context.Tag("bt/Dht")<Dht, {
   /** A node learned elsewhere (a peer's BEP 5 `port` message): pinged in the background, added if it answers. */
   readonly addNode: (address: Endpoint) => Effect.Effect<void>
   readonly stats: Effect.Effect<DhtStats>
+  /**
+   * Our external address as learned elsewhere (the gateway port mapping asked, a majority of peers): taken as the
+   * node's own vote would be, so a non-conforming id is replaced from the next start (BEP 42). Another family's, or
+   * an exempt (private, loopback) address, changes nothing.
+   */
+  readonly externalAddressKnown: (address: string) => Effect.Effect<void>
 }>() {}
 
 /** The most nodes of our family taken from one answer to the node beside us. */
@@ -200,16 +206,20 @@ export const makeNode = (
      */
     const votes = new AddressVotes()
     let nextId: NodeId | undefined
+    const settleOn = (external: string) =>
+      Effect.suspend(() => {
+        if (nextId !== undefined || familyOf(external) !== family) return Effect.void
+        nextId = nextSecureId(ownId, external, () => randomNodeId())
+        return nextId === undefined
+          ? Effect.void
+          : Effect.logDebug(`external address ${external}: the next start uses the BEP 42 id ${nodeIdHex(nextId)}`)
+      })
     const vote = (reply: Reply) =>
       Effect.suspend(() => {
         if (reply.response.ip === undefined || nextId !== undefined) return Effect.void
         votes.add(reply.from.host, reply.response.ip.host)
         const external = votes.settled
-        if (external === undefined) return Effect.void
-        nextId = nextSecureId(ownId, external, () => randomNodeId())
-        return nextId === undefined
-          ? Effect.void
-          : Effect.logDebug(`external address ${external}: the next start uses the BEP 42 id ${nodeIdHex(nextId)}`)
+        return external === undefined ? Effect.void : settleOn(external)
       })
 
     /** A node we know by id did not answer: after enough of that it makes way for a replacement. */
@@ -392,7 +402,7 @@ export const makeNode = (
     }))
 
     yield* Effect.logDebug(`DHT node ${nodeIdHex(ownId)} on UDP ${addressKey(rpc.local)}`).pipe(annotate)
-    return Dht.of({ nodeId: ownId, port: rpc.local.port, getPeers, addNode, stats })
+    return Dht.of({ nodeId: ownId, port: rpc.local.port, getPeers, addNode, stats, externalAddressKnown: settleOn })
   })
 
 /** The DHT node with the default settings (no bootstrap nodes: it waits to be found, or `addNode`). */

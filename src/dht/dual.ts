@@ -62,7 +62,8 @@ export const makeDual = (
           ([a, b]) => merge(a, b)
         ),
       addNode: (address) => nodeOf(address).addNode(address),
-      stats: Effect.map(Effect.all([v4.stats, v6.stats]), ([a, b]) => combine(a, b))
+      stats: Effect.map(Effect.all([v4.stats, v6.stats]), ([a, b]) => combine(a, b)),
+      externalAddressKnown: (address) => nodeOf({ host: address, port: 0 }).externalAddressKnown(address)
     })
   })
 

@@ -62,6 +62,15 @@ export interface Reachability {
   readonly acceptedPeers: number
   /** What port mapping threw away (answers not from the gateway, misdirected or unreadable SSDP, oversized bodies). */
   readonly mappingRejected?: MappingRejects
+  /** Our own addresses as the swarm, the DHT and the gateway tell them (`Session.externalAddresses`). */
+  readonly externalAddresses?: ExternalAddresses
+}
+
+/** Our public address per family with where it came from (gateway, dht, peers), and local addresses peers see. */
+export interface ExternalAddresses {
+  readonly ipv4?: { readonly address: string; readonly source: string }
+  readonly ipv6?: { readonly address: string; readonly source: string }
+  readonly local: ReadonlyArray<string>
 }
 
 /** Port mapping's counts of what it ignored (`PortMapper.rejected`). */
@@ -203,6 +212,7 @@ const sessionArguments = (
   peer_port_random_on_start: false,
   port_forwarding_enabled: reach.portMapping,
   bt_port_mapping: portMappingArguments(reach),
+  ...(reach.externalAddresses === undefined ? {} : { bt_external_address: reach.externalAddresses }),
   encryption: s.encryption,
   dht_enabled: s.dhtEnabled,
   pex_enabled: s.pexEnabled,

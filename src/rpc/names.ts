@@ -50,7 +50,7 @@ const SESSION_NAMES = [
   "current-stats", "uploadedBytes", "downloadedBytes", "filesAdded", "sessionCount", "secondsActive",
   "port-is-open", "total_size",
   // bt's extras
-  "bt-port-mapping", "bt-port-test", "external-address", "internal-port", "external-port", "not-from-gateway",
+  "bt-port-mapping", "bt-port-test", "bt-external-address", "external-address", "internal-port", "external-port", "not-from-gateway",
   "ssdp-misdirected", "ssdp-malformed"
 ] as const
 

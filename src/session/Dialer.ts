@@ -12,6 +12,8 @@ export const MAX_CANDIDATES = 1000
 export interface DialerOptions {
   /** Our listening port: on this machine's own addresses it is us, never dialled. */
   readonly ownPort: number
+  /** Whether an address is us (one of our known addresses with our port): never dialled. */
+  readonly isSelf?: (address: Endpoint) => boolean
   /** Whether another connection may be opened now (the torrent's and the session's caps, and readiness). */
   readonly roomForPeer: () => boolean
   /** Whether an address is banned (by its IP address); checked before every attempt. */
@@ -103,6 +105,7 @@ export const makeDialer = (options: DialerOptions): Effect.Effect<Dialer, never,
           // Trackers list us too; on this machine's own addresses our port is us (the handshake would tell, at
           // the cost of a connection).
           if (address.port === options.ownPort && isLocalHost(address.host)) continue
+          if (options.isSelf?.(address) === true) continue
           const key = keyOf(address)
           if (!heard.has(key) && heard.size < MAX_CANDIDATES * 4) heard.set(key, address)
           if (!active.has(key) && (candidates.has(key) || candidates.size < MAX_CANDIDATES)) candidates.set(key, address)

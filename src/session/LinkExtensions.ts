@@ -2,6 +2,7 @@ import type { Endpoint } from "../net/Datagram.js"
 import { formatEndpoint } from "../net/endpoint.js"
 import {
   decodeHolepunch,
+  decodeIp,
   decodeMetadataMessage,
   encodeHolepunch,
   type HolepunchMessage,
@@ -33,6 +34,8 @@ export interface ExtensionsHost {
   readonly fail: (detail: string) => void
   /** Peers the peer named through PEX. */
   readonly peersLearned: (peers: ReadonlyArray<Endpoint>) => void
+  /** The peer's `yourip` (BEP 10): where it sees us. */
+  readonly yourIp?: (address: string) => void
   /** A well-formed BEP 55 message from the peer (malformed ones are dropped here and counted by the caller). */
   readonly holepunch?: (message: HolepunchMessage | WireError) => void
 }
@@ -67,7 +70,10 @@ export class LinkExtensions {
     switch (id) {
       case 0: {
         const error = this.peer.gotHandshake(payload)
-        if (error !== undefined) this.host.fail(error.message)
+        if (error !== undefined) return this.host.fail(error.message)
+        const yourip = this.peer.handshake?.yourip
+        const address = yourip === undefined ? undefined : decodeIp(yourip)
+        if (address !== undefined) this.host.yourIp?.(address)
         return
       }
       case OUR_EXTENSIONS.ut_metadata:

@@ -128,6 +128,7 @@ export class PeerLink implements Link {
       send: (bytes) => this.send(bytes),
       fail: (detail) => this.protocolError(detail),
       peersLearned: (peers) => swarm.peersLearned(peers, this),
+      yourIp: (address) => swarm.yourIp(this, address),
       holepunch: (message) => swarm.holepunchReceived(this, message)
     })
   }

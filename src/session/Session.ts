@@ -4,13 +4,14 @@ import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { MagnetLink, TorrentInfo } from "../metainfo/index.js"
 import type { Endpoint } from "../net/Datagram.js"
 import { acceptHandshake, type Accepted, type EncryptionPolicy } from "../peer/encryption.js"
 import { makeAnnounceKey, makePeerId } from "../peer/peerId.js"
 import { ResumeStore } from "../resume/index.js"
-import { Dht } from "../dht/Dht.js"
+import { Dht, type DhtStats } from "../dht/Dht.js"
 import { type Connection, Transport, type TransportError } from "../peer/transport/Transport.js"
 import { Storage } from "../storage/index.js"
 import { type AnnounceHooks, Tracker } from "../tracker/index.js"
@@ -24,6 +25,7 @@ import { type MagnetHandle, startMagnet } from "./magnet.js"
 import { defaultSessionConfig, type SessionConfig } from "./SessionConfig.js"
 import { allFiles, type FilePriority, fromRanges } from "./selection.js"
 import { type PeerSources, startTorrent, type TorrentHandle } from "./Torrent.js"
+import { ExternalAddresses, type ExternalAddressReport } from "./externalAddresses.js"
 import { TorrentError } from "./TorrentError.js"
 
 export interface AddOptions {
@@ -78,7 +80,18 @@ export class Session extends Context.Tag("bt/Session")<Session, {
   readonly acceptedPeers: Effect.Effect<number>
   /** Nodes in the DHT node's routing table; undefined when the session runs no DHT node. */
   readonly dhtNodes: Effect.Effect<number | undefined>
+  /**
+   * Our own addresses as the swarm sees them (peers' `yourip`, trackers' `external ip`, the DHT's `ip` vote, the
+   * gateway's answer to port mapping), IPv4 and IPv6 apart: torrents never dial them with our port, and answer a
+   * rendezvous naming them with "no self" (BEP 55).
+   */
+  readonly externalAddresses: Effect.Effect<ExternalAddressReport>
+  /** An address from outside the swarm: the gateway's (port mapping) or a tracker's `external ip` (by its host). */
+  readonly learnExternal: (from: { readonly gateway: true } | { readonly tracker: string }, address: string) => Effect.Effect<void>
 }>() {}
+
+/** How often the session reads the external address the DHT's `ip` vote settled on. */
+const DHT_ADDRESS_POLL = Schedule.spaced(Duration.seconds(30))
 
 /** Ports tried after the configured one is taken, as other clients do. */
 const PORT_ATTEMPTS = 10
@@ -118,6 +131,25 @@ export const make = (
       strikesToBan: settings.banAfterStrikes,
       capacity: BAN_CAPACITY
     })
+    const external = new ExternalAddresses()
+    const dhtAddresses = (stats: DhtStats) => {
+      for (const address of [stats.externalAddress, stats.ipv6?.externalAddress]) {
+        if (address !== undefined) external.fromDht(address)
+      }
+    }
+    // The DHT keeps its own vote (BEP 42): what it settled on is read now and then (and whenever asked); what the
+    // gateway or a majority of peers told goes the other way, to the DHT's next id.
+    if (Option.isSome(dht)) {
+      const node = dht.value
+      const exchange = Effect.zipRight(
+        Effect.map(node.stats, dhtAddresses),
+        Effect.forEach(["ipv4", "ipv6"] as const, (family) => {
+          const known = external.publicAddress(family)
+          return known === undefined || known.source === "dht" ? Effect.void : node.externalAddressKnown(known.address)
+        }, { discard: true })
+      )
+      yield* exchange.pipe(Effect.repeat(DHT_ADDRESS_POLL), Effect.forkScoped)
+    }
 
     const connections = () => {
       let total = handshaking
@@ -232,6 +264,7 @@ export const make = (
           useDht: options.dht ?? true,
           connectionAllowed,
           bans,
+          external,
           resume,
           webSeed,
           ...(options.webSeeds === undefined ? {} : { webSeeds: options.webSeeds }),
@@ -270,6 +303,7 @@ export const make = (
         peers: options.peers ?? [],
         connectionAllowed,
         bans,
+        external,
         resume,
         ...(options.announce === undefined ? {} : { announce: options.announce }),
         start: (torrent, peers, sources) =>
@@ -306,7 +340,13 @@ export const make = (
       dhtNodes: Option.match(dht, {
         onNone: () => Effect.succeed(undefined),
         onSome: (node) => Effect.map(node.stats, (stats) => stats.nodes)
-      })
+      }),
+      externalAddresses: Effect.map(
+        Option.match(dht, { onNone: () => Effect.void, onSome: (node) => Effect.map(node.stats, dhtAddresses) }),
+        () => external.report
+      ),
+      learnExternal: (from, address) =>
+        Effect.sync(() => ("gateway" in from ? external.fromGateway(address) : external.fromTracker(from.tracker, address)))
     })
   })
 

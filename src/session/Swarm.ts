@@ -7,6 +7,7 @@ import { type Handshake, type HashRequest, type HolepunchMessage, PexFlag, type 
 import { Admission } from "./admission.js"
 import type { BanList } from "./BanList.js"
 import { Blame } from "./Blame.js"
+import { ExternalAddresses } from "./externalAddresses.js"
 import { Holepunch, type HolepunchLink } from "./holepunch.js"
 import { type ChokeConfig, type ChokerState, initialChokerState, rechoke } from "./choker.js"
 import { badBlocks, blockMatches, blockRequest } from "./BlockLayer.js"
@@ -58,6 +59,8 @@ export interface SwarmOptions {
   readonly onLoadPiece: (index: number) => void
   /** Peer addresses learned through PEX. */
   readonly onPeers: (peers: ReadonlyArray<Endpoint>) => void
+  /** The session's view of our own addresses (fed by `yourip`); default one of the swarm's own. */
+  readonly external?: ExternalAddresses
   /** Our DHT node's UDP port, when we run one: told to peers that speak BEP 5. */
   readonly dhtPort: number | undefined
   /** A DHT node a peer told us of (BEP 5 `port` message). */
@@ -112,6 +115,10 @@ export class Swarm {
    */
   readonly holepunch: Holepunch
   holepunchMalformed = 0
+  /** Our own addresses as the swarm tells them (the session's, shared by its torrents). */
+  readonly external: ExternalAddresses
+  /** Peers named through PEX that were us (our address and port): not dialled. */
+  selfSkipped = 0
   /** Who told us of each peer through PEX (while we have not reached it): the relay to ask if we cannot. */
   private readonly learnedFrom = new Map<string, PeerLink>()
   /** A v2 or hybrid torrent's BEP 52 hash messages, both ways (undefined for v1: no v2 bit, no hash messages). */
@@ -170,6 +177,7 @@ export class Swarm {
     this.admission = new Admission(this.infoHash, this.peerId, (host) => options.bans.isBanned(host), this.v2Hash)
     this.pieceCount = options.torrent.pieceCount
     this.port = options.port
+    this.external = options.external ?? new ExternalAddresses()
     this.metadata = options.torrent.infoBytes
     this.isPrivate = options.torrent.private
     this.dhtPort = options.torrent.private ? undefined : options.dhtPort
@@ -228,8 +236,8 @@ export class Swarm {
         }
         return undefined
       },
-      // Our external address is not known here: a rendezvous naming us finds no link and is refused as such.
-      isSelf: () => false,
+      // A rendezvous naming us is answered "no self"; a connect naming us is ignored.
+      isSelf: (address) => this.isSelf(address),
       dial: (address) => {
         options.onPeers([address])
         // The dialer bounds its own attempts; holepunch's cap bounds what one burst of connects may hand it.
@@ -638,8 +646,11 @@ export class Swarm {
 
   /** Peers a link learned through PEX: handed on to be dialled. */
   peersLearned(peers: ReadonlyArray<Endpoint>, from?: PeerLink): void {
+    // Us: never dialled, and no relay is asked to introduce us to ourselves.
+    const others = peers.filter((peer) => !this.isSelf(peer))
+    this.selfSkipped += peers.length - others.length
     if (from !== undefined) {
-      for (const peer of peers) {
+      for (const peer of others) {
         const key = formatEndpoint(peer)
         if (this.learnedFrom.size >= MAX_LEARNED_FROM && !this.learnedFrom.has(key)) {
           this.learnedFrom.delete(this.learnedFrom.keys().next().value!)
@@ -647,7 +658,17 @@ export class Swarm {
         this.learnedFrom.set(key, from)
       }
     }
-    this.options.onPeers(peers)
+    if (others.length > 0) this.options.onPeers(others)
+  }
+
+  /** Whether `address` is us: one of our own addresses (as peers, trackers, the DHT, the gateway told) and our port. */
+  isSelf(address: Endpoint): boolean {
+    return this.external.isSelf(address, this.port)
+  }
+
+  /** A peer's BEP 10 `yourip`: where it sees us (one vote; see ExternalAddresses). */
+  yourIp(link: PeerLink, address: string): void {
+    this.external.fromPeer(link.connection.remote.host, address)
   }
 
   /**

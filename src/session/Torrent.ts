@@ -37,6 +37,7 @@ import { restorePieces, saveResume } from "./restore.js"
 import { allFiles, type FilePriority, piecePriorities, skippedFiles } from "./selection.js"
 import { countPeers, stallReason } from "./stallReason.js"
 import type { HashStats } from "./HashExchange.js"
+import { ExternalAddresses } from "./externalAddresses.js"
 import type { HolepunchCounts } from "./holepunch.js"
 import { PeerLink } from "./PeerLink.js"
 import { runLink } from "./runLink.js"
@@ -186,6 +187,8 @@ export interface TorrentOptions {
   readonly connectionAllowed: () => boolean
   /** The session's bans, by IP address. */
   readonly bans: BanList
+  /** The session's view of our own addresses (fed by peers' `yourip`); default the torrent's own. */
+  readonly external?: ExternalAddresses
   /** Where verified pieces are recorded between runs; none: every start hashes the data on disk. */
   readonly resume: Option.Option<ResumeStore["Type"]>
   /** Trackers and DHT run elsewhere for this torrent (a magnet link's): their state, for progress. */
@@ -296,9 +299,11 @@ export const startTorrent = (
       chokedMs: Duration.toMillis(config.chokedTimeout)
     }
     /** Peers that closed on our encryption handshake: dialled in plaintext from then on. */
+    const external = options.external ?? new ExternalAddresses()
     const plaintextPeers = new Set<string>()
     const dialer = yield* makeDialer({
       ownPort: options.port,
+      isSelf: (address) => external.isSelf(address, options.port),
       // Nothing is dialled before the data is checked and the swarm exists.
       roomForPeer: () => swarm !== undefined && roomForPeer(),
       banned: (address) => options.bans.isBanned(address.host),
@@ -451,6 +456,7 @@ export const startTorrent = (
         now,
         random: pickRandom,
         bans: options.bans,
+        external,
         cacheBytes: config.cacheBytes,
         backlogBytes: config.backlogBytes,
         outstandingBytes: config.outstandingBytes,
@@ -502,6 +508,7 @@ export const startTorrent = (
           key: options.key,
           stats: transferStats,
           onPeers: (found) => addPeers(found),
+          onExternalIp: (address, url) => external.fromTracker(url, address),
           ...(completeAtStart ? {} : { completed: downloadCompleted }),
           ...(options.announce === undefined || i > 0 ? {} : { hooks: options.announce })
         })

@@ -12,6 +12,7 @@ import type { Transport } from "../peer/transport/Transport.js"
 import type { ResumeStore } from "../resume/index.js"
 import { type AnnounceHooks, type Announcer, startAnnouncing, type Tracker, type TrackerStatus } from "../tracker/index.js"
 import type { BanList } from "./BanList.js"
+import type { ExternalAddresses } from "./externalAddresses.js"
 import { type MetadataProgress, startMetadataFetch } from "./metadata/fetchMetadata.js"
 import { metadataMatches } from "./metadata/MetadataAssembler.js"
 import { lookForPeers } from "./dhtPeers.js"
@@ -56,6 +57,8 @@ export interface MagnetOptions {
   readonly connectionAllowed: () => boolean
   /** The session's bans, by IP address. */
   readonly bans: BanList
+  /** The session's view of our own addresses: trackers' `external ip` feed it. */
+  readonly external?: ExternalAddresses
   /** Where fetched metadata is kept for the next run, if anywhere. */
   readonly resume: Option.Option<ResumeStore["Type"]>
   /** Tracker reports and "announce now", for a client that shows them. */
@@ -97,6 +100,7 @@ export const startMagnet = (
       port: options.port,
       connectionAllowed: options.connectionAllowed,
       bans: options.bans,
+      ...(options.external === undefined ? {} : { external: options.external }),
       ...(Option.isSome(saved) ? { known: saved.value } : {})
     }).pipe(Scope.extend(fetchScope))
     const torrent = yield* Deferred.make<TorrentHandle, TorrentError>()
@@ -130,6 +134,7 @@ export const startMagnet = (
           handle === undefined ? Effect.succeed({ uploaded: 0, downloaded: 0, left: UNKNOWN_LEFT }) : handle.transferStats
         ),
         onPeers: routePeers,
+        onExternalIp: (address, url) => options.external?.fromTracker(url, address),
         completed: Deferred.await(torrent).pipe(
           Effect.flatMap((torrent) => torrent.downloadCompleted),
           Effect.orElse(() => Effect.never)
@@ -168,6 +173,7 @@ export const startMagnet = (
             key: options.key,
             stats: started.transferStats,
             onPeers: routePeers,
+            onExternalIp: (address, url) => options.external?.fromTracker(url, address),
             completed: started.downloadCompleted
           })
         }

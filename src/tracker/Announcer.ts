@@ -59,6 +59,8 @@ export interface AnnouncerOptions {
   readonly stats: Effect.Effect<TransferStats>
   /** Receives the peers of every successful announce, with the tracker that sent them. */
   readonly onPeers: (peers: ReadonlyArray<PeerAddress>, tracker: string) => Effect.Effect<void>
+  /** A tracker's BEP 24 `external ip`: where it saw us announce from (one vote among others, the caller's to weigh). */
+  readonly onExternalIp?: (address: string, tracker: string) => void
   /**
    * Completes when the download does: a `completed` announce then goes out at once (BEP 3), once per tier. Leave it
    * out for a torrent that was complete from the start (it announces `started` with `left` 0 and never `completed`).
@@ -215,6 +217,7 @@ export const startAnnouncing = (options: AnnouncerOptions): Effect.Effect<Announ
                 lastAnswered.set(index, url)
                 if (answer.warning !== undefined) yield* Effect.logWarning(`${url}: tracker warning: ${answer.warning}`)
                 yield* Effect.logDebug(`${url}: ${answer.peers.length} peers, next announce in ${answer.interval} s`)
+                if (answer.externalIp !== undefined) options.onExternalIp?.(answer.externalIp, url)
                 yield* options.onPeers(answer.peers, url)
                 if (options.scrape ?? true) yield* FiberSet.run(scrapes, scrapeCounts(url))
               })

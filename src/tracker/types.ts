@@ -44,6 +44,8 @@ export interface AnnounceResponse {
   readonly warning: string | undefined
   /** A `tracker id` to echo back in later announces (HTTP only): a binary string, one character per byte. */
   readonly trackerId: string | undefined
+  /** BEP 24 `external ip` (HTTP only): the address the tracker saw us announce from, 4 or 16 bytes as text. */
+  readonly externalIp?: string
 }
 
 /** Swarm counts for one torrent from a scrape. */

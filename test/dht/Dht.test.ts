@@ -8,6 +8,7 @@ import {
   KrpcErrorCode,
   nodeIdHex
 } from "../../src/dht/index.js"
+import { isSecureNodeId } from "../../src/dht/bep42.js"
 import * as MemoryDatagram from "../../src/net/MemoryDatagram.js"
 import { asResponse, rawSocket, settled, sha1, turns } from "./harness.js"
 
@@ -337,6 +338,28 @@ describe("Dht", () => {
       const third = yield* run([])
       expect(third.stats.nodeId).not.toBe(first.id)
       expect(third.stats.nodes).toBe(0)
+    }).pipe(Effect.scoped, Effect.provide(MemoryDatagram.layerMemory)))
+
+  it.effect("an external address known elsewhere (gateway, peers) gives the next start a BEP 42 id; another family's or a private one does not", () =>
+    Effect.gen(function*() {
+      const saved = yield* Ref.make(Option.none<Uint8Array>())
+      const table: Dht.DhtTableStore = { load: Ref.get(saved), save: (bytes) => Ref.set(saved, Option.some(bytes)) }
+      const savedId = (told: ReadonlyArray<string>) =>
+        Effect.gen(function*() {
+          yield* Ref.set(saved, Option.none())
+          const scope = yield* Scope.make()
+          const dht = yield* node(0, { table }).pipe(Scope.extend(scope))
+          for (const address of told) yield* dht.externalAddressKnown(address)
+          yield* Scope.close(scope, Exit.void)
+          const decoded = decodeRoutingTable(Option.getOrThrow(yield* Ref.get(saved)), 0)
+          if (decoded._tag === "Left") throw new Error(decoded.left)
+          return { id: decoded.right.ownId, was: dht.nodeId }
+        })
+      const told = yield* savedId(["203.0.113.66"])
+      expect(isSecureNodeId(told.was, "203.0.113.66")).toBe(false)
+      expect(isSecureNodeId(told.id, "203.0.113.66")).toBe(true)
+      const untold = yield* savedId(["2001:db8::66", "192.168.1.9"])
+      expect(untold.id).toEqual(untold.was)
     }).pipe(Effect.scoped, Effect.provide(MemoryDatagram.layerMemory)))
 
   it.effect("the table is saved on its schedule, and refreshes run on theirs", () =>

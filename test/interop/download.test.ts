@@ -79,6 +79,8 @@ interface DoneEvent {
   readonly downloaded: number
   readonly wasted: number
   readonly seconds: number
+  /** Our own addresses as the swarm told them (see ExternalAddresses). */
+  readonly externalAddress: { readonly ipv4?: unknown; readonly ipv6?: unknown; readonly local: ReadonlyArray<string> }
 }
 
 /** The JSON lines `bt download --json` printed; fails the test on a line that is not JSON. */
@@ -332,6 +334,8 @@ interopSuite("bt download from libtorrent, Transmission and aria2 seeders", ["li
     const first = await runBt(args, { timeoutMs: 60_000 })
     expect(first.code, describeRun(first)).toBe(0)
     expect(doneEvent(first), describeRun(first)).toMatchObject({ totalLength: total, downloaded: total })
+    // libtorrent's extended handshake told us where it sees us (BEP 10 yourip): on loopback, a loopback address.
+    expect(doneEvent(first)!.externalAddress, describeRun(first)).toEqual({ local: ["127.0.0.1"] })
     await expectSameFiles(join(out, "again"), unevenSpec, expected, describeRun(first))
 
     // Without one file, only the pieces that overlap it are fetched: its bytes, plus at most a piece on each side.

@@ -92,6 +92,9 @@ interopSuite("port mapping from the bt command (fake gateways on 127.0.0.1)", []
       ],
       rejected: { notFromGateway: 0, ssdpMisdirected: 0, ssdpMalformed: 0, oversized: 0 }
     })
+    // The gateway's address becomes ours (read every 10 s by the session): a peer there with our port is us.
+    const known = await waitForLine(proc, (l) => l.includes(`"source":"gateway"`), 30_000)
+    expect(JSON.parse(known).externalAddress).toEqual({ ipv4: { address: "203.0.113.7", source: "gateway" }, local: [] })
     proc.child.kill("SIGINT")
     const exit = await proc.exited
     expect(gw.requests.filter((r) => r.lifetime === 0).map((r) => [r.protocol, r.internalPort])).toEqual([

@@ -138,6 +138,9 @@ interopSuite("transmission-remote and bt add/list against bt daemon", ["transmis
     })
     expect(rows.map((row) => row.name).sort()).toEqual(["one.bin", "two.bin"])
     for (const p of [one, two]) expect(await hashFiles(d.downloadDir, [{ path: p.name, size: p.info.total_size }])).toEqual(p.hash)
+    // The libtorrent seeders told us where they see us (BEP 10 yourip): on loopback, a loopback address.
+    const session = (await rpcCall(d.rpc, "session-get", { fields: ["bt-external-address"] })).arguments!
+    expect(session["bt-external-address"]).toEqual({ local: ["127.0.0.1"] })
     const idOf = (name: string) => String(rows.find((row) => row.name === name)!.id)
 
     await remote(d, "-t", idOf("one.bin"), "-S")

@@ -411,6 +411,16 @@ describe("reachability: port mapping and LSD in session-get, port-test from what
     expect(quiet["port-forwarding-enabled"]).toBe(false)
     expect(quiet["lpd-enabled"]).toBe(false)
     expect(quiet["bt-port-mapping"]).toEqual({ state: "off", ports: [] })
+    expect(quiet["bt-external-address"]).toBeUndefined()
+  })
+
+  it("session-get carries our own addresses (bt-external-address) in both dialects", async () => {
+    const externalAddresses = { ipv4: { address: "203.0.113.7", source: "gateway" }, local: ["127.0.0.1"] }
+    const s = setup({ reachability: Effect.succeed({ ...mapped, externalAddresses }) })
+    const classic = (await rpc(s, { method: "session-get", arguments: { fields: ["bt-external-address"] } })).arguments
+    expect(classic).toEqual({ "bt-external-address": externalAddresses })
+    const snake = await rpc(s, { jsonrpc: "2.0", method: "session_get", params: { fields: ["bt_external_address"] }, id: 1 })
+    expect(snake.result).toEqual({ bt_external_address: externalAddresses })
   })
 })
 

@@ -11,8 +11,10 @@ import {
   decodePexMessage,
   encodeExtendedHandshake,
   encodeHolepunch,
+  encodeIp,
   encodeMessage,
   encodePexMessage,
+  HolepunchErrorCode,
   type HolepunchMessage,
   OUR_EXTENSIONS,
   PexFlag,
@@ -238,5 +240,81 @@ describe("PEX tells which peers speak ut_holepunch (BEP 11 flag 0x08)", () => {
     expect(flagsOf(second, "10.0.0.5")! & PexFlag.holepunch).toBe(PexFlag.holepunch)
     expect(flagsOf(second, "10.0.0.7")! & PexFlag.holepunch).toBe(0)
     expect(flagsOf(third, "10.0.0.5")! & PexFlag.holepunch).toBe(PexFlag.holepunch)
+  })
+})
+
+describe("a swarm knows its own address from peers' yourip (BEP 10)", () => {
+  const fixture = makeSwarmTorrent({ pieceLength: 32768, seed: 57, files: [{ path: ["a.bin"], length: 100_000 }] })
+  /** The harness's swarm listens on 6881. */
+  const SELF = { host: "127.0.0.1", port: 6881 }
+
+  /** A link to a loopback peer that speaks PEX and ut_holepunch and tells us `yourip`, if given. */
+  const linkTo = (
+    host: string,
+    yourip: string | undefined,
+    options: Pick<Parameters<typeof makeLinkHarness>[1], "swarm" | "onPeers"> = {}
+  ) => {
+    const h = makeLinkHarness(fixture, {
+      capabilities: ["extensions"],
+      host,
+      peerId: new Uint8Array(20).fill(Number(host.split(".")[3])),
+      ...options
+    })
+    const m = new Map([["ut_pex", 5], ["ut_holepunch", 6]])
+    h.receive(encodeMessage({
+      type: "extended",
+      id: 0,
+      payload: encodeExtendedHandshake({ m, ...(yourip === undefined ? {} : { yourip: encodeIp(yourip)! }) })
+    }))
+    return h
+  }
+  const holepunches = (h: ReturnType<typeof linkTo>) =>
+    h.sent.flatMap((m) => (m.type === "extended" && m.id === 6 ? [decodeHolepunch(m.payload)] : []))
+  const rendezvous = (h: ReturnType<typeof linkTo>, peer: Endpoint) =>
+    h.receive(encodeMessage({
+      type: "extended",
+      id: OUR_EXTENSIONS.ut_holepunch,
+      payload: encodeHolepunch({ type: "rendezvous", peer, errorCode: 0 })
+    }))
+
+  it("a rendezvous naming us is answered \"no self\" once a peer told us where it sees us; before, \"not connected\"", () => {
+    const before = linkTo("127.0.0.3", undefined)
+    rendezvous(before, SELF)
+    expect(holepunches(before)).toEqual([{ type: "error", peer: SELF, errorCode: HolepunchErrorCode.notConnected }])
+
+    const teller = linkTo("127.0.0.2", "127.0.0.1")
+    const relayed = linkTo("127.0.0.3", undefined, { swarm: teller.swarm })
+    rendezvous(relayed, SELF)
+    expect(holepunches(relayed)).toEqual([{ type: "error", peer: SELF, errorCode: HolepunchErrorCode.noSelf }])
+    expect(teller.swarm.external.report.local).toEqual(["127.0.0.1"])
+    // Our address with another port is someone else: not us.
+    rendezvous(relayed, { ...SELF, port: 7000 })
+    expect(holepunches(relayed)[1]).toEqual({ type: "error", peer: { ...SELF, port: 7000 }, errorCode: HolepunchErrorCode.notConnected })
+  })
+
+  it("PEX naming our own address and port is not dialled (nor is a relay asked to introduce us)", () => {
+    const learned: Array<Endpoint> = []
+    const h = linkTo("127.0.0.2", "127.0.0.1", { onPeers: (peers) => learned.push(...peers) })
+    const other = { host: "127.0.0.9", port: 7000 }
+    h.receive(encodeMessage({
+      type: "extended",
+      id: OUR_EXTENSIONS.ut_pex,
+      payload: encodePexMessage({ added: [{ ...SELF, flags: PexFlag.holepunch }, { ...other, flags: 0 }], dropped: [] })
+    }))
+    expect(learned).toEqual([other])
+    expect(h.swarm.selfSkipped).toBe(1)
+    h.swarm.unreachable(SELF)
+    expect(holepunches(h)).toEqual([])
+  })
+
+  it("without a yourip, PEX naming our address is handed on (the dialer's own loopback check is all there is)", () => {
+    const learned: Array<Endpoint> = []
+    const h = linkTo("127.0.0.2", undefined, { onPeers: (peers) => learned.push(...peers) })
+    h.receive(encodeMessage({
+      type: "extended",
+      id: OUR_EXTENSIONS.ut_pex,
+      payload: encodePexMessage({ added: [{ ...SELF, flags: 0 }], dropped: [] })
+    }))
+    expect(learned).toEqual([SELF])
   })
 })

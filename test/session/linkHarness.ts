@@ -3,6 +3,7 @@
  * the link writes and lets the test feed it the peer's bytes. No fibers, no clock but `now`: every step is
  * synchronous, so a test can look at the link between any two messages.
  */
+import type { Endpoint } from "../../src/net/Datagram.js"
 import type { Connection, ConnectionHandlers } from "../../src/peer/transport/Transport.js"
 import { Bitfield, BLOCK_SIZE } from "../../src/piece/index.js"
 import { BanList } from "../../src/session/BanList.js"
@@ -44,6 +45,8 @@ export const makeLinkHarness = (
     readonly swarm?: Swarm
     /** The peer's id in its handshake (a swarm keeps one link per id); default twenty 2s. */
     readonly peerId?: Uint8Array
+    /** Where the swarm hands the addresses it learned through PEX (a new swarm only). */
+    readonly onPeers?: (peers: ReadonlyArray<Endpoint>) => void
   }
 ): LinkHarness => {
   const { content, torrent } = fixture
@@ -82,7 +85,7 @@ export const makeLinkHarness = (
     choke: defaultChokeConfig,
     onPieceComplete: () => {},
     onLoadPiece: () => {},
-    onPeers: () => {},
+    onPeers: peer.onPeers ?? (() => {}),
     dhtPort: undefined,
     onDhtNode: () => {}
   })

@@ -42,6 +42,18 @@ describe("startAnnouncing: regular announces", () => {
       expect(call!.numWant).toBe(50)
     }))
 
+  it.scoped("hands a tracker's external ip (BEP 24) to onExternalIp, with the tracker's URL", () =>
+    Effect.gen(function*() {
+      const told: Array<[string, string]> = []
+      const { start } = yield* harness((_, __, call) =>
+        Effect.succeed(response(call === 0 ? { externalIp: "203.0.113.9" } : {}))
+      )
+      yield* start({ onExternalIp: (address, tracker) => told.push([address, tracker]) })
+      yield* settle
+      yield* advance(120)
+      expect(told).toEqual([["203.0.113.9", "http://a/announce"]])
+    }))
+
   it.scoped("announces again after interval, not before, without an event", () =>
     Effect.gen(function*() {
       const { delivered, log, start } = yield* harness(() => Effect.succeed(response({ interval: 120 })))

@@ -66,6 +66,13 @@ describe("decodeAnnounceResponse: answers", () => {
     })
   })
 
+  it("reads BEP 24's external ip: 4 or 16 bytes; any other length is left out", () => {
+    expect(announceOk({ "external ip": hex("cb007109") }).externalIp).toBe("203.0.113.9")
+    expect(announceOk({ "external ip": compactV6.subarray(0, 16) }).externalIp).toBe("2001:db8::1")
+    expect(announceOk({ "external ip": hex("cb0071") })).not.toHaveProperty("externalIp")
+    expect(announceOk({ "external ip": 5 })).not.toHaveProperty("externalIp")
+  })
+
   it("decodes a minimal answer: defaults for everything the tracker left out", () => {
     expect(announceOk({})).toEqual({
       interval: DEFAULT_INTERVAL,

@@ -212,12 +212,13 @@ export const daemon = Command.make("daemon", options, (args) =>
       const session = yield* Session
       const mapper = yield* PortMapper
       const reachability = Effect.map(
-        Effect.all([mapper.status, session.acceptedPeers, mapper.rejected]),
-        ([mapping, acceptedPeers, rejected]): Rpc.Reachability => ({
+        Effect.all([mapper.status, session.acceptedPeers, mapper.rejected, session.externalAddresses]),
+        ([mapping, acceptedPeers, rejected, externalAddresses]): Rpc.Reachability => ({
           portMapping: !args.noPortMapping,
           lsd: !args.noLsd,
           mapping,
           acceptedPeers,
+          externalAddresses,
           ...(args.noPortMapping ? {} : { mappingRejected: rejected })
         })
       )

@@ -135,6 +135,7 @@ const run = (
       yield* handle.done
       yield* report.stop
       const final = yield* handle.progress
+      const externalAddress = yield* session.externalAddresses
       const seconds = yield* elapsed
       yield* mode === "json"
         ? Console.log(JSON.stringify({
@@ -146,6 +147,7 @@ const run = (
           wasted: final.wasted,
           ...(final.hashes === undefined ? {} : { hashes: final.hashes }),
           ...(final.padRequests === undefined ? {} : { padRequests: final.padRequests }),
+          externalAddress,
           directory,
           seconds
         }))

@@ -7,6 +7,7 @@ import type * as Scope from "effect/Scope"
 import type { Endpoint } from "../../net/Datagram.js"
 import { dialPeer } from "../../peer/encryption.js"
 import { Transport } from "../../peer/transport/Transport.js"
+import type { ExternalAddresses } from "../externalAddresses.js"
 import type { BanList } from "../BanList.js"
 import { type Dialer, makeDialer } from "../Dialer.js"
 import { runLink } from "../runLink.js"
@@ -45,6 +46,8 @@ export interface MetadataFetchOptions {
   readonly connectionAllowed: () => boolean
   /** The session's bans, by IP address. */
   readonly bans: BanList
+  /** The session's view of our own addresses: never dialled with our port. */
+  readonly external?: ExternalAddresses
   /** The metadata, known already (saved by an earlier run and checked): nothing is fetched. */
   readonly known?: Uint8Array
 }
@@ -80,6 +83,7 @@ export const startMetadataFetch = (
     const plaintextPeers = new Set<string>()
     const started: Dialer = yield* makeDialer({
       ownPort: options.port,
+      isSelf: (address) => options.external?.isSelf(address, options.port) === true,
       roomForPeer: (): boolean =>
         swarm.metadata === undefined && started.active.size < config.maxPeers && options.connectionAllowed(),
       banned: (address) => options.bans.isBanned(address.host),

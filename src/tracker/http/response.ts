@@ -1,6 +1,7 @@
 import * as Either from "effect/Either"
 import { type BDict, type BValue, decode, isBytes, isDict, isInteger, isList } from "../../bencode/index.js"
 import { decodeCompactPeers } from "../compactPeers.js"
+import { decodeIp } from "../../wire/compactPeer.js"
 import type { AnnounceResponse, PeerAddress, ScrapeEntry } from "../types.js"
 
 /** Why an HTTP tracker's body was not a usable answer. */
@@ -81,6 +82,8 @@ export const decodeAnnounceResponse = (body: Uint8Array): Either.Either<Announce
     const interval = count(dict.get("interval"))
     const warning = dict.get("warning message")
     const trackerId = dict.get("tracker id")
+    const externalIp = dict.get("external ip")
+    const external = isBytes(externalIp) ? decodeIp(externalIp) : undefined
     return Either.right({
       interval: interval ?? DEFAULT_INTERVAL,
       minInterval: count(dict.get("min interval")),
@@ -88,7 +91,8 @@ export const decodeAnnounceResponse = (body: Uint8Array): Either.Either<Announce
       complete: count(dict.get("complete")),
       incomplete: count(dict.get("incomplete")),
       warning: isBytes(warning) ? trackerText(warning) : undefined,
-      trackerId: isBytes(trackerId) ? Buffer.from(trackerId).toString("latin1") : undefined
+      trackerId: isBytes(trackerId) ? Buffer.from(trackerId).toString("latin1") : undefined,
+      ...(external === undefined ? {} : { externalIp: external })
     })
   })
 
