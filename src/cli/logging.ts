@@ -6,6 +6,7 @@
  * own `Effect.log*` calls land here. For `bt daemon` the file is also closed and opened again at the same path on
  * SIGHUP, as logrotate's `postrotate kill -HUP` expects: after `mv FILE FILE.1`, new lines go to a new FILE.
  */
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
@@ -25,6 +26,11 @@ export interface LogTarget {
   /** Reopen the file on SIGHUP (the daemon; a foreground command stops on a hangup instead, run.ts). */
   readonly reopenOnHangup?: boolean
 }
+
+/** The --log-file of this run, if any (resolved), for a command that says what it does with it. */
+export class LogFilePath extends Context.Reference<LogFilePath>()("bt/cli/LogFilePath", {
+  defaultValue: (): string | undefined => undefined
+}) {}
 
 /** Old files kept beside the current one: FILE.1 (newest) to FILE.3. */
 const KEEP = 3

@@ -10,11 +10,12 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
+import { resolve } from "node:path"
 import * as Metainfo from "../metainfo/index.js"
 import { terminalStyle } from "./help.js"
 import { describePlatformError, isPlatformError } from "./platformError.js"
 import { ConfigFile, configPath, loadSettings, wordsFor } from "./config.js"
-import { loggerLayer } from "./logging.js"
+import { LogFilePath, loggerLayer } from "./logging.js"
 import { type Prepare, type Prepared, runProgram } from "./program.js"
 import { Quiet } from "./quiet.js"
 import { parseRate } from "./rate.js"
@@ -78,7 +79,11 @@ const prepare = ({ command, given, globals, logLevel }: Prepare): Effect.Effect<
     return {
       extra,
       wrap: <A, E, R>(run: Effect.Effect<A, E, R>): Effect.Effect<A, E | CommandFailed, R> => {
-        const configured = run.pipe(Effect.provideService(ConfigFile, where), Effect.provideService(Quiet, quiet))
+        const configured = run.pipe(
+          Effect.provideService(ConfigFile, where),
+          Effect.provideService(Quiet, quiet),
+          Effect.provideService(LogFilePath, file === undefined ? undefined : resolve(file))
+        )
         const leveled = quiet && logLevel === undefined ? configured.pipe(Logger.withMinimumLogLevel(LogLevel.Error)) : configured
         return logger === undefined ? leveled : Effect.provide(leveled, logger)
       }

@@ -44,18 +44,36 @@ const runDaemon = async (name: string, extra: ReadonlyArray<string>) => {
   return { log, code, stderr, wasUp }
 }
 
-/** Starts `bt daemon` with its RPC on a free port and its log in NAME.log; the caller waits for it and stops it. */
-const startDaemon = async (name: string, extra: ReadonlyArray<string>) => {
+/**
+ * Starts `bt daemon` with its RPC on a free port and its log in NAME.log (on stderr with `toFile` false); the caller
+ * waits for it and stops it.
+ */
+const startDaemon = async (name: string, extra: ReadonlyArray<string>, toFile = true) => {
   const log = join(dir, `${name}.log`)
   const port = await freePort()
   const data = join(dir, `${name}-data`)
   mkdirSync(data, { recursive: true })
   const child = startBt(
-    ["daemon", ...OFFLINE, "--rpc-port", String(port), "--port", "0", "--download-dir", data, ...extra, "--log-file", log],
+    ["daemon", ...OFFLINE, "--rpc-port", String(port), "--port", "0", "--download-dir", data, ...extra, ...(toFile ? ["--log-file", log] : [])],
     { cwd: dir }
   )
   const exited = new Promise<number | null>((resolve) => child.on("close", resolve))
   return { log, port, child, exited }
+}
+
+/** The RPC's answer to a session-get (after the 409 that hands out the session id), or undefined; bounded. */
+const sessionGet = async (port: number): Promise<string | undefined> => {
+  const url = `http://127.0.0.1:${port}/transmission/rpc`
+  const body = JSON.stringify({ method: "session-get" })
+  const first = await fetch(url, { method: "POST", body, signal: AbortSignal.timeout(5_000) })
+  const id = first.headers.get("x-transmission-session-id") ?? ""
+  const second = await fetch(url, {
+    method: "POST",
+    body,
+    headers: { "x-transmission-session-id": id },
+    signal: AbortSignal.timeout(5_000)
+  })
+  return second.ok ? (await second.json() as { result: string }).result : undefined
 }
 
 /**
@@ -111,28 +129,14 @@ describe("logs", () => {
       return ok()
     }
     const has = (file: string, text: string) => existsSync(file) && readFileSync(file, "utf8").includes(text)
-    // The RPC's answer to a session-get (after the 409 that hands out the session id), or undefined; bounded.
-    const sessionGet = async (): Promise<string | undefined> => {
-      const url = `http://127.0.0.1:${port}/transmission/rpc`
-      const body = JSON.stringify({ method: "session-get" })
-      const first = await fetch(url, { method: "POST", body, signal: AbortSignal.timeout(5_000) })
-      const id = first.headers.get("x-transmission-session-id") ?? ""
-      const second = await fetch(url, {
-        method: "POST",
-        body,
-        headers: { "x-transmission-session-id": id },
-        signal: AbortSignal.timeout(5_000)
-      })
-      return second.ok ? (await second.json() as { result: string }).result : undefined
-    }
     try {
       expect(await waitFor(() => has(log, "RPC at")), stderr).toBe(true)
       renameSync(log, `${log}.1`)
       child.kill("SIGHUP")
       // The daemon says it reopened the log: that line lands in a new file at the same path.
-      expect(await waitFor(() => has(log, "SIGHUP: log reopened")), stderr).toBe(true)
+      expect(await waitFor(() => has(log, "SIGHUP: log")), stderr).toBe(true)
       expect(child.exitCode).toBe(null)
-      expect(await sessionGet()).toBe("success")
+      expect(await sessionGet(port)).toBe("success")
     } finally {
       child.kill("SIGTERM")
     }
@@ -143,9 +147,31 @@ describe("logs", () => {
     expect(older).toContain("RPC at")
     expect(older).not.toContain("SIGHUP")
     expect(older).not.toContain("stopped")
-    expect(newer[0]).toMatch(/Z info: SIGHUP: log reopened; torrents carry on$/)
+    expect(newer[0]).toMatch(/Z info: SIGHUP: log \S+ reopened; torrents carry on$/)
+    expect(newer[0]).toContain(` ${log} `)
     expect(newer.join("\n")).not.toContain("RPC at")
     expect(newer.at(-1)).toMatch(/Z info: stopped$/)
+  }, DAEMON_TEST_MS)
+
+  it("SIGHUP to a daemon that logs to stderr: nothing to reopen, it says so and carries on", async () => {
+    const { child, exited, port } = await startDaemon("hup-stderr", [], false)
+    let stderr = ""
+    child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text))
+    const waitFor = async (ok: () => boolean) => {
+      for (let i = 0; i < 600 && !ok() && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100))
+      return ok()
+    }
+    try {
+      expect(await waitFor(() => stderr.includes("RPC at")), stderr).toBe(true)
+      child.kill("SIGHUP")
+      expect(await waitFor(() => stderr.includes("SIGHUP")), stderr).toBe(true)
+      expect(child.exitCode).toBe(null)
+      expect(await sessionGet(port)).toBe("success")
+    } finally {
+      child.kill("SIGTERM")
+    }
+    expect(await exited, stderr).toBe(0)
+    expect(linesOf(stderr)).toContain("bt: info: SIGHUP: no --log-file to reopen (the log goes to stderr); torrents carry on")
   }, DAEMON_TEST_MS)
 
   it("a log file that cannot be written is one line naming it, exit 1", async () => {

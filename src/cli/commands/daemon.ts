@@ -25,6 +25,7 @@ import { nodeClientLayer } from "../clientLayer.js"
 import { stateDirOf } from "../layers.js"
 import { dhtOptionsOf, swarmOptions } from "../options.js"
 import { nodeHttpServerLayer } from "../httpServer.js"
+import { LogFilePath } from "../logging.js"
 import { describePlatformError } from "../platformError.js"
 import { UsageError } from "../UsageError.js"
 import { authFromEnv, parseCredentials } from "./remote.js"
@@ -141,7 +142,7 @@ const watchFolder = (dir: string) =>
  * handlers are set aside for that time and put back after.
  */
 const stopOnSignals = (stop: Deferred.Deferred<string>) =>
-  Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+  Effect.flatMap(Effect.zip(Effect.runtime<never>(), LogFilePath), ([runtime, logFile]) =>
     Effect.acquireRelease(
       Effect.sync(() => {
         const saved = { SIGINT: process.listeners("SIGINT"), SIGTERM: process.listeners("SIGTERM") }
@@ -156,7 +157,11 @@ const stopOnSignals = (stop: Deferred.Deferred<string>) =>
           Effect.runSync(Deferred.succeed(stop, signal))
         }
         const onHangup = () => {
-          Runtime.runFork(runtime)(Effect.logInfo("SIGHUP: log reopened; torrents carry on"))
+          Runtime.runFork(runtime)(Effect.logInfo(
+            logFile === undefined
+              ? "SIGHUP: no --log-file to reopen (the log goes to stderr); torrents carry on"
+              : `SIGHUP: log ${logFile} reopened; torrents carry on`
+          ))
         }
         for (const signal of ["SIGINT", "SIGTERM"] as const) {
           process.removeAllListeners(signal)
