@@ -2,7 +2,8 @@
  * A download folder bt may not write (EACCES), for real: the tests run as root, which ignores permissions, so bt
  * runs here as another user (`setpriv` to uid/gid 65534, nobody) against a folder owned by root, mode 0755, with a
  * libtorrent seeder on 127.0.0.1 sending it data. `bt download` stops with one `bt: ...` line naming the folder and
- * the permission problem, exit 1; the daemon shows the same in torrent-get's errorString and keeps answering.
+ * the permission problem, exit 1; the daemon shows the same in torrent-get's errorString and keeps answering; `bt
+ * create` into that folder and `bt verify` of a file only root may read say so in one line too.
  *
  * Not root: the test cannot become another user; it fails under CI=true and is skipped, loudly, elsewhere.
  */
@@ -89,6 +90,27 @@ interopSuite("a download folder bt may not write (EACCES)", ["libtorrent"], () =
       `anything in ${locked}; change that folder's permissions or choose another download folder`
     ])
     expect(result.stdout + result.stderr, context).not.toMatch(/\n\s+at |Error:/)
+    expect(await readdir(locked)).toEqual([])
+  }, 120_000)
+
+  test("bt create into root's folder, bt verify of a file only root may read: one line each naming the path", async (ctx) => {
+    needRoot(ctx)
+    const { env, locked, state, torrent, work } = await setUp(83)
+    await checkReadable(env, state)
+    const asNobody = (args: ReadonlyArray<string>) =>
+      run("setpriv", [...AS_NOBODY, process.execPath, ...btArgs(args)], { cwd: state, env, timeoutMs: 60_000 })
+    const created = await asNobody(["create", join(work, "src", "small.bin"), "-o", join(locked, "x.torrent")])
+    expect(created.code, describeRun(created)).toBe(1)
+    expect(created.stderr.split("\n").filter((l) => l !== ""), describeRun(created)).toEqual([
+      `bt: cannot write ${join(locked, "x.torrent")}: permission denied`
+    ])
+    // The seeder's data, mode 0600 and root's: readable by root only.
+    await chmod(join(work, "src", "small.bin"), 0o600)
+    const verified = await asNobody(["verify", torrent, "-d", join(work, "src")])
+    expect(verified.code, describeRun(verified)).toBe(1)
+    expect(verified.stderr.split("\n").filter((l) => l !== ""), describeRun(verified)).toEqual([
+      `bt: cannot open ${join(work, "src", "small.bin")}: permission denied; check the permissions of the file and its folder`
+    ])
     expect(await readdir(locked)).toEqual([])
   }, 120_000)
 
