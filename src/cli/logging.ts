@@ -3,8 +3,10 @@
  * FILE`, appended to FILE instead, each line with its time, rotated by size (`--log-max-size`, default 10M: FILE
  * becomes FILE.1, FILE.1 FILE.2, and so on, three kept); with `--log-format json`, one JSON object a line (time,
  * level, message, and the log's annotations as fields) for a log collector. Through Effect's Logger: the library's
- * own `Effect.log*` calls land here.
+ * own `Effect.log*` calls land here. For `bt daemon` the file is also closed and opened again at the same path on
+ * SIGHUP, as logrotate's `postrotate kill -HUP` expects: after `mv FILE FILE.1`, new lines go to a new FILE.
  */
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
@@ -21,7 +23,14 @@ export interface LogTarget {
   readonly format: LogFormat
   /** Bytes a log file may reach before it is rotated. */
   readonly maxBytes: number
+  /** Reopen the file on SIGHUP (the daemon; a foreground command stops on a hangup instead, run.ts). */
+  readonly reopenOnHangup?: boolean
 }
+
+/** The --log-file of this run, if any (resolved), for a command that says what it does with it. */
+export class LogFilePath extends Context.Reference<LogFilePath>()("bt/cli/LogFilePath", {
+  defaultValue: (): string | undefined => undefined
+}) {}
 
 /** Old files kept beside the current one: FILE.1 (newest) to FILE.3. */
 const KEEP = 3
@@ -79,6 +88,16 @@ class LogFile {
     this.fd = openSync(this.path, "a", 0o640)
     this.size = 0
   }
+  /**
+   * Closes the file and opens it again at its path (a new one if it was moved away). The new file is opened
+   * first: one that cannot be opened leaves the log going where it went, and says why.
+   */
+  reopen(): void {
+    const fd = openSync(this.path, "a", 0o640)
+    closeSync(this.fd)
+    this.fd = fd
+    this.size = fstatSync(fd).size
+  }
   close(): void {
     closeSync(this.fd)
   }
@@ -92,6 +111,23 @@ const problemOf = (error: NodeJS.ErrnoException): string =>
     : error.code === "EISDIR"
     ? "a folder, not a file"
     : error.code ?? error.message
+
+/** While the scope lasts, SIGHUP reopens the log file (and no longer ends the process: Node's default). */
+const reopenOnHangup = (file: LogFile, path: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const onHangup = () => {
+        try {
+          file.reopen()
+        } catch (cause) {
+          process.stderr.write(`bt: cannot reopen the log ${path} (${problemOf(cause as NodeJS.ErrnoException)}); still writing the old one\n`)
+        }
+      }
+      process.on("SIGHUP", onHangup)
+      return onHangup
+    }),
+    (onHangup) => Effect.sync(() => process.off("SIGHUP", onHangup))
+  )
 
 /**
  * The logger for a target, as a layer: the file opened when the layer is built (one that cannot be written is a
@@ -118,6 +154,7 @@ export const loggerLayer = (target: LogTarget): Layer.Layer<never, CommandFailed
       }),
       (file) => Effect.sync(() => file.close())
     ).pipe(
+      Effect.tap((file) => target.reopenOnHangup === true ? reopenOnHangup(file, path) : Effect.void),
       Effect.map((file) =>
         Logger.make((options) => {
           try {

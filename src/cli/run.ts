@@ -10,11 +10,12 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
+import { resolve } from "node:path"
 import * as Metainfo from "../metainfo/index.js"
 import { terminalStyle } from "./help.js"
 import { describePlatformError, isPlatformError } from "./platformError.js"
 import { ConfigFile, configPath, loadSettings, wordsFor } from "./config.js"
-import { loggerLayer } from "./logging.js"
+import { LogFilePath, loggerLayer } from "./logging.js"
 import { type Prepare, type Prepared, runProgram } from "./program.js"
 import { Quiet } from "./quiet.js"
 import { parseRate } from "./rate.js"
@@ -70,11 +71,19 @@ const prepare = ({ command, given, globals, logLevel }: Prepare): Effect.Effect<
     if (maxBytes === undefined) return yield* new UsageError({ message: `--log-max-size ${maxText}: expected a size such as 10M` })
     const file = globals.get("--log-file")
     const quiet = globals.has("--quiet")
-    const logger = file === undefined && format === "text" ? undefined : loggerLayer({ format, maxBytes, ...(file === undefined ? {} : { file }) })
+    const daemon = command.path[0] === "daemon"
+    const logger = file === undefined && format === "text"
+      ? undefined
+      : loggerLayer({ format, maxBytes, reopenOnHangup: daemon, ...(file === undefined ? {} : { file }) })
+    if (!daemon) yield* Effect.sync(stopOnHangup)
     return {
       extra,
       wrap: <A, E, R>(run: Effect.Effect<A, E, R>): Effect.Effect<A, E | CommandFailed, R> => {
-        const configured = run.pipe(Effect.provideService(ConfigFile, where), Effect.provideService(Quiet, quiet))
+        const configured = run.pipe(
+          Effect.provideService(ConfigFile, where),
+          Effect.provideService(Quiet, quiet),
+          Effect.provideService(LogFilePath, file === undefined ? undefined : resolve(file))
+        )
         const leveled = quiet && logLevel === undefined ? configured.pipe(Logger.withMinimumLogLevel(LogLevel.Error)) : configured
         return logger === undefined ? leveled : Effect.provide(leveled, logger)
       }
@@ -135,20 +144,36 @@ const exitCode = (exit: Exit.Exit<unknown, unknown>): number => {
 }
 
 /**
- * A reader that goes away (`bt download ... --json | head -2`) is a reason to stop, as Ctrl-C is (finalizers run,
- * resume state is saved), not a stack trace: the first EPIPE on stdout interrupts the program, the rest are
- * ignored, and so is any on stderr.
+ * A reader that goes away (`bt download ... --json | head -2`, or a terminal that hung up) is a reason to stop, as
+ * Ctrl-C is (finalizers run, resume state is saved), not a stack trace: the first EPIPE (EIO from a terminal that
+ * is gone) on stdout interrupts the program, the rest are ignored, and so is any on stderr.
  */
+const READER_GONE = new Set(["EPIPE", "EIO"])
 let readerGone = false
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code !== "EPIPE") throw error
+  if (!READER_GONE.has(error.code ?? "")) throw error
   if (readerGone) return
   readerGone = true
   process.kill(process.pid, "SIGINT")
 })
 process.stderr.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code !== "EPIPE") throw error
+  if (!READER_GONE.has(error.code ?? "")) throw error
 })
+
+/**
+ * SIGHUP for a foreground command (`bt download`, `bt seed`, ...) means its terminal went away (an SSH session
+ * dropped): the user is gone, so it stops as Ctrl-C stops it (resume state saved; run the same command to go on),
+ * rather than dying at once (Node's default) or running on with nowhere to report. Its --log-file is not reopened:
+ * a seed meant to outlive its terminal and have its log rotated belongs in `bt daemon`, which reopens the log on
+ * SIGHUP instead (logging.ts, commands/daemon.ts).
+ */
+let hungUp = false
+const stopOnHangup = () =>
+  process.on("SIGHUP", () => {
+    if (hungUp) return
+    hungUp = true
+    process.kill(process.pid, "SIGINT")
+  })
 
 runProgram(
   {

@@ -40,6 +40,25 @@ const systemError = (reason: StorageErrorReason, path: string, cause: unknown): 
       cause
     })
 
+/**
+ * Creating `path` (a file or folder that is not there yet) was refused: the folder it goes in may not be written by
+ * this user, which is the thing to name (a daemon running as a service user, a folder owned by root).
+ */
+const creationRefused = async (path: string, cause: unknown): Promise<StorageError> => {
+  const code = codeOf(cause)
+  if ((code !== "EACCES" && code !== "EPERM") || (await fs.lstat(path).then(() => true, () => false))) {
+    return systemError("Open", path, cause)
+  }
+  const uid = process.getuid?.()
+  return new StorageError({
+    reason: "Open",
+    path,
+    detail: `permission denied: this user${uid === undefined ? "" : ` (uid ${uid})`} may not create anything in ` +
+      `${Path.dirname(path)}; change that folder's permissions or choose another download folder`,
+    cause
+  })
+}
+
 interface OpenFile {
   readonly handle: fs.FileHandle
   readonly writable: boolean
@@ -94,8 +113,8 @@ const openFiles = async (torrent: TorrentInfo, directory: string, options: OpenO
     }
     if (!(await ensureFolder(Path.dirname(folder), create))) return false
     if (create) {
-      await fs.mkdir(folder).catch((cause) => {
-        if (codeOf(cause) !== "EEXIST") throw systemError("Open", folder, cause)
+      await fs.mkdir(folder).catch(async (cause) => {
+        if (codeOf(cause) !== "EEXIST") throw await creationRefused(folder, cause)
       })
     }
     const stat = await fs.lstat(folder).catch((cause) => {
@@ -135,9 +154,8 @@ const openFiles = async (torrent: TorrentInfo, directory: string, options: OpenO
       const code = codeOf(cause)
       if (!create && (code === "ENOENT" || code === "ENOTDIR")) return undefined
       // A file we may read but not write (seeding from read-only data): open it read-only for reads.
-      if (create || readOnly || (code !== "EACCES" && code !== "EPERM" && code !== "EROFS")) {
-        throw systemError("Open", path, cause)
-      }
+      if (create) throw await creationRefused(path, cause)
+      if (readOnly || (code !== "EACCES" && code !== "EPERM" && code !== "EROFS")) throw systemError("Open", path, cause)
       try {
         file = { handle: await fs.open(path, READ_ONLY), writable: false }
       } catch (cause) {

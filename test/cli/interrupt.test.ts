@@ -17,13 +17,15 @@ if (made.code !== 0) throw new Error(`bt create failed: ${made.stderr}`)
 
 /**
  * Starts a download that can't finish (its only peer refuses connections), with one file of two already there;
- * waits for the first stdout line that `ready` accepts, sends SIGINT, and returns what bt printed and its exit code.
+ * waits for the first stdout line that `ready` accepts, sends SIGINT (or `signal`), and returns what bt printed and
+ * its exit code.
  */
 const interrupted = (
   name: string,
   extra: ReadonlyArray<string>,
   ready: (line: string) => boolean,
-  command: "download" | "stream" = "download"
+  command: "download" | "stream" = "download",
+  signal: NodeJS.Signals = "SIGINT"
 ) =>
   new Promise<{ code: number | null; stdout: string; stderr: string; out: string }>((resolve, reject) => {
     const out = join(dir, name)
@@ -40,7 +42,7 @@ const interrupted = (
       stdout += chunk.toString()
       if (!sent && linesOf(stdout).some(ready)) {
         sent = true
-        child.kill("SIGINT")
+        child.kill(signal)
       }
     })
     child.stderr.on("data", (chunk: Buffer) => {
@@ -63,6 +65,16 @@ describe("Ctrl-C", () => {
     expect(last, context).toContain(result.out)
     // While nothing moved, the line said why instead of an ETA of --:--.
     expect(result.stdout, context).toMatch(/\(no peers: no trackers, DHT off\)/)
+    expect(result.stderr, context).toBe("")
+  }, 60_000)
+
+  it("a hangup (SIGHUP: the SSH session dropped) stops a download as Ctrl-C does, --log-file or not", async () => {
+    const log = join(dir, "hup.log")
+    const result = await interrupted("hup", ["--log-file", log], (line) => line.includes("%"), "download", "SIGHUP")
+    const context = `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
+    expect(result.code, context).toBe(130)
+    const last = linesOf(result.stdout).at(-1)!
+    expect(last, context).toMatch(/^album: stopped at 30 % \(.*\) — run the same command to resume; files in /)
     expect(result.stderr, context).toBe("")
   }, 60_000)
 

@@ -4,7 +4,7 @@
  * daemon's journal to errors.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { existsSync, mkdirSync, readFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs"
 import { createServer } from "node:net"
 import { join } from "node:path"
 import { btAsync, linesOf, startBt, workDir } from "./bt.js"
@@ -45,6 +45,38 @@ const runDaemon = async (name: string, extra: ReadonlyArray<string>) => {
 }
 
 /**
+ * Starts `bt daemon` with its RPC on a free port and its log in NAME.log (on stderr with `toFile` false); the caller
+ * waits for it and stops it.
+ */
+const startDaemon = async (name: string, extra: ReadonlyArray<string>, toFile = true) => {
+  const log = join(dir, `${name}.log`)
+  const port = await freePort()
+  const data = join(dir, `${name}-data`)
+  mkdirSync(data, { recursive: true })
+  const child = startBt(
+    ["daemon", ...OFFLINE, "--rpc-port", String(port), "--port", "0", "--download-dir", data, ...extra, ...(toFile ? ["--log-file", log] : [])],
+    { cwd: dir }
+  )
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve))
+  return { log, port, child, exited }
+}
+
+/** The RPC's answer to a session-get (after the 409 that hands out the session id), or undefined; bounded. */
+const sessionGet = async (port: number): Promise<string | undefined> => {
+  const url = `http://127.0.0.1:${port}/transmission/rpc`
+  const body = JSON.stringify({ method: "session-get" })
+  const first = await fetch(url, { method: "POST", body, signal: AbortSignal.timeout(5_000) })
+  const id = first.headers.get("x-transmission-session-id") ?? ""
+  const second = await fetch(url, {
+    method: "POST",
+    body,
+    headers: { "x-transmission-session-id": id },
+    signal: AbortSignal.timeout(5_000)
+  })
+  return second.ok ? (await second.json() as { result: string }).result : undefined
+}
+
+/**
  * A daemon started, waited for (up to 60 s) and stopped: on a loaded machine Node's start alone can take seconds,
  * so these tests get more than the unit suite's 30 s.
  */
@@ -73,15 +105,7 @@ describe("logs", () => {
   }, DAEMON_TEST_MS)
 
   it("--quiet keeps the journal to errors: a daemon that started, served and stopped cleanly logs nothing", async () => {
-    const log = join(dir, "quiet.log")
-    const port = await freePort()
-    const data = join(dir, "quiet-data")
-    mkdirSync(data, { recursive: true })
-    const child = startBt(
-      ["daemon", ...OFFLINE, "--rpc-port", String(port), "--port", "0", "--download-dir", data, "--quiet", "--log-file", log],
-      { cwd: dir }
-    )
-    const exited = new Promise<number | null>((resolve) => child.on("close", resolve))
+    const { child, exited, log, port } = await startDaemon("quiet", ["--quiet"])
     // Up once its RPC answers (409 and a session id, as Transmission's does); bounded.
     let answered = false
     for (let i = 0; i < 600 && !answered && child.exitCode === null; i++) {
@@ -94,6 +118,60 @@ describe("logs", () => {
     expect(answered).toBe(true)
     // Without --quiet the same run logs its start, the signal and "stopped" (the test above).
     expect(readFileSync(log, "utf8")).toBe("")
+  }, DAEMON_TEST_MS)
+
+  it("SIGHUP reopens the daemon's log file (as logrotate's postrotate expects); the daemon carries on", async () => {
+    const { child, exited, log, port } = await startDaemon("hup", [])
+    let stderr = ""
+    child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text))
+    const waitFor = async (ok: () => boolean) => {
+      for (let i = 0; i < 600 && !ok() && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100))
+      return ok()
+    }
+    const has = (file: string, text: string) => existsSync(file) && readFileSync(file, "utf8").includes(text)
+    try {
+      expect(await waitFor(() => has(log, "RPC at")), stderr).toBe(true)
+      renameSync(log, `${log}.1`)
+      child.kill("SIGHUP")
+      // The daemon says it reopened the log: that line lands in a new file at the same path.
+      expect(await waitFor(() => has(log, "SIGHUP: log")), stderr).toBe(true)
+      expect(child.exitCode).toBe(null)
+      expect(await sessionGet(port)).toBe("success")
+    } finally {
+      child.kill("SIGTERM")
+    }
+    expect(await exited, stderr).toBe(0)
+    expect(stderr).toBe("")
+    const older = readFileSync(`${log}.1`, "utf8")
+    const newer = linesOf(readFileSync(log, "utf8"))
+    expect(older).toContain("RPC at")
+    expect(older).not.toContain("SIGHUP")
+    expect(older).not.toContain("stopped")
+    expect(newer[0]).toMatch(/Z info: SIGHUP: log \S+ reopened; torrents carry on$/)
+    expect(newer[0]).toContain(` ${log} `)
+    expect(newer.join("\n")).not.toContain("RPC at")
+    expect(newer.at(-1)).toMatch(/Z info: stopped$/)
+  }, DAEMON_TEST_MS)
+
+  it("SIGHUP to a daemon that logs to stderr: nothing to reopen, it says so and carries on", async () => {
+    const { child, exited, port } = await startDaemon("hup-stderr", [], false)
+    let stderr = ""
+    child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text))
+    const waitFor = async (ok: () => boolean) => {
+      for (let i = 0; i < 600 && !ok() && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100))
+      return ok()
+    }
+    try {
+      expect(await waitFor(() => stderr.includes("RPC at")), stderr).toBe(true)
+      child.kill("SIGHUP")
+      expect(await waitFor(() => stderr.includes("SIGHUP")), stderr).toBe(true)
+      expect(child.exitCode).toBe(null)
+      expect(await sessionGet(port)).toBe("success")
+    } finally {
+      child.kill("SIGTERM")
+    }
+    expect(await exited, stderr).toBe(0)
+    expect(linesOf(stderr)).toContain("bt: info: SIGHUP: no --log-file to reopen (the log goes to stderr); torrents carry on")
   }, DAEMON_TEST_MS)
 
   it("a log file that cannot be written is one line naming it, exit 1", async () => {

@@ -537,6 +537,8 @@ export const startLtSeeder = async (o: {
   readonly transport?: LtTransport
   /** Run the DHT, joined through these nodes (HOST:PORT on 127.0.0.1), and announce there every few seconds. */
   readonly dhtNodes?: ReadonlyArray<string>
+  /** Peers it connects to itself (HOST:PORT), retrying: a leecher that has no other way to find it. */
+  readonly peers?: ReadonlyArray<string>
   readonly scope?: Scope
 }): Promise<LtSeeder> => {
   const port = o.port ?? (await freePort())
@@ -551,7 +553,8 @@ export const startLtSeeder = async (o: {
       ...(o.listenHost === undefined ? [] : ["--listen-host", o.listenHost]),
       ...(o.encryption === undefined ? [] : ["--encryption", o.encryption]),
       ...(o.transport === undefined ? [] : ["--transport", o.transport]),
-      ...(o.dhtNodes ?? []).flatMap((node) => ["--dht-node", node])
+      ...(o.dhtNodes ?? []).flatMap((node) => ["--dht-node", node]),
+      ...(o.peers ?? []).flatMap((peer) => ["--peer", peer])
     ],
     { scope: o.scope ?? "test" }
   )

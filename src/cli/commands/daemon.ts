@@ -11,6 +11,7 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import { statfs } from "node:fs/promises"
 import { isIP } from "node:net"
@@ -24,6 +25,7 @@ import { nodeClientLayer } from "../clientLayer.js"
 import { stateDirOf } from "../layers.js"
 import { dhtOptionsOf, swarmOptions } from "../options.js"
 import { nodeHttpServerLayer } from "../httpServer.js"
+import { LogFilePath } from "../logging.js"
 import { describePlatformError } from "../platformError.js"
 import { UsageError } from "../UsageError.js"
 import { authFromEnv, parseCredentials } from "./remote.js"
@@ -135,37 +137,48 @@ const watchFolder = (dir: string) =>
 /**
  * While the daemon runs, SIGTERM and SIGINT ask it to stop (resolving `stop`) instead of interrupting the program,
  * so that it ends as a success (exit 0, which is what systemd expects of a clean stop) after its scopes close.
- * A second signal ends the process at once. The runtime's own handlers are set aside for that time and put back
- * after.
+ * A second signal ends the process at once. SIGHUP changes nothing but the log: the --log-file is reopened
+ * (logging.ts, whose listener runs first) and the daemon says so in it; the torrents run on. The runtime's own
+ * handlers are set aside for that time and put back after.
  */
 const stopOnSignals = (stop: Deferred.Deferred<string>) =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const saved = { SIGINT: process.listeners("SIGINT"), SIGTERM: process.listeners("SIGTERM") }
-      let signalled = false
-      const onSignal = (signal: NodeJS.Signals) => {
-        // A second signal while the state is being saved: the user will not wait, so leave at once.
-        if (signalled) {
-          process.stderr.write(`bt: ${signal} again: leaving without finishing the shutdown\n`)
-          process.exit(1)
-        }
-        signalled = true
-        Effect.runSync(Deferred.succeed(stop, signal))
-      }
-      for (const signal of ["SIGINT", "SIGTERM"] as const) {
-        process.removeAllListeners(signal)
-        process.on(signal, onSignal)
-      }
-      return { saved, onSignal }
-    }),
-    ({ onSignal, saved }) =>
+  Effect.flatMap(Effect.zip(Effect.runtime<never>(), LogFilePath), ([runtime, logFile]) =>
+    Effect.acquireRelease(
       Effect.sync(() => {
-        for (const signal of ["SIGINT", "SIGTERM"] as const) {
-          process.off(signal, onSignal)
-          for (const listener of saved[signal]) process.on(signal, listener)
+        const saved = { SIGINT: process.listeners("SIGINT"), SIGTERM: process.listeners("SIGTERM") }
+        let signalled = false
+        const onSignal = (signal: NodeJS.Signals) => {
+          // A second signal while the state is being saved: the user will not wait, so leave at once.
+          if (signalled) {
+            process.stderr.write(`bt: ${signal} again: leaving without finishing the shutdown\n`)
+            process.exit(1)
+          }
+          signalled = true
+          Effect.runSync(Deferred.succeed(stop, signal))
         }
-      })
-  )
+        const onHangup = () => {
+          Runtime.runFork(runtime)(Effect.logInfo(
+            logFile === undefined
+              ? "SIGHUP: no --log-file to reopen (the log goes to stderr); torrents carry on"
+              : `SIGHUP: log ${logFile} reopened; torrents carry on`
+          ))
+        }
+        for (const signal of ["SIGINT", "SIGTERM"] as const) {
+          process.removeAllListeners(signal)
+          process.on(signal, onSignal)
+        }
+        process.on("SIGHUP", onHangup)
+        return { saved, onSignal, onHangup }
+      }),
+      ({ onHangup, onSignal, saved }) =>
+        Effect.sync(() => {
+          process.off("SIGHUP", onHangup)
+          for (const signal of ["SIGINT", "SIGTERM"] as const) {
+            process.off(signal, onSignal)
+            for (const listener of saved[signal]) process.on(signal, listener)
+          }
+        })
+    ))
 
 /** Node's HTTP server for the RPC. */
 const rpcServerLayer = (host: string, port: number) => nodeHttpServerLayer(host, port, "the RPC", "--rpc-port")
@@ -264,7 +277,7 @@ export const daemon = Command.make("daemon", options, (args) =>
   }).pipe(Effect.scoped)).pipe(
     Command.withDescription(
       "Run many torrents in the foreground, driven over Transmission's RPC (transmission-remote, Transmission " +
-        "GUIs, bt add/list/...). Stops cleanly on SIGTERM or Ctrl-C."
+        "GUIs, bt add/list/...). Stops cleanly on SIGTERM or Ctrl-C; SIGHUP reopens its --log-file."
     )
   )
 
