@@ -306,7 +306,9 @@ describe("Dht", () => {
         load: Ref.get(saved),
         save: (bytes) => Ref.set(saved, Option.some(bytes))
       }
-      const others = yield* Effect.forEach([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], (i) => node(i))
+      // K (8) nodes: a table always holds them all. With 10 random ids, 9 or more fall in the half of the id space
+      // away from ours about 1 time in 93, a bucket that cannot split keeps 8 of them, and the table holds 9.
+      const others = yield* Effect.forEach([1, 2, 3, 4, 5, 6, 7, 8], (i) => node(i))
       const run = (bootstrap: ReadonlyArray<{ host: string; port: number }>) =>
         Effect.gen(function*() {
           const scope = yield* Scope.make()
@@ -324,13 +326,13 @@ describe("Dht", () => {
           return { stats, id: nodeIdHex(decoded.right.ownId), nodes }
         })
       const first = yield* run(others.map((_, i) => at(i + 1)))
-      expect(first.stats.nodes).toBe(10)
+      expect(first.stats.nodes).toBe(others.length)
       expect(first.id).toBe(first.stats.nodeId)
       expect(first.nodes).toEqual(others.map((o, i) => `${nodeIdHex(o.nodeId)}@${hostOf(i + 1)}:6881`).sort())
       // No bootstrap nodes this time: everything it knows comes from the file.
       const second = yield* run([])
       expect(second.stats.nodeId).toBe(first.id)
-      expect(second.stats.nodes).toBe(10)
+      expect(second.stats.nodes).toBe(others.length)
       expect(second.nodes).toEqual(first.nodes)
 
       // A damaged file: a fresh id, an empty table, no failure.
