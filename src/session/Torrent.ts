@@ -298,8 +298,8 @@ export const startTorrent = (
       snubMs: Duration.toMillis(config.snubTimeout),
       chokedMs: Duration.toMillis(config.chokedTimeout)
     }
-    /** Peers that closed on our encryption handshake: dialled in plaintext from then on. */
     const external = options.external ?? new ExternalAddresses()
+    /** Peers that closed on our encryption handshake: dialled in plaintext from then on. */
     const plaintextPeers = new Set<string>()
     const dialer = yield* makeDialer({
       ownPort: options.port,

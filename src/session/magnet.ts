@@ -103,6 +103,8 @@ export const startMagnet = (
       ...(options.external === undefined ? {} : { external: options.external }),
       ...(Option.isSome(saved) ? { known: saved.value } : {})
     }).pipe(Scope.extend(fetchScope))
+    /** A tracker's BEP 24 `external ip`: one vote for our own address. */
+    const onExternalIp = (address: string, url: string) => options.external?.fromTracker(url, address)
     const torrent = yield* Deferred.make<TorrentHandle, TorrentError>()
     let handle: TorrentHandle | undefined
     /** Peers heard of between the end of the fetch and the torrent's start. */
@@ -134,7 +136,7 @@ export const startMagnet = (
           handle === undefined ? Effect.succeed({ uploaded: 0, downloaded: 0, left: UNKNOWN_LEFT }) : handle.transferStats
         ),
         onPeers: routePeers,
-        onExternalIp: (address, url) => options.external?.fromTracker(url, address),
+        onExternalIp,
         completed: Deferred.await(torrent).pipe(
           Effect.flatMap((torrent) => torrent.downloadCompleted),
           Effect.orElse(() => Effect.never)
@@ -173,7 +175,7 @@ export const startMagnet = (
             key: options.key,
             stats: started.transferStats,
             onPeers: routePeers,
-            onExternalIp: (address, url) => options.external?.fromTracker(url, address),
+            onExternalIp,
             completed: started.downloadCompleted
           })
         }
