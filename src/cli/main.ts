@@ -25,6 +25,8 @@
  *
  * Both are process-wide V8 settings: the CLI's to make, never the library's.
  *
+ * The same guess tells the daemon to take SIGHUP from its first moment.
+ *
  * In the bundle (scripts/build-cli.mjs), `BT_HELP_SNAPSHOT` is the commands' help, taken at build time: help and
  * the version are printed from it without loading the program (./quickHelp.ts).
  */
@@ -34,10 +36,13 @@ declare const BT_HELP_SNAPSHOT: string | undefined
 
 const TUNED_COMMANDS = new Set(["download", "seed", "stream"])
 
-if (TUNED_COMMANDS.has(process.argv.slice(2).find((arg) => !arg.startsWith("-")) ?? "")) {
+const command = process.argv.slice(2).find((arg) => !arg.startsWith("-")) ?? ""
+if (TUNED_COMMANDS.has(command)) {
   setFlagsFromString("--semi-space-growth-factor=1")
   setFlagsFromString("--heap-growing-percent=60")
 }
+// The daemon never ends on SIGHUP (`systemctl reload`), not even while its modules load (./run.ts says more).
+if (command === "daemon") process.on("SIGHUP", () => {})
 const snapshot = typeof BT_HELP_SNAPSHOT === "string" ? BT_HELP_SNAPSHOT : undefined
 const quick = snapshot === undefined
   ? undefined

@@ -57,6 +57,8 @@ const asCommandFailed = (error: unknown) =>
  */
 const prepare = ({ command, given, globals, logLevel }: Prepare): Effect.Effect<Prepared, UsageError | CommandFailed> =>
   Effect.gen(function*() {
+    const daemon = command.path[0] === "daemon"
+    yield* Effect.sync(daemon ? outliveHangups : stopOnHangup)
     const where = configPath(globals.get("--config"), process.env)
     const settings = command.path[0] === "config"
       ? new Map()
@@ -71,11 +73,9 @@ const prepare = ({ command, given, globals, logLevel }: Prepare): Effect.Effect<
     if (maxBytes === undefined) return yield* new UsageError({ message: `--log-max-size ${maxText}: expected a size such as 10M` })
     const file = globals.get("--log-file")
     const quiet = globals.has("--quiet")
-    const daemon = command.path[0] === "daemon"
     const logger = file === undefined && format === "text"
       ? undefined
       : loggerLayer({ format, maxBytes, reopenOnHangup: daemon, ...(file === undefined ? {} : { file }) })
-    if (!daemon) yield* Effect.sync(stopOnHangup)
     return {
       extra,
       wrap: <A, E, R>(run: Effect.Effect<A, E, R>): Effect.Effect<A, E | CommandFailed, R> => {
@@ -130,11 +130,12 @@ const report = (cause: Cause.Cause<unknown>): Effect.Effect<void> =>
 
 /**
  * The exit code: 0 on success, 2 for a command line that is wrong, 130 when stopped by SIGINT or SIGTERM (as
- * shells expect for Ctrl-C; a download stopped early is incomplete), 1 for any other failure.
+ * shells expect for Ctrl-C; a download stopped early is incomplete), 129 when stopped by a hangup (128 + SIGHUP's
+ * 1, as for a process the signal ended), 1 for any other failure.
  */
 const exitCode = (exit: Exit.Exit<unknown, unknown>): number => {
   if (Exit.isSuccess(exit)) return 0
-  if (Cause.isInterruptedOnly(exit.cause)) return 130
+  if (Cause.isInterruptedOnly(exit.cause)) return hungUp ? 129 : 130
   const failure = Cause.failureOption(exit.cause)
   if (Option.isSome(failure)) {
     const error = failure.value
@@ -174,6 +175,13 @@ const stopOnHangup = () =>
     hungUp = true
     process.kill(process.pid, "SIGINT")
   })
+
+/**
+ * The daemon never ends on SIGHUP (`systemctl reload` sends it to reopen the log): from the moment its command line
+ * is read, before its state is loaded and its listeners are up (commands/daemon.ts), a hangup is simply taken, so
+ * a reload that races a start does not kill it with Node's default action.
+ */
+const outliveHangups = () => process.on("SIGHUP", () => {})
 
 runProgram(
   {

@@ -68,11 +68,11 @@ describe("Ctrl-C", () => {
     expect(result.stderr, context).toBe("")
   }, 60_000)
 
-  it("a hangup (SIGHUP: the SSH session dropped) stops a download as Ctrl-C does, --log-file or not", async () => {
+  it("a hangup (SIGHUP: the SSH session dropped) stops a download as Ctrl-C does, --log-file or not, exit 129", async () => {
     const log = join(dir, "hup.log")
     const result = await interrupted("hup", ["--log-file", log], (line) => line.includes("%"), "download", "SIGHUP")
     const context = `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`
-    expect(result.code, context).toBe(130)
+    expect(result.code, context).toBe(129)
     const last = linesOf(result.stdout).at(-1)!
     expect(last, context).toMatch(/^album: stopped at 30 % \(.*\) — run the same command to resume; files in /)
     expect(result.stderr, context).toBe("")

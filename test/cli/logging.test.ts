@@ -4,7 +4,8 @@
  * daemon's journal to errors.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs"
+import { execFileSync } from "node:child_process"
+import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs"
 import { createServer } from "node:net"
 import { join } from "node:path"
 import { btAsync, linesOf, startBt, workDir } from "./bt.js"
@@ -172,6 +173,60 @@ describe("logs", () => {
     }
     expect(await exited, stderr).toBe(0)
     expect(linesOf(stderr)).toContain("bt: info: SIGHUP: no --log-file to reopen (the log goes to stderr); torrents carry on")
+  }, DAEMON_TEST_MS)
+
+  it("SIGHUP while the daemon starts (a reload racing the start) does not end it", async () => {
+    // Its configuration file is a FIFO that nobody writes yet, so the daemon stops at reading it, early in its start.
+    const config = join(dir, "hup-early.json")
+    execFileSync("mkfifo", [config])
+    const { child, exited, port } = await startDaemon("hup-early", ["--config", config], false)
+    let stderr = ""
+    child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text))
+    // Node takes signals over only once its JavaScript runs (before that, ~50 ms of its own start, a SIGHUP ends any
+    // Node program). The daemon must catch SIGHUP (bit 0 of SigCgt in /proc/PID/status) once it waits there.
+    const catchesHangup = () => {
+      try {
+        const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1]
+        return mask !== undefined && (BigInt(`0x${mask}`) & 1n) === 1n
+      } catch {
+        return false
+      }
+    }
+    const waitFor = async (ok: () => boolean) => {
+      for (let i = 0; i < 1500 && !ok() && child.exitCode === null && child.signalCode === null; i++) {
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      return ok()
+    }
+    // Opening the FIFO to write without waiting succeeds only once the daemon has it open to read (ENXIO before).
+    let fifo: number | undefined
+    const readingConfig = () => {
+      if (fifo !== undefined) return true
+      try {
+        fifo = openSync(config, constants.O_WRONLY | constants.O_NONBLOCK)
+        return true
+      } catch {
+        return false
+      }
+    }
+    try {
+      expect(await waitFor(readingConfig), stderr).toBe(true)
+      expect(catchesHangup(), stderr).toBe(true)
+      child.kill("SIGHUP")
+      // The configuration arrives, and from then until the RPC is up, a hangup every 20 ms: through loading its
+      // state and binding its ports.
+      writeSync(fifo!, "{}")
+      closeSync(fifo!)
+      expect(await waitFor(() => {
+        child.kill("SIGHUP")
+        return stderr.includes("RPC at")
+      }), `exit ${child.exitCode} ${child.signalCode}: ${stderr}`).toBe(true)
+      expect(child.signalCode, stderr).toBe(null)
+      expect(await sessionGet(port)).toBe("success")
+    } finally {
+      child.kill("SIGTERM")
+    }
+    expect(await exited, stderr).toBe(0)
   }, DAEMON_TEST_MS)
 
   it("a log file that cannot be written is one line naming it, exit 1", async () => {
