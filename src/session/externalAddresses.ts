@@ -31,7 +31,10 @@ export type AddressSource = "gateway" | "dht" | "peers"
 export interface ExternalAddressReport {
   readonly ipv4?: { readonly address: string; readonly source: AddressSource }
   readonly ipv6?: { readonly address: string; readonly source: AddressSource }
-  /** Loopback and private addresses peers in those ranges see us at. */
+  /**
+   * Loopback and private addresses: the gateway's and the DHT's, and per range the one named by more than half of
+   * what is said there.
+   */
   readonly local: ReadonlyArray<string>
 }
 
@@ -40,7 +43,7 @@ export interface ExternalAddressOptions {
   readonly now: () => number
   /** Distinct voters (by IP address) a public address needs, and more than half of all votes. Default 3. */
   readonly quorum?: number
-  /** Voters remembered per family, for public and for local addresses each; the oldest is forgotten first. Default 64. */
+  /** Voters remembered per family, for public and local addresses each; the oldest is forgotten first. Default 64. */
   readonly maxVoters?: number
   /** How long a vote counts. Default VOTE_WINDOW_MS (an hour). */
   readonly windowMs?: number
@@ -82,7 +85,8 @@ export class ExternalAddresses {
   private readonly now: () => number
 
   constructor(options: ExternalAddressOptions) {
-    const votes = () => new AddressVotes(options.quorum ?? 3, options.maxVoters ?? 64, options.windowMs ?? VOTE_WINDOW_MS)
+    const votes = () =>
+      new AddressVotes(options.quorum ?? 3, options.maxVoters ?? 64, options.windowMs ?? VOTE_WINDOW_MS)
     const family = (): FamilyState => ({
       votes: votes(),
       localVotes: votes(),
