@@ -214,11 +214,14 @@ export const makeNode = (
           ? Effect.void
           : Effect.logDebug(`external address ${external}: the next start uses the BEP 42 id ${nodeIdHex(nextId)}`)
       })
+    // Votes are taken all the run, not only until the next id is drawn: they age (an hour), so what `stats` says
+    // is our address now, and the session's view of it follows when the machine moves to another network.
     const vote = (reply: Reply) =>
-      Effect.suspend(() => {
-        if (reply.response.ip === undefined || nextId !== undefined) return Effect.void
-        votes.add(reply.from.host, reply.response.ip.host)
-        const external = votes.settled
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        if (reply.response.ip === undefined) return Effect.void
+        votes.add(reply.from.host, reply.response.ip.host, now)
+        if (nextId !== undefined) return Effect.void
+        const external = votes.settled(now)
         return external === undefined ? Effect.void : settleOn(external)
       })
 
@@ -387,7 +390,8 @@ export const makeNode = (
       }
     }
 
-    const stats = Effect.sync((): DhtStats => ({
+    const externalOf = (address: string | undefined) => (address === undefined ? {} : { externalAddress: address })
+    const stats = Effect.map(Clock.currentTimeMillis, (now): DhtStats => ({
       nodes: table.size,
       pendingQueries: rpc.pending(),
       lookups: totals.lookups,
@@ -398,7 +402,7 @@ export const makeNode = (
         table.refused["address-taken"] + table.refused["id-taken"],
       port: rpc.local.port,
       nodeId: nodeIdHex(ownId),
-      ...(votes.settled === undefined ? {} : { externalAddress: votes.settled })
+      ...externalOf(votes.settled(now))
     }))
 
     yield* Effect.logDebug(`DHT node ${nodeIdHex(ownId)} on UDP ${addressKey(rpc.local)}`).pipe(annotate)

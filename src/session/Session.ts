@@ -131,11 +131,10 @@ export const make = (
       strikesToBan: settings.banAfterStrikes,
       capacity: BAN_CAPACITY
     })
-    const external = new ExternalAddresses()
+    const external = new ExternalAddresses({ now: () => clock.unsafeCurrentTimeMillis() })
     const dhtAddresses = (stats: DhtStats) => {
-      for (const address of [stats.externalAddress, stats.ipv6?.externalAddress]) {
-        if (address !== undefined) external.fromDht(address)
-      }
+      external.fromDht("ipv4", stats.externalAddress)
+      external.fromDht("ipv6", stats.ipv6?.externalAddress)
     }
     // The DHT keeps its own vote (BEP 42): what it settled on is read now and then (and whenever asked); what the
     // gateway or a majority of peers told goes the other way, to the DHT's next id.

@@ -177,7 +177,7 @@ export class Swarm {
     this.admission = new Admission(this.infoHash, this.peerId, (host) => options.bans.isBanned(host), this.v2Hash)
     this.pieceCount = options.torrent.pieceCount
     this.port = options.port
-    this.external = options.external ?? new ExternalAddresses()
+    this.external = options.external ?? new ExternalAddresses({ now: options.now })
     this.metadata = options.torrent.infoBytes
     this.isPrivate = options.torrent.private
     this.dhtPort = options.torrent.private ? undefined : options.dhtPort

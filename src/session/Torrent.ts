@@ -298,7 +298,7 @@ export const startTorrent = (
       snubMs: Duration.toMillis(config.snubTimeout),
       chokedMs: Duration.toMillis(config.chokedTimeout)
     }
-    const external = options.external ?? new ExternalAddresses()
+    const external = options.external ?? new ExternalAddresses({ now })
     /** Peers that closed on our encryption handshake: dialled in plaintext from then on. */
     const plaintextPeers = new Set<string>()
     const dialer = yield* makeDialer({

@@ -364,6 +364,23 @@ describe("Dht", () => {
       expect(untold.id).toEqual(untold.was)
     }).pipe(Effect.scoped, Effect.provide(MemoryDatagram.layerMemory)))
 
+  it.effect("the address the nodes' `ip` votes settle on is reported while they vote, and forgotten an hour after they stop", () =>
+    Effect.gen(function*() {
+      // Six nodes answer node 0's lookup, each seeing it at its own address (a private one on this network).
+      const others = yield* Scope.make()
+      yield* Effect.forEach([1, 2, 3, 4, 5, 6], (i) => node(i)).pipe(Scope.extend(others))
+      const dht = yield* node(0, { bootstrap: [1, 2, 3, 4, 5, 6].map(at) })
+      yield* dht.getPeers(sha1("votes"), {})
+      const external = Effect.map(dht.stats, (stats) => stats.externalAddress)
+      expect(yield* settled(external, hostOf(0))).toBe(hostOf(0))
+      // They go away: no vote comes any more (refreshes time out), and the votes age.
+      yield* Scope.close(others, Exit.void)
+      yield* TestClock.adjust(Duration.minutes(50))
+      expect(yield* external).toBe(hostOf(0))
+      yield* TestClock.adjust(Duration.minutes(10))
+      expect(yield* settled(external, undefined)).toBeUndefined()
+    }).pipe(Effect.scoped, Effect.provide(MemoryDatagram.layerMemory)))
+
   it.effect("the table is saved on its schedule, and refreshes run on theirs", () =>
     Effect.gen(function*() {
       const saves = yield* Ref.make(0)

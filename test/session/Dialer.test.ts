@@ -7,7 +7,7 @@ import { ExternalAddresses } from "../../src/session/externalAddresses.js"
 describe("the dialer never dials us", () => {
   it.scoped("an address of ours with our port (from trackers, the DHT, LSD) is skipped; the same address with another port is not", () =>
     Effect.gen(function*() {
-      const ours = new ExternalAddresses()
+      const ours = new ExternalAddresses({ now: () => 0 })
       for (const voter of ["198.51.100.1", "198.51.100.2", "198.51.100.3"]) ours.fromPeer(voter, "203.0.113.9")
       const dialled: Array<Endpoint> = []
       const dialer = yield* makeDialer({
