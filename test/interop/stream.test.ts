@@ -105,6 +105,56 @@ interopSuite("bt stream against libtorrent", ["libtorrent", "curl"], () => {
 })
 
 /**
+ * Reads `url` from byte `from` as a player does (an open-ended range), up to `want` bytes, then drops the
+ * connection: a seek. Resolves with the bytes read.
+ */
+const readThenSeek = async (url: string, from: number, want: number) => {
+  const abort = new AbortController()
+  const response = await fetch(url, { headers: { range: `bytes=${from}-` }, signal: abort.signal })
+  expect(response.status).toBe(206)
+  const reader = response.body!.getReader()
+  const chunks: Array<Uint8Array> = []
+  let got = 0
+  // Bounded: each read returns at least one byte or ends the body.
+  while (got < want) {
+    const { done, value } = await reader.read()
+    if (done) break
+    chunks.push(value)
+    got += value.length
+  }
+  abort.abort()
+  await reader.cancel().catch(() => undefined)
+  return Buffer.concat(chunks).subarray(0, want)
+}
+
+interopSuite("bt stream: a reader that seeks twice, libtorrent rate-limited", ["libtorrent"], () => {
+  test("each seek's bytes arrive and are correct while the old windows are given up", async () => {
+    const work = await tempDir()
+    const size = 64 * MiB
+    await writeFiles(join(work, "src"), [{ path: "big.bin", size }], 19)
+    const torrent = join(work, "big.torrent")
+    await lt(["create", join(work, "src", "big.bin"), "--out", torrent, "--piece-length", String(256 * 1024)])
+    const seeder = await startLtSeeder({ torrent, save: join(work, "src"), uploadLimit: 2 * MiB })
+    const out = join(work, "out")
+    const { proc, stream } = await startStream(torrent, out, seeder.port)
+    const original = await readFile(join(work, "src", "big.bin"))
+    const timings: Array<string> = []
+    // A player reading the start, then seeking far ahead twice, each time reading a little and moving on.
+    for (const [from, want] of [[0, 512 * 1024], [24 * MiB + 12_345, 512 * 1024], [52 * MiB + 777, 1 * MiB]] as const) {
+      const started = Date.now()
+      const bytes = await readThenSeek(stream.url, from, want)
+      timings.push(`${from}: ${Date.now() - started} ms`)
+      expect(bytes.length).toBe(want)
+      expect(bytes.equals(original.subarray(from, from + want)), `bytes at ${from}`).toBe(true)
+    }
+    // Read ahead of a 2 MiB/s seeder: most of the file is still missing (the seeks were served, not waited out).
+    expect(await allocated(join(out, "big.bin"))).toBeLessThan(size / 2)
+    expect(proc.child.exitCode).toBeNull()
+    console.log(`bt stream seeks over a 2 MiB/s libtorrent seeder: ${timings.join(", ")}`)
+  }, 120_000)
+})
+
+/**
  * How far out of order the pieces of `path` (of `original`, in pieces of `pieceLength`) were filled, sampled every
  * 100 ms while `proc` runs (bounded): the most pieces ever found whole past the first one still missing.
  */
