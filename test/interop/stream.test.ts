@@ -55,18 +55,27 @@ const waitForStderr = async (proc: Tracked, text: string, ms: number) => {
 /** Bytes of `path` allocated on disk: the pieces written so far (the file is sparse until then). */
 const allocated = async (path: string) => (await stat(path)).blocks * 512
 
+/**
+ * A 64 MiB file of `seed`'s bytes in 256 KiB pieces, seeded by libtorrent at `uploadLimit` bytes/s and streamed
+ * by `bt stream` into `out`.
+ */
+const streamBigFile = async (seed: number, uploadLimit: number) => {
+  const work = await tempDir()
+  const size = 64 * MiB
+  await writeFiles(join(work, "src"), [{ path: "big.bin", size }], seed)
+  const torrent = join(work, "big.torrent")
+  await lt(["create", join(work, "src", "big.bin"), "--out", torrent, "--piece-length", String(256 * 1024)])
+  const seeder = await startLtSeeder({ torrent, save: join(work, "src"), uploadLimit })
+  const out = join(work, "out")
+  const { proc, stream } = await startStream(torrent, out, seeder.port)
+  const original = await readFile(join(work, "src", "big.bin"))
+  return { work, size, out, proc, stream, original }
+}
+
 interopSuite("bt stream against libtorrent", ["libtorrent", "curl"], () => {
   test("a range near the end comes long before the download reaches it; the whole file matches its SHA-1", async () => {
-    const work = await tempDir()
-    const size = 64 * MiB
-    await writeFiles(join(work, "src"), [{ path: "big.bin", size }], 17)
-    const torrent = join(work, "big.torrent")
-    await lt(["create", join(work, "src", "big.bin"), "--out", torrent, "--piece-length", String(256 * 1024)])
-    const seeder = await startLtSeeder({ torrent, save: join(work, "src"), uploadLimit: 4 * MiB })
-    const out = join(work, "out")
-    const { stream } = await startStream(torrent, out, seeder.port)
+    const { original, out, size, stream, work } = await streamBigFile(17, 4 * MiB)
     expect(stream.length).toBe(size)
-    const original = await readFile(join(work, "src", "big.bin"))
 
     // The last MiB but one: a sequential download at 4 MiB/s would reach it after ~15 s.
     const from = size - 2 * MiB
@@ -129,15 +138,7 @@ const readThenSeek = async (url: string, from: number, want: number) => {
 
 interopSuite("bt stream: a reader that seeks twice, libtorrent rate-limited", ["libtorrent"], () => {
   test("each seek's bytes arrive and are correct while the old windows are given up", async () => {
-    const work = await tempDir()
-    const size = 64 * MiB
-    await writeFiles(join(work, "src"), [{ path: "big.bin", size }], 19)
-    const torrent = join(work, "big.torrent")
-    await lt(["create", join(work, "src", "big.bin"), "--out", torrent, "--piece-length", String(256 * 1024)])
-    const seeder = await startLtSeeder({ torrent, save: join(work, "src"), uploadLimit: 2 * MiB })
-    const out = join(work, "out")
-    const { proc, stream } = await startStream(torrent, out, seeder.port)
-    const original = await readFile(join(work, "src", "big.bin"))
+    const { original, out, proc, size, stream } = await streamBigFile(19, 2 * MiB)
     const timings: Array<string> = []
     // A player reading the start, then seeking far ahead twice, each time reading a little and moving on.
     for (const [from, want] of [[0, 512 * 1024], [24 * MiB + 12_345, 512 * 1024], [52 * MiB + 777, 1 * MiB]] as const) {
