@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import fc from "fast-check"
 import { Bitfield, BLOCK_SIZE, PiecePicker, Priority } from "../../src/piece/index.js"
 import { seeded } from "../support/seeded.js"
 
@@ -145,5 +146,65 @@ describe("PiecePicker takes requests back when priorities change", () => {
     assert.deepStrictEqual(keys(p.nextRequests("a", everything(), 8, 1)), ["8/0", "8/1", "9/0", "9/1", "2/0", "2/1", "3/0", "3/1"])
     assert.deepStrictEqual(keys(windows(p, [[10, 11]]).requests), ["a:8/0", "a:8/1", "a:9/0", "a:9/1"])
     p.checkInvariants()
+  })
+})
+
+describe("PiecePicker takes back only what is no longer wanted (random steps)", () => {
+  it("after any mix of requests, blocks and priority changes: invariants hold, and each request taken back was out, for a piece now skipped or one that left a window", () => {
+    fc.assert(
+      fc.property(
+        fc.nat(),
+        fc.array(
+          fc.oneof(
+            fc.record({ op: fc.constant("next" as const), peer: fc.constantFrom("a", "b"), max: fc.integer({ min: 1, max: 6 }) }),
+            fc.record({ op: fc.constant("deliver" as const), pick: fc.nat() }),
+            fc.record({
+              op: fc.constant("priorities" as const),
+              skipped: fc.array(fc.nat(COUNT - 1), { maxLength: 4 }),
+              window: fc.option(fc.tuple(fc.nat(COUNT - 1), fc.nat(2)), { nil: undefined })
+            })
+          ),
+          { maxLength: 60 }
+        ),
+        (seed, ops) => {
+          const p = new PiecePicker<string>({ pieceCount: COUNT, pieceLength: PIECE, totalLength: COUNT * PIECE, random: seeded(seed) })
+          p.addPeer("a", everything())
+          p.addPeer("b", bits([0, 2, 4, 6, 8, 10]))
+          const out = new Map<string, Array<{ readonly index: number; readonly begin: number }>>([["a", []], ["b", []]])
+          const everDeadline = new Set<number>()
+          for (const step of ops) {
+            if (step.op === "next") {
+              const peerBits = step.peer === "a" ? everything() : bits([0, 2, 4, 6, 8, 10])
+              out.get(step.peer)!.push(...p.nextRequests(step.peer, peerBits, step.max, 0))
+            } else if (step.op === "deliver") {
+              const all = [...out].flatMap(([peer, list]) => list.map((r) => ({ peer, r })))
+              if (all.length === 0) continue
+              const { peer, r } = all[step.pick % all.length]!
+              const list = out.get(peer)!
+              list.splice(list.indexOf(r), 1)
+              const got = p.blockReceived(peer, r.index, r.begin, BLOCK_SIZE, 0)
+              for (const c of got.cancel) out.set(c.peer, out.get(c.peer)!.filter((x) => x.index !== c.index || x.begin !== c.begin))
+              if (got.pieceComplete) p.pieceVerified(r.index)
+            } else {
+              const ranges = step.window === undefined ? [] : [[step.window[0], Math.min(COUNT - 1, step.window[0] + step.window[1])] as const]
+              const released = windows(p, ranges, step.skipped)
+              for (const r of released.requests) {
+                const list = out.get(r.peer)!
+                const at = list.findIndex((x) => x.index === r.index && x.begin === r.begin)
+                assert.isAtLeast(at, 0, `${r.peer}:${r.index}/${r.begin} taken back but not outstanding`)
+                list.splice(at, 1)
+                const now = p.priorityOf(r.index)
+                assert.isTrue(now === Priority.skip || (now !== Priority.deadline && everDeadline.has(r.index)), `${r.index} still wanted`)
+              }
+              for (const index of released.abandoned) assert.strictEqual(p.priorityOf(index), Priority.skip)
+              for (const [from, to] of ranges) for (let i = from; i <= to; i++) everDeadline.add(i)
+            }
+            p.checkInvariants()
+            for (const [peer, list] of out) assert.strictEqual(p.outstanding(peer), list.length)
+          }
+        }
+      ),
+      { numRuns: 300 }
+    )
   })
 })
