@@ -26,6 +26,15 @@ export interface BlockReceived<Peer> {
   readonly cancel: ReadonlyArray<PeerRequest<Peer>>
 }
 
+/** What a priority change took back (see `setPriorities`): each request for the caller to CANCEL. */
+export interface Released<Peer> {
+  readonly requests: ReadonlyArray<PeerRequest<Peer>>
+  /** Pieces in assembly dropped because they are now skipped: their blocks received so far are discarded. */
+  readonly abandoned: ReadonlyArray<number>
+}
+
+const NOTHING_RELEASED: Released<never> = { requests: [], abandoned: [] }
+
 export interface PiecePickerOptions extends Geometry {
   /** Uniform in [0, 1); injected so picking is deterministic under test. */
   readonly random: () => number
@@ -208,6 +217,11 @@ export class PiecePicker<Peer> {
   private inOrderFrom = 0
   /** Blocks wholly in padding, by piece (see `PiecePickerOptions.padding`). */
   private readonly padBlocks: Map<number, Array<number>>
+  /**
+   * Started pieces that were `deadline` (in a reader's window) and no longer are: their requests are taken back
+   * from a peer that could serve a reader's current window instead (see `setPriorities`).
+   */
+  private readonly demoted = new Set<number>()
   /** See `setWindows`. */
   private windows: ReadonlyArray<{ readonly from: number; readonly to: number }> = []
 
@@ -246,10 +260,18 @@ export class PiecePicker<Peer> {
   }
 
   /**
-   * New priorities for every piece, effective for the next request. A piece newly skipped stops being started (one
-   * already started is finished); a piece newly wanted becomes a candidate.
+   * New priorities for every piece, effective for the next request. A piece newly wanted becomes a candidate; one
+   * newly skipped stops being started. Requests already out are taken back (released, returned for the caller to
+   * CANCEL) where they are no longer wanted at all, and where they would hold up a reader; nothing else is:
+   * - a piece in assembly now skipped is abandoned: its requests released, its received blocks discarded (a piece
+   *   already whole goes on to its hash check);
+   * - a piece in assembly that left every reader's window: while a reader waits for a `deadline` piece, its requests
+   *   are released from each peer that has one of the reader's pieces, so the reader's blocks are not queued behind
+   *   them. Its received blocks stay; the rest is asked again at its own priority, after the readers' pieces.
+   * A piece still wanted at its priority keeps its requests. O(pieces + requests): a selection or window change,
+   * never per block.
    */
-  setPriorities(priorities: Uint8Array): void {
+  setPriorities(priorities: Uint8Array): Released<Peer> {
     this.sizedPriorities(priorities)
     this.inOrderFrom = 0
     for (let index = 0; index < this.pieceCount; index++) {
@@ -270,9 +292,48 @@ export class PiecePicker<Peer> {
         if (this.availability.isCandidate(index)) this.removeCandidate(index)
         this.priority[index] = after
         if (after !== Priority.skip && !this.started.has(index)) this.addCandidate(index)
+        if (after === Priority.deadline) this.demoted.delete(index)
+        else if (before === Priority.deadline && this.started.has(index)) this.demoted.add(index)
       }
       this.priority[index] = after
     }
+    return this.takeBack()
+  }
+
+  /** See `setPriorities`. */
+  private takeBack(): Released<Peer> {
+    let requests: Array<PeerRequest<Peer>> | undefined
+    let abandoned: Array<number> | undefined
+    for (const piece of [...this.started.values()]) {
+      if (this.priority[piece.index] !== Priority.skip || piece.receivedCount === piece.blocks) continue
+      this.dropStarted(piece, requests ??= [])
+      this.demoted.delete(piece.index)
+      ;(abandoned ??= []).push(piece.index)
+    }
+    if (this.demoted.size > 0) {
+      const waited: Array<number> = []
+      for (let index = 0; index < this.pieceCount; index++) {
+        if (this.priority[index] !== Priority.deadline || this.have.has(index)) continue
+        const piece = this.started.get(index)
+        if (piece === undefined || piece.receivedCount < piece.blocks) waited.push(index)
+      }
+      if (waited.length > 0) {
+        for (const [peer, state] of this.peers) {
+          if (!waited.some((index) => state.bits.has(index))) continue
+          for (const key of state.requests.keys()) {
+            const index = this.indexOf(key)
+            if (!this.demoted.has(index)) continue
+            this.rememberLate(state, key)
+            this.release(peer, state, key)
+            ;(requests ??= []).push(this.requestOf(peer, key))
+          }
+        }
+        this.demoted.clear()
+      }
+    }
+    return requests === undefined && abandoned === undefined
+      ? NOTHING_RELEASED
+      : { requests: requests ?? [], abandoned: abandoned ?? [] }
   }
 
   /** We lack piece `index` and want it: its priority is above `skip`, or it is being fetched already. */
@@ -639,9 +700,7 @@ export class PiecePicker<Peer> {
         if (now - at <= timeoutMs) break
         this.rememberLate(state, key)
         this.release(peer, state, key)
-        const index = this.indexOf(key)
-        const block = key - index * this.blocksPerPiece
-        out.push({ peer, index, begin: block * BLOCK_SIZE, length: blockLength(this, index, block) })
+        out.push(this.requestOf(peer, key))
       }
     }
     return out
@@ -657,20 +716,9 @@ export class PiecePicker<Peer> {
     const dropped: Array<PeerRequest<Peer>> = []
     if (this.have.has(this.inRange(index))) return dropped
     const piece = this.started.get(index)
+    this.demoted.delete(index)
     if (piece !== undefined) {
-      for (let block = 0; block < piece.blocks; block++) {
-        const key = this.key(index, block)
-        const length = blockLength(this, index, block)
-        for (const holder of piece.holders[block]!) {
-          this.peers.get(holder)!.requests.delete(key)
-          this.requested--
-          dropped.push({ peer: holder, index, begin: block * BLOCK_SIZE, length })
-        }
-      }
-      if (piece.receivedCount < piece.blocks) this.assembling--
-      this.unrequested -= piece.free
-      this.started.delete(index)
-      this.open.delete(index)
+      this.dropStarted(piece, dropped)
     } else if (this.availability.isCandidate(index)) {
       this.removeCandidate(index)
     }
@@ -928,6 +976,31 @@ export class PiecePicker<Peer> {
     this.open.add(piece.index)
     // The owner gave the piece back untouched (choked, timed out): anyone may own the next attempt.
     if (piece.receivedCount === 0 && piece.free === piece.blocks) piece.owner = undefined
+  }
+
+  /** Forgets started `piece` (verified, or abandoned), its outstanding requests added to `dropped`. */
+  private dropStarted(piece: Piece<Peer>, dropped: Array<PeerRequest<Peer>>): void {
+    const index = piece.index
+    for (let block = 0; block < piece.blocks; block++) {
+      const key = this.key(index, block)
+      const length = blockLength(this, index, block)
+      for (const holder of piece.holders[block]!) {
+        this.peers.get(holder)!.requests.delete(key)
+        this.requested--
+        dropped.push({ peer: holder, index, begin: block * BLOCK_SIZE, length })
+      }
+    }
+    if (piece.receivedCount < piece.blocks) this.assembling--
+    this.unrequested -= piece.free
+    this.started.delete(index)
+    this.open.delete(index)
+  }
+
+  /** The request for block `key` outstanding with `peer`, as the caller CANCELs it. */
+  private requestOf(peer: Peer, key: number): PeerRequest<Peer> {
+    const index = this.indexOf(key)
+    const block = key - index * this.blocksPerPiece
+    return { peer, index, begin: block * BLOCK_SIZE, length: blockLength(this, index, block) }
   }
 
   private rememberLate(state: PeerState, key: number): void {

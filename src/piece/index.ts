@@ -14,7 +14,8 @@ export {
   type PeerRequest,
   PiecePicker,
   type PiecePickerOptions,
-  Priority
+  Priority,
+  type Released
 } from "./PiecePicker.js"
 export { type PaddingRange, paddingBlocks } from "./padding.js"
 export { MAX_REQUEST_DEPTH, MIN_REQUEST_DEPTH, pipelineDepth, REQUEST_QUEUE_SECONDS, requestDepth } from "./pipeline.js"

@@ -42,6 +42,11 @@ export class Blame<Peer> {
     return this.senders.get(index)?.[block]
   }
 
+  /** Piece `index` was given up before it was whole (now skipped): its blocks are discarded. */
+  abandoned(index: number): void {
+    this.senders.delete(index)
+  }
+
   /** Piece `index` is whole, with `data`, and goes to be hashed. */
   completed(index: number, data: Uint8Array): void {
     this.pending.set(index, data)

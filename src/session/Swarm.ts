@@ -2,7 +2,7 @@ import { type MerkleCheck, pieceCheck, type TorrentInfo } from "../metainfo/inde
 import type { Endpoint } from "../net/Datagram.js"
 import { formatEndpoint } from "../net/endpoint.js"
 import { PeerError } from "../peer/PeerError.js"
-import { Bitfield, BLOCK_SIZE, type BlockRequest, paddingBlocks, PiecePicker } from "../piece/index.js"
+import { Bitfield, BLOCK_SIZE, type BlockRequest, paddingBlocks, type PeerRequest, PiecePicker } from "../piece/index.js"
 import { type Handshake, type HashRequest, type HolepunchMessage, PexFlag, type PexPeer, WireError } from "../wire/index.js"
 import { Admission } from "./admission.js"
 import type { BanList } from "./BanList.js"
@@ -84,6 +84,11 @@ export interface SwarmOptions {
  */
 /** Peers remembered with the link that told us of them (for BEP 55), at most. */
 const MAX_LEARNED_FROM = 1000
+
+/** Sends BEP 3 CANCEL for requests the picker dropped (answered by another peer, timed out, no longer wanted). */
+const cancel = (requests: ReadonlyArray<PeerRequest<Downloader>>): void => {
+  for (const request of requests) request.peer.cancel(request.index, request.begin, request.length)
+}
 
 /** A link as holepunch sees it. */
 const holepunchLink = (link: PeerLink): HolepunchLink => ({
@@ -339,7 +344,7 @@ export class Swarm {
       this.wasted += block.length
       this.hashes!.badBlocks++
       this.picker.blockFailed(index, begin / BLOCK_SIZE)
-      for (const duplicate of result.cancel) duplicate.peer.cancel(duplicate.index, duplicate.begin, duplicate.length)
+      cancel(result.cancel)
       this.strike([link])
       for (const other of this.links) other.fillRequests()
       return
@@ -355,7 +360,7 @@ export class Swarm {
     }
     data.set(block, begin)
     this.blame.received(link, index, begin)
-    for (const duplicate of result.cancel) duplicate.peer.cancel(duplicate.index, duplicate.begin, duplicate.length)
+    cancel(result.cancel)
     if (result.pieceComplete) {
       this.assembling.delete(index)
       this.backlog += data.length
@@ -391,7 +396,7 @@ export class Swarm {
   pieceVerified(index: number, data: Uint8Array): ReadonlyArray<Downloader> {
     const wanted = this.picker.wants(index)
     this.leaves.delete(index)
-    for (const stale of this.picker.pieceVerified(index)) stale.peer.cancel(stale.index, stale.begin, stale.length)
+    cancel(this.picker.pieceVerified(index))
     this.cache.set(index, data)
     for (const link of this.links) link.weHave(index, wanted)
     return this.strike(this.blame.verified(index, data))
@@ -399,7 +404,16 @@ export class Swarm {
 
   /** New piece priorities (from the files'): effective at once, for what we request and whom we are interested in. */
   setPriorities(priorities: Uint8Array): void {
-    this.picker.setPriorities(priorities)
+    // Requests taken back (pieces now skipped, a reader's old window in the way of its new one) are CANCELled
+    // before the pipelines refill, so the peer drops them from its queue ahead of what is asked next.
+    const released = this.picker.setPriorities(priorities)
+    cancel(released.requests)
+    for (const index of released.abandoned) {
+      const data = this.assembling.get(index)
+      if (data !== undefined) this.buffers.give(data)
+      this.assembling.delete(index)
+      this.blame.abandoned(index)
+    }
     for (const link of this.links) link.recountWanted()
     for (const link of this.links) link.fillRequests()
   }
@@ -624,7 +638,7 @@ export class Swarm {
   /** Periodic upkeep: re-assign timed-out requests, update rates, drop stalled peers, refill pipelines. */
   tick(limits: { readonly requestMs: number; readonly idleMs: number; readonly snubMs: number; readonly chokedMs: number }): void {
     const now = this.now()
-    for (const late of this.picker.timedOut(now, limits.requestMs)) late.peer.cancel(late.index, late.begin, late.length)
+    cancel(this.picker.timedOut(now, limits.requestMs))
     for (const link of this.links) link.tick(now, limits)
     for (const seed of this.webSeeds) seed.download.tick(now)
     if (this.hashes !== undefined) {

@@ -55,18 +55,27 @@ const waitForStderr = async (proc: Tracked, text: string, ms: number) => {
 /** Bytes of `path` allocated on disk: the pieces written so far (the file is sparse until then). */
 const allocated = async (path: string) => (await stat(path)).blocks * 512
 
+/**
+ * A 64 MiB file of `seed`'s bytes in 256 KiB pieces, seeded by libtorrent at `uploadLimit` bytes/s and streamed
+ * by `bt stream` into `out`.
+ */
+const streamBigFile = async (seed: number, uploadLimit: number) => {
+  const work = await tempDir()
+  const size = 64 * MiB
+  await writeFiles(join(work, "src"), [{ path: "big.bin", size }], seed)
+  const torrent = join(work, "big.torrent")
+  await lt(["create", join(work, "src", "big.bin"), "--out", torrent, "--piece-length", String(256 * 1024)])
+  const seeder = await startLtSeeder({ torrent, save: join(work, "src"), uploadLimit })
+  const out = join(work, "out")
+  const { proc, stream } = await startStream(torrent, out, seeder.port)
+  const original = await readFile(join(work, "src", "big.bin"))
+  return { work, size, out, proc, stream, original }
+}
+
 interopSuite("bt stream against libtorrent", ["libtorrent", "curl"], () => {
   test("a range near the end comes long before the download reaches it; the whole file matches its SHA-1", async () => {
-    const work = await tempDir()
-    const size = 64 * MiB
-    await writeFiles(join(work, "src"), [{ path: "big.bin", size }], 17)
-    const torrent = join(work, "big.torrent")
-    await lt(["create", join(work, "src", "big.bin"), "--out", torrent, "--piece-length", String(256 * 1024)])
-    const seeder = await startLtSeeder({ torrent, save: join(work, "src"), uploadLimit: 4 * MiB })
-    const out = join(work, "out")
-    const { stream } = await startStream(torrent, out, seeder.port)
+    const { original, out, size, stream, work } = await streamBigFile(17, 4 * MiB)
     expect(stream.length).toBe(size)
-    const original = await readFile(join(work, "src", "big.bin"))
 
     // The last MiB but one: a sequential download at 4 MiB/s would reach it after ~15 s.
     const from = size - 2 * MiB
@@ -101,6 +110,48 @@ interopSuite("bt stream against libtorrent", ["libtorrent", "curl"], () => {
     expect(curl.code, curl.stderr).toBe(0)
     const sha1 = (bytes: Uint8Array) => createHash("sha1").update(bytes).digest("hex")
     expect(sha1(await readFile(copy))).toBe(sha1(original))
+  }, 120_000)
+})
+
+/**
+ * Reads `url` from byte `from` as a player does (an open-ended range), up to `want` bytes, then drops the
+ * connection: a seek. Resolves with the bytes read.
+ */
+const readThenSeek = async (url: string, from: number, want: number) => {
+  const abort = new AbortController()
+  const response = await fetch(url, { headers: { range: `bytes=${from}-` }, signal: abort.signal })
+  expect(response.status).toBe(206)
+  const reader = response.body!.getReader()
+  const chunks: Array<Uint8Array> = []
+  let got = 0
+  // Bounded: each read returns at least one byte or ends the body.
+  while (got < want) {
+    const { done, value } = await reader.read()
+    if (done) break
+    chunks.push(value)
+    got += value.length
+  }
+  abort.abort()
+  await reader.cancel().catch(() => undefined)
+  return Buffer.concat(chunks).subarray(0, want)
+}
+
+interopSuite("bt stream: a reader that seeks twice, libtorrent rate-limited", ["libtorrent"], () => {
+  test("each seek's bytes arrive and are correct while the old windows are given up", async () => {
+    const { original, out, proc, size, stream } = await streamBigFile(19, 2 * MiB)
+    const timings: Array<string> = []
+    // A player reading the start, then seeking far ahead twice, each time reading a little and moving on.
+    for (const [from, want] of [[0, 512 * 1024], [24 * MiB + 12_345, 512 * 1024], [52 * MiB + 777, 1 * MiB]] as const) {
+      const started = Date.now()
+      const bytes = await readThenSeek(stream.url, from, want)
+      timings.push(`${from}: ${Date.now() - started} ms`)
+      expect(bytes.length).toBe(want)
+      expect(bytes.equals(original.subarray(from, from + want)), `bytes at ${from}`).toBe(true)
+    }
+    // Read ahead of a 2 MiB/s seeder: most of the file is still missing (the seeks were served, not waited out).
+    expect(await allocated(join(out, "big.bin"))).toBeLessThan(size / 2)
+    expect(proc.child.exitCode).toBeNull()
+    console.log(`bt stream seeks over a 2 MiB/s libtorrent seeder: ${timings.join(", ")}`)
   }, 120_000)
 })
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, FiberId, Layer, Schedule, type Scope } from "effect"
-import { blockCount } from "../../src/piece/geometry.js"
+import { BLOCK_SIZE, blockCount } from "../../src/piece/geometry.js"
 import * as MemoryTransport from "../../src/peer/transport/MemoryTransport.js"
 import type { Transport } from "../../src/peer/transport/Transport.js"
 import { layerConfig, Session, type SessionConfig, type TorrentHandle } from "../../src/session/index.js"
@@ -450,4 +450,77 @@ describe("the Fast extension (BEP 6) with seeder doubles", () => {
       expect(choker.log.requestsWhileChoking).toBe(0)
       expect(choker.log.errors).toEqual([])
     }), { config: { chokedTimeout: Duration.seconds(30) } }))
+})
+
+describe("requests taken back from a slow seeder double", () => {
+  it.live("CANCELs the old window's queued requests and asks for the new window's first piece at once", () =>
+    inSwarm(
+      Effect.gen(function*() {
+        // One block per 100 ms, answered in the order asked; a CANCEL takes a request out of its queue.
+        const slow = yield* seeder({ delayMs: 100 })
+        const handle = yield* add([slow])
+        const reader = Symbol("reader")
+        yield* handle.setWindow(reader, { from: 2, to: 3 })
+        const old = new Set(["2/0", `2/${BLOCK_SIZE}`, "3/0", `3/${BLOCK_SIZE}`])
+        yield* waitUntil("the old window is asked for", () => slow.log.requests.filter((r) => old.has(blockKey(r))).length === 4)
+
+        // The new window: two pieces not asked for yet (others go on being fetched at normal priority meanwhile).
+        const asked = new Set(slow.log.requests.map((r) => r.index))
+        const target = allPieces.find((i) => i >= 20 && !asked.has(i) && !asked.has(i + 1) && i + 1 < torrent.pieceCount)!
+        const sent = slow.log.requests.length
+        yield* handle.setWindow(reader, { from: target, to: target + 1 })
+        const first = () => slow.log.requests.slice(sent).find((r) => r.index === target)
+        yield* waitUntil("the new window is asked for", () => first() !== undefined)
+        // Cancels for the old window only (other pieces still wanted keep their requests), sent before the new
+        // window's first request, so the double had dropped them from its queue by the time it came.
+        const cancels = slow.log.cancels.map(blockKey)
+        expect(cancels.length).toBeGreaterThan(0)
+        expect(cancels.every((key) => old.has(key))).toBe(true)
+        expect(slow.log.cancels.every((c) => c.at <= first()!.at)).toBe(true)
+        // No old-window block was served after its CANCEL came: the new window is not queued behind them.
+        yield* waitUntil("the new window is served", () => slow.log.served.some((s) => s.index === target), Duration.seconds(10))
+        const cancelledAt = new Map(slow.log.cancels.map((c) => [blockKey(c), c.at]))
+        const reached = slow.log.served.find((s) => s.index === target)!.at
+        // (Between the cancel and the new window's first block: the old pieces are asked again after the window.)
+        const servedOld = slow.log.served.filter((s) => s.at > (cancelledAt.get(blockKey(s)) ?? Infinity) && s.at <= reached)
+        expect(servedOld).toEqual([])
+
+        // The old window is fetched again later, and everything arrives intact.
+        yield* finish(handle, Duration.seconds(40))
+        yield* expectStoredContent(fixture)
+        expectWellBehaved(slow)
+      }),
+      // A slow peer is not a stuck one: no request may time out here (a timeout would CANCEL as well).
+      { config: { requestTimeout: Duration.seconds(30), snubTimeout: Duration.seconds(30), idleTimeout: Duration.seconds(30) } }
+    ), 60_000)
+
+  it.live("CANCELs the queued requests of a file set to skip, and still finishes the files wanted", () =>
+    inSwarm(
+      Effect.gen(function*() {
+        const slow = yield* seeder({ delayMs: 100 })
+        const handle = yield* add([slow])
+        // Pieces 13 to 31 lie wholly in sub/two.bin (12 and 32 are shared with the other files, so stay wanted).
+        const middle = (index: number) => index >= 13 && index <= 31
+        const queued = () => {
+          const served = new Set(slow.log.served.map(blockKey))
+          return slow.log.requests.filter((r) => middle(r.index) && !served.has(blockKey(r)))
+        }
+        yield* waitUntil("a block of the middle file waits in the double's queue", () => queued().length > 0)
+        yield* handle.setFiles(["normal", "skip", "normal"])
+        yield* waitUntil("the double is sent CANCEL", () => slow.log.cancels.length > 0)
+        expect(slow.log.cancels.every((c) => middle(c.index))).toBe(true)
+        const cancelled = Math.max(...slow.log.cancels.map((c) => c.at))
+
+        yield* finish(handle, Duration.seconds(40))
+        // Nothing of the skipped file was asked for again, and what is wanted arrived intact.
+        expect(slow.log.requests.filter((r) => r.at > cancelled && middle(r.index))).toEqual([])
+        const stored = (yield* MemoryStorage).contents(torrent.infoHashHex)!
+        for (const file of [torrent.files[0]!, torrent.files[2]!]) {
+          const range = [file.offset, file.offset + file.length] as const
+          expect(firstDifference(stored.subarray(...range), fixture.content.subarray(...range))).toBe(-1)
+        }
+        expectWellBehaved(slow)
+      }),
+      { config: { requestTimeout: Duration.seconds(30), snubTimeout: Duration.seconds(30), idleTimeout: Duration.seconds(30) } }
+    ), 60_000)
 })
