@@ -95,12 +95,16 @@ const quoted = (text: string) => `'${text.replaceAll("'", "'\\''")}'`
 
 // bash: one function; the command is the run of command words typed so far (`dht lookup`).
 
+/** Names of files: readline adds a / after a folder's (not a space) and quotes what needs it (outside a TAB, a no-op). */
+const bashFilenames = "compopt -o filenames 2>/dev/null; "
+const bashFiles = `${bashFilenames}COMPREPLY=($(compgen -f -- "$cur"))`
+
 const bashValues = (type: ValueType): string => {
   switch (type.kind) {
     case "choice":
       return `COMPREPLY=($(compgen -W ${quoted(type.alternatives.join(" "))} -- "$cur"))`
     case "path":
-      return type.pathType === "directory" ? `COMPREPLY=($(compgen -d -- "$cur"))` : `COMPREPLY=($(compgen -f -- "$cur"))`
+      return type.pathType === "directory" ? `${bashFilenames}COMPREPLY=($(compgen -d -- "$cur"))` : bashFiles
     default:
       return "COMPREPLY=()"
   }
@@ -166,7 +170,7 @@ export const bashScript = (root: CommandSpec, program = "bt"): string => {
     `    case "$cmdpath" in`,
     ...wordCases,
     ...noWordCases(commands, key, "return 0"),
-    `      *) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;`,
+    `      *) ${bashFiles}; return 0 ;;`,
     `    esac`,
     `  fi`,
     `  COMPREPLY=($(compgen -W "$words" -- "$cur"))`,
