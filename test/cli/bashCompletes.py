@@ -2,7 +2,7 @@
 
 It starts `bash --norc --noprofile -i` in a pseudo-terminal (python's pty module), sources SCRIPT (bt's bash completion),
 and makes readline's answers predictable: every candidate listed on the first TAB, one a line, never a question or a
-pager. Then, for each LINE, it types the line and one TAB, and a key bound (`bind -x`) to a function that reports
+pager. Then, for each LINE, it types the line (control keys included: ^B, "\x02", moves the cursor back) and one TAB, and a key bound (`bind -x`) to a function that reports
 READLINE_LINE and empties the line. It prints one JSON array on stdout: for each LINE, {"line": what the line became,
 "listed": the candidates bash listed (empty when it listed none)}. readline splits the words itself, with
 COMP_WORDBREAKS, as it does for a person typing. Bounded: when bash does not answer within 25 s, it kills the bash it

@@ -307,6 +307,10 @@ describe("bt completions in an interactive bash, the line split by readline", ()
     ["bt download a-fo", "bt download a-folder/", []],
     ["bt download a-file", "bt download a-file.torrent ", []],
     ["bt download x:z", "bt download x:z.torrent ", []],
+    // The cursor moved back into a word (^B): what is before the cursor is completed, what is after it stays.
+    ["bt download --encX\x02", "bt download --encryptionX", []],
+    ["bt download --encryption=reX\x02", "bt download --encryption=requireX", []],
+    ["bt download --encr --port 1" + "\x02".repeat(9), "bt download --encryption --port 1", []],
     // A host:port word before the cursor: still download's options.
     ["bt download --peer 127.0.0.1:6881 --enc", "bt download --peer 127.0.0.1:6881 --encryption ", []],
     ["bt download --peer=127.0.0.1:6881 --encryption=re", "bt download --peer=127.0.0.1:6881 --encryption=require ", []],
