@@ -150,12 +150,23 @@ const bashCompletesAll = (script: string, lines: ReadonlyArray<string>): Array<T
 
 type Shell = "bash" | "fish" | "zsh"
 
-/** What `shell` completes for each line (bash given the line's words, its last one perhaps empty). */
+/**
+ * The candidates an interactive bash offered for `line`: those it listed, or the one word it put in place of the last
+ * word typed (the line's last word after the TAB), or none when the line stayed as typed.
+ */
+const offeredBy = (line: string, typed: Typed): Array<string> => {
+  if (typed.listed.length > 0) return [...typed.listed]
+  if (typed.line === line) return []
+  expect(typed.line.startsWith(line.slice(0, line.lastIndexOf(" ") + 1)), typed.line).toBe(true)
+  return [typed.line.trimEnd().slice(line.lastIndexOf(" ") + 1)]
+}
+
+/** What `shell` completes for each line (for bash, an interactive bash given the line and a TAB). */
 const completesAll = async (shell: Shell, lines: ReadonlyArray<string>): Promise<Array<Array<string>>> => {
   const script = await scriptOf(shell)
   switch (shell) {
     case "bash":
-      return lines.map((line) => bashCompletes(script, line.split(" ")))
+      return bashCompletesAll(script, lines).map((typed, i) => offeredBy(lines[i]!, typed))
     case "fish":
       return lines.map((line) => fishCompletes(script, line))
     case "zsh":
