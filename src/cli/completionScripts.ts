@@ -96,7 +96,7 @@ const quoted = (text: string) => `'${text.replaceAll("'", "'\\''")}'`
 // bash: one function; the command is the run of command words typed so far (`dht lookup`).
 
 /** Names of files: readline adds a / after a folder's (not a space) and quotes what needs it (outside a TAB, a no-op). */
-const bashFilenames = "compopt -o filenames 2>/dev/null; "
+const bashFilenames = "files=1; compopt -o filenames 2>/dev/null; "
 const bashFiles = `${bashFilenames}COMPREPLY=($(compgen -f -- "$cur"))`
 
 const bashValues = (type: ValueType): string => {
@@ -123,7 +123,7 @@ export const bashScript = (root: CommandSpec, program = "bt"): string => {
   return [
     `# bash completion for ${program}: source it, or put it in ~/.local/share/bash-completion/completions/${program}`,
     `_${program}_bash_completions() {`,
-    `  local cur="" prev="" cmdpath="" word words="" i n=-1 cword=0 rest="\${COMP_LINE-}" next keep text joined=""`,
+    `  local cur="" prev="" cmdpath="" word words="" i n=-1 cword=0 rest="\${COMP_LINE-}" next keep text joined="" files=""`,
     `  local -a line=()`,
     `  # readline splits a word at the characters of COMP_WORDBREAKS (= and : among them): --encryption=re arrives as`,
     `  # --encryption, =, re and 127.0.0.1:6881 as 127.0.0.1, :, 6881. Rejoin the pieces typed with no blank between`,
@@ -149,7 +149,10 @@ export const bashScript = (root: CommandSpec, program = "bt"): string => {
     `  COMPREPLY=()`,
     `  _${program}_bash_candidates`,
     `  n=$(( \${#cur} - \${#text} ))`,
-    `  if (( n > 0 )); then for i in "\${!COMPREPLY[@]}"; do COMPREPLY[i]="\${COMPREPLY[i]:n}"; done`,
+    `  # readline looks for a folder by the part it replaces: one after a : would get a space, so it gets its / here.`,
+    `  if (( n > 0 )) && [[ -n "$files" && \${#COMPREPLY[@]} == 1 && -d "\${COMPREPLY[0]}" ]]; then`,
+    `    COMPREPLY=("\${COMPREPLY[0]:n}/"); compopt -o nospace 2>/dev/null`,
+    `  elif (( n > 0 )); then for i in "\${!COMPREPLY[@]}"; do COMPREPLY[i]="\${COMPREPLY[i]:n}"; done`,
     `  elif (( n < 0 )); then for i in "\${!COMPREPLY[@]}"; do COMPREPLY[i]="\${text:0:-n}\${COMPREPLY[i]}"; done; fi`,
     `  return 0`,
     `}`,

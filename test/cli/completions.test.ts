@@ -309,15 +309,17 @@ describe("bt completions in an interactive bash, the line split by readline", ()
     ["bt --log-level=de", "bt --log-level=debug ", []],
     ["bt download --port=", "bt download --port=", []],
     // A folder option's value after =, and a folder whose name holds a `:` (a break for readline too).
-    // A folder gets a / after it, not a space (readline cannot tell a folder from the part after a `:`: a space there).
+    // A folder gets a / after it, not a space, its name with a `:` or not.
     ["bt download --output=a-", "bt download --output=a-folder/", []],
-    ["bt download --output=x:", "bt download --output=x:y-folder ", []],
-    ["bt download --output x:", "bt download --output x:y-folder ", []],
+    ["bt download --output=x:", "bt download --output=x:y-folder/", []],
+    ["bt download --output x:", "bt download --output x:y-folder/", []],
     // A file argument, its name with a `:` or not.
     ["bt download a-", "bt download a-f", ["a-file.torrent", "a-folder/"]],
     ["bt download a-fo", "bt download a-folder/", []],
     ["bt download a-file", "bt download a-file.torrent ", []],
     ["bt download x:z", "bt download x:z.torrent ", []],
+    // Listed, names show as readline shows them: the part after the `:` (and no / after a folder's there).
+    ["bt download x:", "bt download x:", ["y-folder", "z.torrent"]],
     // The cursor moved back into a word (^B): what is before the cursor is completed, what is after it stays.
     ["bt download --encX\x02", "bt download --encryptionX", []],
     ["bt download --encryption=reX\x02", "bt download --encryption=requireX", []],
