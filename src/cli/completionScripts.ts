@@ -95,12 +95,16 @@ const quoted = (text: string) => `'${text.replaceAll("'", "'\\''")}'`
 
 // bash: one function; the command is the run of command words typed so far (`dht lookup`).
 
+/** Names of files: readline adds a / after a folder's (not a space) and quotes what needs it (outside a TAB, a no-op). */
+const bashFilenames = "files=1; compopt -o filenames 2>/dev/null; "
+const bashFiles = `${bashFilenames}COMPREPLY=($(compgen -f -- "$cur"))`
+
 const bashValues = (type: ValueType): string => {
   switch (type.kind) {
     case "choice":
       return `COMPREPLY=($(compgen -W ${quoted(type.alternatives.join(" "))} -- "$cur"))`
     case "path":
-      return type.pathType === "directory" ? `COMPREPLY=($(compgen -d -- "$cur"))` : `COMPREPLY=($(compgen -f -- "$cur"))`
+      return type.pathType === "directory" ? `${bashFilenames}COMPREPLY=($(compgen -d -- "$cur"))` : bashFiles
     default:
       return "COMPREPLY=()"
   }
@@ -119,14 +123,44 @@ export const bashScript = (root: CommandSpec, program = "bt"): string => {
   return [
     `# bash completion for ${program}: source it, or put it in ~/.local/share/bash-completion/completions/${program}`,
     `_${program}_bash_completions() {`,
-    `  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="" cmdpath="" word words="" i joined=""`,
-    `  (( COMP_CWORD > 0 )) && prev="\${COMP_WORDS[COMP_CWORD-1]}"`,
-    `  # bash splits --option=value at the = (COMP_WORDBREAKS): the value is completed as after --option.`,
-    `  if [[ "$cur" == "=" && "$prev" == --?* ]]; then cur=""; joined=1`,
-    `  elif [[ "$prev" == "=" ]] && (( COMP_CWORD > 1 )); then prev="\${COMP_WORDS[COMP_CWORD-2]}"; joined=1; fi`,
+    `  local cur="" prev="" cmdpath="" word words="" i n=-1 cword=0 rest="\${COMP_LINE-}" next keep text joined="" files=""`,
+    `  local -a line=()`,
+    `  # readline splits a word at the characters of COMP_WORDBREAKS (= and : among them): --encryption=re arrives as`,
+    `  # --encryption, =, re and 127.0.0.1:6881 as 127.0.0.1, :, 6881. Rejoin the pieces typed with no blank between`,
+    `  # them (COMP_LINE tells), so that the words are the ones bt will see.`,
+    `  # The word under the cursor is taken up to the cursor: readline completes what is before it (COMP_POINT).`,
+    `  for (( i = 0; i <= COMP_CWORD && i < \${#COMP_WORDS[@]}; i++ )); do`,
+    `    word="\${COMP_WORDS[i]}" next="\${rest#"\${rest%%[![:space:]]*}"}"`,
+    `    if (( i == COMP_CWORD )) && [[ -n "\${COMP_LINE-}" ]]; then`,
+    `      keep=$(( COMP_POINT - \${#COMP_LINE} + \${#next} ))`,
+    `      (( keep >= 0 && keep < \${#word} )) && word="\${word:0:keep}"`,
+    `    fi`,
+    `    if (( n >= 0 )) && [[ -n "$rest" && "$next" == "$rest" ]]; then line[n]+="$word"; else line[++n]="$word"; fi`,
+    `    rest="\${next#"$word"}" cword=$n`,
+    `  done`,
+    `  cur="\${line[cword]}"`,
+    `  (( cword > 0 )) && prev="\${line[cword-1]}"`,
+    `  # --option=value: the value is completed as after --option.`,
+    `  if [[ "$cur" == --?*=* ]]; then prev="\${cur%%=*}"; cur="\${cur#*=}"; joined=1; fi`,
+    `  # What readline replaces is its own word, the piece after the last break (nothing after a = or :): the candidates`,
+    `  # lose what comes before it in $cur (or gain what it holds before $cur, where COMP_WORDBREAKS has no = or :).`,
+    `  text="$word"`,
+    `  [[ "$text" =~ ^[=:]+$ ]] && text=""`,
     `  COMPREPLY=()`,
-    `  for (( i = 1; i < COMP_CWORD; i++ )); do`,
-    `    word="\${COMP_WORDS[i]}"`,
+    `  _${program}_bash_candidates`,
+    `  n=$(( \${#cur} - \${#text} ))`,
+    `  # readline looks for a folder by the part it replaces: one after a : would get a space, so it gets its / here.`,
+    `  if (( n > 0 )) && [[ -n "$files" && \${#COMPREPLY[@]} == 1 && -d "\${COMPREPLY[0]}" ]]; then`,
+    `    COMPREPLY=("\${COMPREPLY[0]:n}/"); compopt -o nospace 2>/dev/null`,
+    `  elif (( n > 0 )); then for i in "\${!COMPREPLY[@]}"; do COMPREPLY[i]="\${COMPREPLY[i]:n}"; done`,
+    `  elif (( n < 0 )); then for i in "\${!COMPREPLY[@]}"; do COMPREPLY[i]="\${text:0:-n}\${COMPREPLY[i]}"; done; fi`,
+    `  return 0`,
+    `}`,
+    `# COMPREPLY: the words that complete $cur after $prev (the function above's locals), the command typed so far being`,
+    `# the run of command words before it.`,
+    `_${program}_bash_candidates() {`,
+    `  for (( i = 1; i < cword; i++ )); do`,
+    `    word="\${line[i]}"`,
     `    case "\${cmdpath:+$cmdpath }$word" in`,
     `      ${commandPaths}) cmdpath="\${cmdpath:+$cmdpath }$word" ;;`,
     `    esac`,
@@ -143,7 +177,7 @@ export const bashScript = (root: CommandSpec, program = "bt"): string => {
     `    case "$cmdpath" in`,
     ...wordCases,
     ...noWordCases(commands, key, "return 0"),
-    `      *) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;`,
+    `      *) ${bashFiles}; return 0 ;;`,
     `    esac`,
     `  fi`,
     `  COMPREPLY=($(compgen -W "$words" -- "$cur"))`,

@@ -37,15 +37,22 @@ const scriptOf = (shell: string): Promise<string> => {
   return script
 }
 
-/** What bash completes for the words typed so far (the last one being completed), with bt's script loaded. */
-const bashCompletes = (script: string, words: ReadonlyArray<string>): Array<string> => {
+/**
+ * What bt's bash function puts in COMPREPLY for the words typed so far (the last one being completed), given as bash
+ * gives them: COMP_WORDS, and COMP_LINE (the words with a space between them unless `line` says how they were typed,
+ * as `--encryption=re` for the words `--encryption`, `=`, `re`), the cursor at its end. The real split is readline's:
+ * see bashCompletesAll.
+ */
+const bashCompletes = (script: string, words: ReadonlyArray<string>, line = words.join(" ")): Array<string> => {
   const file = join(dir, "bt.bash")
   writeFileSync(file, script)
   const result = ran("bash", spawnSync("bash", [
     "-c",
-    `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); _bt_bash_completions bt; printf '%s\\n' "\${COMPREPLY[@]}"`,
+    `source "$1"; COMP_LINE=$2; COMP_POINT=\${#2}; shift 2; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 ));` +
+    ` _bt_bash_completions bt; printf '%s\\n' "\${COMPREPLY[@]}"`,
     "bash",
     file,
+    line,
     ...words
   ], { cwd, encoding: "utf8", timeout: 10_000 }))
   expect(result.status, result.stderr).toBe(0)
@@ -109,14 +116,57 @@ const zshCompletesAll = (
 const zshCompletes = (script: string, line: string, how: "fpath" | "source" = "fpath"): Array<string> =>
   zshCompletesAll(script, [line], how)[0]!
 
+/** Where the interactive bash completes: files and folders as in `cwd`, and a folder and a file with a `:` in the name. */
+const bashCwd = join(dir, "bash-cwd")
+mkdirSync(join(bashCwd, "a-folder"), { recursive: true })
+mkdirSync(join(bashCwd, "x:y-folder"), { recursive: true })
+writeFileSync(join(bashCwd, "a-file.torrent"), "")
+writeFileSync(join(bashCwd, "x:z.torrent"), "")
+
+const bashDriver = fileURLToPath(new URL("bashCompletes.py", import.meta.url))
+
+/** What a line typed at an interactive bash became after a TAB, and the candidates bash listed (none when it listed none). */
+interface Typed {
+  readonly line: string
+  readonly listed: ReadonlyArray<string>
+}
+
+/**
+ * Each line typed at an interactive bash, bt's script sourced, and a TAB (bashCompletes.py drives one bash in a
+ * pseudo-terminal for all the lines): readline splits the words at COMP_WORDBREAKS as it does for a person.
+ */
+const bashCompletesAll = (script: string, lines: ReadonlyArray<string>): Array<Typed> => {
+  const file = join(dir, "bt-interactive.bash")
+  writeFileSync(file, script)
+  const result = ran(
+    "python3",
+    spawnSync("/usr/bin/python3", [bashDriver, file, ...lines], { cwd: bashCwd, encoding: "utf8", timeout: 28_000 })
+  )
+  expect(result.status, result.stderr).toBe(0)
+  const typed = JSON.parse(result.stdout) as Array<Typed>
+  expect(typed).toHaveLength(lines.length)
+  return typed
+}
+
 type Shell = "bash" | "fish" | "zsh"
 
-/** What `shell` completes for each line (bash given the line's words, its last one perhaps empty). */
+/**
+ * The candidates an interactive bash offered for `line`: those it listed, or the one word it put in place of the last
+ * word typed (the line's last word after the TAB), or none when the line stayed as typed.
+ */
+const offeredBy = (line: string, typed: Typed): Array<string> => {
+  if (typed.listed.length > 0) return [...typed.listed]
+  if (typed.line === line) return []
+  expect(typed.line.startsWith(line.slice(0, line.lastIndexOf(" ") + 1)), typed.line).toBe(true)
+  return [typed.line.trimEnd().slice(line.lastIndexOf(" ") + 1)]
+}
+
+/** What `shell` completes for each line (for bash, an interactive bash given the line and a TAB). */
 const completesAll = async (shell: Shell, lines: ReadonlyArray<string>): Promise<Array<Array<string>>> => {
   const script = await scriptOf(shell)
   switch (shell) {
     case "bash":
-      return lines.map((line) => bashCompletes(script, line.split(" ")))
+      return bashCompletesAll(script, lines).map((typed, i) => offeredBy(lines[i]!, typed))
     case "fish":
       return lines.map((line) => fishCompletes(script, line))
     case "zsh":
@@ -243,6 +293,68 @@ describe("bt completions in zsh", () => {
   })
 })
 
+describe("bt completions in an interactive bash, the line split by readline", () => {
+  const hash = "0123456789abcdef0123456789abcdef01234567"
+  /** Each line typed and a TAB: what it became, and what bash listed. */
+  const typed: ReadonlyArray<readonly [line: string, became: string, listed: ReadonlyArray<string>]> = [
+    // A command, and a command's option.
+    ["bt dow", "bt download ", []],
+    ["bt dht look", "bt dht lookup ", []],
+    ["bt download --encr", "bt download --encryption ", []],
+    // An option's value after a space, and after = (readline's word is the part after the =).
+    ["bt download --encryption ", "bt download --encryption ", ["disable", "prefer", "require"]],
+    ["bt download --encryption re", "bt download --encryption require ", []],
+    ["bt download --encryption=re", "bt download --encryption=require ", []],
+    ["bt download --encryption=", "bt download --encryption=", ["disable", "prefer", "require"]],
+    ["bt --log-level=de", "bt --log-level=debug ", []],
+    ["bt download --port=", "bt download --port=", []],
+    // A folder option's value after =, and a folder whose name holds a `:` (a break for readline too).
+    // A folder gets a / after it, not a space, its name with a `:` or not.
+    ["bt download --output=a-", "bt download --output=a-folder/", []],
+    ["bt download --output=x:", "bt download --output=x:y-folder/", []],
+    ["bt download --output x:", "bt download --output x:y-folder/", []],
+    // A file argument, its name with a `:` or not.
+    ["bt download a-", "bt download a-f", ["a-file.torrent", "a-folder/"]],
+    ["bt download a-fo", "bt download a-folder/", []],
+    ["bt download a-file", "bt download a-file.torrent ", []],
+    ["bt download x:z", "bt download x:z.torrent ", []],
+    // Listed, names show as readline shows them: the part after the `:` (and no / after a folder's there).
+    ["bt download x:", "bt download x:", ["y-folder", "z.torrent"]],
+    // The cursor moved back into a word (^B): what is before the cursor is completed, what is after it stays.
+    ["bt download --encX\x02", "bt download --encryptionX", []],
+    ["bt download --encryption=reX\x02", "bt download --encryption=requireX", []],
+    ["bt download --encr --port 1" + "\x02".repeat(9), "bt download --encryption --port 1", []],
+    // A host:port word before the cursor: still download's options.
+    ["bt download --peer 127.0.0.1:6881 --enc", "bt download --peer 127.0.0.1:6881 --encryption ", []],
+    ["bt download --peer=127.0.0.1:6881 --encryption=re", "bt download --peer=127.0.0.1:6881 --encryption=require ", []],
+    ["bt download --peer 127.0.0.1:", "bt download --peer 127.0.0.1:", []],
+    // A magnet link: the word itself is left as typed; after it, the command is still download.
+    [`bt download magnet:?xt=urn:btih:${hash}`, `bt download magnet:?xt=urn:btih:${hash}`, []],
+    [`bt download magnet:?xt=urn:btih:${hash} --encryption=re`, `bt download magnet:?xt=urn:btih:${hash} --encryption=require `, []],
+    [`bt download 'magnet:?xt=urn:btih:${hash}&dn=x' --enc`, `bt download 'magnet:?xt=urn:btih:${hash}&dn=x' --encryption `, []]
+  ]
+  let completed: Promise<Array<Typed>> | undefined
+  it.each(typed)("%j becomes %j, listing %j", async (line, became, listed) => {
+    completed ??= scriptOf("bash").then((script) => bashCompletesAll(script, typed.map(([line]) => line)))
+    const index = typed.findIndex(([each]) => each === line)
+    const result = (await completed)[index]!
+    expect(result.line).toBe(became)
+    expect(sorted(result.listed)).toEqual(sorted(listed))
+  }, 60_000)
+
+  it("lists a command's options, after a host:port word and after a magnet link alike", async () => {
+    const [plain, afterPeer, afterMagnet] = bashCompletesAll(await scriptOf("bash"), [
+      "bt download --",
+      "bt download --peer=127.0.0.1:6881 --",
+      `bt download magnet:?xt=urn:btih:${hash} --`
+    ])
+    expectDownloadOptions(plain!.listed)
+    expect(afterPeer!.listed).toEqual(plain!.listed)
+    expect(afterMagnet!.listed).toEqual(plain!.listed)
+    expect(afterMagnet!.line).toBe(`bt download magnet:?xt=urn:btih:${hash} --`)
+  }, 60_000)
+})
+
 describe("bt completions", () => {
   it("bash: completes commands and a command's options from the same definitions the parser uses", async () => {
     const result = await btAsync(["completions", "bash"], { cwd: dir })
@@ -270,9 +382,14 @@ describe("bt completions", () => {
     expect(bashCompletes(result.stdout, ["bt", "download", "x.torrent", "--encryption", ""])).toEqual(["prefer", "require", "disable"])
     expect(bashCompletes(result.stdout, ["bt", "download", "--log-level", ""])).toEqual(["debug", "info", "warning", "error"])
     // --option=value, in the words bash splits it into (= is in COMP_WORDBREAKS).
-    expect(bashCompletes(result.stdout, ["bt", "download", "--encryption", "=", "re"])).toEqual(["require"])
-    expect(bashCompletes(result.stdout, ["bt", "download", "--encryption", "="])).toEqual(["prefer", "require", "disable"])
-    expect(bashCompletes(result.stdout, ["bt", "download", "--port", "=", ""])).toEqual([])
+    const joined = (line: string) => bashCompletes(result.stdout, line.split(/(?<=[=:])|(?=[=:])| /), line)
+    expect(joined("bt download --encryption=re")).toEqual(["require"])
+    expect(joined("bt download --encryption=")).toEqual(["prefer", "require", "disable"])
+    expect(joined("bt download --port=")).toEqual([])
+    // Where COMP_WORDBREAKS has no = (a user's choice), the word is readline's whole word, the option and all.
+    const whole = (line: string) => bashCompletes(result.stdout, line.split(" "), line)
+    expect(whole("bt download --encryption=re")).toEqual(["--encryption=require"])
+    expect(whole("bt download --output=a-")).toEqual(["--output=a-folder"])
     // `bt config list` and `bt list` are different commands.
     expect(bashCompletes(result.stdout, ["bt", "config", "l"])).toEqual(["list"])
     expect(bashCompletes(result.stdout, ["bt", "list", "--js"])).toEqual(["--json"])
