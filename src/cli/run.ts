@@ -10,7 +10,9 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
+import { closeSync } from "node:fs"
 import { resolve } from "node:path"
+import { isatty } from "node:tty"
 import * as Metainfo from "../metainfo/index.js"
 import { terminalStyle } from "./help.js"
 import { describePlatformError, isPlatformError } from "./platformError.js"
@@ -135,7 +137,7 @@ const report = (cause: Cause.Cause<unknown>): Effect.Effect<void> =>
  */
 const exitCode = (exit: Exit.Exit<unknown, unknown>): number => {
   if (Exit.isSuccess(exit)) return 0
-  if (Cause.isInterruptedOnly(exit.cause)) return hungUp ? 129 : 130
+  if (Cause.isInterruptedOnly(exit.cause)) return stoppedBy === "hangup" ? 129 : 130
   const failure = Cause.failureOption(exit.cause)
   if (Option.isSome(failure)) {
     const error = failure.value
@@ -150,12 +152,9 @@ const exitCode = (exit: Exit.Exit<unknown, unknown>): number => {
  * is gone) on stdout interrupts the program, the rest are ignored, and so is any on stderr.
  */
 const READER_GONE = new Set(["EPIPE", "EIO"])
-let readerGone = false
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   if (!READER_GONE.has(error.code ?? "")) throw error
-  if (readerGone) return
-  readerGone = true
-  process.kill(process.pid, "SIGINT")
+  stopAsCtrlC("reader gone")
 })
 process.stderr.on("error", (error: NodeJS.ErrnoException) => {
   if (!READER_GONE.has(error.code ?? "")) throw error
@@ -168,13 +167,18 @@ process.stderr.on("error", (error: NodeJS.ErrnoException) => {
  * a seed meant to outlive its terminal and have its log rotated belongs in `bt daemon`, which reopens the log on
  * SIGHUP instead (logging.ts, commands/daemon.ts).
  */
-let hungUp = false
-const stopOnHangup = () =>
-  process.on("SIGHUP", () => {
-    if (hungUp) return
-    hungUp = true
-    process.kill(process.pid, "SIGINT")
-  })
+const stopOnHangup = () => process.on("SIGHUP", () => stopAsCtrlC("hangup"))
+
+/**
+ * Why bt stopped itself, if it did. Once only: a terminal that goes away both hangs up and fails the next write, and
+ * a second SIGINT could land after the runtime has let go of the signal, ending bt by its default action.
+ */
+let stoppedBy: "hangup" | "reader gone" | undefined
+const stopAsCtrlC = (reason: "hangup" | "reader gone") => {
+  if (stoppedBy !== undefined) return
+  stoppedBy = reason
+  process.kill(process.pid, "SIGINT")
+}
 
 /**
  * The daemon never ends on SIGHUP (`systemctl reload` sends it to reopen the log): from the moment its command line
@@ -182,6 +186,26 @@ const stopOnHangup = () =>
  * a reload that races a start does not kill it with Node's default action.
  */
 const outliveHangups = () => process.on("SIGHUP", () => {})
+
+/** The standard streams that were a terminal when bt started. */
+const TERMINALS = [0, 1, 2].filter((fd) => isatty(fd))
+
+/**
+ * Node 20, on its way out, puts back the modes of the terminals it started on, and when one has gone away (its window
+ * closed, its SSH connection dropped: the mode cannot be set, EIO) it fails an assertion and dies of SIGABRT, dumping
+ * core after bt has stopped cleanly (Node 22 and later pass over it). Node skips a descriptor that is closed, so as
+ * bt leaves, the standard streams that were a terminal and are no longer one are closed.
+ */
+const leaveDeadTerminals = () => {
+  for (const fd of TERMINALS) {
+    if (isatty(fd)) continue
+    try {
+      closeSync(fd)
+    } catch {
+      // Closed already: as good.
+    }
+  }
+}
 
 runProgram(
   {
@@ -200,6 +224,9 @@ runProgram(
   NodeRuntime.runMain({
     disableErrorReporting: true,
     disablePrettyLogger: true,
-    teardown: (exit, onExit) => onExit(exitCode(exit))
+    teardown: (exit, onExit) => {
+      leaveDeadTerminals()
+      onExit(exitCode(exit))
+    }
   })
 )

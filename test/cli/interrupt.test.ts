@@ -1,10 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
+import { spawnSync } from "node:child_process"
 import { cpSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
 import { encode } from "../../src/bencode/index.js"
-import { bt, linesOf, startBt, workDir } from "./bt.js"
+import { bt, btBin, linesOf, repoRoot, startBt, workDir } from "./bt.js"
 
 const dir = workDir()
 const album = join(dir, "src", "album")
@@ -97,6 +98,50 @@ describe("Ctrl-C", () => {
     expect(events.at(-1), context).toMatchObject({ event: "stopped", state: "downloading", bytesVerified: 300_000, directory: result.out })
     expect(events.find((e) => e.event === "progress"), context).toMatchObject({ reason: "no peers: no trackers, DHT off", eta: null })
   }, 60_000)
+})
+
+/**
+ * Runs `bt ARGS` on a pseudo-terminal (stdin and stdout; stderr on a pipe), closes the terminal once bt has printed
+ * progress, and returns bt's exit code and stderr (test/cli/terminalGone.py, run by /usr/bin/python3: Node has no
+ * openpty). `controlling`: the terminal is bt's controlling terminal, so the kernel also sends SIGHUP.
+ */
+const terminalGoneAway = (mode: "controlling" | "plain", args: ReadonlyArray<string>, env: Record<string, string>) => {
+  const driver = join(repoRoot, "test", "cli", "terminalGone.py")
+  const result = spawnSync("/usr/bin/python3", [driver, mode, process.execPath, btBin, ...args], {
+    cwd: dir,
+    env,
+    encoding: "utf8",
+    timeout: 70_000
+  })
+  if (result.status !== 0) throw new Error(`the terminal driver failed: ${result.stderr}`)
+  return JSON.parse(result.stdout) as { code: number | null; seen: boolean; stderr: string }
+}
+
+describe("a terminal that goes away (its window closed, its SSH connection dropped)", () => {
+  const download = (name: string) => {
+    const out = join(dir, name)
+    mkdirSync(join(out, "album"), { recursive: true })
+    cpSync(join(album, "one.bin"), join(out, "album", "one.bin"))
+    const args = ["download", torrent, "-o", out, "--peer", "127.0.0.1:1", "--no-trackers", "--no-dht", "--port", "0"]
+    return { args, env: { ...process.env, BT_STATE_DIR: join(dir, `.state-${name}`) } as Record<string, string> }
+  }
+
+  // Node 20 died of SIGABRT here, after bt had stopped, failing to restore the terminal's mode (run.ts).
+  it("writes to it fail with EIO: bt stops as on Ctrl-C, exit 130, nothing on stderr", () => {
+    const { args, env } = download("eio")
+    const result = terminalGoneAway("plain", args, env)
+    expect(result.seen, JSON.stringify(result)).toBe(true)
+    expect(result.code, JSON.stringify(result)).toBe(130)
+    expect(result.stderr, JSON.stringify(result)).toBe("")
+  }, 90_000)
+
+  it("as its controlling terminal, it also sends SIGHUP: bt stops, exit 129, nothing on stderr", () => {
+    const { args, env } = download("hangup")
+    const result = terminalGoneAway("controlling", args, env)
+    expect(result.seen, JSON.stringify(result)).toBe(true)
+    expect(result.code, JSON.stringify(result)).toBe(129)
+    expect(result.stderr, JSON.stringify(result)).toBe("")
+  }, 90_000)
 })
 
 describe("Ctrl-C in bt create", () => {
