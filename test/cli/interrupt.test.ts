@@ -126,20 +126,15 @@ describe("a terminal that goes away (its window closed, its SSH connection dropp
     return { args, env: { ...process.env, BT_STATE_DIR: join(dir, `.state-${name}`) } as Record<string, string> }
   }
 
-  // Node 20 died of SIGABRT here, after bt had stopped, failing to restore the terminal's mode (run.ts).
-  it("writes to it fail with EIO: bt stops as on Ctrl-C, exit 130, nothing on stderr", () => {
-    const { args, env } = download("eio")
-    const result = terminalGoneAway("plain", args, env)
+  // Node 20 died of SIGABRT in both, after bt had stopped, failing to restore the terminal's mode (run.ts).
+  it.each([
+    ["writes to it fail with EIO: bt stops as on Ctrl-C", 130, "plain"],
+    ["as its controlling terminal, it also sends SIGHUP: bt stops", 129, "controlling"]
+  ] as const)("%s, exit %i, nothing on stderr", (_, code, mode) => {
+    const { args, env } = download(mode)
+    const result = terminalGoneAway(mode, args, env)
     expect(result.seen, JSON.stringify(result)).toBe(true)
-    expect(result.code, JSON.stringify(result)).toBe(130)
-    expect(result.stderr, JSON.stringify(result)).toBe("")
-  }, 90_000)
-
-  it("as its controlling terminal, it also sends SIGHUP: bt stops, exit 129, nothing on stderr", () => {
-    const { args, env } = download("hangup")
-    const result = terminalGoneAway("controlling", args, env)
-    expect(result.seen, JSON.stringify(result)).toBe(true)
-    expect(result.code, JSON.stringify(result)).toBe(129)
+    expect(result.code, JSON.stringify(result)).toBe(code)
     expect(result.stderr, JSON.stringify(result)).toBe("")
   }, 90_000)
 })
