@@ -40,6 +40,14 @@ export const nodeHttpServerLayer = (host: string, port: number, what: string, op
         import("node:http")
       ])
       const server = createServer()
+      // The server listens once its layer is built, and the routes are attached later (after the daemon's Client is
+      // up): a request in between had no listener and was never answered (a client polling a starting daemon hung).
+      // Until the routes' own listener is there, a request is answered 503, to be tried again.
+      server.on("request", (_request, response) => {
+        if (server.listenerCount("request") > 1) return
+        response.writeHead(503, { "content-type": "text/plain", "retry-after": "1", connection: "close" })
+        response.end(`503: Service Unavailable: ${what} is starting; try again\n`)
+      })
       const served = NodeHttpServer.layer(() => server, { port, host }).pipe(
         Layer.mapError((error) => {
           const why = error.cause instanceof Error ? error.cause.message : String(error.cause)

@@ -45,4 +45,24 @@ describe("the HTTP server bt daemon and bt stream serve on", () => {
       agent.destroy()
       expect(Exit.isSuccess(closed)).toBe(true)
     }))
+
+  it.live("answers 503 while it listens and its routes are not attached yet (a daemon starting), then serves them", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(nodeHttpServerLayer("127.0.0.1", 0, "the RPC", "--rpc-port"), scope)
+      const server = yield* HttpServer.HttpServer.pipe(Effect.provide(context))
+      if (server.address._tag !== "TcpAddress") throw new Error("not TCP")
+      const port = server.address.port
+      const get = () =>
+        Effect.promise(() => fetch(`http://127.0.0.1:${port}/x`, { signal: AbortSignal.timeout(5_000) }).then(
+          async (response) => ({ status: response.status, body: await response.text() }),
+          (error: Error) => ({ status: 0, body: error.message })
+        ))
+      // Before: no listener, and the request was never answered (the fetch timed out).
+      expect(yield* get()).toEqual({ status: 503, body: "503: Service Unavailable: the RPC is starting; try again\n" })
+      const router = HttpRouter.empty.pipe(HttpRouter.get("/x", HttpServerResponse.text("ok")))
+      yield* server.serve(router).pipe(Scope.extend(scope))
+      expect(yield* get()).toEqual({ status: 200, body: "ok" })
+      yield* Scope.close(scope, Exit.void)
+    }))
 })

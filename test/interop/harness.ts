@@ -450,7 +450,15 @@ export const rpcCall = async (address: string, method: string, args: Record<stri
   const body = JSON.stringify({ method, arguments: args })
   let sessionId = ""
   for (let attempt = 0; attempt < 3; attempt++) {
-    const response = await fetch(url, { method: "POST", body, headers: { "x-transmission-session-id": sessionId } })
+    // Bounded: a request that is never answered fails here, naming the method, rather than at the test's timeout.
+    const response = await fetch(url, {
+      method: "POST",
+      body,
+      headers: { "x-transmission-session-id": sessionId },
+      signal: AbortSignal.timeout(20_000)
+    }).catch((cause: unknown) => {
+      throw new Error(`${address}: ${method}: ${cause instanceof Error ? cause.message : String(cause)}`)
+    })
     if (response.status !== 409) return (await response.json()) as { result: string; arguments?: Record<string, any> }
     sessionId = response.headers.get("x-transmission-session-id") ?? ""
   }

@@ -70,5 +70,5 @@ interopSuite("a file set to skip mid-download, libtorrent seeding", ["libtorrent
     expect(skipped.bytesCompleted).toBeLessThan(skipped.length)
     const onDisk = await stat(join(work, "data", "set", "b.bin")).then((s) => s.blocks * 512, () => 0)
     expect(onDisk).toBeLessThan(4 * MiB)
-  }, 150_000)
+  }, 240_000)
 })
