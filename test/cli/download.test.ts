@@ -55,5 +55,6 @@ describe("bt download", () => {
     } finally {
       await seeder.stop()
     }
-  }, 60_000)
+    // Longer than `bt`'s own 60 s bound, so that a download that stalls fails with what bt printed, not a bare timeout.
+  }, 90_000)
 })
